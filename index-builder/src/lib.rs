@@ -6,3 +6,6 @@
 pub mod date;
 pub mod ids;
 pub mod model;
+pub mod format;
+pub mod manifest;
+pub mod publish;

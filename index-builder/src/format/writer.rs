@@ -1,0 +1,138 @@
+//! Writing snapshot files: a header placeholder, the payload streamed through CRC32C and
+//! SHA-256, then the real header and an fsync. Files are written inside a temporary
+//! generation directory, so a half-written file is never visible to readers.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::layout::StrRef;
+use super::{encode_header, FileKind, HEADER_LEN};
+use crate::manifest::FileEntry;
+
+pub struct FileWriter {
+    path: PathBuf,
+    kind: FileKind,
+    out: BufWriter<File>,
+    crc: u32,
+    sha: Sha256,
+    len: u64,
+}
+
+impl FileWriter {
+    pub fn create(dir: &Path, kind: FileKind) -> io::Result<FileWriter> {
+        let path = dir.join(kind.file_name());
+        let file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        out.write_all(&[0u8; HEADER_LEN])?;
+        Ok(FileWriter { path, kind, out, crc: 0, sha: Sha256::new(), len: 0 })
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.crc = crc32c::crc32c_append(self.crc, bytes);
+        self.sha.update(bytes);
+        self.len += bytes.len() as u64;
+        self.out.write_all(bytes)
+    }
+
+    /// Writes the header and makes the file durable.
+    pub fn finish(self) -> io::Result<FileEntry> {
+        let FileWriter { path, kind, out, crc, sha, len } = self;
+        let mut file = out.into_inner().map_err(|e| e.into_error())?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&encode_header(kind, len, crc))?;
+        file.sync_all()?;
+        Ok(FileEntry {
+            name: path.file_name().expect("file name").to_string_lossy().into_owned(),
+            bytes: HEADER_LEN as u64 + len,
+            crc32c: crc,
+            sha256: hex(&sha.finalize()),
+        })
+    }
+}
+
+impl Write for FileWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        FileWriter::write(self, buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes a whole payload as one file.
+pub fn write_file(dir: &Path, kind: FileKind, payload: &[u8]) -> io::Result<FileEntry> {
+    let mut w = FileWriter::create(dir, kind)?;
+    w.write(payload)?;
+    w.finish()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// The string heap under construction. Short strings that repeat (authorities, reasons,
+/// names) are stored once; unique ones (record ids, document numbers) can skip the
+/// dedup table with [`StringHeap::push`].
+#[derive(Default)]
+pub struct StringHeap {
+    bytes: Vec<u8>,
+    dedup: HashMap<Box<str>, StrRef>,
+}
+
+impl StringHeap {
+    /// Strings longer than this are not deduplicated (they rarely repeat and would bloat
+    /// the table).
+    const DEDUP_MAX: usize = 96;
+
+    pub fn intern(&mut self, s: &str) -> StrRef {
+        if s.is_empty() {
+            return StrRef::default();
+        }
+        if s.len() > Self::DEDUP_MAX {
+            return self.push(s);
+        }
+        if let Some(r) = self.dedup.get(s) {
+            return *r;
+        }
+        let r = self.push(s);
+        self.dedup.insert(s.into(), r);
+        r
+    }
+
+    pub fn push(&mut self, s: &str) -> StrRef {
+        if s.is_empty() {
+            return StrRef::default();
+        }
+        let r = StrRef::new(self.bytes.len() as u64, s.len());
+        self.bytes.extend_from_slice(s.as_bytes());
+        r
+    }
+
+    pub fn get(&self, r: StrRef) -> &str {
+        std::str::from_utf8(&self.bytes[r.offset()..r.end()]).expect("heap holds UTF-8")
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}

@@ -1,0 +1,215 @@
+//! Publishing generations under a snapshot root, atomically.
+//!
+//! ```text
+//! ROOT/
+//!   CURRENT                    one line: the name of the live generation
+//!   gen-000007-3f2a9c1e0b4d5a66/   a complete generation (MANIFEST present)
+//!   .tmp-<pid>-<nanos>/         a build in progress (never opened by readers)
+//! ```
+//!
+//! A build writes every file into a `.tmp-` directory, syncs them, renames the directory to
+//! its `gen-` name, syncs ROOT, then replaces `CURRENT` by writing `CURRENT.tmp` and renaming
+//! it over. A crash at any point leaves `CURRENT` naming the previous complete generation.
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::format::{FileKind, FormatError, Problem};
+
+pub const CURRENT: &str = "CURRENT";
+const GEN_PREFIX: &str = "gen-";
+const TMP_PREFIX: &str = ".tmp-";
+
+/// Resolves what a reader was given: a root with `CURRENT`, or a generation directory.
+pub fn resolve(path: &Path) -> Result<PathBuf, FormatError> {
+    let current = path.join(CURRENT);
+    match fs::read_to_string(&current) {
+        Ok(text) => {
+            let name = text.trim();
+            if !is_generation_name(name) {
+                return Err(FormatError::new(
+                    &current,
+                    Problem::NoSnapshot { what: format!("names {name:?}, which is not a generation directory name") },
+                ));
+            }
+            let dir = path.join(name);
+            if !dir.join(FileKind::Manifest.file_name()).is_file() {
+                return Err(FormatError::new(
+                    &current,
+                    Problem::NoSnapshot { what: format!("names {name}, which has no MANIFEST (was it deleted?)") },
+                ));
+            }
+            Ok(dir)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if path.join(FileKind::Manifest.file_name()).is_file() {
+                Ok(path.to_path_buf())
+            } else if path.is_dir() {
+                Err(FormatError::new(
+                    path,
+                    Problem::NoSnapshot {
+                        what: "neither a snapshot root (no CURRENT) nor a generation (no MANIFEST); build one with `index-builder build`".into(),
+                    },
+                ))
+            } else {
+                Err(FormatError::new(path, Problem::Io(io::Error::new(io::ErrorKind::NotFound, "no such directory"))))
+            }
+        }
+        Err(e) => Err(FormatError::new(&current, Problem::Io(e))),
+    }
+}
+
+fn is_generation_name(name: &str) -> bool {
+    name.starts_with(GEN_PREFIX)
+        && name.len() > GEN_PREFIX.len()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// A generation being written. Dropping it without [`TempGeneration::commit`] removes it.
+pub struct TempGeneration {
+    root: PathBuf,
+    dir: PathBuf,
+    committed: bool,
+}
+
+impl TempGeneration {
+    pub fn begin(root: &Path) -> io::Result<TempGeneration> {
+        fs::create_dir_all(root)?;
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let dir = root.join(format!("{TMP_PREFIX}{}-{nanos}", std::process::id()));
+        fs::create_dir(&dir)?;
+        Ok(TempGeneration { root: root.to_path_buf(), dir, committed: false })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Renames the finished generation into place and points `CURRENT` at it.
+    pub fn commit(mut self, snapshot_id: &str) -> io::Result<PathBuf> {
+        sync_dir(&self.dir)?;
+        let seq = generations(&self.root)?.iter().map(|(s, _)| *s).max().unwrap_or(0) + 1;
+        let name = format!("{GEN_PREFIX}{seq:06}-{snapshot_id}");
+        let target = self.root.join(&name);
+        fs::rename(&self.dir, &target)?;
+        sync_dir(&self.root)?;
+        self.committed = true;
+        set_current(&self.root, &name)?;
+        Ok(target)
+    }
+}
+
+impl Drop for TempGeneration {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Atomically points `CURRENT` at a generation name.
+pub fn set_current(root: &Path, name: &str) -> io::Result<()> {
+    let tmp = root.join(format!("{CURRENT}.tmp-{}", std::process::id()));
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(name.as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, root.join(CURRENT))?;
+    sync_dir(root)
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+/// The complete generations under a root, as (sequence, name), oldest first.
+pub fn generations(root: &Path) -> io::Result<Vec<(u64, String)>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(root)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(rest) = name.strip_prefix(GEN_PREFIX) {
+            if let Some(seq) = rest.split('-').next().and_then(|s| s.parse().ok()) {
+                out.push((seq, name));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Removes all but the newest `keep` generations (never the one `CURRENT` names), and
+/// temporary directories left by builds whose process no longer exists.
+pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
+    let current = fs::read_to_string(root.join(CURRENT)).unwrap_or_default();
+    let current = current.trim();
+    let gens = generations(root)?;
+    let mut removed = Vec::new();
+    let excess = gens.len().saturating_sub(keep.max(1));
+    for (_, name) in gens.into_iter().take(excess) {
+        if name != current {
+            fs::remove_dir_all(root.join(&name))?;
+            removed.push(name);
+        }
+    }
+    for entry in fs::read_dir(root)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(rest) = name.strip_prefix(TMP_PREFIX) {
+            let pid = rest.split('-').next().and_then(|s| s.parse::<u32>().ok());
+            let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+            if !alive {
+                fs::remove_dir_all(root.join(&name))?;
+                removed.push(name);
+            }
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_points_current_and_prune_keeps_newest() {
+        let root = tempfile::tempdir().unwrap();
+        let mut names = Vec::new();
+        for i in 0..3 {
+            let g = TempGeneration::begin(root.path()).unwrap();
+            fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
+            let dir = g.commit(&format!("id{i}")).unwrap();
+            names.push(dir.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        assert_eq!(names, ["gen-000001-id0", "gen-000002-id1", "gen-000003-id2"]);
+        assert_eq!(resolve(root.path()).unwrap(), root.path().join("gen-000003-id2"));
+        let removed = prune(root.path(), 2).unwrap();
+        assert_eq!(removed, ["gen-000001-id0"]);
+    }
+
+    #[test]
+    fn abandoned_temp_generation_is_removed_and_current_untouched() {
+        let root = tempfile::tempdir().unwrap();
+        let g = TempGeneration::begin(root.path()).unwrap();
+        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
+        g.commit("a").unwrap();
+        let tmp = {
+            let g = TempGeneration::begin(root.path()).unwrap();
+            g.dir().to_path_buf()
+        };
+        assert!(!tmp.exists());
+        assert_eq!(fs::read_to_string(root.path().join(CURRENT)).unwrap(), "gen-000001-a\n");
+    }
+
+    #[test]
+    fn resolve_explains_what_is_missing() {
+        let root = tempfile::tempdir().unwrap();
+        let e = resolve(root.path()).unwrap_err().to_string();
+        assert!(e.contains("neither a snapshot root"), "{e}");
+        fs::write(root.path().join(CURRENT), "../etc\n").unwrap();
+        let e = resolve(root.path()).unwrap_err().to_string();
+        assert!(e.contains("not a generation directory name"), "{e}");
+    }
+}

@@ -1,0 +1,171 @@
+//! The decision engine: SPEC §5 over an open snapshot and the catalogue it was built with.
+//!
+//! [`Engine::open`] maps a snapshot and compiles its catalogue into per-scenario tables (which
+//! lists a measure reaches, which roles carry it to persons), so that a check is a lookup in
+//! the identifier FST, a walk over the subject's few records and links, and no parsing.
+//!
+//! ```no_run
+//! use credgate::engine::{Engine, Options};
+//! use credgate_index::{date::Day, ids, model::Scenario};
+//!
+//! let engine = Engine::open(std::path::Path::new("/var/lib/credgate")).unwrap();
+//! let today = Day::today_cst();
+//! let id = ids::parse("91110000600037341L", ids::Mode::Strict, today).unwrap();
+//! let d = engine.check(&id, Scenario::Procurement, today, today, Options::default());
+//! println!("{}", serde_json::to_string(&d).unwrap());
+//! ```
+
+pub mod decision;
+pub mod profile;
+pub mod rules;
+pub mod search;
+
+use std::fmt;
+use std::path::Path;
+
+use credgate_index::catalog::{Catalog, CatalogError, Measure};
+use credgate_index::format::reader::Snapshot;
+use credgate_index::format::FormatError;
+use credgate_index::model::{Class, Effect, Kind, Scenario};
+
+pub use decision::{Decision, Outcome};
+
+/// Caller entitlements that change what a decision shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Show people's identity numbers in full (the `personal_full` scope); otherwise they
+    /// are masked as first 6 + `********` + last 4.
+    pub full_personal_ids: bool,
+}
+
+#[derive(Debug)]
+pub enum EngineError {
+    Snapshot(FormatError),
+    /// The catalogue embedded in the snapshot does not parse, or does not cover its lists.
+    Catalog(String),
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EngineError::Snapshot(e) => write!(f, "{e}"),
+            EngineError::Catalog(e) => write!(f, "snapshot catalogue: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+impl From<FormatError> for EngineError {
+    fn from(e: FormatError) -> EngineError {
+        EngineError::Snapshot(e)
+    }
+}
+
+impl From<CatalogError> for EngineError {
+    fn from(e: CatalogError) -> EngineError {
+        EngineError::Catalog(e.to_string())
+    }
+}
+
+/// A snapshot list as the engine sees it.
+pub(crate) struct ListInfo {
+    pub code: String,
+    pub name: String,
+    pub class: Class,
+    pub domain: String,
+    /// Roles through which a punitive measure of any scenario carries this list's org
+    /// records to persons (bit per `Role::code()`): the person's linked records (rule 3).
+    pub linked_roles: u8,
+}
+
+/// A measure of one scenario, with its reach precomputed per snapshot list.
+pub(crate) struct Compiled {
+    pub measure: Measure,
+    pub effect: Effect,
+    /// Indexed by snapshot list index.
+    pub reaches: Vec<bool>,
+    pub roles: u8,
+}
+
+pub struct Engine {
+    snapshot: Snapshot,
+    catalog: Catalog,
+    pub(crate) lists: Vec<ListInfo>,
+    /// Indexed by `Scenario::code()`.
+    pub(crate) by_scenario: Vec<Vec<Compiled>>,
+}
+
+impl Engine {
+    /// Opens a snapshot root or generation (cheap: headers only; call
+    /// [`Engine::verify`] before serving).
+    pub fn open(path: &Path) -> Result<Engine, EngineError> {
+        Engine::new(Snapshot::open(path)?)
+    }
+
+    pub fn new(snapshot: Snapshot) -> Result<Engine, EngineError> {
+        let catalog = Catalog::parse(snapshot.catalog_toml(), "catalog.toml (embedded in the snapshot)")?;
+        let mut lists = Vec::with_capacity(snapshot.manifest().lists.len());
+        for l in &snapshot.manifest().lists {
+            lists.push(ListInfo {
+                code: l.code.clone(),
+                name: l.name.clone(),
+                class: l.class,
+                domain: l.domain.clone(),
+                linked_roles: 0,
+            });
+        }
+        let mut by_scenario: Vec<Vec<Compiled>> = (0..=Scenario::ALL.len()).map(|_| Vec::new()).collect();
+        for m in &catalog.measures {
+            let reaches: Vec<bool> = lists.iter().map(|l| applies(m, l)).collect();
+            let roles = m.linked_roles.iter().fold(0u8, |acc, r| acc | 1 << r.code());
+            if m.kind == Kind::Punish {
+                for (l, &hit) in lists.iter_mut().zip(&reaches) {
+                    if hit {
+                        l.linked_roles |= roles;
+                    }
+                }
+            }
+            for &(scenario, effect) in &m.scenarios {
+                by_scenario[scenario.code() as usize].push(Compiled {
+                    measure: m.clone(),
+                    effect,
+                    reaches: reaches.clone(),
+                    roles,
+                });
+            }
+        }
+        Ok(Engine { snapshot, catalog, lists, by_scenario })
+    }
+
+    /// Reads and checks the whole snapshot (see [`Snapshot::verify`]).
+    pub fn verify(&self) -> Result<(), FormatError> {
+        self.snapshot.verify()
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub(crate) fn list(&self, index: u16) -> &ListInfo {
+        &self.lists[index as usize]
+    }
+}
+
+fn applies(m: &Measure, l: &ListInfo) -> bool {
+    m.classes.contains(&l.class) || m.lists.iter().any(|c| *c == l.code)
+}
+
+/// Shows an 18-character identifier: organisations in full, people masked unless entitled.
+pub fn display_id(id: &[u8; 18], person: bool, full: bool) -> String {
+    let s = std::str::from_utf8(id).unwrap_or("??????????????????");
+    if person && !full {
+        format!("{}********{}", &s[..6], &s[14..])
+    } else {
+        s.to_string()
+    }
+}
