@@ -50,6 +50,14 @@ pub enum IdError {
         date: [u8; 8],
         problem: BirthDateProblem,
     },
+    /// Position 18 holds a character no check character can be (for a USCC one outside the
+    /// character set, for a RIC anything but a digit or X), while positions 1–17 are right, so
+    /// the expected check character is known. Never "nonconforming".
+    CheckCharNotAllowed {
+        id_type: IdType,
+        expected: char,
+        found: char,
+    },
     /// The ISO 7064 MOD 11-2 check character (position 18) of a resident identity number is
     /// wrong.
     RicCheck { expected: char, found: char },
@@ -59,9 +67,9 @@ impl IdError {
     /// For check failures: the character the check position should hold.
     pub fn expected_check(&self) -> Option<char> {
         match *self {
-            IdError::UsccCheck { expected, .. } | IdError::RicCheck { expected, .. } => {
-                Some(expected)
-            }
+            IdError::UsccCheck { expected, .. }
+            | IdError::RicCheck { expected, .. }
+            | IdError::CheckCharNotAllowed { expected, .. } => Some(expected),
             _ => None,
         }
     }
@@ -73,6 +81,7 @@ impl IdError {
             IdError::Length { id_type, .. } | IdError::BadChar { id_type, .. } => id_type,
             IdError::OrgCheck { .. } | IdError::UsccCheck { .. } => Some(IdType::Uscc),
             IdError::BirthDate { .. } | IdError::RicCheck { .. } => Some(IdType::Ric),
+            IdError::CheckCharNotAllowed { id_type, .. } => Some(id_type),
         }
     }
 
@@ -171,6 +180,21 @@ impl fmt::Display for IdError {
                         "birth date {y}-{m}-{dd} (positions 7-14) is before 1800-01-01"
                     ),
                 }
+            }
+            IdError::CheckCharNotAllowed {
+                id_type,
+                expected,
+                found,
+            } => {
+                let allowed = match id_type {
+                    IdType::Uscc => "a digit or a capital letter other than I, O, S, V, Z",
+                    IdType::Ric => "a digit or X",
+                };
+                write!(
+                    f,
+                    "bad character '{found}' at position 18: expected {allowed}; \
+                     the check character for positions 1-17 is '{expected}'"
+                )
             }
             IdError::RicCheck { expected, found } => write!(
                 f,

@@ -278,3 +278,6 @@ fn ric_is_plausible(code: &[u8; 18]) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

@@ -27,7 +27,6 @@ pub fn check_char(first17: &[u8]) -> Option<u8> {
 const EARLIEST_BIRTH: Day = Day(-62_091); // 1800-01-01
 
 const DIGIT: &str = "a digit";
-const CHECK_POS: &str = "a digit or X (the check character)";
 const LEGACY_DIGIT: &str = "a digit (a 15-character number is the all-digit legacy form)";
 
 /// Validates a normalised 18-character number, reporting the leftmost problem: characters,
@@ -38,19 +37,23 @@ const LEGACY_DIGIT: &str = "a digit (a 15-character number is the all-digit lega
 /// residence permits (810000, 820000, 830000) and the foreigners' permanent residence card
 /// (9…) share the format. Any six digits are accepted.
 pub(crate) fn validate(code: &[u8; 18], today: Day) -> Result<(), IdError> {
-    for (i, &c) in code.iter().enumerate() {
-        let ok = c.is_ascii_digit() || (i == 17 && c == b'X');
-        if !ok {
-            return Err(IdError::BadChar {
-                id_type: Some(IdType::Ric),
-                position: i + 1,
-                found: c as char,
-                expected: if i == 17 { CHECK_POS } else { DIGIT },
-            });
-        }
+    if let Some(i) = code[..17].iter().position(|c| !c.is_ascii_digit()) {
+        return Err(IdError::BadChar {
+            id_type: Some(IdType::Ric),
+            position: i + 1,
+            found: code[i] as char,
+            expected: DIGIT,
+        });
     }
     check_birth(&code[6..14], today)?;
     let check = check_char(&code[..17]).expect("first 17 are digits");
+    if !(code[17].is_ascii_digit() || code[17] == b'X') {
+        return Err(IdError::CheckCharNotAllowed {
+            id_type: IdType::Ric,
+            expected: check as char,
+            found: code[17] as char,
+        });
+    }
     if check != code[17] {
         return Err(IdError::RicCheck {
             expected: check as char,

@@ -74,7 +74,8 @@ const ANY: &str = "a digit or a capital letter other than I, O, S, V, Z";
 const AUTHORITY: &str = "a registration-authority code (1-9, A, N or Y)";
 const REGION: &str = "a digit (positions 3-8 are the region code)";
 
-/// Validates a normalised 18-character code, reporting the leftmost problem.
+/// Validates a normalised 18-character code, reporting the leftmost problem (position 18
+/// last, so that its error can name the expected check character).
 ///
 /// Position 2 (entity type) is only required to be in the character set: its meaning
 /// depends on the authority and real codes use more values than the standard's table lists,
@@ -82,7 +83,7 @@ const REGION: &str = "a digit (positions 3-8 are the region code)";
 /// the MOD 31 character yields [`IdError::UsccCheck`]; the caller decides whether that is
 /// acceptable ("nonconforming").
 pub(crate) fn validate(code: &[u8; 18]) -> Result<(), IdError> {
-    for (i, &c) in code.iter().enumerate() {
+    for (i, &c) in code[..17].iter().enumerate() {
         let expected = match i {
             0 if !is_authority(c) => AUTHORITY,
             2..=7 if !c.is_ascii_digit() => REGION,
@@ -105,6 +106,15 @@ pub(crate) fn validate(code: &[u8; 18]) -> Result<(), IdError> {
         });
     }
     let check = check_char(&code[..17]).expect("all characters are in CHARSET");
+    if char_value(code[17]).is_none() {
+        // Not a charset character: malformed, so never "nonconforming", but the right
+        // check character is known and worth telling.
+        return Err(IdError::CheckCharNotAllowed {
+            id_type: IdType::Uscc,
+            expected: check as char,
+            found: code[17] as char,
+        });
+    }
     if check != code[17] {
         return Err(IdError::UsccCheck {
             expected: check as char,
