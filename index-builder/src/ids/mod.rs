@@ -1,5 +1,283 @@
-//! Identifiers: Unified Social Credit Codes (organisations) and resident identity numbers
-//! (people).
+//! Identifiers: Unified Social Credit Codes (organisations, GB 32100-2015) and resident
+//! identity numbers (people, GB 11643-1999).
+//!
+//! Every input is first [normalised](normalize::normalize) (spaces and hyphens dropped,
+//! full-width folded to ASCII, upper-cased), then validated against its standard. A valid
+//! input becomes an [`Id`]: always 18 ASCII characters, held by value, so the valid path
+//! allocates nothing.
+//!
+//! ```
+//! use credgate_index::date::Day;
+//! use credgate_index::ids::{parse, parse_ric, IdType, Mode};
+//!
+//! let today = Day::parse("2024-06-01").unwrap();
+//! let id = parse("９１１１００００６０００３７３４１Ｌ", Mode::Strict, today).unwrap();
+//! assert_eq!((id.as_str(), id.id_type()), ("91110000600037341L", IdType::Uscc));
+//!
+//! let person = parse_ric("110105491231002", today).unwrap();
+//! assert_eq!(person.as_str(), "11010519491231002X");
+//! assert_eq!(person.masked().to_string(), "110105********002X");
+//!
+//! let err = parse("91110000600037341N", Mode::Strict, today).unwrap_err();
+//! assert_eq!(err.expected_check(), Some('L'));
+//! ```
+//!
+//! # Choices the standards leave open
+//! - **USCC position 2** (entity type) must be in the character set but is not checked
+//!   against the authority's table: real codes use more values than the table lists.
+//! - **RIC region codes** (positions 1–6) are not checked against GB/T 2260: divisions change
+//!   every year while numbers keep the code they were issued under, and residence permits
+//!   (81/82/83) and the foreigners' permanent residence number (9) share the format.
+//! - **RIC birth dates** must exist, not be after the day the number is judged on, and not be
+//!   before 1800-01-01.
+//! - **Nonconforming USCCs**: a code well formed in every respect except its MOD 31 check
+//!   character is an error ([`IdError::UsccCheck`], `is_nonconforming()`) in
+//!   [`Mode::Strict`] and accepted with [`Id::is_nonconforming`] set in [`Mode::Lenient`].
+//!
+//! # Type detection ([`parse`])
+//! When the caller does not say which type an input is:
+//! - 15 characters: a legacy resident ID number (converted to 18).
+//! - 18 characters: a USCC if it is valid as one; else a resident ID number if valid as one;
+//!   else, in lenient mode, a nonconforming USCC. A fully valid reading is preferred to a
+//!   nonconforming one, and a string valid as both (possible for all-digit input) is taken
+//!   as a USCC.
+//! - If no reading is valid, the error of the more plausible type is reported: the resident
+//!   ID number's when the first 17 characters are digits and positions 7–14 are a real date
+//!   or at least positions 7–10 a year from 1800 to 2099 (so "month 13" is reported as a bad
+//!   birth date, not as a USCC fault); otherwise the USCC's.
+//! - Any other length is [`IdError::Length`] with no type.
 
+mod error;
+pub mod gen;
+pub mod normalize;
 pub mod ric;
 pub mod uscc;
+
+use std::fmt;
+
+use crate::date::Day;
+
+pub use error::{BirthDateProblem, IdError};
+pub use normalize::{normalize, Normalized};
+
+/// The two kinds of identifier.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum IdType {
+    /// Unified Social Credit Code of an organisation.
+    Uscc,
+    /// Resident identity number of a person.
+    Ric,
+}
+
+impl IdType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdType::Uscc => "uscc",
+            IdType::Ric => "ric",
+        }
+    }
+}
+
+impl fmt::Display for IdType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether USCCs that fail only the MOD 31 check are accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// Reject them ([`IdError::UsccCheck`]).
+    #[default]
+    Strict,
+    /// Accept them, marked [`Id::is_nonconforming`].
+    Lenient,
+}
+
+/// A valid identifier, normalised to 18 characters (15-digit legacy RICs are converted to 18).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id {
+    code: [u8; 18],
+    id_type: IdType,
+    nonconforming: bool,
+    converted_from_15: bool,
+}
+
+impl Id {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.code).expect("validated codes are ASCII")
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 18] {
+        &self.code
+    }
+
+    pub fn id_type(&self) -> IdType {
+        self.id_type
+    }
+
+    /// True for a USCC accepted in lenient mode although its MOD 31 check character is wrong.
+    pub fn is_nonconforming(&self) -> bool {
+        self.nonconforming
+    }
+
+    /// True when the input was a 15-digit legacy resident ID number.
+    pub fn converted_from_15(&self) -> bool {
+        self.converted_from_15
+    }
+
+    /// The form to show: people: first 6 + "********" + last 4 (a resident ID number is
+    /// sensitive personal information under PIPL); organisations: unchanged.
+    pub fn masked(&self) -> MaskedId {
+        let mut code = self.code;
+        if self.id_type == IdType::Ric {
+            code[6..14].fill(b'*');
+        }
+        MaskedId { code }
+    }
+}
+
+impl fmt::Debug for Id {
+    // Debug output ends up in logs, so it shows the masked form only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Id")
+            .field("code", &self.masked().as_str())
+            .field("id_type", &self.id_type)
+            .field("nonconforming", &self.nonconforming)
+            .field("converted_from_15", &self.converted_from_15)
+            .finish()
+    }
+}
+
+/// An identifier as it may be shown or logged; see [`Id::masked`]. Displays without
+/// allocating.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MaskedId {
+    code: [u8; 18],
+}
+
+impl MaskedId {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.code).expect("ASCII")
+    }
+}
+
+impl fmt::Display for MaskedId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for MaskedId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// The 18 bytes of a normalised code, or the length error of `t`.
+fn exactly_18(n: &Normalized, t: IdType) -> Result<[u8; 18], IdError> {
+    n.as_bytes().try_into().map_err(|_| IdError::Length {
+        id_type: Some(t),
+        found: n.len(),
+    })
+}
+
+/// Parses a Unified Social Credit Code.
+pub fn parse_uscc(input: &str, mode: Mode) -> Result<Id, IdError> {
+    let n = normalize(input).map_err(|e| e.with_type(IdType::Uscc))?;
+    let code = exactly_18(&n, IdType::Uscc)?;
+    uscc_from_code(code, mode)
+}
+
+fn uscc_from_code(code: [u8; 18], mode: Mode) -> Result<Id, IdError> {
+    let nonconforming = match uscc::validate(&code) {
+        Ok(()) => false,
+        Err(e) if e.is_nonconforming() && mode == Mode::Lenient => true,
+        Err(e) => return Err(e),
+    };
+    Ok(Id {
+        code,
+        id_type: IdType::Uscc,
+        nonconforming,
+        converted_from_15: false,
+    })
+}
+
+/// Parses a resident identity number (18 characters, or 15 digits in the legacy form, which
+/// is converted). The birth date must be on or before `today`.
+pub fn parse_ric(input: &str, today: Day) -> Result<Id, IdError> {
+    let n = normalize(input).map_err(|e| e.with_type(IdType::Ric))?;
+    ric_from_normalized(&n, today)
+}
+
+fn ric_from_normalized(n: &Normalized, today: Day) -> Result<Id, IdError> {
+    if n.len() == 15 {
+        return Ok(Id {
+            code: ric::convert_legacy(n.as_bytes(), today)?,
+            id_type: IdType::Ric,
+            nonconforming: false,
+            converted_from_15: true,
+        });
+    }
+    let code = exactly_18(n, IdType::Ric)?;
+    ric::validate(&code, today)?;
+    Ok(Id {
+        code,
+        id_type: IdType::Ric,
+        nonconforming: false,
+        converted_from_15: false,
+    })
+}
+
+/// Parses an identifier whose type the caller does not know; see the module docs for how the
+/// type is chosen.
+pub fn parse(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
+    let n = normalize(input)?;
+    match n.len() {
+        15 => ric_from_normalized(&n, today),
+        18 => {
+            let code = exactly_18(&n, IdType::Uscc)?;
+            let uscc_err = match uscc_from_code(code, Mode::Strict) {
+                Ok(id) => return Ok(id),
+                Err(e) => e,
+            };
+            let ric_err = match ric_from_normalized(&n, today) {
+                Ok(id) => return Ok(id),
+                Err(e) => e,
+            };
+            if uscc_err.is_nonconforming() && mode == Mode::Lenient {
+                return uscc_from_code(code, mode);
+            }
+            Err(if ric_is_plausible(&code) {
+                ric_err
+            } else {
+                uscc_err
+            })
+        }
+        found => Err(IdError::Length {
+            id_type: None,
+            found,
+        }),
+    }
+}
+
+/// Whether an 18-character code that is valid as neither type looks more like a resident ID
+/// number than a USCC.
+fn ric_is_plausible(code: &[u8; 18]) -> bool {
+    if !code[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let year = code[6..10]
+        .iter()
+        .fold(0u32, |y, &c| y * 10 + (c - b'0') as u32);
+    (1800..=2099).contains(&year) || Day::parse_compact(&code[6..14]).is_some()
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod props;

@@ -1,5 +1,8 @@
 //! Resident identity number (居民身份证号码), GB 11643-1999.
 
+use super::{BirthDateProblem, IdError, IdType};
+use crate::date::Day;
+
 /// Weights of positions 1–17 for ISO 7064 MOD 11-2.
 const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 
@@ -18,6 +21,84 @@ pub fn check_char(first17: &[u8]) -> Option<u8> {
         sum += (c - b'0') as u32 * w;
     }
     Some(CHECK[(sum % 11) as usize])
+}
+
+/// The earliest birth date accepted; no living person's number carries an earlier one.
+const EARLIEST_BIRTH: Day = Day(-62_091); // 1800-01-01
+
+const DIGIT: &str = "a digit";
+const LEGACY_DIGIT: &str = "a digit (a 15-character number is the all-digit legacy form)";
+
+/// Validates a normalised 18-character number, reporting the leftmost problem: characters,
+/// then the birth date, then the check character.
+///
+/// The region code (positions 1–6) is not checked against GB/T 2260: divisions are created
+/// and merged every year, numbers keep the code of the division that issued them, and the
+/// residence permits (810000, 820000, 830000) and the foreigners' permanent residence card
+/// (9…) share the format. Any six digits are accepted.
+pub(crate) fn validate(code: &[u8; 18], today: Day) -> Result<(), IdError> {
+    if let Some(i) = code[..17].iter().position(|c| !c.is_ascii_digit()) {
+        return Err(IdError::BadChar {
+            id_type: Some(IdType::Ric),
+            position: i + 1,
+            found: code[i] as char,
+            expected: DIGIT,
+        });
+    }
+    check_birth(&code[6..14], today)?;
+    let check = check_char(&code[..17]).expect("first 17 are digits");
+    if !(code[17].is_ascii_digit() || code[17] == b'X') {
+        return Err(IdError::CheckCharNotAllowed {
+            id_type: IdType::Ric,
+            expected: check as char,
+            found: code[17] as char,
+        });
+    }
+    if check != code[17] {
+        return Err(IdError::RicCheck {
+            expected: check as char,
+            found: code[17] as char,
+        });
+    }
+    Ok(())
+}
+
+/// Converts a normalised 15-digit legacy number (GB 11643-1989) to the 18-character form:
+/// "19" goes before the two-digit birth year and the check character is appended.
+pub(crate) fn convert_legacy(code: &[u8], today: Day) -> Result<[u8; 18], IdError> {
+    debug_assert_eq!(code.len(), 15);
+    if let Some(i) = code.iter().position(|c| !c.is_ascii_digit()) {
+        return Err(IdError::BadChar {
+            id_type: Some(IdType::Ric),
+            position: i + 1,
+            found: code[i] as char,
+            expected: LEGACY_DIGIT,
+        });
+    }
+    let mut out = [0u8; 18];
+    out[..6].copy_from_slice(&code[..6]);
+    out[6..8].copy_from_slice(b"19");
+    out[8..17].copy_from_slice(&code[6..15]);
+    check_birth(&out[6..14], today)?;
+    out[17] = check_char(&out[..17]).expect("first 17 are digits");
+    Ok(out)
+}
+
+/// The birth date `YYYYMMDD` (eight digits) must exist, not be after `today`, and not be
+/// before 1800-01-01.
+fn check_birth(date: &[u8], today: Day) -> Result<(), IdError> {
+    let mut digits = [0u8; 8];
+    digits.copy_from_slice(date);
+    let problem = match Day::parse_compact(date) {
+        None => BirthDateProblem::DoesNotExist,
+        Some(d) if d > today => BirthDateProblem::InFuture,
+        Some(d) if d < EARLIEST_BIRTH => BirthDateProblem::TooEarly,
+        Some(_) => return Ok(()),
+    };
+    Err(IdError::BirthDate {
+        date: digits,
+        problem,
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Unified Social Credit Code (统一社会信用代码), GB 32100-2015.
 
+use super::{IdError, IdType};
+
 /// The 31 characters a USCC may contain, in value order (I, O, Z, S and V are never used).
 pub const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 
@@ -60,6 +62,66 @@ pub fn org_check_char(body8: &[u8]) -> Option<u8> {
         11 => b'0',
         v => b'0' + v as u8,
     })
+}
+
+/// Whether `c` is a registration-authority code (position 1): 1–9, A, N or Y.
+pub fn is_authority(c: u8) -> bool {
+    matches!(c, b'1'..=b'9' | b'A' | b'N' | b'Y')
+}
+
+/// What a position admits, in the words error messages use.
+const ANY: &str = "a digit or a capital letter other than I, O, S, V, Z";
+const AUTHORITY: &str = "a registration-authority code (1-9, A, N or Y)";
+const REGION: &str = "a digit (positions 3-8 are the region code)";
+
+/// Validates a normalised 18-character code, reporting the leftmost problem (position 18
+/// last, so that its error can name the expected check character).
+///
+/// Position 2 (entity type) is only required to be in the character set: its meaning
+/// depends on the authority and real codes use more values than the standard's table lists,
+/// so rejecting them would drop lawful codes. A code that is right in every respect except
+/// the MOD 31 character yields [`IdError::UsccCheck`]; the caller decides whether that is
+/// acceptable ("nonconforming").
+pub(crate) fn validate(code: &[u8; 18]) -> Result<(), IdError> {
+    for (i, &c) in code[..17].iter().enumerate() {
+        let expected = match i {
+            0 if !is_authority(c) => AUTHORITY,
+            2..=7 if !c.is_ascii_digit() => REGION,
+            _ if char_value(c).is_none() => ANY,
+            _ => continue,
+        };
+        return Err(IdError::BadChar {
+            id_type: Some(IdType::Uscc),
+            position: i + 1,
+            found: c as char,
+            expected,
+        });
+    }
+    // Every character is in CHARSET (digits and capitals), so both checks are defined.
+    let org = org_check_char(&code[8..16]).expect("body is alphanumeric");
+    if org != code[16] {
+        return Err(IdError::OrgCheck {
+            expected: org as char,
+            found: code[16] as char,
+        });
+    }
+    let check = check_char(&code[..17]).expect("all characters are in CHARSET");
+    if char_value(code[17]).is_none() {
+        // Not a charset character: malformed, so never "nonconforming", but the right
+        // check character is known and worth telling.
+        return Err(IdError::CheckCharNotAllowed {
+            id_type: IdType::Uscc,
+            expected: check as char,
+            found: code[17] as char,
+        });
+    }
+    if check != code[17] {
+        return Err(IdError::UsccCheck {
+            expected: check as char,
+            found: code[17] as char,
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

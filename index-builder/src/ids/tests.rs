@@ -1,0 +1,319 @@
+//! Table-driven tests of parsing, type detection and the exact error messages.
+
+use super::*;
+
+fn today() -> Day {
+    Day::from_ymd(2024, 6, 1).unwrap()
+}
+
+#[test]
+fn domain_examples_parse() {
+    let ok = [
+        ("91110000600037341L", "91110000600037341L", IdType::Uscc),
+        ("9144030071526726XG", "9144030071526726XG", IdType::Uscc),
+        ("92340602MA2PBMEM24", "92340602MA2PBMEM24", IdType::Uscc),
+        ("121200004013590816", "121200004013590816", IdType::Uscc),
+        ("11010519491231002X", "11010519491231002X", IdType::Ric),
+        ("44011320141005001x", "44011320141005001X", IdType::Ric),
+        ("360426199101010071", "360426199101010071", IdType::Ric),
+        ("110105491231002", "11010519491231002X", IdType::Ric),
+        (
+            "９１１１００００６０００３７３４１Ｌ",
+            "91110000600037341L",
+            IdType::Uscc,
+        ),
+        ("9111-0000 6000 37341L", "91110000600037341L", IdType::Uscc),
+    ];
+    for (input, want, t) in ok {
+        let id = parse(input, Mode::Strict, today()).unwrap_or_else(|e| panic!("{input}: {e}"));
+        assert_eq!((id.as_str(), id.id_type()), (want, t), "{input}");
+        assert!(!id.is_nonconforming());
+    }
+}
+
+#[test]
+fn lenient_accepts_nonconforming_uscc_only() {
+    // The standard's example with a Z (outside the character set) is malformed, not
+    // nonconforming, but the error still names the right check character.
+    for mode in [Mode::Strict, Mode::Lenient] {
+        let e = parse_uscc("91350100M000100Y4Z", mode).unwrap_err();
+        assert!(!e.is_nonconforming());
+        assert_eq!(e.expected_check(), Some('3'));
+    }
+    // Well formed (authority, region, organisation check all right) but MOD 31 says 3.
+    let input = "91350100M000100Y4L";
+    let e = parse_uscc(input, Mode::Strict).unwrap_err();
+    assert!(e.is_nonconforming());
+    assert_eq!(e.expected_check(), Some('3'));
+    assert_eq!(e.id_type(), Some(IdType::Uscc));
+
+    for id in [
+        parse_uscc(input, Mode::Lenient).unwrap(),
+        parse(input, Mode::Lenient, today()).unwrap(),
+    ] {
+        assert_eq!(id.as_str(), input);
+        assert!(id.is_nonconforming());
+        assert_eq!(id.id_type(), IdType::Uscc);
+    }
+    // Lenient mode does not relax anything else.
+    assert!(matches!(
+        parse_uscc("91350100M000100Y5Z", Mode::Lenient),
+        Err(IdError::OrgCheck {
+            expected: '4',
+            found: '5'
+        })
+    ));
+    assert!(matches!(
+        parse_ric("36042619910102009X", today()),
+        Err(IdError::RicCheck { .. })
+    ));
+}
+
+#[test]
+fn every_authority_code_is_accepted() {
+    for &a in b"123456789ANY" {
+        let code = gen::make_uscc(a, b'1', b"110000", b"MA01234X");
+        let s = std::str::from_utf8(&code).unwrap();
+        let id = parse_uscc(s, Mode::Strict).unwrap_or_else(|e| panic!("{s}: {e}"));
+        assert_eq!(id.as_bytes(), &code);
+        assert_eq!(
+            parse(s, Mode::Strict, today()).unwrap().id_type(),
+            IdType::Uscc
+        );
+    }
+    // B is in the character set but is no registration authority.
+    let code = gen::make_uscc(b'B', b'1', b"110000", b"MA01234X");
+    let e = parse_uscc(std::str::from_utf8(&code).unwrap(), Mode::Strict).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            IdError::BadChar {
+                position: 1,
+                found: 'B',
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn legacy_numbers_are_converted() {
+    let id = parse_ric("110105491231002", today()).unwrap();
+    assert_eq!(id.as_str(), "11010519491231002X");
+    assert!(id.converted_from_15());
+    assert!(!parse_ric("11010519491231002X", today())
+        .unwrap()
+        .converted_from_15());
+    let id = parse("110105 491231 002", Mode::Strict, today()).unwrap();
+    assert_eq!(
+        (id.as_str(), id.id_type()),
+        ("11010519491231002X", IdType::Ric)
+    );
+}
+
+#[test]
+fn birth_date_is_judged_against_today() {
+    let born = "11010519491231002X";
+    assert!(parse_ric(born, Day::from_ymd(1949, 12, 31).unwrap()).is_ok());
+    let e = parse_ric(born, Day::from_ymd(1949, 12, 30).unwrap()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid resident ID number: birth date 1949-12-31 (positions 7-14) is in the future"
+    );
+}
+
+#[test]
+fn masking_hides_the_middle_of_personal_numbers_only() {
+    let person = parse_ric("11010519491231002X", today()).unwrap();
+    assert_eq!(person.masked().to_string(), "110105********002X");
+    assert_eq!(person.masked().as_str(), "110105********002X");
+    assert!(!format!("{person:?}").contains("19491231"));
+    let org = parse_uscc("91110000600037341L", Mode::Strict).unwrap();
+    assert_eq!(org.masked().to_string(), "91110000600037341L");
+}
+
+#[test]
+fn id_type_names() {
+    assert_eq!(IdType::Uscc.as_str(), "uscc");
+    assert_eq!(IdType::Ric.to_string(), "ric");
+    assert_eq!(serde_json::to_string(&IdType::Ric).unwrap(), "\"ric\"");
+    assert_eq!(
+        serde_json::from_str::<IdType>("\"uscc\"").unwrap(),
+        IdType::Uscc
+    );
+}
+
+/// Which parser a row of the error table goes through.
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    Uscc,
+    Ric,
+    Auto,
+}
+
+fn run(via: Via, input: &str) -> Result<Id, IdError> {
+    match via {
+        Via::Uscc => parse_uscc(input, Mode::Strict),
+        Via::Ric => parse_ric(input, today()),
+        Via::Auto => parse(input, Mode::Strict, today()),
+    }
+}
+
+#[test]
+fn every_error_has_its_exact_message() {
+    use Via::*;
+    let rows: &[(Via, &str, &str)] = &[
+        // Empty
+        (Auto, " -\u{3000}", "no identifier given: the input is empty or holds only spaces and hyphens"),
+        (Uscc, "", "no identifier given: the input is empty or holds only spaces and hyphens"),
+        // Length
+        (Auto, "9111000060003734", "wrong length: 16 characters; expected 18 (USCC or resident ID number) or 15 digits (legacy resident ID number)"),
+        (Uscc, "11010549123100", "invalid USCC: wrong length: 14 characters; a USCC has 18"),
+        (Uscc, "110105491231002", "invalid USCC: wrong length: 15 characters; a USCC has 18"),
+        (Ric, "1101051949123100211", "invalid resident ID number: wrong length: 19 characters; expected 18 (or 15 digits for a legacy first-generation number)"),
+        // BadChar from normalisation
+        (Auto, "9111 0000.6000", "bad character '.' at position 9: expected a letter or a digit"),
+        (Uscc, "9111０000张", "invalid USCC: bad character '张' at position 9: expected a letter or a digit"),
+        (Ric, "110105_", "invalid resident ID number: bad character '_' at position 7: expected a letter or a digit"),
+        // BadChar from the USCC rules, one row per kind of position
+        (Uscc, "B1110000600037341L", "invalid USCC: bad character 'B' at position 1: expected a registration-authority code (1-9, A, N or Y)"),
+        (Uscc, "O1110000600037341L", "invalid USCC: bad character 'O' at position 1: expected a registration-authority code (1-9, A, N or Y)"),
+        (Uscc, "9I110000600037341L", "invalid USCC: bad character 'I' at position 2: expected a digit or a capital letter other than I, O, S, V, Z"),
+        (Uscc, "911A0000600037341L", "invalid USCC: bad character 'A' at position 4: expected a digit (positions 3-8 are the region code)"),
+        (Uscc, "9111000060003S341L", "invalid USCC: bad character 'S' at position 14: expected a digit or a capital letter other than I, O, S, V, Z"),
+        // CheckCharNotAllowed
+        (Uscc, "91110000600037341v", "invalid USCC: bad character 'V' at position 18: expected a digit or a capital letter other than I, O, S, V, Z; the check character for positions 1-17 is 'L'"),
+        (Auto, "91350100M000100Y4Z", "invalid USCC: bad character 'Z' at position 18: expected a digit or a capital letter other than I, O, S, V, Z; the check character for positions 1-17 is '3'"),
+        (Ric, "11010519491231002Y", "invalid resident ID number: bad character 'Y' at position 18: expected a digit or X; the check character for positions 1-17 is 'X'"),
+        // BadChar from the RIC rules
+        (Ric, "1101051949A231002X", "invalid resident ID number: bad character 'A' at position 11: expected a digit"),
+        (Ric, "11010549123100X", "invalid resident ID number: bad character 'X' at position 15: expected a digit (a 15-character number is the all-digit legacy form)"),
+        // OrgCheck
+        (Uscc, "91110000600037342L", "invalid USCC: organisation-code check character (position 17) should be '1', found '2'; one of positions 9-17 is probably mistyped"),
+        // UsccCheck (nonconforming or a typo in position 18)
+        (Uscc, "91110000600037341N", "invalid USCC: well formed but fails the MOD 31 check: position 18 should be 'L', found 'N' (a nonconforming pilot-area code is accepted only in lenient mode)"),
+        (Auto, "91350100M000100Y4L", "invalid USCC: well formed but fails the MOD 31 check: position 18 should be '3', found 'L' (a nonconforming pilot-area code is accepted only in lenient mode)"),
+        // BirthDate, each problem
+        (Ric, "360426199113010079", "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"),
+        (Auto, "360426199113010079", "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"),
+        (Ric, "110105194902310026", "invalid resident ID number: birth date 1949-02-31 (positions 7-14) does not exist"),
+        (Ric, "110105490231002", "invalid resident ID number: birth date 1949-02-31 (positions 7-14) does not exist"),
+        (Ric, "110105209901010012", "invalid resident ID number: birth date 2099-01-01 (positions 7-14) is in the future"),
+        (Ric, "110105179912310016", "invalid resident ID number: birth date 1799-12-31 (positions 7-14) is before 1800-01-01"),
+        // RicCheck
+        (Ric, "36042619910102009X", "invalid resident ID number: check character (position 18) should be '3', found 'X'; the number is probably mistyped"),
+        (Auto, "110105194912310032", "invalid resident ID number: check character (position 18) should be '8', found '2'; the number is probably mistyped"),
+    ];
+    for &(via, input, want) in rows {
+        let e = run(via, input).expect_err(input);
+        assert_eq!(e.to_string(), want, "{via:?} {input:?}");
+    }
+}
+
+/// A row of the accessor table: parser, input, `id_type()`, `expected_check()`,
+/// `is_nonconforming()`.
+type AccessorRow = (Via, &'static str, Option<IdType>, Option<char>, bool);
+
+#[test]
+fn error_accessors() {
+    let cases: &[AccessorRow] = &[
+        (Via::Auto, "", None, None, false),
+        (Via::Auto, "12345", None, None, false),
+        (Via::Uscc, "12345", Some(IdType::Uscc), None, false),
+        (
+            Via::Ric,
+            "1101051949A231002X",
+            Some(IdType::Ric),
+            None,
+            false,
+        ),
+        (
+            Via::Uscc,
+            "91110000600037342L",
+            Some(IdType::Uscc),
+            None,
+            false,
+        ),
+        (
+            Via::Uscc,
+            "91110000600037341N",
+            Some(IdType::Uscc),
+            Some('L'),
+            true,
+        ),
+        (
+            Via::Ric,
+            "360426199113010079",
+            Some(IdType::Ric),
+            None,
+            false,
+        ),
+        (
+            Via::Ric,
+            "36042619910102009X",
+            Some(IdType::Ric),
+            Some('3'),
+            false,
+        ),
+        (
+            Via::Ric,
+            "36042619910102009Y",
+            Some(IdType::Ric),
+            Some('3'),
+            false,
+        ),
+        (
+            Via::Uscc,
+            "91350100M000100Y4Z",
+            Some(IdType::Uscc),
+            Some('3'),
+            false,
+        ),
+    ];
+    for &(via, input, t, check, nonconforming) in cases {
+        let e = run(via, input).expect_err(input);
+        assert_eq!(e.id_type(), t, "{input}");
+        assert_eq!(e.expected_check(), check, "{input}");
+        assert_eq!(e.is_nonconforming(), nonconforming, "{input}");
+        // Errors are std errors, usable with `?` into anyhow.
+        let _: &dyn std::error::Error = &e;
+    }
+}
+
+#[test]
+fn detection_reports_the_more_plausible_type() {
+    // All digits but no date in positions 7-14: the USCC reading is reported.
+    let e = parse("911100006000373419", Mode::Strict, today()).unwrap_err();
+    assert_eq!(e.id_type(), Some(IdType::Uscc), "{e}");
+    // A letter among the first 17: USCC.
+    let e = parse("11010519491231A02X", Mode::Strict, today()).unwrap_err();
+    assert_eq!(e.id_type(), Some(IdType::Uscc), "{e}");
+    // A real date in positions 7-14 with an out-of-range year still counts as a RIC.
+    let e = parse("110105010101010010", Mode::Strict, today()).unwrap_err();
+    assert_eq!(e.id_type(), Some(IdType::Ric), "{e}");
+    assert!(matches!(
+        e,
+        IdError::BirthDate {
+            problem: BirthDateProblem::TooEarly,
+            ..
+        }
+    ));
+    // A valid RIC whose USCC reading is merely nonconforming stays a RIC in lenient mode.
+    let id = parse("11010519491231002X", Mode::Lenient, today()).unwrap();
+    assert_eq!(id.id_type(), IdType::Ric);
+}
+
+#[test]
+fn earliest_birth_constant_is_1800_01_01() {
+    assert!(parse_ric(
+        std::str::from_utf8(&gen::make_ric(
+            b"110105",
+            Day::from_ymd(1800, 1, 1).unwrap(),
+            1
+        ))
+        .unwrap(),
+        today()
+    )
+    .is_ok());
+}
