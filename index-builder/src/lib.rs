@@ -4,8 +4,10 @@
 #![deny(unsafe_code)]
 
 pub mod date;
-pub mod ids;
-pub mod model;
 pub mod format;
+pub mod ids;
 pub mod manifest;
+pub mod model;
+pub mod names;
 pub mod publish;
+pub mod source;

@@ -1,0 +1,123 @@
+//! Why a source directory could not be read at all.
+//!
+//! These are the fatal errors: the build stops and the operator fixes the file or the options.
+//! A bad *row* is never one of these; it becomes a [`Reject`](super::Reject) and the build goes
+//! on.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// A fatal problem with a source directory or one of its files.
+#[derive(Debug)]
+pub enum SourceError {
+    /// The operating system refused to list or read something.
+    Io { path: PathBuf, err: io::Error },
+    /// `lists/` is missing or holds no `*.csv` file; a snapshot without lists is meaningless.
+    NoListFiles { dir: PathBuf },
+    /// More files than the `u16` file index of the rows can name.
+    TooManyFiles { count: usize },
+    /// The header row does not name exactly the columns SPEC §3 defines for this file.
+    Header {
+        /// Path relative to the source directory, e.g. `lists/court.csv`.
+        path: String,
+        missing: Vec<String>,
+        unknown: Vec<String>,
+        duplicate: Vec<String>,
+    },
+    /// The bytes are not valid in the encoding the file is being read in.
+    Encoding {
+        path: String,
+        /// The physical line (1-based) holding the bad bytes.
+        line: u64,
+        /// `utf-8` or `gb18030`: what the file was read as.
+        encoding: &'static str,
+        /// How the bytes are bad, e.g. "invalid UTF-8 in field 4".
+        detail: String,
+    },
+    /// The CSV reader failed for another reason than encoding (reported with its position).
+    Csv {
+        path: String,
+        line: u64,
+        detail: String,
+    },
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceError::Io { path, err } => {
+                write!(
+                    f,
+                    "cannot read {}: {err}; check that the path exists and is readable",
+                    path.display()
+                )
+            }
+            SourceError::NoListFiles { dir } => write!(
+                f,
+                "no list files in {}: the source directory must contain a lists/ directory \
+                 with at least one *.csv file (SPEC §3)",
+                dir.display()
+            ),
+            SourceError::TooManyFiles { count } => write!(
+                f,
+                "the source directory has {count} CSV files, more than the {} a build can \
+                 index; merge list files (e.g. one per department)",
+                u16::MAX
+            ),
+            SourceError::Header {
+                path,
+                missing,
+                unknown,
+                duplicate,
+            } => {
+                write!(f, "{path}: bad header row:")?;
+                if !missing.is_empty() {
+                    write!(f, " missing column(s) {};", missing.join(", "))?;
+                }
+                if !unknown.is_empty() {
+                    write!(f, " unknown column(s) {};", unknown.join(", "))?;
+                }
+                if !duplicate.is_empty() {
+                    write!(f, " duplicate column(s) {};", duplicate.join(", "))?;
+                }
+                write!(
+                    f,
+                    " the first line must name the columns of SPEC §3 for this file, \
+                     in any order"
+                )
+            }
+            SourceError::Encoding {
+                path,
+                line,
+                encoding,
+                detail,
+            } => {
+                write!(f, "{path} line {line}: not valid {encoding}: {detail}; ")?;
+                if *encoding == "utf-8" {
+                    f.write_str(
+                        "if the file is a GB18030 export, declare the source encoding as \
+                         gb18030, or re-save the file as UTF-8",
+                    )
+                } else {
+                    f.write_str(
+                        "the file is neither valid GB18030 nor UTF-8 here; re-export it or \
+                         fix the bytes on that line",
+                    )
+                }
+            }
+            SourceError::Csv { path, line, detail } => {
+                write!(f, "{path} line {line}: {detail}; fix the CSV syntax there")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SourceError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SourceError::Io { err, .. } => Some(err),
+            _ => None,
+        }
+    }
+}

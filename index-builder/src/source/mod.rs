@@ -1,0 +1,412 @@
+//! Reading a source directory (SPEC §3): list files, repairs, objections and links, streamed
+//! row by row into a [`SourceSink`], each row validated on its own.
+//!
+//! Every data row ends up as exactly one sink call: a typed row, or a [`Reject`] saying which
+//! column is wrong and why. Empty lines are not rows. Problems that make a whole file
+//! unreadable (a wrong header, bytes that are not in the file's encoding, I/O) are a
+//! [`SourceError`] and stop the build. Checks that need more than one row (duplicate
+//! `record_id`, repairs of unknown records) belong to the consumer.
+//!
+//! Files are read once, in bounded memory: the raw bytes are hashed (SHA-256, for the
+//! manifest) as they stream through the encoding layer and the CSV reader, which reuses one
+//! record buffer for the whole file.
+//!
+//! ```no_run
+//! use credgate_index::date::Day;
+//! use credgate_index::source::{read_source, Collect, Encoding, SourceOptions};
+//!
+//! let opts = SourceOptions { encoding: Encoding::Auto, today: Day::today_cst() };
+//! let mut rows = Collect::default();
+//! let summary = read_source("data/sample".as_ref(), &["court_defaulter"], &opts, &mut rows)?;
+//! println!("{} files, {} rejects", summary.files.len(), rows.rejects.len());
+//! # Ok::<(), credgate_index::source::SourceError>(())
+//! ```
+
+mod decode;
+mod error;
+mod header;
+mod rejects;
+mod rows;
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use csv::StringRecord;
+
+use crate::date::Day;
+use crate::model::{Outcome, RepairAction, Role, SubjectType};
+
+pub use decode::{MalformedInput, SNIFF_LEN};
+pub use error::SourceError;
+pub use header::{FileKind, LINK_COLUMNS, LIST_COLUMNS, OBJECTION_COLUMNS, REPAIR_COLUMNS};
+pub use rejects::{write_rejects_csv, Collect, RejectCounter, RejectsWriter};
+
+use decode::{open_raw, Detected, Gb18030Reader, HashingReader};
+use header::{is_blank, ColumnMap};
+
+/// The character encoding of the source files.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum Encoding {
+    /// Per file: UTF-8 (with or without BOM) when the first [`SNIFF_LEN`] bytes are valid
+    /// UTF-8, else GB18030.
+    #[default]
+    Auto,
+    Utf8,
+    Gb18030,
+}
+
+/// How to read a source directory.
+#[derive(Clone, Debug)]
+pub struct SourceOptions {
+    pub encoding: Encoding,
+    /// The build day: resident ID birth dates after it are invalid.
+    pub today: Day,
+}
+
+/// One row of `lists/*.csv`: a subject's entry on a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListRow {
+    /// Index into [`SourceSummary::files`].
+    pub file: u16,
+    /// Line where the row starts (1-based; the header is line 1).
+    pub line: u64,
+    pub record_id: String,
+    /// Index of the row's list code in the `list_codes` given to [`read_source`].
+    pub list_code: u16,
+    pub subject_type: SubjectType,
+    /// The normalised USCC or 18-character resident ID number.
+    pub subject_id: [u8; 18],
+    /// A USCC that fails only its MOD 31 check (SPEC §1), kept and flagged.
+    pub nonconforming: bool,
+    pub subject_name: String,
+    pub authority: String,
+    pub doc_no: String,
+    pub reason: String,
+    pub decided_on: Day,
+    pub effective_from: Day,
+    /// Inclusive; `None` is open-ended.
+    pub effective_until: Option<Day>,
+    pub act_ended_on: Option<Day>,
+}
+
+/// One row of `repairs.csv`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepairRow {
+    pub file: u16,
+    pub line: u64,
+    pub record_id: String,
+    pub action: RepairAction,
+    pub decided_on: Day,
+    pub authority: String,
+    pub doc_no: String,
+}
+
+/// One row of `objections.csv`; `closed_on` and `outcome` are both set or both `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectionRow {
+    pub file: u16,
+    pub line: u64,
+    pub record_id: String,
+    pub filed_on: Day,
+    pub closed_on: Option<Day>,
+    pub outcome: Option<Outcome>,
+}
+
+/// One row of `links.csv`: a person's role in an organisation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkRow {
+    pub file: u16,
+    pub line: u64,
+    pub org_id: [u8; 18],
+    pub person_id: [u8; 18],
+    pub person_name: String,
+    pub role: Role,
+    pub from: Option<Day>,
+    pub until: Option<Day>,
+}
+
+/// A data row that failed validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    /// Path relative to the source directory, e.g. `lists/court.csv`.
+    pub file: String,
+    pub line: u64,
+    /// The row's `record_id` when it has one, else empty.
+    pub record_id: String,
+    /// What is wrong: column, value and why.
+    pub reason: String,
+}
+
+/// Receives the rows of a source directory, in file order and line order.
+pub trait SourceSink {
+    fn list_row(&mut self, row: ListRow);
+    fn repair(&mut self, row: RepairRow);
+    fn objection(&mut self, row: ObjectionRow);
+    fn link(&mut self, row: LinkRow);
+    fn reject(&mut self, reject: Reject);
+}
+
+/// What was read from one file, for the snapshot manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Path relative to the source directory, `/`-separated.
+    pub path: String,
+    /// Lower-case hex SHA-256 of the file's raw bytes.
+    pub sha256: String,
+    pub bytes: u64,
+    /// Data rows read (header and empty lines excluded), accepted or not.
+    pub rows: u64,
+    /// How many of `rows` were rejected.
+    pub rejected: u64,
+    /// `utf-8` or `gb18030`.
+    pub encoding: &'static str,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceSummary {
+    pub files: Vec<SourceFile>,
+}
+
+/// What row validation needs besides the row.
+pub(crate) struct RowContext<'a> {
+    pub list_codes: HashMap<&'a str, u16>,
+    pub today: Day,
+}
+
+/// Reads `lists/*.csv` (sorted by name), then `repairs.csv`, `objections.csv` and `links.csv`
+/// (each optional) from `dir`, sending every data row to `sink`.
+///
+/// A missing `lists/` directory or one without `*.csv` files is an error. `list_codes` are
+/// the codes the catalogue declares; a row naming another code is rejected.
+pub fn read_source(
+    dir: &Path,
+    list_codes: &[&str],
+    opts: &SourceOptions,
+    sink: &mut dyn SourceSink,
+) -> Result<SourceSummary, SourceError> {
+    let mut plan: Vec<(String, FileKind)> = list_files(dir)?
+        .into_iter()
+        .map(|name| (format!("lists/{name}"), FileKind::List))
+        .collect();
+    for (name, kind) in [
+        ("repairs.csv", FileKind::Repair),
+        ("objections.csv", FileKind::Objection),
+        ("links.csv", FileKind::Link),
+    ] {
+        let path = dir.join(name);
+        match fs::metadata(&path) {
+            Ok(m) if m.is_file() => plan.push((name.to_string(), kind)),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(SourceError::Io { path, err }),
+        }
+    }
+    if plan.len() > u16::MAX as usize {
+        return Err(SourceError::TooManyFiles { count: plan.len() });
+    }
+    let ctx = RowContext {
+        list_codes: list_codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (*c, i as u16))
+            .collect(),
+        today: opts.today,
+    };
+    let mut summary = SourceSummary::default();
+    for (index, (rel, kind)) in plan.into_iter().enumerate() {
+        let file = read_file(dir, rel, kind, index as u16, &ctx, opts.encoding, sink)?;
+        summary.files.push(file);
+    }
+    Ok(summary)
+}
+
+/// The names of the `*.csv` files in `dir/lists`, sorted.
+fn list_files(dir: &Path) -> Result<Vec<String>, SourceError> {
+    let lists = dir.join("lists");
+    let entries = match fs::read_dir(&lists) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SourceError::NoListFiles { dir: dir.into() })
+        }
+        Err(err) => return Err(SourceError::Io { path: lists, err }),
+    };
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|err| SourceError::Io {
+            path: lists.clone(),
+            err,
+        })?;
+        let path = entry.path();
+        let is_csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+        // `metadata` follows symlinks, so a linked-in department file counts.
+        if is_csv && fs::metadata(&path).is_ok_and(|m| m.is_file()) {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    if names.is_empty() {
+        return Err(SourceError::NoListFiles { dir: dir.into() });
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn read_file(
+    dir: &Path,
+    rel: String,
+    kind: FileKind,
+    index: u16,
+    ctx: &RowContext<'_>,
+    encoding: Encoding,
+    sink: &mut dyn SourceSink,
+) -> Result<SourceFile, SourceError> {
+    let path: PathBuf = dir.join(&rel);
+    let io_err = |err| SourceError::Io {
+        path: path.clone(),
+        err,
+    };
+    let file = File::open(&path).map_err(io_err)?;
+    let (detected, raw) = open_raw(HashingReader::new(file), encoding).map_err(io_err)?;
+    let mut file = SourceFile {
+        path: rel,
+        sha256: String::new(),
+        bytes: 0,
+        rows: 0,
+        rejected: 0,
+        encoding: detected.name(),
+    };
+    let hashing = match detected {
+        Detected::Utf8 => {
+            read_rows(raw, kind, index, ctx, &mut file, &path, sink)?
+                .into_inner()
+                .1
+        }
+        Detected::Gb18030 => {
+            let r = Gb18030Reader::new(raw);
+            read_rows(r, kind, index, ctx, &mut file, &path, sink)?
+                .into_inner()
+                .into_inner()
+                .1
+        }
+    };
+    (file.bytes, file.sha256) = hashing.finish();
+    Ok(file)
+}
+
+/// Reads the header and every data row of one decoded stream; returns the stream so the
+/// caller can take the digest from the bottom of it.
+fn read_rows<R: Read>(
+    stream: R,
+    kind: FileKind,
+    index: u16,
+    ctx: &RowContext<'_>,
+    file: &mut SourceFile,
+    path: &Path,
+    sink: &mut dyn SourceSink,
+) -> Result<R, SourceError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .buffer_capacity(64 * 1024)
+        .from_reader(stream);
+    let mut rec = StringRecord::new();
+    let mut columns: Option<ColumnMap> = None;
+    loop {
+        match reader.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(e, &file.path, file.encoding, path)),
+        }
+        if is_blank(&rec) {
+            continue;
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        let Some(cols) = &columns else {
+            columns = Some(ColumnMap::from_header(kind, &rec, &file.path)?);
+            continue;
+        };
+        file.rows += 1;
+        let outcome = if rec.len() != cols.width {
+            Err(rows::Rejected {
+                record_id: String::new(),
+                reason: format!(
+                    "wrong number of fields: {}, expected {}",
+                    rec.len(),
+                    cols.width
+                ),
+            })
+        } else {
+            match kind {
+                FileKind::List => {
+                    rows::list(&rec, cols, ctx, index, line).map(|r| sink.list_row(r))
+                }
+                FileKind::Repair => rows::repair(&rec, cols, index, line).map(|r| sink.repair(r)),
+                FileKind::Objection => {
+                    rows::objection(&rec, cols, index, line).map(|r| sink.objection(r))
+                }
+                FileKind::Link => rows::link(&rec, cols, ctx, index, line).map(|r| sink.link(r)),
+            }
+        };
+        if let Err(rejected) = outcome {
+            file.rejected += 1;
+            sink.reject(Reject {
+                file: file.path.clone(),
+                line,
+                record_id: rejected.record_id,
+                reason: rejected.reason,
+            });
+        }
+    }
+    if columns.is_none() {
+        // An empty file has no header; report every column as missing.
+        return Err(SourceError::Header {
+            path: file.path.clone(),
+            missing: kind.columns().iter().map(|c| c.to_string()).collect(),
+            unknown: Vec::new(),
+            duplicate: Vec::new(),
+        });
+    }
+    Ok(reader.into_inner())
+}
+
+/// Turns a CSV reader error into the fatal error that names the file and line.
+fn csv_error(e: csv::Error, rel: &str, encoding: &'static str, path: &Path) -> SourceError {
+    let line = e.position().map_or(0, |p| p.line());
+    let message = e.to_string();
+    match e.into_kind() {
+        csv::ErrorKind::Utf8 { pos, err } => SourceError::Encoding {
+            path: rel.to_string(),
+            line: pos.map_or(line, |p| p.line()),
+            encoding,
+            detail: format!(
+                "invalid UTF-8 in field {} of the record starting on this line",
+                err.field() + 1
+            ),
+        },
+        csv::ErrorKind::Io(err) => {
+            match err
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<MalformedInput>())
+            {
+                Some(m) => SourceError::Encoding {
+                    path: rel.to_string(),
+                    line: m.line,
+                    encoding,
+                    detail: m.to_string(),
+                },
+                None => SourceError::Io {
+                    path: path.to_path_buf(),
+                    err,
+                },
+            }
+        }
+        _ => SourceError::Csv {
+            path: rel.to_string(),
+            line,
+            detail: message,
+        },
+    }
+}
