@@ -3,6 +3,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod catalog;
 pub mod date;
 pub mod format;
 pub mod ids;
