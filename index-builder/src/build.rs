@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use crate::catalog::Catalog;
 use crate::date::Day;
 use crate::format::layout::{
-    self, opt_high, opt_low, EventRow, LinkRow, RecordRow, StrRef, SubjectRow, EVENT_OBJECTION, NONE_HIGH,
+    self, opt_high, opt_low, EventRow, LinkRow, RecordRow, StrRef, SubjectRow, EVENT_OBJECTION,
+    NONE_HIGH,
 };
 use crate::format::writer::{hex, write_file, FileWriter, StringHeap};
 use crate::format::{FileKind, FORMAT_VERSION};
@@ -25,7 +26,10 @@ use crate::manifest::{rfc3339_utc, Counts, FileEntry, ListEntry, Manifest, SetCo
 use crate::model::{Class, SubjectType};
 use crate::names::normalize_name;
 use crate::publish::{self, TempGeneration};
-use crate::source::{self, Encoding, LinkRow as SrcLink, ListRow, ObjectionRow, Reject, RepairRow, SourceOptions, SourceSink};
+use crate::source::{
+    self, Encoding, LinkRow as SrcLink, ListRow, ObjectionRow, Reject, RepairRow, SourceOptions,
+    SourceSink,
+};
 
 /// Years a person's negative record is kept after the act ended (seed 六(七), rule 6).
 pub const PERSONAL_RETENTION_YEARS: i32 = 5;
@@ -56,8 +60,15 @@ pub struct BuildReport {
 #[derive(Debug)]
 pub enum BuildError {
     Source(source::SourceError),
-    Io { path: PathBuf, err: io::Error },
-    TooManyRejects { count: u64, max: u64, report: PathBuf },
+    Io {
+        path: PathBuf,
+        err: io::Error,
+    },
+    TooManyRejects {
+        count: u64,
+        max: u64,
+        report: PathBuf,
+    },
     /// A limit of the format was reached (more than 2^32 records, a string over 16 MiB…).
     Limit(String),
 }
@@ -86,7 +97,10 @@ impl From<source::SourceError> for BuildError {
 }
 
 fn io_at(path: &Path) -> impl Fn(io::Error) -> BuildError + '_ {
-    move |err| BuildError::Io { path: path.to_path_buf(), err }
+    move |err| BuildError::Io {
+        path: path.to_path_buf(),
+        err,
+    }
 }
 
 /// Builds and publishes a generation. On any error nothing is published and `CURRENT` is
@@ -94,7 +108,10 @@ fn io_at(path: &Path) -> impl Fn(io::Error) -> BuildError + '_ {
 pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let codes: Vec<&str> = opts.catalog.lists.iter().map(|l| l.code.as_str()).collect();
     let mut asm = Assembler::new(opts.today, opts.catalog.lists.len());
-    let src_opts = SourceOptions { encoding: opts.encoding, today: opts.today };
+    let src_opts = SourceOptions {
+        encoding: opts.encoding,
+        today: opts.today,
+    };
     let summary = source::read_source(&opts.source, &codes, &src_opts, &mut asm)?;
     let mut sources: Vec<SourceEntry> = summary
         .files
@@ -112,37 +129,58 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     // Cross-row rejects (duplicates, unknown references) are named and counted against the
     // file of their row, like the reader's own rejects.
     for (file, line, record_id, reason) in std::mem::take(&mut asm.cross) {
-        let path = summary.files.get(file as usize).map(|f| f.path.clone()).unwrap_or_default();
+        let path = summary
+            .files
+            .get(file as usize)
+            .map(|f| f.path.clone())
+            .unwrap_or_default();
         if let Some(s) = sources.get_mut(file as usize) {
             s.rejected += 1;
         }
         let reason = name_locations(&reason, &summary.files);
-        asm.rejects.push(Reject { file: path, line, record_id, reason });
+        asm.rejects.push(Reject {
+            file: path,
+            line,
+            record_id,
+            reason,
+        });
     }
 
     std::fs::create_dir_all(&opts.out).map_err(io_at(&opts.out))?;
     let rejects_path = opts.out.join("rejects.csv");
-    let tmp_rejects = opts.out.join(format!(".rejects.csv.tmp-{}", std::process::id()));
+    let tmp_rejects = opts
+        .out
+        .join(format!(".rejects.csv.tmp-{}", std::process::id()));
     source::write_rejects_csv(&tmp_rejects, &asm.rejects).map_err(io_at(&tmp_rejects))?;
     std::fs::rename(&tmp_rejects, &rejects_path).map_err(io_at(&rejects_path))?;
     let reject_count = asm.rejects.len() as u64;
     if let Some(max) = opts.max_rejects {
         if reject_count > max {
-            return Err(BuildError::TooManyRejects { count: reject_count, max, report: rejects_path });
+            return Err(BuildError::TooManyRejects {
+                count: reject_count,
+                max,
+                report: rejects_path,
+            });
         }
     }
 
+    let rejects = std::mem::take(&mut asm.rejects);
     let tables = asm.finish(&opts.catalog)?;
     let history_from = opts.history_from.or(tables.earliest_from);
     let gen = TempGeneration::begin(&opts.out).map_err(io_at(&opts.out))?;
-    let mut entries = tables.write(gen.dir(), &opts.catalog).map_err(io_at(gen.dir()))?;
+    let mut entries = tables
+        .write(gen.dir(), &opts.catalog)
+        .map_err(io_at(gen.dir()))?;
 
     let mut sha = Sha256::new();
     for e in &entries {
         sha.update(format!("{}:{}\n", e.name, e.sha256));
     }
     let content_sha256 = hex(&sha.finalize());
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let mut counts = tables.counts;
     counts.rejects = reject_count;
     let mut manifest = Manifest {
@@ -162,10 +200,18 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let m = write_file(gen.dir(), FileKind::Manifest, &json).map_err(io_at(gen.dir()))?;
     test_hook_abort("MANIFEST");
     entries.push(m);
-    let generation = gen.commit(&manifest.snapshot_id).map_err(io_at(&opts.out))?;
+    let generation = gen
+        .commit(&manifest.snapshot_id)
+        .map_err(io_at(&opts.out))?;
     let pruned = publish::prune(&opts.out, opts.keep).map_err(io_at(&opts.out))?;
     manifest.files = entries;
-    Ok(BuildReport { generation, manifest, rejects_path, rejects: asm.rejects, pruned })
+    Ok(BuildReport {
+        generation,
+        manifest,
+        rejects_path,
+        rejects,
+        pruned,
+    })
 }
 
 /// Replaces `\u{1}<file index>:` placeholders in a reason with the file's path.
@@ -175,7 +221,11 @@ fn name_locations(reason: &str, files: &[source::SourceFile]) -> String {
     out.push_str(parts.next().unwrap_or(""));
     for part in parts {
         let (idx, rest) = part.split_once(':').unwrap_or((part, ""));
-        let name = idx.parse::<usize>().ok().and_then(|i| files.get(i)).map_or(idx, |f| f.path.as_str());
+        let name = idx
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| files.get(i))
+            .map_or(idx, |f| f.path.as_str());
         out.push_str(name);
         out.push(':');
         out.push_str(rest);
@@ -281,7 +331,12 @@ impl Assembler {
         }
     }
 
-    fn subject(&mut self, id: &[u8; 18], t: SubjectType, nonconforming: bool) -> Result<u32, SubjectType> {
+    fn subject(
+        &mut self,
+        id: &[u8; 18],
+        t: SubjectType,
+        nonconforming: bool,
+    ) -> Result<u32, SubjectType> {
         if let Some(&i) = self.subject_index.get(id) {
             let s = &mut self.subjects[i as usize];
             if s.subject_type != t {
@@ -291,7 +346,13 @@ impl Assembler {
             return Ok(i);
         }
         let i = self.subjects.len() as u32;
-        self.subjects.push(SubjectAcc { id: *id, subject_type: t, nonconforming, name: StrRef::default(), name_from: i32::MIN });
+        self.subjects.push(SubjectAcc {
+            id: *id,
+            subject_type: t,
+            nonconforming,
+            name: StrRef::default(),
+            name_from: i32::MIN,
+        });
         self.subject_index.insert(*id, i);
         Ok(i)
     }
@@ -331,7 +392,11 @@ impl Assembler {
 
         // Ordinals: subjects in identifier order, so ids.fst is built in one pass.
         let mut order: Vec<u32> = (0..self.subjects.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| self.subjects[a as usize].id.cmp(&self.subjects[b as usize].id));
+        order.sort_unstable_by(|&a, &b| {
+            self.subjects[a as usize]
+                .id
+                .cmp(&self.subjects[b as usize].id)
+        });
         let mut ord_of = vec![0u32; order.len()];
         for (ord, &prov) in order.iter().enumerate() {
             ord_of[prov as usize] = ord as u32;
@@ -339,16 +404,22 @@ impl Assembler {
 
         // Records: live ones, by subject ordinal, then effective_from, then record id.
         let heap = &self.heap;
-        let mut rec_order: Vec<u32> =
-            (0..self.records.len() as u32).filter(|&i| self.records[i as usize].state == RecState::Live).collect();
+        let mut rec_order: Vec<u32> = (0..self.records.len() as u32)
+            .filter(|&i| self.records[i as usize].state == RecState::Live)
+            .collect();
         let recs = &self.records;
         rec_order.sort_unstable_by(|&a, &b| {
             let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
-            (ord_of[ra.subject as usize], ra.effective_from, heap.get(ra.record_id)).cmp(&(
-                ord_of[rb.subject as usize],
-                rb.effective_from,
-                heap.get(rb.record_id),
-            ))
+            (
+                ord_of[ra.subject as usize],
+                ra.effective_from,
+                heap.get(ra.record_id),
+            )
+                .cmp(&(
+                    ord_of[rb.subject as usize],
+                    rb.effective_from,
+                    heap.get(rb.record_id),
+                ))
         });
         if rec_order.len() > u32::MAX as usize - 1 {
             return Err(BuildError::Limit("more than 2^32 records".into()));
@@ -380,7 +451,8 @@ impl Assembler {
                 let e = &kept_events[ev_at].row;
                 if e.kind == EVENT_OBJECTION {
                     objections += 1;
-                    if crate::model::Outcome::from_code(e.outcome).is_some_and(|o| o.ends_record()) {
+                    if crate::model::Outcome::from_code(e.outcome).is_some_and(|o| o.ends_record())
+                    {
                         stop_on = stop_on.min(e.closed_on);
                     }
                 } else {
@@ -392,7 +464,8 @@ impl Assembler {
             let subject = ord_of[r.subject as usize];
             per_list[r.list as usize].0 += 1;
             per_list[r.list as usize].1.insert(subject);
-            earliest = Some(earliest.map_or(Day(r.effective_from), |d: Day| d.min(Day(r.effective_from))));
+            earliest =
+                Some(earliest.map_or(Day(r.effective_from), |d: Day| d.min(Day(r.effective_from))));
             record_rows.push(RecordRow {
                 record_id: r.record_id,
                 authority: r.authority,
@@ -416,11 +489,23 @@ impl Assembler {
         let mut by_person: Vec<LinkRow> = self
             .links
             .iter()
-            .map(|l| LinkRow { this: ord_of[l.person as usize], other: ord_of[l.org as usize], role: l.role, from: l.from, until: l.until })
+            .map(|l| LinkRow {
+                this: ord_of[l.person as usize],
+                other: ord_of[l.org as usize],
+                role: l.role,
+                from: l.from,
+                until: l.until,
+            })
             .collect();
         by_person.sort_unstable_by_key(|l| (l.this, l.other, l.role, l.from));
-        let mut by_org: Vec<LinkRow> =
-            by_person.iter().map(|l| LinkRow { this: l.other, other: l.this, ..*l }).collect();
+        let mut by_org: Vec<LinkRow> = by_person
+            .iter()
+            .map(|l| LinkRow {
+                this: l.other,
+                other: l.this,
+                ..*l
+            })
+            .collect();
         by_org.sort_unstable_by_key(|l| (l.this, l.other, l.role, l.from));
 
         // Subjects with their ranges.
@@ -433,7 +518,10 @@ impl Assembler {
             let rec_start = rec_at;
             let mut class_mask = 0u8;
             while rec_at < record_rows.len() && record_rows[rec_at].subject == ord {
-                class_mask |= 1 << catalog.lists[record_rows[rec_at].list as usize].class.code();
+                class_mask |= 1
+                    << catalog.lists[record_rows[rec_at].list as usize]
+                        .class
+                        .code();
                 rec_at += 1;
             }
             let (table, at) = match s.subject_type {
@@ -452,7 +540,11 @@ impl Assembler {
             subject_rows.push(SubjectRow {
                 id: s.id,
                 subject_type: s.subject_type.code(),
-                flags: if s.nonconforming { SubjectRow::NONCONFORMING } else { 0 },
+                flags: if s.nonconforming {
+                    SubjectRow::NONCONFORMING
+                } else {
+                    0
+                },
                 name: s.name,
                 rec_start: rec_start as u32,
                 rec_count: (rec_at - rec_start) as u32,
@@ -477,7 +569,13 @@ impl Assembler {
         let mut per_class: HashMap<Class, (u64, RoaringBitmap)> = HashMap::new();
         let mut per_domain: HashMap<&str, (u64, RoaringBitmap)> = HashMap::new();
         for (l, (n, bm)) in catalog.lists.iter().zip(&per_list) {
-            counts.per_list.insert(l.code.clone(), SetCount { records: *n, subjects: bm.len() });
+            counts.per_list.insert(
+                l.code.clone(),
+                SetCount {
+                    records: *n,
+                    subjects: bm.len(),
+                },
+            );
             let c = per_class.entry(l.class).or_default();
             c.0 += n;
             c.1 |= bm;
@@ -488,13 +586,25 @@ impl Assembler {
         }
         for class in Class::ALL {
             let (n, bm) = per_class.remove(class).unwrap_or_default();
-            counts.per_class.insert(class.as_str().to_string(), SetCount { records: n, subjects: bm.len() });
+            counts.per_class.insert(
+                class.as_str().to_string(),
+                SetCount {
+                    records: n,
+                    subjects: bm.len(),
+                },
+            );
             bitmaps.push((layout::BITMAP_CLASS, class.as_str().to_string(), bm));
         }
         let mut domains: Vec<_> = per_domain.into_iter().collect();
         domains.sort_by(|a, b| a.0.cmp(b.0));
         for (d, (n, bm)) in domains {
-            counts.per_domain.insert(d.to_string(), SetCount { records: n, subjects: bm.len() });
+            counts.per_domain.insert(
+                d.to_string(),
+                SetCount {
+                    records: n,
+                    subjects: bm.len(),
+                },
+            );
             bitmaps.push((layout::BITMAP_DOMAIN, d.to_string(), bm));
         }
 
@@ -510,7 +620,12 @@ impl Assembler {
         let lists = catalog
             .lists
             .iter()
-            .map(|l| ListEntry { code: l.code.clone(), name: l.name.clone(), class: l.class, domain: l.domain.clone() })
+            .map(|l| ListEntry {
+                code: l.code.clone(),
+                name: l.name.clone(),
+                class: l.class,
+                domain: l.domain.clone(),
+            })
             .collect();
         Ok(Tables {
             heap: self.heap,
@@ -534,7 +649,9 @@ impl SourceSink for Assembler {
             Ok(s) => s,
             Err(other) => {
                 let id = String::from_utf8_lossy(&row.subject_id).into_owned();
-                let reason = format!("subject_id {id} is already a {other} subject; rows disagree on subject_type");
+                let reason = format!(
+                    "subject_id {id} is already a {other} subject; rows disagree on subject_type"
+                );
                 self.cross_reject(row.file, row.line, &row.record_id, reason);
                 return;
             }
@@ -589,7 +706,9 @@ impl SourceSink for Assembler {
     }
 
     fn repair(&mut self, row: RepairRow) {
-        let Some(record) = self.known_record(&row.record_id, row.file, row.line, "repair") else { return };
+        let Some(record) = self.known_record(&row.record_id, row.file, row.line, "repair") else {
+            return;
+        };
         let row = EventRow {
             kind: row.action.code(),
             outcome: 0,
@@ -603,7 +722,10 @@ impl SourceSink for Assembler {
     }
 
     fn objection(&mut self, row: ObjectionRow) {
-        let Some(record) = self.known_record(&row.record_id, row.file, row.line, "objection") else { return };
+        let Some(record) = self.known_record(&row.record_id, row.file, row.line, "objection")
+        else {
+            return;
+        };
         let row = EventRow {
             kind: EVENT_OBJECTION,
             outcome: row.outcome.map_or(0, |o| o.code()),
@@ -620,7 +742,8 @@ impl SourceSink for Assembler {
         let org = self.subject(&row.org_id, SubjectType::Org, false);
         let person = self.subject(&row.person_id, SubjectType::Person, false);
         let (Ok(org), Ok(person)) = (org, person) else {
-            let reason = "org_id or person_id is already known as a subject of the other type".to_string();
+            let reason =
+                "org_id or person_id is already known as a subject of the other type".to_string();
             self.cross_reject(row.file, row.line, "", reason);
             return;
         };
@@ -629,7 +752,13 @@ impl SourceSink for Assembler {
         if p.name.is_empty() {
             p.name = name;
         }
-        self.links.push(LinkAcc { org, person, role: row.role.code(), from: opt_low(row.from), until: opt_high(row.until) });
+        self.links.push(LinkAcc {
+            org,
+            person,
+            role: row.role.code(),
+            from: opt_low(row.from),
+            until: opt_high(row.until),
+        });
     }
 
     fn reject(&mut self, reject: Reject) {
@@ -668,7 +797,11 @@ struct Tables {
 impl Tables {
     fn write(&self, dir: &Path, catalog: &Catalog) -> io::Result<Vec<FileEntry>> {
         let mut out = Vec::new();
-        out.push(write_file(dir, FileKind::Catalog, catalog.to_toml().as_bytes())?);
+        out.push(write_file(
+            dir,
+            FileKind::Catalog,
+            catalog.to_toml().as_bytes(),
+        )?);
 
         let mut w = FileWriter::create(dir, FileKind::Ids)?;
         {
@@ -695,19 +828,45 @@ impl Tables {
                     n += 1;
                     i += 1;
                 }
-                b.insert(name, layout::posting_value(start as u64, n)).map_err(fst_io)?;
+                b.insert(name, layout::posting_value(start as u64, n))
+                    .map_err(fst_io)?;
             }
             b.finish().map_err(fst_io)?;
         }
         out.push(w.finish()?);
         out.push(write_file(dir, FileKind::Postings, &postings)?);
 
-        out.push(write_rows(dir, FileKind::Subjects, &self.subjects, SubjectRow::encode)?);
-        out.push(write_rows(dir, FileKind::Records, &self.records, RecordRow::encode)?);
+        out.push(write_rows(
+            dir,
+            FileKind::Subjects,
+            &self.subjects,
+            SubjectRow::encode,
+        )?);
+        out.push(write_rows(
+            dir,
+            FileKind::Records,
+            &self.records,
+            RecordRow::encode,
+        )?);
         test_hook_abort(FileKind::Records.file_name());
-        out.push(write_rows(dir, FileKind::Events, &self.events, EventRow::encode)?);
-        out.push(write_rows(dir, FileKind::LinksByPerson, &self.by_person, LinkRow::encode)?);
-        out.push(write_rows(dir, FileKind::LinksByOrg, &self.by_org, LinkRow::encode)?);
+        out.push(write_rows(
+            dir,
+            FileKind::Events,
+            &self.events,
+            EventRow::encode,
+        )?);
+        out.push(write_rows(
+            dir,
+            FileKind::LinksByPerson,
+            &self.by_person,
+            LinkRow::encode,
+        )?);
+        out.push(write_rows(
+            dir,
+            FileKind::LinksByOrg,
+            &self.by_org,
+            LinkRow::encode,
+        )?);
 
         let mut w = FileWriter::create(dir, FileKind::Strings)?;
         let heap_bytes = self.heap_bytes();
@@ -732,7 +891,12 @@ impl Tables {
     }
 }
 
-fn write_rows<T>(dir: &Path, kind: FileKind, rows: &[T], encode: fn(&T, &mut Vec<u8>)) -> io::Result<FileEntry> {
+fn write_rows<T>(
+    dir: &Path,
+    kind: FileKind,
+    rows: &[T],
+    encode: fn(&T, &mut Vec<u8>),
+) -> io::Result<FileEntry> {
     let mut w = FileWriter::create(dir, kind)?;
     let mut buf = Vec::with_capacity(1 << 20);
     for r in rows {

@@ -3,6 +3,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod build;
 pub mod catalog;
 pub mod date;
 pub mod format;

@@ -31,14 +31,18 @@ pub fn resolve(path: &Path) -> Result<PathBuf, FormatError> {
             if !is_generation_name(name) {
                 return Err(FormatError::new(
                     &current,
-                    Problem::NoSnapshot { what: format!("names {name:?}, which is not a generation directory name") },
+                    Problem::NoSnapshot {
+                        what: format!("names {name:?}, which is not a generation directory name"),
+                    },
                 ));
             }
             let dir = path.join(name);
             if !dir.join(FileKind::Manifest.file_name()).is_file() {
                 return Err(FormatError::new(
                     &current,
-                    Problem::NoSnapshot { what: format!("names {name}, which has no MANIFEST (was it deleted?)") },
+                    Problem::NoSnapshot {
+                        what: format!("names {name}, which has no MANIFEST (was it deleted?)"),
+                    },
                 ));
             }
             Ok(dir)
@@ -54,7 +58,10 @@ pub fn resolve(path: &Path) -> Result<PathBuf, FormatError> {
                     },
                 ))
             } else {
-                Err(FormatError::new(path, Problem::Io(io::Error::new(io::ErrorKind::NotFound, "no such directory"))))
+                Err(FormatError::new(
+                    path,
+                    Problem::Io(io::Error::new(io::ErrorKind::NotFound, "no such directory")),
+                ))
             }
         }
         Err(e) => Err(FormatError::new(&current, Problem::Io(e))),
@@ -77,10 +84,17 @@ pub struct TempGeneration {
 impl TempGeneration {
     pub fn begin(root: &Path) -> io::Result<TempGeneration> {
         fs::create_dir_all(root)?;
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let dir = root.join(format!("{TMP_PREFIX}{}-{nanos}", std::process::id()));
         fs::create_dir(&dir)?;
-        Ok(TempGeneration { root: root.to_path_buf(), dir, committed: false })
+        Ok(TempGeneration {
+            root: root.to_path_buf(),
+            dir,
+            committed: false,
+        })
     }
 
     pub fn dir(&self) -> &Path {
@@ -90,7 +104,12 @@ impl TempGeneration {
     /// Renames the finished generation into place and points `CURRENT` at it.
     pub fn commit(mut self, snapshot_id: &str) -> io::Result<PathBuf> {
         sync_dir(&self.dir)?;
-        let seq = generations(&self.root)?.iter().map(|(s, _)| *s).max().unwrap_or(0) + 1;
+        let seq = generations(&self.root)?
+            .iter()
+            .map(|(s, _)| *s)
+            .max()
+            .unwrap_or(0)
+            + 1;
         let name = format!("{GEN_PREFIX}{seq:06}-{snapshot_id}");
         let target = self.root.join(&name);
         fs::rename(&self.dir, &target)?;
@@ -183,8 +202,14 @@ mod tests {
             let dir = g.commit(&format!("id{i}")).unwrap();
             names.push(dir.file_name().unwrap().to_string_lossy().into_owned());
         }
-        assert_eq!(names, ["gen-000001-id0", "gen-000002-id1", "gen-000003-id2"]);
-        assert_eq!(resolve(root.path()).unwrap(), root.path().join("gen-000003-id2"));
+        assert_eq!(
+            names,
+            ["gen-000001-id0", "gen-000002-id1", "gen-000003-id2"]
+        );
+        assert_eq!(
+            resolve(root.path()).unwrap(),
+            root.path().join("gen-000003-id2")
+        );
         let removed = prune(root.path(), 2).unwrap();
         assert_eq!(removed, ["gen-000001-id0"]);
     }
@@ -200,7 +225,10 @@ mod tests {
             g.dir().to_path_buf()
         };
         assert!(!tmp.exists());
-        assert_eq!(fs::read_to_string(root.path().join(CURRENT)).unwrap(), "gen-000001-a\n");
+        assert_eq!(
+            fs::read_to_string(root.path().join(CURRENT)).unwrap(),
+            "gen-000001-a\n"
+        );
     }
 
     #[test]

@@ -26,7 +26,12 @@ impl Outcome {
         }
     }
 
-    pub const ALL: [Outcome; 4] = [Outcome::Deny, Outcome::Review, Outcome::FastTrack, Outcome::Clear];
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Deny,
+        Outcome::Review,
+        Outcome::FastTrack,
+        Outcome::Clear,
+    ];
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -104,7 +104,10 @@ impl Engine {
     }
 
     pub fn new(snapshot: Snapshot) -> Result<Engine, EngineError> {
-        let catalog = Catalog::parse(snapshot.catalog_toml(), "catalog.toml (embedded in the snapshot)")?;
+        let catalog = Catalog::parse(
+            snapshot.catalog_toml(),
+            "catalog.toml (embedded in the snapshot)",
+        )?;
         let mut lists = Vec::with_capacity(snapshot.manifest().lists.len());
         for l in &snapshot.manifest().lists {
             lists.push(ListInfo {
@@ -115,10 +118,14 @@ impl Engine {
                 linked_roles: 0,
             });
         }
-        let mut by_scenario: Vec<Vec<Compiled>> = (0..=Scenario::ALL.len()).map(|_| Vec::new()).collect();
+        let mut by_scenario: Vec<Vec<Compiled>> =
+            (0..=Scenario::ALL.len()).map(|_| Vec::new()).collect();
         for m in &catalog.measures {
             let reaches: Vec<bool> = lists.iter().map(|l| applies(m, l)).collect();
-            let roles = m.linked_roles.iter().fold(0u8, |acc, r| acc | 1 << r.code());
+            let roles = m
+                .linked_roles
+                .iter()
+                .fold(0u8, |acc, r| acc | 1 << r.code());
             if m.kind == Kind::Punish {
                 for (l, &hit) in lists.iter_mut().zip(&reaches) {
                     if hit {
@@ -135,7 +142,12 @@ impl Engine {
                 });
             }
         }
-        Ok(Engine { snapshot, catalog, lists, by_scenario })
+        Ok(Engine {
+            snapshot,
+            catalog,
+            lists,
+            by_scenario,
+        })
     }
 
     /// Reads and checks the whole snapshot (see [`Snapshot::verify`]).

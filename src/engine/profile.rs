@@ -8,7 +8,9 @@ use serde::Serialize;
 use credgate_index::date::Day;
 use credgate_index::format::layout::{high_opt, low_opt, RecordRow, EVENT_OBJECTION, NONE_HIGH};
 use credgate_index::ids::{Id, IdType};
-use credgate_index::model::{Class, Outcome as ObjOutcome, RepairAction, Role, Scenario, SubjectType};
+use credgate_index::model::{
+    Class, Outcome as ObjOutcome, RepairAction, Role, Scenario, SubjectType,
+};
 
 use super::decision::Outcome;
 use super::rules::{active_on, present};
@@ -101,9 +103,17 @@ impl Engine {
                     .events_of(&r)
                     .map(|e| {
                         let (event, outcome) = if e.kind == EVENT_OBJECTION {
-                            ("objection", Some(ObjOutcome::from_code(e.outcome).map_or("open", |o| o.as_str())))
+                            (
+                                "objection",
+                                Some(
+                                    ObjOutcome::from_code(e.outcome).map_or("open", |o| o.as_str()),
+                                ),
+                            )
                         } else {
-                            (RepairAction::from_code(e.kind).map_or("repair", |a| a.as_str()), None)
+                            (
+                                RepairAction::from_code(e.kind).map_or("repair", |a| a.as_str()),
+                                None,
+                            )
                         };
                         Event {
                             event,
@@ -126,7 +136,8 @@ impl Engine {
                     reason: snap.str(r.reason),
                     decided_on: Day(r.decided_on),
                     effective_from: Day(r.effective_from),
-                    effective_until: (r.effective_until != NONE_HIGH).then_some(Day(r.effective_until)),
+                    effective_until: (r.effective_until != NONE_HIGH)
+                        .then_some(Day(r.effective_until)),
                     act_ended_on: low_opt(r.act_ended_on),
                     erase_on: high_opt(r.erase_on),
                     status: status(&r, as_of),
@@ -135,8 +146,12 @@ impl Engine {
             }
             let person = s.subject_type == SubjectType::Person.code();
             for l in snap.links_of(s) {
-                let Some(other) = snap.subject(l.other) else { continue };
-                let Some(role) = Role::from_code(l.role) else { continue };
+                let Some(other) = snap.subject(l.other) else {
+                    continue;
+                };
+                let Some(role) = Role::from_code(l.role) else {
+                    continue;
+                };
                 links.push(ProfileLink {
                     // The other side of a person's link is an org, and vice versa.
                     id: display_id(&other.id, !person, opts.full_personal_ids),
@@ -155,9 +170,16 @@ impl Engine {
             decisions.insert(scenario.as_str(), d.decision);
         }
         Profile {
-            id: display_id(id.as_bytes(), id.id_type() == IdType::Ric, opts.full_personal_ids),
+            id: display_id(
+                id.as_bytes(),
+                id.id_type() == IdType::Ric,
+                opts.full_personal_ids,
+            ),
             id_type: id.id_type().as_str(),
-            name: subject.as_ref().map(|s| snap.str(s.name)).filter(|n| !n.is_empty()),
+            name: subject
+                .as_ref()
+                .map(|s| snap.str(s.name))
+                .filter(|n| !n.is_empty()),
             nonconforming: id.is_nonconforming(),
             as_of,
             known: subject.is_some(),

@@ -50,24 +50,40 @@ const DEFAULT_CLEAN_YEARS: u32 = 3;
 impl Engine {
     /// The subject's active records on `as_of`: its own, and for a person the records of
     /// organisations reaching it through a role (rule 3).
-    pub(crate) fn active_hits(&self, subject: &SubjectRow, as_of: Day, today: Day, out: &mut Vec<Hit>) {
+    pub(crate) fn active_hits(
+        &self,
+        subject: &SubjectRow,
+        as_of: Day,
+        today: Day,
+        out: &mut Vec<Hit>,
+    ) {
         let snap = self.snapshot();
         for (_, r) in snap.records_of(subject) {
             if present(&r, as_of, today) && active_on(&r, as_of) {
-                out.push(Hit { record: r, via: None });
+                out.push(Hit {
+                    record: r,
+                    via: None,
+                });
             }
         }
         if subject.subject_type == SubjectType::Person.code() {
             for link in snap.links_of(subject) {
-                let Some(role) = Role::from_code(link.role) else { continue };
-                let Some(org) = snap.subject(link.other) else { continue };
+                let Some(role) = Role::from_code(link.role) else {
+                    continue;
+                };
+                let Some(org) = snap.subject(link.other) else {
+                    continue;
+                };
                 for (_, r) in snap.records_of(&org) {
                     if self.list(r.list).linked_roles & (1 << role.code()) != 0
                         && role_held_on(link.from, link.until, r.decided_on)
                         && present(&r, as_of, today)
                         && active_on(&r, as_of)
                     {
-                        out.push(Hit { record: r, via: Some((link.other, org, role)) });
+                        out.push(Hit {
+                            record: r,
+                            via: Some((link.other, org, role)),
+                        });
                     }
                 }
             }
@@ -80,15 +96,22 @@ impl Engine {
         let Some(subject) = subject else { return true };
         let since = as_of.add_years(-(years as i32));
         let snap = self.snapshot();
-        let bad = |r: &RecordRow| self.list(r.list).class != Class::Red && present(r, as_of, today) && active_during(r, since, as_of);
+        let bad = |r: &RecordRow| {
+            self.list(r.list).class != Class::Red
+                && present(r, as_of, today)
+                && active_during(r, since, as_of)
+        };
         if snap.records_of(subject).any(|(_, r)| bad(&r)) {
             return false;
         }
         if subject.subject_type == SubjectType::Person.code() {
             for link in snap.links_of(subject) {
-                let Some(org) = snap.subject(link.other) else { continue };
+                let Some(org) = snap.subject(link.other) else {
+                    continue;
+                };
                 let reaches = |r: &RecordRow| {
-                    self.list(r.list).linked_roles & (1 << link.role) != 0 && role_held_on(link.from, link.until, r.decided_on)
+                    self.list(r.list).linked_roles & (1 << link.role) != 0
+                        && role_held_on(link.from, link.until, r.decided_on)
                 };
                 if snap.records_of(&org).any(|(_, r)| reaches(&r) && bad(&r)) {
                     return false;
@@ -100,12 +123,22 @@ impl Engine {
 
     /// Whether the snapshot's history reaches `years` years before `as_of`.
     fn history_covers(&self, as_of: Day, years: u32) -> bool {
-        self.snapshot().manifest().history_from.is_some_and(|h| h <= as_of.add_years(-(years as i32)))
+        self.snapshot()
+            .manifest()
+            .history_from
+            .is_some_and(|h| h <= as_of.add_years(-(years as i32)))
     }
 
     /// SPEC §5 for one subject, scenario and date. `today` is the real date (CST) that decides
     /// erasure; tests inject it.
-    pub fn check(&self, id: &Id, scenario: Scenario, as_of: Day, today: Day, opts: Options) -> Decision<'_> {
+    pub fn check(
+        &self,
+        id: &Id,
+        scenario: Scenario,
+        as_of: Day,
+        today: Day,
+        opts: Options,
+    ) -> Decision<'_> {
         let snap = self.snapshot();
         let subject = snap.lookup(id.as_bytes()).and_then(|o| snap.subject(o));
         let mut hits = Vec::new();
@@ -123,7 +156,9 @@ impl Engine {
         }
         let heightened = black_domains.len() >= 2;
         // Rule 5: rewards only without an active focus or black record, own or linked.
-        let has_bad = hits.iter().any(|h| self.list(h.record.list).class != Class::Red);
+        let has_bad = hits
+            .iter()
+            .any(|h| self.list(h.record.list).class != Class::Red);
 
         let mut measures = Vec::new();
         for c in &self.by_scenario[scenario.code() as usize] {
@@ -133,23 +168,34 @@ impl Engine {
                 Kind::Punish => {
                     for h in &hits {
                         let reached = c.reaches[h.record.list as usize]
-                            && h.via.is_none_or(|(_, _, role)| c.roles & (1 << role.code()) != 0);
+                            && h.via
+                                .is_none_or(|(_, _, role)| c.roles & (1 << role.code()) != 0);
                         if reached {
                             because.push(self.because(h));
                         }
                     }
                 }
                 Kind::Reward if !has_bad => {
-                    for h in hits.iter().filter(|h| h.via.is_none() && c.reaches[h.record.list as usize]) {
+                    for h in hits
+                        .iter()
+                        .filter(|h| h.via.is_none() && c.reaches[h.record.list as usize])
+                    {
                         because.push(self.because(h));
                     }
-                    let years = if m.clean_years > 0 { m.clean_years } else { DEFAULT_CLEAN_YEARS };
+                    let years = if m.clean_years > 0 {
+                        m.clean_years
+                    } else {
+                        DEFAULT_CLEAN_YEARS
+                    };
                     if because.is_empty()
                         && m.clean_years > 0
                         && self.history_covers(as_of, years)
                         && self.clean_for(subject.as_ref(), as_of, today, years)
                     {
-                        because.push(Because::CleanHistory { clean_years: years, since: as_of.add_years(-(years as i32)) });
+                        because.push(Because::CleanHistory {
+                            clean_years: years,
+                            since: as_of.add_years(-(years as i32)),
+                        });
                     }
                 }
                 Kind::Reward => {}
@@ -157,20 +203,29 @@ impl Engine {
             if because.is_empty() {
                 continue;
             }
-            let binding = if heightened && m.kind == Kind::Punish { Binding::Mandatory } else { m.binding };
+            let binding = if heightened && m.kind == Kind::Punish {
+                Binding::Mandatory
+            } else {
+                m.binding
+            };
             measures.push(AppliedMeasure {
                 id: &m.id,
                 name: &m.name,
                 kind: m.kind,
                 binding,
                 effect: c.effect,
-                basis: Basis { seed: &m.basis.seed, national: &m.basis.national },
+                basis: Basis {
+                    seed: &m.basis.seed,
+                    national: &m.basis.national,
+                },
                 because,
             });
         }
 
         // Rule 7.
-        let decision = if measures.iter().any(|m| m.effect == credgate_index::model::Effect::Deny && m.binding == Binding::Mandatory) {
+        let decision = if measures.iter().any(|m| {
+            m.effect == credgate_index::model::Effect::Deny && m.binding == Binding::Mandatory
+        }) {
             Outcome::Deny
         } else if measures.iter().any(|m| m.kind == Kind::Punish) {
             Outcome::Review
@@ -190,7 +245,10 @@ impl Engine {
             decision,
             heightened,
             nonconforming: id.is_nonconforming(),
-            name: subject.as_ref().map(|s| snap.str(s.name)).filter(|n| !n.is_empty()),
+            name: subject
+                .as_ref()
+                .map(|s| snap.str(s.name))
+                .filter(|n| !n.is_empty()),
             measures,
             records,
             snapshot: snap.id(),
@@ -199,11 +257,18 @@ impl Engine {
 
     fn via(&self, via: Option<(u32, SubjectRow, Role)>) -> Option<Via<'_>> {
         let snap = self.snapshot();
-        via.map(|(ord, org, role)| Via { org: snap.subject_id(ord), org_name: snap.str(org.name), role })
+        via.map(|(ord, org, role)| Via {
+            org: snap.subject_id(ord),
+            org_name: snap.str(org.name),
+            role,
+        })
     }
 
     fn because(&self, h: &Hit) -> Because<'_> {
-        Because::Record { record_id: self.snapshot().str(h.record.record_id), via: self.via(h.via) }
+        Because::Record {
+            record_id: self.snapshot().str(h.record.record_id),
+            via: self.via(h.via),
+        }
     }
 
     pub(crate) fn active_record(&self, h: &Hit, as_of: Day) -> ActiveRecord<'_> {
@@ -211,7 +276,9 @@ impl Engine {
         let r = &h.record;
         let l = self.list(r.list);
         let under_objection = r.event_count > 0
-            && snap.events_of(r).any(|e| e.kind == EVENT_OBJECTION && e.date <= as_of.0 && as_of.0 < e.closed_on);
+            && snap
+                .events_of(r)
+                .any(|e| e.kind == EVENT_OBJECTION && e.date <= as_of.0 && as_of.0 < e.closed_on);
         ActiveRecord {
             record_id: snap.str(r.record_id),
             list_code: &l.code,

@@ -33,7 +33,9 @@ impl fmt::Display for SearchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SearchError::EmptyName => f.write_str("name is empty after normalisation"),
-            SearchError::TooLongForFuzzy => f.write_str("name is too long for a fuzzy search; search without fuzzy"),
+            SearchError::TooLongForFuzzy => {
+                f.write_str("name is too long for a fuzzy search; search without fuzzy")
+            }
         }
     }
 }
@@ -44,47 +46,57 @@ impl std::error::Error for SearchError {}
 pub const MAX_DISTANCE: u32 = 2;
 
 impl Engine {
-    pub fn search(&self, name: &str, fuzzy: bool, limit: usize, opts: Options) -> Result<Vec<SearchHit<'_>>, SearchError> {
+    pub fn search(
+        &self,
+        name: &str,
+        fuzzy: bool,
+        limit: usize,
+        opts: Options,
+    ) -> Result<Vec<SearchHit<'_>>, SearchError> {
         let q = normalize_name(name);
         if q.is_empty() {
             return Err(SearchError::EmptyName);
         }
         let snap = self.snapshot();
         let names = snap.names();
-        let mut seen = Vec::new();
-        let mut out = Vec::new();
-        let mut take = |value: u64, how: &'static str, out: &mut Vec<SearchHit<'_>>| {
+        // Ordinals in match order (exact, prefix, fuzzy), each subject once.
+        let mut found: Vec<(u32, &'static str)> = Vec::new();
+        let mut take = |value: u64, how: &'static str| {
             for ord in snap.posting(value) {
-                if out.len() >= limit || seen.contains(&ord) {
-                    continue;
+                if found.len() < limit && !found.iter().any(|(o, _)| *o == ord) {
+                    found.push((ord, how));
                 }
-                let Some(s) = snap.subject(ord) else { continue };
-                seen.push(ord);
+            }
+            found.len() >= limit
+        };
+        let mut full = names.get(&q).is_some_and(|v| take(v, "exact"));
+        let mut prefix = names.search(Str::new(&q).starts_with()).into_stream();
+        while !full {
+            let Some((_, v)) = prefix.next() else { break };
+            full = take(v, "prefix");
+        }
+        if fuzzy && !full {
+            let aut =
+                Levenshtein::new(&q, MAX_DISTANCE).map_err(|_| SearchError::TooLongForFuzzy)?;
+            let mut stream = names.search(aut).into_stream();
+            while !full {
+                let Some((_, v)) = stream.next() else { break };
+                full = take(v, "fuzzy");
+            }
+        }
+        let out = found
+            .into_iter()
+            .filter_map(|(ord, how)| {
+                let s = snap.subject(ord)?;
                 let person = s.subject_type == SubjectType::Person.code();
-                out.push(SearchHit {
+                Some(SearchHit {
                     id: display_id(&s.id, person, opts.full_personal_ids),
                     id_type: if person { "ric" } else { "uscc" },
                     name: snap.str(s.name),
                     how,
-                });
-            }
-        };
-        if let Some(v) = names.get(&q) {
-            take(v, "exact", &mut out);
-        }
-        let mut prefix = names.search(Str::new(&q).starts_with()).into_stream();
-        while out.len() < limit {
-            let Some((_, v)) = prefix.next() else { break };
-            take(v, "prefix", &mut out);
-        }
-        if fuzzy && out.len() < limit {
-            let aut = Levenshtein::new(&q, MAX_DISTANCE).map_err(|_| SearchError::TooLongForFuzzy)?;
-            let mut stream = names.search(aut).into_stream();
-            while out.len() < limit {
-                let Some((_, v)) = stream.next() else { break };
-                take(v, "fuzzy", &mut out);
-            }
-        }
+                })
+            })
+            .collect();
         Ok(out)
     }
 }

@@ -39,7 +39,10 @@ impl StrRef {
     pub const MAX_OFFSET: u64 = (1 << 40) - 1;
 
     pub fn new(offset: u64, len: usize) -> StrRef {
-        assert!(len <= Self::MAX_LEN && offset <= Self::MAX_OFFSET, "string heap limits exceeded");
+        assert!(
+            len <= Self::MAX_LEN && offset <= Self::MAX_OFFSET,
+            "string heap limits exceeded"
+        );
         StrRef(((len as u64) << 40) | offset)
     }
 
@@ -329,13 +332,27 @@ mod tests {
         assert_eq!(out.len(), RecordRow::LEN);
         assert_eq!(RecordRow::decode(&out), r);
 
-        let e = EventRow { kind: EVENT_OBJECTION, outcome: 2, record: 4, date: 10, closed_on: 12, authority: StrRef::new(0, 1), doc_no: StrRef::default() };
+        let e = EventRow {
+            kind: EVENT_OBJECTION,
+            outcome: 2,
+            record: 4,
+            date: 10,
+            closed_on: 12,
+            authority: StrRef::new(0, 1),
+            doc_no: StrRef::default(),
+        };
         let mut out = Vec::new();
         e.encode(&mut out);
         assert_eq!(out.len(), EventRow::LEN);
         assert_eq!(EventRow::decode(&out), e);
 
-        let l = LinkRow { this: 1, other: 2, role: 3, from: NONE_LOW, until: 99 };
+        let l = LinkRow {
+            this: 1,
+            other: 2,
+            role: 3,
+            from: NONE_LOW,
+            until: 99,
+        };
         let mut out = Vec::new();
         l.encode(&mut out);
         assert_eq!(out.len(), LinkRow::LEN);
@@ -345,7 +362,10 @@ mod tests {
     #[test]
     fn str_refs_and_postings_pack() {
         let s = StrRef::new(StrRef::MAX_OFFSET, StrRef::MAX_LEN);
-        assert_eq!((s.offset() as u64, s.len()), (StrRef::MAX_OFFSET, StrRef::MAX_LEN));
+        assert_eq!(
+            (s.offset() as u64, s.len()),
+            (StrRef::MAX_OFFSET, StrRef::MAX_LEN)
+        );
         assert_eq!(posting_range(posting_value(1000, 3)), (1000, 1003));
     }
 }

@@ -33,7 +33,9 @@ impl Mapped {
         // SAFETY: see the module docs — published snapshot files are never modified while
         // mapped; they are created in a temporary directory and only renamed or unlinked.
         let map = unsafe { memmap2::Mmap::map(&file)? };
-        Ok(Mapped { map: Some(Arc::new(map)) })
+        Ok(Mapped {
+            map: Some(Arc::new(map)),
+        })
     }
 }
 

@@ -75,30 +75,55 @@ pub struct FormatError {
 pub enum Problem {
     Io(std::io::Error),
     /// Shorter than a header, or shorter than the header says.
-    Truncated { expected: u64, found: u64 },
+    Truncated {
+        expected: u64,
+        found: u64,
+    },
     /// Longer than the header says (something was appended).
-    TrailingBytes { expected: u64, found: u64 },
+    TrailingBytes {
+        expected: u64,
+        found: u64,
+    },
     /// Not a credgate file at all.
     BadMagic,
     /// A credgate file, but of another role than its name says.
-    WrongKind { expected: [u8; 4], found: [u8; 4] },
+    WrongKind {
+        expected: [u8; 4],
+        found: [u8; 4],
+    },
     /// Written by a newer credgate than this one.
-    NewerVersion { found: u32 },
+    NewerVersion {
+        found: u32,
+    },
     /// Written by an older credgate whose layout this one no longer reads.
-    OlderVersion { found: u32 },
+    OlderVersion {
+        found: u32,
+    },
     HeaderChecksum,
-    PayloadChecksum { expected: u32, found: u32 },
+    PayloadChecksum {
+        expected: u32,
+        found: u32,
+    },
     /// The manifest disagrees with the file (size or checksum recorded at build time).
-    ManifestMismatch { what: String },
+    ManifestMismatch {
+        what: String,
+    },
     /// The payload does not have the structure its kind requires.
-    Malformed { what: String },
+    Malformed {
+        what: String,
+    },
     /// A root without a `CURRENT` pointer, or a pointer naming no generation.
-    NoSnapshot { what: String },
+    NoSnapshot {
+        what: String,
+    },
 }
 
 impl FormatError {
     pub fn new(file: impl Into<PathBuf>, problem: Problem) -> FormatError {
-        FormatError { file: file.into(), problem }
+        FormatError {
+            file: file.into(),
+            problem,
+        }
     }
 
     pub fn malformed(file: impl Into<PathBuf>, what: impl Into<String>) -> FormatError {
@@ -167,13 +192,20 @@ pub fn encode_header(kind: FileKind, payload_len: u64, payload_crc: u32) -> [u8;
 
 /// Checks a whole file's header against its expected kind and its length, and returns the
 /// payload. Cost is independent of the payload's size.
-pub fn check_header<'a>(path: &Path, kind: FileKind, bytes: &'a [u8]) -> Result<&'a [u8], FormatError> {
+pub fn check_header<'a>(
+    path: &Path,
+    kind: FileKind,
+    bytes: &'a [u8],
+) -> Result<&'a [u8], FormatError> {
     let err = |p| Err(FormatError::new(path, p));
     if bytes.len() < HEADER_LEN {
         if bytes.len() >= 8 && bytes[0..8] != MAGIC {
             return err(Problem::BadMagic);
         }
-        return err(Problem::Truncated { expected: HEADER_LEN as u64, found: bytes.len() as u64 });
+        return err(Problem::Truncated {
+            expected: HEADER_LEN as u64,
+            found: bytes.len() as u64,
+        });
     }
     if bytes[0..8] != MAGIC {
         return err(Problem::BadMagic);
@@ -183,7 +215,10 @@ pub fn check_header<'a>(path: &Path, kind: FileKind, bytes: &'a [u8]) -> Result<
     }
     let found: [u8; 4] = bytes[8..12].try_into().expect("4 bytes");
     if found != kind.tag() {
-        return err(Problem::WrongKind { expected: kind.tag(), found });
+        return err(Problem::WrongKind {
+            expected: kind.tag(),
+            found,
+        });
     }
     let version = u32_at(bytes, 12);
     if version > FORMAT_VERSION {
@@ -195,10 +230,16 @@ pub fn check_header<'a>(path: &Path, kind: FileKind, bytes: &'a [u8]) -> Result<
     let expected = HEADER_LEN as u64 + u64_at(bytes, 16);
     let actual = bytes.len() as u64;
     if actual < expected {
-        return err(Problem::Truncated { expected, found: actual });
+        return err(Problem::Truncated {
+            expected,
+            found: actual,
+        });
     }
     if actual > expected {
-        return err(Problem::TrailingBytes { expected, found: actual });
+        return err(Problem::TrailingBytes {
+            expected,
+            found: actual,
+        });
     }
     Ok(&bytes[HEADER_LEN..])
 }
@@ -208,7 +249,10 @@ pub fn verify_payload(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
     let expected = u32_at(bytes, 24);
     let found = crc32c::crc32c(&bytes[HEADER_LEN..]);
     if expected != found {
-        return Err(FormatError::new(path, Problem::PayloadChecksum { expected, found }));
+        return Err(FormatError::new(
+            path,
+            Problem::PayloadChecksum { expected, found },
+        ));
     }
     Ok(())
 }

@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 
 use roaring::RoaringBitmap;
 
-use super::layout::{EventRow, LinkRow, RecordRow, StrRef, SubjectRow, BITMAP_CLASS, BITMAP_DOMAIN, BITMAP_LIST};
-use super::{check_header, verify_payload, FileKind, FormatError, Mapped, Problem, Window, HEADER_LEN};
+use super::layout::{
+    EventRow, LinkRow, RecordRow, StrRef, SubjectRow, BITMAP_CLASS, BITMAP_DOMAIN, BITMAP_LIST,
+};
+use super::{
+    check_header, verify_payload, FileKind, FormatError, Mapped, Problem, Window, HEADER_LEN,
+};
 use crate::manifest::Manifest;
 use crate::model::SubjectType;
 use crate::publish;
@@ -31,7 +35,10 @@ pub struct Snapshot {
 
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Snapshot").field("dir", &self.dir).field("id", &self.manifest.snapshot_id).finish()
+        f.debug_struct("Snapshot")
+            .field("dir", &self.dir)
+            .field("id", &self.manifest.snapshot_id)
+            .finish()
     }
 }
 
@@ -59,9 +66,18 @@ impl Snapshot {
             let path = dir.join(kind.file_name());
             let mapped = map(&path)?;
             check_header(&path, kind, &mapped)?;
-            let entry = manifest.files.iter().find(|f| f.name == kind.file_name()).ok_or_else(|| {
-                FormatError::new(&path, Problem::ManifestMismatch { what: "not listed in the manifest".into() })
-            })?;
+            let entry = manifest
+                .files
+                .iter()
+                .find(|f| f.name == kind.file_name())
+                .ok_or_else(|| {
+                    FormatError::new(
+                        &path,
+                        Problem::ManifestMismatch {
+                            what: "not listed in the manifest".into(),
+                        },
+                    )
+                })?;
             if entry.bytes != mapped.len() as u64 || entry.crc32c != super::header_crc(&mapped) {
                 return Err(FormatError::new(
                     &path,
@@ -93,7 +109,12 @@ impl Snapshot {
         let bitmaps = window(FileKind::Bitmaps)?;
 
         let catalog_toml = std::str::from_utf8(&catalog)
-            .map_err(|_| FormatError::malformed(dir.join(FileKind::Catalog.file_name()), "catalogue is not UTF-8"))?
+            .map_err(|_| {
+                FormatError::malformed(
+                    dir.join(FileKind::Catalog.file_name()),
+                    "catalogue is not UTF-8",
+                )
+            })?
             .to_owned();
         let fst_err = |kind: FileKind| {
             let path = dir.join(kind.file_name());
@@ -138,14 +159,21 @@ impl Snapshot {
             if w.len() % width != 0 {
                 return Err(FormatError::malformed(
                     self.path_of(kind),
-                    format!("{} bytes is not a whole number of {width}-byte rows", w.len()),
+                    format!(
+                        "{} bytes is not a whole number of {width}-byte rows",
+                        w.len()
+                    ),
                 ));
             }
         }
         if self.ids.len() != self.subject_count() as usize {
             return Err(FormatError::malformed(
                 self.path_of(FileKind::Ids),
-                format!("{} identifiers for {} subjects", self.ids.len(), self.subject_count()),
+                format!(
+                    "{} identifiers for {} subjects",
+                    self.ids.len(),
+                    self.subject_count()
+                ),
             ));
         }
         Ok(())
@@ -158,23 +186,38 @@ impl Snapshot {
             verify_payload(&self.path_of(*kind), mapped)?;
         }
         for (kind, map) in [(FileKind::Ids, &self.ids), (FileKind::Names, &self.names)] {
-            map.as_fst().verify().map_err(|e| FormatError::malformed(self.path_of(kind), format!("FST: {e}")))?;
+            map.as_fst()
+                .verify()
+                .map_err(|e| FormatError::malformed(self.path_of(kind), format!("FST: {e}")))?;
         }
-        let bad = |kind: FileKind, what: String| Err(FormatError::malformed(self.path_of(kind), what));
+        let bad =
+            |kind: FileKind, what: String| Err(FormatError::malformed(self.path_of(kind), what));
         let heap = self.strings.len();
-        let str_ok = |r: StrRef| r.end() <= heap && std::str::from_utf8(&self.strings[r.offset()..r.end()]).is_ok();
-        let (n_subj, n_rec, n_ev) = (self.subject_count(), self.record_count(), self.event_count());
+        let str_ok = |r: StrRef| {
+            r.end() <= heap && std::str::from_utf8(&self.strings[r.offset()..r.end()]).is_ok()
+        };
+        let (n_subj, n_rec, n_ev) = (
+            self.subject_count(),
+            self.record_count(),
+            self.event_count(),
+        );
 
         use fst::Streamer;
         let mut stream = self.ids.stream();
         let mut expected_ord = 0u32;
         while let Some((key, ord)) = stream.next() {
             if ord != expected_ord as u64 {
-                return bad(FileKind::Ids, format!("identifier #{expected_ord} maps to ordinal {ord}"));
+                return bad(
+                    FileKind::Ids,
+                    format!("identifier #{expected_ord} maps to ordinal {ord}"),
+                );
             }
             let s = self.subject(expected_ord).expect("ordinal below count");
             if key != s.id {
-                return bad(FileKind::Subjects, format!("subject {expected_ord} does not carry its identifier"));
+                return bad(
+                    FileKind::Subjects,
+                    format!("subject {expected_ord} does not carry its identifier"),
+                );
             }
             expected_ord += 1;
         }
@@ -182,27 +225,53 @@ impl Snapshot {
         for ord in 0..n_subj {
             let s = self.subject(ord).expect("ordinal below count");
             if SubjectType::from_code(s.subject_type).is_none() || !str_ok(s.name) {
-                return bad(FileKind::Subjects, format!("subject {ord}: bad type or name"));
+                return bad(
+                    FileKind::Subjects,
+                    format!("subject {ord}: bad type or name"),
+                );
             }
             if s.rec_start != rec_next {
-                return bad(FileKind::Subjects, format!("subject {ord}: records do not follow the previous subject's"));
+                return bad(
+                    FileKind::Subjects,
+                    format!("subject {ord}: records do not follow the previous subject's"),
+                );
             }
-            rec_next = s.rec_start.checked_add(s.rec_count).filter(|&e| e <= n_rec).ok_or_else(|| {
-                FormatError::malformed(self.path_of(FileKind::Subjects), format!("subject {ord}: record range out of bounds"))
-            })?;
-            let next = if s.subject_type == SubjectType::Person.code() { &mut lp_next } else { &mut lo_next };
+            rec_next = s
+                .rec_start
+                .checked_add(s.rec_count)
+                .filter(|&e| e <= n_rec)
+                .ok_or_else(|| {
+                    FormatError::malformed(
+                        self.path_of(FileKind::Subjects),
+                        format!("subject {ord}: record range out of bounds"),
+                    )
+                })?;
+            let next = if s.subject_type == SubjectType::Person.code() {
+                &mut lp_next
+            } else {
+                &mut lo_next
+            };
             if s.link_start != *next {
-                return bad(FileKind::Subjects, format!("subject {ord}: links do not follow the previous subject's"));
+                return bad(
+                    FileKind::Subjects,
+                    format!("subject {ord}: links do not follow the previous subject's"),
+                );
             }
             *next += s.link_count;
         }
         if rec_next != n_rec {
-            return bad(FileKind::Records, format!("{} records, subjects account for {rec_next}", n_rec));
+            return bad(
+                FileKind::Records,
+                format!("{} records, subjects account for {rec_next}", n_rec),
+            );
         }
         if lp_next as usize * LinkRow::LEN != self.links_by_person.len()
             || lo_next as usize * LinkRow::LEN != self.links_by_org.len()
         {
-            return bad(FileKind::Subjects, "link ranges do not cover the link tables".into());
+            return bad(
+                FileKind::Subjects,
+                "link ranges do not cover the link tables".into(),
+            );
         }
         let lists = self.manifest.lists.len();
         let mut ev_next = 0u32;
@@ -210,23 +279,42 @@ impl Snapshot {
             let r = self.record(i).expect("index below count");
             let strs = [r.record_id, r.authority, r.doc_no, r.reason, r.subject_name];
             if r.subject >= n_subj || r.list as usize >= lists || !strs.into_iter().all(str_ok) {
-                return bad(FileKind::Records, format!("record {i}: subject, list or string out of bounds"));
+                return bad(
+                    FileKind::Records,
+                    format!("record {i}: subject, list or string out of bounds"),
+                );
             }
-            if r.event_start != ev_next || r.event_start.checked_add(r.event_count).is_none_or(|e| e > n_ev) {
-                return bad(FileKind::Records, format!("record {i}: event range out of order or bounds"));
+            if r.event_start != ev_next
+                || r.event_start
+                    .checked_add(r.event_count)
+                    .is_none_or(|e| e > n_ev)
+            {
+                return bad(
+                    FileKind::Records,
+                    format!("record {i}: event range out of order or bounds"),
+                );
             }
             ev_next += r.event_count;
         }
         for i in 0..n_ev {
             let e = self.event(i).expect("index below count");
             if e.record >= n_rec || !str_ok(e.authority) || !str_ok(e.doc_no) {
-                return bad(FileKind::Events, format!("event {i}: record or string out of bounds"));
+                return bad(
+                    FileKind::Events,
+                    format!("event {i}: record or string out of bounds"),
+                );
             }
         }
-        for (kind, table) in [(FileKind::LinksByPerson, &self.links_by_person), (FileKind::LinksByOrg, &self.links_by_org)] {
+        for (kind, table) in [
+            (FileKind::LinksByPerson, &self.links_by_person),
+            (FileKind::LinksByOrg, &self.links_by_org),
+        ] {
             for (i, row) in table.chunks_exact(LinkRow::LEN).enumerate() {
                 let l = LinkRow::decode(row);
-                if l.this >= n_subj || l.other >= n_subj || crate::model::Role::from_code(l.role).is_none() {
+                if l.this >= n_subj
+                    || l.other >= n_subj
+                    || crate::model::Role::from_code(l.role).is_none()
+                {
                     return bad(kind, format!("link {i}: subject or role out of bounds"));
                 }
             }
@@ -239,7 +327,10 @@ impl Snapshot {
                 return bad(FileKind::Names, "postings range out of bounds".into());
             }
             if self.posting_slice(a, b).any(|o| o >= n_subj) {
-                return bad(FileKind::Postings, "posting names a subject out of bounds".into());
+                return bad(
+                    FileKind::Postings,
+                    "posting names a subject out of bounds".into(),
+                );
             }
         }
         self.named_bitmaps()?;
@@ -290,7 +381,9 @@ impl Snapshot {
     /// A subject's identifier, borrowed from the mapped table ("" for a bad ordinal).
     #[inline]
     pub fn subject_id(&self, ord: u32) -> &str {
-        row(&self.subjects, ord, SubjectRow::LEN).and_then(|b| std::str::from_utf8(&b[..18]).ok()).unwrap_or("")
+        row(&self.subjects, ord, SubjectRow::LEN)
+            .and_then(|b| std::str::from_utf8(&b[..18]).ok())
+            .unwrap_or("")
     }
 
     #[inline]
@@ -305,7 +398,8 @@ impl Snapshot {
 
     /// A subject's records with their table indices.
     pub fn records_of(&self, s: &SubjectRow) -> impl Iterator<Item = (u32, RecordRow)> + '_ {
-        (s.rec_start..s.rec_start.saturating_add(s.rec_count)).filter_map(|i| self.record(i).map(|r| (i, r)))
+        (s.rec_start..s.rec_start.saturating_add(s.rec_count))
+            .filter_map(|i| self.record(i).map(|r| (i, r)))
     }
 
     pub fn events_of(&self, r: &RecordRow) -> impl Iterator<Item = EventRow> + '_ {
@@ -314,8 +408,11 @@ impl Snapshot {
 
     /// A person's roles in organisations, or an organisation's persons, by the subject's type.
     pub fn links_of(&self, s: &SubjectRow) -> impl Iterator<Item = LinkRow> + '_ {
-        let table =
-            if s.subject_type == SubjectType::Person.code() { &self.links_by_person } else { &self.links_by_org };
+        let table = if s.subject_type == SubjectType::Person.code() {
+            &self.links_by_person
+        } else {
+            &self.links_by_org
+        };
         (s.link_start..s.link_start.saturating_add(s.link_count))
             .filter_map(move |i| row(table, i, LinkRow::LEN).map(LinkRow::decode))
     }
@@ -324,7 +421,10 @@ impl Snapshot {
     /// an unverified, damaged snapshot).
     #[inline]
     pub fn str(&self, r: StrRef) -> &str {
-        self.strings.get(r.offset()..r.end()).and_then(|b| std::str::from_utf8(b).ok()).unwrap_or("")
+        self.strings
+            .get(r.offset()..r.end())
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
     }
 
     /// The names FST: normalised subject name → postings (see [`Snapshot::posting`]).
@@ -340,7 +440,9 @@ impl Snapshot {
 
     fn posting_slice(&self, a: usize, b: usize) -> impl Iterator<Item = u32> + '_ {
         let bytes = self.postings.get(a * 4..b * 4).unwrap_or(&[]);
-        bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
     }
 
     /// Every bitmap (per list code, class and domain), decoded.
@@ -356,21 +458,35 @@ impl Snapshot {
         for _ in 0..count {
             let group = *b.get(at).ok_or_else(short)?;
             if ![BITMAP_LIST, BITMAP_CLASS, BITMAP_DOMAIN].contains(&group) {
-                return Err(FormatError::malformed(&path, format!("unknown bitmap group {group}")));
+                return Err(FormatError::malformed(
+                    &path,
+                    format!("unknown bitmap group {group}"),
+                ));
             }
-            let nlen = u16::from_le_bytes(b.get(at + 1..at + 3).ok_or_else(short)?.try_into().expect("2")) as usize;
+            let nlen = u16::from_le_bytes(
+                b.get(at + 1..at + 3)
+                    .ok_or_else(short)?
+                    .try_into()
+                    .expect("2"),
+            ) as usize;
             at += 3;
             let name = std::str::from_utf8(b.get(at..at + nlen).ok_or_else(short)?)
                 .map_err(|_| FormatError::malformed(&path, "bitmap name is not UTF-8"))?
                 .to_owned();
             at += nlen;
-            let blen = u32::from_le_bytes(b.get(at..at + 4).ok_or_else(short)?.try_into().expect("4")) as usize;
+            let blen =
+                u32::from_le_bytes(b.get(at..at + 4).ok_or_else(short)?.try_into().expect("4"))
+                    as usize;
             at += 4;
             let bytes = b.get(at..at + blen).ok_or_else(short)?;
             let bitmap = RoaringBitmap::deserialize_from(bytes)
                 .map_err(|e| FormatError::malformed(&path, format!("bitmap {name}: {e}")))?;
             at += blen;
-            out.push(NamedBitmap { group, name, bitmap });
+            out.push(NamedBitmap {
+                group,
+                name,
+                bitmap,
+            });
         }
         if at != b.len() {
             return Err(FormatError::malformed(&path, "bytes after the last bitmap"));

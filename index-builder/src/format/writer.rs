@@ -25,10 +25,20 @@ pub struct FileWriter {
 impl FileWriter {
     pub fn create(dir: &Path, kind: FileKind) -> io::Result<FileWriter> {
         let path = dir.join(kind.file_name());
-        let file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         out.write_all(&[0u8; HEADER_LEN])?;
-        Ok(FileWriter { path, kind, out, crc: 0, sha: Sha256::new(), len: 0 })
+        Ok(FileWriter {
+            path,
+            kind,
+            out,
+            crc: 0,
+            sha: Sha256::new(),
+            len: 0,
+        })
     }
 
     pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -40,13 +50,24 @@ impl FileWriter {
 
     /// Writes the header and makes the file durable.
     pub fn finish(self) -> io::Result<FileEntry> {
-        let FileWriter { path, kind, out, crc, sha, len } = self;
+        let FileWriter {
+            path,
+            kind,
+            out,
+            crc,
+            sha,
+            len,
+        } = self;
         let mut file = out.into_inner().map_err(|e| e.into_error())?;
         file.seek(SeekFrom::Start(0))?;
         file.write_all(&encode_header(kind, len, crc))?;
         file.sync_all()?;
         Ok(FileEntry {
-            name: path.file_name().expect("file name").to_string_lossy().into_owned(),
+            name: path
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned(),
             bytes: HEADER_LEN as u64 + len,
             crc32c: crc,
             sha256: hex(&sha.finalize()),

@@ -1,0 +1,272 @@
+//! The documented cases of data/README.md, end to end: build the sample, open the snapshot,
+//! check each subject. One row per case; the rule it shows is in the README.
+
+mod common;
+
+use common::{build_sample, day, sample_today};
+use credgate::engine::{Engine, Options, Outcome};
+use credgate_index::ids::{self, Mode};
+use credgate_index::model::Scenario;
+
+struct Case {
+    id: &'static str,
+    scenario: &'static str,
+    as_of: &'static str,
+    today: &'static str,
+    expect: Outcome,
+}
+
+const fn case(
+    id: &'static str,
+    scenario: &'static str,
+    as_of: &'static str,
+    expect: Outcome,
+) -> Case {
+    Case {
+        id,
+        scenario,
+        as_of,
+        today: "2026-11-28",
+        expect,
+    }
+}
+
+use Outcome::{Clear, Deny, FastTrack, Review};
+
+const CASES: &[Case] = &[
+    case("914101027110665834", "procurement", "2026-11-28", Deny),
+    case("914101027110665834", "licensing", "2026-11-28", Review),
+    case("914101027110665834", "transport", "2026-11-28", Deny),
+    case("410102196804120211", "transport", "2026-11-28", Deny),
+    case("410102196804120211", "consumption", "2026-11-28", Deny),
+    case("410102196804120211", "market_entry", "2026-11-28", Deny),
+    case("410102196804120211", "honors", "2026-11-28", Deny),
+    case("410184197509231962", "transport", "2026-11-28", Clear),
+    case("410184197509231962", "consumption", "2026-11-28", Clear),
+    case("410105198211050914", "honors", "2026-11-28", Deny),
+    case("410105198211050914", "transport", "2026-11-28", Clear),
+    case("410105198008211022", "transport", "2026-11-28", Deny),
+    case("91410184MAUN17PB6B", "licensing", "2026-11-28", Review),
+    case("91410184MAUN17PB6B", "procurement", "2026-11-28", Deny),
+    case("91410105MA3LWF6F8Q", "licensing", "2026-11-28", Review),
+    case("91410105MA3LWF6F8Q", "procurement", "2026-11-28", Review),
+    case("91410105MA3LWF6F8Q", "transport", "2026-11-28", Clear),
+    case("914101844590813695", "procurement", "2026-11-28", FastTrack),
+    case("91410122MADDKA5R1D", "procurement", "2026-11-28", Review),
+    case("91410100MA2MAYK72W", "procurement", "2026-11-28", Clear),
+    case("91410100MA2MAYK72W", "licensing", "2026-11-28", FastTrack),
+    case("91410184MA6D045U85", "licensing", "2026-11-28", Clear),
+    Case {
+        id: "91410184MA6D045U85",
+        scenario: "licensing",
+        as_of: "2027-11-28",
+        today: "2027-11-28",
+        expect: FastTrack,
+    },
+    case("91410103MACWCW8956", "procurement", "2026-12-31", Clear),
+    case("91410103MACWCW8956", "procurement", "2027-01-01", Deny),
+    case("91410100338847532D", "procurement", "2025-05-09", Deny),
+    case("91410100338847532D", "procurement", "2025-05-10", Clear),
+    case("914101840331111969", "procurement", "2025-06-17", Deny),
+    case("914101840331111969", "procurement", "2025-06-18", Clear),
+    case("91410108MAB3PY0C77", "procurement", "2025-08-31", Deny),
+    case("91410108MAB3PY0C77", "procurement", "2025-09-01", Clear),
+    case("91410100MAUX0W9KXP", "procurement", "2024-11-30", Deny),
+    case("91410100MAUX0W9KXP", "procurement", "2024-12-01", Clear),
+    case("91410104MACKHWBA9J", "procurement", "2026-11-28", Deny),
+    case("91410184MATY51UW3C", "procurement", "2025-03-13", Deny),
+    case("91410184MATY51UW3C", "procurement", "2025-03-14", Clear),
+    case("91410102MAM7WRQ31P", "procurement", "2026-11-28", Deny),
+    case("91410184MAH6HK6C7A", "procurement", "2025-11-24", Deny),
+    case("91410184MAH6HK6C7A", "procurement", "2025-11-25", Clear),
+    case("410184197902141699", "transport", "2026-11-28", Deny),
+    case("410184197902141699", "consumption", "2026-11-28", Deny),
+    case("410103197107301034", "procurement", "2021-01-01", Clear),
+    case("410103197107301034", "procurement", "2026-11-28", Clear),
+    case("410184198412021381", "procurement", "2026-11-28", Deny),
+    case("410184198412021381", "honors", "2026-11-28", Deny),
+    Case {
+        id: "410184198412021381",
+        scenario: "procurement",
+        as_of: "2026-11-28",
+        today: "2027-03-01",
+        expect: Clear,
+    },
+    Case {
+        id: "410184198412021381",
+        scenario: "procurement",
+        as_of: "2027-03-01",
+        today: "2026-11-28",
+        expect: Clear,
+    },
+    case(
+        "410184199003080609",
+        "public_services",
+        "2026-11-28",
+        FastTrack,
+    ),
+];
+
+fn engine() -> (tempfile::TempDir, Engine) {
+    let root = tempfile::tempdir().unwrap();
+    build_sample(root.path(), sample_today());
+    let engine = Engine::open(root.path()).unwrap();
+    engine.verify().unwrap();
+    (root, engine)
+}
+
+#[test]
+fn every_documented_case_decides_as_documented() {
+    let (_root, engine) = engine();
+    let mut failures = Vec::new();
+    for c in CASES {
+        let id = ids::parse(c.id, Mode::Strict, day(c.today)).unwrap();
+        let scenario = Scenario::parse(c.scenario).unwrap();
+        let d = engine.check(
+            &id,
+            scenario,
+            day(c.as_of),
+            day(c.today),
+            Options::default(),
+        );
+        if d.decision != c.expect {
+            failures.push(format!(
+                "{} {} as_of {} today {}: got {:?}, expected {:?}\n{}",
+                c.id,
+                c.scenario,
+                c.as_of,
+                c.today,
+                d.decision,
+                c.expect,
+                serde_json::to_string_pretty(&d).unwrap()
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
+}
+
+fn check_json(
+    engine: &Engine,
+    id: &str,
+    scenario: Scenario,
+    as_of: &str,
+    mode: Mode,
+) -> serde_json::Value {
+    let id = ids::parse(id, mode, sample_today()).unwrap();
+    serde_json::to_value(engine.check(
+        &id,
+        scenario,
+        day(as_of),
+        sample_today(),
+        Options::default(),
+    ))
+    .unwrap()
+}
+
+#[test]
+fn heightened_punishment_makes_recommended_measures_mandatory() {
+    // Rule 4: black records in tax and environment.
+    let (_root, engine) = engine();
+    let d = check_json(
+        &engine,
+        "91410184MAUN17PB6B",
+        Scenario::Licensing,
+        "2026-11-28",
+        Mode::Strict,
+    );
+    assert_eq!(d["heightened"], true);
+    let focus = d["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "licensing.focus.prudent_review");
+    assert_eq!(
+        focus.expect("focus measure applied")["binding"],
+        "mandatory"
+    );
+}
+
+#[test]
+fn open_objection_is_reported_and_does_not_suspend() {
+    // Rule 2.
+    let (_root, engine) = engine();
+    let d = check_json(
+        &engine,
+        "91410104MACKHWBA9J",
+        Scenario::Procurement,
+        "2026-11-28",
+        Mode::Strict,
+    );
+    assert_eq!(d["decision"], "deny");
+    assert_eq!(d["records"][0]["under_objection"], true);
+    let d = check_json(
+        &engine,
+        "91410102MAM7WRQ31P",
+        Scenario::Procurement,
+        "2026-11-28",
+        Mode::Strict,
+    );
+    assert_eq!(d["records"][0]["under_objection"], false);
+}
+
+#[test]
+fn linked_person_answer_names_org_and_role_and_masks_the_person() {
+    // Rule 3, and masking of people's numbers.
+    let (_root, engine) = engine();
+    let d = check_json(
+        &engine,
+        "410102196804120211",
+        Scenario::Transport,
+        "2026-11-28",
+        Mode::Strict,
+    );
+    assert_eq!(d["id"], "410102********0211");
+    let via = &d["records"][0]["via"];
+    assert_eq!(via["org"], "914101027110665834");
+    assert_eq!(via["role"], "legal_rep");
+    assert_eq!(d["measures"][0]["because"][0]["via"]["role"], "legal_rep");
+}
+
+#[test]
+fn nonconforming_code_is_flagged_when_lenient() {
+    let (_root, engine) = engine();
+    assert!(ids::parse("91350102896967053Y", Mode::Strict, sample_today()).is_err());
+    let d = check_json(
+        &engine,
+        "91350102896967053Y",
+        Scenario::Procurement,
+        "2026-11-28",
+        Mode::Lenient,
+    );
+    assert_eq!(d["nonconforming"], true);
+    assert_eq!(d["decision"], "review");
+}
+
+#[test]
+fn green_channel_cites_the_clean_history() {
+    let (_root, engine) = engine();
+    let d = check_json(
+        &engine,
+        "91410100MA2MAYK72W",
+        Scenario::Licensing,
+        "2026-11-28",
+        Mode::Strict,
+    );
+    assert_eq!(d["measures"][0]["id"], "licensing.red.green_channel");
+    assert_eq!(d["measures"][0]["because"][0]["clean_years"], 3);
+}
+
+#[test]
+fn build_counts_the_erased_record_and_rejects_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let report = build_sample(root.path(), sample_today());
+    assert_eq!(report.manifest.counts.erased_at_build, 1);
+    assert_eq!(report.manifest.counts.rejects, 0);
+    assert!(report.rejects.is_empty());
+}
