@@ -18,6 +18,7 @@
 pub mod decision;
 pub mod profile;
 pub mod rules;
+pub mod screen;
 pub mod search;
 
 use std::fmt;

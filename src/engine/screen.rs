@@ -1,0 +1,79 @@
+//! One row of a batch screening: the compact answer that `credgate screen` and
+//! `POST /v1/screen` both produce for each input identifier.
+
+use serde::Serialize;
+
+use credgate_index::date::Day;
+use credgate_index::ids::{self, IdError, Mode};
+use credgate_index::model::Scenario;
+
+use super::decision::Outcome;
+use super::{Engine, Options};
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ScreenResult {
+    /// The normalised identifier (people masked unless entitled); `None` when invalid.
+    pub id: Option<String>,
+    pub id_type: Option<&'static str>,
+    pub decision: Option<Outcome>,
+    pub heightened: bool,
+    pub nonconforming: bool,
+    /// Codes of the lists with an active record (own or linked), in record order, once each.
+    pub lists: Vec<String>,
+    /// Ids of the applied measures, in catalogue order.
+    pub measures: Vec<String>,
+    pub error: Option<ScreenError>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ScreenError {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_check: Option<char>,
+}
+
+impl ScreenError {
+    pub fn invalid_id(e: &IdError) -> ScreenError {
+        ScreenError { code: "invalid_id", message: e.to_string(), expected_check: e.expected_check() }
+    }
+}
+
+impl Engine {
+    /// Screens one identifier as given by the caller. An invalid identifier becomes an
+    /// error in the result, never a failure of the batch.
+    pub fn screen_one(&self, input: &str, scenario: Scenario, as_of: Day, today: Day, mode: Mode, opts: Options) -> ScreenResult {
+        let id = match ids::parse(input, mode, today) {
+            Ok(id) => id,
+            Err(e) => {
+                return ScreenResult {
+                    id: None,
+                    id_type: None,
+                    decision: None,
+                    heightened: false,
+                    nonconforming: false,
+                    lists: Vec::new(),
+                    measures: Vec::new(),
+                    error: Some(ScreenError::invalid_id(&e)),
+                }
+            }
+        };
+        let d = self.check(&id, scenario, as_of, today, opts);
+        let mut lists: Vec<String> = Vec::new();
+        for r in &d.records {
+            if !lists.iter().any(|l| l == r.list_code) {
+                lists.push(r.list_code.to_string());
+            }
+        }
+        ScreenResult {
+            id: Some(d.id),
+            id_type: Some(d.id_type),
+            decision: Some(d.decision),
+            heightened: d.heightened,
+            nonconforming: d.nonconforming,
+            lists,
+            measures: d.measures.iter().map(|m| m.id.to_string()).collect(),
+            error: None,
+        }
+    }
+}
