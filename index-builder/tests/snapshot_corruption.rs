@@ -1,0 +1,178 @@
+//! Every file of a generation, damaged in each way a disk or an operator can damage it, is
+//! refused with an error that names the file and the problem.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use credgate_index::build::{build, BuildOptions};
+use credgate_index::catalog::Catalog;
+use credgate_index::date::Day;
+use credgate_index::format::reader::Snapshot;
+use credgate_index::format::{encode_header, FileKind, Problem, HEADER_LEN};
+use credgate_index::source::Encoding;
+
+fn sample_generation(root: &Path) -> PathBuf {
+    let report = build(&BuildOptions {
+        source: Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/sample"),
+        out: root.to_path_buf(),
+        catalog: Catalog::builtin(),
+        max_rejects: Some(0),
+        history_from: None,
+        today: Day::parse("2026-11-28").unwrap(),
+        keep: 2,
+        encoding: Encoding::Auto,
+    })
+    .unwrap();
+    report.generation
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// Applies `damage` to one file of a fresh copy of the generation and returns what opening
+/// and then verifying says.
+fn damaged(gen: &Path, kind: FileKind, damage: impl Fn(&mut Vec<u8>)) -> (PathBuf, Result<(), credgate_index::format::FormatError>) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    copy_dir(gen, &dir);
+    let path = dir.join(kind.file_name());
+    let mut bytes = fs::read(&path).unwrap();
+    damage(&mut bytes);
+    fs::write(&path, &bytes).unwrap();
+    let result = Snapshot::open(&dir).and_then(|s| s.verify());
+    (path, result)
+}
+
+#[test]
+fn an_intact_generation_opens_and_verifies() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    let snap = Snapshot::open(root.path()).unwrap();
+    assert_eq!(snap.dir(), gen);
+    snap.verify().unwrap();
+}
+
+#[test]
+fn each_file_refuses_a_flipped_payload_byte() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    for &kind in FileKind::ALL {
+        let (path, r) = damaged(&gen, kind, |b| {
+            let at = HEADER_LEN + (b.len() - HEADER_LEN) / 2;
+            b[at] ^= 0x40;
+        });
+        let e = r.expect_err(kind.file_name());
+        assert_eq!(e.file, path, "{kind:?}");
+        assert!(matches!(e.problem, Problem::PayloadChecksum { .. }), "{kind:?}: {e}");
+        assert!(e.to_string().contains("payload checksum mismatch"), "{e}");
+    }
+}
+
+#[test]
+fn each_file_refuses_truncation_and_appended_bytes() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    for &kind in FileKind::ALL {
+        let (path, r) = damaged(&gen, kind, |b| b.truncate(b.len() - 1));
+        let e = r.expect_err(kind.file_name());
+        assert_eq!(e.file, path);
+        assert!(matches!(e.problem, Problem::Truncated { .. }), "{kind:?}: {e}");
+
+        let (_, r) = damaged(&gen, kind, |b| b.truncate(10));
+        assert!(matches!(r.unwrap_err().problem, Problem::Truncated { expected: 32, found: 10 }));
+
+        let (_, r) = damaged(&gen, kind, |b| b.push(0));
+        assert!(matches!(r.unwrap_err().problem, Problem::TrailingBytes { .. }), "{kind:?}");
+    }
+}
+
+#[test]
+fn each_file_refuses_bad_magic_and_a_damaged_header() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    for &kind in FileKind::ALL {
+        let (_, r) = damaged(&gen, kind, |b| b[0..8].copy_from_slice(b"PK\x03\x04zip!"));
+        let e = r.unwrap_err();
+        assert!(matches!(e.problem, Problem::BadMagic), "{kind:?}: {e}");
+        assert!(e.to_string().ends_with("not a credgate snapshot file (bad magic)"), "{e}");
+
+        let (_, r) = damaged(&gen, kind, |b| b[17] ^= 1);
+        assert!(matches!(r.unwrap_err().problem, Problem::HeaderChecksum), "{kind:?}");
+    }
+}
+
+/// Rewrites a header as another version or kind would have, with a valid header checksum.
+fn reheader(b: &mut [u8], kind: FileKind, version: u32) {
+    let len = (b.len() - HEADER_LEN) as u64;
+    let crc = u32::from_le_bytes(b[24..28].try_into().unwrap());
+    let mut h = encode_header(kind, len, crc);
+    h[12..16].copy_from_slice(&version.to_le_bytes());
+    let hc = crc32c::crc32c(&h[0..28]);
+    h[28..32].copy_from_slice(&hc.to_le_bytes());
+    b[..HEADER_LEN].copy_from_slice(&h);
+}
+
+#[test]
+fn each_file_refuses_a_newer_or_older_format_and_a_foreign_kind() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    for &kind in FileKind::ALL {
+        let (_, r) = damaged(&gen, kind, |b| reheader(b, kind, 2));
+        let e = r.unwrap_err();
+        assert!(matches!(e.problem, Problem::NewerVersion { found: 2 }), "{kind:?}: {e}");
+        assert!(e.to_string().contains("upgrade credgate"), "{e}");
+
+        let (_, r) = damaged(&gen, kind, |b| reheader(b, kind, 0));
+        let e = r.unwrap_err();
+        assert!(matches!(e.problem, Problem::OlderVersion { found: 0 }), "{kind:?}: {e}");
+        assert!(e.to_string().contains("rebuild the snapshot"), "{e}");
+
+        let other = if kind == FileKind::Records { FileKind::Events } else { FileKind::Records };
+        let (_, r) = damaged(&gen, kind, |b| reheader(b, other, 1));
+        let e = r.unwrap_err();
+        assert!(matches!(e.problem, Problem::WrongKind { .. }), "{kind:?}: {e}");
+    }
+}
+
+#[test]
+fn a_file_swapped_for_another_generations_copy_is_caught_by_the_manifest() {
+    // Two builds with different data: a valid file from one placed into the other.
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    let other_root = tempfile::tempdir().unwrap();
+    let other = build(&BuildOptions {
+        source: Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/sample"),
+        out: other_root.path().to_path_buf(),
+        catalog: Catalog::builtin(),
+        max_rejects: Some(0),
+        history_from: Some(Day::parse("2015-01-01").unwrap()),
+        // A later day erases one more personal record, so the tables differ.
+        today: Day::parse("2027-03-01").unwrap(),
+        keep: 2,
+        encoding: Encoding::Auto,
+    })
+    .unwrap()
+    .generation;
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&gen, dir.path());
+    fs::copy(other.join("records.tbl"), dir.path().join("records.tbl")).unwrap();
+    let e = Snapshot::open(dir.path()).unwrap_err();
+    assert!(matches!(e.problem, Problem::ManifestMismatch { .. }), "{e}");
+    assert!(e.to_string().contains("records.tbl: does not match the manifest"), "{e}");
+}
+
+#[test]
+fn a_missing_file_or_missing_generation_is_named() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    fs::remove_file(gen.join("events.tbl")).unwrap();
+    let e = Snapshot::open(root.path()).unwrap_err();
+    assert!(e.file.ends_with("events.tbl"), "{e}");
+    fs::remove_dir_all(&gen).unwrap();
+    let e = Snapshot::open(root.path()).unwrap_err().to_string();
+    assert!(e.contains("which has no MANIFEST"), "{e}");
+}
