@@ -6,3 +6,4 @@
 pub mod date;
 pub mod ids;
 pub mod model;
+pub mod synth;
