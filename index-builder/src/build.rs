@@ -20,7 +20,7 @@ use crate::format::layout::{
     self, opt_high, opt_low, EventRow, LinkRow, RecordRow, StrRef, SubjectRow, EVENT_OBJECTION,
     NONE_HIGH,
 };
-use crate::format::writer::{hex, write_file, FileWriter, StringHeap};
+use crate::format::writer::{hex, write_file, FileWriter, FxBuild, StringHeap};
 use crate::format::{FileKind, FORMAT_VERSION};
 use crate::manifest::{rfc3339_utc, Counts, FileEntry, ListEntry, Manifest, SetCount, SourceEntry};
 use crate::model::{Class, SubjectType};
@@ -294,10 +294,10 @@ struct LinkAcc {
 struct Assembler {
     today: Day,
     heap: StringHeap,
-    subject_index: HashMap<[u8; 18], u32>,
+    subject_index: HashMap<[u8; 18], u32, FxBuild>,
     subjects: Vec<SubjectAcc>,
     records: Vec<RecordAcc>,
-    record_ids: HashMap<Box<str>, u32>,
+    record_ids: HashMap<Box<str>, u32, FxBuild>,
     /// For each duplicated record id: the first row and every later one.
     duplicates: Vec<(u32, u16, u64)>,
     events: Vec<EventAcc>,
@@ -316,10 +316,10 @@ impl Assembler {
         Assembler {
             today,
             heap: StringHeap::default(),
-            subject_index: HashMap::new(),
+            subject_index: HashMap::default(),
             subjects: Vec::new(),
             records: Vec::new(),
-            record_ids: HashMap::new(),
+            record_ids: HashMap::default(),
             duplicates: Vec::new(),
             events: Vec::new(),
             links: Vec::new(),

@@ -13,3 +13,4 @@ pub mod model;
 pub mod names;
 pub mod publish;
 pub mod source;
+pub mod synth;

@@ -109,7 +109,7 @@ pub fn hex(bytes: &[u8]) -> String {
 #[derive(Default)]
 pub struct StringHeap {
     bytes: Vec<u8>,
-    dedup: HashMap<Box<str>, StrRef>,
+    dedup: HashMap<Box<str>, StrRef, FxBuild>,
 }
 
 impl StringHeap {
@@ -141,6 +141,11 @@ impl StringHeap {
         r
     }
 
+    /// The raw bytes of a string (no UTF-8 check: cheap enough for sort comparators).
+    pub fn raw(&self, r: StrRef) -> &[u8] {
+        &self.bytes[r.offset()..r.end()]
+    }
+
     pub fn get(&self, r: StrRef) -> &str {
         std::str::from_utf8(&self.bytes[r.offset()..r.end()]).expect("heap holds UTF-8")
     }
@@ -157,3 +162,51 @@ impl StringHeap {
         &self.bytes
     }
 }
+
+/// A fast, non-cryptographic hasher for the builder's in-memory maps (keys come from the
+/// operator's own source files, so hash flooding is not a concern). Multiply-rotate over
+/// eight bytes at a time, in the manner of rustc's FxHasher.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
