@@ -35,12 +35,6 @@ pub enum SourceError {
         /// How the bytes are bad, e.g. "invalid UTF-8 in field 4".
         detail: String,
     },
-    /// The CSV reader failed for another reason than encoding (reported with its position).
-    Csv {
-        path: String,
-        line: u64,
-        detail: String,
-    },
 }
 
 impl fmt::Display for SourceError {
@@ -105,9 +99,6 @@ impl fmt::Display for SourceError {
                          fix the bytes on that line",
                     )
                 }
-            }
-            SourceError::Csv { path, line, detail } => {
-                write!(f, "{path} line {line}: {detail}; fix the CSV syntax there")
             }
         }
     }
