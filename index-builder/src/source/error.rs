@@ -35,6 +35,13 @@ pub enum SourceError {
         /// How the bytes are bad, e.g. "invalid UTF-8 in field 4".
         detail: String,
     },
+    /// A record longer than the reader accepts, almost always an unclosed quote.
+    RecordTooLarge {
+        path: String,
+        line: u64,
+        max_bytes: usize,
+        max_fields: usize,
+    },
 }
 
 impl fmt::Display for SourceError {
@@ -100,6 +107,16 @@ impl fmt::Display for SourceError {
                     )
                 }
             }
+            SourceError::RecordTooLarge {
+                path,
+                line,
+                max_bytes,
+                max_fields,
+            } => write!(
+                f,
+                "{path} line {line}: the record starting here is longer than {max_bytes} bytes \
+                 or {max_fields} fields; look for an unclosed double quote on that line"
+            ),
         }
     }
 }

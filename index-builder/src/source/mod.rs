@@ -9,7 +9,10 @@
 //!
 //! Files are read once, in bounded memory: the raw bytes are hashed (SHA-256, for the
 //! manifest) as they stream through the encoding layer and the CSV reader, which reuses one
-//! record buffer for the whole file.
+//! record buffer for the whole file and refuses a record over 1 MiB (an unclosed quote).
+//! Line numbers are those of the line a record starts on, counting every physical line
+//! (header, empty lines and newlines inside quoted fields included). Records end at `\n`;
+//! CRLF works, a file with bare `\r` (classic Mac) line endings does not.
 //!
 //! ```no_run
 //! use credgate_index::date::Day;
@@ -375,6 +378,12 @@ fn record_error(e: RecordError, file: &SourceFile, path: &Path) -> SourceError {
             line,
             encoding: file.encoding,
             detail: format!("invalid UTF-8 in field {field}"),
+        },
+        RecordError::TooLarge { line } => SourceError::RecordTooLarge {
+            path: file.path.clone(),
+            line,
+            max_bytes: records::MAX_RECORD_BYTES,
+            max_fields: records::MAX_RECORD_FIELDS,
         },
         RecordError::Io(err) => {
             match err

@@ -9,6 +9,13 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
+/// Largest record accepted, in decoded bytes. Real rows are a few hundred bytes; a record
+/// this long is almost always an unclosed quote swallowing the rest of the file, and
+/// stopping here keeps memory bounded.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// Most fields accepted in one record (the widest file has 12 columns).
+pub const MAX_RECORD_FIELDS: usize = 4096;
+
 /// One record, borrowed from the reader's buffers until the next call.
 #[derive(Debug)]
 pub struct Record<'a> {
@@ -74,6 +81,10 @@ pub enum RecordError {
         line: u64,
         field: usize,
     },
+    /// The record starting on `line` exceeds [`MAX_RECORD_BYTES`] or [`MAX_RECORD_FIELDS`].
+    TooLarge {
+        line: u64,
+    },
 }
 
 pub struct RecordReader<R> {
@@ -124,10 +135,20 @@ impl<R: Read> RecordReader<R> {
             match res {
                 csv_core::ReadRecordResult::InputEmpty => {}
                 csv_core::ReadRecordResult::OutputFull => {
+                    if self.out.len() >= MAX_RECORD_BYTES {
+                        return Err(RecordError::TooLarge {
+                            line: first_line + skipped,
+                        });
+                    }
                     let n = self.out.len() * 2;
                     self.out.resize(n, 0);
                 }
                 csv_core::ReadRecordResult::OutputEndsFull => {
+                    if self.ends.len() >= MAX_RECORD_FIELDS {
+                        return Err(RecordError::TooLarge {
+                            line: first_line + skipped,
+                        });
+                    }
                     let n = self.ends.len() * 2;
                     self.ends.resize(n, 0);
                 }
@@ -187,6 +208,24 @@ mod tests {
             102,
             "the trailing comma opens an empty field"
         );
+    }
+
+    #[test]
+    fn an_unclosed_quote_stops_at_the_size_limit() {
+        let mut input = b"a,b\nc,\"never closed\n".to_vec();
+        input.extend_from_slice(&vec![b'x'; MAX_RECORD_BYTES + 10]);
+        let mut r = RecordReader::new(&input[..]);
+        assert!(r.next_record().unwrap().is_some());
+        match r.next_record() {
+            Err(RecordError::TooLarge { line }) => assert_eq!(line, 2),
+            other => panic!("{other:?}"),
+        }
+        let commas = vec![b','; MAX_RECORD_FIELDS * 2];
+        let mut r = RecordReader::new(&commas[..]);
+        assert!(matches!(
+            r.next_record(),
+            Err(RecordError::TooLarge { line: 1 })
+        ));
     }
 
     #[test]
