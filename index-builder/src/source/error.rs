@@ -35,11 +35,12 @@ pub enum SourceError {
         /// How the bytes are bad, e.g. "invalid UTF-8 in field 4".
         detail: String,
     },
-    /// The CSV reader failed for another reason than encoding (reported with its position).
-    Csv {
+    /// A record longer than the reader accepts, almost always an unclosed quote.
+    RecordTooLarge {
         path: String,
         line: u64,
-        detail: String,
+        max_bytes: usize,
+        max_fields: usize,
     },
 }
 
@@ -106,9 +107,16 @@ impl fmt::Display for SourceError {
                     )
                 }
             }
-            SourceError::Csv { path, line, detail } => {
-                write!(f, "{path} line {line}: {detail}; fix the CSV syntax there")
-            }
+            SourceError::RecordTooLarge {
+                path,
+                line,
+                max_bytes,
+                max_fields,
+            } => write!(
+                f,
+                "{path} line {line}: the record starting here is longer than {max_bytes} bytes \
+                 or {max_fields} fields; look for an unclosed double quote on that line"
+            ),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! the kind must be present: a missing `effective_until` column would otherwise make every
 //! record open-ended without anyone noticing.
 
-use csv::StringRecord;
+use super::records::Record;
 
 use super::error::SourceError;
 
@@ -66,14 +66,14 @@ pub struct ColumnMap {
 impl ColumnMap {
     /// The trimmed field of canonical column `c`. The caller has checked the record's width.
     #[inline]
-    pub fn get<'r>(&self, rec: &'r StringRecord, c: usize) -> &'r str {
+    pub fn get<'r>(&self, rec: &Record<'r>, c: usize) -> &'r str {
         rec.get(self.pos[c]).unwrap_or("").trim()
     }
 
     /// Maps a header record onto the columns of `kind`, or says which names are wrong.
     pub fn from_header(
         kind: FileKind,
-        header: &StringRecord,
+        header: &Record<'_>,
         path: &str,
     ) -> Result<ColumnMap, SourceError> {
         let columns = kind.columns();
@@ -116,24 +116,27 @@ impl ColumnMap {
 
 /// Whether a record is an empty line: csv already skips truly empty lines, and a line of
 /// only blanks (or only a byte-order mark) carries no data either.
-pub fn is_blank(rec: &StringRecord) -> bool {
-    rec.len() == 1 && rec[0].trim_start_matches('\u{feff}').trim().is_empty()
+pub fn is_blank(rec: &Record<'_>) -> bool {
+    rec.len() == 1
+        && rec
+            .get(0)
+            .unwrap_or("")
+            .trim_start_matches('\u{feff}')
+            .trim()
+            .is_empty()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::records::OwnedRecord;
 
     #[test]
     fn columns_in_any_order_with_blanks_and_bom() {
-        let h = StringRecord::from(vec![
-            "\u{feff}outcome",
-            " record_id ",
-            "closed_on",
-            "filed_on",
-        ]);
-        let m = ColumnMap::from_header(FileKind::Objection, &h, "objections.csv").unwrap();
-        let row = StringRecord::from(vec!["upheld", " R1", "2024-02-01", "2024-01-01"]);
+        let h = OwnedRecord::new(&["\u{feff}outcome", " record_id ", "closed_on", "filed_on"]);
+        let m = ColumnMap::from_header(FileKind::Objection, &h.record(), "objections.csv").unwrap();
+        let row = OwnedRecord::new(&["upheld", " R1", "2024-02-01", "2024-01-01"]);
+        let row = row.record();
         assert_eq!(m.get(&row, 0), "R1");
         assert_eq!(m.get(&row, 1), "2024-01-01");
         assert_eq!(m.get(&row, 3), "upheld");
@@ -142,14 +145,8 @@ mod tests {
 
     #[test]
     fn header_errors_list_every_problem() {
-        let h = StringRecord::from(vec![
-            "record_id",
-            "Action",
-            "decided_on",
-            "doc_no",
-            "doc_no",
-        ]);
-        let e = ColumnMap::from_header(FileKind::Repair, &h, "repairs.csv").unwrap_err();
+        let h = OwnedRecord::new(&["record_id", "Action", "decided_on", "doc_no", "doc_no"]);
+        let e = ColumnMap::from_header(FileKind::Repair, &h.record(), "repairs.csv").unwrap_err();
         assert_eq!(
             e.to_string(),
             "repairs.csv: bad header row: missing column(s) action, authority; unknown \
@@ -160,9 +157,9 @@ mod tests {
 
     #[test]
     fn blank_lines() {
-        assert!(is_blank(&StringRecord::from(vec!["  "])));
-        assert!(is_blank(&StringRecord::from(vec!["\u{feff}"])));
-        assert!(!is_blank(&StringRecord::from(vec!["", ""])));
-        assert!(!is_blank(&StringRecord::from(vec!["x"])));
+        assert!(is_blank(&OwnedRecord::new(&["  "]).record()));
+        assert!(is_blank(&OwnedRecord::new(&["\u{feff}"]).record()));
+        assert!(!is_blank(&OwnedRecord::new(&["", ""]).record()));
+        assert!(!is_blank(&OwnedRecord::new(&["x"]).record()));
     }
 }

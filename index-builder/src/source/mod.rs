@@ -9,7 +9,10 @@
 //!
 //! Files are read once, in bounded memory: the raw bytes are hashed (SHA-256, for the
 //! manifest) as they stream through the encoding layer and the CSV reader, which reuses one
-//! record buffer for the whole file.
+//! record buffer for the whole file and refuses a record over 1 MiB (an unclosed quote).
+//! Line numbers are those of the line a record starts on, counting every physical line
+//! (header, empty lines and newlines inside quoted fields included). Records end at `\n`;
+//! CRLF works, a file with bare `\r` (classic Mac) line endings does not.
 //!
 //! ```no_run
 //! use credgate_index::date::Day;
@@ -25,6 +28,7 @@
 mod decode;
 mod error;
 mod header;
+mod records;
 mod rejects;
 mod rows;
 
@@ -32,8 +36,6 @@ use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-
-use csv::StringRecord;
 
 use crate::date::Day;
 use crate::model::{Outcome, RepairAction, Role, SubjectType};
@@ -45,6 +47,7 @@ pub use rejects::{write_rejects_csv, Collect, RejectCounter, RejectsWriter};
 
 use decode::{open_raw, Detected, Gb18030Reader, HashingReader};
 use header::{is_blank, ColumnMap};
+use records::{RecordError, RecordReader};
 
 /// The character encoding of the source files.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -307,28 +310,23 @@ fn read_rows<R: Read>(
     path: &Path,
     sink: &mut dyn SourceSink,
 ) -> Result<R, SourceError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .buffer_capacity(64 * 1024)
-        .from_reader(stream);
-    let mut rec = StringRecord::new();
+    let mut reader = RecordReader::new(stream);
     let mut columns: Option<ColumnMap> = None;
     loop {
-        match reader.read_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(e, &file.path, file.encoding, path)),
-        }
+        let rec = match reader.next_record() {
+            Ok(Some(rec)) => rec,
+            Ok(None) => break,
+            Err(e) => return Err(record_error(e, file, path)),
+        };
         if is_blank(&rec) {
             continue;
         }
-        let line = rec.position().map_or(0, |p| p.line());
         let Some(cols) = &columns else {
             columns = Some(ColumnMap::from_header(kind, &rec, &file.path)?);
             continue;
         };
         file.rows += 1;
+        let line = rec.line;
         let outcome = if rec.len() != cols.width {
             Err(rows::Rejected {
                 record_id: String::new(),
@@ -372,29 +370,30 @@ fn read_rows<R: Read>(
     Ok(reader.into_inner())
 }
 
-/// Turns a CSV reader error into the fatal error that names the file and line.
-fn csv_error(e: csv::Error, rel: &str, encoding: &'static str, path: &Path) -> SourceError {
-    let line = e.position().map_or(0, |p| p.line());
-    let message = e.to_string();
-    match e.into_kind() {
-        csv::ErrorKind::Utf8 { pos, err } => SourceError::Encoding {
-            path: rel.to_string(),
-            line: pos.map_or(line, |p| p.line()),
-            encoding,
-            detail: format!(
-                "invalid UTF-8 in field {} of the record starting on this line",
-                err.field() + 1
-            ),
+/// Turns a record reader error into the fatal error that names the file and line.
+fn record_error(e: RecordError, file: &SourceFile, path: &Path) -> SourceError {
+    match e {
+        RecordError::Utf8 { line, field } => SourceError::Encoding {
+            path: file.path.clone(),
+            line,
+            encoding: file.encoding,
+            detail: format!("invalid UTF-8 in field {field}"),
         },
-        csv::ErrorKind::Io(err) => {
+        RecordError::TooLarge { line } => SourceError::RecordTooLarge {
+            path: file.path.clone(),
+            line,
+            max_bytes: records::MAX_RECORD_BYTES,
+            max_fields: records::MAX_RECORD_FIELDS,
+        },
+        RecordError::Io(err) => {
             match err
                 .get_ref()
                 .and_then(|e| e.downcast_ref::<MalformedInput>())
             {
                 Some(m) => SourceError::Encoding {
-                    path: rel.to_string(),
+                    path: file.path.clone(),
                     line: m.line,
-                    encoding,
+                    encoding: file.encoding,
                     detail: m.to_string(),
                 },
                 None => SourceError::Io {
@@ -403,10 +402,5 @@ fn csv_error(e: csv::Error, rel: &str, encoding: &'static str, path: &Path) -> S
                 },
             }
         }
-        _ => SourceError::Csv {
-            path: rel.to_string(),
-            line,
-            detail: message,
-        },
     }
 }

@@ -4,9 +4,8 @@
 //! [`Rejected`] whose reason names the column, quotes the value and says why it is wrong.
 //! Fields are trimmed; the only allocations on the accepted path are the row's own strings.
 
-use csv::StringRecord;
-
 use super::header::ColumnMap;
+use super::records::Record;
 use super::{LinkRow, ListRow, ObjectionRow, RepairRow, RowContext};
 use crate::date::Day;
 use crate::ids::{parse_ric, parse_uscc, Mode};
@@ -56,14 +55,14 @@ use col::*;
 
 /// Builds rejections for one row, remembering its `record_id` (empty for links).
 struct Row<'r> {
-    rec: &'r StringRecord,
+    rec: &'r Record<'r>,
     cols: &'r ColumnMap,
     names: &'static [&'static str],
     record_id: &'r str,
 }
 
 impl<'r> Row<'r> {
-    fn new(rec: &'r StringRecord, cols: &'r ColumnMap, names: &'static [&'static str]) -> Self {
+    fn new(rec: &'r Record<'r>, cols: &'r ColumnMap, names: &'static [&'static str]) -> Self {
         let record_id = if names[0] == "record_id" {
             cols.get(rec, 0)
         } else {
@@ -163,7 +162,7 @@ fn choices(expected: &str) -> String {
 }
 
 pub fn list(
-    rec: &StringRecord,
+    rec: &Record<'_>,
     cols: &ColumnMap,
     ctx: &RowContext<'_>,
     file: u16,
@@ -208,7 +207,7 @@ pub fn list(
 }
 
 pub fn repair(
-    rec: &StringRecord,
+    rec: &Record<'_>,
     cols: &ColumnMap,
     file: u16,
     line: u64,
@@ -229,7 +228,7 @@ pub fn repair(
 }
 
 pub fn objection(
-    rec: &StringRecord,
+    rec: &Record<'_>,
     cols: &ColumnMap,
     file: u16,
     line: u64,
@@ -270,7 +269,7 @@ pub fn objection(
 }
 
 pub fn link(
-    rec: &StringRecord,
+    rec: &Record<'_>,
     cols: &ColumnMap,
     ctx: &RowContext<'_>,
     file: u16,
@@ -293,4 +292,289 @@ pub fn link(
         from,
         until,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::records::OwnedRecord;
+    use crate::source::FileKind;
+
+    const TODAY: &str = "2024-06-01";
+
+    fn ctx() -> RowContext<'static> {
+        RowContext {
+            list_codes: [("court_defaulter", 0u16), ("tax_a_grade", 1)]
+                .into_iter()
+                .collect(),
+            today: Day::parse(TODAY).unwrap(),
+        }
+    }
+
+    fn cols(kind: FileKind) -> ColumnMap {
+        let header = OwnedRecord::new(kind.columns());
+        ColumnMap::from_header(kind, &header.record(), "t.csv").unwrap()
+    }
+
+    fn d(s: &str) -> Day {
+        Day::parse(s).unwrap()
+    }
+
+    /// A list row in SPEC column order, with the given columns replaced.
+    fn list_rec(changes: &[(usize, &str)]) -> OwnedRecord {
+        let mut f = vec![
+            "R1",
+            "court_defaulter",
+            "org",
+            " 91110000600037341L ",
+            "某某有限公司",
+            "北京市第一中级人民法院",
+            "(2020)京01执123号",
+            "有履行能力而拒不履行",
+            "2020-05-06",
+            "2020-05-07",
+            "",
+            "",
+        ];
+        for &(c, v) in changes {
+            f[c] = v;
+        }
+        OwnedRecord::new(&f)
+    }
+
+    fn list_err(changes: &[(usize, &str)]) -> Rejected {
+        list(
+            &list_rec(changes).record(),
+            &cols(FileKind::List),
+            &ctx(),
+            0,
+            9,
+        )
+        .unwrap_err()
+    }
+
+    fn reason(r: Rejected) -> String {
+        r.reason
+    }
+
+    #[test]
+    fn accepts_a_valid_list_row() {
+        let row = list(&list_rec(&[]).record(), &cols(FileKind::List), &ctx(), 3, 9).unwrap();
+        assert_eq!(row.file, 3);
+        assert_eq!(row.line, 9);
+        assert_eq!(row.record_id, "R1");
+        assert_eq!(row.list_code, 0);
+        assert_eq!(row.subject_type, SubjectType::Org);
+        assert_eq!(&row.subject_id, b"91110000600037341L");
+        assert!(!row.nonconforming);
+        assert_eq!(row.subject_name, "某某有限公司");
+        assert_eq!(row.doc_no, "(2020)京01执123号");
+        assert_eq!(row.decided_on, d("2020-05-06"));
+        assert_eq!(row.effective_from, d("2020-05-07"));
+        assert_eq!((row.effective_until, row.act_ended_on), (None, None));
+    }
+
+    #[test]
+    fn nonconforming_uscc_is_kept_and_flagged() {
+        let rec = list_rec(&[(L_SUBJECT_ID, "91110000600037341N")]);
+        let row = list(&rec.record(), &cols(FileKind::List), &ctx(), 0, 2).unwrap();
+        assert!(row.nonconforming);
+        assert_eq!(&row.subject_id, b"91110000600037341N");
+    }
+
+    #[test]
+    fn person_ids_are_normalised_and_dates_optional() {
+        let rec = list_rec(&[
+            (L_LIST_CODE, "tax_a_grade"),
+            (L_SUBJECT_TYPE, "person"),
+            (L_SUBJECT_ID, "110105491231002"),
+            (L_EFFECTIVE_UNTIL, "2020-05-07"),
+            (L_ACT_ENDED_ON, "2019-12-31"),
+        ]);
+        let row = list(&rec.record(), &cols(FileKind::List), &ctx(), 0, 2).unwrap();
+        assert_eq!(row.list_code, 1);
+        assert_eq!(&row.subject_id, b"11010519491231002X");
+        assert_eq!(row.effective_until, Some(d("2020-05-07")));
+        assert_eq!(row.act_ended_on, Some(d("2019-12-31")));
+    }
+
+    #[test]
+    fn list_reject_reasons() {
+        let cases: &[(&[(usize, &str)], &str)] = &[
+            (
+                &[(L_SUBJECT_TYPE, "company")],
+                "subject_type must be org or person, got \"company\"",
+            ),
+            (
+                &[(L_LIST_CODE, "foo")],
+                "unknown list_code \"foo\" (not in the catalogue)",
+            ),
+            (
+                &[
+                    (L_EFFECTIVE_FROM, "2022-03-04"),
+                    (L_EFFECTIVE_UNTIL, "2021-01-01"),
+                ],
+                "effective_until 2021-01-01 is before effective_from 2022-03-04",
+            ),
+            (&[(L_RECORD_ID, "  ")], "record_id is required but empty"),
+            (&[(L_DECIDED_ON, "")], "decided_on is required but empty"),
+            (
+                &[(L_DECIDED_ON, "2020/05/06")],
+                "decided_on \"2020/05/06\": expected a date as YYYY-MM-DD",
+            ),
+            (
+                &[(L_EFFECTIVE_UNTIL, "2023-02-29")],
+                "effective_until \"2023-02-29\": 2023-02-29 is not a calendar date",
+            ),
+            (
+                &[
+                    (L_SUBJECT_TYPE, "person"),
+                    (L_SUBJECT_ID, "36042619910102009X"),
+                ],
+                "subject_id \"36042619910102009X\": invalid resident ID number: check \
+                 character (position 18) should be '3', found 'X'; the number is probably \
+                 mistyped",
+            ),
+            (
+                &[
+                    (L_SUBJECT_TYPE, "person"),
+                    (L_SUBJECT_ID, "110105202501010011"),
+                ],
+                "subject_id \"110105202501010011\": invalid resident ID number: birth date \
+                 2025-01-01 (positions 7-14) is in the future",
+            ),
+            (
+                &[(L_SUBJECT_ID, "9111000060003734")],
+                "subject_id \"9111000060003734\": invalid USCC: wrong length: 16 \
+                 characters; a USCC has 18",
+            ),
+        ];
+        for (changes, want) in cases {
+            assert_eq!(reason(list_err(changes)), *want, "{changes:?}");
+        }
+        assert_eq!(list_err(&[(L_LIST_CODE, "foo")]).record_id, "R1");
+    }
+
+    #[test]
+    fn repair_rows() {
+        let c = cols(FileKind::Repair);
+        let ok = OwnedRecord::new(&["R1", "removal", "2024-01-02", "市场监管局", ""]);
+        let row = repair(&ok.record(), &c, 1, 2).unwrap();
+        assert_eq!(row.action, RepairAction::Removal);
+        assert_eq!(row.decided_on, d("2024-01-02"));
+        assert_eq!(row.authority, "市场监管局");
+        let bad = OwnedRecord::new(&["R1", "fix", "2024-01-02", "", ""]);
+        assert_eq!(
+            reason(repair(&bad.record(), &c, 1, 2).unwrap_err()),
+            "action must be repair, removal or revocation, got \"fix\""
+        );
+        let bad = OwnedRecord::new(&["R1", "repair", "", "", ""]);
+        assert_eq!(
+            reason(repair(&bad.record(), &c, 1, 2).unwrap_err()),
+            "decided_on is required but empty"
+        );
+    }
+
+    #[test]
+    fn objection_rows_open_or_closed_never_half() {
+        let c = cols(FileKind::Objection);
+        let rec = |f: [&str; 4]| OwnedRecord::new(&f);
+        let open = objection(&rec(["R1", "2024-01-02", "", ""]).record(), &c, 0, 2).unwrap();
+        assert_eq!((open.closed_on, open.outcome), (None, None));
+        let closed = objection(
+            &rec(["R1", "2024-01-02", "2024-01-20", "revoked"]).record(),
+            &c,
+            0,
+            2,
+        );
+        assert_eq!(closed.unwrap().outcome, Some(Outcome::Revoked));
+        let cases = [
+            (
+                ["R1", "2024-01-02", "2024-01-20", ""],
+                "closed_on is set but outcome is empty: a closed objection needs an outcome \
+                 (upheld, corrected or revoked)",
+            ),
+            (
+                ["R1", "2024-01-02", "", "upheld"],
+                "outcome upheld is set but closed_on is empty: a decided objection needs its \
+                 closing date",
+            ),
+            (
+                ["R1", "2024-02-01", "2024-01-01", "corrected"],
+                "closed_on 2024-01-01 is before filed_on 2024-02-01",
+            ),
+            (
+                ["R1", "2024-02-01", "2024-03-01", "dismissed"],
+                "outcome must be upheld, corrected or revoked, got \"dismissed\"",
+            ),
+            (
+                ["", "2024-02-01", "", ""],
+                "record_id is required but empty",
+            ),
+        ];
+        for (f, want) in cases {
+            assert_eq!(
+                reason(objection(&rec(f).record(), &c, 0, 2).unwrap_err()),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn link_rows() {
+        let c = cols(FileKind::Link);
+        let rec = |f: [&str; 6]| OwnedRecord::new(&f);
+        let ok = link(
+            &rec([
+                "91110000600037341L",
+                "11010519491231002x",
+                "张三",
+                "legal_rep",
+                "2019-01-01",
+                "",
+            ])
+            .record(),
+            &c,
+            &ctx(),
+            4,
+            5,
+        )
+        .unwrap();
+        assert_eq!(&ok.person_id, b"11010519491231002X");
+        assert_eq!(ok.role, Role::LegalRep);
+        assert_eq!((ok.from, ok.until), (Some(d("2019-01-01")), None));
+        let cases = [
+            (
+                [
+                    "91110000600037341L",
+                    "11010519491231002X",
+                    "",
+                    "ceo",
+                    "",
+                    "",
+                ],
+                "role must be legal_rep, principal, responsible, director, shareholder or \
+                 controller, got \"ceo\"",
+            ),
+            (
+                [
+                    "91110000600037341L",
+                    "11010519491231002X",
+                    "",
+                    "director",
+                    "2020-01-01",
+                    "2019-01-01",
+                ],
+                "until 2019-01-01 is before from 2020-01-01",
+            ),
+            (
+                ["", "11010519491231002X", "", "director", "", ""],
+                "org_id is required but empty",
+            ),
+        ];
+        for (f, want) in cases {
+            let r = link(&rec(f).record(), &c, &ctx(), 0, 2).unwrap_err();
+            assert_eq!((r.reason.as_str(), r.record_id.as_str()), (want, ""));
+        }
+    }
 }

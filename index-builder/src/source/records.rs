@@ -1,0 +1,240 @@
+//! CSV records with the line each one starts on, read with `csv-core` into reused buffers.
+//!
+//! The `csv` crate's record position is where the reader *started looking* for a record, so
+//! a record after an empty line (which csv skips) reports the empty line, and a CRLF file
+//! reports every record one line early. A rejects report that points at the wrong line is
+//! worse than none, so this reader drives `csv-core` itself and counts the skipped empty
+//! lines. Records end at `\n` only: the `\r` of a CRLF ending stays at the end of the last
+//! field and is trimmed away with the other blanks, while quoted fields keep theirs.
+
+use std::io::{self, BufRead, BufReader, Read};
+
+/// Largest record accepted, in decoded bytes. Real rows are a few hundred bytes; a record
+/// this long is almost always an unclosed quote swallowing the rest of the file, and
+/// stopping here keeps memory bounded.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// Most fields accepted in one record (the widest file has 12 columns).
+pub const MAX_RECORD_FIELDS: usize = 4096;
+
+/// One record, borrowed from the reader's buffers until the next call.
+#[derive(Debug)]
+pub struct Record<'a> {
+    text: &'a str,
+    ends: &'a [usize],
+    /// The 1-based line the record starts on.
+    pub line: u64,
+}
+
+impl<'a> Record<'a> {
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Field `i`, untrimmed.
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        // Field boundaries sit at ASCII delimiters, so they are character boundaries.
+        self.text.get(start..end)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or(""))
+    }
+}
+
+/// A record built from field values, for tests of header mapping and row validation.
+#[cfg(test)]
+pub struct OwnedRecord {
+    text: String,
+    ends: Vec<usize>,
+}
+
+#[cfg(test)]
+impl OwnedRecord {
+    pub fn new(fields: &[&str]) -> Self {
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for f in fields {
+            text.push_str(f);
+            ends.push(text.len());
+        }
+        OwnedRecord { text, ends }
+    }
+
+    pub fn record(&self) -> Record<'_> {
+        Record {
+            text: &self.text,
+            ends: &self.ends,
+            line: 2,
+        }
+    }
+}
+
+/// Why a record could not be read.
+#[derive(Debug)]
+pub enum RecordError {
+    Io(io::Error),
+    /// The record is not valid UTF-8; `line` is the physical line of the first bad byte and
+    /// `field` its 1-based field number.
+    Utf8 {
+        line: u64,
+        field: usize,
+    },
+    /// The record starting on `line` exceeds [`MAX_RECORD_BYTES`] or [`MAX_RECORD_FIELDS`].
+    TooLarge {
+        line: u64,
+    },
+}
+
+pub struct RecordReader<R> {
+    input: BufReader<R>,
+    core: csv_core::Reader,
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl<R: Read> RecordReader<R> {
+    pub fn new(inner: R) -> Self {
+        RecordReader {
+            input: BufReader::with_capacity(64 * 1024, inner),
+            core: csv_core::ReaderBuilder::new()
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build(),
+            out: vec![0; 1024],
+            ends: vec![0; 32],
+        }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.input.into_inner()
+    }
+
+    /// The next record, or `None` at the end of the input.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, RecordError> {
+        let first_line = self.core.line();
+        // Empty lines before the record are consumed by csv-core without a record; count them
+        // while the record has not started (with `\n` as the only terminator, each is one byte).
+        let mut skipped = 0u64;
+        let mut started = false;
+        let (mut outlen, mut endlen) = (0, 0);
+        loop {
+            let (res, nin, nout, nend) = {
+                let input = self.input.fill_buf().map_err(RecordError::Io)?;
+                if !started {
+                    let k = input.iter().take_while(|&&b| b == b'\n').count();
+                    skipped += k as u64;
+                    started = k < input.len();
+                }
+                self.core
+                    .read_record(input, &mut self.out[outlen..], &mut self.ends[endlen..])
+            };
+            self.input.consume(nin);
+            outlen += nout;
+            endlen += nend;
+            match res {
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull => {
+                    if self.out.len() >= MAX_RECORD_BYTES {
+                        return Err(RecordError::TooLarge {
+                            line: first_line + skipped,
+                        });
+                    }
+                    let n = self.out.len() * 2;
+                    self.out.resize(n, 0);
+                }
+                csv_core::ReadRecordResult::OutputEndsFull => {
+                    if self.ends.len() >= MAX_RECORD_FIELDS {
+                        return Err(RecordError::TooLarge {
+                            line: first_line + skipped,
+                        });
+                    }
+                    let n = self.ends.len() * 2;
+                    self.ends.resize(n, 0);
+                }
+                csv_core::ReadRecordResult::End => return Ok(None),
+                csv_core::ReadRecordResult::Record => break,
+            }
+        }
+        let line = first_line + skipped;
+        let ends = &self.ends[..endlen];
+        let bytes = &self.out[..outlen];
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(Some(Record { text, ends, line })),
+            Err(e) => {
+                let at = e.valid_up_to();
+                let newlines = bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64;
+                Err(RecordError::Utf8 {
+                    line: line + newlines,
+                    field: ends.iter().take_while(|&&end| end <= at).count() + 1,
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(input: &[u8]) -> Vec<(u64, Vec<String>)> {
+        let mut r = RecordReader::new(input);
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            out.push((rec.line, rec.iter().map(str::to_string).collect()));
+        }
+        out
+    }
+
+    #[test]
+    fn lines_are_where_records_start() {
+        let got = records(b"h1,h2\n\n\na,b\r\n\"x\ny\",z\r\n\r\nlast,1");
+        let lines: Vec<u64> = got.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [1, 4, 5, 7, 8]);
+        assert_eq!(got[1].1, ["a", "b\r"]);
+        assert_eq!(got[2].1, ["x\ny", "z\r"]);
+        assert_eq!(got[3].1, ["\r"]);
+        assert_eq!(got[4].1, ["last", "1"]);
+    }
+
+    #[test]
+    fn grows_buffers_for_long_records() {
+        let long = "字".repeat(5000);
+        let input = format!("{long},{}\n", "x,".repeat(100));
+        let got = records(input.as_bytes());
+        assert_eq!(got[0].1[0], long);
+        assert_eq!(
+            got[0].1.len(),
+            102,
+            "the trailing comma opens an empty field"
+        );
+    }
+
+    #[test]
+    fn an_unclosed_quote_stops_at_the_size_limit() {
+        let mut input = b"a,b\nc,\"never closed\n".to_vec();
+        input.extend_from_slice(&vec![b'x'; MAX_RECORD_BYTES + 10]);
+        let mut r = RecordReader::new(&input[..]);
+        assert!(r.next_record().unwrap().is_some());
+        match r.next_record() {
+            Err(RecordError::TooLarge { line }) => assert_eq!(line, 2),
+            other => panic!("{other:?}"),
+        }
+        let commas = vec![b','; MAX_RECORD_FIELDS * 2];
+        let mut r = RecordReader::new(&commas[..]);
+        assert!(matches!(
+            r.next_record(),
+            Err(RecordError::TooLarge { line: 1 })
+        ));
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_physical_line_and_field() {
+        let mut r = RecordReader::new(&b"a,b\nc,\"d\ne\xFF\"\n"[..]);
+        assert!(r.next_record().unwrap().is_some());
+        match r.next_record() {
+            Err(RecordError::Utf8 { line, field }) => assert_eq!((line, field), (3, 2)),
+            other => panic!("{other:?}"),
+        }
+    }
+}
