@@ -50,6 +50,8 @@ pub struct BuildOptions {
 }
 
 pub struct BuildReport {
+    /// Seconds spent in each phase, in order.
+    pub phases: Vec<(&'static str, f64)>,
     pub generation: PathBuf,
     pub manifest: Manifest,
     pub rejects_path: PathBuf,
@@ -106,6 +108,7 @@ fn io_at(path: &Path) -> impl Fn(io::Error) -> BuildError + '_ {
 /// Builds and publishes a generation. On any error nothing is published and `CURRENT` is
 /// untouched; the rejects report is written either way.
 pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
+    let mut phases = Phases::default();
     let codes: Vec<&str> = opts.catalog.lists.iter().map(|l| l.code.as_str()).collect();
     let mut asm = Assembler::new(opts.today, opts.catalog.lists.len());
     let src_opts = SourceOptions {
@@ -125,6 +128,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             encoding: f.encoding.to_string(),
         })
         .collect();
+    phases.mark("read sources");
     asm.resolve_duplicates();
     // Cross-row rejects (duplicates, unknown references) are named and counted against the
     // file of their row, like the reader's own rejects.
@@ -165,13 +169,16 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     }
 
     let rejects = std::mem::take(&mut asm.rejects);
+    phases.mark("cross-check");
     let tables = asm.finish(&opts.catalog)?;
+    phases.mark("lay out tables");
     let history_from = opts.history_from.or(tables.earliest_from);
     let gen = TempGeneration::begin(&opts.out).map_err(io_at(&opts.out))?;
     let mut entries = tables
         .write(gen.dir(), &opts.catalog)
         .map_err(io_at(gen.dir()))?;
 
+    phases.mark("write files");
     let mut sha = Sha256::new();
     for e in &entries {
         sha.update(format!("{}:{}\n", e.name, e.sha256));
@@ -205,7 +212,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         .map_err(io_at(&opts.out))?;
     let pruned = publish::prune(&opts.out, opts.keep).map_err(io_at(&opts.out))?;
     manifest.files = entries;
+    phases.mark("publish");
     Ok(BuildReport {
+        phases: phases.done,
         generation,
         manifest,
         rejects_path,
@@ -231,6 +240,32 @@ fn name_locations(reason: &str, files: &[source::SourceFile]) -> String {
         out.push_str(rest);
     }
     out
+}
+
+struct Phases {
+    start: std::time::Instant,
+    last: Option<std::time::Instant>,
+    done: Vec<(&'static str, f64)>,
+}
+
+impl Default for Phases {
+    fn default() -> Phases {
+        Phases {
+            start: std::time::Instant::now(),
+            last: None,
+            done: Vec::new(),
+        }
+    }
+}
+
+impl Phases {
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        let since = self.last.unwrap_or(self.start);
+        self.done
+            .push((name, now.duration_since(since).as_secs_f64()));
+        self.last = Some(now);
+    }
 }
 
 /// Crash-safety tests set `CREDGATE_TEST_ABORT_AFTER` to a file name: the builder aborts the

@@ -85,9 +85,25 @@ enum Command {
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Synth { out, records, seed } => run_synth(out, records, seed),
-        Command::Build { source, out, catalog, max_rejects, history_from, encoding, keep, today } => {
-            run_build(source, out, catalog, max_rejects, history_from, encoding, keep, today)
-        }
+        Command::Build {
+            source,
+            out,
+            catalog,
+            max_rejects,
+            history_from,
+            encoding,
+            keep,
+            today,
+        } => run_build(
+            source,
+            out,
+            catalog,
+            max_rejects,
+            history_from,
+            encoding,
+            keep,
+            today,
+        ),
         Command::Verify { path } => run_verify(path),
         Command::Inspect { path } => run_inspect(path),
     };
@@ -131,19 +147,30 @@ fn run_build(
         out,
         catalog,
         max_rejects,
-        history_from: history_from.map(|s| parse_day("history-from", &s)).transpose()?,
-        today: today.map(|s| parse_day("today", &s)).transpose()?.unwrap_or_else(Day::today_cst),
+        history_from: history_from
+            .map(|s| parse_day("history-from", &s))
+            .transpose()?,
+        today: today
+            .map(|s| parse_day("today", &s))
+            .transpose()?
+            .unwrap_or_else(Day::today_cst),
         keep,
         encoding,
     };
     let report = match build(&opts) {
         Ok(r) => r,
         Err(e @ BuildError::TooManyRejects { .. }) => return Err(e.into()),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("building {}", opts.source.display()))),
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("building {}", opts.source.display())))
+        }
     };
     let c = &report.manifest.counts;
     let secs = started.elapsed().as_secs_f64();
-    println!("snapshot {} -> {}", report.manifest.snapshot_id, report.generation.display());
+    println!(
+        "snapshot {} -> {}",
+        report.manifest.snapshot_id,
+        report.generation.display()
+    );
     println!(
         "records {} subjects {} (orgs {}, persons {}) repairs {} objections {} links {} names {}",
         c.records, c.subjects, c.orgs, c.persons, c.repairs, c.objections, c.links, c.names
@@ -156,12 +183,24 @@ fn run_build(
         report.rejects_path.display()
     );
     for r in report.rejects.iter().take(10) {
-        println!("  reject {}:{} {} {}", r.file, r.line, r.record_id, r.reason);
+        println!(
+            "  reject {}:{} {} {}",
+            r.file, r.line, r.record_id, r.reason
+        );
     }
     if report.rejects.len() > 10 {
         println!("  … {} more in the report", report.rejects.len() - 10);
     }
-    println!("built in {secs:.2} s ({:.0} records/s)", c.records as f64 / secs.max(1e-9));
+    let phases: Vec<String> = report
+        .phases
+        .iter()
+        .map(|(n, s)| format!("{n} {s:.2} s"))
+        .collect();
+    println!("phases: {}", phases.join(", "));
+    println!(
+        "built in {secs:.2} s ({:.0} records/s)",
+        c.records as f64 / secs.max(1e-9)
+    );
     Ok(())
 }
 

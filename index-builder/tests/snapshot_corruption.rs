@@ -36,7 +36,11 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Applies `damage` to one file of a fresh copy of the generation and returns what opening
 /// and then verifying says.
-fn damaged(gen: &Path, kind: FileKind, damage: impl Fn(&mut Vec<u8>)) -> (PathBuf, Result<(), credgate_index::format::FormatError>) {
+fn damaged(
+    gen: &Path,
+    kind: FileKind,
+    damage: impl Fn(&mut Vec<u8>),
+) -> (PathBuf, Result<(), credgate_index::format::FormatError>) {
     let dir = tempfile::tempdir().unwrap().keep();
     copy_dir(gen, &dir);
     let path = dir.join(kind.file_name());
@@ -67,7 +71,10 @@ fn each_file_refuses_a_flipped_payload_byte() {
         });
         let e = r.expect_err(kind.file_name());
         assert_eq!(e.file, path, "{kind:?}");
-        assert!(matches!(e.problem, Problem::PayloadChecksum { .. }), "{kind:?}: {e}");
+        assert!(
+            matches!(e.problem, Problem::PayloadChecksum { .. }),
+            "{kind:?}: {e}"
+        );
         assert!(e.to_string().contains("payload checksum mismatch"), "{e}");
     }
 }
@@ -80,13 +87,25 @@ fn each_file_refuses_truncation_and_appended_bytes() {
         let (path, r) = damaged(&gen, kind, |b| b.truncate(b.len() - 1));
         let e = r.expect_err(kind.file_name());
         assert_eq!(e.file, path);
-        assert!(matches!(e.problem, Problem::Truncated { .. }), "{kind:?}: {e}");
+        assert!(
+            matches!(e.problem, Problem::Truncated { .. }),
+            "{kind:?}: {e}"
+        );
 
         let (_, r) = damaged(&gen, kind, |b| b.truncate(10));
-        assert!(matches!(r.unwrap_err().problem, Problem::Truncated { expected: 32, found: 10 }));
+        assert!(matches!(
+            r.unwrap_err().problem,
+            Problem::Truncated {
+                expected: 32,
+                found: 10
+            }
+        ));
 
         let (_, r) = damaged(&gen, kind, |b| b.push(0));
-        assert!(matches!(r.unwrap_err().problem, Problem::TrailingBytes { .. }), "{kind:?}");
+        assert!(
+            matches!(r.unwrap_err().problem, Problem::TrailingBytes { .. }),
+            "{kind:?}"
+        );
     }
 }
 
@@ -98,10 +117,17 @@ fn each_file_refuses_bad_magic_and_a_damaged_header() {
         let (_, r) = damaged(&gen, kind, |b| b[0..8].copy_from_slice(b"PK\x03\x04zip!"));
         let e = r.unwrap_err();
         assert!(matches!(e.problem, Problem::BadMagic), "{kind:?}: {e}");
-        assert!(e.to_string().ends_with("not a credgate snapshot file (bad magic)"), "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("not a credgate snapshot file (bad magic)"),
+            "{e}"
+        );
 
         let (_, r) = damaged(&gen, kind, |b| b[17] ^= 1);
-        assert!(matches!(r.unwrap_err().problem, Problem::HeaderChecksum), "{kind:?}");
+        assert!(
+            matches!(r.unwrap_err().problem, Problem::HeaderChecksum),
+            "{kind:?}"
+        );
     }
 }
 
@@ -123,18 +149,31 @@ fn each_file_refuses_a_newer_or_older_format_and_a_foreign_kind() {
     for &kind in FileKind::ALL {
         let (_, r) = damaged(&gen, kind, |b| reheader(b, kind, 2));
         let e = r.unwrap_err();
-        assert!(matches!(e.problem, Problem::NewerVersion { found: 2 }), "{kind:?}: {e}");
+        assert!(
+            matches!(e.problem, Problem::NewerVersion { found: 2 }),
+            "{kind:?}: {e}"
+        );
         assert!(e.to_string().contains("upgrade credgate"), "{e}");
 
         let (_, r) = damaged(&gen, kind, |b| reheader(b, kind, 0));
         let e = r.unwrap_err();
-        assert!(matches!(e.problem, Problem::OlderVersion { found: 0 }), "{kind:?}: {e}");
+        assert!(
+            matches!(e.problem, Problem::OlderVersion { found: 0 }),
+            "{kind:?}: {e}"
+        );
         assert!(e.to_string().contains("rebuild the snapshot"), "{e}");
 
-        let other = if kind == FileKind::Records { FileKind::Events } else { FileKind::Records };
+        let other = if kind == FileKind::Records {
+            FileKind::Events
+        } else {
+            FileKind::Records
+        };
         let (_, r) = damaged(&gen, kind, |b| reheader(b, other, 1));
         let e = r.unwrap_err();
-        assert!(matches!(e.problem, Problem::WrongKind { .. }), "{kind:?}: {e}");
+        assert!(
+            matches!(e.problem, Problem::WrongKind { .. }),
+            "{kind:?}: {e}"
+        );
     }
 }
 
@@ -162,7 +201,11 @@ fn a_file_swapped_for_another_generations_copy_is_caught_by_the_manifest() {
     fs::copy(other.join("records.tbl"), dir.path().join("records.tbl")).unwrap();
     let e = Snapshot::open(dir.path()).unwrap_err();
     assert!(matches!(e.problem, Problem::ManifestMismatch { .. }), "{e}");
-    assert!(e.to_string().contains("records.tbl: does not match the manifest"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("records.tbl: does not match the manifest"),
+        "{e}"
+    );
 }
 
 #[test]
