@@ -1,4 +1,9 @@
-//! credgate: screening subjects against the joint incentive / joint punishment lists.
+//! credgate: screening of organisations and people against the joint incentive / joint
+//! punishment lists.
+//!
+//! The decision engine lives here ([`engine`]); the snapshot it reads, and the vocabulary it
+//! shares with the builder (dates, identifiers, list classes, scenarios), come from the
+//! `credgate_index` crate and are re-exported.
 
 #![deny(unsafe_code)]
 

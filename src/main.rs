@@ -1,1 +1,42 @@
-fn main() {}
+//! The `credgate` command line: one subcommand per task, each in its own `cli` module.
+
+#![deny(unsafe_code)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Screening of organisations and people against China's joint incentive / joint punishment
+/// credit lists.
+#[derive(Parser)]
+#[command(name = "credgate", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the form of USCCs and resident ID numbers: one JSON object per identifier.
+    Validate(cli::validate::Args),
+    /// Decide one subject in one scenario: the decision JSON of SPEC §7 on stdout.
+    Check(cli::check::Args),
+}
+
+fn main() -> ExitCode {
+    // clap prints usage errors itself and exits with status 2.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => cli::validate::run(args),
+        Command::Check(args) => cli::check::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("credgate: {e:#}");
+            ExitCode::from(cli::EXIT_FAILURE)
+        }
+    }
+}

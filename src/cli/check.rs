@@ -2,6 +2,7 @@
 //! JSON on stdout. Exit 0 on a decision; 2 on an invalid identifier, scenario or date.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 
@@ -9,7 +10,7 @@ use credgate_index::date::Day;
 use credgate_index::ids::{self, Mode};
 use credgate_index::model::Scenario;
 
-use crate::engine::{Engine, Options};
+use credgate::engine::{Engine, Options};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -57,7 +58,7 @@ pub fn parse_as_of(s: Option<&str>, today: Day) -> Result<Day, Invalid> {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<i32> {
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let today = Day::today_cst();
     let mode = if args.lenient { Mode::Lenient } else { Mode::Strict };
     let checked = (|| {
@@ -68,11 +69,11 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         Ok(v) => v,
         Err(e) => {
             eprintln!("credgate check: {e}");
-            return Ok(2);
+            return Ok(ExitCode::from(super::EXIT_FAILURE));
         }
     };
     let engine = Engine::open(&args.index).with_context(|| format!("opening snapshot {}", args.index.display()))?;
     let decision = engine.check(&id, scenario, as_of, today, Options { full_personal_ids: args.full_ids });
     println!("{}", serde_json::to_string_pretty(&decision)?);
-    Ok(0)
+    Ok(ExitCode::SUCCESS)
 }
