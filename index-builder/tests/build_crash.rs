@@ -1,0 +1,86 @@
+//! A build that dies at any moment leaves `CURRENT` and the previous generation serving.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use credgate_index::format::reader::Snapshot;
+
+fn builder() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_index-builder"))
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/sample")
+}
+
+fn build(source: &Path, root: &Path) -> Command {
+    let mut c = builder();
+    c.args(["build", "--today", "2026-11-28", "--source"]).arg(source).arg("--out").arg(root);
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    c
+}
+
+fn temp_dirs(root: &Path) -> Vec<String> {
+    std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp-"))
+        .collect()
+}
+
+#[test]
+fn a_build_aborted_at_any_file_leaves_the_previous_generation() {
+    let root = tempfile::tempdir().unwrap();
+    assert!(build(&sample(), root.path()).status().unwrap().success());
+    let first = Snapshot::open(root.path()).unwrap().dir().to_path_buf();
+
+    for point in ["ids.fst", "records.tbl", "MANIFEST"] {
+        let status = build(&sample(), root.path()).env("CREDGATE_TEST_ABORT_AFTER", point).status().unwrap();
+        assert!(!status.success(), "the hook at {point} aborts the process");
+        let snap = Snapshot::open(root.path()).unwrap();
+        assert_eq!(snap.dir(), first, "after an abort at {point}, CURRENT still names the first generation");
+        snap.verify().unwrap();
+        assert_eq!(temp_dirs(root.path()).len(), 1, "the dead build's temporary directory is left behind");
+        // The next successful build publishes and clears the dead build's leftovers.
+        assert!(build(&sample(), root.path()).status().unwrap().success());
+        assert!(temp_dirs(root.path()).is_empty());
+        let now = Snapshot::open(root.path()).unwrap();
+        assert_ne!(now.dir(), first);
+        now.verify().unwrap();
+        // Point CURRENT back, so the next round starts from the same state.
+        let name = first.file_name().unwrap().to_str().unwrap();
+        credgate_index::publish::set_current(root.path(), name).unwrap();
+    }
+}
+
+#[test]
+fn a_build_killed_while_writing_leaves_the_previous_generation() {
+    let source = tempfile::tempdir().unwrap();
+    credgate_index::synth::generate(source.path(), &credgate_index::synth::SynthOptions { records: 20_000, seed: 3 }).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    assert!(build(&sample(), root.path()).status().unwrap().success());
+    let first = Snapshot::open(root.path()).unwrap().dir().to_path_buf();
+
+    let mut child = build(source.path(), root.path()).spawn().unwrap();
+    // Wait (by polling, bounded) until the build has created its temporary generation,
+    // i.e. it is past reading and writing files, then kill it outright.
+    let mut seen = false;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::time::Instant::now() < deadline {
+        if !temp_dirs(root.path()).is_empty() {
+            seen = true;
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(seen, "the build created its temporary generation before finishing");
+    let snap = Snapshot::open(root.path()).unwrap();
+    snap.verify().unwrap();
+    assert_eq!(snap.dir(), first, "killed mid-write: the first generation still serves");
+    assert_eq!(temp_dirs(root.path()).len(), 1, "killed while its temporary generation existed");
+}
