@@ -37,12 +37,15 @@ struct Link {
     until: Option<Day>,
 }
 
+/// (filed_on, closed_on, outcome) of one objection.
+type Objection = (Day, Option<Day>, Option<ObjOutcome>);
+
 struct Reference {
     catalog: Catalog,
     rows: Vec<Row>,
     repairs: HashMap<String, Vec<Day>>,
     /// record_id → (filed_on, closed_on, outcome)
-    objections: HashMap<String, Vec<(Day, Option<Day>, Option<ObjOutcome>)>>,
+    objections: HashMap<String, Vec<Objection>>,
     links: Vec<Link>,
     history_from: Option<Day>,
     /// Row indices by subject and link indices by person: plain indexes, so that the

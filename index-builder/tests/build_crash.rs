@@ -15,7 +15,10 @@ fn sample() -> PathBuf {
 
 fn build(source: &Path, root: &Path) -> Command {
     let mut c = builder();
-    c.args(["build", "--today", "2026-11-28", "--source"]).arg(source).arg("--out").arg(root);
+    c.args(["build", "--today", "2026-11-28", "--source"])
+        .arg(source)
+        .arg("--out")
+        .arg(root);
     c.stdout(Stdio::null()).stderr(Stdio::piped());
     c
 }
@@ -35,12 +38,23 @@ fn a_build_aborted_at_any_file_leaves_the_previous_generation() {
     let first = Snapshot::open(root.path()).unwrap().dir().to_path_buf();
 
     for point in ["ids.fst", "records.tbl", "MANIFEST"] {
-        let status = build(&sample(), root.path()).env("CREDGATE_TEST_ABORT_AFTER", point).status().unwrap();
+        let status = build(&sample(), root.path())
+            .env("CREDGATE_TEST_ABORT_AFTER", point)
+            .status()
+            .unwrap();
         assert!(!status.success(), "the hook at {point} aborts the process");
         let snap = Snapshot::open(root.path()).unwrap();
-        assert_eq!(snap.dir(), first, "after an abort at {point}, CURRENT still names the first generation");
+        assert_eq!(
+            snap.dir(),
+            first,
+            "after an abort at {point}, CURRENT still names the first generation"
+        );
         snap.verify().unwrap();
-        assert_eq!(temp_dirs(root.path()).len(), 1, "the dead build's temporary directory is left behind");
+        assert_eq!(
+            temp_dirs(root.path()).len(),
+            1,
+            "the dead build's temporary directory is left behind"
+        );
         // The next successful build publishes and clears the dead build's leftovers.
         assert!(build(&sample(), root.path()).status().unwrap().success());
         assert!(temp_dirs(root.path()).is_empty());
@@ -56,7 +70,14 @@ fn a_build_aborted_at_any_file_leaves_the_previous_generation() {
 #[test]
 fn a_build_killed_while_writing_leaves_the_previous_generation() {
     let source = tempfile::tempdir().unwrap();
-    credgate_index::synth::generate(source.path(), &credgate_index::synth::SynthOptions { records: 20_000, seed: 3 }).unwrap();
+    credgate_index::synth::generate(
+        source.path(),
+        &credgate_index::synth::SynthOptions {
+            records: 20_000,
+            seed: 3,
+        },
+    )
+    .unwrap();
     let root = tempfile::tempdir().unwrap();
     assert!(build(&sample(), root.path()).status().unwrap().success());
     let first = Snapshot::open(root.path()).unwrap().dir().to_path_buf();
@@ -78,9 +99,20 @@ fn a_build_killed_while_writing_leaves_the_previous_generation() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(seen, "the build created its temporary generation before finishing");
+    assert!(
+        seen,
+        "the build created its temporary generation before finishing"
+    );
     let snap = Snapshot::open(root.path()).unwrap();
     snap.verify().unwrap();
-    assert_eq!(snap.dir(), first, "killed mid-write: the first generation still serves");
-    assert_eq!(temp_dirs(root.path()).len(), 1, "killed while its temporary generation existed");
+    assert_eq!(
+        snap.dir(),
+        first,
+        "killed mid-write: the first generation still serves"
+    );
+    assert_eq!(
+        temp_dirs(root.path()).len(),
+        1,
+        "killed while its temporary generation existed"
+    );
 }

@@ -160,7 +160,7 @@ fn check_lists() -> (HashSet<String>, HashSet<String>, Day) {
                     "{at}: act_ended_on is a personal-retention date"
                 );
             }
-            if ended.map_or(true, |e| e.add_years(5) > demo) {
+            if ended.is_none_or(|e| e.add_years(5) > demo) {
                 history_from = history_from.min(from);
             }
         }
@@ -219,7 +219,7 @@ fn sample_source_set_is_well_formed() {
             "{at}: closed_on iff outcome"
         );
         assert!(
-            closed.map_or(true, |c| filed <= c),
+            closed.is_none_or(|c| filed <= c),
             "{at}: closed before filed"
         );
         outcomes.insert(outcome);

@@ -27,31 +27,56 @@ struct Rec {
     until: Option<Day>,
 }
 
-const LISTS: [&str; 4] = ["court_defaulter", "market_abnormal", "tax_a_grade", "environment"];
+const LISTS: [&str; 4] = [
+    "court_defaulter",
+    "market_abnormal",
+    "tax_a_grade",
+    "environment",
+];
 
 fn records() -> impl Strategy<Value = Vec<Rec>> {
     // Subjects drawn from a small pool so that subjects have several records.
-    prop::collection::vec((0u64..40, any::<bool>(), 0usize..4, 0i32..3000, prop::option::of(0i32..2000), 0u8..5), 1..80).prop_map(
-        |raw| {
-            raw.into_iter()
-                .enumerate()
-                .map(|(i, (subject, person, list, from, len, name))| {
-                    let id = if person { sample_ric(subject) } else { sample_uscc(subject) };
-                    let from = Day(Day::parse("2016-01-01").unwrap().0 + from);
-                    Rec {
-                        record_id: format!("R{i:05}"),
-                        list: if person { "court_defaulter" } else { LISTS[list] },
-                        subject: String::from_utf8(id.to_vec()).unwrap(),
-                        person,
-                        name: format!("主体{subject}号{}", ["", "有限公司", " 分公司", "，商行", "\"引号\""][name as usize]),
-                        authority: format!("机关{}", subject % 3),
-                        from,
-                        until: len.map(|l| Day(from.0 + l)),
-                    }
-                })
-                .collect()
-        },
+    prop::collection::vec(
+        (
+            0u64..40,
+            any::<bool>(),
+            0usize..4,
+            0i32..3000,
+            prop::option::of(0i32..2000),
+            0u8..5,
+        ),
+        1..80,
     )
+    .prop_map(|raw| {
+        raw.into_iter()
+            .enumerate()
+            .map(|(i, (subject, person, list, from, len, name))| {
+                let id = if person {
+                    sample_ric(subject)
+                } else {
+                    sample_uscc(subject)
+                };
+                let from = Day(Day::parse("2016-01-01").unwrap().0 + from);
+                Rec {
+                    record_id: format!("R{i:05}"),
+                    list: if person {
+                        "court_defaulter"
+                    } else {
+                        LISTS[list]
+                    },
+                    subject: String::from_utf8(id.to_vec()).unwrap(),
+                    person,
+                    name: format!(
+                        "主体{subject}号{}",
+                        ["", "有限公司", " 分公司", "，商行", "\"引号\""][name as usize]
+                    ),
+                    authority: format!("机关{}", subject % 3),
+                    from,
+                    until: len.map(|l| Day(from.0 + l)),
+                }
+            })
+            .collect()
+    })
 }
 
 fn write_source(dir: &Path, recs: &[Rec]) {
@@ -61,7 +86,12 @@ fn write_source(dir: &Path, recs: &[Rec]) {
         let name = r.name.replace('"', "\"\"");
         let until = r.until.map(|d| d.to_string()).unwrap_or_default();
         let t = if r.person { "person" } else { "org" };
-        writeln!(csv, "{},{},{t},{},\"{name}\",{},D-{},,{},{},{until},", r.record_id, r.list, r.subject, r.authority, r.record_id, r.from, r.from).unwrap();
+        writeln!(
+            csv,
+            "{},{},{t},{},\"{name}\",{},D-{},,{},{},{until},",
+            r.record_id, r.list, r.subject, r.authority, r.record_id, r.from, r.from
+        )
+        .unwrap();
     }
     std::fs::write(dir.join("lists/all.csv"), csv).unwrap();
 }
