@@ -45,7 +45,15 @@ fn bench(c: &mut Criterion) {
     let usccs: Vec<String> = (0..N).map(|s| text(&gen::sample_uscc(s))).collect();
     let rics: Vec<String> = (0..N).map(|s| text(&gen::sample_ric(s))).collect();
     let legacy: Vec<String> = (0..N).map(|s| text(&gen::sample_ric15(s))).collect();
-    let invalid = invalid_inputs();
+    let mut invalid = invalid_inputs();
+    // A typo in an all-digit resident ID number can, rarely, spell a valid USCC (the
+    // documented ambiguity of untyped input); such inputs are not invalid and are dropped.
+    invalid.retain(|s| parse(s, Mode::Strict, today).is_err());
+    for s in &invalid_inputs() {
+        if let Ok(id) = parse(s, Mode::Strict, today) {
+            eprintln!("typo {s} reads as a valid {}", id.id_type());
+        }
+    }
     assert!(usccs.iter().all(|s| parse_uscc(s, Mode::Strict).is_ok()));
     assert!(rics
         .iter()
@@ -94,7 +102,7 @@ fn bench(c: &mut Criterion) {
     }
 
     let mut g = c.benchmark_group("ids/invalid");
-    g.throughput(Throughput::Elements(N));
+    g.throughput(Throughput::Elements(invalid.len() as u64));
     g.bench_function("parse", |b| {
         b.iter(|| {
             for s in &invalid {

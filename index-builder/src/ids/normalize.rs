@@ -92,6 +92,24 @@ fn map_char(c: char) -> Mapped {
 /// counts significant characters only, so it matches the position in the normalised code),
 /// and [`IdError::Length`] when more than 18 significant characters remain.
 pub fn normalize(input: &str) -> Result<Normalized, IdError> {
+    let bytes = input.as_bytes();
+    // Nearly all input in bulk is already plain ASCII letters and digits; it only needs
+    // upper-casing, which this tight loop does without decoding characters.
+    if !bytes.is_empty() && bytes.len() <= MAX_LEN && bytes.iter().all(u8::is_ascii_alphanumeric) {
+        let mut buf = [0u8; MAX_LEN];
+        for (d, s) in buf.iter_mut().zip(bytes) {
+            *d = s.to_ascii_uppercase();
+        }
+        return Ok(Normalized {
+            buf,
+            len: bytes.len() as u8,
+        });
+    }
+    normalize_slow(input)
+}
+
+/// The general case: separators, full-width characters, or something to report.
+fn normalize_slow(input: &str) -> Result<Normalized, IdError> {
     let mut buf = [0u8; MAX_LEN];
     let mut len = 0usize;
     let bytes = input.as_bytes();

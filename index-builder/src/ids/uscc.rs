@@ -83,12 +83,18 @@ const REGION: &str = "a digit (positions 3-8 are the region code)";
 /// the MOD 31 character yields [`IdError::UsccCheck`]; the caller decides whether that is
 /// acceptable ("nonconforming").
 pub(crate) fn validate(code: &[u8; 18]) -> Result<(), IdError> {
+    // One pass checks each position's rule and accumulates the MOD 31 sum.
+    let mut sum = 0u32;
     for (i, &c) in code[..17].iter().enumerate() {
-        let expected = match i {
-            0 if !is_authority(c) => AUTHORITY,
-            2..=7 if !c.is_ascii_digit() => REGION,
-            _ if char_value(c).is_none() => ANY,
-            _ => continue,
+        let value = char_value(c);
+        let expected = match (i, value) {
+            (0, _) if !is_authority(c) => AUTHORITY,
+            (2..=7, _) if !c.is_ascii_digit() => REGION,
+            (_, None) => ANY,
+            (_, Some(v)) => {
+                sum += v * WEIGHTS[i];
+                continue;
+            }
         };
         return Err(IdError::BadChar {
             id_type: Some(IdType::Uscc),
@@ -97,7 +103,7 @@ pub(crate) fn validate(code: &[u8; 18]) -> Result<(), IdError> {
             expected,
         });
     }
-    // Every character is in CHARSET (digits and capitals), so both checks are defined.
+    // Every character is in CHARSET (digits and capitals), so the inner check is defined.
     let org = org_check_char(&code[8..16]).expect("body is alphanumeric");
     if org != code[16] {
         return Err(IdError::OrgCheck {
@@ -105,7 +111,7 @@ pub(crate) fn validate(code: &[u8; 18]) -> Result<(), IdError> {
             found: code[16] as char,
         });
     }
-    let check = check_char(&code[..17]).expect("all characters are in CHARSET");
+    let check = CHARSET[((31 - sum % 31) % 31) as usize];
     if char_value(code[17]).is_none() {
         // Not a charset character: malformed, so never "nonconforming", but the right
         // check character is known and worth telling.
