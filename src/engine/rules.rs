@@ -78,6 +78,11 @@ impl Engine {
                     if self.list(r.list).linked_roles & (1 << role.code()) != 0
                         && role_held_on(link.from, link.until, r.decided_on)
                         && present(&r, as_of, today)
+                        // Two link rows for the same role (overlapping terms) reach a record once.
+                        && !out.iter().any(|h| {
+                            h.record.record_id == r.record_id
+                                && h.via.is_some_and(|(o, _, ro)| o == link.other && ro == role)
+                        })
                         && active_on(&r, as_of)
                     {
                         out.push(Hit {
