@@ -1,0 +1,4 @@
+//! The `credgate` subcommands.
+
+pub mod check;
+pub mod serve;
