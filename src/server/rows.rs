@@ -135,7 +135,7 @@ pub fn csv_fields(rec: &str) -> Result<Vec<Cow<'_, str>>, &'static str> {
     }
 }
 
-fn write_csv_field(out: &mut Vec<u8>, f: &str) {
+pub fn write_csv_field(out: &mut Vec<u8>, f: &str) {
     if f.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
         out.push(b'"');
         for c in f.bytes() {

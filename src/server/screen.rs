@@ -12,8 +12,9 @@
 //! "error","columns"}`; CSV with `Accept: text/csv`: the input columns then
 //! `decision,heightened,nonconforming,lists,measures,error`. With `?summary=1` (NDJSON only) a
 //! last line `{"summary":{…}}` counts the rows. A body that breaks off, passes the size cap or
-//! is not one well-formed JSON array ends the output with a line `{"error":{…}}` (NDJSON) and
-//! the response is aborted, so a client cannot mistake a cut batch for a whole one.
+//! is not one well-formed JSON array ends the output, after the rows read before the break,
+//! with a line `{"error":{…}}` (NDJSON) or `#error,"<code>: <message>"` (CSV), so a client can
+//! tell a cut batch from a whole one.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -152,13 +153,20 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Respons
 
 type Tx = mpsc::Sender<Result<Bytes, Abort>>;
 
-/// Ends the stream with an error line (NDJSON) and aborts the response.
+/// Ends the stream with a last line saying why the batch stopped: `{"error":{…}}` in NDJSON,
+/// or in CSV a line whose only field is the error. (Aborting the response instead would lose
+/// the rows hyper still holds in its write buffer.)
 async fn fail(tx: &Tx, csv_out: bool, code: &str, message: String) {
-    if !csv_out {
+    let line = if csv_out {
+        let mut out = b"#error,".to_vec();
+        rows::write_csv_field(&mut out, &format!("{code}: {message}"));
+        out.push(b'\n');
+        out
+    } else {
         let line = serde_json::json!({"error": {"code": code, "message": message}});
-        let _ = tx.send(Ok(Bytes::from(format!("{line}\n")))).await;
-    }
-    let _ = tx.send(Err(Abort(message))).await;
+        format!("{line}\n").into_bytes()
+    };
+    let _ = tx.send(Ok(Bytes::from(line))).await;
 }
 
 /// Reads the body and feeds it to the splitter; `Ok(false)` at the end of the body.
@@ -224,20 +232,18 @@ async fn pipeline(
         ended: false,
     };
     let mut pending = Records::default();
+    // A broken body ends the batch after the rows before the break have been answered.
+    let mut failure: Option<(&'static str, String)> = None;
     if let Err(e) = reader.splitter.feed(&first, &mut pending) {
-        return fail(
-            &tx,
-            csv_out,
-            "bad_body",
-            format!("the body is not one JSON array: {e}"),
-        )
-        .await;
+        failure = Some(("bad_body", format!("the body is not one JSON array: {e}")));
+        reader.ended = true;
     }
     // The first CSV record decides the layout: header or not, and which column is the id.
     if batch.input == InputFormat::Csv {
         while pending.is_empty() && !reader.ended {
-            if let Err((code, msg)) = reader.next(&mut pending).await {
-                return fail(&tx, csv_out, code, msg).await;
+            if let Err(f) = reader.next(&mut pending).await {
+                failure = Some(f);
+                reader.ended = true;
             }
         }
         if !pending.is_empty() {
@@ -277,9 +283,9 @@ async fn pipeline(
         if reader.ended {
             break;
         }
-        if let Err((code, msg)) = reader.next(&mut pending).await {
-            while send_oldest(&mut in_flight, &tx, &mut tally).await {}
-            return fail(&tx, csv_out, code, msg).await;
+        if let Err(f) = reader.next(&mut pending).await {
+            failure = Some(f);
+            reader.ended = true;
         }
     }
     while send_oldest(&mut in_flight, &tx, &mut tally).await {}
@@ -287,6 +293,9 @@ async fn pipeline(
         state.metrics.decisions_add(batch.scenario, outcome, n);
     }
     state.metrics.screened(tally.rows);
+    if let Some((code, msg)) = failure {
+        return fail(&tx, csv_out, code, msg).await;
+    }
     if summary && !csv_out {
         let _ = tx.send(Ok(Bytes::from(tally.summary_line()))).await;
     }

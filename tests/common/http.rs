@@ -202,6 +202,10 @@ impl Conn {
         self.stream.get_mut().write_all(bytes).unwrap();
     }
 
+    pub fn reader(&mut self) -> &mut BufReader<TcpStream> {
+        &mut self.stream
+    }
+
     pub fn shutdown_write(&mut self) {
         self.stream
             .get_mut()
