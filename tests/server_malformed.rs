@@ -15,8 +15,19 @@ struct Case {
     allow: Option<&'static str>,
 }
 
-fn req(what: &'static str, raw: impl Into<Vec<u8>>, status: u16, code: Option<&'static str>) -> Case {
-    Case { what, raw: raw.into(), status, code, allow: None }
+fn req(
+    what: &'static str,
+    raw: impl Into<Vec<u8>>,
+    status: u16,
+    code: Option<&'static str>,
+) -> Case {
+    Case {
+        what,
+        raw: raw.into(),
+        status,
+        code,
+        allow: None,
+    }
 }
 
 fn post(path: &str, ctype: &str, body: &[u8]) -> Vec<u8> {
@@ -36,9 +47,14 @@ fn get(target: &[u8]) -> Vec<u8> {
 fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     build_sample(dir.path(), sample_today());
-    let s = TestServer::start(dir.path(), sample_today(), |c| c.screen_body_limit = 1024 * 1024);
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.screen_body_limit = 1024 * 1024
+    });
     let ok = "/v1/check?id=914101027110665834&scenario=procurement";
-    let huge_header = format!("GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n", "a".repeat(200_000));
+    let huge_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
     let cases = vec![
         req("missing id", get(b"/v1/check?scenario=procurement"), 400, Some("bad_parameter")),
         req("missing scenario", get(b"/v1/check?id=914101027110665834"), 400, Some("bad_parameter")),
@@ -78,7 +94,13 @@ fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
     for case in &cases {
         let mut c = s.conn();
         let r = c.send(&case.raw);
-        assert_eq!(r.status, case.status, "{}: {}", case.what, String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            case.status,
+            "{}: {}",
+            case.what,
+            String::from_utf8_lossy(&r.body)
+        );
         if let Some(code) = case.code {
             r.error(case.status, code);
         }
@@ -92,7 +114,9 @@ fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
 fn a_truncated_body_is_a_400_and_a_stalled_head_is_closed() {
     let dir = tempfile::tempdir().unwrap();
     build_sample(dir.path(), sample_today());
-    let s = TestServer::start(dir.path(), sample_today(), |c| c.header_read_timeout_ms = 200);
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.header_read_timeout_ms = 200
+    });
     // The client promises 100 bytes, sends 10 and closes its side.
     let mut c = s.conn();
     c.write(b"POST /v1/check HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":\"91");
@@ -105,6 +129,10 @@ fn a_truncated_body_is_a_400_and_a_stalled_head_is_closed() {
     let mut rest = Vec::new();
     use std::io::Read;
     let n = c.reader().read_to_end(&mut rest).unwrap_or(0);
-    assert!(n == 0 || String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 408"), "{:?}", String::from_utf8_lossy(&rest));
+    assert!(
+        n == 0 || String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&rest)
+    );
     assert_eq!(s.get("/healthz").status, 200);
 }

@@ -70,7 +70,10 @@ fn admin_reload_picks_up_a_new_generation_and_refuses_a_corrupted_one() {
     let s = TestServer::start(dir.path(), sample_today(), |_| {});
     let a = s.wait_ready(None);
     assert_eq!(decision(&s, CHANGED), "clear");
-    assert_eq!(s.post("/v1/admin/reload", "application/json", b"").json()["status"], "unchanged");
+    assert_eq!(
+        s.post("/v1/admin/reload", "application/json", b"").json()["status"],
+        "unchanged"
+    );
 
     let gen_b = build_changed(dir.path());
     let v = s.post("/v1/admin/reload", "application/json", b"").json();
@@ -96,16 +99,23 @@ fn admin_reload_picks_up_a_new_generation_and_refuses_a_corrupted_one() {
     std::fs::write(&biggest, bytes).unwrap();
     publish::set_current(dir.path(), "gen-999999-corrupt").unwrap();
 
-    s.post("/v1/admin/reload", "application/json", b"").error(409, "reload_refused");
+    s.post("/v1/admin/reload", "application/json", b"")
+        .error(409, "reload_refused");
     assert_eq!(s.wait_ready(None), b);
     assert_eq!(decision(&s, CHANGED), "deny");
     let m = s.get("/metrics").text();
-    assert!(m.contains("credgate_reloads_total{result=\"failed\"} 1"), "{m}");
+    assert!(
+        m.contains("credgate_reloads_total{result=\"failed\"} 1"),
+        "{m}"
+    );
     assert!(m.contains(&format!("credgate_snapshot_info{{snapshot=\"{b}\"")));
 
     // Pointing CURRENT back at a good generation recovers.
     publish::set_current(dir.path(), &name(&gen_b)).unwrap();
-    assert_eq!(s.post("/v1/admin/reload", "application/json", b"").json()["status"], "unchanged");
+    assert_eq!(
+        s.post("/v1/admin/reload", "application/json", b"").json()["status"],
+        "unchanged"
+    );
 }
 
 #[test]
@@ -160,10 +170,16 @@ fn reloads_under_load_fail_no_request() {
         snapshots.insert(v["snapshot"].as_str().unwrap().to_string());
     }
     stop.store(true, Ordering::Relaxed);
-    let total: u64 = clients.into_iter().map(|c| c.join().expect("a client saw a failed request")).sum();
+    let total: u64 = clients
+        .into_iter()
+        .map(|c| c.join().expect("a client saw a failed request"))
+        .sum();
     assert!(total >= 200);
     assert_eq!(snapshots.len(), 2);
     let m = s.get("/metrics").text();
-    assert!(m.contains("credgate_reloads_total{result=\"ok\"} 21"), "{m}");
+    assert!(
+        m.contains("credgate_reloads_total{result=\"ok\"} 21"),
+        "{m}"
+    );
     assert!(!m.contains("status=\"500\""));
 }
