@@ -23,7 +23,7 @@ impl<'a> Query<'a> {
         for pair in self.raw.split('&') {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             if k == name {
-                return decode(v).map(Some).map_err(|()| {
+                return decode(v).map(Some).ok_or_else(|| {
                     ApiError::bad_parameter(format!(
                         "parameter `{name}` is not valid percent-encoded UTF-8"
                     ))
@@ -51,10 +51,10 @@ pub fn clip(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
-/// Decodes `%XX` and `+` (form encoding); fails on a bad escape or invalid UTF-8.
-pub fn decode(v: &str) -> Result<Cow<'_, str>, ()> {
+/// Decodes `%XX` and `+` (form encoding); `None` on a bad escape or invalid UTF-8.
+pub fn decode(v: &str) -> Option<Cow<'_, str>> {
     if !v.bytes().any(|b| b == b'%' || b == b'+') {
-        return Ok(Cow::Borrowed(v));
+        return Some(Cow::Borrowed(v));
     }
     let b = v.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -63,8 +63,8 @@ pub fn decode(v: &str) -> Result<Cow<'_, str>, ()> {
         match b[i] {
             b'%' => {
                 let hex = |c: u8| (c as char).to_digit(16);
-                let hi = b.get(i + 1).copied().and_then(hex).ok_or(())?;
-                let lo = b.get(i + 2).copied().and_then(hex).ok_or(())?;
+                let hi = b.get(i + 1).copied().and_then(hex)?;
+                let lo = b.get(i + 2).copied().and_then(hex)?;
                 out.push((hi * 16 + lo) as u8);
                 i += 3;
             }
@@ -78,7 +78,7 @@ pub fn decode(v: &str) -> Result<Cow<'_, str>, ()> {
             }
         }
     }
-    String::from_utf8(out).map(Cow::Owned).map_err(|_| ())
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 #[cfg(test)]

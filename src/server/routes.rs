@@ -285,7 +285,7 @@ async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError
 
 fn subject(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
     let raw = req.uri().path().strip_prefix("/v1/subjects/").unwrap_or("");
-    let raw = decode(raw).map_err(|()| {
+    let raw = decode(raw).ok_or_else(|| {
         ApiError::bad_parameter("the subject id in the path is not valid percent-encoded UTF-8")
     })?;
     if raw.is_empty() || raw.contains('/') {

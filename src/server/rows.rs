@@ -182,6 +182,9 @@ impl Tally {
     }
 }
 
+/// An NDJSON/JSON row: its identifier and the other fields of its object, if any.
+type JsonRow<'a> = (Cow<'a, str>, Option<Map<String, Value>>);
+
 /// The columns echoed back with a row.
 enum Columns<'a> {
     None,
@@ -360,9 +363,7 @@ pub fn screen_chunk(
                     .position(|b| !b.is_ascii_whitespace())
                     .unwrap_or(rec.len());
                 let body = &rec[t..];
-                let parsed: Result<(Cow<str>, Option<Map<String, Value>>), String> = match body
-                    .first()
-                {
+                let parsed: Result<JsonRow, String> = match body.first() {
                     Some(b'"') => serde_json::from_slice::<String>(body)
                         .map(|s| (Cow::Owned(s), None))
                         .map_err(|e| e.to_string()),
