@@ -27,7 +27,8 @@ for tool in wrk redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install wrk redis-server" >&2; exit 1; }
 done
 
-cargo build --release --quiet --bin credgate --bin index-builder --example hello_server
+cargo build --release --quiet --bin credgate --example hello_server
+cargo build --release --quiet -p credgate-index --bin index-builder
 BIN=target/release
 
 pids=()
@@ -50,7 +51,7 @@ fi
 redis-server --port "$REDIS_PORT" --save '' --appendonly no --daemonize no >/dev/null & pids+=($!)
 
 # IDs: every subject id of the list files (hits), plus as many valid-looking misses.
-awk -F, 'FNR > 1 && $4 ~ /^[0-9A-Z]{18}$/ { print $4 }' "$SOURCE"/lists/*.csv | sort -u > "$DATA/hits.txt"
+awk -F, 'FNR > 1 { print $4 }' "$SOURCE"/lists/*.csv | grep -E '^[0-9A-Z]{18}$' | sort -u > "$DATA/hits.txt"
 nhits=$(wc -l < "$DATA/hits.txt")
 # Misses: each hit with its region code changed (positions 3-8 of a USCC, 1-6 of a resident
 # number; neither is checked against a table) and its check character recomputed, so every
@@ -69,14 +70,23 @@ for line in open(sys.argv[1]):
         w = [pow(3, i, 31) for i in range(17)]
         print(body + CS[(31 - sum(CS.index(c) * k for c, k in zip(body, w)) % 31) % 31])
 PY
-cat "$DATA/hits.txt" "$DATA/misses.txt" | shuf --random-source=<(yes "$SEED") > "$IDS"
-echo "ids: $(wc -l < "$DATA/hits.txt") hits, $(wc -l < "$DATA/misses.txt") misses"
-
-# Redis holds the same ids (value: the decision a cache would hold).
-awk '{ print "SET " $1 " deny" }' "$IDS" | redis-cli -p "$REDIS_PORT" >/dev/null
-
 wait_up() { for _ in $(seq 1 300); do curl -fs "http://$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "$1 did not come up" >&2; exit 1; }
 wait_up "$CG_ADDR/readyz"; wait_up "$HELLO_ADDR/"
+
+# Keep only ids credgate accepts in strict mode (the sources hold deliberately nonconforming
+# codes, which answer 422), screening them all in one /v1/screen call.
+cat "$DATA/hits.txt" "$DATA/misses.txt" \
+  | curl -fs -X POST -H 'Content-Type: text/csv' --data-binary @- "http://$CG_ADDR/v1/screen?scenario=procurement" \
+  | python3 -c 'import sys, json
+for l in sys.stdin:
+    r = json.loads(l)
+    if r.get("error") is None: print(r["input"])' \
+  | shuf --random-source=<(yes "$SEED") > "$IDS"
+echo "ids: $(wc -l < "$IDS") valid of $(wc -l < "$DATA/hits.txt") hits + $(wc -l < "$DATA/misses.txt") misses"
+
+# Redis holds the same ids (value: the decision a cache would hold).
+for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+awk '{ print "SET " $1 " deny" }' "$IDS" | redis-cli -p "$REDIS_PORT" >/dev/null
 
 LUA="$DATA/rotate.lua"
 cat > "$LUA" <<LUA
