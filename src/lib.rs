@@ -7,6 +7,8 @@
 
 #![deny(unsafe_code)]
 
+pub mod cli;
 pub mod engine;
+pub mod server;
 
 pub use credgate_index::{date, ids, model};

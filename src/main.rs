@@ -1,4 +1,5 @@
-//! The `credgate` command line: one subcommand per task, each in its own `cli` module.
+//! The `credgate` command line: a thin layer of argument parsing over the library, one
+//! subcommand per task, each in its own `cli` module.
 
 #![deny(unsafe_code)]
 
@@ -6,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod cli;
+use credgate::cli;
 
 /// Screening of organisations and people against China's joint incentive / joint punishment
 /// credit lists.
@@ -23,6 +24,8 @@ enum Command {
     Validate(cli::validate::Args),
     /// Decide one subject in one scenario: the decision JSON of SPEC §7 on stdout.
     Check(cli::check::Args),
+    /// Serve the HTTP API (SPEC §7); `--demo` builds and serves the bundled sample.
+    Serve(cli::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => cli::validate::run(args),
         Command::Check(args) => cli::check::run(args),
+        Command::Serve(args) => cli::serve::run(args),
     };
     match result {
         Ok(code) => code,

@@ -10,7 +10,7 @@ use credgate_index::date::Day;
 use credgate_index::ids::{self, Mode};
 use credgate_index::model::Scenario;
 
-use credgate::engine::{Engine, Options};
+use crate::engine::{Engine, Options};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

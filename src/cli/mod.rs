@@ -2,6 +2,7 @@
 //! `run(Args) -> anyhow::Result<ExitCode>`.
 
 pub mod check;
+pub mod serve;
 pub mod validate;
 
 /// Exit status for a usage error or a failure to do the job at all (unreadable input,

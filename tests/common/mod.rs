@@ -36,3 +36,5 @@ pub fn build_sample(root: &Path, today: Day) -> credgate_index::build::BuildRepo
     })
     .expect("sample builds without rejects")
 }
+
+pub mod http;

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Load harness for SPEC §9 (run by hand, not in CI): /v1/check against a bare hyper "hello"
+# server and Redis GET on the same machine, in the same run, interleaved.
+#
+#   benches/http_load.sh                 # synthetic snapshot of $RECORDS records (default 1M)
+#   DEMO=1 benches/http_load.sh          # the bundled sample (credgate serve --demo)
+#
+# Environment: RECORDS (1000000), SEED (1), ROUNDS (3), DURATION (10s), THREADS (2),
+# CONNECTIONS (64), DATA (target/bench-data). Needs wrk and redis-server (apt-get install wrk
+# redis-server). Prints req/s and p99 per round and the ratios credgate/hello and
+# credgate/redis (goals: ≥ 0.90 and ≥ 1.0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RECORDS=${RECORDS:-1000000}
+SEED=${SEED:-1}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+DATA=${DATA:-target/bench-data}
+CG_ADDR=127.0.0.1:18180
+HELLO_ADDR=127.0.0.1:18181
+REDIS_PORT=18182
+
+for tool in wrk redis-server redis-benchmark redis-cli; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install wrk redis-server" >&2; exit 1; }
+done
+
+cargo build --release --quiet --bin credgate --example hello_server
+cargo build --release --quiet -p credgate-index --bin index-builder
+BIN=target/release
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+mkdir -p "$DATA"
+IDS="$DATA/ids.txt"
+if [[ -n "${DEMO:-}" ]]; then
+  "$BIN/credgate" serve --demo --listen "$CG_ADDR" 2>"$DATA/credgate.log" & pids+=($!)
+  SOURCE=$(mktemp -d); cp -r data/sample/. "$SOURCE"
+else
+  SOURCE="$DATA/source-$RECORDS-$SEED"
+  ROOT="$DATA/index-$RECORDS-$SEED"
+  [[ -d "$SOURCE" ]] || "$BIN/index-builder" synth --out "$SOURCE" --records "$RECORDS" --seed "$SEED"
+  [[ -f "$ROOT/CURRENT" ]] || "$BIN/index-builder" build --source "$SOURCE" --out "$ROOT"
+  "$BIN/credgate" serve --index "$ROOT" --listen "$CG_ADDR" 2>"$DATA/credgate.log" & pids+=($!)
+fi
+"$BIN/examples/hello_server" "$HELLO_ADDR" 2>/dev/null & pids+=($!)
+redis-server --port "$REDIS_PORT" --save '' --appendonly no --daemonize no >/dev/null & pids+=($!)
+
+# IDs: every subject id of the list files (hits), plus as many valid-looking misses.
+awk -F, 'FNR > 1 { print $4 }' "$SOURCE"/lists/*.csv | grep -E '^[0-9A-Z]{18}$' | sort -u > "$DATA/hits.txt"
+nhits=$(wc -l < "$DATA/hits.txt")
+# Misses: each hit with its region code changed (positions 3-8 of a USCC, 1-6 of a resident
+# number; neither is checked against a table) and its check character recomputed, so every
+# miss is a valid identifier that is in no list.
+python3 - "$DATA/hits.txt" > "$DATA/misses.txt" <<'PY'
+import sys
+CS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+for line in open(sys.argv[1]):
+    s = line.strip()
+    if s.isdigit() or (s[:17].isdigit() and s[17] == "X"):
+        body = "990102" + s[6:17]
+        w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        print(body + "10X98765432"[sum(int(c) * k for c, k in zip(body, w)) % 11])
+    else:
+        body = s[:2] + "999999" + s[8:17]
+        w = [pow(3, i, 31) for i in range(17)]
+        print(body + CS[(31 - sum(CS.index(c) * k for c, k in zip(body, w)) % 31) % 31])
+PY
+wait_up() { for _ in $(seq 1 300); do curl -fs "http://$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "$1 did not come up" >&2; exit 1; }
+wait_up "$CG_ADDR/readyz"; wait_up "$HELLO_ADDR/"
+
+# Keep only ids credgate accepts in strict mode (the sources hold deliberately nonconforming
+# codes, which answer 422), screening them all in one /v1/screen call.
+cat "$DATA/hits.txt" "$DATA/misses.txt" \
+  | curl -fs -X POST -H 'Content-Type: text/csv' --data-binary @- "http://$CG_ADDR/v1/screen?scenario=procurement" \
+  | python3 -c 'import sys, json
+for l in sys.stdin:
+    r = json.loads(l)
+    if r.get("error") is None: print(r["input"])' \
+  | shuf --random-source=<(yes "$SEED") > "$IDS"
+echo "ids: $(wc -l < "$IDS") valid of $(wc -l < "$DATA/hits.txt") hits + $(wc -l < "$DATA/misses.txt") misses"
+
+# Redis holds the same ids (value: the decision a cache would hold).
+for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+awk '{ print "SET " $1 " deny" }' "$IDS" | redis-cli -p "$REDIS_PORT" >/dev/null
+
+LUA="$DATA/rotate.lua"
+cat > "$LUA" <<LUA
+local ids = {}
+for line in io.lines("$IDS") do ids[#ids + 1] = line end
+local i = 0
+request = function()
+  i = i % #ids + 1
+  return wrk.format("GET", "/v1/check?id=" .. ids[i] .. "&scenario=procurement")
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %.0f %.3f %d\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+LUA
+HELLO_LUA="$DATA/hello.lua"
+sed -e 's#"/v1/check?id=" .. ids\[i\] .. "&scenario=procurement"#"/"#' "$LUA" > "$HELLO_LUA"
+
+run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$2" "http://$1" | awk '/^RESULT/ { print $2, $3, $4 }'; }
+run_redis() {
+  redis-benchmark -p "$REDIS_PORT" -t get -n 1000000 -c "$CONNECTIONS" --threads "$THREADS" -r "$(wc -l < "$IDS")" -q 2>/dev/null \
+    | tr '\r' '\n' | awk '/GET:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) { rps = $i; break } } /p50=/ { } END { print rps }'
+}
+
+printf '%-6s %14s %9s %7s %14s %9s %14s %8s %8s\n' round credgate_rps p99_ms errors hello_rps p99_ms redis_get_rps cg/hello cg/redis
+for r in $(seq 1 "$ROUNDS"); do
+  read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR" "$LUA")
+  read -r he hep99 _ < <(run_wrk "$HELLO_ADDR" "$HELLO_LUA")
+  rd=$(run_redis)
+  printf '%-6s %14s %9s %7s %14s %9s %14s %8.3f %8.3f\n' "$r" "$cg" "$cgp99" "$cgerr" "$he" "$hep99" "$rd" \
+    "$(echo "$cg / $he" | bc -l)" "$(echo "$cg / ${rd:-1}" | bc -l)"
+done
+echo "errors: non-2xx answers or socket errors wrk saw from credgate (all ids are valid, so expect 0)"

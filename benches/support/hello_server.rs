@@ -1,0 +1,43 @@
+//! A bare hyper 1.x "hello" server: the yardstick `benches/http_load.sh` holds `/v1/check`
+//! against (SPEC §9: credgate ≥ 90 % of its throughput). Built as an example so the harness
+//! gets a plain binary: `cargo build --release --example hello_server`, then
+//! `target/release/examples/hello_server [ADDR]` (default 127.0.0.1:8081).
+//!
+//! It is configured like credgate's server (multi-threaded runtime, one task per connection,
+//! HTTP/1.1 keep-alive, TCP_NODELAY) and answers every request with a fixed small JSON body,
+//! so the ratio measures what the decision, routing and serialisation cost.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8081".to_string());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    eprintln!("hello_server listening on {addr}");
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            let service = service_fn(|_req: Request<hyper::body::Incoming>| async {
+                let mut r = Response::new(Full::new(Bytes::from_static(b"{\"hello\":\"world\"}")));
+                r.headers_mut().insert(
+                    hyper::header::CONTENT_TYPE,
+                    hyper::header::HeaderValue::from_static("application/json"),
+                );
+                Ok::<_, Infallible>(r)
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}

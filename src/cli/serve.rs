@@ -1,0 +1,201 @@
+//! `credgate serve --index ROOT [--listen ADDR] [--config FILE]` and `credgate serve --demo`.
+//!
+//! The server starts listening at once and answers `/readyz` with 503 until a verified
+//! snapshot is loaded, so an orchestrator can start it before the first build is published.
+//! SIGTERM and ctrl-c stop it gracefully; SIGHUP reloads the snapshot.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tokio::sync::watch;
+
+use credgate_index::build::{build, BuildOptions};
+use credgate_index::catalog::Catalog;
+use credgate_index::date::Day;
+use credgate_index::source::Encoding;
+
+use crate::server::{self, reload, Config, State, Trigger};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Snapshot root (holding CURRENT) or one generation directory.
+    #[arg(long, required_unless_present_any = ["demo", "config"])]
+    pub index: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+    /// TOML file of server settings (see `server::Config`); flags override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Build the bundled sample data into a temporary root and serve it.
+    #[arg(long, conflicts_with = "index")]
+    pub demo: bool,
+}
+
+/// The bundled sample source set, compiled into the binary so `--demo` works anywhere.
+const SAMPLE: &[(&str, &str)] = &[
+    (
+        "lists/court.csv",
+        include_str!("../../data/sample/lists/court.csv"),
+    ),
+    (
+        "lists/market.csv",
+        include_str!("../../data/sample/lists/market.csv"),
+    ),
+    (
+        "lists/other.csv",
+        include_str!("../../data/sample/lists/other.csv"),
+    ),
+    (
+        "lists/tax.csv",
+        include_str!("../../data/sample/lists/tax.csv"),
+    ),
+    ("links.csv", include_str!("../../data/sample/links.csv")),
+    ("repairs.csv", include_str!("../../data/sample/repairs.csv")),
+    (
+        "objections.csv",
+        include_str!("../../data/sample/objections.csv"),
+    ),
+];
+
+/// Writes the sample sources under `dir/source` and builds them into `dir/index`.
+pub fn build_demo(dir: &Path, today: Day) -> anyhow::Result<PathBuf> {
+    let source = dir.join("source");
+    for (name, text) in SAMPLE {
+        let path = source.join(name);
+        std::fs::create_dir_all(path.parent().unwrap_or(&source))?;
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    let root = dir.join("index");
+    build(&BuildOptions {
+        source,
+        out: root.clone(),
+        catalog: Catalog::builtin(),
+        max_rejects: None,
+        history_from: None,
+        today,
+        keep: 1,
+        encoding: Encoding::Auto,
+    })
+    .context("building the bundled sample")?;
+    Ok(root)
+}
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str::<Config>(&text)
+                .with_context(|| format!("{}: invalid server settings", path.display()))?
+        }
+        None => Config::default(),
+    };
+    if let Some(index) = &args.index {
+        config.index = index.clone();
+    }
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Ok(day) = std::env::var("CREDGATE_TODAY") {
+        config.today =
+            Some(Day::parse(&day).map_err(|e| anyhow::anyhow!("CREDGATE_TODAY={day:?}: {e}"))?);
+        tracing::warn!(today = %day, "CREDGATE_TODAY is set: decisions use a fixed day (testing only)");
+    }
+    Ok(config)
+}
+
+pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut config = load_config(&args)?;
+    let _demo_dir;
+    if args.demo {
+        let dir = tempfile::tempdir().context("creating a temporary directory for the demo")?;
+        config.index = build_demo(dir.path(), config.today.unwrap_or_else(Day::today_cst))?;
+        eprintln!(
+            "credgate: demo snapshot built in {}",
+            config.index.display()
+        );
+        _demo_dir = dir;
+    } else if config.index.as_os_str().is_empty() {
+        bail!("no snapshot given: pass --index ROOT, set `index` in the config, or use --demo");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(serve(config))?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let poll = config.poll_interval_ms;
+    let state = Arc::new(State::new(config));
+    if let Err(e) = state.reloader.reload(&state, Trigger::Startup).await {
+        tracing::error!(error = %e, "no snapshot loaded yet; /readyz answers 503 until one is");
+    }
+    tracing::info!(addr = %listener.local_addr()?, "credgate listening");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    if poll > 0 {
+        let mut rx = stop_rx.clone();
+        tokio::spawn(reload::watch(
+            state.clone(),
+            Duration::from_millis(poll),
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            },
+        ));
+    }
+    tokio::spawn(on_sighup(state.clone()));
+    let mut rx = stop_rx.clone();
+    let server = tokio::spawn(server::run(listener, state, async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }));
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing requests in flight");
+    let _ = stop_tx.send(true);
+    server.await.context("server task")?;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn on_sighup(state: Arc<State>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        match state.reloader.reload(&state, Trigger::Explicit).await {
+            Ok(outcome) => tracing::info!(?outcome, "SIGHUP reload"),
+            Err(e) => tracing::error!(error = %e, "SIGHUP reload refused"),
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn on_sighup(_state: Arc<State>) {}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = tokio::signal::ctrl_c() => {},
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

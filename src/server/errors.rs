@@ -1,0 +1,153 @@
+//! The one error shape of the API (SPEC §7): `{"error":{"code":…,"message":…}}` with a fitting
+//! status. Every refusal the server makes goes through [`ApiError`], so a caller can always
+//! parse the body of a non-2xx answer the same way.
+
+use hyper::StatusCode;
+use serde::Serialize;
+
+use credgate_index::ids::IdError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable, machine-readable: `bad_parameter`, `invalid_id`, `not_found`, …
+    pub code: &'static str,
+    /// For people: what was wrong and how to fix it.
+    pub message: String,
+    /// For `invalid_id` on a wrong check character: the character that would be right.
+    pub expected_check: Option<char>,
+    /// For `405`: the methods the path accepts, sent as the `Allow` header.
+    pub allow: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Inner<'a>,
+}
+
+#[derive(Serialize)]
+struct Inner<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected_check: Option<char>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            expected_check: None,
+            allow: None,
+        }
+    }
+
+    pub fn bad_parameter(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_parameter", message)
+    }
+
+    pub fn bad_body(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_body", message)
+    }
+
+    pub fn missing(name: &str) -> ApiError {
+        ApiError::bad_parameter(format!("missing required parameter `{name}`"))
+    }
+
+    pub fn invalid_id(e: &IdError) -> ApiError {
+        ApiError {
+            expected_check: e.expected_check(),
+            ..ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_id",
+                e.to_string(),
+            )
+        }
+    }
+
+    pub fn not_found(path: &str) -> ApiError {
+        let shown: String = path.chars().take(200).collect();
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no endpoint at {shown:?}; see openapi.yaml for the API"),
+        )
+    }
+
+    pub fn method_not_allowed(allow: &'static str) -> ApiError {
+        ApiError {
+            allow: Some(allow),
+            ..ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("this path accepts {allow}"),
+            )
+        }
+    }
+
+    pub fn too_large(limit: u64) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the request body is larger than the limit of {limit} bytes"),
+        )
+    }
+
+    pub fn unsupported_type(found: &str, expected: &str) -> ApiError {
+        let shown: String = found.chars().take(100).collect();
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Content-Type {shown:?} is not accepted here; send {expected}"),
+        )
+    }
+
+    pub fn not_ready() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "no verified snapshot is loaded yet; publish one with `index-builder build` and wait for the reload",
+        )
+    }
+
+    /// The JSON body of the error.
+    pub fn body(&self) -> Vec<u8> {
+        let env = Envelope {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                expected_check: self.expected_check,
+            },
+        };
+        // Serialising plain strings into a Vec cannot fail.
+        serde_json::to_vec(&env)
+            .unwrap_or_else(|_| b"{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credgate_index::date::Day;
+    use credgate_index::ids::{parse, Mode};
+
+    #[test]
+    fn invalid_id_carries_the_expected_check_character() {
+        let e = parse("91110000600037341N", Mode::Strict, Day(20_000)).unwrap_err();
+        let api = ApiError::invalid_id(&e);
+        assert_eq!(api.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let v: serde_json::Value = serde_json::from_slice(&api.body()).unwrap();
+        assert_eq!(v["error"]["code"], "invalid_id");
+        assert_eq!(v["error"]["expected_check"], "L");
+        assert!(v["error"]["message"].as_str().unwrap().len() > 10);
+    }
+
+    #[test]
+    fn messages_are_escaped_json() {
+        let api = ApiError::not_found("/a\"b\u{1}");
+        let v: serde_json::Value = serde_json::from_slice(&api.body()).unwrap();
+        assert_eq!(v["error"]["code"], "not_found");
+    }
+}

@@ -1,0 +1,325 @@
+//! Prometheus text exposition (format 0.0.4), written by hand over atomics.
+//!
+//! Every counter is a relaxed `AtomicU64` in a fixed array indexed by route, status, scenario
+//! or outcome, so recording a request is a few uncontended increments and no lock or map
+//! lookup; the text is produced only when `/metrics` is scraped.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use credgate_index::model::Scenario;
+
+use crate::engine::{Engine, Outcome};
+
+/// The label values of `route`: one per endpoint, plus `other` for unknown paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Check,
+    Screen,
+    Subjects,
+    Search,
+    Snapshot,
+    Healthz,
+    Readyz,
+    Metrics,
+    Reload,
+    Other,
+}
+
+impl Route {
+    pub const ALL: [Route; 10] = [
+        Route::Check,
+        Route::Screen,
+        Route::Subjects,
+        Route::Search,
+        Route::Snapshot,
+        Route::Healthz,
+        Route::Readyz,
+        Route::Metrics,
+        Route::Reload,
+        Route::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Check => "/v1/check",
+            Route::Screen => "/v1/screen",
+            Route::Subjects => "/v1/subjects/{id}",
+            Route::Search => "/v1/search",
+            Route::Snapshot => "/v1/snapshot",
+            Route::Healthz => "/healthz",
+            Route::Readyz => "/readyz",
+            Route::Metrics => "/metrics",
+            Route::Reload => "/v1/admin/reload",
+            Route::Other => "other",
+        }
+    }
+}
+
+/// Statuses the server answers with; anything else is counted under `other`.
+const STATUSES: [u16; 11] = [200, 400, 404, 405, 409, 413, 415, 422, 431, 500, 503];
+const NSTATUS: usize = STATUSES.len() + 1;
+/// Upper bounds of the latency buckets, in microseconds (100 µs … 10 s).
+const BUCKETS_US: [u64; 16] = [
+    100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+    1_000_000, 2_500_000, 5_000_000, 10_000_000,
+];
+const NROUTE: usize = Route::ALL.len();
+const NSCEN: usize = Scenario::ALL.len() + 1;
+
+pub struct Metrics {
+    requests: [[AtomicU64; NSTATUS]; NROUTE],
+    /// Cumulative counts are computed at scrape time; each slot counts its own bucket
+    /// (the last slot is +Inf).
+    latency: [[AtomicU64; BUCKETS_US.len() + 1]; NROUTE],
+    latency_sum_us: [AtomicU64; NROUTE],
+    decisions: [[AtomicU64; 4]; NSCEN],
+    screened_rows: AtomicU64,
+    reloads_ok: AtomicU64,
+    reloads_failed: AtomicU64,
+    connections: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        Metrics {
+            requests: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            latency: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            latency_sum_us: std::array::from_fn(|_| AtomicU64::new(0)),
+            decisions: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            screened_rows: AtomicU64::new(0),
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
+        }
+    }
+
+    pub fn request(&self, route: Route, status: u16, elapsed: Duration) {
+        let r = route as usize;
+        let s = STATUSES
+            .iter()
+            .position(|&x| x == status)
+            .unwrap_or(STATUSES.len());
+        self.requests[r][s].fetch_add(1, Relaxed);
+        let us = elapsed.as_micros().min(u64::MAX as u128) as u64;
+        let b = BUCKETS_US
+            .iter()
+            .position(|&ub| us <= ub)
+            .unwrap_or(BUCKETS_US.len());
+        self.latency[r][b].fetch_add(1, Relaxed);
+        self.latency_sum_us[r].fetch_add(us, Relaxed);
+    }
+
+    pub fn decision(&self, scenario: Scenario, outcome: Outcome) {
+        let o = Outcome::ALL.iter().position(|&x| x == outcome).unwrap_or(0);
+        self.decisions[scenario.code() as usize % NSCEN][o].fetch_add(1, Relaxed);
+    }
+
+    pub fn decisions_add(&self, scenario: Scenario, outcome: Outcome, n: u64) {
+        if n > 0 {
+            let o = Outcome::ALL.iter().position(|&x| x == outcome).unwrap_or(0);
+            self.decisions[scenario.code() as usize % NSCEN][o].fetch_add(n, Relaxed);
+        }
+    }
+
+    pub fn screened(&self, rows: u64) {
+        self.screened_rows.fetch_add(rows, Relaxed);
+    }
+
+    pub fn reload(&self, ok: bool) {
+        if ok {
+            &self.reloads_ok
+        } else {
+            &self.reloads_failed
+        }
+        .fetch_add(1, Relaxed);
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections.fetch_add(1, Relaxed);
+    }
+
+    /// The exposition text. `engine` is the snapshot being served, if any.
+    pub fn render(&self, engine: Option<&Engine>) -> String {
+        let mut o = String::with_capacity(16 * 1024);
+        o.push_str("# HELP credgate_requests_total HTTP requests answered, by route and status.\n");
+        o.push_str("# TYPE credgate_requests_total counter\n");
+        for route in Route::ALL {
+            for (i, c) in self.requests[route as usize].iter().enumerate() {
+                let n = c.load(Relaxed);
+                if n > 0 {
+                    let status = STATUSES
+                        .get(i)
+                        .map_or("other".to_string(), |s| s.to_string());
+                    let _ = writeln!(
+                        o,
+                        "credgate_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+                        route.as_str()
+                    );
+                }
+            }
+        }
+        o.push_str(
+            "# HELP credgate_request_duration_seconds Time from request head to response head.\n",
+        );
+        o.push_str("# TYPE credgate_request_duration_seconds histogram\n");
+        for route in Route::ALL {
+            let r = route as usize;
+            let counts: Vec<u64> = self.latency[r].iter().map(|c| c.load(Relaxed)).collect();
+            let total: u64 = counts.iter().sum();
+            if total == 0 {
+                continue;
+            }
+            let mut cum = 0;
+            for (i, ub) in BUCKETS_US.iter().enumerate() {
+                cum += counts[i];
+                let _ = writeln!(
+                    o,
+                    "credgate_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {cum}",
+                    route.as_str(),
+                    *ub as f64 / 1e6
+                );
+            }
+            let _ = writeln!(
+                o,
+                "credgate_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {total}",
+                route.as_str()
+            );
+            let sum = self.latency_sum_us[r].load(Relaxed) as f64 / 1e6;
+            let _ = writeln!(
+                o,
+                "credgate_request_duration_seconds_sum{{route=\"{}\"}} {sum}",
+                route.as_str()
+            );
+            let _ = writeln!(
+                o,
+                "credgate_request_duration_seconds_count{{route=\"{}\"}} {total}",
+                route.as_str()
+            );
+        }
+        o.push_str("# HELP credgate_decisions_total Decisions given (checks and screened rows), by scenario and outcome.\n");
+        o.push_str("# TYPE credgate_decisions_total counter\n");
+        for s in Scenario::ALL {
+            for (i, outcome) in Outcome::ALL.iter().enumerate() {
+                let n = self.decisions[s.code() as usize % NSCEN][i].load(Relaxed);
+                let _ = writeln!(
+                    o,
+                    "credgate_decisions_total{{scenario=\"{}\",outcome=\"{}\"}} {n}",
+                    s.as_str(),
+                    outcome.as_str()
+                );
+            }
+        }
+        o.push_str("# HELP credgate_screened_rows_total Rows answered by /v1/screen.\n# TYPE credgate_screened_rows_total counter\n");
+        let _ = writeln!(
+            o,
+            "credgate_screened_rows_total {}",
+            self.screened_rows.load(Relaxed)
+        );
+        o.push_str("# HELP credgate_reloads_total Snapshot reloads, by result (a failed one keeps the old snapshot).\n");
+        o.push_str("# TYPE credgate_reloads_total counter\n");
+        let _ = writeln!(
+            o,
+            "credgate_reloads_total{{result=\"ok\"}} {}",
+            self.reloads_ok.load(Relaxed)
+        );
+        let _ = writeln!(
+            o,
+            "credgate_reloads_total{{result=\"failed\"}} {}",
+            self.reloads_failed.load(Relaxed)
+        );
+        o.push_str("# HELP credgate_connections_total TCP connections accepted.\n# TYPE credgate_connections_total counter\n");
+        let _ = writeln!(
+            o,
+            "credgate_connections_total {}",
+            self.connections.load(Relaxed)
+        );
+        o.push_str("# HELP credgate_snapshot_info The snapshot being served (value 1).\n# TYPE credgate_snapshot_info gauge\n");
+        o.push_str("# HELP credgate_snapshot_age_seconds Seconds since the served snapshot was built.\n# TYPE credgate_snapshot_age_seconds gauge\n");
+        o.push_str("# HELP credgate_ready Whether a verified snapshot is being served.\n# TYPE credgate_ready gauge\n");
+        match engine {
+            Some(e) => {
+                let m = e.snapshot().manifest();
+                let _ = writeln!(
+                    o,
+                    "credgate_snapshot_info{{snapshot=\"{}\",format_version=\"{}\",built_at=\"{}\"}} 1",
+                    escape(&m.snapshot_id),
+                    m.format_version,
+                    escape(&m.built_at)
+                );
+                if let Some(built) = parse_rfc3339_utc(&m.built_at) {
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64);
+                    let _ = writeln!(o, "credgate_snapshot_age_seconds {}", (now - built).max(0));
+                }
+                o.push_str("credgate_ready 1\n");
+            }
+            None => o.push_str("credgate_ready 0\n"),
+        }
+        o
+    }
+}
+
+/// Escapes a label value (backslash, quote, newline), as the exposition format requires.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Seconds since the epoch of a manifest's `YYYY-MM-DDTHH:MM:SSZ`.
+fn parse_rfc3339_utc(s: &str) -> Option<i64> {
+    let day = credgate_index::date::Day::parse(s.get(..10)?).ok()?;
+    let b = s.as_bytes();
+    if b.len() != 20 || b[10] != b'T' || b[13] != b':' || b[16] != b':' || b[19] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    Some(day.0 as i64 * 86_400 + num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_requests_into_status_and_latency_buckets() {
+        let m = Metrics::new();
+        m.request(Route::Check, 200, Duration::from_micros(90));
+        m.request(Route::Check, 200, Duration::from_micros(700));
+        m.request(Route::Check, 999, Duration::from_secs(20));
+        let text = m.render(None);
+        assert!(
+            text.contains("credgate_requests_total{route=\"/v1/check\",status=\"200\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("credgate_requests_total{route=\"/v1/check\",status=\"other\"} 1"));
+        assert!(text.contains(
+            "credgate_request_duration_seconds_bucket{route=\"/v1/check\",le=\"0.0001\"} 1"
+        ));
+        assert!(text.contains(
+            "credgate_request_duration_seconds_bucket{route=\"/v1/check\",le=\"0.001\"} 2"
+        ));
+        assert!(text.contains(
+            "credgate_request_duration_seconds_bucket{route=\"/v1/check\",le=\"+Inf\"} 3"
+        ));
+        assert!(text.contains("credgate_ready 0"));
+    }
+
+    #[test]
+    fn reads_manifest_times() {
+        assert_eq!(
+            parse_rfc3339_utc("2026-11-28T20:34:11Z"),
+            Some(1_795_898_051)
+        );
+        assert_eq!(parse_rfc3339_utc("2026-11-28 20:34:11"), None);
+    }
+}

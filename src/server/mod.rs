@@ -1,0 +1,171 @@
+//! The HTTP server of SPEC §7 on hyper 1.x and tokio.
+//!
+//! [`run`] accepts connections until its `shutdown` future resolves, serving each on its own
+//! task with hyper's HTTP/1.1 connection driver. A semaphore caps open connections (the
+//! accept loop waits for a free permit rather than accepting and dropping). hyper's header
+//! read timeout bounds both a slow request head (slowloris) and an idle keep-alive connection,
+//! since its timer starts when the connection begins waiting for a head. On shutdown the
+//! listener is dropped, idle connections are closed, and requests in flight finish (bounded
+//! by `shutdown_grace`).
+//!
+//! The engine lives in an [`ArcSwapOption`]: a request loads it once (no lock) and keeps
+//! that snapshot to its end; [`reload`] swaps in a verified new one.
+
+pub mod body;
+pub mod errors;
+pub mod metrics;
+pub mod query;
+pub mod reload;
+pub mod routes;
+pub mod rows;
+pub mod screen;
+pub mod split;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use credgate_index::date::Day;
+
+use crate::engine::Engine;
+
+pub use body::Body;
+pub use metrics::Metrics;
+pub use reload::{Reloader, Trigger};
+
+/// Server settings: `--config FILE` (TOML, every key optional) over these defaults.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Snapshot root (holding `CURRENT`) or one generation directory.
+    pub index: PathBuf,
+    pub listen: SocketAddr,
+    /// Open connections at most; the accept loop waits when they are all taken.
+    pub max_connections: usize,
+    /// A request head must arrive within this many milliseconds of the connection starting to
+    /// wait for it; this also closes keep-alive connections idle for that long.
+    pub header_read_timeout_ms: u64,
+    /// Request body cap for every endpoint but `/v1/screen`.
+    pub body_limit: u64,
+    /// Request body cap for `/v1/screen`.
+    pub screen_body_limit: u64,
+    /// Rows screened per blocking task in `/v1/screen`.
+    pub screen_chunk_rows: usize,
+    /// How often `CURRENT` is checked for a new generation; 0 turns the poller off.
+    pub poll_interval_ms: u64,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub shutdown_grace_ms: u64,
+    /// TESTING ONLY: decide as if today were this day (YYYY-MM-DD) instead of the day in
+    /// China Standard Time. Also read from the `CREDGATE_TODAY` environment variable.
+    pub today: Option<Day>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            index: PathBuf::new(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_connections: 10_000,
+            header_read_timeout_ms: 10_000,
+            body_limit: 64 * 1024,
+            screen_body_limit: 512 * 1024 * 1024,
+            screen_chunk_rows: 4096,
+            poll_interval_ms: 2_000,
+            shutdown_grace_ms: 30_000,
+            today: None,
+        }
+    }
+}
+
+/// Everything a request handler needs, shared by all connections.
+pub struct State {
+    pub engine: ArcSwapOption<Engine>,
+    pub config: Config,
+    pub metrics: Metrics,
+    pub reloader: Reloader,
+}
+
+impl State {
+    pub fn new(config: Config) -> State {
+        State {
+            engine: ArcSwapOption::empty(),
+            config,
+            metrics: Metrics::new(),
+            reloader: Reloader::default(),
+        }
+    }
+
+    /// The day decisions are made on: today in China Standard Time, or the configured
+    /// testing day.
+    pub fn today(&self) -> Day {
+        self.config.today.unwrap_or_else(Day::today_cst)
+    }
+}
+
+/// Serves `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
+    let limit = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(
+            state.config.header_read_timeout_ms.max(1),
+        ))
+        .keep_alive(true)
+        .max_buf_size(64 * 1024);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = limit.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and similar: back off briefly instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        state.metrics.connection_opened();
+        let st = state.clone();
+        let service = service_fn(move |req| {
+            let st = st.clone();
+            async move { Ok::<_, Infallible>(routes::handle(req, st).await) }
+        });
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let grace = Duration::from_millis(state.config.shutdown_grace_ms);
+    tokio::select! {
+        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period over; closing remaining connections"),
+    }
+}

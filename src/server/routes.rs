@@ -1,0 +1,412 @@
+//! Routing and the small endpoints of SPEC §7. Each handler returns `Result<Response,
+//! ApiError>`; [`handle`] turns errors into the JSON error shape and records metrics.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+
+use credgate_index::date::Day;
+use credgate_index::ids::{self, Mode};
+use credgate_index::model::Scenario;
+
+use super::errors::ApiError;
+use super::metrics::Route;
+use super::query::{clip, decode, Query};
+use super::reload::{ReloadOutcome, Trigger};
+use super::{screen, Body, State};
+use crate::engine::{Engine, Options};
+
+pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// Answers one request. Never panics on input; every refusal is a JSON error.
+pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
+    let start = Instant::now();
+    let route = route_of(req.uri().path());
+    let resp = match dispatch(route, req, &state).await {
+        Ok(r) => r,
+        Err(e) => error_response(&e),
+    };
+    state
+        .metrics
+        .request(route, resp.status().as_u16(), start.elapsed());
+    resp
+}
+
+fn route_of(path: &str) -> Route {
+    match path {
+        "/v1/check" => Route::Check,
+        "/v1/screen" => Route::Screen,
+        "/v1/search" => Route::Search,
+        "/v1/snapshot" => Route::Snapshot,
+        "/healthz" => Route::Healthz,
+        "/readyz" => Route::Readyz,
+        "/metrics" => Route::Metrics,
+        "/v1/admin/reload" => Route::Reload,
+        p if p.starts_with("/v1/subjects/") => Route::Subjects,
+        _ => Route::Other,
+    }
+}
+
+async fn dispatch(
+    route: Route,
+    req: Request<Incoming>,
+    state: &Arc<State>,
+) -> Result<Response<Body>, ApiError> {
+    let m = req.method();
+    match route {
+        Route::Check if m == Method::GET => check_get(&req, state),
+        Route::Check if m == Method::POST => check_post(req, state).await,
+        Route::Check => Err(ApiError::method_not_allowed("GET, POST")),
+        Route::Screen if m == Method::POST => screen::handle(req, state.clone()).await,
+        Route::Screen => Err(ApiError::method_not_allowed("POST")),
+        Route::Reload if m == Method::POST => admin_reload(state).await,
+        Route::Reload => Err(ApiError::method_not_allowed("POST")),
+        Route::Other => Err(ApiError::not_found(req.uri().path())),
+        _ if m != Method::GET => Err(ApiError::method_not_allowed("GET")),
+        Route::Subjects => subject(&req, state),
+        Route::Search => search(&req, state),
+        Route::Snapshot => snapshot(state),
+        Route::Healthz => Ok(json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
+        Route::Readyz => readyz(state),
+        Route::Metrics => {
+            let text = state.metrics.render(state.engine.load().as_deref());
+            let mut r = Response::new(Body::full(text));
+            r.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            Ok(r)
+        }
+    }
+}
+
+pub fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    let mut r = Response::new(Body::full(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, JSON);
+    r
+}
+
+pub fn error_response(e: &ApiError) -> Response<Body> {
+    let mut r = json(e.status, e.body());
+    if let Some(allow) = e.allow {
+        r.headers_mut()
+            .insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    r
+}
+
+fn serialize<T: Serialize>(value: &T, capacity: usize) -> Result<Vec<u8>, ApiError> {
+    let mut buf = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut buf, value).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("serialising the answer: {e}"),
+        )
+    })?;
+    Ok(buf)
+}
+
+/// The engine being served, or `503 not_ready`.
+fn engine(state: &State) -> Result<Arc<Engine>, ApiError> {
+    state.engine.load_full().ok_or_else(ApiError::not_ready)
+}
+
+pub fn parse_scenario(s: Option<&str>) -> Result<Scenario, ApiError> {
+    let s = s.ok_or_else(|| ApiError::missing("scenario"))?;
+    Scenario::parse(s).ok_or_else(|| {
+        ApiError::bad_parameter(format!(
+            "unknown scenario {:?}; expected one of: {}",
+            clip(s),
+            Scenario::expected()
+        ))
+    })
+}
+
+pub fn parse_as_of(s: Option<&str>, today: Day) -> Result<Day, ApiError> {
+    match s {
+        None | Some("") => Ok(today),
+        Some(s) => {
+            Day::parse(s).map_err(|e| ApiError::bad_parameter(format!("as_of {:?}: {e}", clip(s))))
+        }
+    }
+}
+
+pub fn mode(lenient: bool) -> Mode {
+    if lenient {
+        Mode::Lenient
+    } else {
+        Mode::Strict
+    }
+}
+
+/// The decision for one identifier: the hot path. Loads the engine without a lock, decides,
+/// and serialises straight into the response buffer.
+fn decide(
+    state: &State,
+    id: Option<&str>,
+    scenario: Option<&str>,
+    as_of: Option<&str>,
+    lenient: bool,
+) -> Result<Response<Body>, ApiError> {
+    let id = id.ok_or_else(|| ApiError::missing("id"))?;
+    let scenario = parse_scenario(scenario)?;
+    let today = state.today();
+    let as_of = parse_as_of(as_of, today)?;
+    let id = ids::parse(id, mode(lenient), today).map_err(|e| ApiError::invalid_id(&e))?;
+    let guard = state.engine.load();
+    let engine = guard.as_deref().ok_or_else(ApiError::not_ready)?;
+    let decision = engine.check(&id, scenario, as_of, today, Options::default());
+    state.metrics.decision(scenario, decision.decision);
+    let buf = serialize(
+        &decision,
+        512 + 768 * (decision.measures.len() + decision.records.len()),
+    )?;
+    Ok(json(StatusCode::OK, buf))
+}
+
+fn check_get(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+    let q = Query::new(req.uri().query());
+    let id = q.get("id")?;
+    let scenario = q.get("scenario")?;
+    let as_of = q.get("as_of")?;
+    decide(
+        state,
+        id.as_deref(),
+        scenario.as_deref(),
+        as_of.as_deref(),
+        q.flag("lenient")?,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckBody<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    scenario: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    as_of: Option<Cow<'a, str>>,
+    #[serde(default)]
+    lenient: bool,
+}
+
+async fn check_post(req: Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+    require_content_type(&req, &["application/json"], "application/json")?;
+    let body = read_body(req, state.config.body_limit).await?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_body(
+            "the body is empty; send a JSON object like {\"id\":…,\"scenario\":…}",
+        ));
+    }
+    let b: CheckBody = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_body(format!("the body is not the expected JSON object: {e}"))
+    })?;
+    decide(
+        state,
+        b.id.as_deref(),
+        b.scenario.as_deref(),
+        b.as_of.as_deref(),
+        b.lenient,
+    )
+}
+
+/// The media type of the request (lower-cased, parameters dropped), if it has one.
+pub fn media_type(req: &Request<Incoming>) -> Result<Option<String>, ApiError> {
+    match req.headers().get(CONTENT_TYPE) {
+        None => Ok(None),
+        Some(v) => {
+            let s = v
+                .to_str()
+                .map_err(|_| ApiError::unsupported_type("(not ASCII)", "a valid Content-Type"))?;
+            Ok(Some(
+                s.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase(),
+            ))
+        }
+    }
+}
+
+/// Refuses a body whose declared type is not one of `accepted` (a missing type is allowed).
+fn require_content_type(
+    req: &Request<Incoming>,
+    accepted: &[&str],
+    expected: &str,
+) -> Result<(), ApiError> {
+    match media_type(req)? {
+        Some(t) if !accepted.contains(&t.as_str()) => Err(ApiError::unsupported_type(&t, expected)),
+        _ => Ok(()),
+    }
+}
+
+/// The declared body length, refused early when over `limit`.
+pub fn check_declared_length(req: &Request<Incoming>, limit: u64) -> Result<(), ApiError> {
+    if let Some(v) = req.headers().get(CONTENT_LENGTH) {
+        let n: u64 = v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .ok_or_else(|| ApiError::bad_body("Content-Length is not a number"))?;
+        if n > limit {
+            return Err(ApiError::too_large(limit));
+        }
+    }
+    Ok(())
+}
+
+/// Reads a whole (small) body, refusing it once it passes `limit`.
+async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
+    check_declared_length(&req, limit)?;
+    let mut body = req.into_body();
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_body(format!("reading the body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() as u64 + data.len() as u64 > limit {
+                return Err(ApiError::too_large(limit));
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn subject(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+    let raw = req.uri().path().strip_prefix("/v1/subjects/").unwrap_or("");
+    let raw = decode(raw).ok_or_else(|| {
+        ApiError::bad_parameter("the subject id in the path is not valid percent-encoded UTF-8")
+    })?;
+    if raw.is_empty() || raw.contains('/') {
+        return Err(ApiError::not_found(req.uri().path()));
+    }
+    let q = Query::new(req.uri().query());
+    let today = state.today();
+    let as_of = parse_as_of(q.get("as_of")?.as_deref(), today)?;
+    let id =
+        ids::parse(&raw, mode(q.flag("lenient")?), today).map_err(|e| ApiError::invalid_id(&e))?;
+    let engine = engine(state)?;
+    let profile = engine.profile(&id, as_of, today, Options::default());
+    Ok(json(StatusCode::OK, serialize(&profile, 4096)?))
+}
+
+/// Search results are capped so one request cannot ask for the whole names index.
+pub const MAX_SEARCH_LIMIT: usize = 1000;
+
+#[derive(Serialize)]
+struct SearchAnswer<'a> {
+    query: &'a str,
+    fuzzy: bool,
+    hits: Vec<crate::engine::search::SearchHit<'a>>,
+    snapshot: &'a str,
+}
+
+fn search(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+    let q = Query::new(req.uri().query());
+    let name = q.get("name")?.ok_or_else(|| ApiError::missing("name"))?;
+    let fuzzy = q.flag("fuzzy")?;
+    let limit = match q.get("limit")?.as_deref() {
+        None | Some("") => 20,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=MAX_SEARCH_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_parameter(format!(
+                    "limit must be a number from 1 to {MAX_SEARCH_LIMIT}, not {:?}",
+                    clip(s)
+                )))
+            }
+        },
+    };
+    let engine = engine(state)?;
+    let hits = engine
+        .search(&name, fuzzy, limit, Options::default())
+        .map_err(|e| ApiError::bad_parameter(format!("name: {e}")))?;
+    let answer = SearchAnswer {
+        query: &name,
+        fuzzy,
+        hits,
+        snapshot: engine.snapshot().id(),
+    };
+    Ok(json(StatusCode::OK, serialize(&answer, 1024)?))
+}
+
+#[derive(Serialize)]
+struct SnapshotAnswer<'a> {
+    snapshot_id: &'a str,
+    format_version: u32,
+    built_at: &'a str,
+    built_on: Day,
+    history_from: Option<Day>,
+    builder_version: &'a str,
+    content_sha256: &'a str,
+    generation: String,
+    lists: &'a [credgate_index::manifest::ListEntry],
+    counts: &'a credgate_index::manifest::Counts,
+    sources: &'a [credgate_index::manifest::SourceEntry],
+}
+
+fn snapshot(state: &State) -> Result<Response<Body>, ApiError> {
+    let engine = engine(state)?;
+    let snap = engine.snapshot();
+    let m = snap.manifest();
+    let answer = SnapshotAnswer {
+        snapshot_id: &m.snapshot_id,
+        format_version: m.format_version,
+        built_at: &m.built_at,
+        built_on: m.built_on,
+        history_from: m.history_from,
+        builder_version: &m.builder_version,
+        content_sha256: &m.content_sha256,
+        generation: snap
+            .dir()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        lists: &m.lists,
+        counts: &m.counts,
+        sources: &m.sources,
+    };
+    Ok(json(StatusCode::OK, serialize(&answer, 4096)?))
+}
+
+fn readyz(state: &State) -> Result<Response<Body>, ApiError> {
+    let engine = engine(state)?;
+    let body = serde_json::json!({"status": "ready", "snapshot": engine.snapshot().id()});
+    Ok(json(StatusCode::OK, serialize(&body, 64)?))
+}
+
+async fn admin_reload(state: &Arc<State>) -> Result<Response<Body>, ApiError> {
+    match state.reloader.reload(state, Trigger::Explicit).await {
+        Ok(ReloadOutcome::Loaded {
+            previous,
+            snapshot,
+            generation,
+        }) => {
+            let body = serde_json::json!({"status": "loaded", "snapshot": snapshot, "previous": previous, "generation": generation});
+            Ok(json(StatusCode::OK, serialize(&body, 128)?))
+        }
+        Ok(ReloadOutcome::Unchanged {
+            snapshot,
+            generation,
+        }) => {
+            let body = serde_json::json!({"status": "unchanged", "snapshot": snapshot, "previous": snapshot, "generation": generation});
+            Ok(json(StatusCode::OK, serialize(&body, 128)?))
+        }
+        Err(e) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "reload_refused",
+            e.to_string(),
+        )),
+    }
+}

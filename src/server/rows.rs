@@ -1,0 +1,526 @@
+//! The rows of a `/v1/screen` batch: parsing one record (a CSV record, an NDJSON line or a
+//! JSON array element), screening it, and writing its result as NDJSON or CSV. Runs on the
+//! blocking pool, one chunk of records per call.
+
+use std::borrow::Cow;
+use std::io::Write;
+
+use bytes::Bytes;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use credgate_index::date::Day;
+use credgate_index::ids::{self, Mode};
+
+use super::screen::Batch;
+use super::split::{InputFormat, Records};
+use crate::engine::screen::{ScreenError, ScreenResult};
+use crate::engine::{Engine, Options, Outcome};
+
+/// How a CSV body is laid out, decided from its first record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CsvLayout {
+    pub id_col: usize,
+    /// Column names: the header's, or `id, column2, column3, …` when there is none.
+    pub names: Vec<String>,
+}
+
+/// The first record is a header when one of its fields is `id`, or when its first field is
+/// not a valid identifier (then the id is the first column). Otherwise the body has no
+/// header and the first record is data. Returns the layout and whether it was a header.
+pub fn csv_layout(first: &[u8], mode: Mode, today: Day) -> (CsvLayout, bool) {
+    let text = String::from_utf8_lossy(first);
+    let fields = csv_fields(&text).unwrap_or_else(|_| vec![Cow::Borrowed(text.as_ref())]);
+    if let Some(i) = fields
+        .iter()
+        .position(|f| f.trim().eq_ignore_ascii_case("id"))
+    {
+        return (
+            CsvLayout {
+                id_col: i,
+                names: fields.iter().map(|f| f.trim().to_string()).collect(),
+            },
+            true,
+        );
+    }
+    let first_is_id = fields
+        .first()
+        .is_some_and(|f| ids::parse(f, mode, today).is_ok());
+    if first_is_id {
+        let names = (0..fields.len())
+            .map(|i| {
+                if i == 0 {
+                    "id".to_string()
+                } else {
+                    format!("column{}", i + 1)
+                }
+            })
+            .collect();
+        (CsvLayout { id_col: 0, names }, false)
+    } else {
+        (
+            CsvLayout {
+                id_col: 0,
+                names: fields.iter().map(|f| f.trim().to_string()).collect(),
+            },
+            true,
+        )
+    }
+}
+
+const RESULT_COLUMNS: &str = "decision,heightened,nonconforming,lists,measures,error\n";
+
+/// The first line of a CSV answer: the input columns, then the result columns.
+pub fn csv_header(batch: &Batch) -> String {
+    let mut out = Vec::new();
+    match (&batch.layout, batch.input) {
+        (Some(l), InputFormat::Csv) => {
+            for n in &l.names {
+                write_csv_field(&mut out, n);
+                out.push(b',');
+            }
+        }
+        (None, InputFormat::Csv) => out.extend_from_slice(b"id,"),
+        _ => out.extend_from_slice(b"input,"),
+    }
+    out.extend_from_slice(RESULT_COLUMNS.as_bytes());
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Splits one CSV record (RFC 4180 quoting) into fields.
+pub fn csv_fields(rec: &str) -> Result<Vec<Cow<'_, str>>, &'static str> {
+    let b = rec.as_bytes();
+    let mut fields = Vec::new();
+    let mut i = 0;
+    loop {
+        if b.get(i) == Some(&b'"') {
+            let mut s = String::new();
+            i += 1;
+            let mut seg = i;
+            loop {
+                let Some(j) = b[i..].iter().position(|&c| c == b'"').map(|p| p + i) else {
+                    return Err("a quoted field is not closed");
+                };
+                s.push_str(&rec[seg..j]);
+                if b.get(j + 1) == Some(&b'"') {
+                    s.push('"');
+                    i = j + 2;
+                    seg = i;
+                } else {
+                    i = j + 1;
+                    break;
+                }
+            }
+            if i < b.len() && b[i] != b',' {
+                return Err("text follows a closing quote");
+            }
+            fields.push(Cow::Owned(s));
+        } else {
+            let j = b[i..]
+                .iter()
+                .position(|&c| c == b',')
+                .map_or(b.len(), |p| p + i);
+            fields.push(Cow::Borrowed(&rec[i..j]));
+            i = j;
+        }
+        if i >= b.len() {
+            return Ok(fields);
+        }
+        i += 1;
+        if i == b.len() {
+            fields.push(Cow::Borrowed(""));
+            return Ok(fields);
+        }
+    }
+}
+
+pub fn write_csv_field(out: &mut Vec<u8>, f: &str) {
+    if f.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for c in f.bytes() {
+            if c == b'"' {
+                out.push(b'"');
+            }
+            out.push(c);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(f.as_bytes());
+    }
+}
+
+/// Counts of a batch, for `?summary=1` and the metrics.
+#[derive(Default, Clone, Debug, PartialEq)]
+pub struct Tally {
+    pub rows: u64,
+    pub by_outcome: [u64; 4],
+    pub invalid: u64,
+}
+
+impl Tally {
+    pub fn add(&mut self, o: &Tally) {
+        self.rows += o.rows;
+        self.invalid += o.invalid;
+        for (a, b) in self.by_outcome.iter_mut().zip(o.by_outcome) {
+            *a += b;
+        }
+    }
+
+    pub fn outcomes(&self) -> impl Iterator<Item = (Outcome, u64)> + '_ {
+        Outcome::ALL.iter().copied().zip(self.by_outcome)
+    }
+
+    pub fn summary_line(&self) -> String {
+        let mut m = Map::new();
+        m.insert("rows".into(), self.rows.into());
+        for (o, n) in self.outcomes() {
+            m.insert(o.as_str().into(), n.into());
+        }
+        m.insert("invalid".into(), self.invalid.into());
+        format!("{}\n", serde_json::json!({ "summary": m }))
+    }
+}
+
+/// An NDJSON/JSON row: its identifier and the other fields of its object, if any.
+type JsonRow<'a> = (Cow<'a, str>, Option<Map<String, Value>>);
+
+/// The columns echoed back with a row.
+enum Columns<'a> {
+    None,
+    Csv {
+        names: &'a [String],
+        fields: &'a [Cow<'a, str>],
+        id_col: usize,
+    },
+    Json(&'a Map<String, Value>),
+}
+
+impl Serialize for Columns<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        match self {
+            Columns::None => {}
+            Columns::Csv {
+                names,
+                fields,
+                id_col,
+            } => {
+                for (i, f) in fields.iter().enumerate() {
+                    if i == *id_col {
+                        continue;
+                    }
+                    match names.get(i) {
+                        Some(n) => m.serialize_entry(n, f)?,
+                        None => m.serialize_entry(&format!("column{}", i + 1), f)?,
+                    }
+                }
+            }
+            Columns::Json(map) => {
+                for (k, v) in map.iter().filter(|(k, _)| k.as_str() != "id") {
+                    m.serialize_entry(k, v)?;
+                }
+            }
+        }
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct OutRow<'a> {
+    row: u64,
+    input: &'a str,
+    id: &'a Option<String>,
+    id_type: Option<&'static str>,
+    decision: Option<Outcome>,
+    heightened: bool,
+    nonconforming: bool,
+    lists: &'a [String],
+    measures: &'a [String],
+    error: &'a Option<ScreenError>,
+    columns: Columns<'a>,
+}
+
+fn row_error(code: &'static str, message: impl Into<String>) -> ScreenResult {
+    ScreenResult {
+        id: None,
+        id_type: None,
+        decision: None,
+        heightened: false,
+        nonconforming: false,
+        lists: Vec::new(),
+        measures: Vec::new(),
+        error: Some(ScreenError {
+            code,
+            message: message.into(),
+            expected_check: None,
+        }),
+    }
+}
+
+fn raw_text(rec: &[u8]) -> Cow<'_, str> {
+    const SHOWN: usize = 256;
+    match String::from_utf8_lossy(&rec[..rec.len().min(SHOWN)]) {
+        Cow::Borrowed(s) if rec.len() <= SHOWN => Cow::Borrowed(s),
+        other => Cow::Owned(other.into_owned()),
+    }
+}
+
+/// Screens a chunk of records whose first is row `start_row`; returns the output bytes.
+pub fn screen_chunk(
+    engine: &Engine,
+    batch: &Batch,
+    chunk: &Records,
+    start_row: u64,
+) -> (Bytes, Tally) {
+    let mut out = Vec::with_capacity(chunk.len() * 200);
+    let mut tally = Tally::default();
+    let screen = |input: &str| {
+        engine.screen_one(
+            input,
+            batch.scenario,
+            batch.as_of,
+            batch.today,
+            batch.mode,
+            Options::default(),
+        )
+    };
+    for i in 0..chunk.len() {
+        let rec = chunk.get(i);
+        let row = start_row + i as u64;
+        match batch.input {
+            InputFormat::Csv => {
+                let layout = batch.layout.as_ref();
+                let id_col = layout.map_or(0, |l| l.id_col);
+                let names: &[String] = layout.map_or(&[], |l| &l.names);
+                let text = match std::str::from_utf8(rec) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let r = row_error(
+                            "invalid_row",
+                            format!("the row is not UTF-8 (byte {})", e.valid_up_to()),
+                        );
+                        let raw = raw_text(rec);
+                        emit(
+                            &mut out,
+                            batch,
+                            row,
+                            &raw,
+                            &r,
+                            Columns::None,
+                            &[Cow::Borrowed(raw.as_ref())],
+                            names.len(),
+                            &mut tally,
+                        );
+                        continue;
+                    }
+                };
+                let (fields, r) = match csv_fields(text) {
+                    Err(msg) => (vec![Cow::Borrowed(text)], row_error("invalid_row", msg)),
+                    Ok(fields) => match fields.get(id_col) {
+                        None => (
+                            fields,
+                            row_error(
+                                "missing_id",
+                                format!("the row has no column {}", id_col + 1),
+                            ),
+                        ),
+                        Some(id) => {
+                            let r = screen(id);
+                            (fields, r)
+                        }
+                    },
+                };
+                let input = if r.error.as_ref().is_some_and(|e| e.code == "invalid_row") {
+                    text
+                } else {
+                    fields.get(id_col).map_or("", |f| f.as_ref())
+                };
+                let cols = if r.error.as_ref().is_some_and(|e| e.code == "invalid_row") {
+                    Columns::None
+                } else {
+                    Columns::Csv {
+                        names,
+                        fields: &fields,
+                        id_col,
+                    }
+                };
+                emit(
+                    &mut out,
+                    batch,
+                    row,
+                    input,
+                    &r,
+                    cols,
+                    &fields,
+                    names.len(),
+                    &mut tally,
+                );
+            }
+            InputFormat::Ndjson | InputFormat::JsonArray => {
+                let t = rec
+                    .iter()
+                    .position(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(rec.len());
+                let body = &rec[t..];
+                let parsed: Result<JsonRow, String> = match body.first() {
+                    Some(b'"') => serde_json::from_slice::<String>(body)
+                        .map(|s| (Cow::Owned(s), None))
+                        .map_err(|e| e.to_string()),
+                    Some(b'{') => match serde_json::from_slice::<Map<String, Value>>(body) {
+                        Ok(mut m) => match m.remove("id") {
+                            Some(Value::String(s)) => Ok((Cow::Owned(s), Some(m))),
+                            _ => Err("the object has no string `id`".to_string()),
+                        },
+                        Err(e) => Err(e.to_string()),
+                    },
+                    _ => Err(
+                        "expected an identifier string or an object with a string `id`".to_string(),
+                    ),
+                };
+                match parsed {
+                    Ok((input, map)) => {
+                        let r = screen(&input);
+                        let cols = map.as_ref().map_or(Columns::None, Columns::Json);
+                        emit(&mut out, batch, row, &input, &r, cols, &[], 0, &mut tally);
+                    }
+                    Err(msg) => {
+                        let code = if body.first() == Some(&b'{') && msg.contains("`id`") {
+                            "missing_id"
+                        } else {
+                            "invalid_row"
+                        };
+                        let r = row_error(code, msg);
+                        let raw = raw_text(body);
+                        emit(
+                            &mut out,
+                            batch,
+                            row,
+                            &raw,
+                            &r,
+                            Columns::None,
+                            &[],
+                            0,
+                            &mut tally,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    (Bytes::from(out), tally)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    out: &mut Vec<u8>,
+    batch: &Batch,
+    row: u64,
+    input: &str,
+    r: &ScreenResult,
+    columns: Columns<'_>,
+    fields: &[Cow<'_, str>],
+    ncols: usize,
+    tally: &mut Tally,
+) {
+    tally.rows += 1;
+    match r.decision {
+        Some(d) => tally.by_outcome[Outcome::ALL.iter().position(|&o| o == d).unwrap_or(0)] += 1,
+        None => tally.invalid += 1,
+    }
+    if !batch.csv_out {
+        let line = OutRow {
+            row,
+            input,
+            id: &r.id,
+            id_type: r.id_type,
+            decision: r.decision,
+            heightened: r.heightened,
+            nonconforming: r.nonconforming,
+            lists: &r.lists,
+            measures: &r.measures,
+            error: &r.error,
+            columns,
+        };
+        // Writing plain data into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, &line);
+        out.push(b'\n');
+        return;
+    }
+    if batch.input == InputFormat::Csv {
+        for f in fields {
+            write_csv_field(out, f);
+            out.push(b',');
+        }
+        for _ in fields.len()..ncols.max(1) {
+            out.push(b',');
+        }
+    } else {
+        write_csv_field(out, input);
+        out.push(b',');
+    }
+    let _ = write!(
+        out,
+        "{},{},{},",
+        r.decision.map_or("", |d| d.as_str()),
+        r.heightened,
+        r.nonconforming
+    );
+    write_csv_field(out, &r.lists.join(";"));
+    out.push(b',');
+    write_csv_field(out, &r.measures.join(";"));
+    out.push(b',');
+    if let Some(e) = &r.error {
+        write_csv_field(out, &format!("{}: {}", e.code, e.message));
+    }
+    out.push(b'\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_follow_rfc4180() {
+        let f = |s| {
+            csv_fields(s)
+                .unwrap()
+                .into_iter()
+                .map(|c| c.into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(f("a,b,c"), ["a", "b", "c"]);
+        assert_eq!(f("a,,"), ["a", "", ""]);
+        assert_eq!(f("\"x,\"\"y\"\"\",z"), ["x,\"y\"", "z"]);
+        assert_eq!(f("\"a\nb\""), ["a\nb"]);
+        assert_eq!(
+            csv_fields("\"abc").unwrap_err(),
+            "a quoted field is not closed"
+        );
+        assert_eq!(
+            csv_fields("\"a\"b").unwrap_err(),
+            "text follows a closing quote"
+        );
+    }
+
+    #[test]
+    fn layout_from_the_first_record() {
+        let today = Day::parse("2026-11-28").unwrap();
+        let (l, header) = csv_layout(b"name,ID,note", Mode::Strict, today);
+        assert!(header);
+        assert_eq!((l.id_col, l.names.len()), (1, 3));
+        let (l, header) = csv_layout(b"914101027110665834,x", Mode::Strict, today);
+        assert!(!header);
+        assert_eq!(l.names, ["id", "column2"]);
+        let (l, header) = csv_layout(b"code,name", Mode::Strict, today);
+        assert!(header);
+        assert_eq!(l.id_col, 0);
+    }
+
+    #[test]
+    fn csv_fields_are_escaped_on_output() {
+        let mut out = Vec::new();
+        write_csv_field(&mut out, "a,\"b\"");
+        assert_eq!(out, b"\"a,\"\"b\"\"\"");
+    }
+}

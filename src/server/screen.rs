@@ -1,0 +1,338 @@
+//! `POST /v1/screen`: batch screening, streamed both ways.
+//!
+//! The request body is read frame by frame and cut into records ([`split`](super::split));
+//! every `chunk_rows` records go to a blocking task that parses, screens and serialises them;
+//! up to two chunks are screened at once (the reference machine has two cores) and their
+//! output is sent in input order through a bounded channel that the response body drains. So
+//! memory stays bounded by a few chunks whatever the size of the batch, and a slow client
+//! slows the reading of the body rather than filling memory.
+//!
+//! Output rows: NDJSON by default, one object per input row:
+//! `{"row","input","id","id_type","decision","heightened","nonconforming","lists","measures",
+//! "error","columns"}`; CSV with `Accept: text/csv`: the input columns then
+//! `decision,heightened,nonconforming,lists,measures,error`. With `?summary=1` (NDJSON only) a
+//! last line `{"summary":{…}}` counts the rows. A body that breaks off, passes the size cap or
+//! is not one well-formed JSON array ends the output, after the rows read before the break,
+//! with a line `{"error":{…}}` (NDJSON) or `#error,"<code>: <message>"` (CSV), so a client can
+//! tell a cut batch from a whole one.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use hyper::{Request, Response};
+use tokio::sync::mpsc;
+
+use credgate_index::date::Day;
+use credgate_index::ids::Mode;
+use credgate_index::model::Scenario;
+
+use super::body::Abort;
+use super::errors::ApiError;
+use super::query::Query;
+use super::routes::{check_declared_length, media_type, mode, parse_as_of, parse_scenario};
+use super::rows::{self, CsvLayout, Tally};
+use super::split::{InputFormat, Records, Splitter};
+use super::{Body, State};
+use crate::engine::Engine;
+
+/// Chunks being screened at once.
+const IN_FLIGHT: usize = 2;
+
+/// What every row of one batch shares.
+#[derive(Clone)]
+pub struct Batch {
+    pub scenario: Scenario,
+    pub as_of: Day,
+    pub today: Day,
+    pub mode: Mode,
+    pub input: InputFormat,
+    pub csv_out: bool,
+    /// For CSV input: where the id is and what the other columns are called.
+    pub layout: Option<CsvLayout>,
+}
+
+pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Body>, ApiError> {
+    let q = Query::new(req.uri().query());
+    let scenario = parse_scenario(q.get("scenario")?.as_deref())?;
+    let today = state.today();
+    let as_of = parse_as_of(q.get("as_of")?.as_deref(), today)?;
+    let lenient = q.flag("lenient")?;
+    let summary = q.flag("summary")?;
+    const EXPECTED: &str = "text/csv, application/x-ndjson or application/json (an array)";
+    let input = match media_type(&req)?.as_deref() {
+        Some("text/csv") => InputFormat::Csv,
+        Some("application/x-ndjson") | Some("application/jsonl") | Some("application/ndjson") => {
+            InputFormat::Ndjson
+        }
+        Some("application/json") => InputFormat::JsonArray,
+        Some(other) => return Err(ApiError::unsupported_type(other, EXPECTED)),
+        None => return Err(ApiError::unsupported_type("(none)", EXPECTED)),
+    };
+    let csv_out = req
+        .headers()
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',').any(|t| {
+                t.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("text/csv")
+            })
+        });
+    let limit = state.config.screen_body_limit;
+    check_declared_length(&req, limit)?;
+    let engine = state.engine.load_full().ok_or_else(ApiError::not_ready)?;
+
+    // Read up to the first byte that is not white space, so that an empty body is a plain
+    // 400 instead of an empty stream.
+    let mut body = req.into_body();
+    let mut first = Vec::new();
+    loop {
+        match body.frame().await {
+            None => {
+                return Err(ApiError::bad_body(
+                    "the body is empty; send one identifier per row",
+                ))
+            }
+            Some(Err(e)) => return Err(ApiError::bad_body(format!("reading the body: {e}"))),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    if first.len() as u64 + data.len() as u64 > limit {
+                        return Err(ApiError::too_large(limit));
+                    }
+                    first.extend_from_slice(&data);
+                    let content = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&first);
+                    if content.iter().any(|b| !b.is_ascii_whitespace()) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(rest) = first.strip_prefix(b"\xEF\xBB\xBF") {
+        first = rest.to_vec();
+    }
+    if input == InputFormat::JsonArray
+        && first.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[')
+    {
+        return Err(ApiError::bad_body(
+            "a JSON body must be one array of identifiers or objects with an `id`",
+        ));
+    }
+
+    let batch = Batch {
+        scenario,
+        as_of,
+        today,
+        mode: mode(lenient),
+        input,
+        csv_out,
+        layout: None,
+    };
+    let (tx, rx) = mpsc::channel(4);
+    let chunk_rows = state.config.screen_chunk_rows.max(1);
+    tokio::spawn(pipeline(
+        state, engine, batch, first, body, limit, chunk_rows, summary, tx,
+    ));
+    let mut resp = Response::new(Body::Channel(rx));
+    let ct = if csv_out {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/x-ndjson"
+    };
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    Ok(resp)
+}
+
+type Tx = mpsc::Sender<Result<Bytes, Abort>>;
+
+/// Ends the stream with a last line saying why the batch stopped: `{"error":{…}}` in NDJSON,
+/// or in CSV a line whose only field is the error. (Aborting the response instead would lose
+/// the rows hyper still holds in its write buffer.)
+async fn fail(tx: &Tx, csv_out: bool, code: &str, message: String) {
+    let line = if csv_out {
+        let mut out = b"#error,".to_vec();
+        rows::write_csv_field(&mut out, &format!("{code}: {message}"));
+        out.push(b'\n');
+        out
+    } else {
+        let line = serde_json::json!({"error": {"code": code, "message": message}});
+        format!("{line}\n").into_bytes()
+    };
+    let _ = tx.send(Ok(Bytes::from(line))).await;
+}
+
+/// Reads the body and feeds it to the splitter; `Ok(false)` at the end of the body.
+struct Reader {
+    body: Incoming,
+    splitter: Splitter,
+    read: u64,
+    limit: u64,
+    ended: bool,
+}
+
+impl Reader {
+    /// Reads one more frame into `pending`; returns the error code and message that end the
+    /// batch, if the body is broken or too large.
+    async fn next(&mut self, pending: &mut Records) -> Result<(), (&'static str, String)> {
+        let structure = |e| ("bad_body", format!("the body is not one JSON array: {e}"));
+        match self.body.frame().await {
+            None => {
+                self.ended = true;
+                self.splitter.finish(pending).map_err(structure)
+            }
+            Some(Err(e)) => Err((
+                "bad_body",
+                format!("reading the body after {} bytes: {e}", self.read),
+            )),
+            Some(Ok(frame)) => {
+                let Ok(bytes) = frame.into_data() else {
+                    return Ok(());
+                };
+                self.read += bytes.len() as u64;
+                if self.read > self.limit {
+                    return Err((
+                        "body_too_large",
+                        format!("the body passed the limit of {} bytes", self.limit),
+                    ));
+                }
+                self.splitter.feed(&bytes, pending).map_err(structure)
+            }
+        }
+    }
+}
+
+type InFlight = VecDeque<tokio::task::JoinHandle<(Bytes, Tally)>>;
+
+#[allow(clippy::too_many_arguments)]
+async fn pipeline(
+    state: Arc<State>,
+    engine: Arc<Engine>,
+    mut batch: Batch,
+    first: Vec<u8>,
+    body: Incoming,
+    limit: u64,
+    chunk_rows: usize,
+    summary: bool,
+    tx: Tx,
+) {
+    let csv_out = batch.csv_out;
+    let mut reader = Reader {
+        body,
+        splitter: Splitter::new(batch.input),
+        read: first.len() as u64,
+        limit,
+        ended: false,
+    };
+    let mut pending = Records::default();
+    // A broken body ends the batch after the rows before the break have been answered.
+    let mut failure: Option<(&'static str, String)> = None;
+    if let Err(e) = reader.splitter.feed(&first, &mut pending) {
+        failure = Some(("bad_body", format!("the body is not one JSON array: {e}")));
+        reader.ended = true;
+    }
+    // The first CSV record decides the layout: header or not, and which column is the id.
+    if batch.input == InputFormat::Csv {
+        while pending.is_empty() && !reader.ended {
+            if let Err(f) = reader.next(&mut pending).await {
+                failure = Some(f);
+                reader.ended = true;
+            }
+        }
+        if !pending.is_empty() {
+            let (layout, is_header) = rows::csv_layout(pending.get(0), batch.mode, batch.today);
+            batch.layout = Some(layout);
+            if is_header {
+                take_front(&mut pending, 1);
+            }
+        }
+    }
+    if csv_out
+        && tx
+            .send(Ok(Bytes::from(rows::csv_header(&batch))))
+            .await
+            .is_err()
+    {
+        return;
+    }
+    let batch = Arc::new(batch);
+    let mut in_flight = InFlight::new();
+    let mut tally = Tally::default();
+    let mut next_row: u64 = 1;
+    loop {
+        // Hand complete chunks (or the rest, at the end) to the workers, in order.
+        while pending.len() >= chunk_rows || (reader.ended && !pending.is_empty()) {
+            if in_flight.len() >= IN_FLIGHT && !send_oldest(&mut in_flight, &tx, &mut tally).await {
+                return;
+            }
+            let chunk = take_front(&mut pending, chunk_rows);
+            let start_row = next_row;
+            next_row += chunk.len() as u64;
+            let (engine, batch) = (engine.clone(), batch.clone());
+            in_flight.push_back(tokio::task::spawn_blocking(move || {
+                rows::screen_chunk(&engine, &batch, &chunk, start_row)
+            }));
+        }
+        if reader.ended {
+            break;
+        }
+        if let Err(f) = reader.next(&mut pending).await {
+            failure = Some(f);
+            reader.ended = true;
+        }
+    }
+    while send_oldest(&mut in_flight, &tx, &mut tally).await {}
+    for (outcome, n) in tally.outcomes() {
+        state.metrics.decisions_add(batch.scenario, outcome, n);
+    }
+    state.metrics.screened(tally.rows);
+    if let Some((code, msg)) = failure {
+        return fail(&tx, csv_out, code, msg).await;
+    }
+    if summary && !csv_out {
+        let _ = tx.send(Ok(Bytes::from(tally.summary_line()))).await;
+    }
+}
+
+/// Sends the oldest screened chunk; false when there is none or the client has gone.
+async fn send_oldest(
+    in_flight: &mut VecDeque<tokio::task::JoinHandle<(Bytes, Tally)>>,
+    tx: &Tx,
+    tally: &mut Tally,
+) -> bool {
+    let Some(handle) = in_flight.pop_front() else {
+        return false;
+    };
+    match handle.await {
+        Ok((bytes, t)) => {
+            tally.add(&t);
+            tx.send(Ok(bytes)).await.is_ok()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a screening task failed");
+            let _ = tx.send(Err(Abort("a screening task failed".into()))).await;
+            false
+        }
+    }
+}
+
+/// Removes the first `n` records (or all) into a chunk of their own.
+fn take_front(pending: &mut Records, n: usize) -> Records {
+    if pending.len() <= n {
+        return std::mem::take(pending);
+    }
+    let cut = pending.ends[n - 1];
+    let rest = Records {
+        data: pending.data.split_off(cut),
+        ends: pending.ends[n..].iter().map(|e| e - cut).collect(),
+    };
+    pending.ends.truncate(n);
+    std::mem::replace(pending, rest)
+}

@@ -1,0 +1,138 @@
+//! A walk of malformed requests: each gets the right status and JSON error code (or hyper's
+//! own status for requests it refuses before routing), and the server keeps serving.
+
+mod common;
+
+use common::http::{Conn, TestServer};
+use common::{build_sample, sample_today};
+
+struct Case {
+    what: &'static str,
+    raw: Vec<u8>,
+    status: u16,
+    /// The JSON error code; `None` where hyper answers before the router runs.
+    code: Option<&'static str>,
+    allow: Option<&'static str>,
+}
+
+fn req(
+    what: &'static str,
+    raw: impl Into<Vec<u8>>,
+    status: u16,
+    code: Option<&'static str>,
+) -> Case {
+    Case {
+        what,
+        raw: raw.into(),
+        status,
+        code,
+        allow: None,
+    }
+}
+
+fn post(path: &str, ctype: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!("POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
+fn get(target: &[u8]) -> Vec<u8> {
+    let mut r = b"GET ".to_vec();
+    r.extend_from_slice(target);
+    r.extend_from_slice(b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    r
+}
+
+#[test]
+fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.screen_body_limit = 1024 * 1024
+    });
+    let ok = "/v1/check?id=914101027110665834&scenario=procurement";
+    let huge_header = format!(
+        "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    let cases = vec![
+        req("missing id", get(b"/v1/check?scenario=procurement"), 400, Some("bad_parameter")),
+        req("missing scenario", get(b"/v1/check?id=914101027110665834"), 400, Some("bad_parameter")),
+        req("unknown scenario", get(b"/v1/check?id=914101027110665834&scenario=bribery"), 400, Some("bad_parameter")),
+        req("impossible date", get(b"/v1/check?id=914101027110665834&scenario=procurement&as_of=2026-02-30"), 400, Some("bad_parameter")),
+        req("date in words", get(b"/v1/check?id=914101027110665834&scenario=procurement&as_of=yesterday"), 400, Some("bad_parameter")),
+        req("wrong check character", get(b"/v1/check?id=91110000600037341N&scenario=procurement"), 422, Some("invalid_id")),
+        req("id of wrong length", get(b"/v1/check?id=123&scenario=procurement"), 422, Some("invalid_id")),
+        req("percent-encoded invalid UTF-8", get(b"/v1/check?id=%FF%FE&scenario=procurement"), 400, Some("bad_parameter")),
+        req("broken percent escape", get(b"/v1/check?id=%G1&scenario=procurement"), 400, Some("bad_parameter")),
+        req("raw invalid UTF-8 in the target", get(b"/v1/check?id=\xff\xfe&scenario=procurement"), 400, None),
+        req("bad boolean", get(b"/v1/check?id=914101027110665834&scenario=procurement&lenient=perhaps"), 400, Some("bad_parameter")),
+        req("bad JSON", post("/v1/check", "application/json", b"{\"id\":"), 400, Some("bad_body")),
+        req("JSON of the wrong shape", post("/v1/check", "application/json", b"[1,2]"), 400, Some("bad_body")),
+        req("unknown JSON field", post("/v1/check", "application/json", br#"{"id":"914101027110665834","scenario":"procurement","sceanrio":1}"#), 400, Some("bad_body")),
+        req("invalid UTF-8 body", post("/v1/check", "application/json", b"{\"id\":\"\xff\"}"), 400, Some("bad_body")),
+        req("empty body", post("/v1/check", "application/json", b""), 400, Some("bad_body")),
+        req("wrong content type", post("/v1/check", "text/plain", b"{}"), 415, Some("unsupported_media_type")),
+        req("body over the cap", post("/v1/check", "application/json", &vec![b' '; 70_000]), 413, Some("body_too_large")),
+        req("declared body over the screen cap", b"POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\nContent-Length: 999999999\r\nConnection: close\r\n\r\n".to_vec(), 413, Some("body_too_large")),
+        req("screen without content type", b"POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab".to_vec(), 415, Some("unsupported_media_type")),
+        req("screen as XML", post("/v1/screen?scenario=procurement", "application/xml", b"<a/>"), 415, Some("unsupported_media_type")),
+        req("screen with an empty body", post("/v1/screen?scenario=procurement", "text/csv", b"\r\n \n"), 400, Some("bad_body")),
+        req("screen JSON that is not an array", post("/v1/screen?scenario=procurement", "application/json", b"{\"id\":\"x\"}"), 400, Some("bad_body")),
+        req("screen without scenario", post("/v1/screen", "text/csv", b"id\n1\n"), 400, Some("bad_parameter")),
+        req("search limit not a number", get(b"/v1/search?name=a&limit=many"), 400, Some("bad_parameter")),
+        req("subject id not UTF-8", get(b"/v1/subjects/%FF"), 400, Some("bad_parameter")),
+        req("unknown path", get(b"/v2/check"), 404, Some("not_found")),
+        req("garbage request line", b"HELLO\r\n\r\n".to_vec(), 400, None),
+        req("huge header", huge_header.into_bytes(), 431, None),
+        Case { allow: Some("GET, POST"), ..req("DELETE on check", b"DELETE /v1/check HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".to_vec(), 405, Some("method_not_allowed")) },
+        Case { allow: Some("POST"), ..req("GET on screen", get(b"/v1/screen?scenario=procurement"), 405, Some("method_not_allowed")) },
+        Case { allow: Some("GET"), ..req("POST on healthz", post("/healthz", "application/json", b"{}"), 405, Some("method_not_allowed")) },
+        Case { allow: Some("POST"), ..req("GET on reload", get(b"/v1/admin/reload"), 405, Some("method_not_allowed")) },
+    ];
+    assert!(cases.len() >= 20);
+    for case in &cases {
+        let mut c = s.conn();
+        let r = c.send(&case.raw);
+        assert_eq!(
+            r.status,
+            case.status,
+            "{}: {}",
+            case.what,
+            String::from_utf8_lossy(&r.body)
+        );
+        if let Some(code) = case.code {
+            r.error(case.status, code);
+        }
+        assert_eq!(r.header("allow"), case.allow, "{}", case.what);
+        // The server still answers.
+        assert_eq!(s.get(ok).json()["decision"], "deny", "after {}", case.what);
+    }
+}
+
+#[test]
+fn a_truncated_body_is_a_400_and_a_stalled_head_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.header_read_timeout_ms = 200
+    });
+    // The client promises 100 bytes, sends 10 and closes its side.
+    let mut c = s.conn();
+    c.write(b"POST /v1/check HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":\"91");
+    c.shutdown_write();
+    c.read_response().error(400, "bad_body");
+
+    // Slowloris: half a request head, then nothing. The server closes the connection.
+    let mut c = Conn::open(s.addr);
+    c.write(b"GET /healthz HTTP/1.1\r\nHost:");
+    let mut rest = Vec::new();
+    use std::io::Read;
+    let n = c.reader().read_to_end(&mut rest).unwrap_or(0);
+    assert!(
+        n == 0 || String::from_utf8_lossy(&rest).starts_with("HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert_eq!(s.get("/healthz").status, 200);
+}

@@ -1,0 +1,183 @@
+//! `POST /v1/screen`: CSV, NDJSON and JSON array in; NDJSON and CSV out; order, row numbers,
+//! echoed columns, invalid rows, and batches larger than one screening chunk.
+
+mod common;
+
+use common::http::TestServer;
+use common::{build_sample, sample_today};
+
+fn server(chunk_rows: usize) -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.screen_chunk_rows = chunk_rows
+    });
+    (dir, s)
+}
+
+#[test]
+fn csv_in_ndjson_out_keeps_order_numbers_and_columns() {
+    let (_d, s) = server(2);
+    let body = "name,ID,note\r\n\
+                恒达,914101027110665834,\"a, quoted\"\"note\"\r\n\
+                \r\n\
+                孙,410102196804120211,x\n\
+                bad,91110000600037341N,y\n\
+                short\n\
+                clean,91110000600037341L,z\n";
+    let r = s.post("/v1/screen?scenario=transport", "text/csv", body.as_bytes());
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/x-ndjson"));
+    let rows = r.lines();
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["row"], i as u64 + 1);
+    }
+    assert_eq!(rows[0]["input"], "914101027110665834");
+    assert_eq!(rows[0]["decision"], "deny");
+    assert_eq!(rows[0]["columns"]["name"], "恒达");
+    assert_eq!(rows[0]["columns"]["note"], "a, quoted\"note");
+    assert!(rows[0]["columns"].get("ID").is_none());
+    assert_eq!(rows[1]["id"], "410102********0211");
+    assert_eq!(rows[1]["decision"], "deny");
+    assert_eq!(rows[2]["error"]["code"], "invalid_id");
+    assert_eq!(rows[2]["error"]["expected_check"], "L");
+    assert_eq!(rows[2]["decision"], serde_json::Value::Null);
+    assert_eq!(rows[3]["error"]["code"], "missing_id");
+    assert_eq!(rows[4]["decision"], "clear");
+    assert!(!r.text().contains("\"id\":\"410102196804120211\""));
+}
+
+#[test]
+fn csv_without_header_and_csv_out() {
+    let (_d, s) = server(4096);
+    let body = "914101027110665834,恒达\n91110000600037341L,\"x,y\"\n";
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/csv"));
+    let text = r.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,column2,decision,heightened,nonconforming,lists,measures,error"
+    );
+    assert_eq!(
+        lines[1],
+        "914101027110665834,恒达,deny,false,false,court_defaulter,procurement.black.restrict,"
+    );
+    assert_eq!(lines[2], "91110000600037341L,\"x,y\",clear,false,false,,,");
+    assert_eq!(lines.len(), 3);
+}
+
+#[test]
+fn ndjson_and_json_array_inputs() {
+    let (_d, s) = server(4096);
+    let body = b"\"914101027110665834\"\n{\"id\":\"91410104MACKHWBA9J\",\"ref\":42}\n\n{\"ref\":1}\nnot json\n";
+    let rows = s
+        .post(
+            "/v1/screen?scenario=procurement&summary=1",
+            "application/x-ndjson",
+            body,
+        )
+        .lines();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[0]["decision"], "deny");
+    assert_eq!(rows[1]["columns"]["ref"], 42);
+    assert_eq!(rows[2]["error"]["code"], "missing_id");
+    assert_eq!(rows[3]["error"]["code"], "invalid_row");
+    assert_eq!(rows[3]["row"], 4);
+    assert_eq!(rows[4]["summary"]["rows"], 4);
+    assert_eq!(rows[4]["summary"]["deny"], 2);
+    assert_eq!(rows[4]["summary"]["invalid"], 2);
+
+    let body = br#"[ "914101027110665834", {"id":"410102196804120211"}, 7 ]"#;
+    let r = s.post_with(
+        "/v1/screen?scenario=transport",
+        &[("Content-Type", "application/json"), ("Accept", "text/csv")],
+        body,
+    );
+    let text = r.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "input,decision,heightened,nonconforming,lists,measures,error"
+    );
+    assert!(lines[1].starts_with("914101027110665834,deny,"));
+    assert!(lines[2].starts_with("410102196804120211,deny,"), "{text}");
+    assert!(
+        lines[3].starts_with("7,,false,false,,,invalid_row"),
+        "{text}"
+    );
+}
+
+#[test]
+fn many_chunks_stay_in_input_order() {
+    let (_d, s) = server(7);
+    let ids = [
+        "914101027110665834",
+        "91110000600037341L",
+        "410102196804120211",
+        "12345",
+    ];
+    let expect = ["deny", "clear", "deny", ""];
+    let n = 2_000;
+    let mut body = String::from("id,seq\n");
+    for i in 0..n {
+        body.push_str(&format!("{},{i}\n", ids[i % 4]));
+    }
+    let rows = s
+        .post(
+            "/v1/screen?scenario=transport&summary=1",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .lines();
+    assert_eq!(rows.len(), n + 1);
+    for (i, row) in rows[..n].iter().enumerate() {
+        assert_eq!(row["row"], i as u64 + 1);
+        assert_eq!(row["columns"]["seq"], i.to_string());
+        assert_eq!(
+            row["decision"].as_str().unwrap_or(""),
+            expect[i % 4],
+            "row {}",
+            i + 1
+        );
+    }
+    assert_eq!(rows[n]["summary"]["deny"], n as u64 / 2);
+    let m = s.get("/metrics").text();
+    assert!(
+        m.contains(&format!("credgate_screened_rows_total {n}")),
+        "{m}"
+    );
+}
+
+#[test]
+fn a_broken_json_array_ends_the_stream_with_an_error() {
+    let (_d, s) = server(1);
+    let body = br#"["914101027110665834", "91110000600037341L" "x"]"#;
+    let mut c = s.conn();
+    c.write(format!("POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).as_bytes());
+    c.write(body);
+    let raw = read_raw(&mut c);
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    assert!(raw.contains("\"row\":1"), "{raw}");
+    assert!(raw.contains("\"code\":\"bad_body\""), "{raw}");
+    // The error is the last line.
+    let body_end = raw.trim_end_matches("\r\n0\r\n\r\n");
+    assert!(body_end.trim_end().ends_with("}}"), "{raw}");
+    assert!(
+        raw.find("\"row\":2").unwrap() < raw.find("bad_body").unwrap(),
+        "{raw}"
+    );
+}
+
+fn read_raw(c: &mut common::http::Conn) -> String {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let _ = c.reader().read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
