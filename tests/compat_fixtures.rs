@@ -19,9 +19,19 @@ fn format_v1_sample_fixture_opens_verifies_and_decides() {
         ("914101027110665834", Scenario::Procurement, Outcome::Deny),
         ("410102196804120211", Scenario::Transport, Outcome::Deny),
         ("91410105MA3LWF6F8Q", Scenario::Licensing, Outcome::Review),
-        ("914101844590813695", Scenario::Procurement, Outcome::FastTrack),
+        (
+            "914101844590813695",
+            Scenario::Procurement,
+            Outcome::FastTrack,
+        ),
     ] {
         let id = ids::parse(id, Mode::Strict, today).unwrap();
-        assert_eq!(engine.check(&id, scenario, today, today, Options::default()).decision, want, "{id:?}");
+        assert_eq!(
+            engine
+                .check(&id, scenario, today, today, Options::default())
+                .decision,
+            want,
+            "{id:?}"
+        );
     }
 }

@@ -128,9 +128,7 @@ fn search_exact_prefix_fuzzy_with_people_masked() {
         hits.len() >= 2 && hits.iter().all(|h| h["match"] == "prefix"),
         "{v}"
     );
-    // fuzzy=1 adds edit-distance matches after exact and prefix ones. (Whether a one-character
-    // typo in a Chinese name is found depends on the engine's automaton: fst's Levenshtein
-    // misses multi-byte edits, BurntSushi/fst#38; reported to the engine.)
+    // fuzzy=1 adds edit-distance matches after exact and prefix ones.
     let v = s
         .get(&format!("/v1/search?name={}&fuzzy=1", enc("郑州市中原区")))
         .json();
@@ -140,6 +138,17 @@ fn search_exact_prefix_fuzzy_with_people_masked() {
         .unwrap()
         .iter()
         .all(|h| ["exact", "prefix", "fuzzy"].contains(&h["match"].as_str().unwrap())));
+    // A one-character typo in a Chinese name is one edit (囯 for 国).
+    let v = s
+        .get(&format!(
+            "/v1/search?name={}&fuzzy=1&limit=3",
+            enc("王建囯")
+        ))
+        .json();
+    let hit = &v["hits"][0];
+    assert_eq!(hit["name"], "王建国", "{v}");
+    assert_eq!(hit["match"], "fuzzy");
+    assert_eq!(hit["distance"], 1);
     // People are masked.
     let v = s
         .get(&format!("/v1/search?name={}&limit=5", enc("孙丽")))
