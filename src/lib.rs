@@ -2,6 +2,8 @@
 
 #![deny(unsafe_code)]
 
+pub mod batch;
+pub mod cli;
 pub mod engine;
 
 pub use credgate_index::{date, ids, model};

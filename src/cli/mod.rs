@@ -1,0 +1,4 @@
+//! The `credgate` subcommands, one module each.
+
+pub mod check;
+pub mod screen;
