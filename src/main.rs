@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use credgate::cli;
 
 #[derive(Parser, Debug)]
-#[command(name = "credgate", version, about = "Screening against the joint incentive / joint punishment credit lists")]
+#[command(
+    name = "credgate",
+    version,
+    about = "Screening against the joint incentive / joint punishment credit lists"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

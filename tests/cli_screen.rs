@@ -46,10 +46,30 @@ impl Fixture {
     }
 
     /// Screens `input` in-process with the sample's day as today.
-    fn screen(&self, input: &Path, out: &Path, format: Format, chunk_rows: usize) -> batch::Summary {
+    fn screen(
+        &self,
+        input: &Path,
+        out: &Path,
+        format: Format,
+        chunk_rows: usize,
+    ) -> batch::Summary {
+        self.screen_with(input, out, format, chunk_rows, false)
+    }
+
+    /// Like [`Fixture::screen`], optionally looking a chunk's identifiers up in sorted order.
+    fn screen_with(
+        &self,
+        input: &Path,
+        out: &Path,
+        format: Format,
+        chunk_rows: usize,
+        sorted: bool,
+    ) -> batch::Summary {
         let engine = Engine::open(&self.root).unwrap();
         let today = sample_today();
         let mut local = Local::new(&engine, Scenario::Procurement, today, today, Mode::Strict);
+        local.sorted = sorted;
+        local.workers = 2;
         let job = Job {
             input: input.to_path_buf(),
             id_column: None,
@@ -107,7 +127,18 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
     let rows = read_csv(&out);
     assert_eq!(
         rows[0],
-        ["序号", "企业名称", "统一社会信用代码", "备注", "decision", "heightened", "nonconforming", "lists", "measures", "error"]
+        [
+            "序号",
+            "企业名称",
+            "统一社会信用代码",
+            "备注",
+            "decision",
+            "heightened",
+            "nonconforming",
+            "lists",
+            "measures",
+            "error"
+        ]
     );
     assert_eq!(rows.len(), 5, "the blank line is not a row");
     assert_eq!(&rows[1][..5], ["1", "恒达建材", DENIED, "老客户", "deny"]);
@@ -118,15 +149,32 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
     assert_eq!(rows[3][4], "", "an invalid row has no decision");
     let engine = Engine::open(&f.root).unwrap();
     let today = sample_today();
-    let want = engine.screen_one("91410184MAUN17PB6X", Scenario::Procurement, today, today, Mode::Strict, Options::default());
+    let want = engine.screen_one(
+        "91410184MAUN17PB6X",
+        Scenario::Procurement,
+        today,
+        today,
+        Mode::Strict,
+        Options::default(),
+    );
     assert_eq!(rows[3][9], want.error.unwrap().message);
     assert_eq!(rows[4][2], "\u{3000}９１４１０１８４４５９０８１３６９５ ");
     assert_eq!(rows[4][4], "fast_track");
     assert_eq!(summary.rows, 4);
     assert_eq!(summary.invalid, 1);
-    let person = engine.screen_one(PERSON, Scenario::Procurement, today, today, Mode::Strict, Options::default());
+    let person = engine.screen_one(
+        PERSON,
+        Scenario::Procurement,
+        today,
+        today,
+        Mode::Strict,
+        Options::default(),
+    );
     assert_eq!(rows[2][4], person.decision.unwrap().as_str());
-    assert_eq!(summary.count(Outcome::Deny), 1 + u64::from(person.decision == Some(Outcome::Deny)));
+    assert_eq!(
+        summary.count(Outcome::Deny),
+        1 + u64::from(person.decision == Some(Outcome::Deny))
+    );
 
     for input in [bom, gb] {
         let again = f.path("again.csv");
@@ -142,18 +190,30 @@ fn ndjson_rows_carry_the_result_and_the_other_columns() {
     let out = f.path("out.ndjson");
     f.screen(&input, &out, Format::Ndjson, 64);
     let text = std::fs::read_to_string(&out).unwrap();
-    let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[0]["row"], 1);
     assert_eq!(rows[0]["input"], DENIED);
     assert_eq!(rows[0]["decision"], "deny");
     assert_eq!(rows[0]["id_type"], "uscc");
-    assert_eq!(rows[0]["columns"], serde_json::json!({"序号": "1", "企业名称": "恒达建材", "备注": "老客户"}));
+    assert_eq!(
+        rows[0]["columns"],
+        serde_json::json!({"序号": "1", "企业名称": "恒达建材", "备注": "老客户"})
+    );
     assert_eq!(rows[1]["input"], PERSON);
-    assert_eq!(rows[1]["id"], "410102********0211", "people are masked in results");
+    assert_eq!(
+        rows[1]["id"], "410102********0211",
+        "people are masked in results"
+    );
     assert_eq!(rows[2]["error"]["code"], "invalid_id");
     assert!(rows[2]["decision"].is_null());
-    assert_eq!(rows[3]["row"], 4, "rows are numbered without the blank line");
+    assert_eq!(
+        rows[3]["row"], 4,
+        "rows are numbered without the blank line"
+    );
     assert_eq!(rows[3]["id"], FAST);
 }
 
@@ -164,9 +224,14 @@ fn xlsx_in_and_out() {
     let input = f.path("in.xlsx");
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    for (r, row) in [["name", "Credit_Code", "amount"], ["恒达建材", DENIED, ""], ["红名单企业", FAST, ""], ["bad", "123", ""]]
-        .iter()
-        .enumerate()
+    for (r, row) in [
+        ["name", "Credit_Code", "amount"],
+        ["恒达建材", DENIED, ""],
+        ["红名单企业", FAST, ""],
+        ["bad", "123", ""],
+    ]
+    .iter()
+    .enumerate()
     {
         for (c, v) in row.iter().enumerate() {
             if !v.is_empty() {
@@ -189,7 +254,11 @@ fn xlsx_in_and_out() {
     assert_eq!(cell(0, 3), s("decision"));
     assert_eq!(cell(0, 8), s("error"));
     assert_eq!(cell(1, 0), s("恒达建材"));
-    assert_eq!(cell(1, 2), s("1250"), "numbers echo as the text a person sees");
+    assert_eq!(
+        cell(1, 2),
+        s("1250"),
+        "numbers echo as the text a person sees"
+    );
     assert_eq!(cell(1, 3), s("deny"));
     assert_eq!(cell(1, 4), Data::Bool(false));
     assert!(matches!(cell(1, 6), Data::String(ref l) if l.contains("court_defaulter")));
@@ -225,7 +294,7 @@ fn output_order_is_input_order_across_chunks() {
     let input = f.write("big.csv", text.as_bytes());
     let out = f.path("big.ndjson");
     // Odd-sized chunks, so rows straddle chunk edges and each chunk is sorted for lookup.
-    let summary = f.screen(&input, &out, Format::Ndjson, 4_999);
+    let summary = f.screen_with(&input, &out, Format::Ndjson, 4_999, true);
     assert_eq!(summary.rows, 50_000);
 
     let engine = Engine::open(&f.root).unwrap();
@@ -234,7 +303,14 @@ fn output_order_is_input_order_across_chunks() {
     let mut invalid = 0;
     for (i, line) in BufReader::new(file).lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
-        let want = engine.screen_one(&ids[i], Scenario::Procurement, today, today, Mode::Strict, Options::default());
+        let want = engine.screen_one(
+            &ids[i],
+            Scenario::Procurement,
+            today,
+            today,
+            Mode::Strict,
+            Options::default(),
+        );
         invalid += usize::from(want.error.is_some());
         assert_eq!(v["row"], i + 1);
         assert_eq!(v["input"], ids[i].as_str());
@@ -258,34 +334,105 @@ fn exit_codes_and_messages() {
     let f = fixture();
     let root = f.root.to_str().unwrap();
     let unlisted = String::from_utf8(gen::sample_uscc(42).to_vec()).unwrap();
-    let clean = f.write("clean.csv", format!("企业名称,信用代码\n甲,{unlisted}\n").as_bytes());
+    let clean = f.write(
+        "clean.csv",
+        format!("企业名称,信用代码\n甲,{unlisted}\n").as_bytes(),
+    );
     let bad = f.write("bad.csv", b"name,id\nx,12345\n");
     let nocol = f.write("nocol.csv", "名称,电话\n甲,123\n".as_bytes());
 
-    let o = f.cli(&[clean.to_str().unwrap(), "--index", root, "--scenario", "procurement"]);
+    let o = f.cli(&[
+        clean.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let stdout = String::from_utf8(o.stdout.clone()).unwrap();
-    assert!(stdout.starts_with("企业名称,信用代码,decision,"), "{stdout}");
-    assert!(stderr(&o).contains("1 rows: deny 0, review 0, fast_track 0, clear 1, invalid 0;"), "{}", stderr(&o));
+    assert!(
+        stdout.starts_with("企业名称,信用代码,decision,"),
+        "{stdout}"
+    );
+    assert!(
+        stderr(&o).contains("1 rows: deny 0, review 0, fast_track 0, clear 1, invalid 0;"),
+        "{}",
+        stderr(&o)
+    );
 
-    let o = f.cli(&[bad.to_str().unwrap(), "--index", root, "--scenario", "procurement"]);
+    let o = f.cli(&[
+        bad.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+    ]);
     assert_eq!(o.status.code(), Some(1), "an invalid row: {}", stderr(&o));
     assert!(stderr(&o).contains("invalid 1"));
 
-    let o = f.cli(&[nocol.to_str().unwrap(), "--index", root, "--scenario", "procurement"]);
+    let o = f.cli(&[
+        nocol.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("no identifier column") && stderr(&o).contains("\"名称\", \"电话\""), "{}", stderr(&o));
-    let o = f.cli(&[nocol.to_str().unwrap(), "--index", root, "--scenario", "procurement", "--id-column", " 电话 "]);
-    assert_eq!(o.status.code(), Some(1), "--id-column picks the column: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no identifier column") && stderr(&o).contains("\"名称\", \"电话\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = f.cli(&[
+        nocol.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+        "--id-column",
+        " 电话 ",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "--id-column picks the column: {}",
+        stderr(&o)
+    );
 
-    let o = f.cli(&[clean.to_str().unwrap(), "--index", root, "--scenario", "lottery"]);
+    let o = f.cli(&[
+        clean.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "lottery",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown scenario"), "{}", stderr(&o));
-    let o = f.cli(&[clean.to_str().unwrap(), "--index", root, "--scenario", "procurement", "--format", "xlsx"]);
+    let o = f.cli(&[
+        clean.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+        "--format",
+        "xlsx",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    let o = f.cli(&["/nonexistent.csv", "--index", root, "--scenario", "procurement"]);
+    let o = f.cli(&[
+        "/nonexistent.csv",
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    let o = f.cli(&[clean.to_str().unwrap(), "--index", "/nonexistent", "--scenario", "procurement"]);
+    let o = f.cli(&[
+        clean.to_str().unwrap(),
+        "--index",
+        "/nonexistent",
+        "--scenario",
+        "procurement",
+    ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
 
@@ -294,15 +441,33 @@ fn cli_xlsx_out_by_extension_matches_the_engine() {
     let f = fixture();
     let input = f.write("s.csv", suppliers_csv().as_bytes());
     let out = f.path("r.xlsx");
-    let o = f.cli(&[input.to_str().unwrap(), "--index", f.root.to_str().unwrap(), "--scenario", "procurement", "--out", out.to_str().unwrap()]);
+    let o = f.cli(&[
+        input.to_str().unwrap(),
+        "--index",
+        f.root.to_str().unwrap(),
+        "--scenario",
+        "procurement",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let engine = Engine::open(&f.root).unwrap();
     let today = Day::today_cst();
-    let want = engine.screen_one(DENIED, Scenario::Procurement, today, today, Mode::Strict, Options::default());
+    let want = engine.screen_one(
+        DENIED,
+        Scenario::Procurement,
+        today,
+        today,
+        Mode::Strict,
+        Options::default(),
+    );
     let mut back: Xlsx<_> = calamine::open_workbook(&out).unwrap();
     let range = back.worksheet_range_at(0).unwrap().unwrap();
     assert_eq!(range.height(), 5);
-    assert_eq!(range.get_value((1, 4)), Some(&Data::String(want.decision.unwrap().as_str().to_string())));
+    assert_eq!(
+        range.get_value((1, 4)),
+        Some(&Data::String(want.decision.unwrap().as_str().to_string()))
+    );
 }
 
 /// A stand-in for `POST /v1/screen` (the real endpoint is written on another branch): reads
@@ -358,18 +523,35 @@ fn serve(stream: std::net::TcpStream, engine: &Engine, today: Day, token: &str) 
         }
         let len: usize = head
             .iter()
-            .find_map(|h| h.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+            .find_map(|h| {
+                h.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
             .unwrap();
         let mut body = vec![0u8; len];
         reader.read_exact(&mut body).unwrap();
-        assert!(head[0].starts_with("POST /v1/screen?scenario=procurement&as_of=2026-11-28 "), "{}", head[0]);
-        let authorized = head.iter().any(|h| h.eq_ignore_ascii_case(&format!("authorization: Bearer {token}")));
+        assert!(
+            head[0].starts_with("POST /v1/screen?scenario=procurement&as_of=2026-11-28 "),
+            "{}",
+            head[0]
+        );
+        let authorized = head
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&format!("authorization: Bearer {token}")));
         let (status, answer) = if authorized {
             let mut out = Vec::new();
             let mut csv = csv::Reader::from_reader(&body[..]);
             for (i, rec) in csv.records().enumerate() {
                 let rec = rec.unwrap();
-                let r: ScreenResult = engine.screen_one(&rec[0], Scenario::Procurement, Day::parse("2026-11-28").unwrap(), today, Mode::Strict, Options::default());
+                let r: ScreenResult = engine.screen_one(
+                    &rec[0],
+                    Scenario::Procurement,
+                    Day::parse("2026-11-28").unwrap(),
+                    today,
+                    Mode::Strict,
+                    Options::default(),
+                );
                 let mut v = serde_json::to_value(&r).unwrap();
                 v["row"] = (i + 1).into();
                 v["input"] = rec[0].into();
@@ -379,9 +561,17 @@ fn serve(stream: std::net::TcpStream, engine: &Engine, today: Day, token: &str) 
             }
             ("200 OK", out)
         } else {
-            ("401 Unauthorized", br#"{"error":{"code":"unauthorized","message":"bad token"}}"#.to_vec())
+            (
+                "401 Unauthorized",
+                br#"{"error":{"code":"unauthorized","message":"bad token"}}"#.to_vec(),
+            )
         };
-        write!(writer, "HTTP/1.1 {status}\r\ncontent-type: application/x-ndjson\r\ncontent-length: {}\r\n\r\n", answer.len()).unwrap();
+        write!(
+            writer,
+            "HTTP/1.1 {status}\r\ncontent-type: application/x-ndjson\r\ncontent-length: {}\r\n\r\n",
+            answer.len()
+        )
+        .unwrap();
         writer.write_all(&answer).unwrap();
         served += 1;
     }
@@ -398,15 +588,40 @@ fn server_mode_matches_offline_mode() {
     let input = f.write("list.csv", text.as_bytes());
     let (url, server) = stand_in_server(f.root.clone(), "s3cret");
     let remote_out = f.path("remote.csv");
-    let common = ["--scenario", "procurement", "--as-of", "2026-11-28", "--chunk-rows", "1000"];
-    let mut args = vec![input.to_str().unwrap(), "--server", &url, "--token", "s3cret", "--out", remote_out.to_str().unwrap()];
+    let common = [
+        "--scenario",
+        "procurement",
+        "--as-of",
+        "2026-11-28",
+        "--chunk-rows",
+        "1000",
+    ];
+    let mut args = vec![
+        input.to_str().unwrap(),
+        "--server",
+        &url,
+        "--token",
+        "s3cret",
+        "--out",
+        remote_out.to_str().unwrap(),
+    ];
     args.extend(common);
     let o = f.cli(&args);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(server.join().unwrap(), 6, "three chunks, each split over two connections");
+    assert_eq!(
+        server.join().unwrap(),
+        6,
+        "three chunks, each split over two connections"
+    );
 
     let local_out = f.path("local.csv");
-    let mut args = vec![input.to_str().unwrap(), "--index", f.root.to_str().unwrap(), "--out", local_out.to_str().unwrap()];
+    let mut args = vec![
+        input.to_str().unwrap(),
+        "--index",
+        f.root.to_str().unwrap(),
+        "--out",
+        local_out.to_str().unwrap(),
+    ];
     args.extend(common);
     let o = f.cli(&args);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
@@ -414,7 +629,15 @@ fn server_mode_matches_offline_mode() {
 
     // A refused token is a server failure: exit 3 with the server's message.
     let (url, server) = stand_in_server(f.root.clone(), "other");
-    let mut args = vec![input.to_str().unwrap(), "--server", &url, "--token", "s3cret", "--out", remote_out.to_str().unwrap()];
+    let mut args = vec![
+        input.to_str().unwrap(),
+        "--server",
+        &url,
+        "--token",
+        "s3cret",
+        "--out",
+        remote_out.to_str().unwrap(),
+    ];
     args.extend(common);
     let o = f.cli(&args);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));

@@ -14,15 +14,30 @@ pub enum BatchError {
     /// The input has no header row.
     Empty { path: PathBuf },
     /// Bytes that are not text in the file's (sniffed) encoding.
-    Encoding { path: PathBuf, line: u64, encoding: &'static str, detail: String },
+    Encoding {
+        path: PathBuf,
+        line: u64,
+        encoding: &'static str,
+        detail: String,
+    },
     /// CSV structure the reader cannot follow (e.g. an unterminated quote).
-    Csv { path: PathBuf, line: u64, detail: String },
+    Csv {
+        path: PathBuf,
+        line: u64,
+        detail: String,
+    },
     /// The workbook cannot be read.
     Xlsx { path: PathBuf, detail: String },
     /// No header names the identifier column.
-    NoIdColumn { wanted: Option<String>, headers: Vec<String> },
+    NoIdColumn {
+        wanted: Option<String>,
+        headers: Vec<String>,
+    },
     /// Writing the results failed (`path` `None`: stdout or an already named file).
-    Output { path: Option<PathBuf>, detail: String },
+    Output {
+        path: Option<PathBuf>,
+        detail: String,
+    },
     /// The snapshot cannot be opened.
     Snapshot { path: PathBuf, err: EngineError },
     /// The server cannot be reached or answered something other than results.

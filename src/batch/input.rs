@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use calamine::{DataRef, Reader as _, Xlsx};
-use credgate_index::source::{open_raw, Detected, Gb18030Reader, MalformedInput, Raw};
 use credgate_index::source::Encoding;
+use credgate_index::source::{open_raw, Detected, Gb18030Reader, MalformedInput, Raw};
 
 use super::BatchError;
 
@@ -158,7 +158,12 @@ impl RowReader {
     }
 
     /// Refills `chunk` with up to `max` rows; an empty chunk means the end of the file.
-    pub fn fill(&mut self, chunk: &mut Chunk, first_row: u64, max: usize) -> Result<(), BatchError> {
+    pub fn fill(
+        &mut self,
+        chunk: &mut Chunk,
+        first_row: u64,
+        max: usize,
+    ) -> Result<(), BatchError> {
         chunk.clear(first_row);
         match self {
             RowReader::Csv(r) => r.fill(chunk, max),
@@ -205,8 +210,14 @@ pub struct CsvRows {
 
 impl CsvRows {
     fn open(path: &Path, read: Arc<AtomicU64>) -> Result<(CsvRows, Vec<String>), BatchError> {
-        let io_err = |err| BatchError::Io { path: path.to_path_buf(), err };
-        let file = Counted { file: File::open(path).map_err(io_err)?, read };
+        let io_err = |err| BatchError::Io {
+            path: path.to_path_buf(),
+            err,
+        };
+        let file = Counted {
+            file: File::open(path).map_err(io_err)?,
+            read,
+        };
         let (detected, raw) = open_raw(file, Encoding::Auto).map_err(io_err)?;
         let text = match detected {
             Detected::Utf8 => Text::Utf8(raw),
@@ -237,7 +248,9 @@ impl CsvRows {
             }
         }
         if header.is_empty() {
-            return Err(BatchError::Empty { path: path.to_path_buf() });
+            return Err(BatchError::Empty {
+                path: path.to_path_buf(),
+            });
         }
         Ok((rows, header))
     }
@@ -246,13 +259,18 @@ impl CsvRows {
         self.reader.read_record(&mut self.record).map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
             let detail = match e.kind() {
-                csv::ErrorKind::Io(io) => match io.get_ref().and_then(|x| x.downcast_ref::<MalformedInput>()) {
-                    Some(m) => return BatchError::Encoding {
-                        path: self.path.clone(),
-                        line: m.line,
-                        encoding: self.encoding,
-                        detail: m.to_string(),
-                    },
+                csv::ErrorKind::Io(io) => match io
+                    .get_ref()
+                    .and_then(|x| x.downcast_ref::<MalformedInput>())
+                {
+                    Some(m) => {
+                        return BatchError::Encoding {
+                            path: self.path.clone(),
+                            line: m.line,
+                            encoding: self.encoding,
+                            detail: m.to_string(),
+                        }
+                    }
                     None => io.to_string(),
                 },
                 csv::ErrorKind::Utf8 { err, .. } => {
@@ -265,7 +283,11 @@ impl CsvRows {
                 }
                 _ => e.to_string(),
             };
-            BatchError::Csv { path: self.path.clone(), line, detail }
+            BatchError::Csv {
+                path: self.path.clone(),
+                line,
+                detail,
+            }
         })
     }
 
@@ -303,12 +325,20 @@ impl XlsxRows {
                 let _ = tx.send(Err(e));
             }
         });
-        let mut rows = XlsxRows { path: path.to_path_buf(), rows: rx, _thread: thread };
+        let mut rows = XlsxRows {
+            path: path.to_path_buf(),
+            rows: rx,
+            _thread: thread,
+        };
         let header = loop {
             match rows.next_row()? {
                 Some(r) if r.iter().all(|c| c.trim().is_empty()) => continue,
                 Some(r) => break r,
-                None => return Err(BatchError::Empty { path: path.to_path_buf() }),
+                None => {
+                    return Err(BatchError::Empty {
+                        path: path.to_path_buf(),
+                    })
+                }
             }
         };
         Ok((rows, header))
@@ -317,7 +347,10 @@ impl XlsxRows {
     fn next_row(&mut self) -> Result<Option<Vec<String>>, BatchError> {
         match self.rows.recv() {
             Ok(Ok(row)) => Ok(Some(row)),
-            Ok(Err(detail)) => Err(BatchError::Xlsx { path: self.path.clone(), detail }),
+            Ok(Err(detail)) => Err(BatchError::Xlsx {
+                path: self.path.clone(),
+                detail,
+            }),
             Err(_) => Ok(None),
         }
     }
@@ -350,17 +383,17 @@ fn stream_sheet(
         .into_iter()
         .next()
         .ok_or_else(|| "the workbook has no worksheet".to_string())?;
-    let mut cells = book.worksheet_cells_reader(&sheet).map_err(|e| e.to_string())?;
+    let mut cells = book
+        .worksheet_cells_reader(&sheet)
+        .map_err(|e| e.to_string())?;
     let mut row: Vec<String> = Vec::new();
     let mut at: Option<u32> = None;
     while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
         let (r, c) = cell.get_position();
         if at != Some(r) {
             // Rows the sheet leaves out entirely are blank rows: skipped like blank lines.
-            if at.is_some() {
-                if tx.send(Ok(std::mem::take(&mut row))).is_err() {
-                    return Ok(());
-                }
+            if at.is_some() && tx.send(Ok(std::mem::take(&mut row))).is_err() {
+                return Ok(());
             }
             at = Some(r);
         }
@@ -405,7 +438,10 @@ mod tests {
     fn id_column_by_name_most_specific_first() {
         let h = headers(&["序号", " ID ", "企业名称", "统一社会信用代码"]);
         assert_eq!(find_id_column(&h, None).unwrap(), 3);
-        assert_eq!(find_id_column(&headers(&["name", "Credit_Code"]), None).unwrap(), 1);
+        assert_eq!(
+            find_id_column(&headers(&["name", "Credit_Code"]), None).unwrap(),
+            1
+        );
         assert_eq!(find_id_column(&h, Some("id")).unwrap(), 1);
     }
 
@@ -435,7 +471,10 @@ mod tests {
 
     #[test]
     fn numeric_cells_keep_their_digits() {
-        assert_eq!(cell_text(&DataRef::Float(41010219680412.0)), "41010219680412");
+        assert_eq!(
+            cell_text(&DataRef::Float(41010219680412.0)),
+            "41010219680412"
+        );
         assert_eq!(cell_text(&DataRef::Float(1.5)), "1.5");
         assert_eq!(cell_text(&DataRef::Int(7)), "7");
     }

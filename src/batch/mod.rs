@@ -81,7 +81,10 @@ impl Summary {
         self.rows += results.len() as u64;
         for r in results {
             match r.decision {
-                Some(d) => self.by_decision[Outcome::ALL.iter().position(|x| *x == d).expect("in ALL")] += 1,
+                Some(d) => {
+                    self.by_decision[Outcome::ALL.iter().position(|x| *x == d).expect("in ALL")] +=
+                        1
+                }
                 None => self.invalid += 1,
             }
         }
@@ -203,27 +206,42 @@ struct Progress {
 
 impl Progress {
     fn new(total_bytes: Option<u64>, bytes_read: Arc<AtomicU64>) -> Progress {
-        Progress { total_bytes, bytes_read, last: None }
+        Progress {
+            total_bytes,
+            bytes_read,
+            last: None,
+        }
     }
 
     fn draw(&mut self, rows: u64, elapsed: Duration, last: bool) {
         let now = Instant::now();
-        if !last && self.last.is_some_and(|t| now - t < Duration::from_millis(100)) {
+        if !last
+            && self
+                .last
+                .is_some_and(|t| now - t < Duration::from_millis(100))
+        {
             return;
         }
         self.last = Some(now);
         let rate = rows as f64 / elapsed.as_secs_f64().max(1e-9);
         let mut line = String::from("\r");
         if let Some(total) = self.total_bytes.filter(|t| *t > 0) {
-            let done = if last { total } else { self.bytes_read.load(Ordering::Relaxed).min(total) };
+            let done = if last {
+                total
+            } else {
+                self.bytes_read.load(Ordering::Relaxed).min(total)
+            };
             let width = 30;
             let filled = (done as f64 / total as f64 * width as f64) as usize;
             line.push('[');
-            line.extend(std::iter::repeat_n('#', filled));
-            line.extend(std::iter::repeat_n(' ', width - filled));
+            line.push_str(&"#".repeat(filled));
+            line.push_str(&" ".repeat(width - filled));
             line.push_str(&format!("] {:>3}% ", done * 100 / total));
         }
-        line.push_str(&format!("{rows} rows, {rate:.0} IDs/s, {:.1} s", elapsed.as_secs_f64()));
+        line.push_str(&format!(
+            "{rows} rows, {rate:.0} IDs/s, {:.1} s",
+            elapsed.as_secs_f64()
+        ));
         if last {
             line.push('\n');
         }

@@ -60,7 +60,7 @@ impl Format {
 type Sink = Box<dyn Write + Send>;
 
 enum Kind {
-    Csv(csv::Writer<Sink>),
+    Csv(Box<csv::Writer<Sink>>),
     Ndjson(BufWriter<Sink>),
     Xlsx {
         book: Box<Workbook>,
@@ -90,7 +90,9 @@ impl Output {
         };
         let sink = || -> Result<Sink, BatchError> {
             match dest {
-                Some(p) => Ok(Box::new(File::create(p).map_err(|e| out_err(e.to_string()))?)),
+                Some(p) => Ok(Box::new(
+                    File::create(p).map_err(|e| out_err(e.to_string()))?,
+                )),
                 None => Ok(Box::new(io::stdout())),
             }
         };
@@ -102,7 +104,7 @@ impl Output {
                     .from_writer(sink()?);
                 let header = headers.iter().map(String::as_str).chain(RESULT_COLUMNS);
                 w.write_record(header).map_err(|e| out_err(e.to_string()))?;
-                Kind::Csv(w)
+                Kind::Csv(Box::new(w))
             }
             Format::Ndjson => Kind::Ndjson(BufWriter::with_capacity(256 * 1024, sink()?)),
             Format::Xlsx => {
@@ -116,20 +118,42 @@ impl Output {
                 // Constant-memory mode flushes each finished row to a temporary file, so a
                 // million-row workbook does not sit in memory.
                 let sheet = book.add_worksheet_with_constant_memory();
-                for (c, h) in headers.iter().map(String::as_str).chain(RESULT_COLUMNS).enumerate() {
-                    sheet.write_string(0, c as u16, h).map_err(|e| out_err(e.to_string()))?;
+                for (c, h) in headers
+                    .iter()
+                    .map(String::as_str)
+                    .chain(RESULT_COLUMNS)
+                    .enumerate()
+                {
+                    sheet
+                        .write_string(0, c as u16, h)
+                        .map_err(|e| out_err(e.to_string()))?;
                 }
-                Kind::Xlsx { book, path: path.to_path_buf(), row: 1 }
+                Kind::Xlsx {
+                    book,
+                    path: path.to_path_buf(),
+                    row: 1,
+                }
             }
         };
-        Ok(Output { kind, headers, id_col })
+        Ok(Output {
+            kind,
+            headers,
+            id_col,
+        })
     }
 
     /// Writes one screened chunk; `results[i]` belongs to row `i` of the chunk.
-    pub fn write_chunk(&mut self, chunk: &Chunk, results: &[ScreenResult]) -> Result<(), BatchError> {
+    pub fn write_chunk(
+        &mut self,
+        chunk: &Chunk,
+        results: &[ScreenResult],
+    ) -> Result<(), BatchError> {
         match &mut self.kind {
             Kind::Csv(w) => {
-                let err = |e: csv::Error| BatchError::Output { path: None, detail: e.to_string() };
+                let err = |e: csv::Error| BatchError::Output {
+                    path: None,
+                    detail: e.to_string(),
+                };
                 for (i, r) in results.iter().enumerate() {
                     for cell in chunk.row(i) {
                         w.write_field(cell).map_err(err)?;
@@ -141,15 +165,25 @@ impl Output {
                 }
             }
             Kind::Ndjson(w) => {
-                let err = |e: io::Error| BatchError::Output { path: None, detail: e.to_string() };
+                let err = |e: io::Error| BatchError::Output {
+                    path: None,
+                    detail: e.to_string(),
+                };
                 for (i, r) in results.iter().enumerate() {
                     let row = NdRow {
                         row: chunk.first_row + i as u64,
                         input: chunk.cell(i, self.id_col),
                         result: r,
-                        columns: Columns { headers: &self.headers, id_col: self.id_col, chunk, row: i },
+                        columns: Columns {
+                            headers: &self.headers,
+                            id_col: self.id_col,
+                            chunk,
+                            row: i,
+                        },
                     };
-                    serde_json::to_writer(&mut *w, &row).map_err(io::Error::from).map_err(err)?;
+                    serde_json::to_writer(&mut *w, &row)
+                        .map_err(io::Error::from)
+                        .map_err(err)?;
                     w.write_all(b"\n").map_err(err)?;
                 }
             }
@@ -178,11 +212,21 @@ impl Output {
                     // Result columns sit under their headers even when a row is short.
                     let mut col = col.max(width as u16);
                     if r.error.is_none() {
-                        sheet.write_string(*row, col, decision_str(r)).map_err(err)?;
-                        sheet.write_boolean(*row, col + 1, r.heightened).map_err(err)?;
-                        sheet.write_boolean(*row, col + 2, r.nonconforming).map_err(err)?;
-                        sheet.write_string(*row, col + 3, r.lists.join(";")).map_err(err)?;
-                        sheet.write_string(*row, col + 4, r.measures.join(";")).map_err(err)?;
+                        sheet
+                            .write_string(*row, col, decision_str(r))
+                            .map_err(err)?;
+                        sheet
+                            .write_boolean(*row, col + 1, r.heightened)
+                            .map_err(err)?;
+                        sheet
+                            .write_boolean(*row, col + 2, r.nonconforming)
+                            .map_err(err)?;
+                        sheet
+                            .write_string(*row, col + 3, r.lists.join(";"))
+                            .map_err(err)?;
+                        sheet
+                            .write_string(*row, col + 4, r.measures.join(";"))
+                            .map_err(err)?;
                     }
                     col += 5;
                     if let Some(e) = &r.error {
@@ -198,12 +242,14 @@ impl Output {
     /// Flushes everything; the output is complete only after this returns.
     pub fn finish(self) -> Result<(), BatchError> {
         match self.kind {
-            Kind::Csv(mut w) => w
-                .flush()
-                .map_err(|e| BatchError::Output { path: None, detail: e.to_string() }),
-            Kind::Ndjson(mut w) => w
-                .flush()
-                .map_err(|e| BatchError::Output { path: None, detail: e.to_string() }),
+            Kind::Csv(mut w) => w.flush().map_err(|e| BatchError::Output {
+                path: None,
+                detail: e.to_string(),
+            }),
+            Kind::Ndjson(mut w) => w.flush().map_err(|e| BatchError::Output {
+                path: None,
+                detail: e.to_string(),
+            }),
             Kind::Xlsx { mut book, path, .. } => book.save(&path).map_err(|e| BatchError::Output {
                 path: Some(path.clone()),
                 detail: e.to_string(),

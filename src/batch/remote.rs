@@ -37,18 +37,33 @@ pub struct Remote {
 impl Remote {
     /// `url` is `http://HOST:PORT` with an optional path prefix; TLS is the job of a proxy
     /// in front of credgate, so only `http` is spoken here.
-    pub fn new(url: &str, token: Option<String>, scenario: Scenario, as_of: Day) -> Result<Remote, BatchError> {
-        let bad = |detail: String| BatchError::Remote { url: url.to_string(), detail };
-        let uri: Uri = url.parse().map_err(|e| bad(format!("not a URL ({e}); expected http://HOST:PORT")))?;
+    pub fn new(
+        url: &str,
+        token: Option<String>,
+        scenario: Scenario,
+        as_of: Day,
+    ) -> Result<Remote, BatchError> {
+        let bad = |detail: String| BatchError::Remote {
+            url: url.to_string(),
+            detail,
+        };
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| bad(format!("not a URL ({e}); expected http://HOST:PORT")))?;
         if uri.scheme_str() != Some("http") {
-            return Err(bad("only http:// URLs are supported; put TLS in a proxy in front of credgate".into()));
+            return Err(bad(
+                "only http:// URLs are supported; put TLS in a proxy in front of credgate".into(),
+            ));
         }
         let authority = uri
             .authority()
             .ok_or_else(|| bad("the URL has no host".into()))?
             .to_string();
         let prefix = uri.path().trim_end_matches('/');
-        let target = format!("{prefix}/v1/screen?scenario={}&as_of={as_of}", scenario.as_str());
+        let target = format!(
+            "{prefix}/v1/screen?scenario={}&as_of={as_of}",
+            scenario.as_str()
+        );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -64,7 +79,10 @@ impl Remote {
     }
 
     fn error(&self, detail: String) -> BatchError {
-        BatchError::Remote { url: self.url.clone(), detail }
+        BatchError::Remote {
+            url: self.url.clone(),
+            detail,
+        }
     }
 }
 
@@ -96,7 +114,12 @@ async fn post(
     let req = req.body(Full::new(body)).map_err(|e| e.to_string())?;
     let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status();
-    let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
     if status != StatusCode::OK {
         let text = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
         return Err(format!("HTTP {status}: {}", text.trim()));
@@ -110,7 +133,9 @@ async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
         .await
         .map_err(|e| format!("cannot connect: {e}"))?;
     let _ = tcp.set_nodelay(true);
-    let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await.map_err(|e| e.to_string())?;
+    let (sender, conn) = http1::handshake(TokioIo::new(tcp))
+        .await
+        .map_err(|e| e.to_string())?;
     tokio::spawn(async move {
         // The connection's own failure shows up as the request's error.
         let _ = conn.await;
@@ -123,7 +148,8 @@ fn csv_body(chunk: &Chunk, id_col: usize, rows: std::ops::Range<usize>) -> Resul
     let mut w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(rows.len() * 20 + 3));
     w.write_record(["id"]).map_err(|e| e.to_string())?;
     for i in rows {
-        w.write_record([chunk.cell(i, id_col)]).map_err(|e| e.to_string())?;
+        w.write_record([chunk.cell(i, id_col)])
+            .map_err(|e| e.to_string())?;
     }
     w.into_inner().map(Bytes::from).map_err(|e| e.to_string())
 }
@@ -164,10 +190,16 @@ fn parse_rows(body: &[u8], expected: usize, out: &mut Vec<ScreenResult>) -> Resu
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let row: Row = serde_json::from_slice(line).map_err(|e| format!("result line {}: {e}", n + 1))?;
+        let row: Row =
+            serde_json::from_slice(line).map_err(|e| format!("result line {}: {e}", n + 1))?;
         let k = out.len() - start;
         if row.row != k as u64 + 1 {
-            return Err(format!("result line {} is for row {}, expected row {}", n + 1, row.row, k + 1));
+            return Err(format!(
+                "result line {} is for row {}, expected row {}",
+                n + 1,
+                row.row,
+                k + 1
+            ));
         }
         out.push(into_result(row)?);
     }
@@ -198,7 +230,11 @@ fn into_result(row: Row) -> Result<ScreenResult, String> {
     // keeps its code in the message.
     let error = row.error.map(|e| ScreenError {
         code: "invalid_id",
-        message: if e.code == "invalid_id" { e.message } else { format!("{}: {}", e.code, e.message) },
+        message: if e.code == "invalid_id" {
+            e.message
+        } else {
+            format!("{}: {}", e.code, e.message)
+        },
         expected_check: e.expected_check,
     });
     if decision.is_none() && error.is_none() {
@@ -217,7 +253,12 @@ fn into_result(row: Row) -> Result<ScreenResult, String> {
 }
 
 impl Screener for Remote {
-    fn screen(&mut self, chunk: &Chunk, id_col: usize, out: &mut Vec<ScreenResult>) -> Result<(), BatchError> {
+    fn screen(
+        &mut self,
+        chunk: &Chunk,
+        id_col: usize,
+        out: &mut Vec<ScreenResult>,
+    ) -> Result<(), BatchError> {
         let n = chunk.len();
         let per = n.div_ceil(self.conns.len()).max(1);
         let ranges: Vec<std::ops::Range<usize>> =
@@ -269,7 +310,9 @@ async fn join_all<F: std::future::Future<Output = Result<Bytes, String>>>(
         }
     })
     .await;
-    done.into_iter().map(|d| d.expect("every call finished")).collect()
+    done.into_iter()
+        .map(|d| d.expect("every call finished"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -286,8 +329,17 @@ mod tests {
         assert_eq!(out[0].error.as_ref().unwrap().message, "too short");
         assert_eq!(out[1].decision, Some(Outcome::Deny));
         assert_eq!(out[1].lists, ["a", "b"]);
-        assert_eq!(parse_rows(body, 3, &mut Vec::new()).unwrap_err(), "sent 3 rows, got 2 results");
-        let swapped = body.split(|&b| b == b'\n').rev().collect::<Vec<_>>().join(&b'\n');
-        assert!(parse_rows(&swapped, 2, &mut Vec::new()).unwrap_err().contains("expected row 1"));
+        assert_eq!(
+            parse_rows(body, 3, &mut Vec::new()).unwrap_err(),
+            "sent 3 rows, got 2 results"
+        );
+        let swapped = body
+            .split(|&b| b == b'\n')
+            .rev()
+            .collect::<Vec<_>>()
+            .join(&b'\n');
+        assert!(parse_rows(&swapped, 2, &mut Vec::new())
+            .unwrap_err()
+            .contains("expected row 1"));
     }
 }

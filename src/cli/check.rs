@@ -47,7 +47,12 @@ impl std::fmt::Display for Invalid {
 impl std::error::Error for Invalid {}
 
 pub fn parse_scenario(s: &str) -> Result<Scenario, Invalid> {
-    Scenario::parse(s).ok_or_else(|| Invalid(format!("unknown scenario {s:?}; expected one of: {}", Scenario::expected())))
+    Scenario::parse(s).ok_or_else(|| {
+        Invalid(format!(
+            "unknown scenario {s:?}; expected one of: {}",
+            Scenario::expected()
+        ))
+    })
 }
 
 pub fn parse_as_of(s: Option<&str>, today: Day) -> Result<Day, Invalid> {
@@ -59,10 +64,19 @@ pub fn parse_as_of(s: Option<&str>, today: Day) -> Result<Day, Invalid> {
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let today = Day::today_cst();
-    let mode = if args.lenient { Mode::Lenient } else { Mode::Strict };
+    let mode = if args.lenient {
+        Mode::Lenient
+    } else {
+        Mode::Strict
+    };
     let checked = (|| {
-        let id = ids::parse(&args.id, mode, today).map_err(|e| Invalid(format!("invalid id: {e}")))?;
-        Ok::<_, Invalid>((id, parse_scenario(&args.scenario)?, parse_as_of(args.as_of.as_deref(), today)?))
+        let id =
+            ids::parse(&args.id, mode, today).map_err(|e| Invalid(format!("invalid id: {e}")))?;
+        Ok::<_, Invalid>((
+            id,
+            parse_scenario(&args.scenario)?,
+            parse_as_of(args.as_of.as_deref(), today)?,
+        ))
     })();
     let (id, scenario, as_of) = match checked {
         Ok(v) => v,
@@ -71,8 +85,17 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             return Ok(2);
         }
     };
-    let engine = Engine::open(&args.index).with_context(|| format!("opening snapshot {}", args.index.display()))?;
-    let decision = engine.check(&id, scenario, as_of, today, Options { full_personal_ids: args.full_ids });
+    let engine = Engine::open(&args.index)
+        .with_context(|| format!("opening snapshot {}", args.index.display()))?;
+    let decision = engine.check(
+        &id,
+        scenario,
+        as_of,
+        today,
+        Options {
+            full_personal_ids: args.full_ids,
+        },
+    );
     println!("{}", serde_json::to_string_pretty(&decision)?);
     Ok(0)
 }

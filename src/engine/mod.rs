@@ -170,7 +170,7 @@ impl Engine {
 }
 
 fn applies(m: &Measure, l: &ListInfo) -> bool {
-    m.classes.contains(&l.class) || m.lists.iter().any(|c| *c == l.code)
+    m.classes.contains(&l.class) || m.lists.contains(&l.code)
 }
 
 /// Shows an 18-character identifier: organisations in full, people masked unless entitled.

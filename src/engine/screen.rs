@@ -35,14 +35,26 @@ pub struct ScreenError {
 
 impl ScreenError {
     pub fn invalid_id(e: &IdError) -> ScreenError {
-        ScreenError { code: "invalid_id", message: e.to_string(), expected_check: e.expected_check() }
+        ScreenError {
+            code: "invalid_id",
+            message: e.to_string(),
+            expected_check: e.expected_check(),
+        }
     }
 }
 
 impl Engine {
     /// Screens one identifier as given by the caller. An invalid identifier becomes an
     /// error in the result, never a failure of the batch.
-    pub fn screen_one(&self, input: &str, scenario: Scenario, as_of: Day, today: Day, mode: Mode, opts: Options) -> ScreenResult {
+    pub fn screen_one(
+        &self,
+        input: &str,
+        scenario: Scenario,
+        as_of: Day,
+        today: Day,
+        mode: Mode,
+        opts: Options,
+    ) -> ScreenResult {
         let id = match ids::parse(input, mode, today) {
             Ok(id) => id,
             Err(e) => {

@@ -99,10 +99,7 @@ pub type Raw<R> = io::Chain<Cursor<Vec<u8>>, R>;
 ///
 /// The source reader passes a [`HashingReader`] (it needs the digest); `credgate screen`
 /// passes the bare file, since a supplier list needs no digest and hashing costs time.
-pub fn open_raw<R: Read>(
-    mut hashing: R,
-    requested: Encoding,
-) -> io::Result<(Detected, Raw<R>)> {
+pub fn open_raw<R: Read>(mut hashing: R, requested: Encoding) -> io::Result<(Detected, Raw<R>)> {
     let mut head = vec![0u8; SNIFF_LEN];
     let mut filled = 0;
     while filled < head.len() {
