@@ -31,7 +31,10 @@ use credgate_index::synth::{generate, SynthOptions};
 const SAMPLE: usize = 4096;
 
 fn records() -> u64 {
-    std::env::var("CREDGATE_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000)
+    std::env::var("CREDGATE_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
 }
 
 fn today() -> Day {
@@ -47,8 +50,18 @@ fn snapshot_root(n: u64) -> PathBuf {
     }
     let source = base.join(format!("synth-{n}"));
     if !source.join("synth.json").exists() {
-        eprintln!("bench: generating {n} synthetic records into {}", source.display());
-        generate(&source, &SynthOptions { records: n, seed: 7 }).unwrap();
+        eprintln!(
+            "bench: generating {n} synthetic records into {}",
+            source.display()
+        );
+        generate(
+            &source,
+            &SynthOptions {
+                records: n,
+                seed: 7,
+            },
+        )
+        .unwrap();
     }
     eprintln!("bench: building {}", root.display());
     build(&BuildOptions {
@@ -88,7 +101,10 @@ fn samples(engine: &Engine) -> Samples {
         let id = ids::parse(snap.subject_id(ord), Mode::Lenient, today()).unwrap();
         if s.subject_type == SubjectType::Org.code() && s.rec_count > 0 && orgs.len() < SAMPLE {
             orgs.push(id);
-        } else if s.subject_type == SubjectType::Person.code() && s.link_count > 0 && linked_persons.len() < SAMPLE {
+        } else if s.subject_type == SubjectType::Person.code()
+            && s.link_count > 0
+            && linked_persons.len() < SAMPLE
+        {
             linked_persons.push(id);
         }
         ord += step;
@@ -99,7 +115,11 @@ fn samples(engine: &Engine) -> Samples {
         .take(SAMPLE)
         .map(|code| ids::parse(std::str::from_utf8(&code).unwrap(), Mode::Strict, today()).unwrap())
         .collect();
-    Samples { orgs, linked_persons, misses }
+    Samples {
+        orgs,
+        linked_persons,
+        misses,
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -120,7 +140,11 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     for (name, ids, scenario) in [
         ("check_hit_org", &s.orgs, Scenario::Procurement),
-        ("check_hit_linked_person", &s.linked_persons, Scenario::Transport),
+        (
+            "check_hit_linked_person",
+            &s.linked_persons,
+            Scenario::Transport,
+        ),
         ("check_miss", &s.misses, Scenario::Procurement),
     ] {
         let mut i = 0;
@@ -139,7 +163,11 @@ fn bench(c: &mut Criterion) {
             i = (i + 1) % texts.len();
             let id = ids::parse(&texts[i], Mode::Lenient, d).unwrap();
             buf.clear();
-            serde_json::to_writer(&mut buf, &engine.check(&id, Scenario::Procurement, d, d, opts)).unwrap();
+            serde_json::to_writer(
+                &mut buf,
+                &engine.check(&id, Scenario::Procurement, d, d, opts),
+            )
+            .unwrap();
             black_box(buf.len())
         })
     });
@@ -147,9 +175,15 @@ fn bench(c: &mut Criterion) {
 
     // The identifier index alone, against a HashMap over the same keys.
     let snap = engine.snapshot();
-    let keys: Vec<[u8; 18]> = s.orgs.iter().chain(&s.misses).map(|id| *id.as_bytes()).collect();
-    let map: HashMap<[u8; 18], u32> =
-        (0..snap.subject_count()).map(|o| (snap.subject_id(o).as_bytes().try_into().unwrap(), o)).collect();
+    let keys: Vec<[u8; 18]> = s
+        .orgs
+        .iter()
+        .chain(&s.misses)
+        .map(|id| *id.as_bytes())
+        .collect();
+    let map: HashMap<[u8; 18], u32> = (0..snap.subject_count())
+        .map(|o| (snap.subject_id(o).as_bytes().try_into().unwrap(), o))
+        .collect();
     let mut g = c.benchmark_group("lookup");
     g.throughput(Throughput::Elements(1));
     let mut i = 0;

@@ -7,6 +7,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod batch;
 pub mod cli;
 pub mod engine;
 pub mod server;

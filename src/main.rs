@@ -24,6 +24,8 @@ enum Command {
     Validate(cli::validate::Args),
     /// Decide one subject in one scenario: the decision JSON of SPEC §7 on stdout.
     Check(cli::check::Args),
+    /// Batch-screen a supplier list (CSV or xlsx): every row with its decision.
+    Screen(cli::screen::Args),
     /// Serve the HTTP API (SPEC §7); `--demo` builds and serves the bundled sample.
     Serve(cli::serve::Args),
 }
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => cli::validate::run(args),
         Command::Check(args) => cli::check::run(args),
+        Command::Screen(args) => cli::screen::run(args),
         Command::Serve(args) => cli::serve::run(args),
     };
     match result {

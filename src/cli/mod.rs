@@ -2,6 +2,7 @@
 //! `run(Args) -> anyhow::Result<ExitCode>`.
 
 pub mod check;
+pub mod screen;
 pub mod serve;
 pub mod validate;
 

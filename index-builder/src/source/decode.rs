@@ -92,14 +92,14 @@ pub fn sniff(head: &[u8]) -> Detected {
 }
 
 /// The raw stream after sniffing: the sniffed head replayed, then the rest of the file.
-pub type Raw<R> = io::Chain<Cursor<Vec<u8>>, HashingReader<R>>;
+pub type Raw<R> = io::Chain<Cursor<Vec<u8>>, R>;
 
 /// Reads the sniff window from `hashing` and returns the encoding to use together with a
 /// reader that replays the window, so the file is still read exactly once.
-pub fn open_raw<R: Read>(
-    mut hashing: HashingReader<R>,
-    requested: Encoding,
-) -> io::Result<(Detected, Raw<R>)> {
+///
+/// The source reader passes a [`HashingReader`] (it needs the digest); `credgate screen`
+/// passes the bare file, since a supplier list needs no digest and hashing costs time.
+pub fn open_raw<R: Read>(mut hashing: R, requested: Encoding) -> io::Result<(Detected, Raw<R>)> {
     let mut head = vec![0u8; SNIFF_LEN];
     let mut filled = 0;
     while filled < head.len() {

@@ -40,12 +40,12 @@ use std::path::{Path, PathBuf};
 use crate::date::Day;
 use crate::model::{Outcome, RepairAction, Role, SubjectType};
 
-pub use decode::{MalformedInput, SNIFF_LEN};
+pub use decode::{open_raw, sniff, Detected, Gb18030Reader, MalformedInput, Raw, SNIFF_LEN};
 pub use error::SourceError;
 pub use header::{FileKind, LINK_COLUMNS, LIST_COLUMNS, OBJECTION_COLUMNS, REPAIR_COLUMNS};
 pub use rejects::{write_rejects_csv, Collect, RejectCounter, RejectsWriter};
 
-use decode::{open_raw, Detected, Gb18030Reader, HashingReader};
+use decode::HashingReader;
 use header::{is_blank, ColumnMap};
 use records::{RecordError, RecordReader};
 

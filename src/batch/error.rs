@@ -1,0 +1,103 @@
+//! What can stop a batch run. A bad identifier never does: it becomes an `invalid_id` error
+//! in its row's result.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use crate::engine::EngineError;
+
+#[derive(Debug)]
+pub enum BatchError {
+    /// The input file cannot be opened or read.
+    Io { path: PathBuf, err: io::Error },
+    /// The input has no header row.
+    Empty { path: PathBuf },
+    /// Bytes that are not text in the file's (sniffed) encoding.
+    Encoding {
+        path: PathBuf,
+        line: u64,
+        encoding: &'static str,
+        detail: String,
+    },
+    /// CSV structure the reader cannot follow (e.g. an unterminated quote).
+    Csv {
+        path: PathBuf,
+        line: u64,
+        detail: String,
+    },
+    /// The workbook cannot be read.
+    Xlsx { path: PathBuf, detail: String },
+    /// No header names the identifier column.
+    NoIdColumn {
+        wanted: Option<String>,
+        headers: Vec<String>,
+    },
+    /// Writing the results failed (`path` `None`: stdout or an already named file).
+    Output {
+        path: Option<PathBuf>,
+        detail: String,
+    },
+    /// The snapshot cannot be opened.
+    Snapshot { path: PathBuf, err: EngineError },
+    /// The server cannot be reached or answered something other than results.
+    Remote { url: String, detail: String },
+}
+
+impl BatchError {
+    /// The process exit code for this failure: 3 when the snapshot or the server failed,
+    /// 2 for everything about the input, the output or the arguments.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            BatchError::Snapshot { .. } | BatchError::Remote { .. } => 3,
+            _ => 2,
+        }
+    }
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchError::Io { path, err } => write!(f, "{}: {err}", path.display()),
+            BatchError::Empty { path } => write!(
+                f,
+                "{}: no header row; the first non-empty row must name the columns, one of them the identifier",
+                path.display()
+            ),
+            BatchError::Encoding { path, line, encoding, detail } => write!(
+                f,
+                "{}:{line}: not valid {encoding} text ({detail}); save the file as UTF-8 or GB18030",
+                path.display()
+            ),
+            BatchError::Csv { path, line, detail } => {
+                write!(f, "{}:{line}: {detail}", path.display())
+            }
+            BatchError::Xlsx { path, detail } => write!(
+                f,
+                "{}: cannot read the workbook ({detail}); save it as .xlsx or export it as CSV",
+                path.display()
+            ),
+            BatchError::NoIdColumn { wanted, headers } => {
+                let list = headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
+                match wanted {
+                    Some(w) => write!(f, "no column named {w:?}; the header has: {list}"),
+                    None => write!(
+                        f,
+                        "no identifier column: name it id, 统一社会信用代码, 信用代码, 身份证号码, 证件号码 \
+                         (or uscc, credit_code, subject_id) or pass --id-column NAME; the header has: {list}"
+                    ),
+                }
+            }
+            BatchError::Output { path: Some(p), detail } => {
+                write!(f, "writing {}: {detail}", p.display())
+            }
+            BatchError::Output { path: None, detail } => write!(f, "writing results: {detail}"),
+            BatchError::Snapshot { path, err } => {
+                write!(f, "opening snapshot {}: {err}", path.display())
+            }
+            BatchError::Remote { url, detail } => write!(f, "server {url}: {detail}"),
+        }
+    }
+}
+
+impl std::error::Error for BatchError {}

@@ -1,0 +1,481 @@
+//! Reading a supplier list in chunks: CSV (UTF-8 or GB18030, BOM tolerated) or the first
+//! worksheet of an `.xlsx`, and finding its identifier column by name.
+//!
+//! A reader never holds the file: it fills one [`Chunk`] of at most `chunk_rows` rows at a
+//! time, and chunks are recycled, so memory stays flat however long the list is. Rows whose
+//! cells are all empty are not data rows (spreadsheets are full of them) and are skipped.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use calamine::{DataRef, Reader as _, Xlsx};
+use credgate_index::source::Encoding;
+use credgate_index::source::{open_raw, Detected, Gb18030Reader, MalformedInput, Raw};
+
+use super::BatchError;
+
+/// Header names that mark the identifier column, most specific first: a list with both a
+/// credit code and a legal representative's identity number is screened by the credit code.
+pub const ID_COLUMNS: &[&str] = &[
+    "统一社会信用代码",
+    "社会信用代码",
+    "信用代码",
+    "uscc",
+    "credit_code",
+    "身份证号码",
+    "身份证号",
+    "证件号码",
+    "证件号",
+    "subject_id",
+    "id",
+];
+
+/// A block of consecutive data rows, stored as one string and cell boundaries so that
+/// reading a row allocates nothing once the chunk's buffers have grown.
+#[derive(Default, Debug)]
+pub struct Chunk {
+    /// 1-based number of the chunk's first data row.
+    pub first_row: u64,
+    text: String,
+    /// End offset in `text` of every cell.
+    cell_ends: Vec<usize>,
+    /// End index in `cell_ends` of every row.
+    row_ends: Vec<usize>,
+}
+
+impl Chunk {
+    pub fn clear(&mut self, first_row: u64) {
+        self.first_row = first_row;
+        self.text.clear();
+        self.cell_ends.clear();
+        self.row_ends.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.row_ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.row_ends.is_empty()
+    }
+
+    pub fn push_cell(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.cell_ends.push(self.text.len());
+    }
+
+    pub fn end_row(&mut self) {
+        self.row_ends.push(self.cell_ends.len());
+    }
+
+    /// The cells of row `i` of the chunk (0-based).
+    pub fn row(&self, i: usize) -> impl ExactSizeIterator<Item = &str> + '_ {
+        let (first, last) = self.cell_range(i);
+        (first..last).map(move |c| self.cell_at(c))
+    }
+
+    /// Cell `col` of row `i`, empty when the row is shorter.
+    pub fn cell(&self, i: usize, col: usize) -> &str {
+        let (first, last) = self.cell_range(i);
+        if first + col < last {
+            self.cell_at(first + col)
+        } else {
+            ""
+        }
+    }
+
+    fn cell_range(&self, i: usize) -> (usize, usize) {
+        let first = if i == 0 { 0 } else { self.row_ends[i - 1] };
+        (first, self.row_ends[i])
+    }
+
+    fn cell_at(&self, c: usize) -> &str {
+        let start = if c == 0 { 0 } else { self.cell_ends[c - 1] };
+        &self.text[start..self.cell_ends[c]]
+    }
+}
+
+/// The kind of input file, by extension: `.xlsx` is a workbook, anything else CSV.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    Csv,
+    Xlsx,
+}
+
+impl InputKind {
+    pub fn of(path: &Path) -> InputKind {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("xlsx") => InputKind::Xlsx,
+            _ => InputKind::Csv,
+        }
+    }
+}
+
+/// The column that holds the identifier: `wanted` (from `--id-column`) or the best of
+/// [`ID_COLUMNS`]; names compare trimmed and case-insensitively.
+pub fn find_id_column(headers: &[String], wanted: Option<&str>) -> Result<usize, BatchError> {
+    let norm = |s: &str| s.trim().to_lowercase();
+    let names: Vec<String> = headers.iter().map(|h| norm(h)).collect();
+    let found = match wanted {
+        Some(w) => names.iter().position(|n| *n == norm(w)),
+        None => ID_COLUMNS
+            .iter()
+            .find_map(|c| names.iter().position(|n| n == c)),
+    };
+    found.ok_or_else(|| BatchError::NoIdColumn {
+        wanted: wanted.map(str::to_string),
+        headers: headers.to_vec(),
+    })
+}
+
+/// Streams the rows of one input file.
+pub enum RowReader {
+    Csv(Box<CsvRows>),
+    Xlsx(Box<XlsxRows>),
+}
+
+impl RowReader {
+    /// Opens `path` and reads its header row. `bytes_read` follows how far into a CSV file
+    /// the reader is, for the progress bar.
+    pub fn open(
+        path: &Path,
+        kind: InputKind,
+        bytes_read: Arc<AtomicU64>,
+    ) -> Result<(RowReader, Vec<String>), BatchError> {
+        match kind {
+            InputKind::Csv => {
+                let (rows, header) = CsvRows::open(path, bytes_read)?;
+                Ok((RowReader::Csv(Box::new(rows)), header))
+            }
+            InputKind::Xlsx => {
+                let (rows, header) = XlsxRows::open(path)?;
+                Ok((RowReader::Xlsx(Box::new(rows)), header))
+            }
+        }
+    }
+
+    /// Refills `chunk` with up to `max` rows; an empty chunk means the end of the file.
+    pub fn fill(
+        &mut self,
+        chunk: &mut Chunk,
+        first_row: u64,
+        max: usize,
+    ) -> Result<(), BatchError> {
+        chunk.clear(first_row);
+        match self {
+            RowReader::Csv(r) => r.fill(chunk, max),
+            RowReader::Xlsx(r) => r.fill(chunk, max),
+        }
+    }
+}
+
+/// A file that counts the bytes read from it.
+struct Counted {
+    file: File,
+    read: Arc<AtomicU64>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// The decoded text of a CSV file: UTF-8 passed through, GB18030 decoded on the fly.
+enum Text {
+    Utf8(Raw<Counted>),
+    Gb18030(Gb18030Reader<Raw<Counted>>),
+}
+
+impl Read for Text {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Text::Utf8(r) => r.read(buf),
+            Text::Gb18030(r) => r.read(buf),
+        }
+    }
+}
+
+pub struct CsvRows {
+    path: PathBuf,
+    encoding: &'static str,
+    reader: csv::Reader<Text>,
+    record: csv::StringRecord,
+}
+
+impl CsvRows {
+    fn open(path: &Path, read: Arc<AtomicU64>) -> Result<(CsvRows, Vec<String>), BatchError> {
+        let io_err = |err| BatchError::Io {
+            path: path.to_path_buf(),
+            err,
+        };
+        let file = Counted {
+            file: File::open(path).map_err(io_err)?,
+            read,
+        };
+        let (detected, raw) = open_raw(file, Encoding::Auto).map_err(io_err)?;
+        let text = match detected {
+            Detected::Utf8 => Text::Utf8(raw),
+            Detected::Gb18030 => Text::Gb18030(Gb18030Reader::new(raw)),
+        };
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(256 * 1024)
+            .from_reader(text);
+        let mut rows = CsvRows {
+            path: path.to_path_buf(),
+            encoding: detected.name(),
+            reader,
+            record: csv::StringRecord::new(),
+        };
+        let mut header = Vec::new();
+        while rows.next_record()? {
+            if !rows.record.iter().all(|c| c.trim().is_empty()) {
+                header = rows.record.iter().map(str::to_string).collect();
+                break;
+            }
+        }
+        // A byte-order mark survives decoding as U+FEFF at the start of the first name.
+        if let Some(first) = header.first_mut() {
+            if let Some(rest) = first.strip_prefix('\u{FEFF}') {
+                *first = rest.to_string();
+            }
+        }
+        if header.is_empty() {
+            return Err(BatchError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok((rows, header))
+    }
+
+    fn next_record(&mut self) -> Result<bool, BatchError> {
+        self.reader.read_record(&mut self.record).map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            let detail = match e.kind() {
+                csv::ErrorKind::Io(io) => match io
+                    .get_ref()
+                    .and_then(|x| x.downcast_ref::<MalformedInput>())
+                {
+                    Some(m) => {
+                        return BatchError::Encoding {
+                            path: self.path.clone(),
+                            line: m.line,
+                            encoding: self.encoding,
+                            detail: m.to_string(),
+                        }
+                    }
+                    None => io.to_string(),
+                },
+                csv::ErrorKind::Utf8 { err, .. } => {
+                    return BatchError::Encoding {
+                        path: self.path.clone(),
+                        line,
+                        encoding: self.encoding,
+                        detail: format!("invalid UTF-8 in field {}", err.field() + 1),
+                    }
+                }
+                _ => e.to_string(),
+            };
+            BatchError::Csv {
+                path: self.path.clone(),
+                line,
+                detail,
+            }
+        })
+    }
+
+    fn fill(&mut self, chunk: &mut Chunk, max: usize) -> Result<(), BatchError> {
+        while chunk.len() < max && self.next_record()? {
+            if self.record.iter().all(str::is_empty) {
+                continue;
+            }
+            for cell in self.record.iter() {
+                chunk.push_cell(cell);
+            }
+            chunk.end_row();
+        }
+        Ok(())
+    }
+}
+
+/// The first worksheet of a workbook, read cell by cell through calamine's streaming
+/// reader. The workbook's shared-string table is held in memory (the format requires it);
+/// the cells are not.
+pub struct XlsxRows {
+    path: PathBuf,
+    /// calamine's cell reader borrows the workbook, so it cannot live beside it in one
+    /// struct; instead a thread owns both and hands rows over this bounded channel.
+    rows: std::sync::mpsc::Receiver<Result<Vec<String>, String>>,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl XlsxRows {
+    fn open(path: &Path) -> Result<(XlsxRows, Vec<String>), BatchError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<String>, String>>(4096);
+        let owned = path.to_path_buf();
+        let thread = std::thread::spawn(move || {
+            if let Err(e) = stream_sheet(&owned, &tx) {
+                let _ = tx.send(Err(e));
+            }
+        });
+        let mut rows = XlsxRows {
+            path: path.to_path_buf(),
+            rows: rx,
+            _thread: thread,
+        };
+        let header = loop {
+            match rows.next_row()? {
+                Some(r) if r.iter().all(|c| c.trim().is_empty()) => continue,
+                Some(r) => break r,
+                None => {
+                    return Err(BatchError::Empty {
+                        path: path.to_path_buf(),
+                    })
+                }
+            }
+        };
+        Ok((rows, header))
+    }
+
+    fn next_row(&mut self) -> Result<Option<Vec<String>>, BatchError> {
+        match self.rows.recv() {
+            Ok(Ok(row)) => Ok(Some(row)),
+            Ok(Err(detail)) => Err(BatchError::Xlsx {
+                path: self.path.clone(),
+                detail,
+            }),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn fill(&mut self, chunk: &mut Chunk, max: usize) -> Result<(), BatchError> {
+        while chunk.len() < max {
+            let Some(row) = self.next_row()? else { break };
+            if row.iter().all(String::is_empty) {
+                continue;
+            }
+            for cell in &row {
+                chunk.push_cell(cell);
+            }
+            chunk.end_row();
+        }
+        Ok(())
+    }
+}
+
+/// Sends the rows of the first worksheet in order, filling gaps with empty cells. Stops
+/// quietly when the receiver is gone (the run ended early).
+fn stream_sheet(
+    path: &Path,
+    tx: &std::sync::mpsc::SyncSender<Result<Vec<String>, String>>,
+) -> Result<(), String> {
+    let file = BufReader::new(File::open(path).map_err(|e| e.to_string())?);
+    let mut book: Xlsx<_> = Xlsx::new(file).map_err(|e| e.to_string())?;
+    let sheet = book
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or_else(|| "the workbook has no worksheet".to_string())?;
+    let mut cells = book
+        .worksheet_cells_reader(&sheet)
+        .map_err(|e| e.to_string())?;
+    let mut row: Vec<String> = Vec::new();
+    let mut at: Option<u32> = None;
+    while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+        let (r, c) = cell.get_position();
+        if at != Some(r) {
+            // Rows the sheet leaves out entirely are blank rows: skipped like blank lines.
+            if at.is_some() && tx.send(Ok(std::mem::take(&mut row))).is_err() {
+                return Ok(());
+            }
+            at = Some(r);
+        }
+        let c = c as usize;
+        if row.len() < c {
+            row.resize(c, String::new());
+        }
+        row.push(cell_text(cell.get_value()));
+    }
+    if at.is_some() {
+        let _ = tx.send(Ok(row));
+    }
+    Ok(())
+}
+
+/// A cell as the text a person sees. Identifiers typed as numbers (all-digit resident IDs
+/// lose their last digits in a float, which then fail the check) keep their integer digits.
+pub fn cell_text(v: &DataRef<'_>) -> String {
+    match v {
+        DataRef::String(s) => s.clone(),
+        DataRef::SharedString(s) => s.to_string(),
+        DataRef::Int(i) => i.to_string(),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e17 => format!("{f:.0}"),
+        DataRef::Float(f) => f.to_string(),
+        DataRef::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        DataRef::DateTime(d) => d.to_string(),
+        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => s.clone(),
+        DataRef::Error(e) => format!("#{e:?}"),
+        DataRef::Empty => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(h: &[&str]) -> Vec<String> {
+        h.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn id_column_by_name_most_specific_first() {
+        let h = headers(&["序号", " ID ", "企业名称", "统一社会信用代码"]);
+        assert_eq!(find_id_column(&h, None).unwrap(), 3);
+        assert_eq!(
+            find_id_column(&headers(&["name", "Credit_Code"]), None).unwrap(),
+            1
+        );
+        assert_eq!(find_id_column(&h, Some("id")).unwrap(), 1);
+    }
+
+    #[test]
+    fn missing_id_column_lists_the_headers() {
+        let err = find_id_column(&headers(&["name", "phone"]), None).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("\"name\", \"phone\""), "{msg}");
+        assert!(msg.contains("--id-column"), "{msg}");
+    }
+
+    #[test]
+    fn chunk_rows_and_cells() {
+        let mut c = Chunk::default();
+        c.clear(7);
+        for row in [&["a", "", "b"][..], &["c"][..]] {
+            for cell in row {
+                c.push_cell(cell);
+            }
+            c.end_row();
+        }
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.row(0).collect::<Vec<_>>(), ["a", "", "b"]);
+        assert_eq!(c.cell(1, 0), "c");
+        assert_eq!(c.cell(1, 2), "");
+    }
+
+    #[test]
+    fn numeric_cells_keep_their_digits() {
+        assert_eq!(
+            cell_text(&DataRef::Float(41010219680412.0)),
+            "41010219680412"
+        );
+        assert_eq!(cell_text(&DataRef::Float(1.5)), "1.5");
+        assert_eq!(cell_text(&DataRef::Int(7)), "7");
+    }
+}

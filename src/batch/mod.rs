@@ -1,0 +1,257 @@
+//! Batch screening of a supplier list (`credgate screen`): read the list in chunks, screen
+//! each chunk, write the results in input order, next chunk.
+//!
+//! Three stages run at once on their own threads, joined by bounded channels so that at
+//! most a handful of chunks exist at any time and memory stays flat on any file size:
+//!
+//! ```text
+//! reader (CSV/xlsx → Chunk) ─▶ screener (Chunk → results, on `workers` threads) ─▶ writer
+//!        ▲                                                                          │
+//!        └──────────────────────── emptied chunks come back ◀──────────────────────┘
+//! ```
+//!
+//! The screener is either the engine in this process ([`Local`]) or a credgate server's
+//! `POST /v1/screen` ([`remote::Remote`]); both produce one [`ScreenResult`] per row.
+
+pub mod error;
+pub mod input;
+pub mod local;
+pub mod output;
+pub mod remote;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{channel, sync_channel};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use error::BatchError;
+pub use input::{Chunk, InputKind};
+pub use local::Local;
+pub use output::Format;
+
+use crate::engine::screen::ScreenResult;
+use crate::engine::Outcome;
+
+/// Rows per chunk: large enough that per-chunk costs (thread hand-off, a sort, an HTTP
+/// request) vanish, small enough that a few chunks in flight stay a few tens of megabytes.
+pub const CHUNK_ROWS: usize = 64 * 1024;
+
+/// Turns one chunk of rows into one result per row, in row order.
+pub trait Screener {
+    fn screen(
+        &mut self,
+        chunk: &Chunk,
+        id_col: usize,
+        out: &mut Vec<ScreenResult>,
+    ) -> Result<(), BatchError>;
+}
+
+/// Where the list comes from and where the results go.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub input: PathBuf,
+    /// The identifier column's header (`--id-column`); found by name when `None`.
+    pub id_column: Option<String>,
+    /// `None` writes to stdout.
+    pub out: Option<PathBuf>,
+    pub format: Format,
+    pub chunk_rows: usize,
+    /// Draw a progress line on stderr (only sensible when stderr is a terminal).
+    pub progress: bool,
+}
+
+/// What a run did, for the summary line and the exit code.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub rows: u64,
+    /// Indexed like [`Outcome::ALL`]: deny, review, fast_track, clear.
+    pub by_decision: [u64; 4],
+    pub invalid: u64,
+    pub seconds: f64,
+}
+
+impl Summary {
+    pub fn count(&self, o: Outcome) -> u64 {
+        self.by_decision[Outcome::ALL.iter().position(|x| *x == o).expect("in ALL")]
+    }
+
+    fn add(&mut self, results: &[ScreenResult]) {
+        self.rows += results.len() as u64;
+        for r in results {
+            match r.decision {
+                Some(d) => {
+                    self.by_decision[Outcome::ALL.iter().position(|x| *x == d).expect("in ALL")] +=
+                        1
+                }
+                None => self.invalid += 1,
+            }
+        }
+    }
+
+    pub fn ids_per_second(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.rows as f64 / self.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} rows:", self.rows)?;
+        for (o, n) in Outcome::ALL.iter().zip(self.by_decision) {
+            write!(f, " {} {n},", o.as_str())?;
+        }
+        write!(
+            f,
+            " invalid {}; {:.2} s, {:.0} IDs/s",
+            self.invalid,
+            self.seconds,
+            self.ids_per_second()
+        )
+    }
+}
+
+/// Screens the whole list of `job` with `screener`; the output is complete when this
+/// returns `Ok`.
+pub fn run(job: &Job, screener: &mut dyn Screener) -> Result<Summary, BatchError> {
+    let started = Instant::now();
+    let kind = InputKind::of(&job.input);
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let (mut reader, headers) = input::RowReader::open(&job.input, kind, bytes_read.clone())?;
+    let id_col = input::find_id_column(&headers, job.id_column.as_deref())?;
+    let mut output = output::Output::create(job.format, job.out.as_deref(), headers, id_col)?;
+    let total_bytes = match kind {
+        InputKind::Csv => std::fs::metadata(&job.input).map(|m| m.len()).ok(),
+        InputKind::Xlsx => None,
+    };
+    let chunk_rows = job.chunk_rows.max(1);
+    let progress = job.progress.then(|| Progress::new(total_bytes, bytes_read));
+
+    // Two chunks queued ahead of the screener and two behind it bound the memory in use.
+    let (feed_tx, feed_rx) = sync_channel::<Result<Chunk, BatchError>>(2);
+    let (done_tx, done_rx) = sync_channel::<(Chunk, Vec<ScreenResult>)>(2);
+    let (free_tx, free_rx) = channel::<(Chunk, Vec<ScreenResult>)>();
+
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            let mut next_row = 1u64;
+            loop {
+                let mut chunk = free_rx.try_recv().map(|(c, _)| c).unwrap_or_default();
+                let filled = reader.fill(&mut chunk, next_row, chunk_rows);
+                let stop = !matches!(filled, Ok(())) || chunk.is_empty();
+                if stop {
+                    if let Err(e) = filled {
+                        let _ = feed_tx.send(Err(e));
+                    }
+                    return;
+                }
+                next_row += chunk.len() as u64;
+                if feed_tx.send(Ok(chunk)).is_err() {
+                    return;
+                }
+            }
+        });
+        let writer = s.spawn(move || -> Result<Summary, BatchError> {
+            let mut summary = Summary::default();
+            let mut progress = progress;
+            for (chunk, mut results) in done_rx {
+                output.write_chunk(&chunk, &results)?;
+                summary.add(&results);
+                if let Some(p) = &mut progress {
+                    p.draw(summary.rows, started.elapsed(), false);
+                }
+                results.clear();
+                let _ = free_tx.send((chunk, results));
+            }
+            output.finish()?;
+            if let Some(p) = &mut progress {
+                p.draw(summary.rows, started.elapsed(), true);
+            }
+            Ok(summary)
+        });
+
+        let mut spare: Vec<Vec<ScreenResult>> = Vec::new();
+        let screened = (|| {
+            for chunk in feed_rx {
+                let chunk = chunk?;
+                let mut results = spare.pop().unwrap_or_default();
+                screener.screen(&chunk, id_col, &mut results)?;
+                debug_assert_eq!(results.len(), chunk.len());
+                if done_tx.send((chunk, results)).is_err() {
+                    // The writer stopped; its error is the one to report.
+                    break;
+                }
+            }
+            Ok(())
+        })();
+        drop(done_tx);
+        let written = writer.join().expect("writer thread panicked");
+        screened?;
+        let mut summary = written?;
+        summary.seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    })
+}
+
+/// A one-line progress bar on stderr, redrawn at most ten times a second.
+struct Progress {
+    total_bytes: Option<u64>,
+    bytes_read: Arc<AtomicU64>,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new(total_bytes: Option<u64>, bytes_read: Arc<AtomicU64>) -> Progress {
+        Progress {
+            total_bytes,
+            bytes_read,
+            last: None,
+        }
+    }
+
+    fn draw(&mut self, rows: u64, elapsed: Duration, last: bool) {
+        let now = Instant::now();
+        if !last
+            && self
+                .last
+                .is_some_and(|t| now - t < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(now);
+        let rate = rows as f64 / elapsed.as_secs_f64().max(1e-9);
+        let mut line = String::from("\r");
+        if let Some(total) = self.total_bytes.filter(|t| *t > 0) {
+            let done = if last {
+                total
+            } else {
+                self.bytes_read.load(Ordering::Relaxed).min(total)
+            };
+            let width = 30;
+            let filled = (done as f64 / total as f64 * width as f64) as usize;
+            line.push('[');
+            line.push_str(&"#".repeat(filled));
+            line.push_str(&" ".repeat(width - filled));
+            line.push_str(&format!("] {:>3}% ", done * 100 / total));
+        }
+        line.push_str(&format!(
+            "{rows} rows, {rate:.0} IDs/s, {:.1} s",
+            elapsed.as_secs_f64()
+        ));
+        if last {
+            line.push('\n');
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(line.as_bytes());
+        let _ = err.flush();
+    }
+}
+
+/// Whether a progress bar makes sense: only for a person watching a terminal.
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}

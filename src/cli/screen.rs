@@ -1,0 +1,190 @@
+//! `credgate screen FILE (--index ROOT | --server URL [--token T]) --scenario S [--as-of D]
+//! [--out FILE] [--format csv|ndjson|xlsx] [--id-column NAME] [--lenient]`: batch screening
+//! of a supplier list. See [`AFTER_HELP`] for the output and the exit codes.
+
+use std::path::PathBuf;
+
+use credgate_index::date::Day;
+use credgate_index::ids::Mode;
+
+use super::check::{parse_as_of, parse_scenario, Invalid};
+use crate::batch::{self, BatchError, Format, Job, Local, Summary, CHUNK_ROWS};
+use crate::engine::{Engine, Outcome};
+
+pub const AFTER_HELP: &str = "\
+Input: CSV (UTF-8 or GB18030, a BOM is fine) or .xlsx (first worksheet). The identifier
+column is found by its header: 统一社会信用代码, 社会信用代码, 信用代码, uscc, credit_code,
+身份证号码, 身份证号, 证件号码, 证件号, subject_id or id (case and spaces ignored), or named
+with --id-column. Rows whose cells are all empty are skipped.
+
+Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV):
+CSV and xlsx repeat every input column as given, then decision, heightened, nonconforming,
+lists, measures (codes joined with ';') and error. The identifier column is your own data and
+is echoed unmasked. NDJSON rows are {\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,
+\"columns\"} as from POST /v1/screen, with people's numbers masked in \"id\". An invalid
+identifier gets an error in its row and never stops the run.
+
+A summary goes to stderr at the end; a progress bar too when stderr is a terminal.
+
+Exit codes:
+  0  every row screened; none denied, none invalid
+  1  every row screened; at least one deny or invalid identifier (check the output)
+  2  usage or input/output problem: bad scenario or date, unreadable file, no identifier
+     column, unwritable output (partial output may have been written)
+  3  the snapshot could not be opened, or the server failed";
+
+#[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["index", "server"])))]
+pub struct Args {
+    /// The supplier list: .csv or .xlsx.
+    pub file: PathBuf,
+    /// Screen offline against this snapshot root (or generation directory).
+    #[arg(long)]
+    pub index: Option<PathBuf>,
+    /// Screen through a credgate server, e.g. http://127.0.0.1:8080.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Bearer token for --server.
+    #[arg(long, requires = "server")]
+    pub token: Option<String>,
+    /// licensing, procurement, fiscal_funds, market_entry, honors, finance, transport,
+    /// consumption, inspection or public_services.
+    #[arg(long)]
+    pub scenario: String,
+    /// The date to decide for (YYYY-MM-DD); default today in China Standard Time.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Write results here instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// csv, ndjson or xlsx (xlsx needs --out).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// The header of the identifier column, when it is not one of the known names.
+    #[arg(long)]
+    pub id_column: Option<String>,
+    /// Accept organisation codes that fail only the MOD 31 check (pilot-area codes).
+    #[arg(long)]
+    pub lenient: bool,
+    /// Rows per chunk (memory in use grows with it).
+    #[arg(long, default_value_t = CHUNK_ROWS, hide = true)]
+    pub chunk_rows: usize,
+    /// Screening threads for --index (default: available cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Screen each chunk in identifier order instead of input order (for measuring: on a
+    /// 10M-record snapshot it did not pay, see benches/screen.sh).
+    #[arg(long, hide = true)]
+    pub sort_ids: bool,
+}
+
+/// The exit code of a finished run: 1 when anything needs a person's attention.
+pub fn exit_code(s: &Summary) -> i32 {
+    if s.count(Outcome::Deny) > 0 || s.invalid > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
+    match screen(args) {
+        Ok(summary) => {
+            eprintln!("credgate screen: {summary}");
+            Ok(std::process::ExitCode::from(exit_code(&summary) as u8))
+        }
+        Err(e) => {
+            eprintln!("credgate screen: {e}");
+            let code = match e {
+                Failure::Usage(_) => 2,
+                Failure::Batch(b) => b.exit_code(),
+            };
+            Ok(std::process::ExitCode::from(code as u8))
+        }
+    }
+}
+
+enum Failure {
+    Usage(Invalid),
+    Batch(BatchError),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Usage(e) => write!(f, "{e}"),
+            Failure::Batch(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<Invalid> for Failure {
+    fn from(e: Invalid) -> Self {
+        Failure::Usage(e)
+    }
+}
+
+impl From<BatchError> for Failure {
+    fn from(e: BatchError) -> Self {
+        Failure::Batch(e)
+    }
+}
+
+fn screen(args: Args) -> Result<Summary, Failure> {
+    let today = Day::today_cst();
+    let scenario = parse_scenario(&args.scenario)?;
+    let as_of = parse_as_of(args.as_of.as_deref(), today)?;
+    let mode = if args.lenient {
+        Mode::Lenient
+    } else {
+        Mode::Strict
+    };
+    let format = match (&args.format, &args.out) {
+        (Some(f), _) => Format::parse(f).ok_or_else(|| {
+            Invalid(format!(
+                "unknown format {f:?}; expected csv, ndjson or xlsx"
+            ))
+        })?,
+        (None, Some(out)) => Format::of_path(out),
+        (None, None) => Format::Csv,
+    };
+    if format == Format::Xlsx && args.out.is_none() {
+        return Err(Invalid(
+            "--format xlsx needs --out FILE.xlsx (a workbook cannot go to stdout)".into(),
+        )
+        .into());
+    }
+    let job = Job {
+        input: args.file,
+        id_column: args.id_column,
+        out: args.out,
+        format,
+        chunk_rows: args.chunk_rows,
+        progress: batch::stderr_is_terminal(),
+    };
+    if let Some(root) = &args.index {
+        let engine = Engine::open(root).map_err(|err| BatchError::Snapshot {
+            path: root.clone(),
+            err,
+        })?;
+        let mut local = Local::new(&engine, scenario, as_of, today, mode);
+        if let Some(w) = args.workers {
+            local.workers = w.max(1);
+        }
+        local.sorted = args.sort_ids;
+        Ok(batch::run(&job, &mut local)?)
+    } else {
+        let url = args
+            .server
+            .as_deref()
+            .expect("clap requires --index or --server");
+        if args.lenient {
+            return Err(Invalid(
+                "--lenient applies to --index only; the server decides its own mode".into(),
+            )
+            .into());
+        }
+        let mut remote = batch::remote::Remote::new(url, args.token, scenario, as_of)?;
+        Ok(batch::run(&job, &mut remote)?)
+    }
+}

@@ -1,0 +1,646 @@
+//! `credgate screen`: supplier lists in CSV (UTF-8, GB18030) and xlsx, screened against the
+//! sample snapshot, written as CSV, NDJSON and xlsx; order, invalid rows, exit codes, and the
+//! `--server` client against a stand-in endpoint.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use calamine::{Data, Reader, Xlsx};
+use common::{build_sample, sample_today};
+use credgate::batch::{self, Format, Job, Local};
+use credgate::engine::screen::ScreenResult;
+use credgate::engine::{Engine, Options, Outcome};
+use credgate_index::date::Day;
+use credgate_index::ids::{gen, Mode};
+use credgate_index::model::Scenario;
+
+const DENIED: &str = "914101027110665834"; // court defaulter: deny in procurement
+const PERSON: &str = "410102196804120211"; // its legal representative
+const FAST: &str = "914101844590813695"; // red list: fast_track in procurement
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("snap");
+    build_sample(&root, sample_today());
+    Fixture { dir, root }
+}
+
+impl Fixture {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// Screens `input` in-process with the sample's day as today.
+    fn screen(
+        &self,
+        input: &Path,
+        out: &Path,
+        format: Format,
+        chunk_rows: usize,
+    ) -> batch::Summary {
+        self.screen_with(input, out, format, chunk_rows, false)
+    }
+
+    /// Like [`Fixture::screen`], optionally looking a chunk's identifiers up in sorted order.
+    fn screen_with(
+        &self,
+        input: &Path,
+        out: &Path,
+        format: Format,
+        chunk_rows: usize,
+        sorted: bool,
+    ) -> batch::Summary {
+        let engine = Engine::open(&self.root).unwrap();
+        let today = sample_today();
+        let mut local = Local::new(&engine, Scenario::Procurement, today, today, Mode::Strict);
+        local.sorted = sorted;
+        local.workers = 2;
+        let job = Job {
+            input: input.to_path_buf(),
+            id_column: None,
+            out: Some(out.to_path_buf()),
+            format,
+            chunk_rows,
+            progress: false,
+        };
+        batch::run(&job, &mut local).unwrap()
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_credgate"))
+            .arg("screen")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+fn suppliers_csv() -> String {
+    format!(
+        "序号,企业名称,统一社会信用代码,备注\n\
+         1,恒达建材,{DENIED},老客户\n\
+         2,王建国,{PERSON},\"含,逗号\"\n\
+         3,无名公司,91410184MAUN17PB6X,校验位错\n\
+         \n\
+         4,红名单企业,\u{3000}９１４１０１８４４５９０８１３６９５ ,全角\n"
+    )
+}
+
+fn read_csv(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .unwrap();
+    r.records()
+        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+#[test]
+fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
+    let f = fixture();
+    let text = suppliers_csv();
+    let utf8 = f.write("s.csv", text.as_bytes());
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(text.as_bytes());
+    let bom = f.write("bom.csv", &bom);
+    let gb = f.write("gb.csv", &encoding_rs::GB18030.encode(&text).0);
+
+    let out = f.path("out.csv");
+    let summary = f.screen(&utf8, &out, Format::Csv, 2);
+    let rows = read_csv(&out);
+    assert_eq!(
+        rows[0],
+        [
+            "序号",
+            "企业名称",
+            "统一社会信用代码",
+            "备注",
+            "decision",
+            "heightened",
+            "nonconforming",
+            "lists",
+            "measures",
+            "error"
+        ]
+    );
+    assert_eq!(rows.len(), 5, "the blank line is not a row");
+    assert_eq!(&rows[1][..5], ["1", "恒达建材", DENIED, "老客户", "deny"]);
+    assert!(rows[1][7].contains("court_defaulter"), "{:?}", rows[1]);
+    assert!(!rows[1][8].is_empty());
+    // A person's number is the caller's own data: echoed as given.
+    assert_eq!(&rows[2][..4], ["2", "王建国", PERSON, "含,逗号"]);
+    assert_eq!(rows[3][4], "", "an invalid row has no decision");
+    let engine = Engine::open(&f.root).unwrap();
+    let today = sample_today();
+    let want = engine.screen_one(
+        "91410184MAUN17PB6X",
+        Scenario::Procurement,
+        today,
+        today,
+        Mode::Strict,
+        Options::default(),
+    );
+    assert_eq!(rows[3][9], want.error.unwrap().message);
+    assert_eq!(rows[4][2], "\u{3000}９１４１０１８４４５９０８１３６９５ ");
+    assert_eq!(rows[4][4], "fast_track");
+    assert_eq!(summary.rows, 4);
+    assert_eq!(summary.invalid, 1);
+    let person = engine.screen_one(
+        PERSON,
+        Scenario::Procurement,
+        today,
+        today,
+        Mode::Strict,
+        Options::default(),
+    );
+    assert_eq!(rows[2][4], person.decision.unwrap().as_str());
+    assert_eq!(
+        summary.count(Outcome::Deny),
+        1 + u64::from(person.decision == Some(Outcome::Deny))
+    );
+
+    for input in [bom, gb] {
+        let again = f.path("again.csv");
+        f.screen(&input, &again, Format::Csv, 3);
+        assert_eq!(read_csv(&again), rows, "{}", input.display());
+    }
+}
+
+#[test]
+fn ndjson_rows_carry_the_result_and_the_other_columns() {
+    let f = fixture();
+    let input = f.write("s.csv", suppliers_csv().as_bytes());
+    let out = f.path("out.ndjson");
+    f.screen(&input, &out, Format::Ndjson, 64);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0]["row"], 1);
+    assert_eq!(rows[0]["input"], DENIED);
+    assert_eq!(rows[0]["decision"], "deny");
+    assert_eq!(rows[0]["id_type"], "uscc");
+    assert_eq!(
+        rows[0]["columns"],
+        serde_json::json!({"序号": "1", "企业名称": "恒达建材", "备注": "老客户"})
+    );
+    assert_eq!(rows[1]["input"], PERSON);
+    assert_eq!(
+        rows[1]["id"], "410102********0211",
+        "people are masked in results"
+    );
+    assert_eq!(rows[2]["error"]["code"], "invalid_id");
+    assert!(rows[2]["decision"].is_null());
+    assert_eq!(
+        rows[3]["row"], 4,
+        "rows are numbered without the blank line"
+    );
+    assert_eq!(rows[3]["id"], FAST);
+}
+
+#[test]
+fn xlsx_in_and_out() {
+    let f = fixture();
+    // An xlsx supplier list, with the identifier column named in English.
+    let input = f.path("in.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in [
+        ["name", "Credit_Code", "amount"],
+        ["恒达建材", DENIED, ""],
+        ["红名单企业", FAST, ""],
+        ["bad", "123", ""],
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (c, v) in row.iter().enumerate() {
+            if !v.is_empty() {
+                sheet.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+    }
+    sheet.write_number(1, 2, 1250.0).unwrap();
+    book.save(&input).unwrap();
+
+    let out = f.path("out.xlsx");
+    let summary = f.screen(&input, &out, Format::Xlsx, 1);
+    assert_eq!((summary.rows, summary.invalid), (3, 1));
+
+    let mut back: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let range = back.worksheet_range_at(0).unwrap().unwrap();
+    let cell = |r: u32, c: u32| range.get_value((r, c)).cloned().unwrap_or(Data::Empty);
+    let s = |v: &str| Data::String(v.to_string());
+    assert_eq!(cell(0, 1), s("Credit_Code"));
+    assert_eq!(cell(0, 3), s("decision"));
+    assert_eq!(cell(0, 8), s("error"));
+    assert_eq!(cell(1, 0), s("恒达建材"));
+    assert_eq!(
+        cell(1, 2),
+        s("1250"),
+        "numbers echo as the text a person sees"
+    );
+    assert_eq!(cell(1, 3), s("deny"));
+    assert_eq!(cell(1, 4), Data::Bool(false));
+    assert!(matches!(cell(1, 6), Data::String(ref l) if l.contains("court_defaulter")));
+    assert_eq!(cell(2, 3), s("fast_track"));
+    assert_eq!(cell(3, 3), Data::Empty);
+    assert!(matches!(cell(3, 8), Data::String(ref e) if !e.is_empty()));
+}
+
+/// A seeded mix of the sample's listed subjects, unlisted codes and numbers, and bad input.
+fn mixed_ids(n: usize, seed: u64) -> Vec<String> {
+    const LISTED: [&str; 4] = [DENIED, PERSON, FAST, "91410184MAUN17PB6B"];
+    (0..n)
+        .map(|i| {
+            let h = gen::mix(seed ^ i as u64);
+            match h % 10 {
+                0 => LISTED[(h >> 8) as usize % LISTED.len()].to_string(),
+                1 => format!("BAD{}", h % 1000),
+                2..=5 => String::from_utf8(gen::sample_ric(h).to_vec()).unwrap(),
+                _ => String::from_utf8(gen::sample_uscc(h).to_vec()).unwrap(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn output_order_is_input_order_across_chunks() {
+    let f = fixture();
+    let ids = mixed_ids(50_000, 7);
+    let mut text = String::from("n,id\n");
+    for (i, id) in ids.iter().enumerate() {
+        text.push_str(&format!("{i},{id}\n"));
+    }
+    let input = f.write("big.csv", text.as_bytes());
+    let out = f.path("big.ndjson");
+    // Odd-sized chunks, so rows straddle chunk edges and each chunk is sorted for lookup.
+    let summary = f.screen_with(&input, &out, Format::Ndjson, 4_999, true);
+    assert_eq!(summary.rows, 50_000);
+
+    let engine = Engine::open(&f.root).unwrap();
+    let today = sample_today();
+    let file = std::fs::File::open(&out).unwrap();
+    let mut invalid = 0;
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let want = engine.screen_one(
+            &ids[i],
+            Scenario::Procurement,
+            today,
+            today,
+            Mode::Strict,
+            Options::default(),
+        );
+        invalid += usize::from(want.error.is_some());
+        assert_eq!(v["row"], i + 1);
+        assert_eq!(v["input"], ids[i].as_str());
+        assert_eq!(v["columns"]["n"], i.to_string());
+        let mut got = v.clone();
+        for k in ["row", "input", "columns"] {
+            got.as_object_mut().unwrap().remove(k);
+        }
+        assert_eq!(got, serde_json::to_value(&want).unwrap(), "row {}", i + 1);
+    }
+    assert_eq!(summary.invalid as usize, invalid);
+    assert!(invalid > 4_000, "the mix has invalid rows: {invalid}");
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn exit_codes_and_messages() {
+    let f = fixture();
+    let root = f.root.to_str().unwrap();
+    let unlisted = String::from_utf8(gen::sample_uscc(42).to_vec()).unwrap();
+    let clean = f.write(
+        "clean.csv",
+        format!("企业名称,信用代码\n甲,{unlisted}\n").as_bytes(),
+    );
+    let bad = f.write("bad.csv", b"name,id\nx,12345\n");
+    let nocol = f.write("nocol.csv", "名称,电话\n甲,123\n".as_bytes());
+
+    let o = f.cli(&[
+        clean.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let stdout = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(
+        stdout.starts_with("企业名称,信用代码,decision,"),
+        "{stdout}"
+    );
+    assert!(
+        stderr(&o).contains("1 rows: deny 0, review 0, fast_track 0, clear 1, invalid 0;"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = f.cli(&[
+        bad.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "an invalid row: {}", stderr(&o));
+    assert!(stderr(&o).contains("invalid 1"));
+
+    let o = f.cli(&[
+        nocol.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no identifier column") && stderr(&o).contains("\"名称\", \"电话\""),
+        "{}",
+        stderr(&o)
+    );
+    let o = f.cli(&[
+        nocol.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+        "--id-column",
+        " 电话 ",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "--id-column picks the column: {}",
+        stderr(&o)
+    );
+
+    let o = f.cli(&[
+        clean.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "lottery",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unknown scenario"), "{}", stderr(&o));
+    let o = f.cli(&[
+        clean.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+        "--format",
+        "xlsx",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = f.cli(&[
+        "/nonexistent.csv",
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = f.cli(&[
+        clean.to_str().unwrap(),
+        "--index",
+        "/nonexistent",
+        "--scenario",
+        "procurement",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+}
+
+#[test]
+fn cli_xlsx_out_by_extension_matches_the_engine() {
+    let f = fixture();
+    let input = f.write("s.csv", suppliers_csv().as_bytes());
+    let out = f.path("r.xlsx");
+    let o = f.cli(&[
+        input.to_str().unwrap(),
+        "--index",
+        f.root.to_str().unwrap(),
+        "--scenario",
+        "procurement",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let engine = Engine::open(&f.root).unwrap();
+    let today = Day::today_cst();
+    let want = engine.screen_one(
+        DENIED,
+        Scenario::Procurement,
+        today,
+        today,
+        Mode::Strict,
+        Options::default(),
+    );
+    let mut back: Xlsx<_> = calamine::open_workbook(&out).unwrap();
+    let range = back.worksheet_range_at(0).unwrap().unwrap();
+    assert_eq!(range.height(), 5);
+    assert_eq!(
+        range.get_value((1, 4)),
+        Some(&Data::String(want.decision.unwrap().as_str().to_string()))
+    );
+}
+
+/// A stand-in for `POST /v1/screen` (the real endpoint is written on another branch): reads
+/// each keep-alive request's one-column CSV, screens it with the engine and answers NDJSON in
+/// the endpoint's row shape. Checks the bearer token.
+fn stand_in_server(root: PathBuf, token: &'static str) -> (String, std::thread::JoinHandle<usize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let engine = Engine::open(&root).unwrap();
+        let today = Day::today_cst();
+        let mut requests = 0;
+        let mut conns = Vec::new();
+        listener.set_nonblocking(false).unwrap();
+        // The client opens two connections; serve each on its own thread until it closes.
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().unwrap();
+            conns.push(stream);
+        }
+        std::thread::scope(|s| {
+            let handles: Vec<_> = conns
+                .into_iter()
+                .map(|stream| {
+                    let engine = &engine;
+                    s.spawn(move || serve(stream, engine, today, token))
+                })
+                .collect();
+            for h in handles {
+                requests += h.join().unwrap();
+            }
+        });
+        requests
+    });
+    (url, handle)
+}
+
+fn serve(stream: std::net::TcpStream, engine: &Engine, today: Day, token: &str) -> usize {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    let mut served = 0;
+    loop {
+        let mut head = Vec::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                return served;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push(line.trim_end().to_string());
+        }
+        let len: usize = head
+            .iter()
+            .find_map(|h| {
+                h.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap();
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body).unwrap();
+        assert!(
+            head[0].starts_with("POST /v1/screen?scenario=procurement&as_of=2026-11-28 "),
+            "{}",
+            head[0]
+        );
+        let authorized = head
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&format!("authorization: Bearer {token}")));
+        let (status, answer) = if authorized {
+            let mut out = Vec::new();
+            let mut csv = csv::Reader::from_reader(&body[..]);
+            for (i, rec) in csv.records().enumerate() {
+                let rec = rec.unwrap();
+                let r: ScreenResult = engine.screen_one(
+                    &rec[0],
+                    Scenario::Procurement,
+                    Day::parse("2026-11-28").unwrap(),
+                    today,
+                    Mode::Strict,
+                    Options::default(),
+                );
+                let mut v = serde_json::to_value(&r).unwrap();
+                v["row"] = (i + 1).into();
+                v["input"] = rec[0].into();
+                v["columns"] = serde_json::json!({});
+                serde_json::to_writer(&mut out, &v).unwrap();
+                out.push(b'\n');
+            }
+            ("200 OK", out)
+        } else {
+            (
+                "401 Unauthorized",
+                br#"{"error":{"code":"unauthorized","message":"bad token"}}"#.to_vec(),
+            )
+        };
+        write!(
+            writer,
+            "HTTP/1.1 {status}\r\ncontent-type: application/x-ndjson\r\ncontent-length: {}\r\n\r\n",
+            answer.len()
+        )
+        .unwrap();
+        writer.write_all(&answer).unwrap();
+        served += 1;
+    }
+}
+
+#[test]
+fn server_mode_matches_offline_mode() {
+    let f = fixture();
+    let ids = mixed_ids(3_000, 11);
+    let mut text = String::from("备注,证件号码\n");
+    for (i, id) in ids.iter().enumerate() {
+        text.push_str(&format!("r{i},{id}\n"));
+    }
+    let input = f.write("list.csv", text.as_bytes());
+    let (url, server) = stand_in_server(f.root.clone(), "s3cret");
+    let remote_out = f.path("remote.csv");
+    let common = [
+        "--scenario",
+        "procurement",
+        "--as-of",
+        "2026-11-28",
+        "--chunk-rows",
+        "1000",
+    ];
+    let mut args = vec![
+        input.to_str().unwrap(),
+        "--server",
+        &url,
+        "--token",
+        "s3cret",
+        "--out",
+        remote_out.to_str().unwrap(),
+    ];
+    args.extend(common);
+    let o = f.cli(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        server.join().unwrap(),
+        6,
+        "three chunks, each split over two connections"
+    );
+
+    let local_out = f.path("local.csv");
+    let mut args = vec![
+        input.to_str().unwrap(),
+        "--index",
+        f.root.to_str().unwrap(),
+        "--out",
+        local_out.to_str().unwrap(),
+    ];
+    args.extend(common);
+    let o = f.cli(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(read_csv(&remote_out), read_csv(&local_out));
+
+    // A refused token is a server failure: exit 3 with the server's message.
+    let (url, server) = stand_in_server(f.root.clone(), "other");
+    let mut args = vec![
+        input.to_str().unwrap(),
+        "--server",
+        &url,
+        "--token",
+        "s3cret",
+        "--out",
+        remote_out.to_str().unwrap(),
+    ];
+    args.extend(common);
+    let o = f.cli(&args);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("HTTP 401"), "{}", stderr(&o));
+    server.join().unwrap();
+}
