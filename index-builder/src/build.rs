@@ -422,6 +422,11 @@ impl Assembler {
     }
 
     fn finish(mut self, catalog: &Catalog) -> Result<Tables, BuildError> {
+        // The lookup tables served the reading; freeing them first lowers the peak, which
+        // comes while the tables below coexist with what they are made from.
+        self.subject_index = HashMap::default();
+        self.record_ids = RecordIndex::default();
+        self.heap.seal();
         // Events of rejected (duplicate) records go with them: report each.
         let mut kept_events = Vec::with_capacity(self.events.len());
         for e in std::mem::take(&mut self.events) {
@@ -542,6 +547,10 @@ impl Assembler {
                 subject_name: r.subject_name,
             });
         }
+
+        drop(rec_order);
+        drop(new_index);
+        self.records = Vec::new();
 
         // Links, both directions, with ordinals.
         let mut by_person: Vec<LinkRow> = self

@@ -7,30 +7,14 @@
 //! (possible, if astronomically rare) go to a small exact map, so answers never depend on
 //! the hash being collision-free.
 
+use crate::format::writer::{hash64 as hash, FxBuild};
 use std::collections::HashMap;
-use std::hash::Hasher;
-
-use crate::format::writer::{FxBuild, FxHasher};
 
 #[derive(Default)]
 pub(crate) struct RecordIndex {
     by_hash: HashMap<u64, u32, FxBuild>,
     /// Ids whose hash an earlier, different id already holds.
     collided: HashMap<Box<[u8]>, u32, FxBuild>,
-}
-
-/// Fx over the bytes, then the MurmurHash3 finaliser so every bit of the key is mixed (the
-/// map hashes this `u64` key again only with a cheap multiply).
-fn hash(id: &[u8]) -> u64 {
-    let mut h = FxHasher::default();
-    h.write(id);
-    h.write_usize(id.len());
-    let mut k = h.finish();
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    k ^= k >> 33;
-    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    k ^ (k >> 33)
 }
 
 impl RecordIndex {
