@@ -379,7 +379,10 @@ impl Assembler {
         t: SubjectType,
         nonconforming: bool,
     ) -> Result<u32, SubjectType> {
-        if let Some(&i) = self.subject_index.get(id) {
+        // One probe whether the subject is new or known.
+        let next = self.subjects.len() as u32;
+        let i = *self.subject_index.entry(*id).or_insert(next);
+        if i != next {
             let s = &mut self.subjects[i as usize];
             if s.subject_type != t {
                 return Err(s.subject_type);
@@ -387,7 +390,6 @@ impl Assembler {
             s.nonconforming |= nonconforming;
             return Ok(i);
         }
-        let i = self.subjects.len() as u32;
         self.subjects.push(SubjectAcc {
             id: *id,
             subject_type: t,
@@ -395,7 +397,6 @@ impl Assembler {
             name: StrRef::default(),
             name_from: i32::MIN,
         });
-        self.subject_index.insert(*id, i);
         Ok(i)
     }
 
