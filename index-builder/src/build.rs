@@ -456,6 +456,34 @@ impl Assembler {
             .collect();
         keyed.sort_unstable();
         let order: Vec<u32> = keyed.into_iter().map(|k| k.2).collect();
+
+        // The names index needs only each subject's name in ordinal order: it is normalised
+        // and sorted on a second thread while this one lays out the tables.
+        let heap = std::mem::take(&mut self.heap);
+        let names: Vec<StrRef> = order
+            .iter()
+            .map(|&p| self.subjects[p as usize].name)
+            .collect();
+        let (tables, named) = std::thread::scope(|scope| {
+            let named = scope.spawn(|| NamedSubjects::collect(&names, &heap));
+            let tables = self.lay_out(catalog, &heap, order, kept_events);
+            (tables, join(named))
+        });
+        let mut tables = tables?;
+        tables.heap = heap;
+        tables.counts.names = named.len() as u64;
+        tables.named = named;
+        Ok(tables)
+    }
+
+    /// Everything but the names index, from the subjects in identifier order.
+    fn lay_out(
+        mut self,
+        catalog: &Catalog,
+        heap: &StringHeap,
+        order: Vec<u32>,
+        mut kept_events: Vec<EventAcc>,
+    ) -> Result<Tables, BuildError> {
         let mut ord_of = vec![0u32; order.len()];
         for (ord, &prov) in order.iter().enumerate() {
             ord_of[prov as usize] = ord as u32;
@@ -464,7 +492,6 @@ impl Assembler {
         // Records: live ones, by subject ordinal, then effective_from, then record id.
         // The key packs (ordinal, effective_from) into one integer; record ids (unique among
         // live records) are compared only on ties, as bytes.
-        let heap = &self.heap;
         let recs = &self.records;
         let mut keyed: Vec<(u64, u32)> = recs
             .iter()
@@ -623,7 +650,6 @@ impl Assembler {
         }
 
         // Names: normalised name → subjects.
-        let named = NamedSubjects::collect(&subject_rows, &self.heap);
 
         // Bitmaps and counts per list, class and domain.
         let mut bitmaps = Vec::new();
@@ -674,7 +700,6 @@ impl Assembler {
         counts.repairs = repairs;
         counts.objections = objections;
         counts.links = by_person.len() as u64;
-        counts.names = named.len() as u64;
         counts.erased_at_build = self.erased_at_build;
         counts.events_of_erased = self.events_of_erased;
 
@@ -689,13 +714,13 @@ impl Assembler {
             })
             .collect();
         Ok(Tables {
-            heap: self.heap,
+            heap: StringHeap::default(),
             subjects: subject_rows,
             records: record_rows,
             events: kept_events.into_iter().map(|e| e.row).collect(),
             by_person,
             by_org,
-            named,
+            named: NamedSubjects::default(),
             bitmaps,
             counts,
             lists,

@@ -4,10 +4,11 @@
 //! through 24-byte entries whose first eight name bytes, as a big-endian integer, settle most
 //! comparisons without touching the buffer.
 
-use crate::format::layout::SubjectRow;
+use crate::format::layout::StrRef;
 use crate::format::writer::StringHeap;
 use crate::names::normalize_name_into;
 
+#[derive(Default)]
 pub(crate) struct NamedSubjects {
     text: String,
     /// (first 8 bytes big-endian, zero-padded; offset; length; ordinal), sorted.
@@ -15,15 +16,16 @@ pub(crate) struct NamedSubjects {
 }
 
 impl NamedSubjects {
-    pub(crate) fn collect(subjects: &[SubjectRow], heap: &StringHeap) -> NamedSubjects {
+    /// `names[ordinal]` is each subject's name (empty: unnamed).
+    pub(crate) fn collect(names: &[StrRef], heap: &StringHeap) -> NamedSubjects {
         let mut text = String::new();
-        let mut entries = Vec::with_capacity(subjects.len());
-        for (ord, s) in subjects.iter().enumerate() {
-            if s.name.is_empty() {
+        let mut entries = Vec::with_capacity(names.len());
+        for (ord, name) in names.iter().enumerate() {
+            if name.is_empty() {
                 continue;
             }
             let start = text.len();
-            normalize_name_into(heap.get(s.name), &mut text);
+            normalize_name_into(heap.get(*name), &mut text);
             let len = text.len() - start;
             if len == 0 {
                 continue;
