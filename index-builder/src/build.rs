@@ -5,6 +5,9 @@
 //! retention at build time, subject ordinals, the tables, the FSTs and the bitmaps. Then it
 //! writes a generation and publishes it atomically (see [`crate::publish`]).
 
+mod named;
+mod record_index;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
@@ -24,12 +27,13 @@ use crate::format::writer::{hex, write_file, FileWriter, FxBuild, StringHeap};
 use crate::format::{FileKind, FORMAT_VERSION};
 use crate::manifest::{rfc3339_utc, Counts, FileEntry, ListEntry, Manifest, SetCount, SourceEntry};
 use crate::model::{Class, SubjectType};
-use crate::names::normalize_name;
 use crate::publish::{self, TempGeneration};
 use crate::source::{
     self, Encoding, LinkRow as SrcLink, ListRow, ObjectionRow, Reject, RepairRow, SourceOptions,
     SourceSink,
 };
+use named::NamedSubjects;
+use record_index::RecordIndex;
 
 /// Years a person's negative record is kept after the act ended (seed 六(七), rule 6).
 pub const PERSONAL_RETENTION_YEARS: i32 = 5;
@@ -115,7 +119,10 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         encoding: opts.encoding,
         today: opts.today,
     };
-    let summary = source::read_source(&opts.source, &codes, &src_opts, &mut asm)?;
+    // Validating rows is most of the reading cost and is independent per file: workers do
+    // it while this thread assembles (see `source::read_source_parallel`).
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let summary = source::read_source_parallel(&opts.source, &codes, &src_opts, &mut asm, threads)?;
     let mut sources: Vec<SourceEntry> = summary
         .files
         .iter()
@@ -332,7 +339,7 @@ struct Assembler {
     subject_index: HashMap<[u8; 18], u32, FxBuild>,
     subjects: Vec<SubjectAcc>,
     records: Vec<RecordAcc>,
-    record_ids: HashMap<Box<str>, u32, FxBuild>,
+    record_ids: RecordIndex,
     /// For each duplicated record id: the first row and every later one.
     duplicates: Vec<(u32, u16, u64)>,
     events: Vec<EventAcc>,
@@ -354,7 +361,7 @@ impl Assembler {
             subject_index: HashMap::default(),
             subjects: Vec::new(),
             records: Vec::new(),
-            record_ids: HashMap::default(),
+            record_ids: RecordIndex::default(),
             duplicates: Vec::new(),
             events: Vec::new(),
             links: Vec::new(),
@@ -372,7 +379,10 @@ impl Assembler {
         t: SubjectType,
         nonconforming: bool,
     ) -> Result<u32, SubjectType> {
-        if let Some(&i) = self.subject_index.get(id) {
+        // One probe whether the subject is new or known.
+        let next = self.subjects.len() as u32;
+        let i = *self.subject_index.entry(*id).or_insert(next);
+        if i != next {
             let s = &mut self.subjects[i as usize];
             if s.subject_type != t {
                 return Err(s.subject_type);
@@ -380,7 +390,6 @@ impl Assembler {
             s.nonconforming |= nonconforming;
             return Ok(i);
         }
-        let i = self.subjects.len() as u32;
         self.subjects.push(SubjectAcc {
             id: *id,
             subject_type: t,
@@ -388,7 +397,6 @@ impl Assembler {
             name: StrRef::default(),
             name_from: i32::MIN,
         });
-        self.subject_index.insert(*id, i);
         Ok(i)
     }
 
@@ -415,6 +423,11 @@ impl Assembler {
     }
 
     fn finish(mut self, catalog: &Catalog) -> Result<Tables, BuildError> {
+        // The lookup tables served the reading; freeing them first lowers the peak, which
+        // comes while the tables below coexist with what they are made from.
+        self.subject_index = HashMap::default();
+        self.record_ids = RecordIndex::default();
+        self.heap.seal();
         // Events of rejected (duplicate) records go with them: report each.
         let mut kept_events = Vec::with_capacity(self.events.len());
         for e in std::mem::take(&mut self.events) {
@@ -426,36 +439,79 @@ impl Assembler {
         }
 
         // Ordinals: subjects in identifier order, so ids.fst is built in one pass.
-        let mut order: Vec<u32> = (0..self.subjects.len() as u32).collect();
-        order.sort_unstable_by(|&a, &b| {
-            self.subjects[a as usize]
-                .id
-                .cmp(&self.subjects[b as usize].id)
+        // Identifiers are unique, so an unstable sort on (first 16 bytes, last 2 bytes) as
+        // big-endian integers gives byte order without indirect 18-byte comparisons.
+        let mut keyed: Vec<(u128, u16, u32)> = self
+            .subjects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let (hi, lo) = s.id.split_at(16);
+                (
+                    u128::from_be_bytes(hi.try_into().expect("16 bytes")),
+                    u16::from_be_bytes(lo.try_into().expect("2 bytes")),
+                    i as u32,
+                )
+            })
+            .collect();
+        keyed.sort_unstable();
+        let order: Vec<u32> = keyed.into_iter().map(|k| k.2).collect();
+
+        // The names index needs only each subject's name in ordinal order: it is normalised
+        // and sorted on a second thread while this one lays out the tables.
+        let heap = std::mem::take(&mut self.heap);
+        let names: Vec<StrRef> = order
+            .iter()
+            .map(|&p| self.subjects[p as usize].name)
+            .collect();
+        let (tables, named) = std::thread::scope(|scope| {
+            let named = scope.spawn(|| NamedSubjects::collect(&names, &heap));
+            let tables = self.lay_out(catalog, &heap, order, kept_events);
+            (tables, join(named))
         });
+        let mut tables = tables?;
+        tables.heap = heap;
+        tables.counts.names = named.len() as u64;
+        tables.named = named;
+        Ok(tables)
+    }
+
+    /// Everything but the names index, from the subjects in identifier order.
+    fn lay_out(
+        mut self,
+        catalog: &Catalog,
+        heap: &StringHeap,
+        order: Vec<u32>,
+        mut kept_events: Vec<EventAcc>,
+    ) -> Result<Tables, BuildError> {
         let mut ord_of = vec![0u32; order.len()];
         for (ord, &prov) in order.iter().enumerate() {
             ord_of[prov as usize] = ord as u32;
         }
 
         // Records: live ones, by subject ordinal, then effective_from, then record id.
-        let heap = &self.heap;
-        let mut rec_order: Vec<u32> = (0..self.records.len() as u32)
-            .filter(|&i| self.records[i as usize].state == RecState::Live)
-            .collect();
+        // The key packs (ordinal, effective_from) into one integer; record ids (unique among
+        // live records) are compared only on ties, as bytes.
         let recs = &self.records;
-        rec_order.sort_unstable_by(|&a, &b| {
-            let (ra, rb) = (&recs[a as usize], &recs[b as usize]);
-            (
-                ord_of[ra.subject as usize],
-                ra.effective_from,
-                heap.get(ra.record_id),
-            )
-                .cmp(&(
-                    ord_of[rb.subject as usize],
-                    rb.effective_from,
-                    heap.get(rb.record_id),
-                ))
+        let mut keyed: Vec<(u64, u32)> = recs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.state == RecState::Live)
+            .map(|(i, r)| {
+                let from = (r.effective_from as u32) ^ 0x8000_0000;
+                (
+                    ((ord_of[r.subject as usize] as u64) << 32) | from as u64,
+                    i as u32,
+                )
+            })
+            .collect();
+        keyed.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0).then_with(|| {
+                heap.raw(recs[a.1 as usize].record_id)
+                    .cmp(heap.raw(recs[b.1 as usize].record_id))
+            })
         });
+        let rec_order: Vec<u32> = keyed.into_iter().map(|k| k.1).collect();
         if rec_order.len() > u32::MAX as usize - 1 {
             return Err(BuildError::Limit("more than 2^32 records".into()));
         }
@@ -519,6 +575,10 @@ impl Assembler {
                 subject_name: r.subject_name,
             });
         }
+
+        drop(rec_order);
+        drop(new_index);
+        self.records = Vec::new();
 
         // Links, both directions, with ordinals.
         let mut by_person: Vec<LinkRow> = self
@@ -590,14 +650,6 @@ impl Assembler {
         }
 
         // Names: normalised name → subjects.
-        let mut named: Vec<(String, u32)> = subject_rows
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| !s.name.is_empty())
-            .map(|(ord, s)| (normalize_name(self.heap.get(s.name)), ord as u32))
-            .filter(|(n, _)| !n.is_empty())
-            .collect();
-        named.sort_unstable();
 
         // Bitmaps and counts per list, class and domain.
         let mut bitmaps = Vec::new();
@@ -648,7 +700,6 @@ impl Assembler {
         counts.repairs = repairs;
         counts.objections = objections;
         counts.links = by_person.len() as u64;
-        counts.names = named.len() as u64;
         counts.erased_at_build = self.erased_at_build;
         counts.events_of_erased = self.events_of_erased;
 
@@ -663,13 +714,13 @@ impl Assembler {
             })
             .collect();
         Ok(Tables {
-            heap: self.heap,
+            heap: StringHeap::default(),
             subjects: subject_rows,
             records: record_rows,
             events: kept_events.into_iter().map(|e| e.row).collect(),
             by_person,
             by_org,
-            named,
+            named: NamedSubjects::default(),
             bitmaps,
             counts,
             lists,
@@ -706,28 +757,40 @@ impl SourceSink for Assembler {
             }
         }
         let index = self.records.len() as u32;
-        if let Some(&first) = self.record_ids.get(row.record_id.as_str()) {
+        let (heap, records) = (&self.heap, &self.records);
+        let id_of = |i: u32| heap.raw(records[i as usize].record_id);
+        if let Some(first) = self
+            .record_ids
+            .insert(row.record_id.as_bytes(), index, id_of)
+        {
             self.duplicates.push((first, row.file, row.line));
             return;
         }
         let record_id = self.heap.push(&row.record_id);
-        self.record_ids.insert(row.record_id.as_str().into(), index);
+        // A live record's name is interned where it names the subject, an erased one's after
+        // its other strings; one lookup either way, same heap layout.
+        let mut subject_name = None;
         if state == RecState::Live {
             let name = self.heap.intern(&row.subject_name);
+            subject_name = Some(name);
             let s = &mut self.subjects[subject as usize];
             if row.decided_on.0 >= s.name_from && !name.is_empty() {
                 s.name = name;
                 s.name_from = row.decided_on.0;
             }
         }
+        let authority = self.heap.intern(&row.authority);
+        let doc_no = self.heap.push(&row.doc_no);
+        let reason = self.heap.intern(&row.reason);
+        let subject_name = subject_name.unwrap_or_else(|| self.heap.intern(&row.subject_name));
         let rec = RecordAcc {
             subject,
             list: row.list_code,
             record_id,
-            authority: self.heap.intern(&row.authority),
-            doc_no: self.heap.push(&row.doc_no),
-            reason: self.heap.intern(&row.reason),
-            subject_name: self.heap.intern(&row.subject_name),
+            authority,
+            doc_no,
+            reason,
+            subject_name,
             decided_on: row.decided_on.0,
             effective_from: row.effective_from.0,
             effective_until: opt_high(row.effective_until),
@@ -803,8 +866,10 @@ impl SourceSink for Assembler {
 
 impl Assembler {
     fn known_record(&mut self, record_id: &str, file: u16, line: u64, what: &str) -> Option<u32> {
-        match self.record_ids.get(record_id) {
-            Some(&r) => Some(r),
+        let (heap, records) = (&self.heap, &self.records);
+        let id_of = |i: u32| heap.raw(records[i as usize].record_id);
+        match self.record_ids.get(record_id.as_bytes(), id_of) {
+            Some(r) => Some(r),
             None => {
                 let reason = format!("{what} for unknown record_id {record_id:?} (no such row in lists/, or that row was rejected)");
                 self.cross_reject(file, line, record_id, reason);
@@ -822,7 +887,7 @@ struct Tables {
     events: Vec<EventRow>,
     by_person: Vec<LinkRow>,
     by_org: Vec<LinkRow>,
-    named: Vec<(String, u32)>,
+    named: NamedSubjects,
     bitmaps: Vec<(u8, String, RoaringBitmap)>,
     counts: Counts,
     lists: Vec<ListEntry>,
@@ -830,14 +895,29 @@ struct Tables {
 }
 
 impl Tables {
+    /// Writes the data files. The two FSTs take most of the time, so the ids FST, the names
+    /// FST and the plain tables are written on three threads; the entries come back in the
+    /// order of FORMAT.md's table, which the content digest depends on.
     fn write(&self, dir: &Path, catalog: &Catalog) -> io::Result<Vec<FileEntry>> {
+        let (ids, names, tables) = std::thread::scope(|scope| {
+            let ids = scope.spawn(|| self.write_ids(dir, catalog));
+            let names = scope.spawn(|| self.write_names(dir));
+            let tables = self.write_tables(dir);
+            (join(ids), join(names), tables)
+        });
+        let mut out = ids?;
+        out.extend(names?);
+        out.extend(tables?);
+        Ok(out)
+    }
+
+    fn write_ids(&self, dir: &Path, catalog: &Catalog) -> io::Result<Vec<FileEntry>> {
         let mut out = Vec::new();
         out.push(write_file(
             dir,
             FileKind::Catalog,
             catalog.to_toml().as_bytes(),
         )?);
-
         let mut w = FileWriter::create(dir, FileKind::Ids)?;
         {
             let mut b = fst::MapBuilder::new(&mut w).map_err(fst_io)?;
@@ -848,20 +928,23 @@ impl Tables {
         }
         out.push(w.finish()?);
         test_hook_abort(FileKind::Ids.file_name());
+        Ok(out)
+    }
 
+    fn write_names(&self, dir: &Path) -> io::Result<Vec<FileEntry>> {
+        let mut out = Vec::new();
         let mut postings = Vec::with_capacity(self.named.len() * 4);
         let mut w = FileWriter::create(dir, FileKind::Names)?;
         {
             let mut b = fst::MapBuilder::new(&mut w).map_err(fst_io)?;
-            let mut i = 0;
-            while i < self.named.len() {
+            let mut names = self.named.iter().peekable();
+            while let Some((name, ord)) = names.next() {
                 let start = postings.len() / 4;
-                let name = &self.named[i].0;
-                let mut n = 0u32;
-                while i < self.named.len() && &self.named[i].0 == name {
-                    postings.extend_from_slice(&self.named[i].1.to_le_bytes());
+                postings.extend_from_slice(&ord.to_le_bytes());
+                let mut n = 1u32;
+                while let Some((_, ord)) = names.next_if(|(next, _)| *next == name) {
+                    postings.extend_from_slice(&ord.to_le_bytes());
                     n += 1;
-                    i += 1;
                 }
                 b.insert(name, layout::posting_value(start as u64, n))
                     .map_err(fst_io)?;
@@ -870,7 +953,11 @@ impl Tables {
         }
         out.push(w.finish()?);
         out.push(write_file(dir, FileKind::Postings, &postings)?);
+        Ok(out)
+    }
 
+    fn write_tables(&self, dir: &Path) -> io::Result<Vec<FileEntry>> {
+        let mut out = Vec::new();
         out.push(write_rows(
             dir,
             FileKind::Subjects,
@@ -943,6 +1030,13 @@ fn write_rows<T>(
     }
     w.write(&buf)?;
     w.finish()
+}
+
+/// The result of a writer thread; a panic there is re-raised here.
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
 fn fst_io(e: fst::Error) -> io::Error {

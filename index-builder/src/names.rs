@@ -6,6 +6,13 @@
 /// to half-width, and lower-cases ASCII letters. Chinese characters are kept as they are.
 pub fn normalize_name(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    normalize_name_into(s, &mut out);
+    out
+}
+
+/// [`normalize_name`], appending to `out` (the builder normalises millions of names into one
+/// buffer rather than one allocation each).
+pub fn normalize_name_into(s: &str, out: &mut String) {
     for c in s.chars() {
         let c = match c as u32 {
             0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
@@ -16,7 +23,6 @@ pub fn normalize_name(s: &str) -> String {
         }
         out.push(c.to_ascii_lowercase());
     }
-    out
 }
 
 #[cfg(test)]

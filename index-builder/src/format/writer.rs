@@ -106,10 +106,16 @@ pub fn hex(bytes: &[u8]) -> String {
 /// The string heap under construction. Short strings that repeat (authorities, reasons,
 /// names) are stored once; unique ones (record ids, document numbers) can skip the
 /// dedup table with [`StringHeap::push`].
+///
+/// The dedup table holds a 64-bit hash of each string and its place in the heap (16 bytes an
+/// entry, no allocation per string); a hit is confirmed against the heap bytes, and a string
+/// whose hash a different one already holds goes to a small exact map, so deduplication is
+/// exact whatever the hash does.
 #[derive(Default)]
 pub struct StringHeap {
     bytes: Vec<u8>,
-    dedup: HashMap<Box<str>, StrRef, FxBuild>,
+    dedup: HashMap<u64, StrRef, FxBuild>,
+    collided: HashMap<Box<str>, StrRef, FxBuild>,
 }
 
 impl StringHeap {
@@ -124,12 +130,31 @@ impl StringHeap {
         if s.len() > Self::DEDUP_MAX {
             return self.push(s);
         }
-        if let Some(r) = self.dedup.get(s) {
-            return *r;
+        let h = hash64(s.as_bytes());
+        match self.dedup.get(&h) {
+            None => {
+                let r = self.push(s);
+                self.dedup.insert(h, r);
+                r
+            }
+            Some(&r) if self.raw(r) == s.as_bytes() => r,
+            Some(_) => {
+                if let Some(&r) = self.collided.get(s) {
+                    return r;
+                }
+                let r = self.push(s);
+                self.collided.insert(s.into(), r);
+                r
+            }
         }
-        let r = self.push(s);
-        self.dedup.insert(s.into(), r);
-        r
+    }
+
+    /// Frees the dedup table once no more strings will be interned (later `intern` calls
+    /// still work, they just start a fresh table).
+    pub fn seal(&mut self) {
+        self.dedup = HashMap::default();
+        self.collided = HashMap::default();
+        self.bytes.shrink_to_fit();
     }
 
     pub fn push(&mut self, s: &str) -> StrRef {
@@ -210,3 +235,50 @@ impl std::hash::Hasher for FxHasher {
 }
 
 pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
+/// A well-mixed 64-bit hash of a byte string, for tables that key on the hash and confirm
+/// hits against the bytes they keep elsewhere: Fx over the bytes and the length, then the
+/// MurmurHash3 finaliser (the table's own Fx hashing of the `u64` is a single multiply).
+pub fn hash64(bytes: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = FxHasher::default();
+    h.write(bytes);
+    h.write_usize(bytes.len());
+    let mut k = h.finish();
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^ (k >> 33)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intern_stores_each_short_string_once() {
+        let mut heap = StringHeap::default();
+        let a = heap.intern("北京市市场监督管理局");
+        let b = heap.intern("reason");
+        assert_eq!(heap.intern("北京市市场监督管理局"), a);
+        assert_eq!(heap.intern("reason"), b);
+        assert_ne!(heap.push("reason"), b, "push never deduplicates");
+        assert_eq!(heap.get(a), "北京市市场监督管理局");
+        let long = "x".repeat(StringHeap::DEDUP_MAX + 1);
+        assert_ne!(heap.intern(&long), heap.intern(&long));
+    }
+
+    #[test]
+    fn a_hash_collision_still_deduplicates_exactly() {
+        let mut heap = StringHeap::default();
+        let first = heap.intern("first");
+        // Pretend "second" hashes like "first": its slot then holds a different string.
+        heap.dedup.insert(hash64(b"second"), first);
+        let second = heap.intern("second");
+        assert_ne!(second, first);
+        assert_eq!(heap.get(second), "second");
+        assert_eq!(heap.intern("second"), second);
+        assert_eq!(heap.intern("first"), first);
+    }
+}

@@ -28,6 +28,7 @@
 mod decode;
 mod error;
 mod header;
+mod parallel;
 mod records;
 mod rejects;
 mod rows;
@@ -43,6 +44,7 @@ use crate::model::{Outcome, RepairAction, Role, SubjectType};
 pub use decode::{open_raw, sniff, Detected, Gb18030Reader, MalformedInput, Raw, SNIFF_LEN};
 pub use error::SourceError;
 pub use header::{FileKind, LINK_COLUMNS, LIST_COLUMNS, OBJECTION_COLUMNS, REPAIR_COLUMNS};
+pub use parallel::read_source_parallel;
 pub use rejects::{write_rejects_csv, Collect, RejectCounter, RejectsWriter};
 
 use decode::HashingReader;
@@ -189,6 +191,31 @@ pub fn read_source(
     opts: &SourceOptions,
     sink: &mut dyn SourceSink,
 ) -> Result<SourceSummary, SourceError> {
+    let plan = plan_files(dir)?;
+    let ctx = RowContext::new(list_codes, opts);
+    let mut summary = SourceSummary::default();
+    for (index, (rel, kind)) in plan.into_iter().enumerate() {
+        let file = read_file(dir, rel, kind, index as u16, &ctx, opts.encoding, sink)?;
+        summary.files.push(file);
+    }
+    Ok(summary)
+}
+
+impl<'a> RowContext<'a> {
+    fn new(list_codes: &[&'a str], opts: &SourceOptions) -> RowContext<'a> {
+        RowContext {
+            list_codes: list_codes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (*c, i as u16))
+                .collect(),
+            today: opts.today,
+        }
+    }
+}
+
+/// The files of a source directory in reading order, each with its path relative to `dir`.
+fn plan_files(dir: &Path) -> Result<Vec<(String, FileKind)>, SourceError> {
     let mut plan: Vec<(String, FileKind)> = list_files(dir)?
         .into_iter()
         .map(|name| (format!("lists/{name}"), FileKind::List))
@@ -209,20 +236,7 @@ pub fn read_source(
     if plan.len() > u16::MAX as usize {
         return Err(SourceError::TooManyFiles { count: plan.len() });
     }
-    let ctx = RowContext {
-        list_codes: list_codes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (*c, i as u16))
-            .collect(),
-        today: opts.today,
-    };
-    let mut summary = SourceSummary::default();
-    for (index, (rel, kind)) in plan.into_iter().enumerate() {
-        let file = read_file(dir, rel, kind, index as u16, &ctx, opts.encoding, sink)?;
-        summary.files.push(file);
-    }
-    Ok(summary)
+    Ok(plan)
 }
 
 /// The names of the `*.csv` files in `dir/lists`, sorted.

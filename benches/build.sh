@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Build bench: how fast `index-builder build` compiles synthetic sources, and how much memory
+# it needs, at 1M and 10M records (and 100M with --with-100m).
+#
+# Usage:  benches/build.sh [--with-100m] [--sizes "1000000 10000000"] [--work DIR] [--keep-data]
+#
+# For each size it synthesises a source directory (`index-builder synth --records N --seed 7`,
+# so every run sees the same data), runs `index-builder build` on it under /usr/bin/time -v,
+# then `index-builder verify` on the result, and prints one table row:
+#
+#   records   the --records asked of synth (the snapshot's own record count is lower: synth
+#             injects bad rows, and retention drops expired personal records)
+#   wall_s    wall-clock seconds of the build
+#   cpu_s     user + system CPU seconds of the build (compare this on a shared machine)
+#   rec/s     records / wall_s
+#   rss_mb    peak resident set size of the build, MiB
+#   B/rec     bytes of the published generation directory / records
+#   verify_s  wall-clock seconds of `index-builder verify` (reads every byte, checks everything)
+#
+# Needs only bash, coreutils, cargo and /usr/bin/time (GNU time); installs nothing. Generated
+# data goes under --work (default: a fresh directory in ${TMPDIR:-/tmp}) and is deleted at
+# the end unless --keep-data is given. 10M records take about 3 GiB of source CSV; 100M about
+# 30 GiB, plus the snapshot.
+set -euo pipefail
+
+sizes="1000000 10000000"
+work=""
+keep=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --with-100m) sizes="$sizes 100000000" ;;
+        --sizes) sizes="$2"; shift ;;
+        --work) work="$2"; shift ;;
+        --keep-data) keep=1 ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+if [ ! -x /usr/bin/time ]; then
+    echo "this bench needs GNU time at /usr/bin/time" >&2
+    exit 1
+fi
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+cargo build --release -p credgate-index --quiet
+bin="$root/target/release/index-builder"
+
+if [ -z "$work" ]; then
+    work="$(mktemp -d "${TMPDIR:-/tmp}/credgate-build-bench.XXXXXX")"
+fi
+mkdir -p "$work"
+cleanup() {
+    if [ "$keep" = 0 ]; then rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+rows=()
+for n in $sizes; do
+    src="$work/src-$n"
+    out="$work/out-$n"
+    rm -rf "$src" "$out"
+    echo "== $n records: synth"
+    "$bin" synth --out "$src" --records "$n" --seed 7 | tail -n 1
+    echo "== $n records: build"
+    timelog="$work/time-$n.txt"
+    /usr/bin/time -v -o "$timelog" \
+        "$bin" build --source "$src" --out "$out" --today 2026-11-28 | grep -E '^(snapshot|records|phases|built)'
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$timelog" |
+        awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
+    user=$(awk -F': ' '/User time/ {print $2}' "$timelog")
+    sys=$(awk -F': ' '/System time/ {print $2}' "$timelog")
+    rss_kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$timelog")
+    gen="$out/$(cat "$out/CURRENT")"
+    bytes=$(du -sb "$gen" | cut -f1)
+    echo "== $n records: verify"
+    vstart=$(date +%s.%N)
+    "$bin" verify "$out"
+    vend=$(date +%s.%N)
+    rows+=("$(awk -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v b="$bytes" \
+        -v v0="$vstart" -v v1="$vend" 'BEGIN {
+            printf "%10d %8.1f %8.1f %10.0f %8.0f %7.1f %9.1f", n, w, u + s, n / w, r / 1024, b / n, v1 - v0 }')")
+    # The next size needs the disk more than this one's data.
+    if [ "$keep" = 0 ]; then rm -rf "$src" "$out"; fi
+done
+
+echo
+printf "%10s %8s %8s %10s %8s %7s %9s\n" records wall_s cpu_s rec/s rss_mb B/rec verify_s
+for r in "${rows[@]}"; do echo "$r"; done
