@@ -6,7 +6,7 @@
 # What is missing is installed: chromium, curl and node/npm with apt (as root, as in CI), and
 # playwright-core (the version pinned in tests/browser/package.json) with npm into
 # target/browser-test/, so nothing is written into the source tree. Playwright's own browser
-# downloads are never used.
+# downloads are never used. The pinned version still runs on Node 18, the nodejs of Debian 12.
 #
 # Environment: CREDGATE_BIN=path uses that binary instead of building one;
 # CREDGATE_PROFILE=release builds with --release (default: the debug build CI has already compiled).
