@@ -270,6 +270,7 @@ fn real_responses_match_the_document() {
     );
     doc.assert("/v1/search", "get", &s.get("/v1/search?name=x&limit=0"));
     doc.assert("/v1/snapshot", "get", &s.get("/v1/snapshot"));
+    doc.assert("/", "get", &s.get("/"));
     doc.assert("/healthz", "get", &s.get("/healthz"));
     doc.assert("/readyz", "get", &s.get("/readyz"));
     doc.assert("/metrics", "get", &s.get("/metrics"));

@@ -24,11 +24,13 @@ pub enum Route {
     Readyz,
     Metrics,
     Reload,
+    /// The counter page and its assets.
+    Page,
     Other,
 }
 
 impl Route {
-    pub const ALL: [Route; 10] = [
+    pub const ALL: [Route; 11] = [
         Route::Check,
         Route::Screen,
         Route::Subjects,
@@ -38,6 +40,7 @@ impl Route {
         Route::Readyz,
         Route::Metrics,
         Route::Reload,
+        Route::Page,
         Route::Other,
     ];
 
@@ -52,6 +55,7 @@ impl Route {
             Route::Readyz => "/readyz",
             Route::Metrics => "/metrics",
             Route::Reload => "/v1/admin/reload",
+            Route::Page => "/",
             Route::Other => "other",
         }
     }

@@ -20,6 +20,7 @@ pub mod routes;
 pub mod rows;
 pub mod screen;
 pub mod split;
+pub mod web;
 
 use std::convert::Infallible;
 use std::future::Future;

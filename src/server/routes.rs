@@ -20,7 +20,7 @@ use super::errors::ApiError;
 use super::metrics::Route;
 use super::query::{clip, decode, Query};
 use super::reload::{ReloadOutcome, Trigger};
-use super::{screen, Body, State};
+use super::{screen, web, Body, State};
 use crate::engine::{Engine, Options};
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -50,6 +50,7 @@ fn route_of(path: &str) -> Route {
         "/metrics" => Route::Metrics,
         "/v1/admin/reload" => Route::Reload,
         p if p.starts_with("/v1/subjects/") => Route::Subjects,
+        p if web::is_page(p) => Route::Page,
         _ => Route::Other,
     }
 }
@@ -70,6 +71,7 @@ async fn dispatch(
         Route::Reload => Err(ApiError::method_not_allowed("POST")),
         Route::Other => Err(ApiError::not_found(req.uri().path())),
         _ if m != Method::GET => Err(ApiError::method_not_allowed("GET")),
+        Route::Page => web::serve(&req),
         Route::Subjects => subject(&req, state),
         Route::Search => search(&req, state),
         Route::Snapshot => snapshot(state),

@@ -1,0 +1,763 @@
+// The counter page: single checks, name search and batch screening against this server's
+// /v1 API. Served from the binary with a strict Content-Security-Policy, so everything here
+// builds DOM nodes with textContent (never innerHTML from data) and no code is inline.
+"use strict";
+
+// ---------------------------------------------------------------------------------------
+// Labels. The wire values are the API's (openapi.yaml); the Chinese is what a clerk reads.
+
+const SCENARIOS = [
+  ["licensing", "行政许可"],
+  ["procurement", "公共资源交易"],
+  ["fiscal_funds", "财政性资金"],
+  ["market_entry", "市场和行业禁入"],
+  ["honors", "荣誉称号 / 评先评优"],
+  ["finance", "融资 / 债券 / 金融机构"],
+  ["transport", "乘坐飞机 / 高等级列车"],
+  ["consumption", "高消费 / 不动产 / 出境"],
+  ["inspection", "日常检查"],
+  ["public_services", "公共服务"],
+];
+
+const OUTCOMES = {
+  deny: { title: "禁止 / 不予办理", sub: "存在须依法限制的失信记录。" },
+  review: { title: "审慎审核 / 人工复核", sub: "存在失信记录，请经办人从严审核后决定。" },
+  clear: { title: "未发现限制", sub: "未发现对本事项有约束的名单记录，可按常规程序办理。" },
+  fast_track: { title: "可走绿色通道 / 容缺受理", sub: "符合守信激励条件，可优先、便利办理。" },
+};
+
+const CLASSES = { black: "黑名单", focus: "重点关注名单", red: "红名单" };
+const ROLES = {
+  legal_rep: "法定代表人",
+  principal: "主要负责人",
+  responsible: "直接责任人员",
+  director: "董事",
+  shareholder: "股东",
+  controller: "实际控制人",
+};
+const KINDS = { punish: "惩戒", reward: "激励" };
+const BINDINGS = { mandatory: "约束性措施", recommended: "倡导性措施" };
+const EFFECTS = { deny: "不予办理", review: "审慎审核", fast_track: "绿色通道" };
+const ID_TYPES = { uscc: "统一社会信用代码", ric: "居民身份证号码" };
+
+// ---------------------------------------------------------------------------------------
+// Identifier checks, the same rules as the server (index-builder/src/ids): normalise, then
+// GB 32100-2015 (MOD 31 and the embedded organisation-code check) or GB 11643-1999
+// (MOD 11-2 and the birth date). They only make typing responsive; the server's answer
+// (422 invalid_id with expected_check) is what counts.
+
+const USCC_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2];
+const RIC_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const RIC_CHECK = "10X98765432";
+
+/** Folds full-width forms to ASCII, drops spaces and dashes, upper-cases. */
+function normalizeId(input) {
+  let out = "";
+  for (const ch of input) {
+    let c = ch.codePointAt(0);
+    if (c >= 0xff01 && c <= 0xff5e) c -= 0xfee0;
+    const s = String.fromCodePoint(c);
+    if (/[0-9A-Za-z]/.test(s)) out += s.toUpperCase();
+    else if (/[\s\u3000\u00a0\-\u2010-\u2015]/.test(s)) continue;
+    else return { bad: s, position: out.length + 1 };
+  }
+  return { code: out };
+}
+
+function usccCheck(first17) {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) {
+    const v = USCC_CHARSET.indexOf(first17[i]);
+    if (v < 0) return null;
+    sum += v * USCC_WEIGHTS[i];
+  }
+  return USCC_CHARSET[(31 - (sum % 31)) % 31];
+}
+
+function orgCheck(body8) {
+  let sum = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = body8.charCodeAt(i);
+    const v = c <= 57 ? c - 48 : c - 55;
+    sum += v * ORG_WEIGHTS[i];
+  }
+  const r = 11 - (sum % 11);
+  return r === 10 ? "X" : r === 11 ? "0" : String(r);
+}
+
+function ricCheck(first17) {
+  let sum = 0;
+  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * RIC_WEIGHTS[i];
+  return RIC_CHECK[sum % 11];
+}
+
+/** An error message for a USCC, or "" when valid; `lenient` accepts a wrong MOD 31 check. */
+function usccProblem(code, lenient) {
+  if (!/[1-9ANY]/.test(code[0])) return "第 1 位应为登记管理部门代码（1–9、A、N 或 Y）";
+  for (let i = 1; i < 17; i++) {
+    if (i >= 2 && i <= 7 && !/[0-9]/.test(code[i])) return `第 ${i + 1} 位应为数字（第 3–8 位是行政区划码）`;
+    if (USCC_CHARSET.indexOf(code[i]) < 0) return `第 ${i + 1} 位“${code[i]}”不能出现在代码中（不用 I、O、S、V、Z）`;
+  }
+  const org = orgCheck(code.slice(8, 16));
+  if (org !== code[16]) return `组织机构代码校验位错误：第 17 位应为 ${org}，输入的是 ${code[16]}`;
+  const check = usccCheck(code.slice(0, 17));
+  if (check !== code[17]) {
+    if (lenient) return "";
+    return `校验码错误：第 18 位应为 ${check}，输入的是 ${code[17]}`;
+  }
+  return "";
+}
+
+/** Whether eight digits YYYYMMDD name a real calendar day. */
+function dateExists(yyyymmdd) {
+  if (!/^[0-9]{8}$/.test(yyyymmdd)) return false;
+  const y = Number(yyyymmdd.slice(0, 4));
+  const m = Number(yyyymmdd.slice(4, 6));
+  const d = Number(yyyymmdd.slice(6, 8));
+  const date = new Date(Date.UTC(2000, m - 1, d));
+  date.setUTCFullYear(y);
+  return m >= 1 && m <= 12 && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+function birthProblem(yyyymmdd, today) {
+  if (!dateExists(yyyymmdd)) return `出生日期 ${yyyymmdd} 不存在`;
+  const y = Number(yyyymmdd.slice(0, 4));
+  const iso = `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6, 8)}`;
+  if (iso > today) return `出生日期 ${iso} 晚于今天`;
+  if (y < 1800) return `出生日期 ${iso} 早于 1800 年`;
+  return "";
+}
+
+function ricProblem(code, today) {
+  const i = code.slice(0, 17).search(/[^0-9]/);
+  if (i >= 0) return `第 ${i + 1} 位应为数字`;
+  const birth = birthProblem(code.slice(6, 14), today);
+  if (birth) return birth;
+  if (!/[0-9X]/.test(code[17])) return `第 18 位应为数字或 X`;
+  const check = ricCheck(code.slice(0, 17));
+  if (check !== code[17]) return `校验码错误：第 18 位应为 ${check}，输入的是 ${code[17]}`;
+  return "";
+}
+
+/**
+ * Judges what has been typed so far: {state: "empty"|"partial"|"ok"|"error", text, type}.
+ * The type is chosen as the server chooses it (18 characters: a valid USCC, else a valid
+ * RIC, else the error of the more plausible reading).
+ */
+function judgeId(input, lenient, today) {
+  const n = normalizeId(input);
+  if (n.bad !== undefined) {
+    return { state: "error", text: `第 ${n.position} 位“${n.bad}”不是字母或数字` };
+  }
+  const code = n.code;
+  if (code.length === 0) return { state: "empty", text: "" };
+  if (code.length > 18) return { state: "error", text: `长度 ${code.length} 位，多于 18 位` };
+  if (code.length === 15) {
+    if (/^[0-9]{15}$/.test(code)) {
+      const birth = birthProblem("19" + code.slice(6, 12), today);
+      if (!birth) return { state: "ok", type: "ric", text: "15 位旧版身份证号码，将按 18 位核查" };
+    }
+  }
+  if (code.length < 18) {
+    // I, O, S, V and Z appear in neither kind of number, so they are wrong at once.
+    const i = code.search(/[IOSVZ]/);
+    if (i >= 0) return { state: "error", text: `第 ${i + 1} 位“${code[i]}”不能出现在代码中（不用 I、O、S、V、Z）` };
+    return { state: "partial", text: `已输入 ${code.length} / 18 位` };
+  }
+  const u = usccProblem(code, false);
+  if (!u) return { state: "ok", type: "uscc", text: "统一社会信用代码格式正确" };
+  const r = ricProblem(code, today);
+  if (!r) return { state: "ok", type: "ric", text: "居民身份证号码格式正确" };
+  if (lenient && !usccProblem(code, true)) {
+    return { state: "ok", type: "uscc", text: "非标准代码（校验位不符），按宽松模式核查" };
+  }
+  const year = Number(code.slice(6, 10));
+  const ricLike = /^[0-9]{17}/.test(code) && ((year >= 1800 && year <= 2099) || dateExists(code.slice(6, 14)));
+  return { state: "error", text: ricLike ? `身份证号码：${r}` : `统一社会信用代码：${u}` };
+}
+
+// ---------------------------------------------------------------------------------------
+// Small DOM helpers.
+
+const $ = (id) => document.getElementById(id);
+
+/** Creates an element with a class and children (strings become text nodes). */
+function el(tag, cls, ...children) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    e.append(c instanceof Node ? c : String(c));
+  }
+  return e;
+}
+
+function todayLocal() {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+function fillScenarios(select, initial) {
+  for (const [code, label] of SCENARIOS) {
+    const o = document.createElement("option");
+    o.value = code;
+    o.textContent = label;
+    select.append(o);
+  }
+  select.value = initial;
+}
+
+/** The API's error object of a non-2xx answer, or a made-up one when the body is not JSON. */
+async function apiError(resp) {
+  try {
+    const body = await resp.json();
+    if (body && body.error) return body.error;
+  } catch (_) {
+    // fall through
+  }
+  return { code: "http_" + resp.status, message: `服务返回 ${resp.status}` };
+}
+
+const ERROR_LABELS = {
+  invalid_id: "代码无效",
+  bad_parameter: "请求参数有误",
+  not_ready: "服务尚未就绪（名单数据未加载）",
+  body_too_large: "文件过大",
+  unsupported_media_type: "文件类型不受支持",
+  bad_body: "文件内容无法读取",
+};
+
+function errorBox(err) {
+  const box = el("div", "error-box");
+  box.setAttribute("role", "alert");
+  box.append(el("strong", null, ERROR_LABELS[err.code] || "出错了"));
+  if (err.expected_check) box.append(el("p", null, `校验位应为 ${err.expected_check}。`));
+  box.append(el("p", "detail", err.message));
+  return box;
+}
+
+// ---------------------------------------------------------------------------------------
+// Tabs: buttons with the ARIA tab pattern; arrow keys move between them.
+
+function setupTabs() {
+  const tabs = [$("tab-single"), $("tab-batch")];
+  const select = (tab) => {
+    for (const t of tabs) {
+      const on = t === tab;
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(t.getAttribute("aria-controls")).hidden = !on;
+    }
+  };
+  tabs.forEach((tab, i) => {
+    tab.addEventListener("click", () => select(tab));
+    tab.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+        const next = tabs[(i + (e.key === "ArrowRight" ? 1 : tabs.length - 1)) % tabs.length];
+        select(next);
+        next.focus();
+        e.preventDefault();
+      }
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Single check.
+
+function showCodeJudgement() {
+  const j = judgeId($("code").value, $("lenient").checked, todayLocal());
+  const msg = $("code-msg");
+  msg.textContent = j.text;
+  msg.className = "msg msg-" + j.state;
+  $("code").setAttribute("aria-invalid", String(j.state === "error"));
+  return j;
+}
+
+async function runCheck() {
+  const j = showCodeJudgement();
+  const result = $("result");
+  if (j.state === "empty") {
+    $("code").focus();
+    return;
+  }
+  const params = new URLSearchParams({
+    id: $("code").value,
+    scenario: $("scenario").value,
+  });
+  if ($("as-of").value) params.set("as_of", $("as-of").value);
+  if ($("lenient").checked) params.set("lenient", "1");
+  result.replaceChildren(el("p", "placeholder", "正在核查…"));
+  result.setAttribute("aria-busy", "true");
+  try {
+    const resp = await fetch("/v1/check?" + params, { headers: { Accept: "application/json" } });
+    if (!resp.ok) {
+      const err = await apiError(resp);
+      result.replaceChildren(errorBox(err));
+      if (err.code === "invalid_id") {
+        const msg = $("code-msg");
+        msg.textContent = err.expected_check
+          ? `服务端校验：校验位应为 ${err.expected_check}`
+          : "服务端校验：代码无效";
+        msg.className = "msg msg-error";
+      }
+      return;
+    }
+    result.replaceChildren(decisionCard(await resp.json()));
+  } catch (e) {
+    result.replaceChildren(errorBox({ code: "network", message: "无法连接服务：" + e.message }));
+  } finally {
+    result.removeAttribute("aria-busy");
+  }
+}
+
+function viaText(via) {
+  return `通过 ${via.org_name}（${via.org}）的 ${ROLES[via.role] || via.role} 关联`;
+}
+
+function decisionCard(d) {
+  const o = OUTCOMES[d.decision] || { title: d.decision, sub: "" };
+  const card = el("article", "card card-" + d.decision);
+  card.dataset.decision = d.decision;
+  const scenario = (SCENARIOS.find(([c]) => c === d.scenario) || [d.scenario, d.scenario])[1];
+
+  const head = el("header", "card-head",
+    el("p", "verdict", o.title),
+    el("p", "verdict-sub", o.sub));
+  card.append(head);
+
+  const facts = el("dl", "facts");
+  const fact = (k, v, cls) => facts.append(el("dt", null, k), el("dd", cls, v));
+  fact("名称", d.name || "（名单中无此主体）");
+  fact(ID_TYPES[d.id_type] || "代码", d.id, "mono");
+  fact("办理事项", scenario);
+  fact("核查日期", d.as_of);
+  card.append(facts);
+
+  const notes = el("ul", "notes");
+  if (d.heightened) notes.append(el("li", "note note-heightened", "加重惩戒：在两个及以上领域存在严重失信记录，适用从重措施。"));
+  if (d.nonconforming) notes.append(el("li", "note note-nonconforming", "非标准代码：校验位不符合 GB 32100（试点地区旧代码），已按宽松模式核查，请核对营业执照。"));
+  if (d.records.some((r) => r.via)) notes.append(el("li", "note note-linked", "本人无直接记录，限制因其在失信单位中的任职而及于本人（落实到人）。"));
+  if (notes.childElementCount) card.append(notes);
+
+  if (d.records.length) {
+    card.append(el("h2", null, `名单记录（${d.records.length}）`));
+    const list = el("ul", "records");
+    for (const r of d.records) list.append(recordItem(r));
+    card.append(list);
+  } else {
+    card.append(el("p", "none", "未发现当日有效的名单记录。"));
+  }
+
+  if (d.measures.length) {
+    card.append(el("h2", null, `适用措施（${d.measures.length}）`));
+    const list = el("ul", "measures");
+    for (const m of d.measures) list.append(measureItem(m));
+    card.append(list);
+  }
+  card.append(el("p", "snapshot-id", `数据版本 ${d.snapshot}`));
+  return card;
+}
+
+function recordItem(r) {
+  const li = el("li", "record record-" + r.class);
+  const title = el("p", "record-title",
+    el("span", "badge badge-" + r.class, CLASSES[r.class] || r.class),
+    " ",
+    el("strong", null, r.list_name));
+  if (r.under_objection) title.append(" ", el("span", "badge badge-objection", "异议处理中"));
+  li.append(title);
+  const until = r.effective_until || "长期";
+  const dl = el("dl", "record-facts");
+  const fact = (k, v) => dl.append(el("dt", null, k), el("dd", null, v));
+  fact("认定部门", r.authority);
+  fact("文书编号", r.doc_no);
+  fact("认定日期", r.decided_on);
+  fact("有效期", `${r.effective_from} 至 ${until}`);
+  if (r.reason) fact("失信事由", r.reason);
+  fact("记录编号", r.record_id);
+  li.append(dl);
+  if (r.via) li.append(el("p", "via", viaText(r.via)));
+  return li;
+}
+
+function measureItem(m) {
+  const li = el("li", "measure measure-" + m.kind);
+  li.append(el("p", "measure-title",
+    el("span", "badge badge-" + m.kind, KINDS[m.kind] || m.kind),
+    " ",
+    el("strong", null, m.name),
+    " ",
+    el("span", "tag", BINDINGS[m.binding] || m.binding),
+    " ",
+    el("span", "tag tag-effect", EFFECTS[m.effect] || m.effect)));
+  const basis = el("p", "basis", "依据：", `《实施方案》${m.basis.seed}`);
+  li.append(basis);
+  if (m.basis.national.length) {
+    const ul = el("ul", "national");
+    for (const doc of m.basis.national) ul.append(el("li", null, `《${doc.replace(/ \(/, "》（").replace(/\)$/, "）")}`));
+    li.append(ul);
+  }
+  const why = m.because.map((b) => {
+    if (b.record_id) return b.via ? `${b.record_id}（${viaText(b.via)}）` : b.record_id;
+    return `连续 ${b.clean_years} 年无不良记录（自 ${b.since}）`;
+  });
+  if (why.length) li.append(el("p", "because", "因：" + why.join("；")));
+  return li;
+}
+
+// ---------------------------------------------------------------------------------------
+// Name search: a combobox whose list comes from /v1/search, asked 250 ms after the last key.
+
+function setupSearch() {
+  const input = $("name");
+  const list = $("suggestions");
+  let timer = 0;
+  let seq = 0;
+  let hits = [];
+  let active = -1;
+
+  const close = () => {
+    list.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+  const highlight = (i) => {
+    active = i;
+    [...list.children].forEach((li, j) => li.setAttribute("aria-selected", String(j === i)));
+    if (i >= 0 && list.children[i]) {
+      input.setAttribute("aria-activedescendant", list.children[i].id);
+      list.children[i].scrollIntoView({ block: "nearest" });
+    }
+  };
+  const pick = (i) => {
+    const h = hits[i];
+    if (!h) return;
+    close();
+    input.value = h.name;
+    if (h.id_type === "ric") {
+      // People's numbers come back masked; the clerk types the number from the ID card.
+      $("code").value = "";
+      showCodeJudgement();
+      const msg = $("code-msg");
+      msg.textContent = `${h.name}：个人证件号码已脱敏（${h.id}），请按身份证输入完整号码。`;
+      msg.className = "msg msg-partial";
+      $("code").focus();
+      return;
+    }
+    $("code").value = h.id;
+    showCodeJudgement();
+    runCheck();
+  };
+  const render = (query, answer) => {
+    const chars = [...query.replace(/\s/g, "")].length;
+    // A fuzzy hit that differs in as many characters as the query has is no suggestion.
+    hits = answer.hits.filter((h) => h.match !== "fuzzy" || 2 * h.distance < chars);
+    list.replaceChildren();
+    if (!hits.length) {
+      list.append(el("li", "empty", "无匹配名称（请从名称开头输入）"));
+    }
+    hits.forEach((h, i) => {
+      const li = el("li", "suggestion",
+        el("span", "s-name", h.name),
+        el("span", "s-id mono", h.id),
+        h.match === "fuzzy" ? el("span", "tag", "近似") : null);
+      li.id = "suggestion-" + i;
+      li.setAttribute("role", "option");
+      li.setAttribute("aria-selected", "false");
+      li.addEventListener("mousedown", (e) => {
+        e.preventDefault();
+        pick(i);
+      });
+      list.append(li);
+    });
+    list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    highlight(hits.length ? 0 : -1);
+  };
+  const ask = async () => {
+    const query = input.value.trim();
+    const mine = ++seq;
+    if (!query) {
+      close();
+      return;
+    }
+    const params = new URLSearchParams({ name: query, fuzzy: "1", limit: "8" });
+    try {
+      const resp = await fetch("/v1/search?" + params);
+      if (mine !== seq) return; // a later keystroke has asked again
+      if (!resp.ok) {
+        hits = [];
+        list.replaceChildren(el("li", "empty", (await apiError(resp)).message));
+        list.hidden = false;
+        return;
+      }
+      render(query, await resp.json());
+    } catch (_) {
+      close();
+    }
+  };
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(ask, 250);
+  });
+  input.addEventListener("keydown", (e) => {
+    const open = !list.hidden && hits.length > 0;
+    if (e.key === "ArrowDown" && open) {
+      highlight((active + 1) % hits.length);
+      e.preventDefault();
+    } else if (e.key === "ArrowUp" && open) {
+      highlight((active + hits.length - 1) % hits.length);
+      e.preventDefault();
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      if (open && active >= 0) pick(active);
+      else {
+        clearTimeout(timer);
+        ask();
+      }
+    } else if (e.key === "Escape") {
+      close();
+    }
+  });
+  input.addEventListener("blur", close);
+}
+
+// ---------------------------------------------------------------------------------------
+// Batch: the file is read here (UTF-8, else GB18030 as Excel writes it on Chinese Windows),
+// sent as UTF-8 CSV to /v1/screen with a summary line; the download asks the same endpoint
+// for CSV.
+
+let batchText = null;
+let batchName = "";
+
+async function readCsv(file) {
+  const bytes = await file.arrayBuffer();
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (_) {
+    return new TextDecoder("gb18030").decode(bytes);
+  }
+}
+
+const CODE_COLUMNS = /^(id|统一社会信用代码|社会信用代码|信用代码|身份证号码|身份证号|公民身份号码|证件号码|证件号)$/i;
+
+/**
+ * The server reads the `id` column, else the first. A spreadsheet whose code column has a
+ * Chinese name and is not first gets that header cell renamed `id`, so the right column is
+ * screened; the other columns are untouched.
+ */
+let renamedColumn = null; // {index, name} of a header cell markCodeColumn renamed
+
+function markCodeColumn(text) {
+  renamedColumn = null;
+  const body = text.replace(/^\ufeff/, "");
+  const end = body.search(/\r?\n/);
+  const first = end < 0 ? body : body.slice(0, end);
+  if (first.includes('"')) return body; // quoted headers are left to the server
+  const cells = first.split(",");
+  if (cells.some((c) => c.trim().toLowerCase() === "id")) return body;
+  const i = cells.findIndex((c) => CODE_COLUMNS.test(c.trim()));
+  if (i <= 0) return body;
+  renamedColumn = { index: i, name: cells[i] };
+  cells[i] = "id";
+  return cells.join(",") + (end < 0 ? "" : body.slice(end));
+}
+
+function batchParams() {
+  const p = new URLSearchParams({ scenario: $("batch-scenario").value });
+  if ($("batch-as-of").value) p.set("as_of", $("batch-as-of").value);
+  if ($("batch-lenient").checked) p.set("lenient", "1");
+  return p;
+}
+
+async function runBatch() {
+  const out = $("batch-result");
+  const file = $("batch-file").files[0];
+  if (!file) {
+    out.replaceChildren(errorBox({ code: "no_file", message: "请先选择 CSV 文件。" }));
+    $("batch-file").focus();
+    return;
+  }
+  out.replaceChildren(el("p", "placeholder", `正在筛查 ${file.name} …`));
+  out.setAttribute("aria-busy", "true");
+  try {
+    batchText = markCodeColumn(await readCsv(file));
+    batchName = file.name.replace(/\.[^.]*$/, "");
+    const params = batchParams();
+    params.set("summary", "1");
+    const resp = await fetch("/v1/screen?" + params, {
+      method: "POST",
+      headers: { "Content-Type": "text/csv; charset=utf-8", Accept: "application/x-ndjson" },
+      body: batchText,
+    });
+    if (!resp.ok) {
+      out.replaceChildren(errorBox(await apiError(resp)));
+      return;
+    }
+    const rows = [];
+    let summary = null;
+    let broken = null;
+    for (const line of (await resp.text()).split("\n")) {
+      if (!line.trim()) continue;
+      const v = JSON.parse(line);
+      if (v.summary) summary = v.summary;
+      else if (v.error && v.row === undefined) broken = v.error;
+      else rows.push(v);
+    }
+    out.replaceChildren(batchView(file.name, rows, summary, broken));
+  } catch (e) {
+    out.replaceChildren(errorBox({ code: "network", message: "筛查失败：" + e.message }));
+  } finally {
+    out.removeAttribute("aria-busy");
+  }
+}
+
+/** What to show of an input: people's numbers masked as the server masks them. */
+function shownInput(row) {
+  if (row.id) return row.id;
+  const s = row.input || "";
+  return /^[0-9]{17}[0-9Xx]$/.test(s) ? s.slice(0, 6) + "********" + s.slice(14) : s;
+}
+
+const PREVIEW_ROWS = 200;
+
+/** A row's error in Chinese: the page's own check says what is wrong with an invalid code. */
+function rowError(r) {
+  if (r.error.code === "missing_id") return "缺少代码";
+  if (r.error.code === "invalid_row") return "此行格式有误：" + r.error.message;
+  const j = judgeId(r.input || "", $("batch-lenient").checked, todayLocal());
+  if (j.state === "error") return j.text;
+  if (j.state === "partial") return `代码只有 ${j.text.match(/[0-9]+/)[0]} 位，应为 18 位`;
+  return r.error.expected_check ? `校验位应为 ${r.error.expected_check}` : r.error.message;
+}
+
+function batchView(fileName, rows, summary, broken) {
+  const box = el("div", "batch-view");
+  if (broken) box.append(errorBox(broken));
+  if (summary) {
+    const s = el("dl", "summary");
+    s.id = "batch-summary";
+    const item = (k, v, cls) => s.append(el("div", "sum " + (cls || ""), el("dt", null, k), el("dd", null, v)));
+    item("总行数", summary.rows);
+    item("禁止", summary.deny, "sum-deny");
+    item("审慎审核", summary.review, "sum-review");
+    item("绿色通道", summary.fast_track, "sum-fast_track");
+    item("未发现限制", summary.clear, "sum-clear");
+    item("代码无效", summary.invalid, "sum-invalid");
+    box.append(el("h2", null, `${fileName}：共 ${summary.rows} 行`), s);
+  }
+  const dl = el("button", "primary", "下载结果（CSV）");
+  dl.type = "button";
+  dl.id = "batch-download";
+  dl.addEventListener("click", downloadCsv);
+  box.append(el("p", "actions", dl));
+
+  // The first two echoed columns (a name, usually) help the clerk find a row again.
+  const extra = rows.length ? Object.keys(rows[0].columns || {}).slice(0, 2) : [];
+  const table = el("table", "rows");
+  const head = el("tr", null, ...["行", "代码", ...extra, "结论", "名单", "说明"].map((h) => el("th", null, h)));
+  table.append(el("thead", null, head));
+  const body = el("tbody");
+  for (const r of rows.slice(0, PREVIEW_ROWS)) {
+    const outcome = r.decision ? OUTCOMES[r.decision].title : "代码无效";
+    const note = r.error
+      ? rowError(r)
+      : [r.heightened ? "加重惩戒" : "", r.nonconforming ? "非标准代码" : ""].filter(Boolean).join("、");
+    const detail = el("td", "detail", note);
+    if (r.error) detail.title = r.error.message;
+    const tr = el("tr", "row-" + (r.decision || "invalid"),
+      el("td", "num", r.row),
+      el("td", "mono", shownInput(r)),
+      ...extra.map((k) => el("td", null, (r.columns || {})[k] ?? "")),
+      el("td", "outcome", outcome),
+      el("td", null, r.lists.map((c) => LIST_NAMES[c] || c).join("、")),
+      detail);
+    body.append(tr);
+  }
+  table.append(body);
+  const wrap = el("div", "table-wrap", table);
+  box.append(wrap);
+  if (rows.length > PREVIEW_ROWS) box.append(el("p", "hint", `仅显示前 ${PREVIEW_ROWS} 行；完整结果请下载。`));
+  return box;
+}
+
+async function downloadCsv() {
+  if (batchText === null) return;
+  const resp = await fetch("/v1/screen?" + batchParams(), {
+    method: "POST",
+    headers: { "Content-Type": "text/csv; charset=utf-8", Accept: "text/csv" },
+    body: batchText,
+  });
+  if (!resp.ok) {
+    $("batch-result").prepend(errorBox(await apiError(resp)));
+    return;
+  }
+  let csv = await resp.text();
+  if (renamedColumn) {
+    // Give the code column back the name it had in the uploaded file.
+    const end = csv.indexOf("\n");
+    const cells = csv.slice(0, end).split(",");
+    cells[renamedColumn.index] = renamedColumn.name;
+    csv = cells.join(",") + csv.slice(end);
+  }
+  // A BOM lets Excel on Chinese Windows open the UTF-8 file with the right encoding.
+  const blob = new Blob(["\ufeff", csv], { type: "text/csv;charset=utf-8" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `${batchName || "screen"}-结果.csv`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** List names by code, from /v1/snapshot, for the batch table. */
+const LIST_NAMES = {};
+
+async function showSnapshot() {
+  const p = $("snapshot");
+  try {
+    const resp = await fetch("/v1/snapshot");
+    if (!resp.ok) {
+      p.textContent = "名单数据未加载，暂不能核查";
+      p.className = "snapshot snapshot-down";
+      return;
+    }
+    const s = await resp.json();
+    for (const l of s.lists) LIST_NAMES[l.code] = l.name;
+    p.textContent = `名单数据：${s.built_on} 版（${s.counts.subjects} 个主体，${s.counts.records} 条记录）`;
+  } catch (_) {
+    p.textContent = "无法连接服务";
+    p.className = "snapshot snapshot-down";
+  }
+}
+
+function init() {
+  const today = todayLocal();
+  fillScenarios($("scenario"), "licensing");
+  fillScenarios($("batch-scenario"), "procurement");
+  $("as-of").value = today;
+  $("batch-as-of").value = today;
+  setupTabs();
+  setupSearch();
+  $("code").addEventListener("input", showCodeJudgement);
+  $("lenient").addEventListener("change", showCodeJudgement);
+  $("check-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    runCheck();
+  });
+  $("batch-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    runBatch();
+  });
+  showSnapshot();
+}
+
+document.addEventListener("DOMContentLoaded", init);
