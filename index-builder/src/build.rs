@@ -322,6 +322,8 @@ enum RecState {
 struct EventAcc {
     record: u32,
     row: EventRow,
+    file: u16,
+    line: u64,
 }
 
 struct LinkAcc {
@@ -419,6 +421,32 @@ impl Assembler {
                 self.cross_reject(ffile, fline, &rid, format!("duplicate record_id {rid:?}: also at \u{1}{file}:{line}; every copy rejected"));
             }
             self.records[first as usize].state = RecState::Duplicate;
+        }
+        // Repairs and objections name a record by id; when every copy of that id is rejected,
+        // they refer to nothing and are rejected too, never dropped silently.
+        let orphaned: Vec<(u16, u64, u8, StrRef)> = self
+            .events
+            .iter()
+            .filter(|e| self.records[e.record as usize].state == RecState::Duplicate)
+            .map(|e| {
+                (
+                    e.file,
+                    e.line,
+                    e.row.kind,
+                    self.records[e.record as usize].record_id,
+                )
+            })
+            .collect();
+        for (file, line, kind, rid) in orphaned {
+            let rid = self.heap.get(rid).to_string();
+            let what = if kind == EVENT_OBJECTION {
+                "objection"
+            } else {
+                "repair"
+            };
+            let reason =
+                format!("{what} for record_id {rid:?}, whose rows were rejected as duplicates");
+            self.cross_reject(file, line, &rid, reason);
         }
     }
 
@@ -736,7 +764,7 @@ impl SourceSink for Assembler {
             Err(other) => {
                 let id = String::from_utf8_lossy(&row.subject_id).into_owned();
                 let reason = format!(
-                    "subject_id {id} is already a {other} subject; rows disagree on subject_type"
+                    "subject_id {id} is already known with subject_type {other}; rows disagree on subject_type"
                 );
                 self.cross_reject(row.file, row.line, &row.record_id, reason);
                 return;
@@ -807,6 +835,7 @@ impl SourceSink for Assembler {
         let Some(record) = self.known_record(&row.record_id, row.file, row.line, "repair") else {
             return;
         };
+        let (file, line) = (row.file, row.line);
         let row = EventRow {
             kind: row.action.code(),
             outcome: 0,
@@ -816,7 +845,12 @@ impl SourceSink for Assembler {
             authority: self.heap.intern(&row.authority),
             doc_no: self.heap.push(&row.doc_no),
         };
-        self.events.push(EventAcc { record, row });
+        self.events.push(EventAcc {
+            record,
+            row,
+            file,
+            line,
+        });
     }
 
     fn objection(&mut self, row: ObjectionRow) {
@@ -824,6 +858,7 @@ impl SourceSink for Assembler {
         else {
             return;
         };
+        let (file, line) = (row.file, row.line);
         let row = EventRow {
             kind: EVENT_OBJECTION,
             outcome: row.outcome.map_or(0, |o| o.code()),
@@ -833,7 +868,12 @@ impl SourceSink for Assembler {
             authority: StrRef::default(),
             doc_no: StrRef::default(),
         };
-        self.events.push(EventAcc { record, row });
+        self.events.push(EventAcc {
+            record,
+            row,
+            file,
+            line,
+        });
     }
 
     fn link(&mut self, row: SrcLink) {

@@ -1,0 +1,158 @@
+//! Rejections that need more than one row to see: every copy of a duplicate record id, a
+//! repair or objection naming no record (or a rejected one), and one identifier given as
+//! both an organisation and a person. Each is reported with file, line and reason, counted
+//! against its file, and nothing else is lost.
+
+use std::path::Path;
+
+use credgate_index::build::{build, BuildError, BuildOptions};
+use credgate_index::catalog::Catalog;
+use credgate_index::date::Day;
+use credgate_index::format::reader::Snapshot;
+use credgate_index::source::Encoding;
+
+const LIST_HEADER: &str = "record_id,list_code,subject_type,subject_id,subject_name,authority,doc_no,reason,decided_on,effective_from,effective_until,act_ended_on\n";
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn options(source: &Path, out: &Path, max_rejects: Option<u64>) -> BuildOptions {
+    BuildOptions {
+        source: source.to_path_buf(),
+        out: out.to_path_buf(),
+        catalog: Catalog::builtin(),
+        max_rejects,
+        history_from: None,
+        today: Day::parse("2026-11-28").unwrap(),
+        keep: 2,
+        encoding: Encoding::Auto,
+    }
+}
+
+fn source(dir: &Path) {
+    write(
+        dir,
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             R1,court_defaulter,org,91110000600037341L,甲公司,法院,D1,,2024-01-01,2024-01-01,,\n\
+             R2,market_abnormal,org,9144030071526726XG,乙公司,市监局,D2,,2024-01-01,2024-01-01,,\n\
+             R3,court_defaulter,org,410170198703280932,丙公司,法院,D3,,2024-01-01,2024-01-01,,\n"
+        ),
+    );
+    write(
+        dir,
+        "lists/b.csv",
+        &format!(
+            "{LIST_HEADER}\
+             R1,tax_major_violation,org,121200004013590816,丁单位,税务局,D4,,2024-02-01,2024-02-01,,\n\
+             R4,court_defaulter,person,410170198703280932,张三,法院,D5,,2024-01-01,2024-01-01,,\n"
+        ),
+    );
+    write(dir, "repairs.csv", "record_id,action,decided_on,authority,doc_no\nR1,repair,2025-01-01,法院,X1\nR9,repair,2025-01-01,法院,X2\nR2,removal,2025-03-01,市监局,X3\n");
+    write(
+        dir,
+        "objections.csv",
+        "record_id,filed_on,closed_on,outcome\nR1,2024-06-01,,\nR8,2024-06-01,2024-06-10,upheld\n",
+    );
+    write(
+        dir,
+        "links.csv",
+        "org_id,person_id,person_name,role,from,until\n",
+    );
+}
+
+#[test]
+fn cross_row_rejects_name_file_line_and_reason() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    source(src.path());
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    let mut got: Vec<String> = report
+        .rejects
+        .iter()
+        .map(|r| format!("{}:{} {} | {}", r.file, r.line, r.record_id, r.reason))
+        .collect();
+    got.sort();
+    let want = [
+        "lists/a.csv:2 R1 | duplicate record_id \"R1\": also at lists/b.csv:2; every copy rejected",
+        "lists/b.csv:2 R1 | duplicate record_id \"R1\": also at lists/a.csv:2; every copy rejected",
+        "lists/b.csv:3 R4 | subject_id 410170198703280932 is already known with subject_type org; rows disagree on subject_type",
+        "objections.csv:2 R1 | objection for record_id \"R1\", whose rows were rejected as duplicates",
+        "objections.csv:3 R8 | objection for unknown record_id \"R8\" (no such row in lists/, or that row was rejected)",
+        "repairs.csv:2 R1 | repair for record_id \"R1\", whose rows were rejected as duplicates",
+        "repairs.csv:3 R9 | repair for unknown record_id \"R9\" (no such row in lists/, or that row was rejected)",
+    ];
+    assert_eq!(got, want);
+
+    // Every rejected row is counted against its own file; the rest made it into the snapshot.
+    let m = &report.manifest;
+    let rejected: Vec<(String, u64, u64)> = m
+        .sources
+        .iter()
+        .map(|s| (s.path.clone(), s.rows, s.rejected))
+        .collect();
+    assert!(
+        rejected.contains(&("lists/a.csv".into(), 3, 1)),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected.contains(&("lists/b.csv".into(), 2, 2)),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected.contains(&("repairs.csv".into(), 3, 2)),
+        "{rejected:?}"
+    );
+    assert!(
+        rejected.contains(&("objections.csv".into(), 2, 2)),
+        "{rejected:?}"
+    );
+    assert_eq!(m.counts.rejects, 7);
+    assert_eq!(
+        (m.counts.records, m.counts.repairs, m.counts.objections),
+        (2, 1, 0)
+    );
+
+    // The report on disk says the same.
+    let csv = std::fs::read_to_string(report.rejects_path).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 7);
+    assert!(csv.starts_with("file,line,record_id,reason\n"));
+    let snap = Snapshot::open(out.path()).unwrap();
+    snap.verify().unwrap();
+    assert!(snap.lookup(b"9144030071526726XG").is_some());
+}
+
+#[test]
+fn too_many_rejects_fail_the_build_and_publish_nothing() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    source(src.path());
+    let err = build(&options(src.path(), out.path(), Some(6)))
+        .err()
+        .expect("7 rejects > 6");
+    assert!(
+        matches!(
+            err,
+            BuildError::TooManyRejects {
+                count: 7,
+                max: 6,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("nothing was published"), "{err}");
+    assert!(!out.path().join("CURRENT").exists());
+    // The rejects report is there for the operator all the same.
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("rejects.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        8
+    );
+}
