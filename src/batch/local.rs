@@ -51,16 +51,7 @@ fn sort_key(id: &str) -> u128 {
 }
 
 fn placeholder() -> ScreenResult {
-    ScreenResult {
-        id: None,
-        id_type: None,
-        decision: None,
-        heightened: false,
-        nonconforming: false,
-        lists: Vec::new(),
-        measures: Vec::new(),
-        error: None,
-    }
+    ScreenResult::undecided(None)
 }
 
 impl Screener for Local<'_> {

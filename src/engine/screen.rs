@@ -33,6 +33,22 @@ pub struct ScreenError {
     pub expected_check: Option<char>,
 }
 
+impl ScreenResult {
+    /// A row that was not decided: an error, or (with `None`) a slot to be filled.
+    pub fn undecided(error: Option<ScreenError>) -> ScreenResult {
+        ScreenResult {
+            id: None,
+            id_type: None,
+            decision: None,
+            heightened: false,
+            nonconforming: false,
+            lists: Vec::new(),
+            measures: Vec::new(),
+            error,
+        }
+    }
+}
+
 impl ScreenError {
     pub fn invalid_id(e: &IdError) -> ScreenError {
         ScreenError {
@@ -57,18 +73,7 @@ impl Engine {
     ) -> ScreenResult {
         let id = match ids::parse(input, mode, today) {
             Ok(id) => id,
-            Err(e) => {
-                return ScreenResult {
-                    id: None,
-                    id_type: None,
-                    decision: None,
-                    heightened: false,
-                    nonconforming: false,
-                    lists: Vec::new(),
-                    measures: Vec::new(),
-                    error: Some(ScreenError::invalid_id(&e)),
-                }
-            }
+            Err(e) => return ScreenResult::undecided(Some(ScreenError::invalid_id(&e))),
         };
         let d = self.check(&id, scenario, as_of, today, opts);
         let mut lists: Vec<String> = Vec::new();

@@ -242,20 +242,11 @@ struct OutRow<'a> {
 }
 
 fn row_error(code: &'static str, message: impl Into<String>) -> ScreenResult {
-    ScreenResult {
-        id: None,
-        id_type: None,
-        decision: None,
-        heightened: false,
-        nonconforming: false,
-        lists: Vec::new(),
-        measures: Vec::new(),
-        error: Some(ScreenError {
-            code,
-            message: message.into(),
-            expected_check: None,
-        }),
-    }
+    ScreenResult::undecided(Some(ScreenError {
+        code,
+        message: message.into(),
+        expected_check: None,
+    }))
 }
 
 fn raw_text(rec: &[u8]) -> Cow<'_, str> {
