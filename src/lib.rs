@@ -10,5 +10,6 @@
 pub mod cli;
 pub mod engine;
 pub mod server;
+pub mod trust;
 
 pub use credgate_index::{date, ids, model};

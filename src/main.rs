@@ -26,6 +26,8 @@ enum Command {
     Check(cli::check::Args),
     /// Serve the HTTP API (SPEC §7); `--demo` builds and serves the bundled sample.
     Serve(cli::serve::Args),
+    /// Manage API keys: `credgate keys new --name N --scopes check,profile --file keys.toml`.
+    Keys(cli::keys::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => cli::validate::run(args),
         Command::Check(args) => cli::check::run(args),
         Command::Serve(args) => cli::serve::run(args),
+        Command::Keys(args) => cli::keys::run(args),
     };
     match result {
         Ok(code) => code,

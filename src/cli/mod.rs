@@ -2,6 +2,7 @@
 //! `run(Args) -> anyhow::Result<ExitCode>`.
 
 pub mod check;
+pub mod keys;
 pub mod serve;
 pub mod validate;
 

@@ -16,7 +16,7 @@ use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
 use credgate_index::source::Encoding;
 
-use crate::server::{self, reload, Config, State, Trigger};
+use crate::server::{self, reload, Auth, Config, State, Trigger};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -32,6 +32,14 @@ pub struct Args {
     /// Build the bundled sample data into a temporary root and serve it.
     #[arg(long, conflicts_with = "index")]
     pub demo: bool,
+    /// TOML file of API keys (`credgate keys new`); reloaded with SIGHUP and admin reload.
+    /// Without it the server is open to anyone who can reach it, so it then listens only on
+    /// a loopback address unless `--insecure-open` is given.
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// Serve without keys on a non-loopback address (anyone who can connect may query).
+    #[arg(long)]
+    pub insecure_open: bool,
 }
 
 /// The bundled sample source set, compiled into the binary so `--demo` works anywhere.
@@ -127,20 +135,50 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     } else if config.index.as_os_str().is_empty() {
         bail!("no snapshot given: pass --index ROOT, set `index` in the config, or use --demo");
     }
+    let auth = open_auth(&args, &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(serve(config))?;
+    runtime.block_on(serve(config, auth))?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// The keys, or open access where that is allowed (see [`Args::keys`]).
+fn open_auth(args: &Args, config: &Config) -> anyhow::Result<Auth> {
+    if let Some(file) = &args.keys {
+        let auth = Auth::from_file(file.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if auth.is_empty() {
+            tracing::warn!(file = %file.display(), "the keys file holds no keys: every request but the probes is refused");
+        }
+        tracing::info!(file = %file.display(), keys = auth.len(), "API keys loaded");
+        return Ok(auth);
+    }
+    let loopback = config.listen.ip().is_loopback();
+    if !loopback && !args.insecure_open {
+        bail!(
+            "refusing to serve {} without API keys: anyone who can reach it could query people's records. \
+             Pass --keys FILE (create keys with `credgate keys new`), listen on a loopback address, \
+             or pass --insecure-open if an outer layer controls access",
+            config.listen
+        );
+    }
+    if loopback {
+        tracing::warn!(addr = %config.listen, "no keys file: serving anonymously, on a loopback address only");
+    } else {
+        tracing::warn!(addr = %config.listen, "no keys file and --insecure-open: serving anonymously to anyone who can connect");
+    }
+    Ok(Auth::open())
+}
+
+async fn serve(config: Config, auth: Auth) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let poll = config.poll_interval_ms;
-    let state = Arc::new(State::new(config));
+    let mut state = State::new(config);
+    state.auth = auth;
+    let state = Arc::new(state);
     if let Err(e) = state.reloader.reload(&state, Trigger::Startup).await {
         tracing::error!(error = %e, "no snapshot loaded yet; /readyz answers 503 until one is");
     }
@@ -175,6 +213,13 @@ async fn on_sighup(state: Arc<State>) {
         return;
     };
     while hup.recv().await.is_some() {
+        match state.auth.reload() {
+            Ok(Some(n)) => tracing::info!(keys = n, "SIGHUP: keys reloaded"),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP: keys file refused; the keys loaded before stay in force")
+            }
+        }
         match state.reloader.reload(&state, Trigger::Explicit).await {
             Ok(outcome) => tracing::info!(?outcome, "SIGHUP reload"),
             Err(e) => tracing::error!(error = %e, "SIGHUP reload refused"),

@@ -11,6 +11,7 @@
 //! The engine lives in an [`ArcSwapOption`]: a request loads it once (no lock) and keeps
 //! that snapshot to its end; [`reload`] swaps in a verified new one.
 
+pub mod auth;
 pub mod body;
 pub mod errors;
 pub mod metrics;
@@ -41,6 +42,7 @@ use credgate_index::date::Day;
 
 use crate::engine::Engine;
 
+pub use auth::{Auth, Caller};
 pub use body::Body;
 pub use metrics::Metrics;
 pub use reload::{Reloader, Trigger};
@@ -95,6 +97,8 @@ pub struct State {
     pub config: Config,
     pub metrics: Metrics,
     pub reloader: Reloader,
+    /// API keys (or open access), reloaded with the snapshot.
+    pub auth: Auth,
 }
 
 impl State {
@@ -104,6 +108,7 @@ impl State {
             config,
             metrics: Metrics::new(),
             reloader: Reloader::default(),
+            auth: Auth::open(),
         }
     }
 

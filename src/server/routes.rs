@@ -8,7 +8,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +22,7 @@ use super::errors::ApiError;
 use super::metrics::Route;
 use super::query::{clip, decode, Query};
 use super::reload::{ReloadOutcome, Trigger};
-use super::{screen, Body, State};
+use super::{screen, Body, Caller, State};
 use crate::engine::{Engine, Options};
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -29,7 +31,7 @@ pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
     let start = Instant::now();
     let route = route_of(req.uri().path());
-    let resp = match dispatch(route, req, &state).await {
+    let resp = match authorize_then_dispatch(route, req, &state).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
@@ -49,29 +51,40 @@ fn route_of(path: &str) -> Route {
         "/readyz" => Route::Readyz,
         "/metrics" => Route::Metrics,
         "/v1/admin/reload" => Route::Reload,
+        "/v1/receipts/public-key" => Route::PublicKey,
         p if p.starts_with("/v1/subjects/") => Route::Subjects,
         _ => Route::Other,
     }
+}
+
+async fn authorize_then_dispatch(
+    route: Route,
+    req: Request<Incoming>,
+    state: &Arc<State>,
+) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.authorize(req.headers(), route)?;
+    dispatch(route, req, state, caller).await
 }
 
 async fn dispatch(
     route: Route,
     req: Request<Incoming>,
     state: &Arc<State>,
+    caller: Caller,
 ) -> Result<Response<Body>, ApiError> {
     let m = req.method();
     match route {
-        Route::Check if m == Method::GET => check_get(&req, state),
-        Route::Check if m == Method::POST => check_post(req, state).await,
+        Route::Check if m == Method::GET => check_get(&req, state, &caller),
+        Route::Check if m == Method::POST => check_post(req, state, &caller).await,
         Route::Check => Err(ApiError::method_not_allowed("GET, POST")),
-        Route::Screen if m == Method::POST => screen::handle(req, state.clone()).await,
+        Route::Screen if m == Method::POST => screen::handle(req, state.clone(), caller).await,
         Route::Screen => Err(ApiError::method_not_allowed("POST")),
         Route::Reload if m == Method::POST => admin_reload(state).await,
         Route::Reload => Err(ApiError::method_not_allowed("POST")),
-        Route::Other => Err(ApiError::not_found(req.uri().path())),
+        Route::Other | Route::PublicKey => Err(ApiError::not_found(req.uri().path())),
         _ if m != Method::GET => Err(ApiError::method_not_allowed("GET")),
-        Route::Subjects => subject(&req, state),
-        Route::Search => search(&req, state),
+        Route::Subjects => subject(&req, state, &caller),
+        Route::Search => search(&req, state, &caller),
         Route::Snapshot => snapshot(state),
         Route::Healthz => Ok(json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
         Route::Readyz => readyz(state),
@@ -99,6 +112,15 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
     if let Some(allow) = e.allow {
         r.headers_mut()
             .insert(ALLOW, HeaderValue::from_static(allow));
+    }
+    if let Some(secs) = e.retry_after {
+        r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if e.challenge {
+        r.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"credgate\""),
+        );
     }
     r
 }
@@ -152,6 +174,7 @@ pub fn mode(lenient: bool) -> Mode {
 /// and serialises straight into the response buffer.
 fn decide(
     state: &State,
+    caller: &Caller,
     id: Option<&str>,
     scenario: Option<&str>,
     as_of: Option<&str>,
@@ -164,7 +187,10 @@ fn decide(
     let id = ids::parse(id, mode(lenient), today).map_err(|e| ApiError::invalid_id(&e))?;
     let guard = state.engine.load();
     let engine = guard.as_deref().ok_or_else(ApiError::not_ready)?;
-    let decision = engine.check(&id, scenario, as_of, today, Options::default());
+    let opts = Options {
+        full_personal_ids: caller.full_ids(),
+    };
+    let decision = engine.check(&id, scenario, as_of, today, opts);
     state.metrics.decision(scenario, decision.decision);
     let buf = serialize(
         &decision,
@@ -173,13 +199,18 @@ fn decide(
     Ok(json(StatusCode::OK, buf))
 }
 
-fn check_get(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+fn check_get(
+    req: &Request<Incoming>,
+    state: &State,
+    caller: &Caller,
+) -> Result<Response<Body>, ApiError> {
     let q = Query::new(req.uri().query());
     let id = q.get("id")?;
     let scenario = q.get("scenario")?;
     let as_of = q.get("as_of")?;
     decide(
         state,
+        caller,
         id.as_deref(),
         scenario.as_deref(),
         as_of.as_deref(),
@@ -200,7 +231,11 @@ struct CheckBody<'a> {
     lenient: bool,
 }
 
-async fn check_post(req: Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+async fn check_post(
+    req: Request<Incoming>,
+    state: &State,
+    caller: &Caller,
+) -> Result<Response<Body>, ApiError> {
     require_content_type(&req, &["application/json"], "application/json")?;
     let body = read_body(req, state.config.body_limit).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -213,6 +248,7 @@ async fn check_post(req: Request<Incoming>, state: &State) -> Result<Response<Bo
     })?;
     decide(
         state,
+        caller,
         b.id.as_deref(),
         b.scenario.as_deref(),
         b.as_of.as_deref(),
@@ -283,7 +319,11 @@ async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError
     Ok(Bytes::from(buf))
 }
 
-fn subject(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+fn subject(
+    req: &Request<Incoming>,
+    state: &State,
+    caller: &Caller,
+) -> Result<Response<Body>, ApiError> {
     let raw = req.uri().path().strip_prefix("/v1/subjects/").unwrap_or("");
     let raw = decode(raw).ok_or_else(|| {
         ApiError::bad_parameter("the subject id in the path is not valid percent-encoded UTF-8")
@@ -297,7 +337,10 @@ fn subject(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, Api
     let id =
         ids::parse(&raw, mode(q.flag("lenient")?), today).map_err(|e| ApiError::invalid_id(&e))?;
     let engine = engine(state)?;
-    let profile = engine.profile(&id, as_of, today, Options::default());
+    let opts = Options {
+        full_personal_ids: caller.full_ids(),
+    };
+    let profile = engine.profile(&id, as_of, today, opts);
     Ok(json(StatusCode::OK, serialize(&profile, 4096)?))
 }
 
@@ -312,7 +355,11 @@ struct SearchAnswer<'a> {
     snapshot: &'a str,
 }
 
-fn search(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+fn search(
+    req: &Request<Incoming>,
+    state: &State,
+    caller: &Caller,
+) -> Result<Response<Body>, ApiError> {
     let q = Query::new(req.uri().query());
     let name = q.get("name")?.ok_or_else(|| ApiError::missing("name"))?;
     let fuzzy = q.flag("fuzzy")?;
@@ -330,7 +377,14 @@ fn search(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiE
     };
     let engine = engine(state)?;
     let hits = engine
-        .search(&name, fuzzy, limit, Options::default())
+        .search(
+            &name,
+            fuzzy,
+            limit,
+            Options {
+                full_personal_ids: caller.full_ids(),
+            },
+        )
         .map_err(|e| ApiError::bad_parameter(format!("name: {e}")))?;
     let answer = SearchAnswer {
         query: &name,
@@ -387,20 +441,29 @@ fn readyz(state: &State) -> Result<Response<Body>, ApiError> {
 }
 
 async fn admin_reload(state: &Arc<State>) -> Result<Response<Body>, ApiError> {
+    // Keys first: a keys file that does not parse refuses the whole reload, so an operator
+    // sees the mistake at once instead of finding the old keys still in force later.
+    let keys = state
+        .auth
+        .reload()
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "reload_refused", e.to_string()))?;
+    if let Some(n) = keys {
+        tracing::info!(keys = n, "keys reloaded");
+    }
     match state.reloader.reload(state, Trigger::Explicit).await {
         Ok(ReloadOutcome::Loaded {
             previous,
             snapshot,
             generation,
         }) => {
-            let body = serde_json::json!({"status": "loaded", "snapshot": snapshot, "previous": previous, "generation": generation});
+            let body = serde_json::json!({"status": "loaded", "snapshot": snapshot, "previous": previous, "generation": generation, "keys": keys});
             Ok(json(StatusCode::OK, serialize(&body, 128)?))
         }
         Ok(ReloadOutcome::Unchanged {
             snapshot,
             generation,
         }) => {
-            let body = serde_json::json!({"status": "unchanged", "snapshot": snapshot, "previous": snapshot, "generation": generation});
+            let body = serde_json::json!({"status": "unchanged", "snapshot": snapshot, "previous": snapshot, "generation": generation, "keys": keys});
             Ok(json(StatusCode::OK, serialize(&body, 128)?))
         }
         Err(e) => Err(ApiError::new(

@@ -282,7 +282,9 @@ pub fn screen_chunk(
             batch.as_of,
             batch.today,
             batch.mode,
-            Options::default(),
+            Options {
+                full_personal_ids: batch.full_ids,
+            },
         )
     };
     for i in 0..chunk.len() {

@@ -36,7 +36,7 @@ use super::query::Query;
 use super::routes::{check_declared_length, media_type, mode, parse_as_of, parse_scenario};
 use super::rows::{self, CsvLayout, Tally};
 use super::split::{InputFormat, Records, Splitter};
-use super::{Body, State};
+use super::{Body, Caller, State};
 use crate::engine::Engine;
 
 /// Chunks being screened at once.
@@ -53,9 +53,15 @@ pub struct Batch {
     pub csv_out: bool,
     /// For CSV input: where the id is and what the other columns are called.
     pub layout: Option<CsvLayout>,
+    /// The caller holds `personal_full`: people's numbers are shown (and echoed) unmasked.
+    pub full_ids: bool,
 }
 
-pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Body>, ApiError> {
+pub async fn handle(
+    req: Request<Incoming>,
+    state: Arc<State>,
+    caller: Caller,
+) -> Result<Response<Body>, ApiError> {
     let q = Query::new(req.uri().query());
     let scenario = parse_scenario(q.get("scenario")?.as_deref())?;
     let today = state.today();
@@ -134,6 +140,7 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Respons
         input,
         csv_out,
         layout: None,
+        full_ids: caller.full_ids(),
     };
     let (tx, rx) = mpsc::channel(4);
     let chunk_rows = state.config.screen_chunk_rows.max(1);
