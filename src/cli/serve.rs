@@ -17,6 +17,7 @@ use credgate_index::date::Day;
 use credgate_index::source::Encoding;
 
 use crate::server::{self, reload, Auth, Config, State, Trigger};
+use crate::trust::privacy::Correlator;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -40,6 +41,11 @@ pub struct Args {
     /// Serve without keys on a non-loopback address (anyone who can connect may query).
     #[arg(long)]
     pub insecure_open: bool,
+    /// File of the secret that names subjects in logs and the audit trail (HMAC-SHA256 of
+    /// the normalised number); created 0600 if absent. Without it a secret is made for this
+    /// process only, so pseudonyms do not match across restarts.
+    #[arg(long)]
+    pub subject_key: Option<PathBuf>,
 }
 
 /// The bundled sample source set, compiled into the binary so `--demo` works anywhere.
@@ -136,11 +142,15 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         bail!("no snapshot given: pass --index ROOT, set `index` in the config, or use --demo");
     }
     let auth = open_auth(&args, &config)?;
+    let correlator = match &args.subject_key {
+        Some(p) => Correlator::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Correlator::ephemeral().context("making a subject secret")?,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(serve(config, auth))?;
+    runtime.block_on(serve(config, auth, correlator))?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -171,13 +181,14 @@ fn open_auth(args: &Args, config: &Config) -> anyhow::Result<Auth> {
     Ok(Auth::open())
 }
 
-async fn serve(config: Config, auth: Auth) -> anyhow::Result<()> {
+async fn serve(config: Config, auth: Auth, correlator: Correlator) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let poll = config.poll_interval_ms;
     let mut state = State::new(config);
     state.auth = auth;
+    state.correlator = correlator;
     let state = Arc::new(state);
     if let Err(e) = state.reloader.reload(&state, Trigger::Startup).await {
         tracing::error!(error = %e, "no snapshot loaded yet; /readyz answers 503 until one is");

@@ -41,6 +41,7 @@ use tokio::sync::Semaphore;
 use credgate_index::date::Day;
 
 use crate::engine::Engine;
+use crate::trust::privacy::Correlator;
 
 pub use auth::{Auth, Caller};
 pub use body::Body;
@@ -99,6 +100,8 @@ pub struct State {
     pub reloader: Reloader,
     /// API keys (or open access), reloaded with the snapshot.
     pub auth: Auth,
+    /// Names subjects in logs and the audit trail without their numbers.
+    pub correlator: Correlator,
 }
 
 impl State {
@@ -109,6 +112,9 @@ impl State {
             metrics: Metrics::new(),
             reloader: Reloader::default(),
             auth: Auth::open(),
+            // Replaced by the secret of `--subject-key` when one is given.
+            correlator: Correlator::ephemeral()
+                .expect("the operating system's random source is available"),
         }
     }
 

@@ -192,6 +192,18 @@ fn decide(
     };
     let decision = engine.check(&id, scenario, as_of, today, opts);
     state.metrics.decision(scenario, decision.decision);
+    // Logs name the subject by its keyed pseudonym and show the number masked, whatever
+    // the caller may see.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug!(
+            key = %caller.name,
+            subject = %state.correlator.subject(id.as_bytes()),
+            id = %id.masked(),
+            scenario = scenario.as_str(),
+            decision = decision.decision.as_str(),
+            "check"
+        );
+    }
     let buf = serialize(
         &decision,
         512 + 768 * (decision.measures.len() + decision.records.len()),
@@ -341,6 +353,14 @@ fn subject(
         full_personal_ids: caller.full_ids(),
     };
     let profile = engine.profile(&id, as_of, today, opts);
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug!(
+            key = %caller.name,
+            subject = %state.correlator.subject(id.as_bytes()),
+            id = %id.masked(),
+            "profile"
+        );
+    }
     Ok(json(StatusCode::OK, serialize(&profile, 4096)?))
 }
 

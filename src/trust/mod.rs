@@ -6,6 +6,7 @@
 //! [`crate::server::auth`] and the handlers in [`crate::server::routes`].
 
 pub mod keys;
+pub mod privacy;
 pub mod ratelimit;
 
 /// Lower-case hexadecimal of `bytes`.
