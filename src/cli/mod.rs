@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod keys;
+pub mod receipt;
 pub mod serve;
 pub mod validate;
 

@@ -18,6 +18,7 @@ use credgate_index::source::Encoding;
 
 use crate::server::{self, reload, Auth, Config, State, Trigger};
 use crate::trust::privacy::Correlator;
+use crate::trust::receipt::Signer;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -46,6 +47,10 @@ pub struct Args {
     /// process only, so pseudonyms do not match across restarts.
     #[arg(long)]
     pub subject_key: Option<PathBuf>,
+    /// Ed25519 key that signs a receipt on every check and batch (created 0600 if absent);
+    /// its public half is served at /v1/receipts/public-key.
+    #[arg(long)]
+    pub signing_key: Option<PathBuf>,
 }
 
 /// The bundled sample source set, compiled into the binary so `--demo` works anywhere.
@@ -150,7 +155,18 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(serve(config, auth, correlator))?;
+    let signer = match &args.signing_key {
+        Some(p) => {
+            let s = Signer::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+            tracing::info!(file = %p.display(), key_id = %s.public_key_json()["key_id"], "receipts are signed");
+            Some(s)
+        }
+        None => {
+            tracing::info!("no --signing-key: responses carry no receipts");
+            None
+        }
+    };
+    runtime.block_on(serve(config, auth, correlator, signer))?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -181,7 +197,12 @@ fn open_auth(args: &Args, config: &Config) -> anyhow::Result<Auth> {
     Ok(Auth::open())
 }
 
-async fn serve(config: Config, auth: Auth, correlator: Correlator) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    auth: Auth,
+    correlator: Correlator,
+    signer: Option<Signer>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
@@ -189,6 +210,7 @@ async fn serve(config: Config, auth: Auth, correlator: Correlator) -> anyhow::Re
     let mut state = State::new(config);
     state.auth = auth;
     state.correlator = correlator;
+    state.signer = signer;
     let state = Arc::new(state);
     if let Err(e) = state.reloader.reload(&state, Trigger::Startup).await {
         tracing::error!(error = %e, "no snapshot loaded yet; /readyz answers 503 until one is");

@@ -42,6 +42,7 @@ use credgate_index::date::Day;
 
 use crate::engine::Engine;
 use crate::trust::privacy::Correlator;
+use crate::trust::receipt::Signer;
 
 pub use auth::{Auth, Caller};
 pub use body::Body;
@@ -102,6 +103,8 @@ pub struct State {
     pub auth: Auth,
     /// Names subjects in logs and the audit trail without their numbers.
     pub correlator: Correlator,
+    /// Signs receipts for checks and batches (`--signing-key`); `None`: no receipts.
+    pub signer: Option<Signer>,
 }
 
 impl State {
@@ -115,6 +118,7 @@ impl State {
             // Replaced by the secret of `--subject-key` when one is given.
             correlator: Correlator::ephemeral()
                 .expect("the operating system's random source is available"),
+            signer: None,
         }
     }
 

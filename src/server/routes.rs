@@ -81,8 +81,19 @@ async fn dispatch(
         Route::Screen => Err(ApiError::method_not_allowed("POST")),
         Route::Reload if m == Method::POST => admin_reload(state).await,
         Route::Reload => Err(ApiError::method_not_allowed("POST")),
-        Route::Other | Route::PublicKey => Err(ApiError::not_found(req.uri().path())),
+        Route::Other => Err(ApiError::not_found(req.uri().path())),
         _ if m != Method::GET => Err(ApiError::method_not_allowed("GET")),
+        Route::PublicKey => match &state.signer {
+            Some(signer) => Ok(json(
+                StatusCode::OK,
+                serialize(&signer.public_key_json(), 128)?,
+            )),
+            None => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "receipts_off",
+                "this server signs no receipts; start it with --signing-key FILE",
+            )),
+        },
         Route::Subjects => subject(&req, state, &caller),
         Route::Search => search(&req, state, &caller),
         Route::Snapshot => snapshot(state),
@@ -125,15 +136,17 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
     r
 }
 
+fn internal(e: serde_json::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        format!("serialising the answer: {e}"),
+    )
+}
+
 fn serialize<T: Serialize>(value: &T, capacity: usize) -> Result<Vec<u8>, ApiError> {
     let mut buf = Vec::with_capacity(capacity);
-    serde_json::to_writer(&mut buf, value).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("serialising the answer: {e}"),
-        )
-    })?;
+    serde_json::to_writer(&mut buf, value).map_err(internal)?;
     Ok(buf)
 }
 
@@ -204,10 +217,18 @@ fn decide(
             "check"
         );
     }
-    let buf = serialize(
-        &decision,
-        512 + 768 * (decision.measures.len() + decision.records.len()),
-    )?;
+    let buf = match &state.signer {
+        // With receipts the body is the canonical encoding the digest covers, so the
+        // decision is serialised once either way.
+        Some(signer) => {
+            let v = serde_json::to_value(&decision).map_err(internal)?;
+            signer.sign_check(&v, decision.snapshot).0
+        }
+        None => serialize(
+            &decision,
+            512 + 768 * (decision.measures.len() + decision.records.len()),
+        )?,
+    };
     Ok(json(StatusCode::OK, buf))
 }
 

@@ -8,6 +8,7 @@
 pub mod keys;
 pub mod privacy;
 pub mod ratelimit;
+pub mod receipt;
 
 /// Lower-case hexadecimal of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
