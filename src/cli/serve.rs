@@ -17,6 +17,7 @@ use credgate_index::date::Day;
 use credgate_index::source::Encoding;
 
 use crate::server::{self, reload, Auth, Config, State, Trigger};
+use crate::trust::audit::{Audit, Durability, Limits};
 use crate::trust::privacy::Correlator;
 use crate::trust::receipt::Signer;
 
@@ -51,6 +52,17 @@ pub struct Args {
     /// its public half is served at /v1/receipts/public-key.
     #[arg(long)]
     pub signing_key: Option<PathBuf>,
+    /// Keep an append-only audit trail (JSONL segments) in this directory.
+    #[arg(long)]
+    pub audit_dir: Option<PathBuf>,
+    /// `batch`: fsync at most every 10 ms, responses do not wait (a crash loses at most the
+    /// last window); `sync`: a response waits until its line is on disk, and a trail that
+    /// cannot be written makes checks answer 503.
+    #[arg(long, default_value = "batch", value_parser = ["batch", "sync"])]
+    pub audit_durability: String,
+    /// Start a new audit segment past this many bytes (a new day starts one too).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub audit_segment_bytes: u64,
 }
 
 /// The bundled sample source set, compiled into the binary so `--demo` works anywhere.
@@ -166,7 +178,21 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
             None
         }
     };
-    runtime.block_on(serve(config, auth, correlator, signer))?;
+    let audit = match &args.audit_dir {
+        Some(dir) => {
+            let durability = Durability::parse(&args.audit_durability).unwrap_or(Durability::Batch);
+            let limits = Limits {
+                max_segment_bytes: args.audit_segment_bytes.max(1),
+                ..Limits::default()
+            };
+            let a = Audit::open_dir(dir, durability, limits)
+                .with_context(|| format!("opening the audit directory {}", dir.display()))?;
+            tracing::info!(dir = %dir.display(), ?durability, "audit trail on");
+            Some(a)
+        }
+        None => None,
+    };
+    runtime.block_on(serve(config, auth, correlator, signer, audit))?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -202,6 +228,7 @@ async fn serve(
     auth: Auth,
     correlator: Correlator,
     signer: Option<Signer>,
+    audit: Option<Audit>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -211,6 +238,7 @@ async fn serve(
     state.auth = auth;
     state.correlator = correlator;
     state.signer = signer;
+    state.audit = audit;
     let state = Arc::new(state);
     if let Err(e) = state.reloader.reload(&state, Trigger::Startup).await {
         tracing::error!(error = %e, "no snapshot loaded yet; /readyz answers 503 until one is");
@@ -229,13 +257,18 @@ async fn serve(
     }
     tokio::spawn(on_sighup(state.clone()));
     let mut rx = stop_rx.clone();
-    let server = tokio::spawn(server::run(listener, state, async move {
+    let server = tokio::spawn(server::run(listener, state.clone(), async move {
         let _ = rx.wait_for(|s| *s).await;
     }));
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
     let _ = stop_tx.send(true);
     server.await.context("server task")?;
+    // Every request has been answered: write and sync what the trail still holds.
+    if let Some(audit) = &state.audit {
+        audit.close();
+        tracing::info!("audit trail closed");
+    }
     Ok(())
 }
 

@@ -21,6 +21,7 @@ pub mod routes;
 pub mod rows;
 pub mod screen;
 pub mod split;
+pub mod trail;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -41,6 +42,7 @@ use tokio::sync::Semaphore;
 use credgate_index::date::Day;
 
 use crate::engine::Engine;
+use crate::trust::audit::Audit;
 use crate::trust::privacy::Correlator;
 use crate::trust::receipt::Signer;
 
@@ -105,6 +107,8 @@ pub struct State {
     pub correlator: Correlator,
     /// Signs receipts for checks and batches (`--signing-key`); `None`: no receipts.
     pub signer: Option<Signer>,
+    /// The audit trail (`--audit-dir`); `None`: none is kept.
+    pub audit: Option<Audit>,
 }
 
 impl State {
@@ -119,6 +123,7 @@ impl State {
             correlator: Correlator::ephemeral()
                 .expect("the operating system's random source is available"),
             signer: None,
+            audit: None,
         }
     }
 

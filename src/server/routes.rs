@@ -22,7 +22,7 @@ use super::errors::ApiError;
 use super::metrics::Route;
 use super::query::{clip, decode, Query};
 use super::reload::{ReloadOutcome, Trigger};
-use super::{screen, Body, Caller, State};
+use super::{screen, trail, Body, Caller, State};
 use crate::engine::{Engine, Options};
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -74,7 +74,7 @@ async fn dispatch(
 ) -> Result<Response<Body>, ApiError> {
     let m = req.method();
     match route {
-        Route::Check if m == Method::GET => check_get(&req, state, &caller),
+        Route::Check if m == Method::GET => check_get(&req, state, &caller).await,
         Route::Check if m == Method::POST => check_post(req, state, &caller).await,
         Route::Check => Err(ApiError::method_not_allowed("GET, POST")),
         Route::Screen if m == Method::POST => screen::handle(req, state.clone(), caller).await,
@@ -94,13 +94,16 @@ async fn dispatch(
                 "this server signs no receipts; start it with --signing-key FILE",
             )),
         },
-        Route::Subjects => subject(&req, state, &caller),
+        Route::Subjects => subject(&req, state, &caller).await,
         Route::Search => search(&req, state, &caller),
         Route::Snapshot => snapshot(state),
         Route::Healthz => Ok(json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
         Route::Readyz => readyz(state),
         Route::Metrics => {
-            let text = state.metrics.render(state.engine.load().as_deref());
+            let mut text = state.metrics.render(state.engine.load().as_deref());
+            if let Some(audit) = &state.audit {
+                audit.render_metrics(&mut text);
+            }
             let mut r = Response::new(Body::full(text));
             r.headers_mut().insert(
                 CONTENT_TYPE,
@@ -185,7 +188,7 @@ pub fn mode(lenient: bool) -> Mode {
 
 /// The decision for one identifier: the hot path. Loads the engine without a lock, decides,
 /// and serialises straight into the response buffer.
-fn decide(
+async fn decide(
     state: &State,
     caller: &Caller,
     id: Option<&str>,
@@ -217,22 +220,36 @@ fn decide(
             "check"
         );
     }
-    let buf = match &state.signer {
+    let (buf, receipt) = match &state.signer {
         // With receipts the body is the canonical encoding the digest covers, so the
         // decision is serialised once either way.
         Some(signer) => {
             let v = serde_json::to_value(&decision).map_err(internal)?;
-            signer.sign_check(&v, decision.snapshot).0
+            let (buf, r) = signer.sign_check(&v, decision.snapshot);
+            (buf, Some(r))
         }
-        None => serialize(
-            &decision,
-            512 + 768 * (decision.measures.len() + decision.records.len()),
-        )?,
+        None => (
+            serialize(
+                &decision,
+                512 + 768 * (decision.measures.len() + decision.records.len()),
+            )?,
+            None,
+        ),
     };
+    if state.audit.is_some() {
+        let mut line = trail::Line::now(&caller.name, "/v1/check", decision.snapshot);
+        line.scenario = Some(scenario.as_str());
+        line.as_of = Some(as_of);
+        line.subject = Some(state.correlator.subject(id.as_bytes()));
+        line.id = Some(&decision.id);
+        line.decision = Some(decision.decision.as_str());
+        line.receipt = receipt.as_ref().map(|r| r.id.as_str());
+        trail::record(state, &line).await?;
+    }
     Ok(json(StatusCode::OK, buf))
 }
 
-fn check_get(
+async fn check_get(
     req: &Request<Incoming>,
     state: &State,
     caller: &Caller,
@@ -249,6 +266,7 @@ fn check_get(
         as_of.as_deref(),
         q.flag("lenient")?,
     )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -287,6 +305,7 @@ async fn check_post(
         b.as_of.as_deref(),
         b.lenient,
     )
+    .await
 }
 
 /// The media type of the request (lower-cased, parameters dropped), if it has one.
@@ -352,7 +371,7 @@ async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError
     Ok(Bytes::from(buf))
 }
 
-fn subject(
+async fn subject(
     req: &Request<Incoming>,
     state: &State,
     caller: &Caller,
@@ -382,7 +401,20 @@ fn subject(
             "profile"
         );
     }
-    Ok(json(StatusCode::OK, serialize(&profile, 4096)?))
+    let body = serialize(&profile, 4096)?;
+    if state.audit.is_some() {
+        let shown = if caller.full_ids() {
+            id.as_str().to_string()
+        } else {
+            id.masked().to_string()
+        };
+        let mut line = trail::Line::now(&caller.name, "/v1/subjects", engine.snapshot().id());
+        line.as_of = Some(as_of);
+        line.subject = Some(state.correlator.subject(id.as_bytes()));
+        line.id = Some(&shown);
+        trail::record(state, &line).await?;
+    }
+    Ok(json(StatusCode::OK, body))
 }
 
 /// Search results are capped so one request cannot ask for the whole names index.

@@ -37,7 +37,7 @@ use super::query::Query;
 use super::routes::{check_declared_length, media_type, mode, parse_as_of, parse_scenario};
 use super::rows::{self, CsvLayout, Tally};
 use super::split::{InputFormat, Records, Splitter};
-use super::{Body, Caller, State};
+use super::{trail, Body, Caller, State};
 use crate::engine::Engine;
 
 /// Chunks being screened at once.
@@ -56,6 +56,8 @@ pub struct Batch {
     pub layout: Option<CsvLayout>,
     /// The caller holds `personal_full`: people's numbers are shown (and echoed) unmasked.
     pub full_ids: bool,
+    /// The caller's key name, for the audit trail.
+    pub key: Arc<str>,
 }
 
 pub async fn handle(
@@ -142,6 +144,7 @@ pub async fn handle(
         csv_out,
         layout: None,
         full_ids: caller.full_ids(),
+        key: caller.name.clone(),
     };
     let (tx, rx) = mpsc::channel(4);
     let chunk_rows = state.config.screen_chunk_rows.max(1);
@@ -250,7 +253,7 @@ async fn pipeline(
     let csv_out = batch.csv_out;
     let mut tx = Out {
         tx,
-        hasher: state.signer.is_some().then(Sha256::new),
+        hasher: (state.signer.is_some() || state.audit.is_some()).then(Sha256::new),
     };
     let mut reader = Reader {
         body,
@@ -324,10 +327,27 @@ async fn pipeline(
         let _ = tx.send(Bytes::from(tally.summary_line())).await;
     }
     // The receipt covers every byte sent before it, so a cut or altered batch fails to
-    // verify; it is the last line.
-    if let (Some(signer), Some(h)) = (&state.signer, tx.hasher.take()) {
-        let digest = crate::trust::hex(&h.finalize());
-        let receipt = signer.issue(engine.snapshot().id(), digest, Some(tally.rows));
+    // verify; it is the last line. The audit line is written first: in `sync` mode a batch
+    // whose line cannot be made durable ends with an error line instead of a receipt.
+    let Some(h) = tx.hasher.take() else {
+        return;
+    };
+    let digest = crate::trust::hex(&h.finalize());
+    let snapshot = engine.snapshot().id();
+    let receipt = state
+        .signer
+        .as_ref()
+        .map(|signer| signer.issue(snapshot, digest.clone(), Some(tally.rows)));
+    let mut line = trail::Line::now(&batch.key, "/v1/screen", snapshot);
+    line.scenario = Some(batch.scenario.as_str());
+    line.as_of = Some(batch.as_of);
+    line.rows = Some(tally.rows);
+    line.digest = Some(&digest);
+    line.receipt = receipt.as_ref().map(|r| r.id.as_str());
+    if let Err(e) = trail::record(&state, &line).await {
+        return fail(&mut tx, csv_out, e.code, e.message).await;
+    }
+    if let Some(receipt) = receipt {
         let json = serde_json::json!({ "receipt": receipt }).to_string();
         let line = if csv_out {
             let mut out = b"#receipt,".to_vec();

@@ -5,6 +5,7 @@
 //! These are the primitives; the HTTP glue that applies them per request is
 //! [`crate::server::auth`] and the handlers in [`crate::server::routes`].
 
+pub mod audit;
 pub mod keys;
 pub mod privacy;
 pub mod ratelimit;
