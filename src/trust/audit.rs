@@ -4,8 +4,8 @@
 //! Requests hand their line to one writer thread through a channel; the thread takes every
 //! line waiting, writes them with one `write`, and syncs them with one `fdatasync` (group
 //! commit). With durability `Batch` the request does not wait and the thread syncs at most
-//! every `window` (10 ms): the kernel has every line the thread has written, so a killed
-//! process loses only lines still in the channel, and a power cut at most one window. With
+//! every `window` (10 ms): lines gather for one window and are then written and synced
+//! together, so a killed process or a power cut loses at most the last window. With
 //! `Sync` the request waits until the sync covering its line has returned; requests that
 //! arrive while one sync runs share the next.
 //!
@@ -19,9 +19,9 @@ use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use credgate_index::date::Day;
 
@@ -292,32 +292,16 @@ struct Writer {
     stats: Arc<AuditStats>,
 }
 
-/// Lines written but not yet synced (batch mode), and when the oldest was written.
-struct Unsynced {
-    lines: u64,
-    since: Option<Instant>,
-}
-
 impl Writer {
+    /// One group per turn: wait for a line; in `Batch` mode let a window's worth of lines
+    /// gather (so the thread wakes about 100 times a second at most, not once per line);
+    /// take every line waiting; write them with one call and sync them with one call; tell
+    /// the `Sync` waiters.
     fn run(&mut self, rx: mpsc::Receiver<Msg>) {
-        let mut unsynced = Unsynced {
-            lines: 0,
-            since: None,
-        };
         let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
         let mut waiters: Vec<Waiter> = Vec::new();
         loop {
-            let first = match unsynced.since {
-                Some(t) => {
-                    let left = self.limits.window.saturating_sub(t.elapsed());
-                    match rx.recv_timeout(left) {
-                        Ok(m) => Some(m),
-                        Err(RecvTimeoutError::Timeout) => None,
-                        Err(RecvTimeoutError::Disconnected) => Some(Msg::Close),
-                    }
-                }
-                None => Some(rx.recv().unwrap_or(Msg::Close)),
-            };
+            let first = rx.recv().unwrap_or(Msg::Close);
             let mut closing = false;
             let mut lines = 0u64;
             let mut take = |m: Msg, buf: &mut Vec<u8>, waiters: &mut Vec<Waiter>| match m {
@@ -331,49 +315,31 @@ impl Writer {
                 }
                 Msg::Close => true,
             };
-            if let Some(m) = first {
-                closing |= take(m, &mut buf, &mut waiters);
-                // Everything already waiting joins this group.
-                while !closing && buf.len() < 4 * 1024 * 1024 {
-                    match rx.try_recv() {
-                        Ok(m) => closing |= take(m, &mut buf, &mut waiters),
-                        Err(_) => break,
-                    }
+            closing |= take(first, &mut buf, &mut waiters);
+            if self.durability == Durability::Batch && !closing {
+                std::thread::sleep(self.limits.window);
+            }
+            // Everything already waiting joins this group.
+            while !closing && buf.len() < 8 * 1024 * 1024 {
+                match rx.try_recv() {
+                    Ok(m) => closing |= take(m, &mut buf, &mut waiters),
+                    Err(_) => break,
                 }
             }
             let mut result = Ok(());
             if lines > 0 {
-                result = self.write(&buf);
+                result = self.write(&buf).and_then(|()| {
+                    self.stats.lines_written.fetch_add(lines, Relaxed);
+                    self.sync()
+                });
                 match &result {
                     Ok(()) => {
-                        self.stats.lines_written.fetch_add(lines, Relaxed);
-                        unsynced.lines += lines;
-                        unsynced.since.get_or_insert_with(Instant::now);
+                        self.stats.lines_durable.fetch_add(lines, Relaxed);
                     }
                     Err(e) => self.failed(lines, e),
                 }
             }
             buf.clear();
-            let due = unsynced
-                .since
-                .is_some_and(|t| t.elapsed() >= self.limits.window);
-            if unsynced.lines > 0 && (self.durability == Durability::Sync || due || closing) {
-                match self.sync() {
-                    Ok(()) => {
-                        self.stats.lines_durable.fetch_add(unsynced.lines, Relaxed);
-                    }
-                    Err(e) => {
-                        self.failed(unsynced.lines, &e);
-                        if result.is_ok() {
-                            result = Err(e);
-                        }
-                    }
-                }
-                unsynced = Unsynced {
-                    lines: 0,
-                    since: None,
-                };
-            }
             for w in waiters.drain(..) {
                 let _ = w.send(result.clone());
             }
