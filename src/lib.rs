@@ -11,5 +11,6 @@ pub mod batch;
 pub mod cli;
 pub mod engine;
 pub mod server;
+pub mod trust;
 
 pub use credgate_index::{date, ids, model};

@@ -28,6 +28,10 @@ enum Command {
     Screen(cli::screen::Args),
     /// Serve the HTTP API (SPEC §7); `--demo` builds and serves the bundled sample.
     Serve(cli::serve::Args),
+    /// Manage API keys: `credgate keys new --name N --scopes check,profile --file keys.toml`.
+    Keys(cli::keys::Args),
+    /// Verify a signed receipt offline: `credgate receipt verify --public-key pk.json < resp`.
+    Receipt(cli::receipt::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +42,8 @@ fn main() -> ExitCode {
         Command::Check(args) => cli::check::run(args),
         Command::Screen(args) => cli::screen::run(args),
         Command::Serve(args) => cli::serve::run(args),
+        Command::Keys(args) => cli::keys::run(args),
+        Command::Receipt(args) => cli::receipt::run(args),
     };
     match result {
         Ok(code) => code,

@@ -121,7 +121,12 @@ impl Doc {
         if media == "application/x-ndjson" {
             let lines = r.lines();
             for (i, line) in lines.iter().enumerate() {
-                if line.get("summary").is_none() {
+                if let Some(receipt) = line.get("receipt") {
+                    let schema = &self.0["components"]["schemas"]["Receipt"];
+                    self.check(schema, receipt, &format!("{method} {path} receipt line"))
+                        .unwrap();
+                    assert!(receipt["rows"].is_u64(), "a batch receipt counts its rows");
+                } else if line.get("summary").is_none() {
                     self.check(schema, line, &format!("{method} {path} line {}", i + 1))
                         .unwrap();
                 }
@@ -279,4 +284,86 @@ fn real_responses_match_the_document() {
         "post",
         &s.post("/v1/admin/reload", "application/json", b""),
     );
+}
+
+/// Keys, rate limits and receipts: 401, 403, 429 and signed answers match the document too.
+#[test]
+fn trust_answers_match_the_document() {
+    use credgate::server::Auth;
+    use credgate::trust::hex;
+    use credgate::trust::keys::token_digest;
+    use credgate::trust::receipt::Signer;
+
+    let doc = Doc::load();
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(&dir.path().join("index"), sample_today());
+    let keys = dir.path().join("keys.toml");
+    std::fs::write(
+        &keys,
+        format!(
+            "[[key]]\nname = \"k\"\ntoken_sha256 = \"{}\"\nscopes = [\"check\", \"screen\"]\nrate_per_second = 0.001\nburst = 4\n",
+            hex(&token_digest(b"tok"))
+        ),
+    )
+    .unwrap();
+    let auth = Auth::from_file(keys).unwrap();
+    let signer = Signer::new([3; 32]).unwrap();
+    let s = TestServer::start_with(
+        &dir.path().join("index"),
+        sample_today(),
+        |_| {},
+        |st| {
+            st.auth = auth;
+            st.signer = Some(signer);
+        },
+    );
+    s.wait_ready(None);
+    let bearer = [("Authorization", "Bearer tok")];
+    let check = "/v1/check?id=914101027110665834&scenario=procurement";
+    let r = s.request("GET", check, &bearer, b"");
+    assert!(r.json()["receipt"]["signature"].is_string());
+    doc.assert("/v1/check", "get", &r);
+    let rows = doc.assert(
+        "/v1/screen",
+        "post",
+        &s.request(
+            "POST",
+            "/v1/screen?scenario=procurement&summary=1",
+            &[
+                ("Authorization", "Bearer tok"),
+                ("Content-Type", "text/csv"),
+            ],
+            b"914101027110665834\n410102196804120211\n",
+        ),
+    );
+    assert_eq!(rows, 4);
+    doc.assert("/v1/check", "get", &s.get(check));
+    doc.assert(
+        "/v1/check",
+        "get",
+        &s.request("GET", check, &[("Authorization", "Bearer nope")], b""),
+    );
+    doc.assert(
+        "/v1/search",
+        "get",
+        &s.request("GET", "/v1/search?name=a", &bearer, b""),
+    );
+    doc.assert(
+        "/v1/receipts/public-key",
+        "get",
+        &s.get("/v1/receipts/public-key"),
+    );
+    let mut limited = None;
+    for _ in 0..4 {
+        let r = s.request("GET", check, &bearer, b"");
+        if r.status == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let r = limited.expect("the fifth request within the burst of 4 is refused");
+    doc.assert("/v1/check", "get", &r);
+    let doc_headers = &doc.0["components"]["responses"]["RateLimited"]["headers"];
+    assert!(doc_headers["Retry-After"].is_object());
+    assert!(r.header("retry-after").is_some());
 }

@@ -2,6 +2,8 @@
 //! `run(Args) -> anyhow::Result<ExitCode>`.
 
 pub mod check;
+pub mod keys;
+pub mod receipt;
 pub mod screen;
 pub mod serve;
 pub mod validate;

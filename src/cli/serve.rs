@@ -16,7 +16,10 @@ use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
 use credgate_index::source::Encoding;
 
-use crate::server::{self, reload, Config, State, Trigger};
+use crate::server::{self, reload, Auth, Config, State, Trigger};
+use crate::trust::audit::{Audit, Durability, Limits};
+use crate::trust::privacy::Correlator;
+use crate::trust::receipt::Signer;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -32,6 +35,34 @@ pub struct Args {
     /// Build the bundled sample data into a temporary root and serve it.
     #[arg(long, conflicts_with = "index")]
     pub demo: bool,
+    /// TOML file of API keys (`credgate keys new`); reloaded with SIGHUP and admin reload.
+    /// Without it the server is open to anyone who can reach it, so it then listens only on
+    /// a loopback address unless `--insecure-open` is given.
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// Serve without keys on a non-loopback address (anyone who can connect may query).
+    #[arg(long)]
+    pub insecure_open: bool,
+    /// File of the secret that names subjects in logs and the audit trail (HMAC-SHA256 of
+    /// the normalised number); created 0600 if absent. Without it a secret is made for this
+    /// process only, so pseudonyms do not match across restarts.
+    #[arg(long)]
+    pub subject_key: Option<PathBuf>,
+    /// Ed25519 key that signs a receipt on every check and batch (created 0600 if absent);
+    /// its public half is served at /v1/receipts/public-key.
+    #[arg(long)]
+    pub signing_key: Option<PathBuf>,
+    /// Keep an append-only audit trail (JSONL segments) in this directory.
+    #[arg(long)]
+    pub audit_dir: Option<PathBuf>,
+    /// `batch`: fsync at most every 10 ms, responses do not wait (a crash loses at most the
+    /// last window); `sync`: a response waits until its line is on disk, and a trail that
+    /// cannot be written makes checks answer 503.
+    #[arg(long, default_value = "batch", value_parser = ["batch", "sync"])]
+    pub audit_durability: String,
+    /// Start a new audit segment past this many bytes (a new day starts one too).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub audit_segment_bytes: u64,
 }
 
 /// The bundled sample source set, compiled into the binary so `--demo` works anywhere.
@@ -127,20 +158,88 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
     } else if config.index.as_os_str().is_empty() {
         bail!("no snapshot given: pass --index ROOT, set `index` in the config, or use --demo");
     }
+    let auth = open_auth(&args, &config)?;
+    let correlator = match &args.subject_key {
+        Some(p) => Correlator::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => Correlator::ephemeral().context("making a subject secret")?,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
-    runtime.block_on(serve(config))?;
+    let signer = match &args.signing_key {
+        Some(p) => {
+            let s = Signer::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+            tracing::info!(file = %p.display(), key_id = %s.public_key_json()["key_id"], "receipts are signed");
+            Some(s)
+        }
+        None => {
+            tracing::info!("no --signing-key: responses carry no receipts");
+            None
+        }
+    };
+    let audit = match &args.audit_dir {
+        Some(dir) => {
+            let durability = Durability::parse(&args.audit_durability).unwrap_or(Durability::Batch);
+            let limits = Limits {
+                max_segment_bytes: args.audit_segment_bytes.max(1),
+                ..Limits::default()
+            };
+            let a = Audit::open_dir(dir, durability, limits)
+                .with_context(|| format!("opening the audit directory {}", dir.display()))?;
+            tracing::info!(dir = %dir.display(), ?durability, "audit trail on");
+            Some(a)
+        }
+        None => None,
+    };
+    runtime.block_on(serve(config, auth, correlator, signer, audit))?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+/// The keys, or open access where that is allowed (see [`Args::keys`]).
+fn open_auth(args: &Args, config: &Config) -> anyhow::Result<Auth> {
+    if let Some(file) = &args.keys {
+        let auth = Auth::from_file(file.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if auth.is_empty() {
+            tracing::warn!(file = %file.display(), "the keys file holds no keys: every request but the probes is refused");
+        }
+        tracing::info!(file = %file.display(), keys = auth.len(), "API keys loaded");
+        return Ok(auth);
+    }
+    let loopback = config.listen.ip().is_loopback();
+    if !loopback && !args.insecure_open {
+        bail!(
+            "refusing to serve {} without API keys: anyone who can reach it could query people's records. \
+             Pass --keys FILE (create keys with `credgate keys new`), listen on a loopback address, \
+             or pass --insecure-open if an outer layer controls access",
+            config.listen
+        );
+    }
+    if loopback {
+        tracing::warn!(addr = %config.listen, "no keys file: serving anonymously, on a loopback address only");
+    } else {
+        tracing::warn!(addr = %config.listen, "no keys file and --insecure-open: serving anonymously to anyone who can connect");
+    }
+    Ok(Auth::open())
+}
+
+async fn serve(
+    config: Config,
+    auth: Auth,
+    correlator: Correlator,
+    signer: Option<Signer>,
+    audit: Option<Audit>,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let poll = config.poll_interval_ms;
-    let state = Arc::new(State::new(config));
+    let mut state = State::new(config);
+    state.auth = auth;
+    state.correlator = correlator;
+    state.signer = signer;
+    state.audit = audit;
+    let state = Arc::new(state);
     if let Err(e) = state.reloader.reload(&state, Trigger::Startup).await {
         tracing::error!(error = %e, "no snapshot loaded yet; /readyz answers 503 until one is");
     }
@@ -158,13 +257,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tokio::spawn(on_sighup(state.clone()));
     let mut rx = stop_rx.clone();
-    let server = tokio::spawn(server::run(listener, state, async move {
+    let server = tokio::spawn(server::run(listener, state.clone(), async move {
         let _ = rx.wait_for(|s| *s).await;
     }));
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests in flight");
     let _ = stop_tx.send(true);
     server.await.context("server task")?;
+    // Every request has been answered: write and sync what the trail still holds.
+    if let Some(audit) = &state.audit {
+        audit.close();
+        tracing::info!("audit trail closed");
+    }
     Ok(())
 }
 
@@ -175,6 +279,13 @@ async fn on_sighup(state: Arc<State>) {
         return;
     };
     while hup.recv().await.is_some() {
+        match state.auth.reload() {
+            Ok(Some(n)) => tracing::info!(keys = n, "SIGHUP: keys reloaded"),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP: keys file refused; the keys loaded before stay in force")
+            }
+        }
         match state.reloader.reload(&state, Trigger::Explicit).await {
             Ok(outcome) => tracing::info!(?outcome, "SIGHUP reload"),
             Err(e) => tracing::error!(error = %e, "SIGHUP reload refused"),

@@ -18,6 +18,10 @@ pub struct ApiError {
     pub expected_check: Option<char>,
     /// For `405`: the methods the path accepts, sent as the `Allow` header.
     pub allow: Option<&'static str>,
+    /// For `429`: seconds until the key has a token again, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
+    /// For `401`: send `WWW-Authenticate: Bearer`.
+    pub challenge: bool,
 }
 
 #[derive(Serialize)]
@@ -41,6 +45,8 @@ impl ApiError {
             message: message.into(),
             expected_check: None,
             allow: None,
+            retry_after: None,
+            challenge: false,
         }
     }
 
@@ -110,6 +116,34 @@ impl ApiError {
             "not_ready",
             "no verified snapshot is loaded yet; publish one with `index-builder build` and wait for the reload",
         )
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError {
+            challenge: true,
+            ..ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        }
+    }
+
+    pub fn forbidden(key: &str, scope: &str) -> ApiError {
+        let shown: String = key.chars().take(100).collect();
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("the key {shown:?} does not hold the scope `{scope}` this endpoint needs; ask for a key with it (`credgate keys new --scopes {scope}`)"),
+        )
+    }
+
+    pub fn rate_limited(key: &str, retry_after: u64) -> ApiError {
+        let shown: String = key.chars().take(100).collect();
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("the key {shown:?} is over its rate limit; retry after {retry_after} s"),
+            )
+        }
     }
 
     /// The JSON body of the error.

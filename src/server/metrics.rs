@@ -26,11 +26,12 @@ pub enum Route {
     Reload,
     /// The counter page and its assets.
     Page,
+    PublicKey,
     Other,
 }
 
 impl Route {
-    pub const ALL: [Route; 11] = [
+    pub const ALL: [Route; 12] = [
         Route::Check,
         Route::Screen,
         Route::Subjects,
@@ -41,6 +42,7 @@ impl Route {
         Route::Metrics,
         Route::Reload,
         Route::Page,
+        Route::PublicKey,
         Route::Other,
     ];
 
@@ -56,13 +58,16 @@ impl Route {
             Route::Metrics => "/metrics",
             Route::Reload => "/v1/admin/reload",
             Route::Page => "/",
+            Route::PublicKey => "/v1/receipts/public-key",
             Route::Other => "other",
         }
     }
 }
 
 /// Statuses the server answers with; anything else is counted under `other`.
-const STATUSES: [u16; 11] = [200, 400, 404, 405, 409, 413, 415, 422, 431, 500, 503];
+const STATUSES: [u16; 14] = [
+    200, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 431, 500, 503,
+];
 const NSTATUS: usize = STATUSES.len() + 1;
 /// Upper bounds of the latency buckets, in microseconds (100 µs … 10 s).
 const BUCKETS_US: [u64; 16] = [

@@ -11,6 +11,7 @@
 //! The engine lives in an [`ArcSwapOption`]: a request loads it once (no lock) and keeps
 //! that snapshot to its end; [`reload`] swaps in a verified new one.
 
+pub mod auth;
 pub mod body;
 pub mod errors;
 pub mod metrics;
@@ -20,6 +21,7 @@ pub mod routes;
 pub mod rows;
 pub mod screen;
 pub mod split;
+pub mod trail;
 pub mod web;
 
 use std::convert::Infallible;
@@ -41,7 +43,11 @@ use tokio::sync::Semaphore;
 use credgate_index::date::Day;
 
 use crate::engine::Engine;
+use crate::trust::audit::Audit;
+use crate::trust::privacy::Correlator;
+use crate::trust::receipt::Signer;
 
+pub use auth::{Auth, Caller};
 pub use body::Body;
 pub use metrics::Metrics;
 pub use reload::{Reloader, Trigger};
@@ -96,6 +102,14 @@ pub struct State {
     pub config: Config,
     pub metrics: Metrics,
     pub reloader: Reloader,
+    /// API keys (or open access), reloaded with the snapshot.
+    pub auth: Auth,
+    /// Names subjects in logs and the audit trail without their numbers.
+    pub correlator: Correlator,
+    /// Signs receipts for checks and batches (`--signing-key`); `None`: no receipts.
+    pub signer: Option<Signer>,
+    /// The audit trail (`--audit-dir`); `None`: none is kept.
+    pub audit: Option<Audit>,
 }
 
 impl State {
@@ -105,6 +119,12 @@ impl State {
             config,
             metrics: Metrics::new(),
             reloader: Reloader::default(),
+            auth: Auth::open(),
+            // Replaced by the secret of `--subject-key` when one is given.
+            correlator: Correlator::ephemeral()
+                .expect("the operating system's random source is available"),
+            signer: None,
+            audit: None,
         }
     }
 

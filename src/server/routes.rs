@@ -8,7 +8,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{
+    HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
@@ -20,7 +22,7 @@ use super::errors::ApiError;
 use super::metrics::Route;
 use super::query::{clip, decode, Query};
 use super::reload::{ReloadOutcome, Trigger};
-use super::{screen, web, Body, State};
+use super::{screen, trail, web, Body, Caller, State};
 use crate::engine::{Engine, Options};
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -29,7 +31,7 @@ pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
     let start = Instant::now();
     let route = route_of(req.uri().path());
-    let resp = match dispatch(route, req, &state).await {
+    let resp = match authorize_then_dispatch(route, req, &state).await {
         Ok(r) => r,
         Err(e) => error_response(&e),
     };
@@ -49,36 +51,61 @@ fn route_of(path: &str) -> Route {
         "/readyz" => Route::Readyz,
         "/metrics" => Route::Metrics,
         "/v1/admin/reload" => Route::Reload,
+        "/v1/receipts/public-key" => Route::PublicKey,
         p if p.starts_with("/v1/subjects/") => Route::Subjects,
         p if web::is_page(p) => Route::Page,
         _ => Route::Other,
     }
 }
 
-async fn dispatch(
+async fn authorize_then_dispatch(
     route: Route,
     req: Request<Incoming>,
     state: &Arc<State>,
 ) -> Result<Response<Body>, ApiError> {
+    let caller = state.auth.authorize(req.headers(), route)?;
+    dispatch(route, req, state, caller).await
+}
+
+async fn dispatch(
+    route: Route,
+    req: Request<Incoming>,
+    state: &Arc<State>,
+    caller: Caller,
+) -> Result<Response<Body>, ApiError> {
     let m = req.method();
     match route {
-        Route::Check if m == Method::GET => check_get(&req, state),
-        Route::Check if m == Method::POST => check_post(req, state).await,
+        Route::Check if m == Method::GET => check_get(&req, state, &caller).await,
+        Route::Check if m == Method::POST => check_post(req, state, &caller).await,
         Route::Check => Err(ApiError::method_not_allowed("GET, POST")),
-        Route::Screen if m == Method::POST => screen::handle(req, state.clone()).await,
+        Route::Screen if m == Method::POST => screen::handle(req, state.clone(), caller).await,
         Route::Screen => Err(ApiError::method_not_allowed("POST")),
         Route::Reload if m == Method::POST => admin_reload(state).await,
         Route::Reload => Err(ApiError::method_not_allowed("POST")),
         Route::Other => Err(ApiError::not_found(req.uri().path())),
         _ if m != Method::GET => Err(ApiError::method_not_allowed("GET")),
         Route::Page => web::serve(&req),
-        Route::Subjects => subject(&req, state),
-        Route::Search => search(&req, state),
+        Route::PublicKey => match &state.signer {
+            Some(signer) => Ok(json(
+                StatusCode::OK,
+                serialize(&signer.public_key_json(), 128)?,
+            )),
+            None => Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "receipts_off",
+                "this server signs no receipts; start it with --signing-key FILE",
+            )),
+        },
+        Route::Subjects => subject(&req, state, &caller).await,
+        Route::Search => search(&req, state, &caller),
         Route::Snapshot => snapshot(state),
         Route::Healthz => Ok(json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
         Route::Readyz => readyz(state),
         Route::Metrics => {
-            let text = state.metrics.render(state.engine.load().as_deref());
+            let mut text = state.metrics.render(state.engine.load().as_deref());
+            if let Some(audit) = &state.audit {
+                audit.render_metrics(&mut text);
+            }
             let mut r = Response::new(Body::full(text));
             r.headers_mut().insert(
                 CONTENT_TYPE,
@@ -102,18 +129,29 @@ pub fn error_response(e: &ApiError) -> Response<Body> {
         r.headers_mut()
             .insert(ALLOW, HeaderValue::from_static(allow));
     }
+    if let Some(secs) = e.retry_after {
+        r.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if e.challenge {
+        r.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"credgate\""),
+        );
+    }
     r
+}
+
+fn internal(e: serde_json::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        format!("serialising the answer: {e}"),
+    )
 }
 
 fn serialize<T: Serialize>(value: &T, capacity: usize) -> Result<Vec<u8>, ApiError> {
     let mut buf = Vec::with_capacity(capacity);
-    serde_json::to_writer(&mut buf, value).map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("serialising the answer: {e}"),
-        )
-    })?;
+    serde_json::to_writer(&mut buf, value).map_err(internal)?;
     Ok(buf)
 }
 
@@ -152,8 +190,9 @@ pub fn mode(lenient: bool) -> Mode {
 
 /// The decision for one identifier: the hot path. Loads the engine without a lock, decides,
 /// and serialises straight into the response buffer.
-fn decide(
+async fn decide(
     state: &State,
+    caller: &Caller,
     id: Option<&str>,
     scenario: Option<&str>,
     as_of: Option<&str>,
@@ -166,27 +205,70 @@ fn decide(
     let id = ids::parse(id, mode(lenient), today).map_err(|e| ApiError::invalid_id(&e))?;
     let guard = state.engine.load();
     let engine = guard.as_deref().ok_or_else(ApiError::not_ready)?;
-    let decision = engine.check(&id, scenario, as_of, today, Options::default());
+    let opts = Options {
+        full_personal_ids: caller.full_ids(),
+    };
+    let decision = engine.check(&id, scenario, as_of, today, opts);
     state.metrics.decision(scenario, decision.decision);
-    let buf = serialize(
-        &decision,
-        512 + 768 * (decision.measures.len() + decision.records.len()),
-    )?;
+    // Logs name the subject by its keyed pseudonym and show the number masked, whatever
+    // the caller may see.
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug!(
+            key = %caller.name,
+            subject = %state.correlator.subject(id.as_bytes()),
+            id = %id.masked(),
+            scenario = scenario.as_str(),
+            decision = decision.decision.as_str(),
+            "check"
+        );
+    }
+    let (buf, receipt) = match &state.signer {
+        // With receipts the body is the canonical encoding the digest covers, so the
+        // decision is serialised once either way.
+        Some(signer) => {
+            let v = serde_json::to_value(&decision).map_err(internal)?;
+            let (buf, r) = signer.sign_check(&v, decision.snapshot);
+            (buf, Some(r))
+        }
+        None => (
+            serialize(
+                &decision,
+                512 + 768 * (decision.measures.len() + decision.records.len()),
+            )?,
+            None,
+        ),
+    };
+    if state.audit.is_some() {
+        let mut line = trail::Line::now(&caller.name, "/v1/check", decision.snapshot);
+        line.scenario = Some(scenario.as_str());
+        line.as_of = Some(as_of);
+        line.subject = Some(state.correlator.subject(id.as_bytes()));
+        line.id = Some(&decision.id);
+        line.decision = Some(decision.decision.as_str());
+        line.receipt = receipt.as_ref().map(|r| r.id.as_str());
+        trail::record(state, &line).await?;
+    }
     Ok(json(StatusCode::OK, buf))
 }
 
-fn check_get(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+async fn check_get(
+    req: &Request<Incoming>,
+    state: &State,
+    caller: &Caller,
+) -> Result<Response<Body>, ApiError> {
     let q = Query::new(req.uri().query());
     let id = q.get("id")?;
     let scenario = q.get("scenario")?;
     let as_of = q.get("as_of")?;
     decide(
         state,
+        caller,
         id.as_deref(),
         scenario.as_deref(),
         as_of.as_deref(),
         q.flag("lenient")?,
     )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -202,7 +284,11 @@ struct CheckBody<'a> {
     lenient: bool,
 }
 
-async fn check_post(req: Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+async fn check_post(
+    req: Request<Incoming>,
+    state: &State,
+    caller: &Caller,
+) -> Result<Response<Body>, ApiError> {
     require_content_type(&req, &["application/json"], "application/json")?;
     let body = read_body(req, state.config.body_limit).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -215,11 +301,13 @@ async fn check_post(req: Request<Incoming>, state: &State) -> Result<Response<Bo
     })?;
     decide(
         state,
+        caller,
         b.id.as_deref(),
         b.scenario.as_deref(),
         b.as_of.as_deref(),
         b.lenient,
     )
+    .await
 }
 
 /// The media type of the request (lower-cased, parameters dropped), if it has one.
@@ -285,7 +373,11 @@ async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError
     Ok(Bytes::from(buf))
 }
 
-fn subject(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+async fn subject(
+    req: &Request<Incoming>,
+    state: &State,
+    caller: &Caller,
+) -> Result<Response<Body>, ApiError> {
     let raw = req.uri().path().strip_prefix("/v1/subjects/").unwrap_or("");
     let raw = decode(raw).ok_or_else(|| {
         ApiError::bad_parameter("the subject id in the path is not valid percent-encoded UTF-8")
@@ -299,8 +391,32 @@ fn subject(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, Api
     let id =
         ids::parse(&raw, mode(q.flag("lenient")?), today).map_err(|e| ApiError::invalid_id(&e))?;
     let engine = engine(state)?;
-    let profile = engine.profile(&id, as_of, today, Options::default());
-    Ok(json(StatusCode::OK, serialize(&profile, 4096)?))
+    let opts = Options {
+        full_personal_ids: caller.full_ids(),
+    };
+    let profile = engine.profile(&id, as_of, today, opts);
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        tracing::debug!(
+            key = %caller.name,
+            subject = %state.correlator.subject(id.as_bytes()),
+            id = %id.masked(),
+            "profile"
+        );
+    }
+    let body = serialize(&profile, 4096)?;
+    if state.audit.is_some() {
+        let shown = if caller.full_ids() {
+            id.as_str().to_string()
+        } else {
+            id.masked().to_string()
+        };
+        let mut line = trail::Line::now(&caller.name, "/v1/subjects", engine.snapshot().id());
+        line.as_of = Some(as_of);
+        line.subject = Some(state.correlator.subject(id.as_bytes()));
+        line.id = Some(&shown);
+        trail::record(state, &line).await?;
+    }
+    Ok(json(StatusCode::OK, body))
 }
 
 /// Search results are capped so one request cannot ask for the whole names index.
@@ -314,7 +430,11 @@ struct SearchAnswer<'a> {
     snapshot: &'a str,
 }
 
-fn search(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiError> {
+fn search(
+    req: &Request<Incoming>,
+    state: &State,
+    caller: &Caller,
+) -> Result<Response<Body>, ApiError> {
     let q = Query::new(req.uri().query());
     let name = q.get("name")?.ok_or_else(|| ApiError::missing("name"))?;
     let fuzzy = q.flag("fuzzy")?;
@@ -332,7 +452,14 @@ fn search(req: &Request<Incoming>, state: &State) -> Result<Response<Body>, ApiE
     };
     let engine = engine(state)?;
     let hits = engine
-        .search(&name, fuzzy, limit, Options::default())
+        .search(
+            &name,
+            fuzzy,
+            limit,
+            Options {
+                full_personal_ids: caller.full_ids(),
+            },
+        )
         .map_err(|e| ApiError::bad_parameter(format!("name: {e}")))?;
     let answer = SearchAnswer {
         query: &name,
@@ -389,20 +516,29 @@ fn readyz(state: &State) -> Result<Response<Body>, ApiError> {
 }
 
 async fn admin_reload(state: &Arc<State>) -> Result<Response<Body>, ApiError> {
+    // Keys first: a keys file that does not parse refuses the whole reload, so an operator
+    // sees the mistake at once instead of finding the old keys still in force later.
+    let keys = state
+        .auth
+        .reload()
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "reload_refused", e.to_string()))?;
+    if let Some(n) = keys {
+        tracing::info!(keys = n, "keys reloaded");
+    }
     match state.reloader.reload(state, Trigger::Explicit).await {
         Ok(ReloadOutcome::Loaded {
             previous,
             snapshot,
             generation,
         }) => {
-            let body = serde_json::json!({"status": "loaded", "snapshot": snapshot, "previous": previous, "generation": generation});
+            let body = serde_json::json!({"status": "loaded", "snapshot": snapshot, "previous": previous, "generation": generation, "keys": keys});
             Ok(json(StatusCode::OK, serialize(&body, 128)?))
         }
         Ok(ReloadOutcome::Unchanged {
             snapshot,
             generation,
         }) => {
-            let body = serde_json::json!({"status": "unchanged", "snapshot": snapshot, "previous": snapshot, "generation": generation});
+            let body = serde_json::json!({"status": "unchanged", "snapshot": snapshot, "previous": snapshot, "generation": generation, "keys": keys});
             Ok(json(StatusCode::OK, serialize(&body, 128)?))
         }
         Err(e) => Err(ApiError::new(

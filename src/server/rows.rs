@@ -17,6 +17,7 @@ use super::screen::Batch;
 use super::split::{InputFormat, Records};
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::{Engine, Options, Outcome};
+use crate::trust::privacy::mask_input;
 
 /// How a CSV body is laid out, decided from its first record.
 #[derive(Clone, Debug, PartialEq)]
@@ -273,7 +274,9 @@ pub fn screen_chunk(
             batch.as_of,
             batch.today,
             batch.mode,
-            Options::default(),
+            Options {
+                full_personal_ids: batch.full_ids,
+            },
         )
     };
     for i in 0..chunk.len() {
@@ -414,6 +417,20 @@ fn emit(
     ncols: usize,
     tally: &mut Tally,
 ) {
+    // The echoed input is the caller's own text: a person's number in it is masked like
+    // everywhere else (the `id` field already is). An input that is not a valid identifier
+    // is masked when it has the shape of a person's number (a typo in one is still one).
+    let raw_input = input;
+    let mask: Option<Cow<'_, str>> = match (&r.id, r.id_type) {
+        _ if batch.full_ids => None,
+        (Some(id), Some("ric")) => Some(Cow::Borrowed(id.as_str())),
+        (None, _) => match mask_input(input) {
+            Cow::Owned(m) => Some(Cow::Owned(m)),
+            Cow::Borrowed(_) => None,
+        },
+        _ => None,
+    };
+    let input = mask.as_deref().unwrap_or(input);
     tally.rows += 1;
     match r.decision {
         Some(d) => tally.by_outcome[Outcome::ALL.iter().position(|&o| o == d).unwrap_or(0)] += 1,
@@ -440,6 +457,10 @@ fn emit(
     }
     if batch.input == InputFormat::Csv {
         for f in fields {
+            let f = match &mask {
+                Some(m) if f.as_ref() == raw_input => m.as_ref(),
+                _ => f.as_ref(),
+            };
             write_csv_field(out, f);
             out.push(b',');
         }

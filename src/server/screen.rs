@@ -24,6 +24,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use hyper::{Request, Response};
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use credgate_index::date::Day;
@@ -36,7 +37,7 @@ use super::query::Query;
 use super::routes::{check_declared_length, media_type, mode, parse_as_of, parse_scenario};
 use super::rows::{self, CsvLayout, Tally};
 use super::split::{InputFormat, Records, Splitter};
-use super::{Body, State};
+use super::{trail, Body, Caller, State};
 use crate::engine::Engine;
 
 /// Chunks being screened at once.
@@ -53,9 +54,17 @@ pub struct Batch {
     pub csv_out: bool,
     /// For CSV input: where the id is and what the other columns are called.
     pub layout: Option<CsvLayout>,
+    /// The caller holds `personal_full`: people's numbers are shown (and echoed) unmasked.
+    pub full_ids: bool,
+    /// The caller's key name, for the audit trail.
+    pub key: Arc<str>,
 }
 
-pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Body>, ApiError> {
+pub async fn handle(
+    req: Request<Incoming>,
+    state: Arc<State>,
+    caller: Caller,
+) -> Result<Response<Body>, ApiError> {
     let q = Query::new(req.uri().query());
     let scenario = parse_scenario(q.get("scenario")?.as_deref())?;
     let today = state.today();
@@ -134,6 +143,8 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Respons
         input,
         csv_out,
         layout: None,
+        full_ids: caller.full_ids(),
+        key: caller.name.clone(),
     };
     let (tx, rx) = mpsc::channel(4);
     let chunk_rows = state.config.screen_chunk_rows.max(1);
@@ -153,10 +164,26 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Respons
 
 type Tx = mpsc::Sender<Result<Bytes, Abort>>;
 
+/// The response body's sending end, hashing what it sends when the batch gets a receipt.
+pub struct Out {
+    tx: Tx,
+    hasher: Option<Sha256>,
+}
+
+impl Out {
+    /// Sends bytes of the body; false when the client has gone.
+    async fn send(&mut self, bytes: Bytes) -> bool {
+        if let Some(h) = &mut self.hasher {
+            h.update(&bytes);
+        }
+        self.tx.send(Ok(bytes)).await.is_ok()
+    }
+}
+
 /// Ends the stream with a last line saying why the batch stopped: `{"error":{…}}` in NDJSON,
 /// or in CSV a line whose only field is the error. (Aborting the response instead would lose
 /// the rows hyper still holds in its write buffer.)
-async fn fail(tx: &Tx, csv_out: bool, code: &str, message: String) {
+async fn fail(tx: &mut Out, csv_out: bool, code: &str, message: String) {
     let line = if csv_out {
         let mut out = b"#error,".to_vec();
         rows::write_csv_field(&mut out, &format!("{code}: {message}"));
@@ -166,7 +193,7 @@ async fn fail(tx: &Tx, csv_out: bool, code: &str, message: String) {
         let line = serde_json::json!({"error": {"code": code, "message": message}});
         format!("{line}\n").into_bytes()
     };
-    let _ = tx.send(Ok(Bytes::from(line))).await;
+    let _ = tx.send(Bytes::from(line)).await;
 }
 
 /// Reads the body and feeds it to the splitter; `Ok(false)` at the end of the body.
@@ -224,6 +251,10 @@ async fn pipeline(
     tx: Tx,
 ) {
     let csv_out = batch.csv_out;
+    let mut tx = Out {
+        tx,
+        hasher: (state.signer.is_some() || state.audit.is_some()).then(Sha256::new),
+    };
     let mut reader = Reader {
         body,
         splitter: Splitter::new(batch.input),
@@ -254,12 +285,7 @@ async fn pipeline(
             }
         }
     }
-    if csv_out
-        && tx
-            .send(Ok(Bytes::from(rows::csv_header(&batch))))
-            .await
-            .is_err()
-    {
+    if csv_out && !tx.send(Bytes::from(rows::csv_header(&batch))).await {
         return;
     }
     let batch = Arc::new(batch);
@@ -269,7 +295,9 @@ async fn pipeline(
     loop {
         // Hand complete chunks (or the rest, at the end) to the workers, in order.
         while pending.len() >= chunk_rows || (reader.ended && !pending.is_empty()) {
-            if in_flight.len() >= IN_FLIGHT && !send_oldest(&mut in_flight, &tx, &mut tally).await {
+            if in_flight.len() >= IN_FLIGHT
+                && !send_oldest(&mut in_flight, &mut tx, &mut tally).await
+            {
                 return;
             }
             let chunk = take_front(&mut pending, chunk_rows);
@@ -288,23 +316,55 @@ async fn pipeline(
             reader.ended = true;
         }
     }
-    while send_oldest(&mut in_flight, &tx, &mut tally).await {}
+    while send_oldest(&mut in_flight, &mut tx, &mut tally).await {}
     for (outcome, n) in tally.outcomes() {
         state.metrics.decisions_add(batch.scenario, outcome, n);
     }
     state.metrics.screened(tally.rows);
     if let Some((code, msg)) = failure {
-        return fail(&tx, csv_out, code, msg).await;
+        fail(&mut tx, csv_out, code, msg).await;
+    } else if summary && !csv_out {
+        let _ = tx.send(Bytes::from(tally.summary_line())).await;
     }
-    if summary && !csv_out {
-        let _ = tx.send(Ok(Bytes::from(tally.summary_line()))).await;
+    // The receipt covers every byte sent before it, so a cut or altered batch fails to
+    // verify; it is the last line. The audit line is written first: in `sync` mode a batch
+    // whose line cannot be made durable ends with an error line instead of a receipt.
+    let Some(h) = tx.hasher.take() else {
+        return;
+    };
+    let digest = crate::trust::hex(&h.finalize());
+    let snapshot = engine.snapshot().id();
+    let receipt = state
+        .signer
+        .as_ref()
+        .map(|signer| signer.issue(snapshot, digest.clone(), Some(tally.rows)));
+    let mut line = trail::Line::now(&batch.key, "/v1/screen", snapshot);
+    line.scenario = Some(batch.scenario.as_str());
+    line.as_of = Some(batch.as_of);
+    line.rows = Some(tally.rows);
+    line.digest = Some(&digest);
+    line.receipt = receipt.as_ref().map(|r| r.id.as_str());
+    if let Err(e) = trail::record(&state, &line).await {
+        return fail(&mut tx, csv_out, e.code, e.message).await;
+    }
+    if let Some(receipt) = receipt {
+        let json = serde_json::json!({ "receipt": receipt }).to_string();
+        let line = if csv_out {
+            let mut out = b"#receipt,".to_vec();
+            rows::write_csv_field(&mut out, &json);
+            out.push(b'\n');
+            out
+        } else {
+            format!("{json}\n").into_bytes()
+        };
+        let _ = tx.tx.send(Ok(Bytes::from(line))).await;
     }
 }
 
 /// Sends the oldest screened chunk; false when there is none or the client has gone.
 async fn send_oldest(
     in_flight: &mut VecDeque<tokio::task::JoinHandle<(Bytes, Tally)>>,
-    tx: &Tx,
+    tx: &mut Out,
     tally: &mut Tally,
 ) -> bool {
     let Some(handle) = in_flight.pop_front() else {
@@ -313,11 +373,14 @@ async fn send_oldest(
     match handle.await {
         Ok((bytes, t)) => {
             tally.add(&t);
-            tx.send(Ok(bytes)).await.is_ok()
+            tx.send(bytes).await
         }
         Err(e) => {
             tracing::error!(error = %e, "a screening task failed");
-            let _ = tx.send(Err(Abort("a screening task failed".into()))).await;
+            let _ = tx
+                .tx
+                .send(Err(Abort("a screening task failed".into())))
+                .await;
             false
         }
     }

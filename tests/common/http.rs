@@ -22,6 +22,17 @@ pub struct TestServer {
 impl TestServer {
     /// Serves `root` (which may not hold a snapshot yet) with `today` fixed.
     pub fn start(root: &Path, today: Day, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_with(root, today, tweak, |_| {})
+    }
+
+    /// Like [`TestServer::start`], with a hook on the state before it is shared (keys,
+    /// signer, audit trail).
+    pub fn start_with(
+        root: &Path,
+        today: Day,
+        tweak: impl FnOnce(&mut Config),
+        tweak_state: impl FnOnce(&mut State),
+    ) -> TestServer {
         let mut config = Config {
             index: root.to_path_buf(),
             today: Some(today),
@@ -35,7 +46,9 @@ impl TestServer {
             .build()
             .unwrap();
         let poll = config.poll_interval_ms;
-        let state = Arc::new(State::new(config));
+        let mut state = State::new(config);
+        tweak_state(&mut state);
+        let state = Arc::new(state);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr, done) = rt.block_on(async {
             let _ = state.reloader.reload(&state, Trigger::Startup).await;
@@ -75,6 +88,11 @@ impl TestServer {
     pub fn get(&self, path: &str) -> Resp {
         self.conn()
             .send(&format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes())
+    }
+
+    /// A request with extra header lines (each `Name: value`) and an optional body.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        request(self.addr, method, path, headers, body)
     }
 
     pub fn post(&self, path: &str, content_type: &str, body: &[u8]) -> Resp {
@@ -128,6 +146,27 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// One request on a fresh connection to `addr`.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: t\r\n");
+    if !body.is_empty() || method == "POST" {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    Conn::open(addr).send(&bytes)
 }
 
 #[derive(Debug)]

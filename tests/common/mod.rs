@@ -38,3 +38,4 @@ pub fn build_sample(root: &Path, today: Day) -> credgate_index::build::BuildRepo
 }
 
 pub mod http;
+pub mod proc;

@@ -1,0 +1,531 @@
+//! The audit trail: one JSON line per check, profile look-up and batch, appended to segment
+//! files `audit-YYYYMMDD-NNNNNN.jsonl` in one directory and never rewritten.
+//!
+//! Requests hand their line to one writer thread through a channel; the thread takes every
+//! line waiting, writes them with one `write`, and syncs them with one `fdatasync` (group
+//! commit). With durability `Batch` the request does not wait and the thread syncs at most
+//! every `window` (10 ms): lines gather for one window and are then written and synced
+//! together, so a killed process or a power cut loses at most the last window. With
+//! `Sync` the request waits until the sync covering its line has returned; requests that
+//! arrive while one sync runs share the next.
+//!
+//! A segment is closed and a new one started when it passes `max_segment_bytes` or the day
+//! (China Standard Time) changes, and also after a write error, so that a torn line is never
+//! followed by good ones in the same file. A write or sync error fails the lines of that
+//! group: in `Sync` mode their requests answer 503; in `Batch` mode they are counted and
+//! logged. The thread never panics on I/O and the next group tries a fresh segment.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use credgate_index::date::Day;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync at most every window; responses do not wait.
+    Batch,
+    /// A response waits until its line is on disk.
+    Sync,
+}
+
+impl Durability {
+    pub fn parse(s: &str) -> Option<Durability> {
+        match s {
+            "batch" => Some(Durability::Batch),
+            "sync" => Some(Durability::Sync),
+            _ => None,
+        }
+    }
+}
+
+/// A segment being appended to.
+pub trait Segment: Send {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+impl Segment for std::fs::File {
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.write_all(bytes)
+    }
+    fn sync(&mut self) -> io::Result<()> {
+        self.sync_data()
+    }
+}
+
+/// Where segments come from: files in a directory, or (in tests) something that fails.
+pub trait Segments: Send + 'static {
+    fn open(&mut self, day: Day) -> io::Result<Box<dyn Segment>>;
+}
+
+/// Segment files in a directory.
+pub struct DirSegments {
+    dir: PathBuf,
+}
+
+impl DirSegments {
+    pub fn new(dir: &Path) -> io::Result<DirSegments> {
+        std::fs::create_dir_all(dir)?;
+        Ok(DirSegments {
+            dir: dir.to_path_buf(),
+        })
+    }
+}
+
+impl Segments for DirSegments {
+    fn open(&mut self, day: Day) -> io::Result<Box<dyn Segment>> {
+        let stamp: String = day.to_string().chars().filter(|c| *c != '-').collect();
+        let prefix = format!("audit-{stamp}-");
+        let mut next = 1u32;
+        for e in std::fs::read_dir(&self.dir)? {
+            let name = e?.file_name();
+            let name = name.to_string_lossy();
+            if let Some(n) = name
+                .strip_prefix(&prefix)
+                .and_then(|r| r.strip_suffix(".jsonl"))
+                .and_then(|n| n.parse::<u32>().ok())
+            {
+                next = next.max(n + 1);
+            }
+        }
+        let path = self.dir.join(format!("{prefix}{next:06}.jsonl"));
+        let f = std::fs::OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)?;
+        // The new name must survive a crash too.
+        std::fs::File::open(&self.dir)?.sync_all()?;
+        Ok(Box::new(f))
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Default, Debug)]
+pub struct AuditStats {
+    pub lines_written: AtomicU64,
+    pub lines_durable: AtomicU64,
+    pub lines_failed: AtomicU64,
+    pub errors: AtomicU64,
+    pub segments: AtomicU64,
+}
+
+type Waiter = tokio::sync::oneshot::Sender<Result<(), AuditError>>;
+
+enum Msg {
+    Line(Vec<u8>, Option<Waiter>),
+    Close,
+}
+
+pub struct Audit {
+    tx: Mutex<Option<mpsc::Sender<Msg>>>,
+    durability: Durability,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pub stats: Arc<AuditStats>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AuditError {
+    /// Writing or syncing the segment failed.
+    Io(String),
+    /// The writer has been closed (the server is stopping).
+    Closed,
+}
+
+impl fmt::Display for AuditError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuditError::Io(e) => write!(
+                f,
+                "the audit trail cannot be written ({e}); free space or fix the audit directory"
+            ),
+            AuditError::Closed => f.write_str("the audit trail is closed: the server is stopping"),
+        }
+    }
+}
+
+impl std::error::Error for AuditError {}
+
+/// How the writer rotates and syncs.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_segment_bytes: u64,
+    pub window: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_segment_bytes: 64 * 1024 * 1024,
+            window: Duration::from_millis(10),
+        }
+    }
+}
+
+impl Audit {
+    pub fn open_dir(dir: &Path, durability: Durability, limits: Limits) -> io::Result<Audit> {
+        Ok(Audit::start(
+            Box::new(DirSegments::new(dir)?),
+            durability,
+            limits,
+            Day::today_cst,
+        ))
+    }
+
+    /// Starts the writer thread over `segments`; `today` gives the rotation day.
+    pub fn start(
+        segments: Box<dyn Segments>,
+        durability: Durability,
+        limits: Limits,
+        today: fn() -> Day,
+    ) -> Audit {
+        let (tx, rx) = mpsc::channel();
+        let stats = Arc::new(AuditStats::default());
+        let mut w = Writer {
+            segments,
+            current: None,
+            day: today(),
+            written: 0,
+            limits,
+            durability,
+            today,
+            stats: stats.clone(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || w.run(rx))
+            .ok();
+        Audit {
+            tx: Mutex::new(Some(tx)),
+            durability,
+            thread: Mutex::new(thread),
+            stats,
+        }
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), Msg> {
+        let guard = self.tx.lock().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(tx) => tx.send(msg).map_err(|e| e.0),
+            None => Err(msg),
+        }
+    }
+
+    /// Records one line (without its newline). In `Batch` mode returns at once; in `Sync`
+    /// mode resolves when the line is on disk, or with the error that kept it off.
+    pub async fn record(&self, mut line: Vec<u8>) -> Result<(), AuditError> {
+        line.push(b'\n');
+        match self.durability {
+            Durability::Batch => {
+                if self.send(Msg::Line(line, None)).is_err() {
+                    self.stats.lines_failed.fetch_add(1, Relaxed);
+                }
+                Ok(())
+            }
+            Durability::Sync => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                if self.send(Msg::Line(line, Some(tx))).is_err() {
+                    self.stats.lines_failed.fetch_add(1, Relaxed);
+                    return Err(AuditError::Closed);
+                }
+                rx.await.unwrap_or(Err(AuditError::Closed))
+            }
+        }
+    }
+
+    /// Writes and syncs every line sent so far, then stops the writer. Later records fail.
+    pub fn close(&self) {
+        let _ = self.send(Msg::Close);
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(t) = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Prometheus lines for `/metrics`.
+    pub fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let s = &self.stats;
+        let _ = writeln!(out, "# HELP credgate_audit_lines_total Audit lines by state: written (to the kernel), durable (synced), failed (lost to an error).\n# TYPE credgate_audit_lines_total counter");
+        let _ = writeln!(
+            out,
+            "credgate_audit_lines_total{{state=\"written\"}} {}",
+            s.lines_written.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "credgate_audit_lines_total{{state=\"durable\"}} {}",
+            s.lines_durable.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "credgate_audit_lines_total{{state=\"failed\"}} {}",
+            s.lines_failed.load(Relaxed)
+        );
+        let _ = writeln!(out, "# HELP credgate_audit_errors_total Audit write or sync errors (alert on any).\n# TYPE credgate_audit_errors_total counter\ncredgate_audit_errors_total {}", s.errors.load(Relaxed));
+        let _ = writeln!(out, "# HELP credgate_audit_segments_total Audit segments opened.\n# TYPE credgate_audit_segments_total counter\ncredgate_audit_segments_total {}", s.segments.load(Relaxed));
+    }
+}
+
+impl Drop for Audit {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+struct Writer {
+    segments: Box<dyn Segments>,
+    current: Option<Box<dyn Segment>>,
+    day: Day,
+    written: u64,
+    limits: Limits,
+    durability: Durability,
+    today: fn() -> Day,
+    stats: Arc<AuditStats>,
+}
+
+impl Writer {
+    /// One group per turn: wait for a line; in `Batch` mode let a window's worth of lines
+    /// gather (so the thread wakes about 100 times a second at most, not once per line);
+    /// take every line waiting; write them with one call and sync them with one call; tell
+    /// the `Sync` waiters.
+    fn run(&mut self, rx: mpsc::Receiver<Msg>) {
+        let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+        let mut waiters: Vec<Waiter> = Vec::new();
+        loop {
+            let first = rx.recv().unwrap_or(Msg::Close);
+            let mut closing = false;
+            let mut lines = 0u64;
+            let mut take = |m: Msg, buf: &mut Vec<u8>, waiters: &mut Vec<Waiter>| match m {
+                Msg::Line(l, w) => {
+                    buf.extend_from_slice(&l);
+                    lines += 1;
+                    if let Some(w) = w {
+                        waiters.push(w);
+                    }
+                    false
+                }
+                Msg::Close => true,
+            };
+            closing |= take(first, &mut buf, &mut waiters);
+            if self.durability == Durability::Batch && !closing {
+                std::thread::sleep(self.limits.window);
+            }
+            // Everything already waiting joins this group.
+            while !closing && buf.len() < 8 * 1024 * 1024 {
+                match rx.try_recv() {
+                    Ok(m) => closing |= take(m, &mut buf, &mut waiters),
+                    Err(_) => break,
+                }
+            }
+            let mut result = Ok(());
+            if lines > 0 {
+                result = self.write(&buf).and_then(|()| {
+                    self.stats.lines_written.fetch_add(lines, Relaxed);
+                    self.sync()
+                });
+                match &result {
+                    Ok(()) => {
+                        self.stats.lines_durable.fetch_add(lines, Relaxed);
+                    }
+                    Err(e) => self.failed(lines, e),
+                }
+            }
+            buf.clear();
+            for w in waiters.drain(..) {
+                let _ = w.send(result.clone());
+            }
+            if closing {
+                return;
+            }
+        }
+    }
+
+    fn failed(&mut self, lines: u64, e: &AuditError) {
+        self.stats.lines_failed.fetch_add(lines, Relaxed);
+        self.stats.errors.fetch_add(1, Relaxed);
+        tracing::error!(error = %e, lines, "audit lines lost; the next lines go to a new segment");
+        // A segment that failed may end in a torn line: start a new one.
+        self.current = None;
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), AuditError> {
+        let today = (self.today)();
+        let rotate = self.current.is_some()
+            && (today != self.day || self.written >= self.limits.max_segment_bytes);
+        if rotate {
+            if let Some(mut s) = self.current.take() {
+                // The old segment's lines were counted durable only if this sync holds.
+                s.sync().map_err(|e| AuditError::Io(e.to_string()))?;
+            }
+        }
+        if self.current.is_none() {
+            let seg = self
+                .segments
+                .open(today)
+                .map_err(|e| AuditError::Io(format!("opening a segment: {e}")))?;
+            self.stats.segments.fetch_add(1, Relaxed);
+            self.current = Some(seg);
+            self.day = today;
+            self.written = 0;
+        }
+        let seg = self.current.as_mut().ok_or(AuditError::Closed)?;
+        seg.append(bytes)
+            .map_err(|e| AuditError::Io(e.to_string()))?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> Result<(), AuditError> {
+        match self.current.as_mut() {
+            Some(s) => s.sync().map_err(|e| AuditError::Io(e.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .flat_map(|p| {
+                std::fs::read_to_string(p)
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn sync_lines_are_on_disk_when_record_returns_and_segments_rotate_by_size() {
+        let d = tempfile::tempdir().unwrap();
+        let limits = Limits {
+            max_segment_bytes: 100,
+            ..Limits::default()
+        };
+        let a = Audit::open_dir(d.path(), Durability::Sync, limits).unwrap();
+        for i in 0..20 {
+            block(a.record(format!("{{\"n\":{i},\"pad\":\"xxxxxxxxxxxxxxxxxxxx\"}}").into_bytes()))
+                .unwrap();
+            assert_eq!(lines_in(d.path()).len(), i + 1);
+        }
+        let segments = std::fs::read_dir(d.path()).unwrap().count();
+        assert!(segments >= 5, "{segments}");
+        let all = lines_in(d.path());
+        for (i, l) in all.iter().enumerate() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["n"], i);
+        }
+        assert_eq!(a.stats.lines_durable.load(Relaxed), 20);
+    }
+
+    #[test]
+    fn close_writes_everything_in_batch_mode() {
+        let d = tempfile::tempdir().unwrap();
+        let a = Audit::open_dir(d.path(), Durability::Batch, Limits::default()).unwrap();
+        for i in 0..1000 {
+            block(a.record(format!("{{\"n\":{i}}}").into_bytes())).unwrap();
+        }
+        a.close();
+        assert_eq!(lines_in(d.path()).len(), 1000);
+        assert_eq!(a.stats.lines_durable.load(Relaxed), 1000);
+        assert_eq!(block(a.record(b"{}".to_vec())), Ok(()));
+        assert_eq!(a.stats.lines_failed.load(Relaxed), 1);
+    }
+
+    /// A disk that takes `room` bytes and then fails every write with ENOSPC.
+    struct Full {
+        room: Arc<AtomicU64>,
+    }
+    struct FullSeg(Arc<AtomicU64>);
+    impl Segment for FullSeg {
+        fn append(&mut self, b: &[u8]) -> io::Result<()> {
+            let left = self.0.load(Relaxed);
+            if (b.len() as u64) > left {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            self.0.fetch_sub(b.len() as u64, Relaxed);
+            Ok(())
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Segments for Full {
+        fn open(&mut self, _: Day) -> io::Result<Box<dyn Segment>> {
+            Ok(Box::new(FullSeg(self.room.clone())))
+        }
+    }
+
+    #[test]
+    fn a_full_disk_fails_sync_records_and_recovers_when_space_returns() {
+        let room = Arc::new(AtomicU64::new(10));
+        let a = Audit::start(
+            Box::new(Full { room: room.clone() }),
+            Durability::Sync,
+            Limits::default(),
+            || Day(20_000),
+        );
+        assert_eq!(block(a.record(b"1234".to_vec())), Ok(()));
+        let e = block(a.record(b"0123456789".to_vec())).unwrap_err();
+        assert!(
+            matches!(e, AuditError::Io(ref m) if m.contains("28") || m.contains("space")),
+            "{e:?}"
+        );
+        assert_eq!(a.stats.errors.load(Relaxed), 1);
+        room.store(100, Relaxed);
+        assert_eq!(block(a.record(b"0123456789".to_vec())), Ok(()));
+        assert_eq!(a.stats.segments.load(Relaxed), 2);
+    }
+
+    #[test]
+    fn rotates_when_the_day_changes() {
+        use std::sync::atomic::AtomicI32;
+        static DAY: AtomicI32 = AtomicI32::new(20_000);
+        let d = tempfile::tempdir().unwrap();
+        let a = Audit::start(
+            Box::new(DirSegments::new(d.path()).unwrap()),
+            Durability::Sync,
+            Limits::default(),
+            || Day(DAY.load(Relaxed)),
+        );
+        block(a.record(b"{}".to_vec())).unwrap();
+        DAY.store(20_001, Relaxed);
+        block(a.record(b"{}".to_vec())).unwrap();
+        block(a.record(b"{}".to_vec())).unwrap();
+        let mut names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["audit-20241004-000001.jsonl", "audit-20241005-000001.jsonl"]
+        );
+    }
+}

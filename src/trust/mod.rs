@@ -1,0 +1,80 @@
+//! Trust: who may ask (API keys with scopes and rate limits), what they may see (masking of
+//! personal numbers, keyed pseudonyms for logs), and what the server can prove afterwards
+//! (signed receipts and a durable audit trail).
+//!
+//! These are the primitives; the HTTP glue that applies them per request is
+//! [`crate::server::auth`] and the handlers in [`crate::server::routes`].
+
+pub mod audit;
+pub mod keys;
+pub mod privacy;
+pub mod ratelimit;
+pub mod receipt;
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// The bytes of a hexadecimal string of exactly `N` bytes (either case), or `None`.
+pub fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+    let b = s.as_bytes();
+    if b.len() != 2 * N {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = nibble(b[2 * i])? << 4 | nibble(b[2 * i + 1])?;
+    }
+    Some(out)
+}
+
+/// Fresh random bytes from the operating system.
+pub fn random<const N: usize>() -> Result<[u8; N], std::io::Error> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b)
+        .map_err(|e| std::io::Error::other(format!("the OS random source failed: {e}")))?;
+    Ok(b)
+}
+
+/// Writes `bytes` to a new file at `path` readable by its owner only (0600), refusing to
+/// overwrite an existing file.
+pub fn write_private_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let b = [0u8, 1, 0xab, 0xff];
+        assert_eq!(hex(&b), "0001abff");
+        assert_eq!(unhex::<4>("0001ABff"), Some(b));
+        assert_eq!(unhex::<4>("0001abf"), None);
+        assert_eq!(unhex::<4>("0001abfg"), None);
+    }
+}

@@ -1,0 +1,230 @@
+//! Signed receipts over real sockets: every check and batch carries one; `credgate receipt
+//! verify` accepts them as sent (exit 0) and refuses them after any field is changed (exit 1).
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use common::http::TestServer;
+use common::{build_sample, sample_today};
+use credgate::trust::receipt::{parse_public_key, verify_check, Signer, VerifyError};
+
+fn server(dir: &Path) -> TestServer {
+    build_sample(&dir.join("index"), sample_today());
+    let signer = Signer::from_file(&dir.join("signing.key")).unwrap();
+    TestServer::start_with(
+        &dir.join("index"),
+        sample_today(),
+        |_| {},
+        |st| st.signer = Some(signer),
+    )
+}
+
+fn verify(public_key: &Path, input: &[u8]) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credgate"))
+        .args(["receipt", "verify", "--public-key"])
+        .arg(public_key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every way of changing `v` at one place: each leaf altered, each array shortened, each
+/// object given an extra member; returned with the path changed.
+fn alterations(v: &Value, path: String, out: &mut Vec<(String, Value)>) {
+    let altered = |x: &Value| -> Value {
+        match x {
+            Value::String(s) => Value::String(format!("{s}x")),
+            Value::Number(n) => Value::from(n.as_f64().unwrap_or(0.0) + 1.0),
+            Value::Bool(b) => Value::Bool(!b),
+            Value::Null => Value::String("x".into()),
+            Value::Array(a) if a.is_empty() => Value::Array(vec![Value::Null]),
+            Value::Array(a) => Value::Array(a[..a.len() - 1].to_vec()),
+            Value::Object(m) => {
+                let mut m = m.clone();
+                m.insert("extra".into(), Value::Null);
+                Value::Object(m)
+            }
+        }
+    };
+    out.push((path.clone(), altered(v)));
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                alterations(x, format!("{path}/{k}"), out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                alterations(x, format!("{path}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn set(root: &Value, path: &str, new: Value) -> Value {
+    let mut v = root.clone();
+    if path.is_empty() {
+        return new;
+    }
+    *v.pointer_mut(path).unwrap() = new;
+    v
+}
+
+#[test]
+fn check_receipts_verify_and_break_on_any_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path());
+    s.wait_ready(None);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("signing.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let pk = s.get("/v1/receipts/public-key");
+    assert_eq!(pk.status, 200);
+    assert_eq!(pk.json()["algorithm"], "ed25519");
+    let pk_file = dir.path().join("pk.json");
+    std::fs::write(&pk_file, &pk.body).unwrap();
+    let key = parse_public_key(&pk.text()).unwrap();
+
+    let mut ids = Vec::new();
+    for (path, body) in [
+        ("/v1/check?id=914101027110665834&scenario=procurement", None),
+        ("/v1/check?id=410102196804120211&scenario=transport", None),
+        ("/v1/check?id=91110000600037341L&scenario=honors", None),
+        (
+            "/v1/check",
+            Some(br#"{"id":"91410104MACKHWBA9J","scenario":"procurement"}"#.as_slice()),
+        ),
+    ] {
+        let r = match body {
+            None => s.get(path),
+            Some(b) => s.post(path, "application/json", b),
+        };
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        let receipt = &v["receipt"];
+        for f in ["id", "checked_at", "snapshot", "digest", "signature"] {
+            assert!(receipt[f].is_string(), "{f}: {v}");
+        }
+        assert_eq!(receipt["snapshot"], v["snapshot"]);
+        ids.push(receipt["id"].as_str().unwrap().to_string());
+        // The body as sent verifies with the CLI.
+        let (code, msg) = verify(&pk_file, &r.body);
+        assert_eq!(code, 0, "{msg}");
+        assert!(msg.starts_with("valid: receipt"), "{msg}");
+        // Any change anywhere, in the decision or in the receipt, is caught.
+        let mut alts = Vec::new();
+        alterations(&v, String::new(), &mut alts);
+        assert!(alts.len() > 15, "{}", alts.len());
+        for (p, new) in &alts {
+            let w = set(&v, p, new.clone());
+            assert!(
+                verify_check(&w, &key).is_err(),
+                "changing {p} was not detected"
+            );
+        }
+        // And the CLI says so with exit 1 (a few of them through the binary).
+        for p in [
+            "/decision",
+            "/receipt/checked_at",
+            "/snapshot",
+            "/receipt/signature",
+        ] {
+            let (_, new) = alts.iter().find(|(q, _)| q == p).unwrap();
+            let (code, msg) = verify(&pk_file, set(&v, p, new.clone()).to_string().as_bytes());
+            assert_eq!(code, 1, "{p}: {msg}");
+        }
+        // Removing the receipt is not a valid answer either.
+        let mut w = v.clone();
+        w.as_object_mut().unwrap().remove("receipt");
+        assert_eq!(verify_check(&w, &key), Err(VerifyError::NoReceipt));
+        assert_eq!(verify(&pk_file, w.to_string().as_bytes()).0, 1);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "receipt ids are unique");
+
+    // Another server's key does not verify this server's receipts.
+    let other = Signer::new([9; 32]).unwrap();
+    let other_pk = dir.path().join("other.json");
+    std::fs::write(&other_pk, other.public_key_json().to_string()).unwrap();
+    let r = s.get("/v1/check?id=914101027110665834&scenario=procurement");
+    assert_eq!(verify(&other_pk, &r.body).0, 1);
+}
+
+#[test]
+fn a_batch_has_one_receipt_over_all_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path());
+    s.wait_ready(None);
+    let pk_file = dir.path().join("pk.json");
+    std::fs::write(&pk_file, s.get("/v1/receipts/public-key").body).unwrap();
+    let csv =
+        "id,note\n914101027110665834,a\n410102196804120211,b\nnonsense,c\n91110000600037341L,d\n";
+    for accept in ["application/x-ndjson", "text/csv"] {
+        let r = s.post_with(
+            "/v1/screen?scenario=transport",
+            &[("Content-Type", "text/csv"), ("Accept", accept)],
+            csv.as_bytes(),
+        );
+        assert_eq!(r.status, 200);
+        let text = r.text();
+        let last = text.lines().last().unwrap();
+        if accept == "text/csv" {
+            assert!(last.starts_with("#receipt,"), "{text}");
+        } else {
+            let v: Value = serde_json::from_str(last).unwrap();
+            assert_eq!(v["receipt"]["rows"], 4, "{text}");
+        }
+        let (code, msg) = verify(&pk_file, &r.body);
+        assert_eq!(code, 0, "{msg}\n{text}");
+        assert!(msg.contains("batch of 4 rows"), "{msg}");
+        // A changed decision, a dropped row, or a changed row count is caught.
+        let changed = text.replacen("deny", "clear", 1);
+        assert_ne!(changed, text);
+        assert_eq!(verify(&pk_file, changed.as_bytes()).0, 1);
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.remove(1);
+        assert_eq!(verify(&pk_file, (lines.join("\n") + "\n").as_bytes()).0, 1);
+        let recount = text.replace("\"rows\":4", "\"rows\":3");
+        let recount = recount.replace("\"\"rows\"\":4", "\"\"rows\"\":3");
+        assert_ne!(recount, text);
+        assert_eq!(verify(&pk_file, recount.as_bytes()).0, 1);
+    }
+}
+
+#[test]
+fn without_a_signing_key_there_are_no_receipts() {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |_| {});
+    s.wait_ready(None);
+    s.get("/v1/receipts/public-key").error(404, "receipts_off");
+    let v = s
+        .get("/v1/check?id=914101027110665834&scenario=procurement")
+        .json();
+    assert!(v.get("receipt").is_none());
+    // The same key file gives the same key across restarts.
+    let a = Signer::from_file(&dir.path().join("k")).unwrap();
+    let b = Signer::from_file(&dir.path().join("k")).unwrap();
+    assert_eq!(a.verifying_key(), b.verifying_key());
+}
