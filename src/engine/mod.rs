@@ -95,6 +95,11 @@ pub struct Engine {
     pub(crate) lists: Vec<ListInfo>,
     /// Indexed by `Scenario::code()`.
     pub(crate) by_scenario: Vec<Vec<Compiled>>,
+    /// Indexed by `Role::code()`: the list classes (bit `1 << Class::code()`) that have a
+    /// list whose records reach persons through that role. An organisation whose
+    /// `class_mask` shares no bit with it cannot reach a person in that role, so its records
+    /// need not be read.
+    pub(crate) classes_reaching: [u8; 8],
 }
 
 impl Engine {
@@ -143,11 +148,20 @@ impl Engine {
                 });
             }
         }
+        let mut classes_reaching = [0u8; 8];
+        for l in &lists {
+            for (code, reach) in classes_reaching.iter_mut().enumerate() {
+                if l.linked_roles & (1 << code) != 0 {
+                    *reach |= 1 << l.class.code();
+                }
+            }
+        }
         Ok(Engine {
             snapshot,
             catalog,
             lists,
             by_scenario,
+            classes_reaching,
         })
     }
 

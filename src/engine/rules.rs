@@ -74,6 +74,9 @@ impl Engine {
                 let Some(org) = snap.subject(link.other) else {
                     continue;
                 };
+                if org.class_mask & self.classes_reaching[role.code() as usize] == 0 {
+                    continue;
+                }
                 for (_, r) in snap.records_of(&org) {
                     if self.list(r.list).linked_roles & (1 << role.code()) != 0
                         && role_held_on(link.from, link.until, r.decided_on)
