@@ -23,58 +23,13 @@ use std::time::{Duration, Instant};
 
 use credgate::engine::{Engine, Options};
 use credgate_index::date::Day;
-use credgate_index::ids::{self, gen, Id, Mode};
-use credgate_index::model::{Scenario, SubjectType};
+use credgate_index::ids::Id;
+use credgate_index::model::Scenario;
 
-const SAMPLE: usize = 4096;
+#[path = "support/samples.rs"]
+mod samples;
 
-struct Samples {
-    orgs: Vec<Id>,
-    linked_persons: Vec<Id>,
-    misses: Vec<Id>,
-}
-
-fn samples(engine: &Engine, today: Day) -> Samples {
-    let snap = engine.snapshot();
-    let n = snap.subject_count();
-    let mut orgs = Vec::new();
-    let mut linked_persons = Vec::new();
-    let step = (n / (SAMPLE as u32 * 4)).max(1);
-    let mut ord = 0;
-    while ord < n && (orgs.len() < SAMPLE || linked_persons.len() < SAMPLE) {
-        let s = snap.subject(ord).expect("ordinal below subject_count");
-        let id = ids::parse(snap.subject_id(ord), Mode::Lenient, today);
-        if let Ok(id) = id {
-            if s.subject_type == SubjectType::Org.code() && s.rec_count > 0 && orgs.len() < SAMPLE {
-                orgs.push(id);
-            } else if s.subject_type == SubjectType::Person.code()
-                && s.link_count > 0
-                && linked_persons.len() < SAMPLE
-            {
-                linked_persons.push(id);
-            }
-        }
-        ord += step;
-    }
-    let misses = (0..u64::MAX)
-        .map(|seed| gen::sample_uscc(seed ^ 0x5EED_0000))
-        .filter(|code| snap.lookup(code).is_none())
-        .take(SAMPLE)
-        .map(|code| {
-            ids::parse(
-                std::str::from_utf8(&code).expect("ASCII"),
-                Mode::Strict,
-                today,
-            )
-            .expect("generated codes are valid")
-        })
-        .collect();
-    Samples {
-        orgs,
-        linked_persons,
-        misses,
-    }
-}
+use samples::samples;
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -23,12 +23,15 @@ use credgate::engine::{Engine, Options};
 use credgate_index::build::{build, BuildOptions};
 use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
-use credgate_index::ids::{self, gen, Id, Mode};
-use credgate_index::model::{Scenario, SubjectType};
+use credgate_index::ids::{self, Mode};
+use credgate_index::model::Scenario;
 use credgate_index::source::Encoding;
 use credgate_index::synth::{generate, SynthOptions};
 
-const SAMPLE: usize = 4096;
+#[path = "support/samples.rs"]
+mod samples;
+
+use samples::samples;
 
 fn records() -> u64 {
     std::env::var("CREDGATE_BENCH_RECORDS")
@@ -80,52 +83,10 @@ fn snapshot_root(n: u64) -> PathBuf {
     root
 }
 
-struct Samples {
-    orgs: Vec<Id>,
-    linked_persons: Vec<Id>,
-    misses: Vec<Id>,
-}
-
-/// Identifiers spread evenly over the snapshot's ordinals: organisations with records,
-/// persons with links (who are checked through their organisations), and valid codes that
-/// are not in the data.
-fn samples(engine: &Engine) -> Samples {
-    let snap = engine.snapshot();
-    let n = snap.subject_count();
-    let mut orgs = Vec::new();
-    let mut linked_persons = Vec::new();
-    let step = (n / (SAMPLE as u32 * 4)).max(1);
-    let mut ord = 0;
-    while ord < n && (orgs.len() < SAMPLE || linked_persons.len() < SAMPLE) {
-        let s = snap.subject(ord).unwrap();
-        let id = ids::parse(snap.subject_id(ord), Mode::Lenient, today()).unwrap();
-        if s.subject_type == SubjectType::Org.code() && s.rec_count > 0 && orgs.len() < SAMPLE {
-            orgs.push(id);
-        } else if s.subject_type == SubjectType::Person.code()
-            && s.link_count > 0
-            && linked_persons.len() < SAMPLE
-        {
-            linked_persons.push(id);
-        }
-        ord += step;
-    }
-    let misses = (0..u64::MAX)
-        .map(|seed| gen::sample_uscc(seed ^ 0x5EED_0000))
-        .filter(|code| snap.lookup(code).is_none())
-        .take(SAMPLE)
-        .map(|code| ids::parse(std::str::from_utf8(&code).unwrap(), Mode::Strict, today()).unwrap())
-        .collect();
-    Samples {
-        orgs,
-        linked_persons,
-        misses,
-    }
-}
-
 fn bench(c: &mut Criterion) {
     let n = records();
     let engine = Engine::open(&snapshot_root(n)).unwrap();
-    let s = samples(&engine);
+    let s = samples(&engine, today());
     eprintln!(
         "bench: {n} records, {} subjects; samples: {} orgs, {} linked persons, {} misses",
         engine.snapshot().subject_count(),
