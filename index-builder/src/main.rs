@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use credgate_index::build::{build, BuildError, BuildOptions};
+use credgate_index::build::{build_with_budget, BuildError, BuildOptions};
 use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
 use credgate_index::format::reader::Snapshot;
@@ -56,6 +56,10 @@ enum Command {
         /// Build as of this day instead of today (CST): retention and birth dates use it.
         #[arg(long)]
         today: Option<String>,
+        /// Memory for the builder's working sets: bytes, or with a KiB/MiB/GiB suffix.
+        /// Beyond it, sorted runs spill to a directory inside the temporary generation.
+        #[arg(long, default_value = "2GiB")]
+        memory_budget: String,
     },
     /// Read every byte of a snapshot and check all checksums and references.
     Verify {
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
             encoding,
             keep,
             today,
+            memory_budget,
         } => run_build(
             source,
             out,
@@ -103,6 +108,7 @@ fn main() -> ExitCode {
             encoding,
             keep,
             today,
+            memory_budget,
         ),
         Command::Verify { path } => run_verify(path),
         Command::Inspect { path } => run_inspect(path),
@@ -114,6 +120,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `123`, `64KiB`, `512MiB`, `2GiB` (also `K`, `M`, `G`, `KB`… as the same binary units).
+fn parse_bytes(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => return None,
+    };
+    num.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
 fn parse_day(what: &str, s: &str) -> anyhow::Result<Day> {
@@ -130,7 +151,10 @@ fn run_build(
     encoding: String,
     keep: usize,
     today: Option<String>,
+    memory_budget: String,
 ) -> anyhow::Result<()> {
+    let budget = parse_bytes(&memory_budget)
+        .ok_or_else(|| anyhow::anyhow!("--memory-budget {memory_budget:?}: expected bytes, or a number with KiB, MiB or GiB (e.g. 512MiB)"))?;
     let started = Instant::now();
     let catalog = match &catalog {
         Some(path) => Catalog::load(path)?,
@@ -157,7 +181,7 @@ fn run_build(
         keep,
         encoding,
     };
-    let report = match build(&opts) {
+    let report = match build_with_budget(&opts, budget) {
         Ok(r) => r,
         Err(e @ BuildError::TooManyRejects { .. }) => return Err(e.into()),
         Err(e) => {
@@ -197,6 +221,10 @@ fn run_build(
         .map(|(n, s)| format!("{n} {s:.2} s"))
         .collect();
     println!("phases: {}", phases.join(", "));
+    println!(
+        "memory budget {budget} bytes: {} sorted runs spilled",
+        report.spill_files
+    );
     println!(
         "built in {secs:.2} s ({:.0} records/s)",
         c.records as f64 / secs.max(1e-9)

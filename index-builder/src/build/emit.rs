@@ -1,0 +1,422 @@
+//! Writing the tables from the sorted streams, one subject at a time, in identifier order.
+//!
+//! Subjects, records, events, links and strings are streamed to their files as each subject
+//! is reached, so nothing here grows with the input but the bitmaps (a few bits a subject)
+//! and the authority/reason dedup table (bounded). The names index input is spilled through
+//! a sorter; ids.fst is written afterwards from the subject file, a sorted (id, ordinal)
+//! sequence.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::Path;
+
+use roaring::RoaringBitmap;
+
+use super::items::{
+    key_ord, ord_key, LinkKey, LiveEvent, LiveRecord, NameEntry, NameOffer, Subject,
+};
+use super::spill::{read_seq, Sorter, SpillDir};
+use super::BuildError;
+use crate::catalog::Catalog;
+use crate::format::layout::{
+    self, EventRow, LinkRow, RecordRow, StrRef, SubjectRow, EVENT_OBJECTION, NONE_HIGH,
+};
+use crate::format::writer::FileWriter;
+use crate::format::FileKind;
+use crate::manifest::{Counts, FileEntry};
+use crate::model::{Outcome, SubjectType};
+use crate::names::normalize_name_into;
+
+/// Pass 4: gives each accepted link the ordinals of its org and its person, producing the
+/// two link tables' orders: by (person, org, …) and by (org, person, …).
+pub(crate) fn link_ordinals<'s>(
+    spill: &'s SpillDir,
+    subjects: &Path,
+    links: Sorter<'s, LinkKey>,
+) -> io::Result<(Sorter<'s, LinkKey>, Sorter<'s, LinkKey>)> {
+    // Links sorted by org id: replace the org id by its ordinal, re-key by person id.
+    let mut by_person_id = spill.sorter::<LinkKey>();
+    let mut links = links.finish()?.0.peekable();
+    let mut subs = read_seq::<Subject>(subjects)?;
+    let mut ord = 0u32;
+    while let Some(s) = subs.next_item()? {
+        while let Some(l) = links.next_if(|l| l.a == s.id)? {
+            by_person_id.push(LinkKey {
+                a: l.b,
+                b: ord_key(ord),
+                ..l
+            })?;
+        }
+        ord += 1;
+    }
+    // Sorted by (person id, org ordinal, …): the person's ordinal completes both tables.
+    let mut by_person = spill.sorter::<LinkKey>();
+    let mut by_org = spill.sorter::<LinkKey>();
+    let mut links = by_person_id.finish()?.0.peekable();
+    let mut subs = read_seq::<Subject>(subjects)?;
+    let mut ord = 0u32;
+    while let Some(s) = subs.next_item()? {
+        while let Some(l) = links.next_if(|l| l.a == s.id)? {
+            by_person.push(LinkKey {
+                a: ord_key(ord),
+                ..l
+            })?;
+            by_org.push(LinkKey {
+                a: l.b,
+                b: ord_key(ord),
+                ..l
+            })?;
+        }
+        ord += 1;
+    }
+    Ok((by_person, by_org))
+}
+
+/// The sorted streams pass 5 reads beside the subject file.
+pub(crate) struct Streams<'s> {
+    pub(crate) records: Sorter<'s, LiveRecord>,
+    pub(crate) events: Sorter<'s, LiveEvent>,
+    pub(crate) record_names: Sorter<'s, NameOffer>,
+    pub(crate) link_names: Sorter<'s, NameOffer>,
+    pub(crate) by_person: Sorter<'s, LinkKey>,
+    pub(crate) by_org: Sorter<'s, LinkKey>,
+}
+
+/// What pass 5 produced besides the files.
+pub(crate) struct Written<'s> {
+    /// In the order of FORMAT.md: subjects, records, events, the two link tables, strings.
+    pub(crate) entries: Vec<FileEntry>,
+    pub(crate) counts: Counts,
+    /// Per catalogue list: records, and the ordinals of subjects with one.
+    pub(crate) per_list: Vec<(u64, RoaringBitmap)>,
+    pub(crate) names: Sorter<'s, NameEntry>,
+}
+
+/// A table file fed row by row through a 1 MiB buffer.
+struct TableOut {
+    w: FileWriter,
+    buf: Vec<u8>,
+    rows: u64,
+}
+
+impl TableOut {
+    fn create(dir: &Path, kind: FileKind) -> io::Result<TableOut> {
+        Ok(TableOut {
+            w: FileWriter::create(dir, kind)?,
+            buf: Vec::with_capacity(1 << 20),
+            rows: 0,
+        })
+    }
+
+    fn put(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
+        encode(&mut self.buf);
+        self.rows += 1;
+        if self.buf.len() >= 1 << 20 {
+            self.w.write(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> io::Result<FileEntry> {
+        self.w.write(&self.buf)?;
+        self.w.finish()
+    }
+}
+
+/// The string heap, written as it grows. Authorities and reasons repeat across millions of
+/// records and are stored once, through a table that stops growing at a fixed size (so the
+/// heap is the same whatever the memory budget); names are stored once per subject and
+/// reused by the subject's records that carry the same name.
+struct HeapOut {
+    out: TableOut,
+    len: u64,
+    shared: HashMap<String, StrRef>,
+}
+
+impl HeapOut {
+    const SHARED_MAX: usize = 1 << 16;
+    const SHARED_LEN_MAX: usize = 96;
+
+    fn push(&mut self, s: &str) -> Result<StrRef, BuildError> {
+        if s.is_empty() {
+            return Ok(StrRef::default());
+        }
+        if s.len() > StrRef::MAX_LEN || self.len + s.len() as u64 > StrRef::MAX_OFFSET {
+            return Err(BuildError::Limit(format!(
+                "string heap over 1 TiB or a string over 16 MiB ({} bytes)",
+                s.len()
+            )));
+        }
+        let r = StrRef::new(self.len, s.len());
+        self.len += s.len() as u64;
+        self.out
+            .put(|b| b.extend_from_slice(s.as_bytes()))
+            .map_err(|e| io_err(self.out.w.path(), e))?;
+        Ok(r)
+    }
+
+    fn shared(&mut self, s: &str) -> Result<StrRef, BuildError> {
+        if let Some(&r) = self.shared.get(s) {
+            return Ok(r);
+        }
+        let r = self.push(s)?;
+        if self.shared.len() < Self::SHARED_MAX && s.len() <= Self::SHARED_LEN_MAX {
+            self.shared.insert(s.to_string(), r);
+        }
+        Ok(r)
+    }
+}
+
+fn io_err(path: &Path, err: io::Error) -> BuildError {
+    BuildError::Io {
+        path: path.to_path_buf(),
+        err,
+    }
+}
+
+/// Pass 5: subjects, records, events, links and strings, in ordinal order.
+pub(crate) fn tables<'s>(
+    spill: &'s SpillDir,
+    dir: &Path,
+    catalog: &Catalog,
+    subjects: &Path,
+    streams: Streams<'s>,
+) -> Result<Written<'s>, BuildError> {
+    let io_at = |e| io_err(dir, e);
+    let mut records = streams.records.finish().map_err(io_at)?.0.peekable();
+    let mut events = streams.events.finish().map_err(io_at)?.0.peekable();
+    let mut record_names = streams.record_names.finish().map_err(io_at)?.0.peekable();
+    let mut link_names = streams.link_names.finish().map_err(io_at)?.0.peekable();
+    let mut by_person = streams.by_person.finish().map_err(io_at)?.0.peekable();
+    let mut by_org = streams.by_org.finish().map_err(io_at)?.0.peekable();
+
+    let mut subject_out = TableOut::create(dir, FileKind::Subjects).map_err(io_at)?;
+    let mut record_out = TableOut::create(dir, FileKind::Records).map_err(io_at)?;
+    let mut event_out = TableOut::create(dir, FileKind::Events).map_err(io_at)?;
+    let mut person_out = TableOut::create(dir, FileKind::LinksByPerson).map_err(io_at)?;
+    let mut org_out = TableOut::create(dir, FileKind::LinksByOrg).map_err(io_at)?;
+    let mut heap = HeapOut {
+        out: TableOut::create(dir, FileKind::Strings).map_err(io_at)?,
+        len: 0,
+        shared: HashMap::new(),
+    };
+    let mut names = spill.sorter::<NameEntry>();
+    let mut per_list = vec![(0u64, RoaringBitmap::new()); catalog.lists.len()];
+    let mut counts = Counts::default();
+    let mut normalized = String::new();
+
+    let mut subs = read_seq::<Subject>(subjects).map_err(io_at)?;
+    let mut ord = 0u32;
+    while let Some(s) = subs.next_item().map_err(io_at)? {
+        // The newest record's name, else the first link's.
+        let mut name_text = None;
+        while let Some(n) = record_names.next_if(|n| n.id == s.id).map_err(io_at)? {
+            name_text = Some(n.name);
+        }
+        let mut first_link_name = None;
+        while let Some(n) = link_names.next_if(|n| n.id == s.id).map_err(io_at)? {
+            first_link_name.get_or_insert(n.name);
+        }
+        let name_text = name_text.or(first_link_name).unwrap_or_default();
+        let name = heap.push(&name_text)?;
+        normalized.clear();
+        normalize_name_into(&name_text, &mut normalized);
+        if !normalized.is_empty() {
+            names
+                .push(NameEntry {
+                    name: normalized.clone(),
+                    ord,
+                })
+                .map_err(io_at)?;
+        }
+
+        let rec_start = record_out.rows;
+        let mut class_mask = 0u8;
+        while let Some(LiveRecord(r)) =
+            records.next_if(|r| r.0.subject_id == s.id).map_err(io_at)?
+        {
+            let index = record_out.rows;
+            if index >= u32::MAX as u64 {
+                return Err(BuildError::Limit("more than 2^32 records".into()));
+            }
+            let event_start = event_out.rows;
+            let mut stop_on = NONE_HIGH;
+            while let Some(e) = events.next_if(|e| e.of(&r)).map_err(io_at)? {
+                let e = e.ev;
+                if e.kind == EVENT_OBJECTION {
+                    counts.objections += 1;
+                    if Outcome::from_code(e.outcome).is_some_and(|o| o.ends_record()) {
+                        stop_on = stop_on.min(e.closed_on);
+                    }
+                } else {
+                    counts.repairs += 1;
+                    stop_on = stop_on.min(e.date);
+                }
+                let row = EventRow {
+                    kind: e.kind,
+                    outcome: e.outcome,
+                    record: index as u32,
+                    date: e.date,
+                    closed_on: e.closed_on,
+                    authority: heap.shared(&e.authority)?,
+                    doc_no: heap.push(&e.doc_no)?,
+                };
+                event_out.put(|b| row.encode(b)).map_err(io_at)?;
+            }
+            let subject_name = if r.subject_name == name_text {
+                name
+            } else {
+                heap.push(&r.subject_name)?
+            };
+            let row = RecordRow {
+                record_id: heap.push(&r.record_id)?,
+                authority: heap.shared(&r.authority)?,
+                doc_no: heap.push(&r.doc_no)?,
+                reason: heap.shared(&r.reason)?,
+                subject: ord,
+                list: r.list,
+                decided_on: r.decided_on,
+                effective_from: r.effective_from,
+                effective_until: r.effective_until,
+                act_ended_on: r.act_ended_on,
+                erase_on: r.erase_on,
+                stop_on,
+                event_start: event_start as u32,
+                event_count: (event_out.rows - event_start) as u32,
+                subject_name,
+            };
+            record_out.put(|b| row.encode(b)).map_err(io_at)?;
+            let list = &mut per_list[r.list as usize];
+            list.0 += 1;
+            list.1.insert(ord);
+            class_mask |= 1 << catalog.lists[r.list as usize].class.code();
+        }
+
+        let subject_type = SubjectType::from_code(s.subject_type).expect("a type code");
+        let (links, out) = match subject_type {
+            SubjectType::Person => (&mut by_person, &mut person_out),
+            SubjectType::Org => (&mut by_org, &mut org_out),
+        };
+        let link_start = out.rows;
+        while let Some(l) = links.next_if(|l| key_ord(&l.a) == ord).map_err(io_at)? {
+            let row = LinkRow {
+                this: ord,
+                other: key_ord(&l.b),
+                role: l.role,
+                from: l.from,
+                until: l.until,
+            };
+            out.put(|b| row.encode(b)).map_err(io_at)?;
+        }
+        let link_count = out.rows - link_start;
+        match subject_type {
+            SubjectType::Org => counts.orgs += 1,
+            SubjectType::Person => counts.persons += 1,
+        }
+        counts.nonconforming += s.nonconforming as u64;
+        let row = SubjectRow {
+            id: s.id,
+            subject_type: s.subject_type,
+            flags: if s.nonconforming {
+                SubjectRow::NONCONFORMING
+            } else {
+                0
+            },
+            name,
+            rec_start: rec_start as u32,
+            rec_count: (record_out.rows - rec_start) as u32,
+            link_start: link_start as u32,
+            link_count: link_count as u32,
+            class_mask,
+        };
+        subject_out.put(|b| row.encode(b)).map_err(io_at)?;
+        ord += 1;
+    }
+    // A person's links to an org were both written above (the org is a subject too); any
+    // left over would mean a link to an id that is not a subject, which pass 4 rules out.
+    debug_assert!(by_person.peek().map_err(io_at)?.is_none());
+    debug_assert!(by_org.peek().map_err(io_at)?.is_none());
+
+    counts.subjects = subject_out.rows;
+    counts.records = record_out.rows;
+    counts.links = person_out.rows;
+    let mut entries = Vec::new();
+    for out in [subject_out, record_out] {
+        entries.push(out.finish().map_err(io_at)?);
+    }
+    super::test_hook_abort(FileKind::Records.file_name());
+    for out in [event_out, person_out, org_out, heap.out] {
+        entries.push(out.finish().map_err(io_at)?);
+    }
+    Ok(Written {
+        entries,
+        counts,
+        per_list,
+        names,
+    })
+}
+
+/// ids.fst from the subject file: identifiers in byte order, each mapped to its ordinal.
+pub(crate) fn write_ids(dir: &Path, subjects: &Path) -> io::Result<FileEntry> {
+    let mut subs = read_seq::<Subject>(subjects)?;
+    let ids = std::iter::from_fn(move || subs.next_item().transpose())
+        .enumerate()
+        .map(|(ord, s)| s.map(|s| (s.id, ord as u64)));
+    write_ids_from(dir, ids)
+}
+
+/// Writes ids.fst from a sorted (identifier, ordinal) sequence.
+pub(crate) fn write_ids_from(
+    dir: &Path,
+    ids: impl Iterator<Item = io::Result<([u8; 18], u64)>>,
+) -> io::Result<FileEntry> {
+    let mut w = FileWriter::create(dir, FileKind::Ids)?;
+    {
+        let mut b = fst::MapBuilder::new(&mut w).map_err(fst_io)?;
+        for item in ids {
+            let (id, ord) = item?;
+            b.insert(id, ord).map_err(fst_io)?;
+        }
+        b.finish().map_err(fst_io)?;
+    }
+    let entry = w.finish()?;
+    super::test_hook_abort(FileKind::Ids.file_name());
+    Ok(entry)
+}
+
+/// names.fst and its postings from the (normalised name, ordinal) entries; returns the
+/// entries and the number of names.
+pub(crate) fn write_names(
+    dir: &Path,
+    names: Sorter<'_, NameEntry>,
+) -> io::Result<(Vec<FileEntry>, u64)> {
+    let mut names = names.finish()?.0.peekable();
+    let mut postings = TableOut::create(dir, FileKind::Postings)?;
+    let mut w = FileWriter::create(dir, FileKind::Names)?;
+    let mut count = 0u64;
+    {
+        let mut b = fst::MapBuilder::new(&mut w).map_err(fst_io)?;
+        while let Some(first) = names.next_if(|_| true)? {
+            count += 1;
+            let start = postings.rows;
+            postings.put(|p| p.extend_from_slice(&first.ord.to_le_bytes()))?;
+            while let Some(next) = names.next_if(|n| n.name == first.name)? {
+                count += 1;
+                postings.put(|p| p.extend_from_slice(&next.ord.to_le_bytes()))?;
+            }
+            let n = (postings.rows - start) as u32;
+            b.insert(&first.name, layout::posting_value(start, n))
+                .map_err(fst_io)?;
+        }
+        b.finish().map_err(fst_io)?;
+    }
+    Ok((vec![w.finish()?, postings.finish()?], count))
+}
+
+fn fst_io(e: fst::Error) -> io::Error {
+    match e {
+        fst::Error::Io(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
+}
