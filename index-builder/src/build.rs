@@ -172,9 +172,15 @@ pub fn build_with_budget(
         .collect();
     phases.mark("read sources");
 
-    // Passes 1-3: subject types, then record ids.
+    // Passes 1-3: subject types, then record ids. Once the subjects are known, ids.fst is
+    // written on its own thread while the other passes run.
     let mut conflicts = spill.sorter();
     let (subject_file, _) = checks::subjects(&spill, mentions, &mut conflicts).map_err(sio)?;
+    let ids = Background::spawn({
+        let (dir, subjects) = (gen.dir().to_path_buf(), subject_file.clone());
+        move || emit::write_ids(&dir, &subjects)
+    });
+
     let mut record_inputs = RecordInputs {
         by_record_id: spill.sorter(),
         links: spill.sorter(),
@@ -253,15 +259,10 @@ pub fn build_with_budget(
     let written = emit::tables(&spill, gen.dir(), &opts.catalog, &subject_file, streams)?;
     phases.mark("write tables");
 
-    // Pass 6: the two FSTs, on two threads.
+    // Pass 6: the names index (ids.fst has been written meanwhile).
     let dir = gen.dir();
-    let (ids, names) = std::thread::scope(|scope| {
-        let ids = scope.spawn(|| emit::write_ids(dir, &subject_file));
-        let names = emit::write_names(dir, written.names);
-        (join(ids), names)
-    });
-    let ids = ids.map_err(io_at(dir))?;
-    let (name_entries, name_count) = names.map_err(io_at(dir))?;
+    let (name_entries, name_count) = emit::write_names(dir, written.names).map_err(io_at(dir))?;
+    let ids = ids.join().map_err(io_at(dir))?;
     let spill_files = spill.runs_spilled();
     spill::remove(&spill_path).map_err(io_at(&spill_path))?;
 
@@ -429,9 +430,28 @@ fn test_hook_abort(file: &str) {
     }
 }
 
-/// The result of a writer thread; a panic there is re-raised here.
-fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|p| std::panic::resume_unwind(p))
+/// A writer thread that is always joined: by [`Background::join`], or when the build
+/// returns early, on drop (so it never writes into a temporary generation being removed).
+struct Background<T>(Option<std::thread::JoinHandle<T>>);
+
+impl<T: Send + 'static> Background<T> {
+    fn spawn(f: impl FnOnce() -> T + Send + 'static) -> Background<T> {
+        Background(Some(std::thread::spawn(f)))
+    }
+
+    /// The thread's result; a panic there is re-raised here.
+    fn join(mut self) -> T {
+        let handle = self.0.take().expect("joined once");
+        handle
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    }
+}
+
+impl<T> Drop for Background<T> {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+    }
 }

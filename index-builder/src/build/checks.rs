@@ -101,7 +101,7 @@ impl SourceSink for Collector<'_> {
             act_ended_on: opt_low(r.act_ended_on),
             erase_on: NONE_HIGH,
         };
-        self.add(&m, Row::List(row));
+        self.add(&m, Row::List(Box::new(row)));
     }
 
     fn repair(&mut self, r: RepairRow) {
@@ -116,7 +116,7 @@ impl SourceSink for Collector<'_> {
             authority: r.authority,
             doc_no: r.doc_no,
         };
-        self.add(&[], Row::Event(ev));
+        self.add(&[], Row::Event(Box::new(ev)));
     }
 
     fn objection(&mut self, r: ObjectionRow) {
@@ -131,7 +131,7 @@ impl SourceSink for Collector<'_> {
             authority: String::new(),
             doc_no: String::new(),
         };
-        self.add(&[], Row::Event(ev));
+        self.add(&[], Row::Event(Box::new(ev)));
     }
 
     fn link(&mut self, r: LinkRow) {
@@ -150,7 +150,7 @@ impl SourceSink for Collector<'_> {
             from: opt_low(r.from),
             until: opt_high(r.until),
         };
-        self.add(&m, Row::Link(row));
+        self.add(&m, Row::Link(Box::new(row)));
     }
 
     fn reject(&mut self, reject: Reject) {
@@ -360,9 +360,9 @@ fn record_group(
     acc: &mut RecordChecks,
 ) -> io::Result<()> {
     let path = |file: u16| files.get(file as usize).map_or("", |f| f.path.as_str());
-    let mut first: Option<(u64, bool, ListRec)> = None;
+    let mut first: Option<(u64, bool, Box<ListRec>)> = None;
     let mut later: Vec<(u64, u16, u64)> = Vec::new();
-    let mut events: Vec<(u64, EventRec)> = Vec::new();
+    let mut events: Vec<(u64, Box<EventRec>)> = Vec::new();
     for item in group {
         match item.row {
             Row::List(r) => match &first {
@@ -432,7 +432,7 @@ fn record_group(
             subject_id: rec.subject_id,
             effective_from: rec.effective_from,
             seq: eseq,
-            ev,
+            ev: *ev,
         })?;
     }
     out.records.push(LiveRecord(rec))

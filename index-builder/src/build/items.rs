@@ -8,6 +8,34 @@ use std::cmp::Ordering;
 
 use super::spill::{put_i32, put_str, put_u16, put_u32, put_u64, Codec, Dec};
 
+/// An identifier as two big-endian integers: compares like the bytes, without a `memcmp`
+/// call per comparison (sorting compares identifiers hundreds of millions of times).
+#[inline]
+pub(crate) fn id_key(id: &[u8; 18]) -> (u128, u16) {
+    (
+        u128::from_be_bytes(id[..16].try_into().expect("16 bytes")),
+        u16::from_be_bytes([id[16], id[17]]),
+    )
+}
+
+/// Implements `Ord` (and `PartialOrd`) through a key function.
+macro_rules! ord_by {
+    ($t:ty, |$s:ident| $key:expr) => {
+        impl Ord for $t {
+            #[inline]
+            fn cmp(&self, other: &Self) -> Ordering {
+                let key = |$s: &$t| $key;
+                key(self).cmp(&key(other))
+            }
+        }
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+    };
+}
+
 /// A list row as read, with its dates in table form (`opt_high`/`opt_low`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ListRec {
@@ -146,10 +174,12 @@ pub(crate) struct LinkRec {
 
 /// Any accepted source row, in arrival order.
 #[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Boxed: sorts then move a pointer, not a 170-byte row.
 pub(crate) enum Row {
-    List(ListRec),
-    Event(EventRec),
-    Link(LinkRec),
+    List(Box<ListRec>),
+    Event(Box<EventRec>),
+    Link(Box<LinkRec>),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -211,9 +241,9 @@ fn encode_row(seq: u64, row: &Row, out: &mut Vec<u8>) {
 fn decode_row(d: &mut Dec<'_>) -> Arrived {
     let seq = d.u64();
     let row = match d.u8() {
-        0 => Row::List(ListRec::decode(d)),
-        1 => Row::Event(EventRec::decode(d)),
-        _ => Row::Link(LinkRec {
+        0 => Row::List(Box::new(ListRec::decode(d))),
+        1 => Row::Event(Box::new(EventRec::decode(d))),
+        _ => Row::Link(Box::new(LinkRec {
             file: d.u16(),
             line: d.u64(),
             org_id: d.id(),
@@ -222,22 +252,22 @@ fn decode_row(d: &mut Dec<'_>) -> Arrived {
             role: d.u8(),
             from: d.i32(),
             until: d.i32(),
-        }),
+        })),
     };
     Arrived { seq, row }
 }
 
 fn row_heap_bytes(row: &Row) -> usize {
     match row {
-        Row::List(r) => r.heap_bytes(),
-        Row::Event(e) => e.heap_bytes(),
-        Row::Link(l) => l.person_name.len(),
+        Row::List(r) => std::mem::size_of::<ListRec>() + r.heap_bytes(),
+        Row::Event(e) => std::mem::size_of::<EventRec>() + e.heap_bytes(),
+        Row::Link(l) => std::mem::size_of::<LinkRec>() + l.person_name.len(),
     }
 }
 
 /// One place a subject id appears: a list row (slot 0), a link's org (1) or person (2).
 /// Sorted by id, then arrival: the first mention of an id fixes its type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Mention {
     pub id: [u8; 18],
     pub seq: u64,
@@ -245,6 +275,14 @@ pub(crate) struct Mention {
     pub subject_type: u8,
     pub nonconforming: bool,
 }
+
+ord_by!(Mention, |m| (
+    id_key(&m.id),
+    m.seq,
+    m.slot,
+    m.subject_type,
+    m.nonconforming
+));
 
 impl Codec for Mention {
     fn encode(&self, out: &mut Vec<u8>) {
@@ -287,12 +325,18 @@ impl Codec for Conflict {
 }
 
 /// A subject in identifier order: its index in that order is its ordinal.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Subject {
     pub id: [u8; 18],
     pub subject_type: u8,
     pub nonconforming: bool,
 }
+
+ord_by!(Subject, |s| (
+    id_key(&s.id),
+    s.subject_type,
+    s.nonconforming
+));
 
 impl Codec for Subject {
     fn encode(&self, out: &mut Vec<u8>) {
@@ -362,7 +406,7 @@ impl Codec for ByRecordId {
 
 /// A live record in table order: subject id (so ordinal), effective_from, record id.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct LiveRecord(pub ListRec);
+pub(crate) struct LiveRecord(pub Box<ListRec>);
 
 impl LiveRecord {
     fn key(&self) -> (&[u8; 18], i32, &str) {
@@ -386,10 +430,10 @@ impl Codec for LiveRecord {
         self.0.encode(out);
     }
     fn decode(d: &mut Dec<'_>) -> LiveRecord {
-        LiveRecord(ListRec::decode(d))
+        LiveRecord(Box::new(ListRec::decode(d)))
     }
     fn heap_bytes(&self) -> usize {
-        self.0.heap_bytes()
+        std::mem::size_of::<ListRec>() + self.0.heap_bytes()
     }
 }
 
@@ -403,9 +447,9 @@ pub(crate) struct LiveEvent {
 }
 
 impl LiveEvent {
-    fn key(&self) -> (&[u8; 18], i32, &str, i32, u8, u64) {
+    fn key(&self) -> ((u128, u16), i32, &str, i32, u8, u64) {
         (
-            &self.subject_id,
+            id_key(&self.subject_id),
             self.effective_from,
             &self.ev.record_id,
             self.ev.date,
@@ -455,12 +499,26 @@ impl Codec for LiveEvent {
 
 /// A name offered for a subject: by a record (`decided_on`, the newest wins, later arrival
 /// on ties) or by a link (the first wins, and only when no record names the subject).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct NameOffer {
     pub id: [u8; 18],
     pub decided_on: i32,
     pub seq: u64,
     pub name: String,
+}
+
+impl Ord for NameOffer {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let key = |n: &NameOffer| (id_key(&n.id), n.decided_on, n.seq);
+        key(self)
+            .cmp(&key(other))
+            .then_with(|| self.name.cmp(&other.name))
+    }
+}
+impl PartialOrd for NameOffer {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl Codec for NameOffer {
@@ -485,7 +543,7 @@ impl Codec for NameOffer {
 
 /// An accepted link, keyed by `a` (an id, or an ordinal in its first four bytes) then `b`,
 /// so the same type carries a link through both ordinal lookups.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct LinkKey {
     pub a: [u8; 18],
     pub b: [u8; 18],
@@ -494,6 +552,15 @@ pub(crate) struct LinkKey {
     pub until: i32,
     pub seq: u64,
 }
+
+ord_by!(LinkKey, |l| (
+    id_key(&l.a),
+    id_key(&l.b),
+    l.role,
+    l.from,
+    l.until,
+    l.seq
+));
 
 impl Codec for LinkKey {
     fn encode(&self, out: &mut Vec<u8>) {
@@ -528,10 +595,35 @@ pub(crate) fn key_ord(k: &[u8; 18]) -> u32 {
 }
 
 /// A normalised name and a subject ordinal, for the names index.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct NameEntry {
     pub name: String,
     pub ord: u32,
+}
+
+/// The first eight bytes of a string, zero-padded, big-endian: a strictly smaller prefix
+/// means a smaller string, so most comparisons never reach the bytes.
+#[inline]
+fn prefix8(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut p = [0u8; 8];
+    let n = b.len().min(8);
+    p[..n].copy_from_slice(&b[..n]);
+    u64::from_be_bytes(p)
+}
+
+impl Ord for NameEntry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        prefix8(&self.name)
+            .cmp(&prefix8(&other.name))
+            .then_with(|| self.name.cmp(&other.name))
+            .then(self.ord.cmp(&other.ord))
+    }
+}
+impl PartialOrd for NameEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl Codec for NameEntry {
