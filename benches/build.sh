@@ -2,7 +2,13 @@
 # Build bench: how fast `index-builder build` compiles synthetic sources, and how much memory
 # it needs, at 1M and 10M records (and 100M with --with-100m).
 #
-# Usage:  benches/build.sh [--with-100m] [--sizes "1000000 10000000"] [--work DIR] [--keep-data]
+# Usage:  benches/build.sh [--with-100m] [--records N | --sizes "1000000 10000000"]
+#                          [--budget BYTES] [--work DIR] [--keep-data]
+#
+# --budget is passed to `index-builder build --memory-budget` (bytes, or 512MiB, 2GiB; the
+# builder's default is 2GiB): peak RSS should stay near it whatever the size. On a machine
+# with the disk (about 45 GB free: 30 GiB of sources, the snapshot and the spilled runs),
+# `benches/build.sh --records 100000000 --budget 4GiB` is SPEC §9's 100M run.
 #
 # For each size it synthesises a source directory (`index-builder synth --records N --seed 7`,
 # so every run sees the same data), runs `index-builder build` on it under /usr/bin/time -v,
@@ -16,6 +22,8 @@
 #   rss_mb    peak resident set size of the build, MiB
 #   B/rec     bytes of the published generation directory / records
 #   verify_s  wall-clock seconds of `index-builder verify` (reads every byte, checks everything)
+#   runs      sorted runs the build spilled (0: everything fitted in the budget)
+#   load1     the 1-minute load average when the build ended (a shared machine skews wall_s)
 #
 # Needs only bash, coreutils, cargo and /usr/bin/time (GNU time); installs nothing. Generated
 # data goes under --work (default: a fresh directory in ${TMPDIR:-/tmp}) and is deleted at
@@ -26,13 +34,16 @@ set -euo pipefail
 sizes="1000000 10000000"
 work=""
 keep=0
+budget=
 while [ $# -gt 0 ]; do
     case "$1" in
         --with-100m) sizes="$sizes 100000000" ;;
         --sizes) sizes="$2"; shift ;;
+        --records) sizes="$2"; shift ;;
+        --budget) budget="$2"; shift ;;
         --work) work="$2"; shift ;;
         --keep-data) keep=1 ;;
-        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -58,6 +69,9 @@ cleanup() {
 trap cleanup EXIT
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+budget_args=()
+if [ -n "$budget" ]; then budget_args=(--memory-budget "$budget"); fi
+echo "memory budget: ${budget:-builder default}"
 rows=()
 for n in $sizes; do
     src="$work/src-$n"
@@ -68,7 +82,10 @@ for n in $sizes; do
     echo "== $n records: build"
     timelog="$work/time-$n.txt"
     /usr/bin/time -v -o "$timelog" \
-        "$bin" build --source "$src" --out "$out" --today 2026-11-28 | grep -E '^(snapshot|records|phases|built)'
+        "$bin" build --source "$src" --out "$out" --today 2026-11-28 "${budget_args[@]}" >"$work/build-$n.txt"
+    load1=$(cut -d' ' -f1 /proc/loadavg)
+    grep -E '^(snapshot|records|phases|memory|built)' "$work/build-$n.txt"
+    runs=$(awk '/^memory budget/ {print $(NF-3)}' "$work/build-$n.txt")
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$timelog" |
         awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; print s }')
     user=$(awk -F': ' '/User time/ {print $2}' "$timelog")
@@ -81,12 +98,12 @@ for n in $sizes; do
     "$bin" verify "$out"
     vend=$(date +%s.%N)
     rows+=("$(awk -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v b="$bytes" \
-        -v v0="$vstart" -v v1="$vend" 'BEGIN {
-            printf "%10d %8.1f %8.1f %10.0f %8.0f %7.1f %9.1f", n, w, u + s, n / w, r / 1024, b / n, v1 - v0 }')")
+        -v v0="$vstart" -v v1="$vend" -v runs="$runs" -v l="$load1" 'BEGIN {
+            printf "%10d %8.1f %8.1f %10.0f %8.0f %7.1f %9.1f %6d %6.2f", n, w, u + s, n / w, r / 1024, b / n, v1 - v0, runs, l }')")
     # The next size needs the disk more than this one's data.
     if [ "$keep" = 0 ]; then rm -rf "$src" "$out"; fi
 done
 
 echo
-printf "%10s %8s %8s %10s %8s %7s %9s\n" records wall_s cpu_s rec/s rss_mb B/rec verify_s
+printf "%10s %8s %8s %10s %8s %7s %9s %6s %6s\n" records wall_s cpu_s rec/s rss_mb B/rec verify_s runs load1
 for r in "${rows[@]}"; do echo "$r"; done
