@@ -130,9 +130,10 @@ pub fn build_with_budget(
     let codes: Vec<&str> = opts.catalog.lists.iter().map(|l| l.code.as_str()).collect();
     let gen = TempGeneration::begin(&opts.out).map_err(io_at(&opts.out))?;
     let spill_path = gen.dir().join("spill");
-    // At most four sorters fill at once (pass 2 fills three while a fourth drains), so each
-    // gets a quarter of the budget.
-    let per_sorter = usize::try_from(memory_budget / 4).unwrap_or(usize::MAX);
+    // Up to six sorters hold items at once (in pass 3: the rows by record id draining, the
+    // records, events and record names filling, the links and link names of pass 2
+    // waiting), so each gets an eighth of the budget, leaving room for merge buffers.
+    let per_sorter = usize::try_from(memory_budget / 8).unwrap_or(usize::MAX);
     let spill = SpillDir::new(spill_path.clone(), per_sorter).map_err(io_at(&spill_path))?;
     let sio = |e| BuildError::Io {
         path: spill_path.clone(),

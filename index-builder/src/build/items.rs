@@ -6,7 +6,7 @@
 
 use std::cmp::Ordering;
 
-use super::spill::{put_i32, put_str, put_u16, put_u32, put_u64, Codec, Dec};
+use super::spill::{alloc, put_i32, put_str, put_u16, put_u32, put_u64, Codec, Dec};
 
 /// An identifier as two big-endian integers: compares like the bytes, without a `memcmp`
 /// call per comparison (sorting compares identifiers hundreds of millions of times).
@@ -106,11 +106,11 @@ impl ListRec {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.record_id.len()
-            + self.subject_name.len()
-            + self.authority.len()
-            + self.doc_no.len()
-            + self.reason.len()
+        alloc(self.record_id.len())
+            + alloc(self.subject_name.len())
+            + alloc(self.authority.len())
+            + alloc(self.doc_no.len())
+            + alloc(self.reason.len())
     }
 }
 
@@ -156,7 +156,7 @@ impl EventRec {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.record_id.len() + self.authority.len() + self.doc_no.len()
+        alloc(self.record_id.len()) + alloc(self.authority.len()) + alloc(self.doc_no.len())
     }
 }
 
@@ -259,9 +259,9 @@ fn decode_row(d: &mut Dec<'_>) -> Arrived {
 
 fn row_heap_bytes(row: &Row) -> usize {
     match row {
-        Row::List(r) => std::mem::size_of::<ListRec>() + r.heap_bytes(),
-        Row::Event(e) => std::mem::size_of::<EventRec>() + e.heap_bytes(),
-        Row::Link(l) => std::mem::size_of::<LinkRec>() + l.person_name.len(),
+        Row::List(r) => alloc(std::mem::size_of::<ListRec>()) + r.heap_bytes(),
+        Row::Event(e) => alloc(std::mem::size_of::<EventRec>()) + e.heap_bytes(),
+        Row::Link(l) => alloc(std::mem::size_of::<LinkRec>()) + alloc(l.person_name.len()),
     }
 }
 
@@ -433,7 +433,7 @@ impl Codec for LiveRecord {
         LiveRecord(Box::new(ListRec::decode(d)))
     }
     fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<ListRec>() + self.0.heap_bytes()
+        alloc(std::mem::size_of::<ListRec>()) + self.0.heap_bytes()
     }
 }
 
@@ -537,7 +537,7 @@ impl Codec for NameOffer {
         }
     }
     fn heap_bytes(&self) -> usize {
-        self.name.len()
+        alloc(self.name.len())
     }
 }
 
@@ -638,6 +638,6 @@ impl Codec for NameEntry {
         }
     }
     fn heap_bytes(&self) -> usize {
-        self.name.len()
+        alloc(self.name.len())
     }
 }

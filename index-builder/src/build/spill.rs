@@ -22,9 +22,20 @@ const RUN_BUFFER: usize = 64 << 10;
 pub(crate) trait Codec: Sized {
     fn encode(&self, out: &mut Vec<u8>);
     fn decode(d: &mut Dec<'_>) -> Self;
-    /// Heap bytes the item owns besides its own size (strings), for the budget.
+    /// Heap bytes the item owns besides its own size (strings, boxes), for the budget;
+    /// [`alloc`] gives one allocation's cost.
     fn heap_bytes(&self) -> usize {
         0
+    }
+}
+
+/// What an allocation of `len` bytes costs in memory: the allocator's header and rounding
+/// (about 16 bytes with glibc), nothing for an empty string.
+pub(crate) fn alloc(len: usize) -> usize {
+    if len == 0 {
+        0
+    } else {
+        len + 16
     }
 }
 
@@ -136,9 +147,12 @@ pub(crate) struct Sorter<'s, T> {
 
 impl<'s, T: Codec + Ord + Send> Sorter<'s, T> {
     pub(crate) fn push(&mut self, item: T) -> io::Result<()> {
-        self.used += std::mem::size_of::<T>() + item.heap_bytes();
+        // What the items own on the heap, plus the vector's whole capacity (it grows by
+        // doubling, so up to half of it is slack that is resident all the same).
+        self.used += item.heap_bytes();
         self.items.push(item);
-        if self.used > self.spill.per_sorter {
+        let total = self.used + self.items.capacity() * std::mem::size_of::<T>();
+        if total > self.spill.per_sorter {
             self.spill_run()?;
         }
         Ok(())
