@@ -29,6 +29,7 @@ WORK=$(mktemp -d "$DATA/reload.XXXXXX")
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
+trap 'echo "reload_load.sh: failed at line $LINENO" >&2' ERR
 
 if [[ -n "${DEMO:-}" ]]; then
   SOURCE="$WORK/source"; cp -r data/sample "$SOURCE"
@@ -50,7 +51,7 @@ curl -fs "http://$ADDR/readyz" >/dev/null || { echo "server did not come up" >&2
 # has nothing to do with reloading.
 # (The sources hold deliberately nonconforming codes, which strict checks answer with 422:
 # `credgate validate` keeps the valid ones.)
-awk -F, 'FNR > 1 && $3 == "org" { print $4 }' "$SOURCE"/lists/*.csv | grep -E '^[0-9A-Z]{18}$' | sort -u | head -n 100000 \
+awk -F, 'FNR > 1 && $3 == "org" { print $4 }' "$SOURCE"/lists/*.csv | grep -E '^[0-9A-Z]{18}$' | sort -u | awk 'NR <= 100000' \
   | { "$BIN/credgate" validate || true; } \
   | python3 -c 'import sys, json
 for l in sys.stdin:
@@ -80,8 +81,11 @@ wait_for_change() {
   for _ in $(seq 1 600); do [[ "$(snapshot)" != "$1" ]] && return 0; sleep 0.05; done
   echo "the server did not pick up the new generation" >&2; exit 1
 }
-# Each new generation differs (a changed source row) so its snapshot id differs.
-publish() {
+# Each new generation differs (a changed source row) so its snapshot id differs. They are all
+# built before the load starts, each in a side root, so the reloads fall inside wrk's run
+# however long a build takes; `activate` then does what the builder's publish step does: move
+# the generation into the served root and replace CURRENT atomically.
+prebuild() {
   python3 - "$SOURCE" "$WORK/src-$1" "$1" <<'PY'
 import shutil, sys
 src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -89,16 +93,29 @@ shutil.copytree(src, dst)
 with open(dst + "/lists/court.csv", "a", encoding="utf-8") as f:
     f.write(f"JUD-RELOAD-{n},court_defaulter,org,91410100MA2MAYK72W,测试公司{n},郑州市中级人民法院,(2026)豫01执{9000 + n}号,有履行能力而拒不履行,2026-01-05,2026-01-05,,\n")
 PY
-  "$BIN/index-builder" build --source "$WORK/src-$1" --out "$ROOT" --keep 3 >/dev/null
+  "$BIN/index-builder" build --source "$WORK/src-$1" --out "$WORK/side-$1" >/dev/null
   rm -rf "$WORK/src-$1"
 }
+activate() {
+  local gen; gen=$(cat "$WORK/side-$1/CURRENT")
+  mv "$WORK/side-$1/$gen" "$ROOT/$gen"
+  echo "$gen" > "$ROOT/CURRENT.tmp" && mv "$ROOT/CURRENT.tmp" "$ROOT/CURRENT"
+}
+echo "building $RELOADS + 1 generations to publish under load"
+for n in $(seq 1 "$RELOADS") 99; do prebuild "$n"; done
+# The last one gets a byte of its records table flipped.
+python3 - "$WORK/side-99/$(cat "$WORK/side-99/CURRENT")/records.tbl" <<'PY'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0xFF; open(p, "wb").write(bytes(b))
+PY
 
 DURATION=$((RELOADS * 4 + 10))
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/check.lua" "http://$ADDR" > "$WORK/wrk.out" & WRK=$!
-sleep 2
+sleep 1
 for n in $(seq 1 "$RELOADS"); do
   before=$(snapshot)
-  publish "$n"
+  activate "$n"
   case $((n % 3)) in
     1) curl -fs -X POST "http://$ADDR/v1/admin/reload" >/dev/null; how="admin endpoint" ;;
     2) kill -HUP "$SERVER"; how="SIGHUP" ;;
@@ -107,32 +124,16 @@ for n in $(seq 1 "$RELOADS"); do
   wait_for_change "$before"
   echo "reload $n ($how): $before -> $(snapshot)"
 done
-# A corrupted generation: built in a side root, a byte of its records table flipped, then
-# moved into the served root and named by CURRENT (atomically, as a builder would) → the
-# admin reload and the poller must both refuse it and keep serving the old one.
+# The corrupted generation: named by CURRENT, it must be refused by the admin reload and by
+# the poller, and the old one keeps serving.
 before=$(snapshot)
-mkdir -p "$WORK/side"
-python3 - "$SOURCE" "$WORK/src-99" 99 <<'PY'
-import shutil, sys
-src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-shutil.copytree(src, dst)
-with open(dst + "/lists/court.csv", "a", encoding="utf-8") as f:
-    f.write(f"JUD-RELOAD-{n},court_defaulter,org,91410100MA2MAYK72W,测试公司{n},郑州市中级人民法院,(2026)豫01执{9000 + n}号,有履行能力而拒不履行,2026-01-05,2026-01-05,,\n")
-PY
-"$BIN/index-builder" build --source "$WORK/src-99" --out "$WORK/side" >/dev/null
-bad=$(cat "$WORK/side/CURRENT")
-python3 - "$WORK/side/$bad/records.tbl" <<'PY'
-import sys
-p = sys.argv[1]
-b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0xFF; open(p, "wb").write(bytes(b))
-PY
-mv "$WORK/side/$bad" "$ROOT/$bad"
-echo "$bad" > "$ROOT/CURRENT.tmp" && mv "$ROOT/CURRENT.tmp" "$ROOT/CURRENT"
+activate 99
 code=$(curl -s -o "$WORK/refused.json" -w '%{http_code}' -X POST "http://$ADDR/v1/admin/reload")
 sleep 1.5 # three poll intervals: give the poller its chance to (wrongly) swap it in
 after=$(snapshot)
 echo "corrupted generation: admin reload answered $code $(head -c 300 "$WORK/refused.json"); serving $after (before: $before)"
 [[ "$after" == "$before" ]] || { echo "a corrupted generation was swapped in" >&2; exit 1; }
+kill -0 "$WRK" 2>/dev/null || { echo "wrk ended before the reloads did: raise DURATION" >&2; exit 1; }
 wait "$WRK"
 
 read -r total rps p99 e_status e_connect e_read e_write e_timeout < <(awk '/^RESULT/ { print $2, $3, $4, $5, $6, $7, $8, $9 }' "$WORK/wrk.out")
