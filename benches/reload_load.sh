@@ -110,7 +110,8 @@ p = sys.argv[1]
 b = bytearray(open(p, "rb").read()); b[len(b) // 2] ^= 0xFF; open(p, "wb").write(bytes(b))
 PY
 
-DURATION=$((RELOADS * 4 + 10))
+DURATION=$((RELOADS * 8 + 15))
+echo "wrk for ${DURATION}s from $(date +%T)"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$WORK/check.lua" "http://$ADDR" > "$WORK/wrk.out" & WRK=$!
 sleep 1
 for n in $(seq 1 "$RELOADS"); do
@@ -122,7 +123,7 @@ for n in $(seq 1 "$RELOADS"); do
     0) how="CURRENT poller" ;;
   esac
   wait_for_change "$before"
-  echo "reload $n ($how): $before -> $(snapshot)"
+  echo "reload $n ($how): $before -> $(snapshot) at $(date +%T.%N | cut -c1-12)"
 done
 # The corrupted generation: named by CURRENT, it must be refused by the admin reload and by
 # the poller, and the old one keeps serving.
