@@ -138,6 +138,16 @@ impl Id {
         }
         MaskedId { code }
     }
+
+    /// The form a caller sees: [`Id::masked`], or the whole code when the caller is
+    /// entitled to people's full numbers (`full`). Organisations are always shown whole.
+    pub fn shown(&self, full: bool) -> MaskedId {
+        if full {
+            MaskedId { code: self.code }
+        } else {
+            self.masked()
+        }
+    }
 }
 
 impl fmt::Debug for Id {
