@@ -114,6 +114,16 @@ impl<'e> ScreenPlan<'e> {
         self.as_of
     }
 
+    /// The codes of the snapshot's lists, by [`Verdict::lists`] index.
+    pub fn list_codes(&self) -> &[&'e str] {
+        &self.list_codes
+    }
+
+    /// The ids of the scenario's measures, by [`Verdict::measures`] index.
+    pub fn measure_ids(&self) -> &[&'e str] {
+        &self.measure_ids
+    }
+
     /// The code of a snapshot list named in [`Verdict::lists`].
     pub fn list_code(&self, index: u16) -> &'e str {
         self.list_codes[index as usize]
