@@ -11,7 +11,11 @@
 //! ```
 //!
 //! The screener is either the engine in this process ([`Local`]) or a credgate server's
-//! `POST /v1/screen` ([`remote::Remote`]); both produce one [`ScreenResult`] per row.
+//! `POST /v1/screen` ([`remote::Remote`]). For CSV and NDJSON output the local screener
+//! writes the rows itself, on its worker threads, from the engine's lean path
+//! ([`crate::engine::verdict`]), and the writer only copies bytes; otherwise a screener
+//! produces one [`ScreenResult`] per row and the writer writes them ([`render`] writes the
+//! same bytes either way).
 
 pub mod error;
 pub mod input;

@@ -103,7 +103,10 @@ fn parse_in_full(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
 /// code of either type with one digit changed.
 fn digit_heavy() -> impl Strategy<Value = String> {
     prop_oneof![
-        (prop::array::uniform17(digit()), prop::sample::select(b"0123456789X".to_vec()))
+        (
+            prop::array::uniform17(digit()),
+            prop::sample::select(b"0123456789X".to_vec())
+        )
             .prop_map(|(d, last)| {
                 let mut s = String::from_utf8(d.to_vec()).unwrap();
                 s.push(last as char);

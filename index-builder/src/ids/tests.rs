@@ -289,11 +289,17 @@ fn all_digit_codes_ruled_out_as_uscc_are_read_as_people() {
     let t = today();
     let person = "410102196804120211";
     assert!(uscc_ruled_out(person.as_bytes().try_into().unwrap()));
-    assert_eq!(parse(person, Mode::Strict, t).unwrap().id_type(), IdType::Ric);
+    assert_eq!(
+        parse(person, Mode::Strict, t).unwrap().id_type(),
+        IdType::Ric
+    );
     let zero = gen::make_ric(b"010101", Day::from_ymd(1990, 1, 1).unwrap(), 7);
     assert!(uscc_ruled_out(&zero));
     let zero = std::str::from_utf8(&zero).unwrap();
-    assert_eq!(parse(zero, Mode::Lenient, t).unwrap().id_type(), IdType::Ric);
+    assert_eq!(
+        parse(zero, Mode::Lenient, t).unwrap().id_type(),
+        IdType::Ric
+    );
     let org = "121200004013590816";
     assert!(!uscc_ruled_out(org.as_bytes().try_into().unwrap()));
     assert_eq!(parse(org, Mode::Strict, t).unwrap().id_type(), IdType::Uscc);
