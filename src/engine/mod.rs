@@ -20,6 +20,7 @@ pub mod profile;
 pub mod rules;
 pub mod screen;
 pub mod search;
+pub mod verdict;
 
 use std::fmt;
 use std::path::Path;

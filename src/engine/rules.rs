@@ -100,7 +100,13 @@ impl Engine {
 
     /// Rule 5's "连续三年无不良信用记录": no focus or black record, own or linked, active on
     /// any day of the `years` years up to `as_of`.
-    fn clean_for(&self, subject: Option<&SubjectRow>, as_of: Day, today: Day, years: u32) -> bool {
+    pub(crate) fn clean_for(
+        &self,
+        subject: Option<&SubjectRow>,
+        as_of: Day,
+        today: Day,
+        years: u32,
+    ) -> bool {
         let Some(subject) = subject else { return true };
         let since = as_of.add_years(-(years as i32));
         let snap = self.snapshot();
@@ -130,7 +136,7 @@ impl Engine {
     }
 
     /// Whether the snapshot's history reaches `years` years before `as_of`.
-    fn history_covers(&self, as_of: Day, years: u32) -> bool {
+    pub(crate) fn history_covers(&self, as_of: Day, years: u32) -> bool {
         self.snapshot()
             .manifest()
             .history_from
