@@ -105,6 +105,16 @@ fn main() {
         engine = Some(e);
     }
     let engine = engine.expect("opened at least once");
+    // As the server does before it serves (strings are then borrowed unchecked).
+    let t = Instant::now();
+    engine
+        .verify()
+        .unwrap_or_else(|e| panic!("verify {}: {e}", root.display()));
+    println!(
+        "verify_ms {:.1} id_index {}",
+        t.elapsed().as_secs_f64() * 1e3,
+        engine.snapshot().has_id_index()
+    );
     opens.sort_unstable();
     println!(
         "open_ms median {:.3} max {:.3} rss_after_open_mib {:.1} subjects {}",
