@@ -2,7 +2,8 @@
 //!
 //! [`Engine::open`] maps a snapshot and compiles its catalogue into per-scenario tables (which
 //! lists a measure reaches, which roles carry it to persons), so that a check is a lookup in
-//! the identifier FST, a walk over the subject's few records and links, and no parsing.
+//! the identifier index (`ids.idx`, or the FST of a version 1 snapshot), a walk over the
+//! subject's few records and links, and no parsing.
 //!
 //! ```no_run
 //! use credgate::engine::{Engine, Options};
