@@ -6,7 +6,8 @@
 #   DEMO=1 benches/http_load.sh          # the bundled sample (credgate serve --demo)
 #
 # Environment: RECORDS (1000000), SEED (1), ROUNDS (3), DURATION (10s), THREADS (2),
-# CONNECTIONS (64), DATA (target/bench-data). Needs wrk and redis-server (apt-get install wrk
+# CONNECTIONS (64), DATA (target/bench-data), PORT (18180: credgate; hello and Redis take the
+# next two). Needs wrk and redis-server (apt-get install wrk
 # redis-server). Prints req/s and p99 per round and the ratios credgate/hello and
 # credgate/redis (goals: ≥ 0.90 and ≥ 1.0).
 set -euo pipefail
@@ -19,9 +20,10 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DATA=${DATA:-target/bench-data}
-CG_ADDR=127.0.0.1:18180
-HELLO_ADDR=127.0.0.1:18181
-REDIS_PORT=18182
+PORT=${PORT:-18180}
+CG_ADDR=127.0.0.1:$PORT
+HELLO_ADDR=127.0.0.1:$((PORT + 1))
+REDIS_PORT=$((PORT + 2))
 
 for tool in wrk redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install wrk redis-server" >&2; exit 1; }
@@ -74,13 +76,18 @@ wait_up() { for _ in $(seq 1 300); do curl -fs "http://$1" >/dev/null 2>&1 && re
 wait_up "$CG_ADDR/readyz"; wait_up "$HELLO_ADDR/"
 
 # Keep only ids credgate accepts in strict mode (the sources hold deliberately nonconforming
-# codes, which answer 422), screening them all in one /v1/screen call.
-cat "$DATA/hits.txt" "$DATA/misses.txt" \
-  | curl -fs -X POST -H 'Content-Type: text/csv' --data-binary @- "http://$CG_ADDR/v1/screen?scenario=procurement" \
+# codes, which answer 422), screening them all in one /v1/screen call. The answer echoes a
+# person's number masked (the anonymous caller may not see it), so the ids are taken from the
+# input, matched to the answer line by line (one answer per input row, in input order).
+cat "$DATA/hits.txt" "$DATA/misses.txt" > "$DATA/candidates.txt"
+curl -fs -X POST -H 'Content-Type: text/csv' --data-binary @"$DATA/candidates.txt" "http://$CG_ADDR/v1/screen?scenario=procurement" \
   | python3 -c 'import sys, json
-for l in sys.stdin:
-    r = json.loads(l)
-    if r.get("error") is None: print(r["input"])' \
+ids = open(sys.argv[1]).read().split()
+n = 0
+for i, l in zip(ids, sys.stdin):
+    n += 1
+    if json.loads(l).get("error") is None: print(i)
+assert n == len(ids), (n, len(ids))' "$DATA/candidates.txt" \
   | shuf --random-source=<(yes "$SEED") > "$IDS"
 echo "ids: $(wc -l < "$IDS") valid of $(wc -l < "$DATA/hits.txt") hits + $(wc -l < "$DATA/misses.txt") misses"
 
