@@ -6,7 +6,8 @@
 #   DEMO=1 benches/http_load.sh          # the bundled sample (credgate serve --demo)
 #
 # Environment: RECORDS (1000000), SEED (1), ROUNDS (3), DURATION (10s), THREADS (2),
-# CONNECTIONS (64), DATA (target/bench-data). Needs wrk and redis-server (apt-get install wrk
+# CONNECTIONS (64), DATA (target/bench-data), PORT (18180: credgate; hello and Redis take the
+# next two). Needs wrk and redis-server (apt-get install wrk
 # redis-server). Prints req/s and p99 per round and the ratios credgate/hello and
 # credgate/redis (goals: ≥ 0.90 and ≥ 1.0), then the latency at a fixed rate of half of
 # credgate's median req/s (open loop, benches/support/rate_load.rs; goal p99 < 1 ms).
@@ -20,9 +21,10 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DATA=${DATA:-target/bench-data}
-CG_ADDR=127.0.0.1:18180
-HELLO_ADDR=127.0.0.1:18181
-REDIS_PORT=18182
+PORT=${PORT:-18180}
+CG_ADDR=127.0.0.1:$PORT
+HELLO_ADDR=127.0.0.1:$((PORT + 1))
+REDIS_PORT=$((PORT + 2))
 
 for tool in wrk redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install wrk redis-server" >&2; exit 1; }

@@ -968,6 +968,14 @@ impl Tables {
         }
         out.push(w.finish()?);
         test_hook_abort(FileKind::Ids.file_name());
+        // The check path's index, from the same (identifier, ordinal) sequence.
+        out.push(crate::format::idix::write(
+            dir,
+            self.subjects
+                .iter()
+                .enumerate()
+                .map(|(ord, s)| (s.id, ord as u32)),
+        )?);
         Ok(out)
     }
 

@@ -6,7 +6,7 @@ use credgate_index::ids::{Id, IdType};
 use credgate_index::model::{Binding, Class, Kind, Role, Scenario, SubjectType};
 
 use super::decision::{ActiveRecord, AppliedMeasure, Basis, Because, Decision, Outcome, Via};
-use super::{display_id, Engine, Options};
+use super::{DisplayId, Engine, Options};
 
 /// Rule 6: a record exists until its erase day, judged both by today (a served snapshot
 /// stops showing it on that day) and by as_of (an as-of date past the erase day sees it gone).
@@ -252,7 +252,7 @@ impl Engine {
         let records = hits.iter().map(|h| self.active_record(h, as_of)).collect();
         let person = id.id_type() == IdType::Ric;
         Decision {
-            id: display_id(id.as_bytes(), person, opts.full_personal_ids),
+            id: DisplayId::new(id.as_bytes(), person, opts.full_personal_ids),
             id_type: id.id_type().as_str(),
             scenario,
             as_of,

@@ -131,7 +131,7 @@ impl Engine {
             }
         }
         ScreenResult {
-            id: Some(d.id),
+            id: Some(d.id.as_str().to_owned()),
             id_type: Some(d.id_type),
             decision: Some(d.decision),
             heightened: d.heightened,
