@@ -10,8 +10,9 @@
 //! Groups: `engine/check_*` is `Engine::check` (identifier already parsed) for hits on
 //! organisations, hits on persons reached through links, and misses; `engine/check_json`
 //! adds parsing the identifier and serialising the decision to JSON, i.e. everything the
-//! server does per request except HTTP; `lookup/fst` against a `HashMap` baseline over the same
-//! identifiers isolates the identifier index.
+//! server does per request except HTTP (`check_json_serde`: the same through serde_json);
+//! `lookup/fst` and `lookup/idix` (`ids.idx`, format version 2) against a `HashMap` baseline
+//! over the same identifiers isolate the identifier index.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -86,6 +87,8 @@ fn snapshot_root(n: u64) -> PathBuf {
 fn bench(c: &mut Criterion) {
     let n = records();
     let engine = Engine::open(&snapshot_root(n)).unwrap();
+    // As the server does before it serves: verified strings are then borrowed unchecked.
+    engine.verify().unwrap();
     let s = samples(&engine, today());
     eprintln!(
         "bench: {n} records, {} subjects; samples: {} orgs, {} linked persons, {} misses",
@@ -124,6 +127,18 @@ fn bench(c: &mut Criterion) {
             i = (i + 1) % texts.len();
             let id = ids::parse(&texts[i], Mode::Lenient, d).unwrap();
             buf.clear();
+            engine
+                .check(&id, Scenario::Procurement, d, d, opts)
+                .write_json(&mut buf);
+            black_box(buf.len())
+        })
+    });
+    let mut i = 0;
+    g.bench_function("check_json_serde", |b| {
+        b.iter(|| {
+            i = (i + 1) % texts.len();
+            let id = ids::parse(&texts[i], Mode::Lenient, d).unwrap();
+            buf.clear();
             serde_json::to_writer(
                 &mut buf,
                 &engine.check(&id, Scenario::Procurement, d, d, opts),
@@ -151,9 +166,18 @@ fn bench(c: &mut Criterion) {
     g.bench_function("fst", |b| {
         b.iter(|| {
             i = (i + 1) % keys.len();
-            black_box(snap.lookup(&keys[i]))
+            black_box(snap.lookup_fst(&keys[i]))
         })
     });
+    if snap.has_id_index() {
+        let mut i = 0;
+        g.bench_function("idix", |b| {
+            b.iter(|| {
+                i = (i + 1) % keys.len();
+                black_box(snap.lookup(&keys[i]))
+            })
+        });
+    }
     let mut i = 0;
     g.bench_function("hashmap_baseline", |b| {
         b.iter(|| {

@@ -286,7 +286,8 @@ pub fn build_with_budget(
         .map_err(io_at(dir))?;
     let bitmap_entry = write_file(dir, FileKind::Bitmaps, &bm).map_err(io_at(dir))?;
     // FORMAT.md's order, which the content digest depends on.
-    let mut entries = vec![catalog_entry, ids];
+    let mut entries = vec![catalog_entry];
+    entries.extend(ids);
     entries.extend(name_entries);
     entries.extend(written.entries);
     entries.push(bitmap_entry);

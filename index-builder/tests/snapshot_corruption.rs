@@ -8,7 +8,7 @@ use credgate_index::build::{build, BuildOptions};
 use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
 use credgate_index::format::reader::Snapshot;
-use credgate_index::format::{encode_header, FileKind, Problem, HEADER_LEN};
+use credgate_index::format::{encode_header, FileKind, Problem, FORMAT_VERSION, HEADER_LEN};
 use credgate_index::source::Encoding;
 
 fn sample_generation(root: &Path) -> PathBuf {
@@ -147,10 +147,11 @@ fn each_file_refuses_a_newer_or_older_format_and_a_foreign_kind() {
     let root = tempfile::tempdir().unwrap();
     let gen = sample_generation(root.path());
     for &kind in FileKind::ALL {
-        let (_, r) = damaged(&gen, kind, |b| reheader(b, kind, 2));
+        let newer = FORMAT_VERSION + 1;
+        let (_, r) = damaged(&gen, kind, |b| reheader(b, kind, newer));
         let e = r.unwrap_err();
         assert!(
-            matches!(e.problem, Problem::NewerVersion { found: 2 }),
+            matches!(e.problem, Problem::NewerVersion { found } if found == newer),
             "{kind:?}: {e}"
         );
         assert!(e.to_string().contains("upgrade credgate"), "{e}");
@@ -168,7 +169,7 @@ fn each_file_refuses_a_newer_or_older_format_and_a_foreign_kind() {
         } else {
             FileKind::Records
         };
-        let (_, r) = damaged(&gen, kind, |b| reheader(b, other, 1));
+        let (_, r) = damaged(&gen, kind, |b| reheader(b, other, FORMAT_VERSION));
         let e = r.unwrap_err();
         assert!(
             matches!(e.problem, Problem::WrongKind { .. }),
@@ -218,4 +219,131 @@ fn a_missing_file_or_missing_generation_is_named() {
     fs::remove_dir_all(&gen).unwrap();
     let e = Snapshot::open(root.path()).unwrap_err().to_string();
     assert!(e.contains("which has no MANIFEST"), "{e}");
+}
+
+/// Rewrites the payload of one file of a copy of the generation and makes every checksum
+/// agree again (its header and the manifest's entry), as a buggy builder would have written
+/// it; returns what opening and verifying says.
+fn rewritten(
+    gen: &Path,
+    kind: FileKind,
+    edit: impl Fn(&mut Vec<u8>),
+) -> Result<(), credgate_index::format::FormatError> {
+    let dir = tempfile::tempdir().unwrap().keep();
+    copy_dir(gen, &dir);
+    let path = dir.join(kind.file_name());
+    let mut payload = fs::read(&path).unwrap()[HEADER_LEN..].to_vec();
+    edit(&mut payload);
+    let crc = crc32c::crc32c(&payload);
+    let mut file = encode_header(kind, payload.len() as u64, crc).to_vec();
+    file.extend_from_slice(&payload);
+    fs::write(&path, &file).unwrap();
+
+    let mpath = dir.join(FileKind::Manifest.file_name());
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&fs::read(&mpath).unwrap()[HEADER_LEN..]).unwrap();
+    for f in m["files"].as_array_mut().unwrap() {
+        if f["name"] == kind.file_name() {
+            f["bytes"] = (file.len() as u64).into();
+            f["crc32c"] = crc.into();
+        }
+    }
+    let json = serde_json::to_vec_pretty(&m).unwrap();
+    let mut mfile =
+        encode_header(FileKind::Manifest, json.len() as u64, crc32c::crc32c(&json)).to_vec();
+    mfile.extend_from_slice(&json);
+    fs::write(&mpath, &mfile).unwrap();
+    Snapshot::open(&dir).and_then(|s| s.verify())
+}
+
+fn slot(payload: &[u8], i: usize) -> (u32, u32) {
+    let at = 16 + 8 * i;
+    let word = |o: usize| u32::from_le_bytes(payload[at + o..at + o + 4].try_into().unwrap());
+    (word(0), word(4))
+}
+
+fn set_slot(payload: &mut [u8], i: usize, hash: u32, ord: u32) {
+    let at = 16 + 8 * i;
+    payload[at..at + 4].copy_from_slice(&hash.to_le_bytes());
+    payload[at + 4..at + 8].copy_from_slice(&ord.to_le_bytes());
+}
+
+fn used_slots(payload: &[u8]) -> Vec<usize> {
+    (0..(payload.len() - 16) / 8)
+        .filter(|&i| slot(payload, i).1 != u32::MAX)
+        .collect()
+}
+
+#[test]
+fn an_identifier_index_that_disagrees_with_the_subjects_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    let idx = FileKind::IdIndex;
+    let malformed = |r: Result<(), credgate_index::format::FormatError>, want: &str| {
+        let e = r.unwrap_err();
+        assert!(e.file.ends_with("ids.idx"), "{e}");
+        assert!(matches!(e.problem, Problem::Malformed { .. }), "{e}");
+        assert!(e.to_string().contains(want), "{e} (want {want:?})");
+    };
+
+    // Two entries' ordinals swapped: each now sits under another identifier's hash.
+    malformed(
+        rewritten(&gen, idx, |p| {
+            let u = used_slots(p);
+            let ((h0, o0), (h1, o1)) = (slot(p, u[0]), slot(p, u[1]));
+            set_slot(p, u[0], h0, o1);
+            set_slot(p, u[1], h1, o0);
+        }),
+        "is not that of subject",
+    );
+    // An ordinal past the subjects.
+    malformed(
+        rewritten(&gen, idx, |p| {
+            let u = used_slots(p);
+            let (h, _) = slot(p, u[3]);
+            set_slot(p, u[3], h, 1_000_000);
+        }),
+        "out of bounds",
+    );
+    // One subject listed twice, another lost.
+    malformed(
+        rewritten(&gen, idx, |p| {
+            let u = used_slots(p);
+            let (h, o) = slot(p, u[2]);
+            set_slot(p, u[5], h, o);
+        }),
+        "appears twice",
+    );
+    // An entry dropped: the count no longer matches.
+    malformed(
+        rewritten(&gen, idx, |p| {
+            let u = used_slots(p);
+            set_slot(p, u[4], 0, u32::MAX);
+        }),
+        "slots in use",
+    );
+    // The header's count disagrees with the subjects table (found at open).
+    let e = rewritten(&gen, idx, |p| {
+        let n = u32::from_le_bytes(p[4..8].try_into().unwrap());
+        p[4..8].copy_from_slice(&(n + 1).to_le_bytes());
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("identifiers for"), "{e}");
+    // Slots cut short of the home slots.
+    let e = rewritten(&gen, idx, |p| p.truncate(24)).unwrap_err();
+    assert!(e.to_string().contains("home slots"), "{e}");
+    // Not a whole number of slots.
+    let e = rewritten(&gen, idx, |p| p.push(0)).unwrap_err();
+    assert!(e.to_string().contains("whole 8-byte slots"), "{e}");
+}
+
+#[test]
+fn a_version_2_generation_without_its_identifier_index_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&gen, dir.path());
+    fs::remove_file(dir.path().join("ids.idx")).unwrap();
+    let e = Snapshot::open(dir.path()).unwrap_err();
+    assert!(e.file.ends_with("ids.idx"), "{e}");
 }

@@ -4,12 +4,15 @@ use credgate_index::date::Day;
 use credgate_index::ids::Mode;
 use credgate_index::model::Scenario;
 
-use super::{BatchError, Chunk, Screener};
-use crate::engine::screen::ScreenResult;
-use crate::engine::{Engine, Options};
+use super::render::Answer;
+use super::{BatchError, Chunk, Rendered, RowLayout, Screener, Summary};
+use crate::engine::screen::{ScreenError, ScreenResult};
+use crate::engine::verdict::{ScreenPlan, Verdict};
+use crate::engine::Engine;
 
-/// The in-process screener: [`Engine::screen_one`] for every row, the chunk split among
-/// `workers` threads.
+/// The in-process screener: the engine's lean screening path ([`ScreenPlan`]) for every
+/// row, the chunk split among `workers` threads. For CSV and NDJSON output each thread also
+/// writes its rows, so the writer thread only copies bytes.
 pub struct Local<'e> {
     pub engine: &'e Engine,
     pub scenario: Scenario,
@@ -82,12 +85,11 @@ impl Screener for Local<'_> {
             self.today,
             self.mode,
         );
+        let plan = ScreenPlan::new(engine, scenario, as_of, today, mode);
         let screen_part = |part: &[(u128, u32)]| -> Vec<ScreenResult> {
+            let mut v = Verdict::default();
             part.iter()
-                .map(|&(_, i)| {
-                    let input = chunk.cell(i as usize, id_col);
-                    engine.screen_one(input, scenario, as_of, today, mode, Options::default())
-                })
+                .map(|&(_, i)| plan.screen_result(chunk.cell(i as usize, id_col), false, &mut v))
                 .collect()
         };
         let parts: Vec<Vec<ScreenResult>> = std::thread::scope(|s| {
@@ -108,5 +110,75 @@ impl Screener for Local<'_> {
             out[i as usize] = r;
         }
         Ok(())
+    }
+
+    fn screen_rendered(
+        &mut self,
+        chunk: &Chunk,
+        layout: &RowLayout<'_>,
+        out: &mut Rendered,
+    ) -> Result<bool, BatchError> {
+        if self.sorted {
+            // Sorted screening visits rows out of order; it goes through results.
+            return Ok(false);
+        }
+        let n = chunk.len();
+        let workers = self.workers.max(1);
+        let per = n.div_ceil(workers).max(1);
+        let plan = ScreenPlan::new(
+            self.engine,
+            self.scenario,
+            self.as_of,
+            self.today,
+            self.mode,
+        );
+        out.parts.resize_with(n.div_ceil(per), Vec::new);
+        out.parts.truncate(n.div_ceil(per));
+        let write_part = |first: usize, buf: &mut Vec<u8>| -> Summary {
+            buf.clear();
+            let mut counts = Summary::default();
+            let mut v = Verdict::default();
+            for i in first..(first + per).min(n) {
+                let input = chunk.cell(i, layout.id_col);
+                match plan.screen(input, &mut v) {
+                    Ok(id) => {
+                        // Offline rows show people's numbers masked, like the server does
+                        // for a caller without `personal_full`.
+                        let shown = id.shown(false);
+                        let answer = Answer::of_verdict(&plan, &id, shown.as_str(), &v);
+                        layout.row(buf, chunk, i, &answer);
+                        counts.count_row(v.decision);
+                    }
+                    Err(e) => {
+                        let r = ScreenResult::undecided(Some(ScreenError::invalid_id(&e)));
+                        layout.row(buf, chunk, i, &Answer::of_result(&r));
+                        counts.count_row(None);
+                    }
+                }
+            }
+            counts
+        };
+        let counts: Vec<Summary> = std::thread::scope(|s| {
+            let mut parts = out.parts.iter_mut().enumerate();
+            let first = parts.next();
+            let handles: Vec<_> = parts
+                .map(|(k, buf)| s.spawn(move || write_part(k * per, buf)))
+                .collect();
+            let mut counts: Vec<Summary> = first
+                .map(|(_, buf)| write_part(0, buf))
+                .into_iter()
+                .collect();
+            counts.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("screening thread panicked")),
+            );
+            counts
+        });
+        out.counts = Summary::default();
+        for c in &counts {
+            out.counts.merge(c);
+        }
+        Ok(true)
     }
 }

@@ -11,13 +11,18 @@
 //! ```
 //!
 //! The screener is either the engine in this process ([`Local`]) or a credgate server's
-//! `POST /v1/screen` ([`remote::Remote`]); both produce one [`ScreenResult`] per row.
+//! `POST /v1/screen` ([`remote::Remote`]). For CSV and NDJSON output the local screener
+//! writes the rows itself, on its worker threads, from the engine's lean path
+//! ([`crate::engine::verdict`]), and the writer only copies bytes; otherwise a screener
+//! produces one [`ScreenResult`] per row and the writer writes them ([`render`] writes the
+//! same bytes either way).
 
 pub mod error;
 pub mod input;
 pub mod local;
 pub mod output;
 pub mod remote;
+pub mod render;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -29,7 +34,7 @@ use std::time::{Duration, Instant};
 pub use error::BatchError;
 pub use input::{Chunk, InputKind};
 pub use local::Local;
-pub use output::Format;
+pub use output::{Format, RowLayout};
 
 use crate::engine::screen::ScreenResult;
 use crate::engine::Outcome;
@@ -46,6 +51,36 @@ pub trait Screener {
         id_col: usize,
         out: &mut Vec<ScreenResult>,
     ) -> Result<(), BatchError>;
+
+    /// Screens the chunk and writes its rows in `layout` straight into `out` (several
+    /// threads can write their parts at once, and no result is built per row). Returns
+    /// false when this screener does not do that; the pipeline then calls
+    /// [`Screener::screen`] and the writer writes the results.
+    fn screen_rendered(
+        &mut self,
+        _chunk: &Chunk,
+        _layout: &RowLayout<'_>,
+        _out: &mut Rendered,
+    ) -> Result<bool, BatchError> {
+        Ok(false)
+    }
+}
+
+/// A chunk's rows written out by a screener: consecutive parts (one per thread), and the
+/// counts of what they hold.
+#[derive(Default)]
+pub struct Rendered {
+    pub parts: Vec<Vec<u8>>,
+    pub counts: Summary,
+}
+
+/// What comes out of screening one chunk: results, or rendered rows.
+#[derive(Default)]
+pub struct Screened {
+    pub results: Vec<ScreenResult>,
+    pub rendered: Rendered,
+    /// Whether `rendered` holds this chunk's rows (else `results` does).
+    pub is_rendered: bool,
 }
 
 /// Where the list comes from and where the results go.
@@ -75,6 +110,26 @@ pub struct Summary {
 impl Summary {
     pub fn count(&self, o: Outcome) -> u64 {
         self.by_decision[Outcome::ALL.iter().position(|x| *x == o).expect("in ALL")]
+    }
+
+    /// Adds the counts of another part of the run.
+    pub fn merge(&mut self, other: &Summary) {
+        self.rows += other.rows;
+        self.invalid += other.invalid;
+        for (a, b) in self.by_decision.iter_mut().zip(other.by_decision) {
+            *a += b;
+        }
+    }
+
+    /// Counts one row: its decision, or `None` for an invalid one.
+    pub fn count_row(&mut self, decision: Option<Outcome>) {
+        self.rows += 1;
+        match decision {
+            Some(d) => {
+                self.by_decision[Outcome::ALL.iter().position(|x| *x == d).expect("in ALL")] += 1
+            }
+            None => self.invalid += 1,
+        }
     }
 
     fn add(&mut self, results: &[ScreenResult]) {
@@ -123,7 +178,10 @@ pub fn run(job: &Job, screener: &mut dyn Screener) -> Result<Summary, BatchError
     let bytes_read = Arc::new(AtomicU64::new(0));
     let (mut reader, headers) = input::RowReader::open(&job.input, kind, bytes_read.clone())?;
     let id_col = input::find_id_column(&headers, job.id_column.as_deref())?;
+    let headers_copy = headers.clone();
     let mut output = output::Output::create(job.format, job.out.as_deref(), headers, id_col)?;
+    // The screener writes rows itself for CSV and NDJSON (`Some(is_ndjson)`).
+    let layout_of = output.layout().map(|l| l.ndjson);
     let total_bytes = match kind {
         InputKind::Csv => std::fs::metadata(&job.input).map(|m| m.len()).ok(),
         InputKind::Xlsx => None,
@@ -132,15 +190,16 @@ pub fn run(job: &Job, screener: &mut dyn Screener) -> Result<Summary, BatchError
     let progress = job.progress.then(|| Progress::new(total_bytes, bytes_read));
 
     // Two chunks queued ahead of the screener and two behind it bound the memory in use.
-    let (feed_tx, feed_rx) = sync_channel::<Result<Chunk, BatchError>>(2);
-    let (done_tx, done_rx) = sync_channel::<(Chunk, Vec<ScreenResult>)>(2);
-    let (free_tx, free_rx) = channel::<(Chunk, Vec<ScreenResult>)>();
+    let (feed_tx, feed_rx) = sync_channel::<Result<(Chunk, Screened), BatchError>>(2);
+    let (done_tx, done_rx) = sync_channel::<(Chunk, Screened)>(2);
+    let (free_tx, free_rx) = channel::<(Chunk, Screened)>();
 
     std::thread::scope(|s| {
         s.spawn(move || {
             let mut next_row = 1u64;
             loop {
-                let mut chunk = free_rx.try_recv().map(|(c, _)| c).unwrap_or_default();
+                // Emptied chunks and their output buffers come back to be filled again.
+                let (mut chunk, screened) = free_rx.try_recv().unwrap_or_default();
                 let filled = reader.fill(&mut chunk, next_row, chunk_rows);
                 let stop = !matches!(filled, Ok(())) || chunk.is_empty();
                 if stop {
@@ -150,7 +209,7 @@ pub fn run(job: &Job, screener: &mut dyn Screener) -> Result<Summary, BatchError
                     return;
                 }
                 next_row += chunk.len() as u64;
-                if feed_tx.send(Ok(chunk)).is_err() {
+                if feed_tx.send(Ok((chunk, screened))).is_err() {
                     return;
                 }
             }
@@ -158,14 +217,19 @@ pub fn run(job: &Job, screener: &mut dyn Screener) -> Result<Summary, BatchError
         let writer = s.spawn(move || -> Result<Summary, BatchError> {
             let mut summary = Summary::default();
             let mut progress = progress;
-            for (chunk, mut results) in done_rx {
-                output.write_chunk(&chunk, &results)?;
-                summary.add(&results);
+            for (chunk, mut screened) in done_rx {
+                if screened.is_rendered {
+                    output.write_rendered(&screened.rendered)?;
+                    summary.merge(&screened.rendered.counts);
+                } else {
+                    output.write_chunk(&chunk, &screened.results)?;
+                    summary.add(&screened.results);
+                }
                 if let Some(p) = &mut progress {
                     p.draw(summary.rows, started.elapsed(), false);
                 }
-                results.clear();
-                let _ = free_tx.send((chunk, results));
+                screened.results.clear();
+                let _ = free_tx.send((chunk, screened));
             }
             output.finish()?;
             if let Some(p) = &mut progress {
@@ -174,14 +238,24 @@ pub fn run(job: &Job, screener: &mut dyn Screener) -> Result<Summary, BatchError
             Ok(summary)
         });
 
-        let mut spare: Vec<Vec<ScreenResult>> = Vec::new();
+        let headers = headers_copy;
         let screened = (|| {
-            for chunk in feed_rx {
-                let chunk = chunk?;
-                let mut results = spare.pop().unwrap_or_default();
-                screener.screen(&chunk, id_col, &mut results)?;
-                debug_assert_eq!(results.len(), chunk.len());
-                if done_tx.send((chunk, results)).is_err() {
+            let layout = layout_of.map(|ndjson| RowLayout {
+                ndjson,
+                headers: &headers,
+                id_col,
+            });
+            for fed in feed_rx {
+                let (chunk, mut screened) = fed?;
+                screened.is_rendered = match &layout {
+                    Some(l) => screener.screen_rendered(&chunk, l, &mut screened.rendered)?,
+                    None => false,
+                };
+                if !screened.is_rendered {
+                    screener.screen(&chunk, id_col, &mut screened.results)?;
+                    debug_assert_eq!(screened.results.len(), chunk.len());
+                }
+                if done_tx.send((chunk, screened)).is_err() {
                     // The writer stopped; its error is the one to report.
                     break;
                 }

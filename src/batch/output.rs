@@ -12,10 +12,10 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::Workbook;
-use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::input::Chunk;
-use super::BatchError;
+use super::render::{csv_field, json_str, Answer};
+use super::{BatchError, Rendered};
 use crate::engine::screen::ScreenResult;
 
 /// The columns appended to every CSV and xlsx row.
@@ -60,7 +60,7 @@ impl Format {
 type Sink = Box<dyn Write + Send>;
 
 enum Kind {
-    Csv(Box<csv::Writer<Sink>>),
+    Csv(BufWriter<Sink>),
     Ndjson(BufWriter<Sink>),
     Xlsx {
         book: Box<Workbook>,
@@ -98,13 +98,22 @@ impl Output {
         };
         let kind = match format {
             Format::Csv => {
-                let mut w = csv::WriterBuilder::new()
-                    .flexible(true)
-                    .buffer_capacity(256 * 1024)
-                    .from_writer(sink()?);
-                let header = headers.iter().map(String::as_str).chain(RESULT_COLUMNS);
-                w.write_record(header).map_err(|e| out_err(e.to_string()))?;
-                Kind::Csv(Box::new(w))
+                let mut w = BufWriter::with_capacity(256 * 1024, sink()?);
+                let mut line = Vec::new();
+                for (i, h) in headers
+                    .iter()
+                    .map(String::as_str)
+                    .chain(RESULT_COLUMNS)
+                    .enumerate()
+                {
+                    if i > 0 {
+                        line.push(b',');
+                    }
+                    csv_field(&mut line, h);
+                }
+                line.push(b'\n');
+                w.write_all(&line).map_err(|e| out_err(e.to_string()))?;
+                Kind::Csv(w)
             }
             Format::Ndjson => Kind::Ndjson(BufWriter::with_capacity(256 * 1024, sink()?)),
             Format::Xlsx => {
@@ -142,51 +151,63 @@ impl Output {
         })
     }
 
+    /// The layout rows are written in, for screeners that write them themselves
+    /// ([`super::Screener::screen_rendered`]); `None` for xlsx, which takes cells.
+    pub fn layout(&self) -> Option<RowLayout<'_>> {
+        let ndjson = match self.kind {
+            Kind::Csv(_) => false,
+            Kind::Ndjson(_) => true,
+            Kind::Xlsx { .. } => return None,
+        };
+        Some(RowLayout {
+            ndjson,
+            headers: &self.headers,
+            id_col: self.id_col,
+        })
+    }
+
+    /// Writes rows already rendered in this output's format, in order.
+    pub fn write_rendered(&mut self, rendered: &Rendered) -> Result<(), BatchError> {
+        let w = match &mut self.kind {
+            Kind::Csv(w) | Kind::Ndjson(w) => w,
+            Kind::Xlsx { path, .. } => {
+                return Err(BatchError::Output {
+                    path: Some(path.clone()),
+                    detail: "rendered rows cannot go into an xlsx workbook".into(),
+                })
+            }
+        };
+        for part in &rendered.parts {
+            w.write_all(part).map_err(|e| BatchError::Output {
+                path: None,
+                detail: e.to_string(),
+            })?;
+        }
+        Ok(())
+    }
+
     /// Writes one screened chunk; `results[i]` belongs to row `i` of the chunk.
     pub fn write_chunk(
         &mut self,
         chunk: &Chunk,
         results: &[ScreenResult],
     ) -> Result<(), BatchError> {
+        let layout = self.layout();
+        if let Some(layout) = layout {
+            let mut buf = Vec::with_capacity(results.len() * 160);
+            for (i, r) in results.iter().enumerate() {
+                layout.row(&mut buf, chunk, i, &Answer::of_result(r));
+            }
+            let (Kind::Csv(w) | Kind::Ndjson(w)) = &mut self.kind else {
+                unreachable!("a layout exists for CSV and NDJSON only")
+            };
+            return w.write_all(&buf).map_err(|e| BatchError::Output {
+                path: None,
+                detail: e.to_string(),
+            });
+        }
         match &mut self.kind {
-            Kind::Csv(w) => {
-                let err = |e: csv::Error| BatchError::Output {
-                    path: None,
-                    detail: e.to_string(),
-                };
-                for (i, r) in results.iter().enumerate() {
-                    for cell in chunk.row(i) {
-                        w.write_field(cell).map_err(err)?;
-                    }
-                    for field in result_fields(r) {
-                        w.write_field(field.as_bytes()).map_err(err)?;
-                    }
-                    w.write_record(None::<&[u8]>).map_err(err)?;
-                }
-            }
-            Kind::Ndjson(w) => {
-                let err = |e: io::Error| BatchError::Output {
-                    path: None,
-                    detail: e.to_string(),
-                };
-                for (i, r) in results.iter().enumerate() {
-                    let row = NdRow {
-                        row: chunk.first_row + i as u64,
-                        input: chunk.cell(i, self.id_col),
-                        result: r,
-                        columns: Columns {
-                            headers: &self.headers,
-                            id_col: self.id_col,
-                            chunk,
-                            row: i,
-                        },
-                    };
-                    serde_json::to_writer(&mut *w, &row)
-                        .map_err(io::Error::from)
-                        .map_err(err)?;
-                    w.write_all(b"\n").map_err(err)?;
-                }
-            }
+            Kind::Csv(_) | Kind::Ndjson(_) => unreachable!("written above"),
             Kind::Xlsx { book, path, row } => {
                 let err = |e: rust_xlsxwriter::XlsxError| BatchError::Output {
                     path: Some(path.clone()),
@@ -242,11 +263,7 @@ impl Output {
     /// Flushes everything; the output is complete only after this returns.
     pub fn finish(self) -> Result<(), BatchError> {
         match self.kind {
-            Kind::Csv(mut w) => w.flush().map_err(|e| BatchError::Output {
-                path: None,
-                detail: e.to_string(),
-            }),
-            Kind::Ndjson(mut w) => w.flush().map_err(|e| BatchError::Output {
+            Kind::Csv(mut w) | Kind::Ndjson(mut w) => w.flush().map_err(|e| BatchError::Output {
                 path: None,
                 detail: e.to_string(),
             }),
@@ -262,72 +279,78 @@ fn decision_str(r: &ScreenResult) -> &'static str {
     r.decision.map_or("", |d| d.as_str())
 }
 
-/// The six result fields of a CSV row. Invalid rows leave the decision fields empty and say
-/// why in `error`. Only a row on two or more lists (rare) allocates, to join them.
-fn result_fields(r: &ScreenResult) -> [std::borrow::Cow<'_, str>; 6] {
-    use std::borrow::Cow;
-    let b = |v: bool| Cow::Borrowed(if v { "true" } else { "false" });
-    if let Some(e) = &r.error {
-        return [
-            Cow::Borrowed(""),
-            Cow::Borrowed(""),
-            Cow::Borrowed(""),
-            Cow::Borrowed(""),
-            Cow::Borrowed(""),
-            Cow::Borrowed(e.message.as_str()),
-        ];
-    }
-    [
-        Cow::Borrowed(decision_str(r)),
-        b(r.heightened),
-        b(r.nonconforming),
-        joined(&r.lists),
-        joined(&r.measures),
-        Cow::Borrowed(""),
-    ]
+/// How a CSV or NDJSON output lays out a row; shared by the writer and the screeners that
+/// write rows on their own threads.
+#[derive(Clone, Copy)]
+pub struct RowLayout<'a> {
+    pub ndjson: bool,
+    pub headers: &'a [String],
+    pub id_col: usize,
 }
 
-fn joined(items: &[String]) -> std::borrow::Cow<'_, str> {
-    match items {
-        [] => "".into(),
-        [one] => one.as_str().into(),
-        _ => items.join(";").into(),
-    }
-}
-
-#[derive(serde::Serialize)]
-struct NdRow<'a> {
-    row: u64,
-    input: &'a str,
-    #[serde(flatten)]
-    result: &'a ScreenResult,
-    columns: Columns<'a>,
-}
-
-/// The non-identifier input columns of one row, by header name; cells past the header are
-/// keyed by their 1-based position.
-struct Columns<'a> {
-    headers: &'a [String],
-    id_col: usize,
-    chunk: &'a Chunk,
-    row: usize,
-}
-
-impl Serialize for Columns<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(None)?;
-        let mut cells = self.chunk.row(self.row);
+impl RowLayout<'_> {
+    /// Appends row `i` of `chunk` with its answer: in CSV every input cell then the result
+    /// cells; in NDJSON `{"row","input",<result fields>,"columns"}` where `columns` holds
+    /// the other input cells by header name (cells past the header by their 1-based
+    /// position).
+    pub fn row(&self, out: &mut Vec<u8>, chunk: &Chunk, i: usize, answer: &Answer<'_>) {
+        if !self.ndjson {
+            for cell in chunk.row(i) {
+                csv_field(out, cell);
+                out.push(b',');
+            }
+            answer.write_csv_cells(out);
+            out.push(b'\n');
+            return;
+        }
+        out.extend_from_slice(b"{\"row\":");
+        let mut digits = itoa_buf();
+        out.extend_from_slice(itoa(&mut digits, chunk.first_row + i as u64));
+        out.extend_from_slice(b",\"input\":");
+        json_str(out, chunk.cell(i, self.id_col));
+        out.push(b',');
+        answer.write_json_fields(out);
+        out.extend_from_slice(b",\"columns\":{");
+        let mut cells = chunk.row(i);
         let width = cells.len().max(self.headers.len());
+        let mut first = true;
         for c in 0..width {
             let cell = cells.next().unwrap_or("");
             if c == self.id_col {
                 continue;
             }
-            match self.headers.get(c) {
-                Some(h) => map.serialize_entry(h, cell)?,
-                None => map.serialize_entry(&(c + 1).to_string(), cell)?,
+            if !first {
+                out.push(b',');
             }
+            first = false;
+            match self.headers.get(c) {
+                Some(h) => json_str(out, h),
+                None => json_str(out, itoa_str(&mut digits, c as u64 + 1)),
+            }
+            out.push(b':');
+            json_str(out, cell);
         }
-        map.end()
+        out.extend_from_slice(b"}}\n");
     }
+}
+
+fn itoa_buf() -> [u8; 20] {
+    [0u8; 20]
+}
+
+/// The decimal digits of `n`, written into `buf`.
+fn itoa(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+fn itoa_str(buf: &mut [u8; 20], n: u64) -> &str {
+    std::str::from_utf8(itoa(buf, n)).expect("digits are ASCII")
 }

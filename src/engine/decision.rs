@@ -6,6 +6,8 @@ use serde::Serialize;
 use credgate_index::date::Day;
 use credgate_index::model::{Binding, Class, Effect, Kind, Role, Scenario};
 
+use super::DisplayId;
+
 /// The decision, from strongest to weakest: deny > review > fast_track > clear.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -37,7 +39,7 @@ impl Outcome {
 #[derive(Clone, Debug, Serialize)]
 pub struct Decision<'a> {
     /// Normalised identifier; a person's number is masked unless the caller is entitled.
-    pub id: String,
+    pub id: DisplayId,
     pub id_type: &'static str,
     pub scenario: Scenario,
     pub as_of: Day,

@@ -2,7 +2,8 @@
 //!
 //! [`Engine::open`] maps a snapshot and compiles its catalogue into per-scenario tables (which
 //! lists a measure reaches, which roles carry it to persons), so that a check is a lookup in
-//! the identifier FST, a walk over the subject's few records and links, and no parsing.
+//! the identifier index (`ids.idx`, or the FST of a version 1 snapshot), a walk over the
+//! subject's few records and links, and no parsing.
 //!
 //! ```no_run
 //! use credgate::engine::{Engine, Options};
@@ -16,10 +17,12 @@
 //! ```
 
 pub mod decision;
+pub mod json;
 pub mod profile;
 pub mod rules;
 pub mod screen;
 pub mod search;
+pub mod verdict;
 
 use std::fmt;
 use std::path::Path;
@@ -189,10 +192,82 @@ fn applies(m: &Measure, l: &ListInfo) -> bool {
 
 /// Shows an 18-character identifier: organisations in full, people masked unless entitled.
 pub fn display_id(id: &[u8; 18], person: bool, full: bool) -> String {
-    let s = std::str::from_utf8(id).unwrap_or("??????????????????");
-    if person && !full {
-        format!("{}********{}", &s[..6], &s[14..])
-    } else {
-        s.to_string()
+    DisplayId::new(id, person, full).as_str().to_owned()
+}
+
+/// An identifier as a decision shows it, held inline (no allocation): organisations in full,
+/// a person's number as first 6 + `********` + last 4 unless the caller is entitled. It
+/// serialises as a JSON string.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DisplayId([u8; 18]);
+
+impl DisplayId {
+    pub fn new(id: &[u8; 18], person: bool, full: bool) -> DisplayId {
+        // Normalised identifiers are ASCII letters and digits; anything else can only come
+        // from a damaged, unverified snapshot and is shown as question marks.
+        let mut b = if id.iter().all(u8::is_ascii_alphanumeric) {
+            *id
+        } else {
+            [b'?'; 18]
+        };
+        if person && !full {
+            b[6..14].fill(b'*');
+        }
+        DisplayId(b)
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("ASCII by construction")
+    }
+}
+
+impl fmt::Display for DisplayId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for DisplayId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<str> for DisplayId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for DisplayId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for DisplayId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_ids_mask_persons_unless_entitled() {
+        let ric = b"410102196804120211";
+        assert_eq!(DisplayId::new(ric, true, false), "410102********0211");
+        assert_eq!(DisplayId::new(ric, true, true), "410102196804120211");
+        assert_eq!(DisplayId::new(ric, false, false), "410102196804120211");
+        assert_eq!(display_id(ric, true, false), "410102********0211");
+        let bad = b"41010219680412021\xff";
+        assert_eq!(DisplayId::new(bad, false, false), "??????????????????");
+        assert_eq!(DisplayId::new(bad, true, false), "??????********????");
+        assert_eq!(
+            serde_json::to_string(&DisplayId::new(ric, true, false)).unwrap(),
+            "\"410102********0211\""
+        );
     }
 }

@@ -6,7 +6,7 @@ use credgate_index::ids::{Id, IdType};
 use credgate_index::model::{Binding, Class, Kind, Role, Scenario, SubjectType};
 
 use super::decision::{ActiveRecord, AppliedMeasure, Basis, Because, Decision, Outcome, Via};
-use super::{display_id, Engine, Options};
+use super::{DisplayId, Engine, Options};
 
 /// Rule 6: a record exists until its erase day, judged both by today (a served snapshot
 /// stops showing it on that day) and by as_of (an as-of date past the erase day sees it gone).
@@ -100,7 +100,13 @@ impl Engine {
 
     /// Rule 5's "连续三年无不良信用记录": no focus or black record, own or linked, active on
     /// any day of the `years` years up to `as_of`.
-    fn clean_for(&self, subject: Option<&SubjectRow>, as_of: Day, today: Day, years: u32) -> bool {
+    pub(crate) fn clean_for(
+        &self,
+        subject: Option<&SubjectRow>,
+        as_of: Day,
+        today: Day,
+        years: u32,
+    ) -> bool {
         let Some(subject) = subject else { return true };
         let since = as_of.add_years(-(years as i32));
         let snap = self.snapshot();
@@ -130,7 +136,7 @@ impl Engine {
     }
 
     /// Whether the snapshot's history reaches `years` years before `as_of`.
-    fn history_covers(&self, as_of: Day, years: u32) -> bool {
+    pub(crate) fn history_covers(&self, as_of: Day, years: u32) -> bool {
         self.snapshot()
             .manifest()
             .history_from
@@ -246,7 +252,7 @@ impl Engine {
         let records = hits.iter().map(|h| self.active_record(h, as_of)).collect();
         let person = id.id_type() == IdType::Ric;
         Decision {
-            id: display_id(id.as_bytes(), person, opts.full_personal_ids),
+            id: DisplayId::new(id.as_bytes(), person, opts.full_personal_ids),
             id_type: id.id_type().as_str(),
             scenario,
             as_of,

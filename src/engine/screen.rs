@@ -4,10 +4,11 @@
 use serde::Serialize;
 
 use credgate_index::date::Day;
-use credgate_index::ids::{self, IdError, Mode};
+use credgate_index::ids::{self, Id, IdError, Mode};
 use credgate_index::model::Scenario;
 
 use super::decision::Outcome;
+use super::verdict::{ScreenPlan, Verdict};
 use super::{Engine, Options};
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -59,8 +60,55 @@ impl ScreenError {
     }
 }
 
+impl ScreenResult {
+    /// The owned form of a lean [`Verdict`] for `id` (for writers that need one, such as
+    /// the xlsx output); `full_personal_ids` as in [`Options`].
+    pub fn from_verdict(
+        plan: &ScreenPlan<'_>,
+        id: &Id,
+        v: &Verdict,
+        full_personal_ids: bool,
+    ) -> ScreenResult {
+        ScreenResult {
+            id: Some(id.shown(full_personal_ids).as_str().to_string()),
+            id_type: Some(id.id_type().as_str()),
+            decision: v.decision,
+            heightened: v.heightened,
+            nonconforming: id.is_nonconforming(),
+            lists: v
+                .lists
+                .iter()
+                .map(|&l| plan.list_code(l).to_string())
+                .collect(),
+            measures: v
+                .measures
+                .iter()
+                .map(|&m| plan.measure_id(m).to_string())
+                .collect(),
+            error: None,
+        }
+    }
+}
+
+impl ScreenPlan<'_> {
+    /// [`ScreenPlan::screen`] as an owned row: what [`Engine::screen_one`] answers, by the
+    /// lean path.
+    pub fn screen_result(
+        &self,
+        input: &str,
+        full_personal_ids: bool,
+        v: &mut Verdict,
+    ) -> ScreenResult {
+        match self.screen(input, v) {
+            Ok(id) => ScreenResult::from_verdict(self, &id, v, full_personal_ids),
+            Err(e) => ScreenResult::undecided(Some(ScreenError::invalid_id(&e))),
+        }
+    }
+}
+
 impl Engine {
-    /// Screens one identifier as given by the caller. An invalid identifier becomes an
+    /// Screens one identifier as given by the caller, through the full [`Engine::check`]
+    /// (the reference the lean [`ScreenPlan`] is tested against). An invalid identifier becomes an
     /// error in the result, never a failure of the batch.
     pub fn screen_one(
         &self,
@@ -83,7 +131,7 @@ impl Engine {
             }
         }
         ScreenResult {
-            id: Some(d.id),
+            id: Some(d.id.as_str().to_owned()),
             id_type: Some(d.id_type),
             decision: Some(d.decision),
             heightened: d.heightened,

@@ -230,20 +230,19 @@ async fn decide(
             let (buf, r) = signer.sign_check(&v, decision.snapshot);
             (buf, Some(r))
         }
-        None => (
-            serialize(
-                &decision,
-                512 + 768 * (decision.measures.len() + decision.records.len()),
-            )?,
-            None,
-        ),
+        // Without, it is written straight into one buffer sized for it (engine::json).
+        None => {
+            let mut buf = Vec::with_capacity(decision.json_capacity());
+            decision.write_json(&mut buf);
+            (buf, None)
+        }
     };
     if state.audit.is_some() {
         let mut line = trail::Line::now(&caller.name, "/v1/check", decision.snapshot);
         line.scenario = Some(scenario.as_str());
         line.as_of = Some(as_of);
         line.subject = Some(state.correlator.subject(id.as_bytes()));
-        line.id = Some(&decision.id);
+        line.id = Some(decision.id.as_str());
         line.decision = Some(decision.decision.as_str());
         line.receipt = receipt.as_ref().map(|r| r.id.as_str());
         trail::record(state, &line).await?;

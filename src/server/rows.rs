@@ -6,8 +6,6 @@ use std::borrow::Cow;
 use std::io::Write;
 
 use bytes::Bytes;
-use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
 use serde_json::{Map, Value};
 
 use credgate_index::date::Day;
@@ -15,8 +13,10 @@ use credgate_index::ids::{self, Mode};
 
 use super::screen::Batch;
 use super::split::{InputFormat, Records};
+use crate::batch::render::{json_str, Answer};
 use crate::engine::screen::{ScreenError, ScreenResult};
-use crate::engine::{Engine, Options, Outcome};
+use crate::engine::verdict::{ScreenPlan, Verdict};
+use crate::engine::{Engine, Outcome};
 use crate::trust::privacy::mask_input;
 
 /// How a CSV body is laid out, decided from its first record.
@@ -91,8 +91,18 @@ pub fn csv_header(batch: &Batch) -> String {
 
 /// Splits one CSV record (RFC 4180 quoting) into fields.
 pub fn csv_fields(rec: &str) -> Result<Vec<Cow<'_, str>>, &'static str> {
-    let b = rec.as_bytes();
     let mut fields = Vec::new();
+    csv_fields_into(rec, &mut fields)?;
+    Ok(fields)
+}
+
+/// [`csv_fields`] into a vector that is cleared first, so that a chunk's records reuse one.
+pub fn csv_fields_into<'a>(
+    rec: &'a str,
+    fields: &mut Vec<Cow<'a, str>>,
+) -> Result<(), &'static str> {
+    let b = rec.as_bytes();
+    fields.clear();
     let mut i = 0;
     loop {
         if b.get(i) == Some(&b'"') {
@@ -126,30 +136,17 @@ pub fn csv_fields(rec: &str) -> Result<Vec<Cow<'_, str>>, &'static str> {
             i = j;
         }
         if i >= b.len() {
-            return Ok(fields);
+            return Ok(());
         }
         i += 1;
         if i == b.len() {
             fields.push(Cow::Borrowed(""));
-            return Ok(fields);
+            return Ok(());
         }
     }
 }
 
-pub fn write_csv_field(out: &mut Vec<u8>, f: &str) {
-    if f.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
-        out.push(b'"');
-        for c in f.bytes() {
-            if c == b'"' {
-                out.push(b'"');
-            }
-            out.push(c);
-        }
-        out.push(b'"');
-    } else {
-        out.extend_from_slice(f.as_bytes());
-    }
-}
+pub use crate::batch::render::csv_field as write_csv_field;
 
 /// Counts of a batch, for `?summary=1` and the metrics.
 #[derive(Default, Clone, Debug, PartialEq)]
@@ -197,9 +194,20 @@ enum Columns<'a> {
     Json(&'a Map<String, Value>),
 }
 
-impl Serialize for Columns<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
+impl Columns<'_> {
+    /// The `columns` object, as serde wrote it: entries in order, `columnN` for CSV cells
+    /// past the header, an object's other fields (sorted by key) without `id`.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        let mut key = |out: &mut Vec<u8>, k: &str| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            json_str(out, k);
+            out.push(b':');
+        };
         match self {
             Columns::None => {}
             Columns::Csv {
@@ -212,34 +220,22 @@ impl Serialize for Columns<'_> {
                         continue;
                     }
                     match names.get(i) {
-                        Some(n) => m.serialize_entry(n, f)?,
-                        None => m.serialize_entry(&format!("column{}", i + 1), f)?,
+                        Some(n) => key(out, n),
+                        None => key(out, &format!("column{}", i + 1)),
                     }
+                    json_str(out, f);
                 }
             }
             Columns::Json(map) => {
                 for (k, v) in map.iter().filter(|(k, _)| k.as_str() != "id") {
-                    m.serialize_entry(k, v)?;
+                    key(out, k);
+                    // Writing a JSON value into a Vec cannot fail.
+                    let _ = serde_json::to_writer(&mut *out, v);
                 }
             }
         }
-        m.end()
+        out.push(b'}');
     }
-}
-
-#[derive(Serialize)]
-struct OutRow<'a> {
-    row: u64,
-    input: &'a str,
-    id: &'a Option<String>,
-    id_type: Option<&'static str>,
-    decision: Option<Outcome>,
-    heightened: bool,
-    nonconforming: bool,
-    lists: &'a [String],
-    measures: &'a [String],
-    error: &'a Option<ScreenError>,
-    columns: Columns<'a>,
 }
 
 fn row_error(code: &'static str, message: impl Into<String>) -> ScreenResult {
@@ -258,6 +254,38 @@ fn raw_text(rec: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// A JSON string with nothing to unescape (`"91…"`, possibly followed by white space),
+/// borrowed; `None` for anything else, which then goes through serde_json.
+fn plain_json_string(body: &[u8]) -> Option<&str> {
+    let inner = body.strip_prefix(b"\"")?;
+    let end = inner.iter().position(|&b| b == b'"')?;
+    let (text, rest) = (&inner[..end], &inner[end + 1..]);
+    if text.iter().any(|&b| b == b'\\' || b < 0x20) || !rest.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    std::str::from_utf8(text).ok()
+}
+
+/// Screens `input` by the lean path and hands the row's answer to `f`.
+fn with_answer<R>(
+    plan: &ScreenPlan<'_>,
+    v: &mut Verdict,
+    input: &str,
+    full_ids: bool,
+    f: impl FnOnce(&Answer<'_>) -> R,
+) -> R {
+    match plan.screen(input, v) {
+        Ok(id) => {
+            let shown = id.shown(full_ids);
+            f(&Answer::of_verdict(plan, &id, shown.as_str(), v))
+        }
+        Err(e) => {
+            let r = ScreenResult::undecided(Some(ScreenError::invalid_id(&e)));
+            f(&Answer::of_result(&r))
+        }
+    }
+}
+
 /// Screens a chunk of records whose first is row `start_row`; returns the output bytes.
 pub fn screen_chunk(
     engine: &Engine,
@@ -267,18 +295,10 @@ pub fn screen_chunk(
 ) -> (Bytes, Tally) {
     let mut out = Vec::with_capacity(chunk.len() * 200);
     let mut tally = Tally::default();
-    let screen = |input: &str| {
-        engine.screen_one(
-            input,
-            batch.scenario,
-            batch.as_of,
-            batch.today,
-            batch.mode,
-            Options {
-                full_personal_ids: batch.full_ids,
-            },
-        )
-    };
+    let plan = ScreenPlan::new(engine, batch.scenario, batch.as_of, batch.today, batch.mode);
+    let mut v = Verdict::default();
+    // One vector of fields for every CSV record of the chunk (they all borrow from it).
+    let mut fields: Vec<Cow<'_, str>> = Vec::new();
     for i in 0..chunk.len() {
         let rec = chunk.get(i);
         let row = start_row + i as u64;
@@ -300,7 +320,7 @@ pub fn screen_chunk(
                             batch,
                             row,
                             &raw,
-                            &r,
+                            &Answer::of_result(&r),
                             Columns::None,
                             &[Cow::Borrowed(raw.as_ref())],
                             names.len(),
@@ -309,47 +329,59 @@ pub fn screen_chunk(
                         continue;
                     }
                 };
-                let (fields, r) = match csv_fields(text) {
-                    Err(msg) => (vec![Cow::Borrowed(text)], row_error("invalid_row", msg)),
-                    Ok(fields) => match fields.get(id_col) {
-                        None => (
-                            fields,
-                            row_error(
-                                "missing_id",
-                                format!("the row has no column {}", id_col + 1),
-                            ),
-                        ),
-                        Some(id) => {
-                            let r = screen(id);
-                            (fields, r)
-                        }
-                    },
+                if let Err(msg) = csv_fields_into(text, &mut fields) {
+                    let r = row_error("invalid_row", msg);
+                    emit(
+                        &mut out,
+                        batch,
+                        row,
+                        text,
+                        &Answer::of_result(&r),
+                        Columns::None,
+                        &[Cow::Borrowed(text)],
+                        names.len(),
+                        &mut tally,
+                    );
+                    continue;
+                }
+                let cols = Columns::Csv {
+                    names,
+                    fields: &fields,
+                    id_col,
                 };
-                let input = if r.error.as_ref().is_some_and(|e| e.code == "invalid_row") {
-                    text
-                } else {
-                    fields.get(id_col).map_or("", |f| f.as_ref())
-                };
-                let cols = if r.error.as_ref().is_some_and(|e| e.code == "invalid_row") {
-                    Columns::None
-                } else {
-                    Columns::Csv {
-                        names,
-                        fields: &fields,
-                        id_col,
+                match fields.get(id_col) {
+                    None => {
+                        let r = row_error(
+                            "missing_id",
+                            format!("the row has no column {}", id_col + 1),
+                        );
+                        let a = Answer::of_result(&r);
+                        emit(
+                            &mut out,
+                            batch,
+                            row,
+                            "",
+                            &a,
+                            cols,
+                            &fields,
+                            names.len(),
+                            &mut tally,
+                        );
                     }
-                };
-                emit(
-                    &mut out,
-                    batch,
-                    row,
-                    input,
-                    &r,
-                    cols,
-                    &fields,
-                    names.len(),
-                    &mut tally,
-                );
+                    Some(id) => with_answer(&plan, &mut v, id, batch.full_ids, |a| {
+                        emit(
+                            &mut out,
+                            batch,
+                            row,
+                            id,
+                            a,
+                            cols,
+                            &fields,
+                            names.len(),
+                            &mut tally,
+                        )
+                    }),
+                }
             }
             InputFormat::Ndjson | InputFormat::JsonArray => {
                 let t = rec
@@ -358,9 +390,12 @@ pub fn screen_chunk(
                     .unwrap_or(rec.len());
                 let body = &rec[t..];
                 let parsed: Result<JsonRow, String> = match body.first() {
-                    Some(b'"') => serde_json::from_slice::<String>(body)
-                        .map(|s| (Cow::Owned(s), None))
-                        .map_err(|e| e.to_string()),
+                    Some(b'"') => match plain_json_string(body) {
+                        Some(s) => Ok((Cow::Borrowed(s), None)),
+                        None => serde_json::from_slice::<String>(body)
+                            .map(|s| (Cow::Owned(s), None))
+                            .map_err(|e| e.to_string()),
+                    },
                     Some(b'{') => match serde_json::from_slice::<Map<String, Value>>(body) {
                         Ok(mut m) => match m.remove("id") {
                             Some(Value::String(s)) => Ok((Cow::Owned(s), Some(m))),
@@ -374,9 +409,10 @@ pub fn screen_chunk(
                 };
                 match parsed {
                     Ok((input, map)) => {
-                        let r = screen(&input);
                         let cols = map.as_ref().map_or(Columns::None, Columns::Json);
-                        emit(&mut out, batch, row, &input, &r, cols, &[], 0, &mut tally);
+                        with_answer(&plan, &mut v, &input, batch.full_ids, |a| {
+                            emit(&mut out, batch, row, &input, a, cols, &[], 0, &mut tally)
+                        });
                     }
                     Err(msg) => {
                         let code = if body.first() == Some(&b'{') && msg.contains("`id`") {
@@ -391,7 +427,7 @@ pub fn screen_chunk(
                             batch,
                             row,
                             &raw,
-                            &r,
+                            &Answer::of_result(&r),
                             Columns::None,
                             &[],
                             0,
@@ -411,7 +447,7 @@ fn emit(
     batch: &Batch,
     row: u64,
     input: &str,
-    r: &ScreenResult,
+    r: &Answer<'_>,
     columns: Columns<'_>,
     fields: &[Cow<'_, str>],
     ncols: usize,
@@ -421,9 +457,9 @@ fn emit(
     // everywhere else (the `id` field already is). An input that is not a valid identifier
     // is masked when it has the shape of a person's number (a typo in one is still one).
     let raw_input = input;
-    let mask: Option<Cow<'_, str>> = match (&r.id, r.id_type) {
+    let mask: Option<Cow<'_, str>> = match (r.id, r.id_type) {
         _ if batch.full_ids => None,
-        (Some(id), Some("ric")) => Some(Cow::Borrowed(id.as_str())),
+        (Some(id), Some("ric")) => Some(Cow::Borrowed(id)),
         (None, _) => match mask_input(input) {
             Cow::Owned(m) => Some(Cow::Owned(m)),
             Cow::Borrowed(_) => None,
@@ -437,22 +473,14 @@ fn emit(
         None => tally.invalid += 1,
     }
     if !batch.csv_out {
-        let line = OutRow {
-            row,
-            input,
-            id: &r.id,
-            id_type: r.id_type,
-            decision: r.decision,
-            heightened: r.heightened,
-            nonconforming: r.nonconforming,
-            lists: &r.lists,
-            measures: &r.measures,
-            error: &r.error,
-            columns,
-        };
-        // Writing plain data into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, &line);
-        out.push(b'\n');
+        // {"row","input",<the result's fields>,"columns"}, as one line.
+        let _ = write!(out, "{{\"row\":{row},\"input\":");
+        json_str(out, input);
+        out.push(b',');
+        r.write_json_fields(out);
+        out.extend_from_slice(b",\"columns\":");
+        columns.write_json(out);
+        out.extend_from_slice(b"}\n");
         return;
     }
     if batch.input == InputFormat::Csv {
@@ -471,20 +499,7 @@ fn emit(
         write_csv_field(out, input);
         out.push(b',');
     }
-    let _ = write!(
-        out,
-        "{},{},{},",
-        r.decision.map_or("", |d| d.as_str()),
-        r.heightened,
-        r.nonconforming
-    );
-    write_csv_field(out, &r.lists.join(";"));
-    out.push(b',');
-    write_csv_field(out, &r.measures.join(";"));
-    out.push(b',');
-    if let Some(e) = &r.error {
-        write_csv_field(out, &format!("{}: {}", e.code, e.message));
-    }
+    r.write_server_csv_cells(out);
     out.push(b'\n');
 }
 

@@ -15,20 +15,22 @@
 //! Opening checks the header only (cheap, independent of size); [`verify_payload`] checks the
 //! payload checksum and runs once before a snapshot is served.
 
+pub mod idix;
 pub mod layout;
 mod mmap;
 pub mod reader;
 pub mod writer;
 
-pub use mmap::{Mapped, Window};
+pub use mmap::{Mapped, Utf8Window, Window};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: [u8; 8] = *b"CREDGATE";
 /// The version this code writes. A layout change bumps it.
-pub const FORMAT_VERSION: u32 = 1;
-/// The oldest version this code reads.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version this code reads. Version 1 lacks `ids.idx`; its identifiers are looked
+/// up in `ids.fst`.
 pub const MIN_READ_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 32;
 
@@ -53,6 +55,7 @@ file_kinds! {
     Manifest = b"MANI", "MANIFEST";
     Catalog = b"CTLG", "catalog.toml.cg";
     Ids = b"IDFS", "ids.fst";
+    IdIndex = b"IDIX", "ids.idx";
     Names = b"NMFS", "names.fst";
     Postings = b"POST", "names.post";
     Subjects = b"SUBJ", "subjects.tbl";

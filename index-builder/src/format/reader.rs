@@ -3,14 +3,17 @@
 //! reads everything and must pass before a snapshot is served.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use roaring::RoaringBitmap;
 
+use super::idix::{IdIndex, KEY_LEN};
 use super::layout::{
     EventRow, LinkRow, RecordRow, StrRef, SubjectRow, BITMAP_CLASS, BITMAP_DOMAIN, BITMAP_LIST,
 };
 use super::{
-    check_header, verify_payload, FileKind, FormatError, Mapped, Problem, Window, HEADER_LEN,
+    check_header, verify_payload, FileKind, FormatError, Mapped, Problem, Utf8Window, Window,
+    HEADER_LEN,
 };
 use crate::manifest::Manifest;
 use crate::model::SubjectType;
@@ -22,6 +25,8 @@ pub struct Snapshot {
     catalog_toml: String,
     files: Vec<(FileKind, Mapped)>,
     ids: fst::Map<Window>,
+    /// `ids.idx` (format version 2 on); version 1 snapshots look identifiers up in `ids`.
+    idix: Option<IdIndex<Window>>,
     names: fst::Map<Window>,
     subjects: Window,
     records: Window,
@@ -31,6 +36,9 @@ pub struct Snapshot {
     strings: Window,
     postings: Window,
     bitmaps: Window,
+    /// The string heap once [`Snapshot::verify`] has found all of it UTF-8: strings are then
+    /// borrowed without a per-call check.
+    strings_utf8: OnceLock<Utf8Window>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -98,6 +106,17 @@ impl Snapshot {
         };
         let catalog = window(FileKind::Catalog)?;
         let ids_w = window(FileKind::Ids)?;
+        // Version 2 added the identifier index; a version 1 manifest does not list it.
+        let idix_w = if manifest.format_version >= 2
+            || manifest
+                .files
+                .iter()
+                .any(|f| f.name == FileKind::IdIndex.file_name())
+        {
+            Some(window(FileKind::IdIndex)?)
+        } else {
+            None
+        };
         let names_w = window(FileKind::Names)?;
         let subjects = window(FileKind::Subjects)?;
         let records = window(FileKind::Records)?;
@@ -129,6 +148,7 @@ impl Snapshot {
             catalog_toml,
             files,
             ids,
+            idix: None,
             names,
             subjects,
             records,
@@ -138,8 +158,20 @@ impl Snapshot {
             strings,
             postings,
             bitmaps,
+            strings_utf8: OnceLock::new(),
         };
         snap.check_table_widths()?;
+        let snap = match idix_w {
+            None => snap,
+            Some(w) => {
+                let idix = IdIndex::new(w, snap.subject_count())
+                    .map_err(|e| FormatError::malformed(snap.path_of(FileKind::IdIndex), e))?;
+                Snapshot {
+                    idix: Some(idix),
+                    ..snap
+                }
+            }
+        };
         Ok(snap)
     }
 
@@ -192,10 +224,15 @@ impl Snapshot {
         }
         let bad =
             |kind: FileKind, what: String| Err(FormatError::malformed(self.path_of(kind), what));
-        let heap = self.strings.len();
-        let str_ok = |r: StrRef| {
-            r.end() <= heap && std::str::from_utf8(&self.strings[r.offset()..r.end()]).is_ok()
-        };
+        // The heap holds nothing but strings, so all of it is UTF-8; checking it in one pass is
+        // cheaper than string by string, and lets the check path skip the test afterwards.
+        let heap = Utf8Window::new(self.strings.clone()).map_err(|e| {
+            FormatError::malformed(
+                self.path_of(FileKind::Strings),
+                format!("not UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })?;
+        let str_ok = |r: StrRef| heap.get(r.offset(), r.end()).is_some();
         let (n_subj, n_rec, n_ev) = (
             self.subject_count(),
             self.record_count(),
@@ -333,8 +370,24 @@ impl Snapshot {
                 );
             }
         }
+        if let Some(idix) = &self.idix {
+            idix.verify(|ord| self.subject_key(ord))
+                .map_err(|e| FormatError::malformed(self.path_of(FileKind::IdIndex), e))?;
+        }
         self.named_bitmaps()?;
+        let _ = self.strings_utf8.set(heap);
         Ok(())
+    }
+
+    /// Whether identifiers are looked up in `ids.idx` (format version 2 on) rather than in
+    /// `ids.fst`.
+    pub fn has_id_index(&self) -> bool {
+        self.idix.is_some()
+    }
+
+    /// Whether [`Snapshot::verify`] has passed, so strings are borrowed unchecked.
+    pub fn strings_verified(&self) -> bool {
+        self.strings_utf8.get().is_some()
     }
 
     pub fn dir(&self) -> &Path {
@@ -367,10 +420,26 @@ impl Snapshot {
         (self.events.len() / EventRow::LEN) as u32
     }
 
-    /// The ordinal of a normalised 18-character identifier.
+    /// The ordinal of a normalised 18-character identifier: from `ids.idx` when the snapshot
+    /// has one, else from `ids.fst`.
     #[inline]
     pub fn lookup(&self, id: &[u8]) -> Option<u32> {
+        match (&self.idix, <&[u8; KEY_LEN]>::try_from(id)) {
+            (Some(idix), Ok(key)) => idix.get(key, |ord| self.subject_key(ord)),
+            (Some(_), Err(_)) => None,
+            (None, _) => self.lookup_fst(id),
+        }
+    }
+
+    /// The ordinal of an identifier by `ids.fst` alone (every version has it).
+    pub fn lookup_fst(&self, id: &[u8]) -> Option<u32> {
         self.ids.get(id).map(|v| v as u32)
+    }
+
+    /// The identifier bytes subject `ord` carries (the first 18 bytes of its row).
+    #[inline]
+    fn subject_key(&self, ord: u32) -> Option<&[u8]> {
+        row(&self.subjects, ord, SubjectRow::LEN).map(|b| &b[..KEY_LEN])
     }
 
     #[inline]
@@ -421,10 +490,14 @@ impl Snapshot {
     /// an unverified, damaged snapshot).
     #[inline]
     pub fn str(&self, r: StrRef) -> &str {
-        self.strings
-            .get(r.offset()..r.end())
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or("")
+        match self.strings_utf8.get() {
+            Some(heap) => heap.get(r.offset(), r.end()),
+            None => self
+                .strings
+                .get(r.offset()..r.end())
+                .and_then(|b| std::str::from_utf8(b).ok()),
+        }
+        .unwrap_or("")
     }
 
     /// The names FST: normalised subject name → postings (see [`Snapshot::posting`]).

@@ -138,6 +138,16 @@ impl Id {
         }
         MaskedId { code }
     }
+
+    /// The form a caller sees: [`Id::masked`], or the whole code when the caller is
+    /// entitled to people's full numbers (`full`). Organisations are always shown whole.
+    pub fn shown(&self, full: bool) -> MaskedId {
+        if full {
+            MaskedId { code: self.code }
+        } else {
+            self.masked()
+        }
+    }
 }
 
 impl fmt::Debug for Id {
@@ -240,6 +250,15 @@ pub fn parse(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
         15 => ric_from_normalized(&n, today),
         18 => {
             let code = exactly_18(&n, IdType::Uscc)?;
+            // Most all-digit inputs are people's numbers. When such a code cannot be a USCC
+            // (see `uscc_ruled_out`), a valid resident ID number reading is the answer the
+            // full comparison below would give, without the USCC validation first. When
+            // that reading fails too, the comparison decides which error to report.
+            if uscc_ruled_out(&code) {
+                if let Ok(id) = ric_from_normalized(&n, today) {
+                    return Ok(id);
+                }
+            }
             let uscc_err = match uscc_from_code(code, Mode::Strict) {
                 Ok(id) => return Ok(id),
                 Err(e) => e,
@@ -262,6 +281,17 @@ pub fn parse(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
             found,
         }),
     }
+}
+
+/// Whether an 18-character code whose first 17 characters are digits fails USCC validation
+/// in any mode, by a test cheaper than the validation: such a code passes every character
+/// rule of GB 32100 except position 1 (the registration authority, never `0`), so it fails
+/// exactly when that is `0` or when position 17 is not the GB 11714 check character of
+/// positions 9–16 (one chance in eleven to match for a person's number). Failing the inner
+/// check is never "nonconforming", so lenient mode cannot accept it either.
+fn uscc_ruled_out(code: &[u8; 18]) -> bool {
+    code[..17].iter().all(u8::is_ascii_digit)
+        && (code[0] == b'0' || uscc::org_check_char(&code[8..16]) != Some(code[16]))
 }
 
 /// Whether an 18-character code that is valid as neither type looks more like a resident ID

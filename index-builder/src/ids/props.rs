@@ -73,8 +73,68 @@ fn text(code: &[u8]) -> &str {
     std::str::from_utf8(code).unwrap()
 }
 
+/// `parse` as it was before the all-digit shortcut: USCC first, then RIC, then lenient,
+/// then the more plausible error. The shortcut must never change an answer.
+fn parse_in_full(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
+    let n = normalize(input)?;
+    if n.len() != 18 {
+        return parse(input, mode, today);
+    }
+    let code = exactly_18(&n, IdType::Uscc)?;
+    let uscc_err = match uscc_from_code(code, Mode::Strict) {
+        Ok(id) => return Ok(id),
+        Err(e) => e,
+    };
+    let ric_err = match ric_from_normalized(&n, today) {
+        Ok(id) => return Ok(id),
+        Err(e) => e,
+    };
+    if uscc_err.is_nonconforming() && mode == Mode::Lenient {
+        return uscc_from_code(code, mode);
+    }
+    Err(if ric_is_plausible(&code) {
+        ric_err
+    } else {
+        uscc_err
+    })
+}
+
+/// Eighteen characters of a person's number's shape: digits, the last maybe `X`; or a valid
+/// code of either type with one digit changed.
+fn digit_heavy() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (
+            prop::array::uniform17(digit()),
+            prop::sample::select(b"0123456789X".to_vec())
+        )
+            .prop_map(|(d, last)| {
+                let mut s = String::from_utf8(d.to_vec()).unwrap();
+                s.push(last as char);
+                s
+            }),
+        (valid_ric(), 0usize..18, digit()).prop_map(|(mut c, i, d)| {
+            c[i] = d;
+            text(&c).to_string()
+        }),
+        (valid_uscc(), 0usize..18, digit()).prop_map(|(mut c, i, d)| {
+            c[i] = d;
+            text(&c).to_string()
+        }),
+        valid_ric().prop_map(|c| text(&c).to_string()),
+    ]
+}
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn the_all_digit_shortcut_never_changes_an_answer(s in digit_heavy()) {
+        for mode in [Mode::Strict, Mode::Lenient] {
+            let fast = parse(&s, mode, today()).map_err(|e| e.to_string());
+            let full = parse_in_full(&s, mode, today()).map_err(|e| e.to_string());
+            prop_assert_eq!(fast, full, "{} {:?}", s, mode);
+        }
+    }
 
     #[test]
     fn generated_usccs_pass_and_round_trip(

@@ -282,6 +282,37 @@ fn error_accessors() {
 }
 
 #[test]
+fn all_digit_codes_ruled_out_as_uscc_are_read_as_people() {
+    // A person's number whose position 17 is not the GB 11714 character of 9-16, one whose
+    // first digit is 0 (authority 0 does not exist), and an all-digit USCC whose inner check
+    // holds: the shortcut takes the first two, the third stays a USCC.
+    let t = today();
+    let person = "410102196804120211";
+    assert!(uscc_ruled_out(person.as_bytes().try_into().unwrap()));
+    assert_eq!(
+        parse(person, Mode::Strict, t).unwrap().id_type(),
+        IdType::Ric
+    );
+    let zero = gen::make_ric(b"010101", Day::from_ymd(1990, 1, 1).unwrap(), 7);
+    assert!(uscc_ruled_out(&zero));
+    let zero = std::str::from_utf8(&zero).unwrap();
+    assert_eq!(
+        parse(zero, Mode::Lenient, t).unwrap().id_type(),
+        IdType::Ric
+    );
+    let org = "121200004013590816";
+    assert!(!uscc_ruled_out(org.as_bytes().try_into().unwrap()));
+    assert_eq!(parse(org, Mode::Strict, t).unwrap().id_type(), IdType::Uscc);
+    // Ruled out as USCC and invalid as RIC (wrong check digit): the RIC's error, as before.
+    let typo = "410102196804120212";
+    assert!(uscc_ruled_out(typo.as_bytes().try_into().unwrap()));
+    assert_eq!(
+        parse(typo, Mode::Strict, t).unwrap_err().id_type(),
+        Some(IdType::Ric)
+    );
+}
+
+#[test]
 fn detection_reports_the_more_plausible_type() {
     // All digits but no date in positions 7-14: the USCC reading is reported.
     let e = parse("911100006000373419", Mode::Strict, today()).unwrap_err();

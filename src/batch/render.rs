@@ -1,0 +1,344 @@
+//! Writing the result part of a screened row straight into an output buffer, as NDJSON
+//! fields or CSV cells, for `credgate screen` and `POST /v1/screen` alike.
+//!
+//! A row's answer comes either from the lean path (a [`Verdict`]: list and measure indices,
+//! names borrowed from the catalogue) or as an owned [`ScreenResult`] (the `--server`
+//! client, the xlsx writer, error rows); [`Answer`] is a borrowed view of either, so both
+//! are written by the same code. The bytes are those serde wrote before (field order,
+//! `null`s, serde_json's string escaping, the csv crate's quoting); the tests below compare
+//! the two.
+
+use credgate_index::ids::Id;
+
+use crate::engine::screen::{ScreenError, ScreenResult};
+use crate::engine::verdict::{ScreenPlan, Verdict};
+use crate::engine::Outcome;
+
+/// Codes of lists or measures: owned strings, or indices into a name table.
+#[derive(Clone, Copy)]
+pub enum Codes<'a> {
+    Owned(&'a [String]),
+    Indexed(&'a [u16], &'a [&'a str]),
+}
+
+impl<'a> Codes<'a> {
+    fn len(&self) -> usize {
+        match self {
+            Codes::Owned(v) => v.len(),
+            Codes::Indexed(v, _) => v.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> &'a str {
+        match *self {
+            Codes::Owned(v) => &v[i],
+            Codes::Indexed(v, names) => names[v[i] as usize],
+        }
+    }
+}
+
+/// The result fields of one row, borrowed.
+pub struct Answer<'a> {
+    /// The identifier as shown (masked unless entitled); `None` when invalid.
+    pub id: Option<&'a str>,
+    pub id_type: Option<&'static str>,
+    pub decision: Option<Outcome>,
+    pub heightened: bool,
+    pub nonconforming: bool,
+    pub lists: Codes<'a>,
+    pub measures: Codes<'a>,
+    pub error: Option<&'a ScreenError>,
+}
+
+impl<'a> Answer<'a> {
+    pub fn of_result(r: &'a ScreenResult) -> Answer<'a> {
+        Answer {
+            id: r.id.as_deref(),
+            id_type: r.id_type,
+            decision: r.decision,
+            heightened: r.heightened,
+            nonconforming: r.nonconforming,
+            lists: Codes::Owned(&r.lists),
+            measures: Codes::Owned(&r.measures),
+            error: r.error.as_ref(),
+        }
+    }
+
+    /// A lean verdict for `id`; `shown` is `id` as the caller may see it
+    /// ([`Id::shown`]).
+    pub fn of_verdict(
+        plan: &'a ScreenPlan<'_>,
+        id: &Id,
+        shown: &'a str,
+        v: &'a Verdict,
+    ) -> Answer<'a> {
+        Answer {
+            id: Some(shown),
+            id_type: Some(id.id_type().as_str()),
+            decision: v.decision,
+            heightened: v.heightened,
+            nonconforming: id.is_nonconforming(),
+            lists: Codes::Indexed(&v.lists, plan.list_codes()),
+            measures: Codes::Indexed(&v.measures, plan.measure_ids()),
+            error: None,
+        }
+    }
+
+    /// `"id":…,"id_type":…,"decision":…,"heightened":…,"nonconforming":…,"lists":[…],
+    /// "measures":[…],"error":…` — a [`ScreenResult`]'s fields, without braces.
+    pub fn write_json_fields(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\"id\":");
+        json_opt_str(out, self.id);
+        out.extend_from_slice(b",\"id_type\":");
+        json_opt_str(out, self.id_type);
+        out.extend_from_slice(b",\"decision\":");
+        json_opt_str(out, self.decision.map(Outcome::as_str));
+        out.extend_from_slice(b",\"heightened\":");
+        json_bool(out, self.heightened);
+        out.extend_from_slice(b",\"nonconforming\":");
+        json_bool(out, self.nonconforming);
+        out.extend_from_slice(b",\"lists\":");
+        json_codes(out, self.lists);
+        out.extend_from_slice(b",\"measures\":");
+        json_codes(out, self.measures);
+        out.extend_from_slice(b",\"error\":");
+        match self.error {
+            None => out.extend_from_slice(b"null"),
+            Some(e) => {
+                out.extend_from_slice(b"{\"code\":");
+                json_str(out, e.code);
+                out.extend_from_slice(b",\"message\":");
+                json_str(out, &e.message);
+                if let Some(c) = e.expected_check {
+                    out.extend_from_slice(b",\"expected_check\":");
+                    json_str(out, c.encode_utf8(&mut [0u8; 4]));
+                }
+                out.push(b'}');
+            }
+        }
+    }
+
+    /// The six result cells of a `credgate screen` CSV row, each but the last followed by a
+    /// comma (no line end): an invalid row leaves the decision cells empty and gives the
+    /// error's message.
+    pub fn write_csv_cells(&self, out: &mut Vec<u8>) {
+        if let Some(e) = self.error {
+            out.extend_from_slice(b",,,,,");
+            csv_field(out, &e.message);
+            return;
+        }
+        self.write_decision_cells(out);
+    }
+
+    /// The six result cells of a `POST /v1/screen` CSV row: the same, except that an
+    /// invalid row keeps `false` in the flag cells and its error reads `code: message`.
+    pub fn write_server_csv_cells(&self, out: &mut Vec<u8>) {
+        self.write_decision_cells(out);
+        if let Some(e) = self.error {
+            let mut text = String::with_capacity(e.code.len() + 2 + e.message.len());
+            text.push_str(e.code);
+            text.push_str(": ");
+            text.push_str(&e.message);
+            csv_field(out, &text);
+        }
+    }
+
+    fn write_decision_cells(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.decision.map_or("", Outcome::as_str).as_bytes());
+        out.push(b',');
+        out.extend_from_slice(bool_str(self.heightened).as_bytes());
+        out.push(b',');
+        out.extend_from_slice(bool_str(self.nonconforming).as_bytes());
+        out.push(b',');
+        csv_joined(out, self.lists);
+        out.push(b',');
+        csv_joined(out, self.measures);
+        out.push(b',');
+    }
+}
+
+fn bool_str(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
+fn json_bool(out: &mut Vec<u8>, b: bool) {
+    out.extend_from_slice(bool_str(b).as_bytes());
+}
+
+fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn json_codes(out: &mut Vec<u8>, codes: Codes<'_>) {
+    out.push(b'[');
+    for i in 0..codes.len() {
+        if i > 0 {
+            out.push(b',');
+        }
+        json_str(out, codes.get(i));
+    }
+    out.push(b']');
+}
+
+/// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as `\n`,
+/// `\t`… or `\u00XX`, everything else (all of Unicode) as is. Strings with nothing to
+/// escape — nearly all — are copied in one go.
+pub fn json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // serde_json's own escaping, so the rare escaped string is byte for byte its output.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// A CSV field as the csv crate writes it by default: quoted (quotes doubled) when it
+/// holds a comma, a quote, CR or LF.
+pub fn csv_field(out: &mut Vec<u8>, f: &str) {
+    if f.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for c in f.bytes() {
+            if c == b'"' {
+                out.push(b'"');
+            }
+            out.push(c);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(f.as_bytes());
+    }
+}
+
+/// Codes joined with `;` as one CSV field.
+fn csv_joined(out: &mut Vec<u8>, codes: Codes<'_>) {
+    let n = codes.len();
+    let plain = (0..n).all(|i| {
+        !codes
+            .get(i)
+            .bytes()
+            .any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r'))
+    });
+    if plain {
+        for i in 0..n {
+            if i > 0 {
+                out.push(b';');
+            }
+            out.extend_from_slice(codes.get(i).as_bytes());
+        }
+    } else {
+        let joined: Vec<&str> = (0..n).map(|i| codes.get(i)).collect();
+        csv_field(out, &joined.join(";"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn results() -> Vec<ScreenResult> {
+        let decided = |lists: &[&str], measures: &[&str]| ScreenResult {
+            id: Some("410102********0211".into()),
+            id_type: Some("ric"),
+            decision: Some(Outcome::Deny),
+            heightened: true,
+            nonconforming: false,
+            lists: lists.iter().map(|s| s.to_string()).collect(),
+            measures: measures.iter().map(|s| s.to_string()).collect(),
+            error: None,
+        };
+        let error = |message: &str, expected_check| {
+            ScreenResult::undecided(Some(ScreenError {
+                code: "invalid_id",
+                message: message.into(),
+                expected_check,
+            }))
+        };
+        vec![
+            decided(&[], &[]),
+            decided(&["court_defaulter"], &["procurement.black.restrict"]),
+            decided(&["a", "b,c", "d\"e"], &["m1", "m\n2"]),
+            error("check character: expected 'L', found 'N'", Some('L')),
+            error("控制字符 \u{1} tab\t \\ \"q\" \u{7f} line\nbreak", None),
+            ScreenResult {
+                nonconforming: true,
+                decision: Some(Outcome::FastTrack),
+                ..decided(&[], &["licensing.red.green_channel"])
+            },
+        ]
+    }
+
+    #[test]
+    fn json_fields_are_what_serde_writes() {
+        for r in results() {
+            let mut out = b"{".to_vec();
+            Answer::of_result(&r).write_json_fields(&mut out);
+            out.push(b'}');
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(&r).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn json_strings_escape_like_serde() {
+        for s in [
+            "",
+            "plain",
+            "中文",
+            "a\"b",
+            "back\\slash",
+            "\u{0}\u{8}\u{c}\u{1f}",
+            "\u{7f}é",
+        ] {
+            let mut out = Vec::new();
+            json_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn csv_cells_are_what_the_csv_crate_writes() {
+        for r in results() {
+            let mut out = Vec::new();
+            Answer::of_result(&r).write_csv_cells(&mut out);
+            out.push(b'\n');
+            // The former writer: the csv crate with the same six cells.
+            let a = Answer::of_result(&r);
+            let cells: Vec<String> = match &r.error {
+                Some(e) => vec![
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    e.message.clone(),
+                ],
+                None => vec![
+                    a.decision.map_or("", Outcome::as_str).to_string(),
+                    r.heightened.to_string(),
+                    r.nonconforming.to_string(),
+                    r.lists.join(";"),
+                    r.measures.join(";"),
+                    String::new(),
+                ],
+            };
+            let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+            w.write_record(&cells).unwrap();
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(w.into_inner().unwrap()).unwrap()
+            );
+        }
+    }
+}
