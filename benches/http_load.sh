@@ -4,6 +4,14 @@
 #
 #   benches/http_load.sh                 # synthetic snapshot of $RECORDS records (default 1M)
 #   DEMO=1 benches/http_load.sh          # the bundled sample (credgate serve --demo)
+#   TRUST=1 benches/http_load.sh         # open server vs keys + audit (batch) + receipts
+#
+# TRUST=1 starts a second credgate on the same snapshot with --keys (one key, scope check),
+# --audit-dir (durability batch) and --signing-key, and runs interleaved wrk rounds on
+# /v1/check against both instead of the hello/Redis comparison, printing req/s, p99, the
+# ratio trusted/open (goal ≥ 0.85) and the 1-minute load average after each round.
+# ROOT and SOURCE may point at an existing snapshot root and its source directory (read
+# only) instead of building one under DATA.
 #
 # Environment: RECORDS (1000000), SEED (1), ROUNDS (3), DURATION (10s), THREADS (2),
 # CONNECTIONS (64), DATA (target/bench-data). Needs wrk and redis-server (apt-get install wrk
@@ -20,6 +28,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DATA=${DATA:-target/bench-data}
 CG_ADDR=127.0.0.1:18180
+TRUST_ADDR=127.0.0.1:18183
 HELLO_ADDR=127.0.0.1:18181
 REDIS_PORT=18182
 
@@ -41,11 +50,19 @@ if [[ -n "${DEMO:-}" ]]; then
   "$BIN/credgate" serve --demo --listen "$CG_ADDR" 2>"$DATA/credgate.log" & pids+=($!)
   SOURCE=$(mktemp -d); cp -r data/sample/. "$SOURCE"
 else
-  SOURCE="$DATA/source-$RECORDS-$SEED"
-  ROOT="$DATA/index-$RECORDS-$SEED"
+  SOURCE=${SOURCE:-"$DATA/source-$RECORDS-$SEED"}
+  ROOT=${ROOT:-"$DATA/index-$RECORDS-$SEED"}
   [[ -d "$SOURCE" ]] || "$BIN/index-builder" synth --out "$SOURCE" --records "$RECORDS" --seed "$SEED"
   [[ -f "$ROOT/CURRENT" ]] || "$BIN/index-builder" build --source "$SOURCE" --out "$ROOT"
   "$BIN/credgate" serve --index "$ROOT" --listen "$CG_ADDR" 2>"$DATA/credgate.log" & pids+=($!)
+fi
+if [[ -n "${TRUST:-}" ]]; then
+  TRUST_DIR=$(mktemp -d "$DATA/trust.XXXXXX")
+  TOKEN=$("$BIN/credgate" keys new --name bench --scopes check --file "$TRUST_DIR/keys.toml" 2>/dev/null)
+  if [[ -n "${DEMO:-}" ]]; then TRUST_INDEX=(--demo); else TRUST_INDEX=(--index "$ROOT"); fi
+  "$BIN/credgate" serve "${TRUST_INDEX[@]}" --listen "$TRUST_ADDR" --keys "$TRUST_DIR/keys.toml" \
+    --audit-dir "$TRUST_DIR/audit" --audit-durability batch --signing-key "$TRUST_DIR/signing.key" \
+    2>"$DATA/credgate-trust.log" & pids+=($!)
 fi
 "$BIN/examples/hello_server" "$HELLO_ADDR" 2>/dev/null & pids+=($!)
 redis-server --port "$REDIS_PORT" --save '' --appendonly no --daemonize no >/dev/null & pids+=($!)
@@ -105,11 +122,33 @@ LUA
 HELLO_LUA="$DATA/hello.lua"
 sed -e 's#"/v1/check?id=" .. ids\[i\] .. "&scenario=procurement"#"/"#' "$LUA" > "$HELLO_LUA"
 
+if [[ -n "${TRUST:-}" ]]; then
+  wait_up "$TRUST_ADDR/readyz"
+  TRUST_LUA="$DATA/rotate-trust.lua"
+  sed -e "s#return wrk.format(\"GET\", \(.*\))#return wrk.format(\"GET\", \\1, {[\"Authorization\"] = \"Bearer $TOKEN\"})#" "$LUA" > "$TRUST_LUA"
+  # One request by hand: the key works and the answer carries a version-2 receipt.
+  curl -fs -H "Authorization: Bearer $TOKEN" "http://$TRUST_ADDR/v1/check?id=$(head -1 "$IDS")&scenario=procurement" \
+    | python3 -c 'import sys, json; r = json.load(sys.stdin)["receipt"]; assert r["version"] == 2, r'
+fi
+
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$2" "http://$1" | awk '/^RESULT/ { print $2, $3, $4 }'; }
 run_redis() {
   redis-benchmark -p "$REDIS_PORT" -t get -n 1000000 -c "$CONNECTIONS" --threads "$THREADS" -r "$(wc -l < "$IDS")" -q 2>/dev/null \
     | tr '\r' '\n' | awk '/GET:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) { rps = $i; break } } /p50=/ { } END { print rps }'
 }
+
+if [[ -n "${TRUST:-}" ]]; then
+  printf '%-6s %12s %9s %7s %12s %9s %7s %8s %6s\n' round open_rps p99_ms errors trust_rps p99_ms errors trust/open load1
+  for r in $(seq 1 "$ROUNDS"); do
+    read -r op opp99 operr < <(run_wrk "$CG_ADDR" "$LUA")
+    read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TRUST_LUA")
+    printf '%-6s %12s %9s %7s %12s %9s %7s %8.3f %6s\n' "$r" "$op" "$opp99" "$operr" "$tr" "$trp99" "$trerr" \
+      "$(echo "$tr / $op" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
+  done
+  echo "audit lines written: $(cat "$TRUST_DIR"/audit/*.jsonl | wc -l)"
+  rm -rf "$TRUST_DIR"
+  exit 0
+fi
 
 printf '%-6s %14s %9s %7s %14s %9s %14s %8s %8s\n' round credgate_rps p99_ms errors hello_rps p99_ms redis_get_rps cg/hello cg/redis
 for r in $(seq 1 "$ROUNDS"); do
