@@ -10,6 +10,7 @@
 # --audit-dir (durability batch) and --signing-key, and runs interleaved wrk rounds on
 # /v1/check against both instead of the hello/Redis comparison, printing req/s, p99, the
 # ratio trusted/open (goal ≥ 0.85) and the 1-minute load average after each round.
+# NO_BUILD=1 skips the release build and uses target/release as it is.
 # ROOT and SOURCE may point at an existing snapshot root and its source directory (read
 # only) instead of building one under DATA.
 #
@@ -27,17 +28,29 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DATA=${DATA:-target/bench-data}
-CG_ADDR=127.0.0.1:18180
-TRUST_ADDR=127.0.0.1:18183
-HELLO_ADDR=127.0.0.1:18181
-REDIS_PORT=18182
+# PORT_BASE (18180): credgate, hello, Redis and the trusted credgate use it and the next
+# three ports; change it when another run holds them.
+PORT_BASE=${PORT_BASE:-18180}
+CG_ADDR=127.0.0.1:$PORT_BASE
+HELLO_ADDR=127.0.0.1:$((PORT_BASE + 1))
+REDIS_PORT=$((PORT_BASE + 2))
+TRUST_ADDR=127.0.0.1:$((PORT_BASE + 3))
+for port in "$PORT_BASE" $((PORT_BASE + 1)) $((PORT_BASE + 2)) $((PORT_BASE + 3)); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is already in use (another run?); set PORT_BASE" >&2
+    exit 1
+  fi
+done
 
 for tool in wrk redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install wrk redis-server" >&2; exit 1; }
 done
 
-cargo build --release --quiet --bin credgate --example hello_server
-cargo build --release --quiet -p credgate-index --bin index-builder
+# NO_BUILD=1 uses the release binaries already in target/release as they are.
+if [[ -z "${NO_BUILD:-}" ]]; then
+  cargo build --release --quiet --bin credgate --example hello_server
+  cargo build --release --quiet -p credgate-index --bin index-builder
+fi
 BIN=target/release
 
 pids=()
@@ -92,12 +105,15 @@ wait_up "$CG_ADDR/readyz"; wait_up "$HELLO_ADDR/"
 
 # Keep only ids credgate accepts in strict mode (the sources hold deliberately nonconforming
 # codes, which answer 422), screening them all in one /v1/screen call.
-cat "$DATA/hits.txt" "$DATA/misses.txt" \
+# An explicit header line, so row N is line N of the two files whatever the first id is.
+{ echo id; cat "$DATA/hits.txt" "$DATA/misses.txt"; } \
   | curl -fs -X POST -H 'Content-Type: text/csv' --data-binary @- "http://$CG_ADDR/v1/screen?scenario=procurement" \
   | python3 -c 'import sys, json
+# The answers echo people'"'"'s numbers masked, so the ids are taken from the input by row.
+ids = [l.strip() for f in sys.argv[1:] for l in open(f) if l.strip()]
 for l in sys.stdin:
     r = json.loads(l)
-    if r.get("error") is None: print(r["input"])' \
+    if r.get("error") is None: print(ids[r["row"] - 1])' "$DATA/hits.txt" "$DATA/misses.txt" \
   | shuf --random-source=<(yes "$SEED") > "$IDS"
 echo "ids: $(wc -l < "$IDS") valid of $(wc -l < "$DATA/hits.txt") hits + $(wc -l < "$DATA/misses.txt") misses"
 
