@@ -6,12 +6,20 @@
 //! pending (at low load just its own, so a lone check waits for nothing but its own
 //! signature). Requests arriving meanwhile queue their leaves; when the round ends and more
 //! are pending, the next round is spawned as a task, so a request never signs for others
-//! longer than one round and its own answer is not held back. Under load a round therefore
-//! covers roughly the checks that arrived during the last signature, and the cost of
-//! Ed25519 (tens of µs) is shared by all of them. A round takes at most [`MAX_BATCH`] leaves
-//! so paths stay short (≤ 12 hashes).
+//! longer than one round and its own answer is not held back.
+//!
+//! Rounds that follow one another under load start at least [`MIN_ROUND_INTERVAL`] apart.
+//! Without that pause the next round would begin as soon as one leaf was pending, and since
+//! a signature takes longer than the gap between arrivals at thousands of checks a second,
+//! rounds would hold one or two leaves and signing would occupy a whole core (measured: the
+//! signed server at half the open one's req/s). With it, signing costs at most one
+//! signature per interval, each round covers the checks of about one interval, and a check
+//! under load waits at most about one interval more; a check arriving while the signer is
+//! idle is still signed at once. A round takes at most [`MAX_BATCH`] leaves so paths stay
+//! short (≤ 12 hashes).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer as _, SigningKey};
 use parking_lot::Mutex;
@@ -21,6 +29,10 @@ use super::merkle::{Hash, Tree};
 
 /// Leaves signed by one signature at most.
 pub const MAX_BATCH: usize = 4096;
+
+/// The least time from the start of one round to the start of the next while leaves keep
+/// arriving (see the module documentation).
+pub const MIN_ROUND_INTERVAL: Duration = Duration::from_millis(1);
 
 /// What a leaf's receipt needs from its round.
 #[derive(Clone, Debug)]
@@ -106,6 +118,7 @@ impl BatchSigner {
 
     /// Signs what is pending, then hands any newer leaves to a fresh round.
     fn round(self: &Arc<Self>) {
+        let started = Instant::now();
         let (leaves, waiters) = {
             let mut p = self.pending.lock();
             let n = p.leaves.len().min(MAX_BATCH);
@@ -130,7 +143,10 @@ impl BatchSigner {
             match tokio::runtime::Handle::try_current() {
                 Ok(rt) => {
                     let me = self.clone();
-                    rt.spawn(async move { me.round() });
+                    rt.spawn(async move {
+                        tokio::time::sleep_until((started + MIN_ROUND_INTERVAL).into()).await;
+                        me.round()
+                    });
                 }
                 // Outside a runtime (a test or tool signing by hand) there is no one else
                 // to hand the round to.
