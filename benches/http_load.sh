@@ -4,11 +4,19 @@
 #
 #   benches/http_load.sh                 # synthetic snapshot of $RECORDS records (default 1M)
 #   DEMO=1 benches/http_load.sh          # the bundled sample (credgate serve --demo)
+#   TRUST=1 benches/http_load.sh         # open server vs keys + audit (batch) + receipts
+#
+# TRUST=1 starts a second credgate on the same snapshot with --keys (one key, scope check),
+# --audit-dir (durability batch) and --signing-key, and runs interleaved wrk rounds on
+# /v1/check against both instead of the hello/Redis comparison, printing req/s, p99, the
+# ratio trusted/open (goal ≥ 0.85) and the 1-minute load average after each round.
+# NO_BUILD=1 skips the release build and uses target/release as it is.
+# ROOT and SOURCE may point at an existing snapshot root and its source directory (read
+# only) instead of building one under DATA.
 #
 # Environment: RECORDS (1000000), SEED (1), ROUNDS (3), DURATION (10s), THREADS (2),
-# CONNECTIONS (64), DATA (target/bench-data), PORT (18180: credgate; hello and Redis take the
-# next two). Needs wrk and redis-server (apt-get install wrk
-# redis-server). Prints req/s and p99 per round and the ratios credgate/hello and
+# CONNECTIONS (64), DATA (target/bench-data), PORT_BASE (below). Needs wrk and redis-server
+# (apt-get install wrk redis-server). Prints req/s and p99 per round and the ratios credgate/hello and
 # credgate/redis (goals: ≥ 0.90 and ≥ 1.0), then the latency at a fixed rate of half of
 # credgate's median req/s (open loop, benches/support/rate_load.rs; goal p99 < 1 ms).
 set -euo pipefail
@@ -21,17 +29,29 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DATA=${DATA:-target/bench-data}
-PORT=${PORT:-18180}
-CG_ADDR=127.0.0.1:$PORT
-HELLO_ADDR=127.0.0.1:$((PORT + 1))
-REDIS_PORT=$((PORT + 2))
+# PORT_BASE (18180): credgate, hello, Redis and the trusted credgate use it and the next
+# three ports; change it when another run holds them.
+PORT_BASE=${PORT_BASE:-18180}
+CG_ADDR=127.0.0.1:$PORT_BASE
+HELLO_ADDR=127.0.0.1:$((PORT_BASE + 1))
+REDIS_PORT=$((PORT_BASE + 2))
+TRUST_ADDR=127.0.0.1:$((PORT_BASE + 3))
+for port in "$PORT_BASE" $((PORT_BASE + 1)) $((PORT_BASE + 2)) $((PORT_BASE + 3)); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "port $port is already in use (another run?); set PORT_BASE" >&2
+    exit 1
+  fi
+done
 
 for tool in wrk redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install wrk redis-server" >&2; exit 1; }
 done
 
-cargo build --release --quiet --bin credgate --example hello_server --example rate_load
-cargo build --release --quiet -p credgate-index --bin index-builder
+# NO_BUILD=1 uses the release binaries already in target/release as they are.
+if [[ -z "${NO_BUILD:-}" ]]; then
+  cargo build --release --quiet --bin credgate --example hello_server --example rate_load
+  cargo build --release --quiet -p credgate-index --bin index-builder
+fi
 BIN=target/release
 
 pids=()
@@ -44,11 +64,19 @@ if [[ -n "${DEMO:-}" ]]; then
   "$BIN/credgate" serve --demo --listen "$CG_ADDR" 2>"$DATA/credgate.log" & pids+=($!)
   SOURCE=$(mktemp -d); cp -r data/sample/. "$SOURCE"
 else
-  SOURCE="$DATA/source-$RECORDS-$SEED"
-  ROOT="$DATA/index-$RECORDS-$SEED"
+  SOURCE=${SOURCE:-"$DATA/source-$RECORDS-$SEED"}
+  ROOT=${ROOT:-"$DATA/index-$RECORDS-$SEED"}
   [[ -d "$SOURCE" ]] || "$BIN/index-builder" synth --out "$SOURCE" --records "$RECORDS" --seed "$SEED"
   [[ -f "$ROOT/CURRENT" ]] || "$BIN/index-builder" build --source "$SOURCE" --out "$ROOT"
   "$BIN/credgate" serve --index "$ROOT" --listen "$CG_ADDR" 2>"$DATA/credgate.log" & pids+=($!)
+fi
+if [[ -n "${TRUST:-}" ]]; then
+  TRUST_DIR=$(mktemp -d "$DATA/trust.XXXXXX")
+  TOKEN=$("$BIN/credgate" keys new --name bench --scopes check --file "$TRUST_DIR/keys.toml" 2>/dev/null)
+  if [[ -n "${DEMO:-}" ]]; then TRUST_INDEX=(--demo); else TRUST_INDEX=(--index "$ROOT"); fi
+  "$BIN/credgate" serve "${TRUST_INDEX[@]}" --listen "$TRUST_ADDR" --keys "$TRUST_DIR/keys.toml" \
+    --audit-dir "$TRUST_DIR/audit" --audit-durability batch --signing-key "$TRUST_DIR/signing.key" \
+    2>"$DATA/credgate-trust.log" & pids+=($!)
 fi
 "$BIN/examples/hello_server" "$HELLO_ADDR" 2>/dev/null & pids+=($!)
 redis-server --port "$REDIS_PORT" --save '' --appendonly no --daemonize no >/dev/null & pids+=($!)
@@ -78,18 +106,15 @@ wait_up "$CG_ADDR/readyz"; wait_up "$HELLO_ADDR/"
 
 # Keep only ids credgate accepts in strict mode (the sources hold deliberately nonconforming
 # codes, which answer 422), screening them all in one /v1/screen call.
-cat "$DATA/hits.txt" "$DATA/misses.txt" > "$DATA/candidates.txt"
-# The screen answer masks people's numbers in its echo, so take each accepted id from the
-# list by its row number (checking the echo agrees with it).
-curl -fs -X POST -H 'Content-Type: text/csv' --data-binary @"$DATA/candidates.txt" "http://$CG_ADDR/v1/screen?scenario=procurement" \
+# An explicit header line, so row N is line N of the two files whatever the first id is.
+{ echo id; cat "$DATA/hits.txt" "$DATA/misses.txt"; } \
+  | curl -fs -X POST -H 'Content-Type: text/csv' --data-binary @- "http://$CG_ADDR/v1/screen?scenario=procurement" \
   | python3 -c 'import sys, json
-ids = [l.strip() for l in open(sys.argv[1])]
+# The answers echo people'"'"'s numbers masked, so the ids are taken from the input by row.
+ids = [l.strip() for f in sys.argv[1:] for l in open(f) if l.strip()]
 for l in sys.stdin:
     r = json.loads(l)
-    if "row" not in r: continue
-    i = ids[r["row"] - 1]
-    assert r["input"] in (i, i[:6] + "********" + i[14:]), (r, i)
-    if r.get("error") is None: print(i)' "$DATA/candidates.txt" \
+    if r.get("error") is None: print(ids[r["row"] - 1])' "$DATA/hits.txt" "$DATA/misses.txt" \
   | shuf --random-source=<(yes "$SEED") > "$IDS"
 echo "ids: $(wc -l < "$IDS") valid of $(wc -l < "$DATA/hits.txt") hits + $(wc -l < "$DATA/misses.txt") misses"
 
@@ -114,11 +139,33 @@ LUA
 HELLO_LUA="$DATA/hello.lua"
 sed -e 's#"/v1/check?id=" .. ids\[i\] .. "&scenario=procurement"#"/"#' "$LUA" > "$HELLO_LUA"
 
+if [[ -n "${TRUST:-}" ]]; then
+  wait_up "$TRUST_ADDR/readyz"
+  TRUST_LUA="$DATA/rotate-trust.lua"
+  sed -e "s#return wrk.format(\"GET\", \(.*\))#return wrk.format(\"GET\", \\1, {[\"Authorization\"] = \"Bearer $TOKEN\"})#" "$LUA" > "$TRUST_LUA"
+  # One request by hand: the key works and the answer carries a version-2 receipt.
+  curl -fs -H "Authorization: Bearer $TOKEN" "http://$TRUST_ADDR/v1/check?id=$(head -1 "$IDS")&scenario=procurement" \
+    | python3 -c 'import sys, json; r = json.load(sys.stdin)["receipt"]; assert r["version"] == 2, r'
+fi
+
 run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$2" "http://$1" | awk '/^RESULT/ { print $2, $3, $4 }'; }
 run_redis() {
   redis-benchmark -p "$REDIS_PORT" -t get -n 1000000 -c "$CONNECTIONS" --threads "$THREADS" -r "$(wc -l < "$IDS")" -q 2>/dev/null \
     | tr '\r' '\n' | awk '/GET:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) { rps = $i; break } } /p50=/ { } END { print rps }'
 }
+
+if [[ -n "${TRUST:-}" ]]; then
+  printf '%-6s %12s %9s %7s %12s %9s %7s %8s %6s\n' round open_rps p99_ms errors trust_rps p99_ms errors trust/open load1
+  for r in $(seq 1 "$ROUNDS"); do
+    read -r op opp99 operr < <(run_wrk "$CG_ADDR" "$LUA")
+    read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TRUST_LUA")
+    printf '%-6s %12s %9s %7s %12s %9s %7s %8.3f %6s\n' "$r" "$op" "$opp99" "$operr" "$tr" "$trp99" "$trerr" \
+      "$(echo "$tr / $op" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
+  done
+  echo "audit lines written: $(cat "$TRUST_DIR"/audit/*.jsonl | wc -l)"
+  rm -rf "$TRUST_DIR"
+  exit 0
+fi
 
 printf '%-6s %14s %9s %7s %14s %9s %14s %8s %8s\n' round credgate_rps p99_ms errors hello_rps p99_ms redis_get_rps cg/hello cg/redis
 all_cg=()

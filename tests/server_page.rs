@@ -64,3 +64,70 @@ fn the_page_and_its_assets_are_served_with_type_cache_and_policy() {
         "{metrics}"
     );
 }
+
+/// With `--keys` the page itself stays public (the clerk must be able to open it to type
+/// the token), while the API it calls answers 401 without a token, 403 naming the missing
+/// scope, and 200 with one; the script sends the token it keeps in sessionStorage as a
+/// Bearer header and never puts it in localStorage or a URL.
+#[test]
+fn with_keys_the_page_loads_and_its_api_calls_need_the_token() {
+    use credgate::server::Auth;
+    use credgate::trust::hex;
+    use credgate::trust::keys::token_digest;
+
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(&dir.path().join("index"), sample_today());
+    let keys = dir.path().join("keys.toml");
+    let entry = |name: &str, token: &str, scopes: &str| {
+        format!(
+            "[[key]]\nname = {name:?}\ntoken_sha256 = \"{}\"\nscopes = [{scopes}]\n",
+            hex(&token_digest(token.as_bytes()))
+        )
+    };
+    std::fs::write(
+        &keys,
+        entry("counter", "tok-counter", "\"check\", \"search\"")
+            + &entry("reader", "tok-reader", "\"search\""),
+    )
+    .unwrap();
+    let auth = Auth::from_file(keys).unwrap();
+    let s = TestServer::start_with(
+        &dir.path().join("index"),
+        sample_today(),
+        |_| {},
+        |st| st.auth = auth,
+    );
+    for path in ["/", "/assets/app.js", "/assets/app.css"] {
+        assert_eq!(s.get(path).status, 200, "{path} needs no token");
+    }
+    let html = s.get("/").text();
+    assert!(
+        html.contains("<label for=\"token\">访问令牌</label>"),
+        "a labelled token field"
+    );
+    assert!(html.contains("id=\"token\" type=\"password\""));
+
+    let js = s.get("/assets/app.js").text();
+    assert!(js.contains("sessionStorage") && !js.contains("localStorage"));
+    assert!(js.contains("\"Authorization\", \"Bearer \""));
+    // Every API call goes through the one helper that adds the header.
+    assert_eq!(js.matches("fetch(").count(), 1, "only api() calls fetch");
+    for text in ["令牌无效", "无此权限", "需要访问令牌"] {
+        assert!(js.contains(text), "app.js explains 401/403 with {text}");
+    }
+
+    let check = "/v1/check?id=914101027110665834&scenario=procurement";
+    s.get(check).error(401, "unauthorized");
+    let v = s
+        .request("GET", check, &[("Authorization", "Bearer tok-reader")], b"")
+        .error(403, "forbidden");
+    assert_eq!(v["error"]["scope"], "check", "{v}");
+    let ok = s.request(
+        "GET",
+        check,
+        &[("Authorization", "Bearer tok-counter")],
+        b"",
+    );
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.json()["decision"], "deny");
+}

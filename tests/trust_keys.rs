@@ -143,6 +143,7 @@ fn each_scope_on_each_endpoint() {
                 let v = r.error(403, "forbidden");
                 let msg = v["error"]["message"].as_str().unwrap();
                 assert!(msg.contains(ep.4.unwrap()), "{msg}");
+                assert_eq!(v["error"]["scope"], ep.4.unwrap(), "{v}");
             }
         }
     }

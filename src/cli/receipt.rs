@@ -1,6 +1,7 @@
 //! `credgate receipt verify --public-key FILE < response`: checks a receipt offline.
 //!
-//! Standard input is either a check response (one JSON object with a `receipt` member) or a
+//! Both receipt versions are accepted (see [`crate::trust::receipt`]): version 2 is checked
+//! along its Merkle path to the signed root. Standard input is either a check response (one JSON object with a `receipt` member) or a
 //! whole `/v1/screen` response whose last line is its receipt. Exit status 0: the signature
 //! holds and the content matches it; 1: something was altered (or the receipt is missing or
 //! was made with another key); 2: the key file or the input could not be read.
@@ -50,9 +51,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     match result {
         Ok(r) => {
-            let what = r
+            let mut what = r
                 .rows
                 .map_or("check".to_string(), |n| format!("batch of {n} rows"));
+            if let (Some(i), Some(n)) = (r.leaf_index, r.leaves) {
+                what.push_str(&format!(", receipt {} of {n} signed together", i + 1));
+            }
             eprintln!(
                 "valid: receipt {} ({what}) checked at {} against snapshot {}",
                 r.id, r.checked_at, r.snapshot

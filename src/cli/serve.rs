@@ -63,6 +63,13 @@ pub struct Args {
     /// Start a new audit segment past this many bytes (a new day starts one too).
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     pub audit_segment_bytes: u64,
+    /// Serve HTTPS with this PEM certificate chain (the server's certificate first);
+    /// needs --tls-key.
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key (PKCS#8, RSA or SEC1) of --tls-cert; needs --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The bundled sample source set, compiled into the binary so `--demo` works anywhere.
@@ -159,6 +166,12 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         bail!("no snapshot given: pass --index ROOT, set `index` in the config, or use --demo");
     }
     let auth = open_auth(&args, &config)?;
+    // Read before anything starts, so a missing or mismatched file stops the server with
+    // the file named instead of failing every handshake later.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(server::tls::load(cert, key)?),
+        _ => None,
+    };
     let correlator = match &args.subject_key {
         Some(p) => Correlator::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?,
         None => Correlator::ephemeral().context("making a subject secret")?,
@@ -192,7 +205,7 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         }
         None => None,
     };
-    runtime.block_on(serve(config, auth, correlator, signer, audit))?;
+    runtime.block_on(serve(config, auth, correlator, signer, audit, tls))?;
     Ok(std::process::ExitCode::SUCCESS)
 }
 
@@ -229,6 +242,7 @@ async fn serve(
     correlator: Correlator,
     signer: Option<Signer>,
     audit: Option<Audit>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -239,11 +253,13 @@ async fn serve(
     state.correlator = correlator;
     state.signer = signer;
     state.audit = audit;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    state.tls = tls;
     let state = Arc::new(state);
     if let Err(e) = state.reloader.reload(&state, Trigger::Startup).await {
         tracing::error!(error = %e, "no snapshot loaded yet; /readyz answers 503 until one is");
     }
-    tracing::info!(addr = %listener.local_addr()?, "credgate listening");
+    tracing::info!(addr = %listener.local_addr()?, scheme, "credgate listening");
     let (stop_tx, stop_rx) = watch::channel(false);
     if poll > 0 {
         let mut rx = stop_rx.clone();

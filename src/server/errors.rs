@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     /// For `invalid_id` on a wrong check character: the character that would be right.
     pub expected_check: Option<char>,
+    /// For `403 forbidden`: the scope the key lacks (the counter page names it).
+    pub scope: Option<&'static str>,
     /// For `405`: the methods the path accepts, sent as the `Allow` header.
     pub allow: Option<&'static str>,
     /// For `429`: seconds until the key has a token again, sent as `Retry-After`.
@@ -35,6 +37,8 @@ struct Inner<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     expected_check: Option<char>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<&'a str>,
 }
 
 impl ApiError {
@@ -44,6 +48,7 @@ impl ApiError {
             code,
             message: message.into(),
             expected_check: None,
+            scope: None,
             allow: None,
             retry_after: None,
             challenge: false,
@@ -125,13 +130,16 @@ impl ApiError {
         }
     }
 
-    pub fn forbidden(key: &str, scope: &str) -> ApiError {
+    pub fn forbidden(key: &str, scope: &'static str) -> ApiError {
         let shown: String = key.chars().take(100).collect();
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("the key {shown:?} does not hold the scope `{scope}` this endpoint needs; ask for a key with it (`credgate keys new --scopes {scope}`)"),
-        )
+        ApiError {
+            scope: Some(scope),
+            ..ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("the key {shown:?} does not hold the scope `{scope}` this endpoint needs; ask for a key with it (`credgate keys new --scopes {scope}`)"),
+            )
+        }
     }
 
     pub fn rate_limited(key: &str, retry_after: u64) -> ApiError {
@@ -153,6 +161,7 @@ impl ApiError {
                 code: self.code,
                 message: &self.message,
                 expected_check: self.expected_check,
+                scope: self.scope,
             },
         };
         // Serialising plain strings into a Vec cannot fail.

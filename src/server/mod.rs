@@ -8,6 +8,12 @@
 //! listener is dropped, idle connections are closed, and requests in flight finish (bounded
 //! by `shutdown_grace`).
 //!
+//! With TLS ([`tls`], `State::tls`) each accepted connection first completes its handshake
+//! on its own task, bounded by the same header-read timeout (a client that connects and
+//! sends nothing is dropped after it, as over plain HTTP), and is then served exactly like a
+//! plain one: the same builder, limits, permit and graceful shutdown. A failed handshake
+//! (a plain-HTTP request to the TLS port, say) ends only that connection.
+//!
 //! The engine lives in an [`ArcSwapOption`]: a request loads it once (no lock) and keeps
 //! that snapshot to its end; [`reload`] swaps in a verified new one.
 
@@ -21,6 +27,7 @@ pub mod routes;
 pub mod rows;
 pub mod screen;
 pub mod split;
+pub mod tls;
 pub mod trail;
 pub mod web;
 
@@ -110,6 +117,8 @@ pub struct State {
     pub signer: Option<Signer>,
     /// The audit trail (`--audit-dir`); `None`: none is kept.
     pub audit: Option<Audit>,
+    /// TLS (`--tls-cert`, `--tls-key`); `None`: plain HTTP.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl State {
@@ -125,6 +134,7 @@ impl State {
                 .expect("the operating system's random source is available"),
             signer: None,
             audit: None,
+            tls: None,
         }
     }
 
@@ -139,12 +149,11 @@ impl State {
 pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
     let limit = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
+    let head_timeout = Duration::from_millis(state.config.header_read_timeout_ms.max(1));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(
-            state.config.header_read_timeout_ms.max(1),
-        ))
+        .header_read_timeout(head_timeout)
         .keep_alive(true)
         .max_buf_size(64 * 1024);
     tokio::pin!(shutdown);
@@ -175,13 +184,41 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
             let st = st.clone();
             async move { Ok::<_, Infallible>(routes::handle(req, st).await) }
         });
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+        match &state.tls {
+            None => {
+                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                    drop(permit);
+                });
             }
-            drop(permit);
-        });
+            Some(acceptor) => {
+                // The handshake runs on the connection's own task so a slow client cannot
+                // stall the accept loop; the watcher is taken now so a shutdown that comes
+                // during the handshake still reaches the connection.
+                let handshake = acceptor.accept(stream);
+                let watcher = graceful.watcher();
+                let builder = builder.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(head_timeout, handshake).await {
+                        Ok(Ok(tls)) => {
+                            let conn =
+                                watcher.watch(builder.serve_connection(TokioIo::new(tls), service));
+                            if let Err(e) = conn.await {
+                                tracing::debug!(%peer, error = %e, "connection ended with an error");
+                            }
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                    drop(permit);
+                });
+            }
+        }
     }
     drop(listener);
     let grace = Duration::from_millis(state.config.shutdown_grace_ms);

@@ -226,8 +226,9 @@ async fn decide(
         // With receipts the body is the canonical encoding the digest covers, so the
         // decision is serialised once either way.
         Some(signer) => {
-            let v = serde_json::to_value(&decision).map_err(internal)?;
-            let (buf, r) = signer.sign_check(&v, decision.snapshot);
+            let (buf, r) = signer.sign_decision(&decision).await.map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
             (buf, Some(r))
         }
         // Without, it is written straight into one buffer sized for it (engine::json).

@@ -6,7 +6,10 @@
 //! [`crate::server::auth`] and the handlers in [`crate::server::routes`].
 
 pub mod audit;
+pub mod batching;
+pub mod canonical;
 pub mod keys;
+pub mod merkle;
 pub mod privacy;
 pub mod ratelimit;
 pub mod receipt;

@@ -1,26 +1,54 @@
 //! Signed screening receipts: proof, later, that this server gave this answer about this
 //! subject against this snapshot.
 //!
-//! # What is signed (version 1)
+//! # Digests
 //!
 //! **Digest of a check.** The decision object of the response with its `receipt` member
-//! removed, encoded canonically: JSON with no white space, the members of every object
-//! sorted by the bytes of their names (UTF-8), arrays in order, strings escaped as
-//! serde_json escapes them (`"` `\` and control characters only; other characters as UTF-8),
-//! numbers as serde_json writes them. `digest` is the lower-case hex SHA-256 of those bytes.
+//! removed, encoded canonically ([`super::canonical`]): JSON with no white space, the
+//! members of every object sorted by the bytes of their names (UTF-8), arrays in order,
+//! strings escaped as serde_json escapes them (`"` `\` and control characters only; other
+//! characters as UTF-8), numbers as serde_json writes them. `digest` is the lower-case hex
+//! SHA-256 of those bytes. The server writes those bytes straight from the decision
+//! ([`super::canonical::write_decision`]) and sends them as the body, receipt appended.
 //!
 //! **Digest of a batch** (`/v1/screen`). The SHA-256 of every byte of the response body
 //! before the receipt line (CSV header, rows, a summary or error line), as sent.
 //!
-//! **Signature.** Ed25519 (RFC 8032) over the UTF-8 bytes of
-//! `credgate-receipt-v1\n{id}\n{checked_at}\n{snapshot}\n{digest}\n{rows}`, where `rows` is
-//! the decimal row count of a batch and `-` for a check; `signature` is its standard
-//! base64 (with padding). So changing any field of the decision changes the digest, and
-//! changing any field of the receipt breaks the signature.
+//! # Version 1: one signature per receipt (batches of `/v1/screen`)
+//!
+//! `{id, checked_at, snapshot, digest, signature, rows}` with no `version` member.
+//! `signature` is standard base64 (with padding) of Ed25519 (RFC 8032) over the UTF-8 bytes
+//! of `credgate-receipt-v1\n{id}\n{checked_at}\n{snapshot}\n{digest}\n{rows}`, where `rows`
+//! is the decimal row count of a batch and `-` for a check (checks were signed this way
+//! before version 2, and such receipts still verify).
+//!
+//! # Version 2: one signature per batch of receipts (checks)
+//!
+//! `{version: 2, id, checked_at, snapshot, digest, leaf_index, leaves, path, root,
+//! signature}`. Checks that arrive together are signed together ([`super::batching`]):
+//!
+//! - each receipt is a leaf: `leaf = SHA-256(0x00 ‖ credgate-receipt-v2\n{id}\n{checked_at}\n{snapshot}\n{digest}\n-)`
+//!   (the last line is `rows` as in version 1);
+//! - the leaves of one round, in order, form a binary Merkle tree ([`super::merkle`]):
+//!   `node = SHA-256(0x01 ‖ left ‖ right)`, nodes paired left to right at each level, a last
+//!   node without a partner moving up unchanged;
+//! - `leaf_index` is the receipt's position, `leaves` the number of leaves, `path` the
+//!   lower-case hex partner hashes from the leaf up (empty for a round of one), `root` the
+//!   lower-case hex root;
+//! - `signature` is base64 Ed25519 over `credgate-receipt-root-v2\n{root}\n{leaves}`.
+//!
+//! Verifying recomputes the digest from the decision, the leaf from the receipt, the root
+//! from the leaf, `leaf_index`, `leaves` and `path`, requires it to equal `root`, and checks
+//! the signature over the root. Each receipt thus carries everything needed to verify it
+//! alone, and proves as much as a version-1 receipt: changing any field of the decision
+//! changes the digest; changing any field of the receipt, the index, the count or the path
+//! changes the root reached; changing the root breaks the signature. Receipts of one round
+//! share `root` and `signature`, which tells only that they were signed at the same moment.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -32,14 +60,35 @@ use sha2::{Digest, Sha256};
 
 use credgate_index::date::Day;
 
+use super::batching::{root_message, BatchSigner, Proof, Unsigned};
+pub use super::canonical::canonical;
+use super::canonical::write_decision;
+use super::merkle::{leaf_hash, root_from_path, Hash};
+use crate::engine::Decision;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
+    /// 2 for receipts signed in a batch (see the module documentation); absent for 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
     pub id: String,
     /// UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     pub checked_at: String,
     pub snapshot: String,
     pub digest: String,
+    /// Version 2: the receipt's position among the leaves of its round.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_index: Option<u64>,
+    /// Version 2: how many receipts the round signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaves: Option<u64>,
+    /// Version 2: the audit path, lower-case hex hashes from the leaf up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<String>>,
+    /// Version 2: the lower-case hex Merkle root the signature covers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
     pub signature: String,
     /// Rows of a batch; absent on a check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,48 +96,23 @@ pub struct Receipt {
 }
 
 impl Receipt {
-    /// The bytes the signature covers.
+    /// Version 1: the bytes the signature covers.
     pub fn message(&self) -> Vec<u8> {
+        self.content("credgate-receipt-v1")
+    }
+
+    /// Version 2: the bytes of the receipt's Merkle leaf (before the 0x00 prefix).
+    pub fn leaf_message(&self) -> Vec<u8> {
+        self.content("credgate-receipt-v2")
+    }
+
+    fn content(&self, tag: &str) -> Vec<u8> {
         let rows = self.rows.map_or("-".to_string(), |r| r.to_string());
         format!(
-            "credgate-receipt-v1\n{}\n{}\n{}\n{}\n{rows}",
+            "{tag}\n{}\n{}\n{}\n{}\n{rows}",
             self.id, self.checked_at, self.snapshot, self.digest
         )
         .into_bytes()
-    }
-}
-
-/// Appends the canonical encoding of `v` (see the module documentation).
-pub fn canonical(v: &Value, out: &mut Vec<u8>) {
-    match v {
-        Value::Object(m) => {
-            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                // Writing a string into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *out, k);
-                out.push(b':');
-                canonical(v, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(a) => {
-            out.push(b'[');
-            for (i, v) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                canonical(v, out);
-            }
-            out.push(b']');
-        }
-        other => {
-            let _ = serde_json::to_writer(&mut *out, other);
-        }
     }
 }
 
@@ -116,6 +140,8 @@ pub fn now_rfc3339() -> String {
 /// The server's signing key and its receipt numbering.
 pub struct Signer {
     key: SigningKey,
+    /// Signs version-2 receipts, one signature per round.
+    batch: Arc<BatchSigner>,
     /// Random per process start, so receipt ids stay unique across restarts.
     prefix: String,
     counter: AtomicU64,
@@ -124,8 +150,10 @@ pub struct Signer {
 impl Signer {
     pub fn new(seed: [u8; 32]) -> std::io::Result<Signer> {
         let prefix: [u8; 8] = super::random()?;
+        let key = SigningKey::from_bytes(&seed);
         Ok(Signer {
-            key: SigningKey::from_bytes(&seed),
+            batch: BatchSigner::new(key.clone()),
+            key,
             prefix: super::hex(&prefix),
             counter: AtomicU64::new(0),
         })
@@ -164,37 +192,100 @@ impl Signer {
         })
     }
 
-    /// A signed receipt over `digest`.
-    pub fn issue(&self, snapshot: &str, digest: String, rows: Option<u64>) -> Receipt {
+    /// An unsigned receipt with a fresh id and the time now.
+    fn blank(&self, snapshot: &str, digest: String, rows: Option<u64>) -> Receipt {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let mut r = Receipt {
+        Receipt {
+            version: None,
             id: format!("{}{n:012x}", self.prefix),
             checked_at: now_rfc3339(),
             snapshot: snapshot.to_string(),
             digest,
+            leaf_index: None,
+            leaves: None,
+            path: None,
+            root: None,
             signature: String::new(),
             rows,
-        };
+        }
+    }
+
+    /// A version-1 receipt over `digest`, signed on its own (batches of `/v1/screen`).
+    pub fn issue(&self, snapshot: &str, digest: String, rows: Option<u64>) -> Receipt {
+        let mut r = self.blank(snapshot, digest, rows);
         r.signature = B64.encode(self.key.sign(&r.message()).to_bytes());
         r
     }
 
-    /// Signs a check: the canonical decision (`decision` must be an object) with its receipt
-    /// appended, ready to send, and the receipt.
+    /// Signs a check with a version-2 receipt: the canonical decision with its receipt
+    /// appended, ready to send, and the receipt. Waits for the round that signs it.
+    pub async fn sign_decision(&self, d: &Decision<'_>) -> Result<(Vec<u8>, Receipt), Unsigned> {
+        let (mut buf, mut r) = self.unsigned_v2(d);
+        let proof = self.batch.sign(leaf_hash(&r.leaf_message())).await?;
+        finish_v2(&mut buf, &mut r, proof);
+        Ok((buf, r))
+    }
+
+    /// Signs `decisions` as one round (one tree, one signature), in order. The server forms
+    /// rounds itself ([`Signer::sign_decision`]); this is for tools and tests that need a
+    /// round of a known size.
+    pub fn sign_decisions_together(&self, decisions: &[Decision<'_>]) -> Vec<(Vec<u8>, Receipt)> {
+        if decisions.is_empty() {
+            return Vec::new();
+        }
+        let mut drafts: Vec<(Vec<u8>, Receipt)> =
+            decisions.iter().map(|d| self.unsigned_v2(d)).collect();
+        let leaves = drafts
+            .iter()
+            .map(|(_, r)| leaf_hash(&r.leaf_message()))
+            .collect();
+        for ((buf, r), proof) in drafts.iter_mut().zip(self.batch.sign_leaves(leaves)) {
+            finish_v2(buf, r, proof);
+        }
+        drafts
+    }
+
+    /// The canonical decision and its receipt before the round: digest, id, time.
+    fn unsigned_v2(&self, d: &Decision<'_>) -> (Vec<u8>, Receipt) {
+        let mut buf = Vec::with_capacity(1024 + 768 * (d.measures.len() + d.records.len()));
+        write_decision(d, &mut buf);
+        let mut r = self.blank(d.snapshot, sha256_hex(&buf), None);
+        r.version = Some(2);
+        (buf, r)
+    }
+
+    /// Version 1 for a check: the canonical form of `decision` (an object) with a receipt
+    /// signed on its own appended. The server signs checks with [`Signer::sign_decision`];
+    /// this stays for comparison (`examples/receipt_cost`) and for tools.
     pub fn sign_check(&self, decision: &Value, snapshot: &str) -> (Vec<u8>, Receipt) {
         let mut buf = Vec::with_capacity(1024);
         canonical(decision, &mut buf);
         let receipt = self.issue(snapshot, sha256_hex(&buf), None);
-        if buf.last() == Some(&b'}') {
-            buf.pop();
-            if buf.len() > 1 {
-                buf.push(b',');
-            }
-            buf.extend_from_slice(b"\"receipt\":");
-            let _ = serde_json::to_writer(&mut buf, &receipt);
-            buf.push(b'}');
-        }
+        append_receipt(&mut buf, &receipt);
         (buf, receipt)
+    }
+}
+
+/// Fills in a version-2 receipt from its round's proof and appends it to the decision.
+fn finish_v2(buf: &mut Vec<u8>, r: &mut Receipt, proof: Proof) {
+    r.leaf_index = Some(proof.index);
+    r.leaves = Some(proof.leaves);
+    r.path = Some(proof.path.iter().map(|h| super::hex(h)).collect());
+    r.root = Some(super::hex(&proof.root));
+    r.signature = B64.encode(proof.signature);
+    append_receipt(buf, r);
+}
+
+/// Puts `"receipt":{…}` as the last member of the JSON object in `buf`.
+fn append_receipt(buf: &mut Vec<u8>, receipt: &Receipt) {
+    if buf.last() == Some(&b'}') {
+        buf.pop();
+        if buf.len() > 1 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"\"receipt\":");
+        let _ = serde_json::to_writer(&mut *buf, receipt);
+        buf.push(b'}');
     }
 }
 
@@ -219,14 +310,60 @@ pub fn parse_public_key(text: &str) -> Result<VerifyingKey, VerifyError> {
     VerifyingKey::from_bytes(&bytes).map_err(|_| VerifyError::PublicKey("not an Ed25519 point"))
 }
 
+/// Checks the receipt's signature (version 1) or its path and the signature over its root
+/// (version 2), once its digest has been checked against the content.
 fn check_signature(r: &Receipt, key: &VerifyingKey) -> Result<(), VerifyError> {
     let sig = B64
         .decode(&r.signature)
         .ok()
         .and_then(|b| Signature::from_slice(&b).ok())
         .ok_or(VerifyError::BadSignature)?;
-    key.verify_strict(&r.message(), &sig)
+    let tree = (&r.leaf_index, &r.leaves, &r.path, &r.root);
+    let message = match (r.version, tree) {
+        (None, (None, None, None, None)) => r.message(),
+        (None, _) => {
+            return Err(VerifyError::Malformed(
+                "`leaf_index`, `leaves`, `path` and `root` belong to version 2 receipts".into(),
+            ))
+        }
+        (Some(2), (Some(index), Some(leaves), Some(path), Some(root))) => {
+            let path = path
+                .iter()
+                .map(|h| parse_hash(h, "path"))
+                .collect::<Result<Vec<Hash>, _>>()?;
+            let claimed = parse_hash(root, "root")?;
+            let reached = root_from_path(leaf_hash(&r.leaf_message()), *index, *leaves, &path)
+                .ok_or(VerifyError::PathMismatch)?;
+            if reached != claimed {
+                return Err(VerifyError::PathMismatch);
+            }
+            root_message(&claimed, *leaves)
+        }
+        (Some(2), _) => {
+            return Err(VerifyError::Malformed(
+                "a version 2 receipt needs `leaf_index`, `leaves`, `path` and `root`".into(),
+            ))
+        }
+        (Some(v), _) => {
+            return Err(VerifyError::Malformed(format!(
+                "receipt version {v} is unknown to this credgate (it knows 1 and 2)"
+            )))
+        }
+    };
+    key.verify_strict(&message, &sig)
         .map_err(|_| VerifyError::BadSignature)
+}
+
+/// A hash written as exactly 64 lower-case hex digits (no other spelling is accepted, so
+/// a receipt has one valid form).
+fn parse_hash(s: &str, what: &str) -> Result<Hash, VerifyError> {
+    super::unhex::<32>(s)
+        .filter(|h| super::hex(h) == s)
+        .ok_or_else(|| {
+            VerifyError::Malformed(format!(
+                "`{what}` holds {s:?}, not 64 lower-case hex digits"
+            ))
+        })
 }
 
 /// Verifies a check response (the whole JSON object, receipt included).
@@ -294,6 +431,8 @@ pub enum VerifyError {
     Malformed(String),
     DigestMismatch,
     SnapshotMismatch,
+    /// Version 2: the path does not lead from the receipt's leaf to its root.
+    PathMismatch,
     BadSignature,
     PublicKey(&'static str),
 }
@@ -305,6 +444,7 @@ impl fmt::Display for VerifyError {
             VerifyError::Malformed(e) => write!(f, "the receipt is malformed: {e}"),
             VerifyError::DigestMismatch => f.write_str("ALTERED: the content does not match the receipt's digest"),
             VerifyError::SnapshotMismatch => f.write_str("ALTERED: the decision's snapshot is not the receipt's"),
+            VerifyError::PathMismatch => f.write_str("ALTERED: the receipt's audit path does not lead from its fields to its root"),
             VerifyError::BadSignature => f.write_str("ALTERED or not ours: the signature does not hold for this receipt under this public key"),
             VerifyError::PublicKey(e) => write!(f, "the public key file is not usable ({e}); save the JSON of GET /v1/receipts/public-key"),
         }
@@ -337,19 +477,6 @@ impl std::error::Error for KeyFileError {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn canonical_sorts_members_at_every_depth() {
-        let v: Value =
-            serde_json::from_str(r#"{"b":1,"a":{"y":[3,{"d":"é\"","c":null}],"x":true},"A":-1.5}"#)
-                .unwrap();
-        let mut out = Vec::new();
-        canonical(&v, &mut out);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            r#"{"A":-1.5,"a":{"x":true,"y":[3,{"c":null,"d":"é\""}]},"b":1}"#
-        );
-    }
 
     #[test]
     fn a_signed_check_verifies_and_any_change_breaks_it() {
@@ -389,5 +516,177 @@ mod tests {
         let t = &a.checked_at;
         assert_eq!(t.len(), 24, "{t}");
         assert!(Day::parse(&t[..10]).is_ok() && t.ends_with('Z'));
+    }
+
+    fn decision(id: String) -> Decision<'static> {
+        use crate::engine::decision::Outcome;
+        use credgate_index::model::Scenario;
+        Decision {
+            id,
+            id_type: "uscc",
+            scenario: Scenario::Licensing,
+            as_of: Day(20_000),
+            decision: Outcome::Clear,
+            heightened: false,
+            nonconforming: false,
+            name: Some("某某有限公司"),
+            measures: vec![],
+            records: vec![],
+            snapshot: "snap-1",
+        }
+    }
+
+    /// Every way of altering a version-2 receipt that must be caught.
+    fn receipt_alterations(v: &Value, other: &Value) -> Vec<(&'static str, Value)> {
+        let mut out = Vec::new();
+        let mut put = |what: &'static str, f: &dyn Fn(&mut Value)| {
+            let mut w = v.clone();
+            f(&mut w);
+            out.push((what, w));
+        };
+        put("id", &|w| w["receipt"]["id"] = "0".into());
+        put("checked_at", &|w| {
+            w["receipt"]["checked_at"] = "2000-01-01T00:00:00.000Z".into()
+        });
+        put("snapshot", &|w| w["receipt"]["snapshot"] = "snap-2".into());
+        put("decision snapshot", &|w| w["snapshot"] = "snap-2".into());
+        put("digest", &|w| {
+            w["receipt"]["digest"] = "00".repeat(32).into()
+        });
+        put("decision", &|w| w["decision"] = "deny".into());
+        put("index+1", &|w| {
+            w["receipt"]["leaf_index"] = (w["receipt"]["leaf_index"].as_u64().unwrap() + 1).into()
+        });
+        put("index^1", &|w| {
+            w["receipt"]["leaf_index"] = (w["receipt"]["leaf_index"].as_u64().unwrap() ^ 1).into()
+        });
+        put("leaves+1", &|w| {
+            w["receipt"]["leaves"] = (w["receipt"]["leaves"].as_u64().unwrap() + 1).into()
+        });
+        put("leaves-1", &|w| {
+            w["receipt"]["leaves"] = (w["receipt"]["leaves"].as_u64().unwrap() - 1).into()
+        });
+        put("path flipped", &|w| {
+            if let Some(h) = w["receipt"]["path"][0].as_str().map(str::to_string) {
+                let flipped = if h.starts_with('0') { "1" } else { "0" };
+                w["receipt"]["path"][0] = format!("{flipped}{}", &h[1..]).into();
+            }
+        });
+        put("path shortened", &|w| {
+            w["receipt"]["path"].as_array_mut().unwrap().pop();
+        });
+        put("path emptied", &|w| {
+            w["receipt"]["path"] = Value::Array(vec![])
+        });
+        put("path lengthened", &|w| {
+            let r = w["receipt"]["root"].clone();
+            w["receipt"]["path"].as_array_mut().unwrap().push(r);
+        });
+        put("path upper case", &|w| {
+            if let Some(h) = w["receipt"]["path"][0].as_str().map(str::to_uppercase) {
+                w["receipt"]["path"][0] = h.into();
+            }
+        });
+        put("path of another", &|w| {
+            w["receipt"]["path"] = other["receipt"]["path"].clone()
+        });
+        put("root", &|w| w["receipt"]["root"] = "ab".repeat(32).into());
+        put("root of another round", &|w| {
+            w["receipt"]["root"] = other["receipt"]["root"].clone()
+        });
+        put("signature", &|w| {
+            w["receipt"]["signature"] = other["receipt"]["signature"].clone()
+        });
+        put("no version", &|w| {
+            w["receipt"].as_object_mut().unwrap().remove("version");
+        });
+        put("version 3", &|w| w["receipt"]["version"] = 3.into());
+        put("no path", &|w| {
+            w["receipt"].as_object_mut().unwrap().remove("path");
+        });
+        out
+    }
+
+    #[test]
+    fn every_receipt_of_a_round_verifies_and_any_change_breaks_it() {
+        let s = Signer::new([7; 32]).unwrap();
+        let key = s.verifying_key();
+        // Another round, so "the root or signature of another round" is a real one.
+        let ds: Vec<_> = (0..3).map(|i| decision(format!("other-{i}"))).collect();
+        let other_round: Vec<Value> = s
+            .sign_decisions_together(&ds)
+            .into_iter()
+            .map(|(b, _)| serde_json::from_slice(&b).unwrap())
+            .collect();
+        for n in [1usize, 2, 5, 8, 13] {
+            let ds: Vec<_> = (0..n).map(|i| decision(format!("id-{i}"))).collect();
+            let signed = s.sign_decisions_together(&ds);
+            assert_eq!(signed.len(), n);
+            let roots: std::collections::BTreeSet<_> =
+                signed.iter().map(|(_, r)| r.root.clone()).collect();
+            assert_eq!(roots.len(), 1, "one root per round");
+            for (i, (bytes, r)) in signed.iter().enumerate() {
+                assert_eq!(
+                    (r.version, r.leaf_index, r.leaves),
+                    (Some(2), Some(i as u64), Some(n as u64))
+                );
+                let v: Value = serde_json::from_slice(bytes).unwrap();
+                assert_eq!(&verify_check(&v, &key).unwrap(), r);
+                // The path of a neighbour in the same round (or of the other round).
+                let neighbour = if n > 1 {
+                    serde_json::from_slice(&signed[(i + 1) % n].0).unwrap()
+                } else {
+                    other_round[1].clone()
+                };
+                for (what, w) in receipt_alterations(&v, &neighbour) {
+                    if n == 1
+                        && what.starts_with("path")
+                        && what != "path of another"
+                        && what != "path lengthened"
+                    {
+                        continue; // a round of one has an empty path
+                    }
+                    if w == v {
+                        continue; // e.g. the neighbour shares this leaf's partner
+                    }
+                    assert!(
+                        verify_check(&w, &key).is_err(),
+                        "n={n} i={i}: {what} was not caught"
+                    );
+                }
+                // Every receipt of the other round verifies too, and none with this key swapped.
+                let other = Signer::new([8; 32]).unwrap();
+                assert_eq!(
+                    verify_check(&v, &other.verifying_key()),
+                    Err(VerifyError::BadSignature)
+                );
+            }
+        }
+        for v in &other_round {
+            verify_check(v, &key).unwrap();
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_checks_share_rounds_and_all_verify() {
+        let s = Arc::new(Signer::new([4; 32]).unwrap());
+        let key = s.verifying_key();
+        let tasks: Vec<_> = (0..400)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let d = decision(format!("c-{i}"));
+                    s.sign_decision(&d).await.unwrap()
+                })
+            })
+            .collect();
+        let mut ids = std::collections::BTreeSet::new();
+        for t in tasks {
+            let (bytes, r) = t.await.unwrap();
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(verify_check(&v, &key).unwrap(), r);
+            assert!(ids.insert(r.id));
+        }
+        assert_eq!(ids.len(), 400);
     }
 }

@@ -10,6 +10,10 @@ import { join } from "node:path";
 const BASE = process.env.BASE_URL;
 const SHOTS = process.env.SCREENSHOTS;
 const AS_OF = process.env.AS_OF || "2026-11-28";
+// A server with API keys (optional): a token that may check, one that may only search.
+const KEYED = process.env.KEYED_URL;
+const TOKEN_CHECK = process.env.TOKEN_CHECK;
+const TOKEN_SEARCH = process.env.TOKEN_SEARCH;
 if (!BASE || !SHOTS) throw new Error("BASE_URL and SCREENSHOTS must be set (run tests/browser/run.sh)");
 
 const steps = [];
@@ -50,7 +54,8 @@ try {
   page.on("console", (m) => {
     // A refused request shows as a console error too; 422 is the expected answer to an
     // invalid code, so only other failures count.
-    if (m.type() === "error" && !/status of 422/.test(m.text())) problems.push(`console: ${m.text()}`);
+    // On the keyed server 401 and 403 are expected answers too.
+    if (m.type() === "error" && !/status of (401|403|422)/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
   page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
 
@@ -217,6 +222,46 @@ try {
   check(batchWide <= 768, "at 768 px the batch results need no page-wide scrolling", `scrollWidth ${batchWide}`);
   await page.screenshot({ path: join(SHOTS, "06-batch-768x1024.png"), fullPage: true });
   rmSync(dir, { recursive: true, force: true });
+
+  // --- A server with keys: the token field, 401/403 in Chinese, the token kept per tab.
+  if (KEYED) {
+    await page.goto(KEYED + "/");
+    await page.waitForFunction(() => /需要访问令牌/.test(document.getElementById("snapshot").textContent));
+    check(true, "without a token the header asks for one");
+    check(await page.getAttribute("#token", "type") === "password", "the token field hides what is typed");
+    const ask = async () => {
+      const answered = page.waitForResponse((r) => r.url().includes("/v1/check"));
+      await page.click("#check-btn");
+      return (await answered).status();
+    };
+    await page.fill("#code", "914101027110665834");
+    await page.selectOption("#scenario", { label: "公共资源交易" });
+    check(await ask() === 401, "a check without a token is refused with 401");
+    check(/需要访问令牌/.test(await page.innerText("#result")), "the card asks for the token");
+    await page.fill("#token", "not-a-token");
+    check(await ask() === 401, "a wrong token is refused with 401");
+    check(/令牌无效/.test(await page.innerText("#result")), "the card says 令牌无效");
+    await page.fill("#token", TOKEN_SEARCH);
+    check(await ask() === 403, "a token without the check scope gets 403");
+    const denied = await page.innerText("#result");
+    check(/无此权限/.test(denied) && denied.includes("单个核查") && denied.includes("check"),
+      "the card says 无此权限 and names the scope", denied);
+    await page.fill("#token", TOKEN_CHECK);
+    await page.press("#token", "Tab"); // change event: stored and the header refreshed
+    const sent = page.waitForRequest((r) => r.url().includes("/v1/check"));
+    check(await ask() === 200, "with the right token the check answers 200");
+    const req = await sent;
+    check(req.headers()["authorization"] === "Bearer " + TOKEN_CHECK, "the token goes as a Bearer header");
+    check(!req.url().includes(TOKEN_CHECK), "and never in the URL");
+    check(await page.locator("#result .card").getAttribute("data-decision") === "deny",
+      "the decision card shows deny");
+    const stored = await page.evaluate(() => [sessionStorage.getItem("credgate.token"), localStorage.length]);
+    check(stored[0] === TOKEN_CHECK && stored[1] === 0, "the token is in sessionStorage only", JSON.stringify(stored));
+    await page.reload();
+    check(await page.inputValue("#token") === TOKEN_CHECK, "a reload in the same tab keeps the token");
+    await page.waitForFunction(() => /名单数据/.test(document.getElementById("snapshot").textContent));
+    await page.screenshot({ path: join(SHOTS, "07-keyed-1280x800.png") });
+  }
 
   check(problems.length === 0, "no script errors, CSP violations or failed requests", problems.join("\n  "));
   console.log(`# ${steps.length} checks passed`);

@@ -66,20 +66,32 @@ log="$work/server.log"
 # that day too, so the test does not depend on the calendar.
 CREDGATE_TODAY=2026-11-28 NO_COLOR=1 "$bin" serve --demo --listen "127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
+# A second server with API keys, for the token field: one key that may check and search,
+# one that may only search.
+keyed_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
+keyed_base="http://127.0.0.1:$keyed_port"
+rm -f "$work/keys.toml"
+token_check=$("$bin" keys new --name counter --scopes check,search --file "$work/keys.toml" 2>/dev/null)
+token_search=$("$bin" keys new --name reader --scopes search --file "$work/keys.toml" 2>/dev/null)
+CREDGATE_TODAY=2026-11-28 NO_COLOR=1 "$bin" serve --demo --listen "127.0.0.1:$keyed_port" \
+  --keys "$work/keys.toml" >"$work/server-keyed.log" 2>&1 &
+keyed=$!
 stop() {
-  if kill -0 "$server" 2>/dev/null; then
-    kill -TERM "$server"
-    wait "$server" || true
-  fi
+  for p in "$server" "$keyed"; do
+    if kill -0 "$p" 2>/dev/null; then
+      kill -TERM "$p"
+      wait "$p" || true
+    fi
+  done
 }
 trap stop EXIT
 
 # Poll readiness until the demo snapshot is built and loaded (60 s at most).
 deadline=$((SECONDS + 60))
-until curl -sf "$base/readyz" >/dev/null; do
-  if ! kill -0 "$server" 2>/dev/null; then
+until curl -sf "$base/readyz" >/dev/null && curl -sf "$keyed_base/readyz" >/dev/null; do
+  if ! kill -0 "$server" 2>/dev/null || ! kill -0 "$keyed" 2>/dev/null; then
     echo "credgate exited before it was ready:" >&2
-    cat "$log" >&2
+    cat "$log" "$work/server-keyed.log" >&2
     exit 1
   fi
   if [ $SECONDS -ge $deadline ]; then
@@ -94,7 +106,8 @@ echo "ready at $base"
 echo "== browser test: counter.mjs"
 start=$SECONDS
 status=0
-BASE_URL="$base" SCREENSHOTS="$shots" AS_OF=2026-11-28 node "$work/counter.mjs" || status=$?
+BASE_URL="$base" KEYED_URL="$keyed_base" TOKEN_CHECK="$token_check" TOKEN_SEARCH="$token_search" \
+  SCREENSHOTS="$shots" AS_OF=2026-11-28 node "$work/counter.mjs" || status=$?
 echo "browser steps took $((SECONDS - start)) s; screenshots in $shots"
 if [ $status -ne 0 ]; then
   echo "browser test FAILED; server log:" >&2

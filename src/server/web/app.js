@@ -210,6 +210,42 @@ function fillScenarios(select, initial) {
   select.value = initial;
 }
 
+// ---------------------------------------------------------------------------------------
+// The access token: typed by the clerk, kept in sessionStorage (this tab only, gone when it
+// closes) and never in persistent storage or a URL; sent as a Bearer header on every API call.
+
+const TOKEN_KEY = "credgate.token";
+
+function token() {
+  return $("token").value.trim();
+}
+
+/** A request to the API, carrying the token (when there is one) as `Authorization: Bearer`. */
+function api(url, options = {}) {
+  const headers = new Headers(options.headers || {});
+  const t = token();
+  if (t) headers.set("Authorization", "Bearer " + t);
+  return fetch(url, { ...options, headers });
+}
+
+function setupToken() {
+  const input = $("token");
+  try {
+    input.value = sessionStorage.getItem(TOKEN_KEY) || "";
+  } catch (_) {
+    // Storage may be off (private mode); the field still works for this page.
+  }
+  input.addEventListener("change", () => {
+    try {
+      if (token()) sessionStorage.setItem(TOKEN_KEY, token());
+      else sessionStorage.removeItem(TOKEN_KEY);
+    } catch (_) {
+      // as above
+    }
+    showSnapshot();
+  });
+}
+
 /** The API's error object of a non-2xx answer, or a made-up one when the body is not JSON. */
 async function apiError(resp) {
   try {
@@ -222,6 +258,8 @@ async function apiError(resp) {
 }
 
 const ERROR_LABELS = {
+  rate_limited: "请求过于频繁，请稍后再试",
+  audit_unavailable: "审计记录暂不可写，服务拒绝应答",
   invalid_id: "代码无效",
   bad_parameter: "请求参数有误",
   not_ready: "服务尚未就绪（名单数据未加载）",
@@ -230,10 +268,32 @@ const ERROR_LABELS = {
   bad_body: "文件内容无法读取",
 };
 
+/** Scopes of API keys, for 403 answers. */
+const SCOPE_LABELS = {
+  check: "单个核查",
+  screen: "批量筛查",
+  profile: "主体详情",
+  search: "名称查找",
+  admin: "管理",
+  personal_full: "查看完整个人证件号码",
+};
+
+/** The Chinese headline of an API error; 401 and 403 depend on the token and the scope. */
+function errorLabel(err) {
+  if (err.code === "unauthorized") {
+    return token() ? "令牌无效：请核对页面顶部的访问令牌" : "需要访问令牌：请在页面顶部填写";
+  }
+  if (err.code === "forbidden") {
+    const scope = err.scope ? `“${SCOPE_LABELS[err.scope] || err.scope}”（${err.scope}）` : "所需的";
+    return `无此权限：当前令牌没有${scope}权限`;
+  }
+  return ERROR_LABELS[err.code] || "出错了";
+}
+
 function errorBox(err) {
   const box = el("div", "error-box");
   box.setAttribute("role", "alert");
-  box.append(el("strong", null, ERROR_LABELS[err.code] || "出错了"));
+  box.append(el("strong", null, errorLabel(err)));
   if (err.expected_check) box.append(el("p", null, `校验位应为 ${err.expected_check}。`));
   box.append(el("p", "detail", err.message));
   return box;
@@ -293,7 +353,7 @@ async function runCheck() {
   result.replaceChildren(el("p", "placeholder", "正在核查…"));
   result.setAttribute("aria-busy", "true");
   try {
-    const resp = await fetch("/v1/check?" + params, { headers: { Accept: "application/json" } });
+    const resp = await api("/v1/check?" + params, { headers: { Accept: "application/json" } });
     if (!resp.ok) {
       const err = await apiError(resp);
       result.replaceChildren(errorBox(err));
@@ -488,11 +548,11 @@ function setupSearch() {
     }
     const params = new URLSearchParams({ name: query, fuzzy: "1", limit: "8" });
     try {
-      const resp = await fetch("/v1/search?" + params);
+      const resp = await api("/v1/search?" + params);
       if (mine !== seq) return; // a later keystroke has asked again
       if (!resp.ok) {
         hits = [];
-        list.replaceChildren(el("li", "empty", (await apiError(resp)).message));
+        list.replaceChildren(el("li", "empty", errorLabel(await apiError(resp))));
         list.hidden = false;
         return;
       }
@@ -590,7 +650,7 @@ async function runBatch() {
     batchName = file.name.replace(/\.[^.]*$/, "");
     const params = batchParams();
     params.set("summary", "1");
-    const resp = await fetch("/v1/screen?" + params, {
+    const resp = await api("/v1/screen?" + params, {
       method: "POST",
       headers: { "Content-Type": "text/csv; charset=utf-8", Accept: "application/x-ndjson" },
       body: batchText,
@@ -688,7 +748,7 @@ function batchView(fileName, rows, summary, broken) {
 
 async function downloadCsv() {
   if (batchText === null) return;
-  const resp = await fetch("/v1/screen?" + batchParams(), {
+  const resp = await api("/v1/screen?" + batchParams(), {
     method: "POST",
     headers: { "Content-Type": "text/csv; charset=utf-8", Accept: "text/csv" },
     body: batchText,
@@ -724,12 +784,18 @@ const LIST_NAMES = {};
 async function showSnapshot() {
   const p = $("snapshot");
   try {
-    const resp = await fetch("/v1/snapshot");
+    const resp = await api("/v1/snapshot");
+    if (resp.status === 401 || resp.status === 403) {
+      p.textContent = errorLabel(await apiError(resp));
+      p.className = "snapshot snapshot-down";
+      return;
+    }
     if (!resp.ok) {
       p.textContent = "名单数据未加载，暂不能核查";
       p.className = "snapshot snapshot-down";
       return;
     }
+    p.className = "snapshot";
     const s = await resp.json();
     for (const l of s.lists) LIST_NAMES[l.code] = l.name;
     p.textContent = `名单数据：${s.built_on} 版（${s.counts.subjects} 个主体，${s.counts.records} 条记录）`;
@@ -745,6 +811,7 @@ function init() {
   fillScenarios($("batch-scenario"), "procurement");
   $("as-of").value = today;
   $("batch-as-of").value = today;
+  setupToken();
   setupTabs();
   setupSearch();
   $("code").addEventListener("input", showCodeJudgement);

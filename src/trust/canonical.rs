@@ -1,0 +1,342 @@
+//! The canonical JSON encoding that receipt digests cover (see [`super::receipt`]): no white
+//! space, the members of every object sorted by the bytes of their names, arrays in order,
+//! strings escaped as serde_json escapes them, numbers as serde_json writes them.
+//!
+//! [`canonical`] encodes any `serde_json::Value`; it is the definition, and what the verifier
+//! uses. [`write_decision`] writes the same bytes for a [`Decision`] straight from the
+//! struct, members in sorted order by hand, with no `Value` tree built on the hot path
+//! (a check's encoding went from ~3.7 µs to well under 1 µs). A test holds the two equal
+//! on every decision of the sample; a field added to the decision without being added here
+//! fails it.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::engine::decision::{ActiveRecord, AppliedMeasure, Because, Decision, Via};
+use credgate_index::date::Day;
+
+/// Appends the canonical encoding of `v`.
+pub fn canonical(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                string(out, k);
+                out.push(b':');
+                canonical(v, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(v, out);
+            }
+            out.push(b']');
+        }
+        other => {
+            // Writing into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, other);
+        }
+    }
+}
+
+/// A JSON string as serde_json escapes it.
+fn string(out: &mut Vec<u8>, s: &str) {
+    // Most strings of a decision need no escaping at all: copy them whole.
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Writes `"name":` (with a leading comma unless it is the first member).
+fn key(out: &mut Vec<u8>, first: bool, name: &str) {
+    if !first {
+        out.push(b',');
+    }
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn day(out: &mut Vec<u8>, d: Day) {
+    out.push(b'"');
+    out.extend_from_slice(&d.to_bytes());
+    out.push(b'"');
+}
+
+fn boolean(out: &mut Vec<u8>, b: bool) {
+    out.extend_from_slice(if b { b"true" } else { b"false" });
+}
+
+/// Appends the canonical encoding of `d`: the same bytes as [`canonical`] of its
+/// serde_json value. Members are written in byte order of their names.
+pub fn write_decision(d: &Decision<'_>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    key(out, true, "as_of");
+    day(out, d.as_of);
+    key(out, false, "decision");
+    string(out, d.decision.as_str());
+    key(out, false, "heightened");
+    boolean(out, d.heightened);
+    key(out, false, "id");
+    string(out, &d.id);
+    key(out, false, "id_type");
+    string(out, d.id_type);
+    key(out, false, "measures");
+    out.push(b'[');
+    for (i, m) in d.measures.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        measure(out, m);
+    }
+    out.push(b']');
+    key(out, false, "name");
+    match d.name {
+        Some(n) => string(out, n),
+        None => out.extend_from_slice(b"null"),
+    }
+    key(out, false, "nonconforming");
+    boolean(out, d.nonconforming);
+    key(out, false, "records");
+    out.push(b'[');
+    for (i, r) in d.records.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        record(out, r);
+    }
+    out.push(b']');
+    key(out, false, "scenario");
+    string(out, d.scenario.as_str());
+    key(out, false, "snapshot");
+    string(out, d.snapshot);
+    out.push(b'}');
+}
+
+fn measure(out: &mut Vec<u8>, m: &AppliedMeasure<'_>) {
+    out.push(b'{');
+    key(out, true, "basis");
+    out.push(b'{');
+    key(out, true, "national");
+    out.push(b'[');
+    for (i, n) in m.basis.national.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, n);
+    }
+    out.push(b']');
+    key(out, false, "seed");
+    string(out, m.basis.seed);
+    out.push(b'}');
+    key(out, false, "because");
+    out.push(b'[');
+    for (i, b) in m.because.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        because(out, b);
+    }
+    out.push(b']');
+    key(out, false, "binding");
+    string(out, m.binding.as_str());
+    key(out, false, "effect");
+    string(out, m.effect.as_str());
+    key(out, false, "id");
+    string(out, m.id);
+    key(out, false, "kind");
+    string(out, m.kind.as_str());
+    key(out, false, "name");
+    string(out, m.name);
+    out.push(b'}');
+}
+
+fn because(out: &mut Vec<u8>, b: &Because<'_>) {
+    out.push(b'{');
+    match b {
+        Because::Record { record_id, via: v } => {
+            key(out, true, "record_id");
+            string(out, record_id);
+            if let Some(v) = v {
+                key(out, false, "via");
+                via(out, v);
+            }
+        }
+        Because::CleanHistory { clean_years, since } => {
+            key(out, true, "clean_years");
+            let _ = write!(out, "{clean_years}");
+            key(out, false, "since");
+            day(out, *since);
+        }
+    }
+    out.push(b'}');
+}
+
+fn via(out: &mut Vec<u8>, v: &Via<'_>) {
+    out.push(b'{');
+    key(out, true, "org");
+    string(out, v.org);
+    key(out, false, "org_name");
+    string(out, v.org_name);
+    key(out, false, "role");
+    string(out, v.role.as_str());
+    out.push(b'}');
+}
+
+fn record(out: &mut Vec<u8>, r: &ActiveRecord<'_>) {
+    out.push(b'{');
+    key(out, true, "authority");
+    string(out, r.authority);
+    key(out, false, "class");
+    string(out, r.class.as_str());
+    key(out, false, "decided_on");
+    day(out, r.decided_on);
+    key(out, false, "doc_no");
+    string(out, r.doc_no);
+    key(out, false, "domain");
+    string(out, r.domain);
+    key(out, false, "effective_from");
+    day(out, r.effective_from);
+    key(out, false, "effective_until");
+    match r.effective_until {
+        Some(d) => day(out, d),
+        None => out.extend_from_slice(b"null"),
+    }
+    key(out, false, "list_code");
+    string(out, r.list_code);
+    key(out, false, "list_name");
+    string(out, r.list_name);
+    key(out, false, "reason");
+    string(out, r.reason);
+    key(out, false, "record_id");
+    string(out, r.record_id);
+    key(out, false, "under_objection");
+    boolean(out, r.under_objection);
+    if let Some(v) = &r.via {
+        key(out, false, "via");
+        via(out, v);
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::decision::{Basis, Outcome};
+    use credgate_index::model::{Binding, Class, Effect, Kind, Role, Scenario};
+
+    #[test]
+    fn canonical_sorts_members_at_every_depth() {
+        let v: Value = serde_json::from_str(
+            r#"{"b":1,"a":{"y":[3,{"d":"é\"\n\u0001","c":null}],"x":true},"A":-1.5}"#,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        canonical(&v, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"A":-1.5,"a":{"x":true,"y":[3,{"c":null,"d":"é\"\n\u0001"}]},"b":1}"#
+        );
+    }
+
+    fn via() -> Via<'static> {
+        Via {
+            org: "91410100MA000000X0",
+            org_name: "某\"公司\"\\",
+            role: Role::LegalRep,
+        }
+    }
+
+    /// Hand-made decisions covering every optional member and escape, both ways.
+    #[test]
+    fn write_decision_equals_the_value_form() {
+        let national = vec!["发改财金〔2016〕141号".to_string(), "a\tb".to_string()];
+        let record = |via: Option<Via<'static>>, until: Option<Day>| ActiveRecord {
+            record_id: "court-1",
+            list_code: "court_defaulter",
+            list_name: "失信被执行人",
+            class: Class::Black,
+            domain: "court",
+            authority: "郑州市中级人民法院",
+            doc_no: "(2024)豫01执123号\n",
+            reason: "\u{7f}\u{1f}",
+            decided_on: Day(19_000),
+            effective_from: Day(19_001),
+            effective_until: until,
+            under_objection: true,
+            via,
+        };
+        let measure = |because: Vec<Because<'static>>| AppliedMeasure {
+            id: "procurement.black.restrict",
+            name: "限制参加政府采购活动",
+            kind: Kind::Punish,
+            binding: Binding::Mandatory,
+            effect: Effect::Deny,
+            basis: Basis {
+                seed: "s1",
+                national: &national,
+            },
+            because,
+        };
+        let full = Decision {
+            id: "410102********0211".into(),
+            id_type: "ric",
+            scenario: Scenario::Procurement,
+            as_of: Day(20_000),
+            decision: Outcome::Deny,
+            heightened: true,
+            nonconforming: false,
+            name: Some("张\"三"),
+            measures: vec![
+                measure(vec![
+                    Because::Record {
+                        record_id: "court-1",
+                        via: Some(via()),
+                    },
+                    Because::Record {
+                        record_id: "court-2",
+                        via: None,
+                    },
+                ]),
+                measure(vec![Because::CleanHistory {
+                    clean_years: 3,
+                    since: Day(18_000),
+                }]),
+            ],
+            records: vec![record(Some(via()), None), record(None, Some(Day(21_000)))],
+            snapshot: "20261128T000000Z-abcdef",
+        };
+        let empty = Decision {
+            name: None,
+            measures: vec![],
+            records: vec![],
+            decision: Outcome::FastTrack,
+            ..full.clone()
+        };
+        for d in [full, empty] {
+            let mut direct = Vec::new();
+            write_decision(&d, &mut direct);
+            let mut via_value = Vec::new();
+            canonical(&serde_json::to_value(&d).unwrap(), &mut via_value);
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                String::from_utf8(via_value).unwrap()
+            );
+        }
+    }
+}
