@@ -41,7 +41,7 @@ fn main() {
         }],
     };
     let decision = Decision {
-        id: "914101027110665834".into(),
+        id: credgate::engine::DisplayId::new(b"914101027110665834", false, true),
         id_type: "uscc",
         scenario: Scenario::Procurement,
         as_of: Day::parse("2026-11-28").unwrap(),

@@ -93,7 +93,7 @@ pub fn write_decision(d: &Decision<'_>, out: &mut Vec<u8>) {
     key(out, false, "heightened");
     boolean(out, d.heightened);
     key(out, false, "id");
-    string(out, &d.id);
+    string(out, d.id.as_str());
     key(out, false, "id_type");
     string(out, d.id_type);
     key(out, false, "measures");
@@ -294,7 +294,7 @@ mod tests {
             because,
         };
         let full = Decision {
-            id: "410102********0211".into(),
+            id: crate::engine::DisplayId::new(b"410102196804120211", true, false),
             id_type: "ric",
             scenario: Scenario::Procurement,
             as_of: Day(20_000),

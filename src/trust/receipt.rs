@@ -518,11 +518,16 @@ mod tests {
         assert!(Day::parse(&t[..10]).is_ok() && t.ends_with('Z'));
     }
 
-    fn decision(id: String) -> Decision<'static> {
+    /// A decision whose 18-character id spells `name` (right-aligned, '-' as '0').
+    fn decision(name: String) -> Decision<'static> {
         use crate::engine::decision::Outcome;
         use credgate_index::model::Scenario;
+        let mut id = [b'0'; 18];
+        for (slot, c) in id[18 - name.len()..].iter_mut().zip(name.bytes()) {
+            *slot = if c.is_ascii_alphanumeric() { c } else { b'0' };
+        }
         Decision {
-            id,
+            id: crate::engine::DisplayId::new(&id, false, true),
             id_type: "uscc",
             scenario: Scenario::Licensing,
             as_of: Day(20_000),
