@@ -55,6 +55,13 @@ impl Proc {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
                 let line = plain(&line);
+                // Logged before the start is announced, so a test that reads the log right
+                // after `serve` returns sees the listening line.
+                {
+                    let mut l = log2.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
                 if !sent && line.contains("credgate listening") {
                     let addr = line
                         .split("addr=")
@@ -64,9 +71,6 @@ impl Proc {
                     let _ = tx.send(addr);
                     sent = true;
                 }
-                let mut l = log2.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
             }
             if !sent {
                 let _ = tx.send(None);
