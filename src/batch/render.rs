@@ -187,20 +187,8 @@ fn json_codes(out: &mut Vec<u8>, codes: Codes<'_>) {
     out.push(b']');
 }
 
-/// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as `\n`,
-/// `\t`… or `\u00XX`, everything else (all of Unicode) as is. Strings with nothing to
-/// escape — nearly all — are copied in one go.
-pub fn json_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        // serde_json's own escaping, so the rare escaped string is byte for byte its output.
-        let _ = serde_json::to_writer(&mut *out, s);
-    }
-}
+/// A JSON string as serde_json escapes it (the check writer's escaper).
+pub use crate::engine::json::string as json_str;
 
 /// A CSV field as the csv crate writes it by default: quoted (quotes doubled) when it
 /// holds a comma, a quote, CR or LF.

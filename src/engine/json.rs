@@ -150,11 +150,11 @@ fn via(out: &mut Vec<u8>, v: &Via<'_>) {
     out.push(b'}');
 }
 
-fn boolean(out: &mut Vec<u8>, b: bool) {
+pub fn boolean(out: &mut Vec<u8>, b: bool) {
     out.extend_from_slice(if b { b"true" } else { b"false" });
 }
 
-fn day(out: &mut Vec<u8>, d: Day) {
+pub fn day(out: &mut Vec<u8>, d: Day) {
     out.push(b'"');
     out.extend_from_slice(&d.to_bytes());
     out.push(b'"');

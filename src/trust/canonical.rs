@@ -14,7 +14,8 @@ use std::io::Write;
 use serde_json::Value;
 
 use crate::engine::decision::{ActiveRecord, AppliedMeasure, Because, Decision, Via};
-use credgate_index::date::Day;
+// The same JSON primitives as the /v1/check writer: strings escaped exactly as serde_json does.
+use crate::engine::json::{boolean, day, string};
 
 /// Appends the canonical encoding of `v`.
 pub fn canonical(v: &Value, out: &mut Vec<u8>) {
@@ -50,18 +51,6 @@ pub fn canonical(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
-/// A JSON string as serde_json escapes it.
-fn string(out: &mut Vec<u8>, s: &str) {
-    // Most strings of a decision need no escaping at all: copy them whole.
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        let _ = serde_json::to_writer(&mut *out, s);
-    }
-}
-
 /// Writes `"name":` (with a leading comma unless it is the first member).
 fn key(out: &mut Vec<u8>, first: bool, name: &str) {
     if !first {
@@ -70,16 +59,6 @@ fn key(out: &mut Vec<u8>, first: bool, name: &str) {
     out.push(b'"');
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":");
-}
-
-fn day(out: &mut Vec<u8>, d: Day) {
-    out.push(b'"');
-    out.extend_from_slice(&d.to_bytes());
-    out.push(b'"');
-}
-
-fn boolean(out: &mut Vec<u8>, b: bool) {
-    out.extend_from_slice(if b { b"true" } else { b"false" });
 }
 
 /// Appends the canonical encoding of `d`: the same bytes as [`canonical`] of its
@@ -238,6 +217,7 @@ fn record(out: &mut Vec<u8>, r: &ActiveRecord<'_>) {
 mod tests {
     use super::*;
     use crate::engine::decision::{Basis, Outcome};
+    use credgate_index::date::Day;
     use credgate_index::model::{Binding, Class, Effect, Kind, Role, Scenario};
 
     #[test]
