@@ -183,3 +183,55 @@ fn read_raw(c: &mut common::http::Conn) -> String {
     let _ = c.reader().read_to_end(&mut out);
     String::from_utf8_lossy(&out).into_owned()
 }
+
+#[test]
+fn an_xlsx_workbook_screens_like_the_same_rows_in_csv() {
+    let (_d, s) = server(2);
+    let rows = [
+        ["名称", "统一社会信用代码", "备注"],
+        ["恒达", "914101027110665834", "a, b"],
+        ["", "", ""],
+        ["孙", "410102196804120211", "x"],
+        ["bad", "91110000600037341N", "y"],
+        ["clean", "91110000600037341L", "z"],
+    ];
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if !cell.is_empty() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+    }
+    let xlsx = book.save_to_buffer().unwrap();
+    const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let r = s.post("/v1/screen?scenario=transport", XLSX, &xlsx);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let got = r.lines();
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(got[0]["decision"], "deny");
+    assert_eq!(got[0]["columns"]["名称"], "恒达");
+    assert_eq!(got[0]["columns"]["备注"], "a, b");
+    assert_eq!(got[1]["id"], "410102********0211");
+    assert_eq!(got[2]["error"]["code"], "invalid_id");
+    assert_eq!(got[3]["decision"], "clear");
+    // The same rows as CSV, with the code column named `id`, give the same answer.
+    let csv = "名称,id,备注\n恒达,914101027110665834,\"a, b\"\n孙,410102196804120211,x\n\
+               bad,91110000600037341N,y\nclean,91110000600037341L,z\n";
+    let want = s.post("/v1/screen?scenario=transport", "text/csv", csv.as_bytes());
+    assert_eq!(r.text(), want.text());
+
+    // Not a workbook: a 400 that says so, and the server keeps serving.
+    let bad = s.post(
+        "/v1/screen?scenario=transport",
+        XLSX,
+        b"id\n914101027110665834\n",
+    );
+    let e = bad.error(400, "bad_body");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("xlsx"),
+        "{e}"
+    );
+    assert_eq!(s.get("/healthz").status, 200);
+}

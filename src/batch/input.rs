@@ -377,7 +377,16 @@ fn stream_sheet(
     tx: &std::sync::mpsc::SyncSender<Result<Vec<String>, String>>,
 ) -> Result<(), String> {
     let file = BufReader::new(File::open(path).map_err(|e| e.to_string())?);
-    let mut book: Xlsx<_> = Xlsx::new(file).map_err(|e| e.to_string())?;
+    for_each_sheet_row(file, |row| tx.send(Ok(row)).is_ok())
+}
+
+/// Calls `f` with each row of the first worksheet of the workbook in `reader`, in order,
+/// gaps filled with empty cells; stops when `f` returns false.
+fn for_each_sheet_row<R: Read + io::Seek>(
+    reader: R,
+    mut f: impl FnMut(Vec<String>) -> bool,
+) -> Result<(), String> {
+    let mut book: Xlsx<_> = Xlsx::new(reader).map_err(|e| e.to_string())?;
     let sheet = book
         .sheet_names()
         .into_iter()
@@ -392,7 +401,7 @@ fn stream_sheet(
         let (r, c) = cell.get_position();
         if at != Some(r) {
             // Rows the sheet leaves out entirely are blank rows: skipped like blank lines.
-            if at.is_some() && tx.send(Ok(std::mem::take(&mut row))).is_err() {
+            if at.is_some() && !f(std::mem::take(&mut row)) {
                 return Ok(());
             }
             at = Some(r);
@@ -404,9 +413,47 @@ fn stream_sheet(
         row.push(cell_text(cell.get_value()));
     }
     if at.is_some() {
-        let _ = tx.send(Ok(row));
+        f(row);
     }
     Ok(())
+}
+
+/// The first worksheet of an uploaded workbook as CSV for `POST /v1/screen`, which reads the
+/// `id` column or else the first. Blank rows are left out. When no header cell is `id` but
+/// one carries a known identifier name ([`ID_COLUMNS`], e.g. 统一社会信用代码), that cell
+/// is renamed `id` so the right column is screened, as `credgate screen` would choose it.
+/// A workbook is a zip archive and cannot be read as a stream, so it is converted whole
+/// (the server bounds its size by the screen body limit).
+pub fn xlsx_to_csv(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::with_capacity(bytes.len() * 2));
+    let mut header = true;
+    let mut failed = None;
+    for_each_sheet_row(io::Cursor::new(bytes), |mut row| {
+        if row.iter().all(|c| c.trim().is_empty()) {
+            return true;
+        }
+        if std::mem::take(&mut header) && !row.iter().any(|c| c.trim().eq_ignore_ascii_case("id")) {
+            if let Ok(i) = find_id_column(&row, None) {
+                row[i] = "id".to_string();
+            }
+        }
+        match out.write_record(&row) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e.to_string());
+                false
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if header {
+        return Err("the first worksheet has no rows".to_string());
+    }
+    out.into_inner().map_err(|e| e.to_string())
 }
 
 /// A cell as the text a person sees. Identifiers typed as numbers (all-digit resident IDs

@@ -71,9 +71,15 @@ pub async fn handle(
     let as_of = parse_as_of(q.get("as_of")?.as_deref(), today)?;
     let lenient = q.flag("lenient")?;
     let summary = q.flag("summary")?;
-    const EXPECTED: &str = "text/csv, application/x-ndjson or application/json (an array)";
+    const EXPECTED: &str = "text/csv, application/x-ndjson, application/json (an array) or \
+        application/vnd.openxmlformats-officedocument.spreadsheetml.sheet (xlsx)";
+    let mut xlsx = false;
     let input = match media_type(&req)?.as_deref() {
         Some("text/csv") => InputFormat::Csv,
+        Some(XLSX) => {
+            xlsx = true;
+            InputFormat::Csv
+        }
         Some("application/x-ndjson") | Some("application/jsonl") | Some("application/ndjson") => {
             InputFormat::Ndjson
         }
@@ -97,6 +103,22 @@ pub async fn handle(
     let limit = state.config.screen_body_limit;
     check_declared_length(&req, limit)?;
     let engine = state.engine.load_full().ok_or_else(ApiError::not_ready)?;
+
+    let batch = Batch {
+        scenario,
+        as_of,
+        today,
+        mode: mode(lenient),
+        input,
+        csv_out,
+        layout: None,
+        full_ids: caller.full_ids(),
+        key: caller.name.clone(),
+    };
+    if xlsx {
+        let first = read_workbook(req.into_body(), limit).await?;
+        return Ok(start(state, engine, batch, first, None, limit, summary));
+    }
 
     // Read up to the first byte that is not white space, so that an empty body is a plain
     // 400 instead of an empty stream.
@@ -135,17 +157,29 @@ pub async fn handle(
         ));
     }
 
-    let batch = Batch {
-        scenario,
-        as_of,
-        today,
-        mode: mode(lenient),
-        input,
-        csv_out,
-        layout: None,
-        full_ids: caller.full_ids(),
-        key: caller.name.clone(),
-    };
+    Ok(start(
+        state,
+        engine,
+        batch,
+        first,
+        Some(body),
+        limit,
+        summary,
+    ))
+}
+
+/// Starts the batch's pipeline and answers with its streamed body. `body` is what is left of
+/// the request after `first` (`None` when `first` is all of it).
+fn start(
+    state: Arc<State>,
+    engine: Arc<Engine>,
+    batch: Batch,
+    first: Vec<u8>,
+    body: Option<Incoming>,
+    limit: u64,
+    summary: bool,
+) -> Response<Body> {
+    let csv_out = batch.csv_out;
     let (tx, rx) = mpsc::channel(4);
     let chunk_rows = state.config.screen_chunk_rows.max(1);
     tokio::spawn(pipeline(
@@ -159,7 +193,34 @@ pub async fn handle(
     };
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
-    Ok(resp)
+    resp
+}
+
+/// The media type of an xlsx workbook.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Reads a whole workbook body (a zip archive cannot be streamed) within `limit` and gives
+/// its first worksheet as CSV.
+async fn read_workbook(mut body: Incoming, limit: u64) -> Result<Vec<u8>, ApiError> {
+    let mut bytes = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_body(format!("reading the body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() as u64 + data.len() as u64 > limit {
+                return Err(ApiError::too_large(limit));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::bad_body(
+            "the body is empty; send an xlsx workbook with one identifier per row",
+        ));
+    }
+    tokio::task::spawn_blocking(move || crate::batch::input::xlsx_to_csv(&bytes))
+        .await
+        .map_err(|e| ApiError::bad_body(format!("reading the workbook: {e}")))?
+        .map_err(|e| ApiError::bad_body(format!("the body is not a readable xlsx workbook: {e}")))
 }
 
 type Tx = mpsc::Sender<Result<Bytes, Abort>>;
@@ -198,7 +259,8 @@ async fn fail(tx: &mut Out, csv_out: bool, code: &str, message: String) {
 
 /// Reads the body and feeds it to the splitter; `Ok(false)` at the end of the body.
 struct Reader {
-    body: Incoming,
+    /// `None` once the whole body was read before the pipeline started (a workbook).
+    body: Option<Incoming>,
     splitter: Splitter,
     read: u64,
     limit: u64,
@@ -210,7 +272,11 @@ impl Reader {
     /// batch, if the body is broken or too large.
     async fn next(&mut self, pending: &mut Records) -> Result<(), (&'static str, String)> {
         let structure = |e| ("bad_body", format!("the body is not one JSON array: {e}"));
-        match self.body.frame().await {
+        let frame = match &mut self.body {
+            Some(body) => body.frame().await,
+            None => None,
+        };
+        match frame {
             None => {
                 self.ended = true;
                 self.splitter.finish(pending).map_err(structure)
@@ -244,7 +310,7 @@ async fn pipeline(
     engine: Arc<Engine>,
     mut batch: Batch,
     first: Vec<u8>,
-    body: Incoming,
+    body: Option<Incoming>,
     limit: u64,
     chunk_rows: usize,
     summary: bool,

@@ -6,6 +6,7 @@ import { chromium } from "playwright-core";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { xlsx } from "./xlsx.mjs";
 
 const BASE = process.env.BASE_URL;
 const SHOTS = process.env.SCREENSHOTS;
@@ -216,6 +217,25 @@ try {
   check(lines[0].startsWith("名称,统一社会信用代码,decision"), "the CSV keeps the input columns and their names", lines[0]);
   check(lines.length === 7, "the CSV has a header and 6 rows", String(lines.length));
   check(lines[1].includes(",deny,") && lines[2].includes("invalid_id"), "the CSV rows carry the decisions");
+
+  // The same suppliers as an Excel workbook: sent as it is, read by the server.
+  const book = join(dir, "suppliers.xlsx");
+  writeFileSync(book, xlsx(readFileSync(csv, "utf8").trim().split("\n").map((l) => l.split(","))));
+  await page.setInputFiles("#batch-file", book);
+  const screenedBook = page.waitForResponse((r) => r.url().includes("/v1/screen"));
+  await page.click("#batch-btn");
+  const bookResp = await screenedBook;
+  check(bookResp.status() === 200, "the workbook is screened");
+  check((bookResp.request().headers()["content-type"] || "").includes("spreadsheetml"),
+    "the workbook is sent as xlsx", bookResp.request().headers()["content-type"]);
+  await page.waitForFunction(() => document.querySelector("#batch-result")?.textContent.includes("suppliers.xlsx"));
+  await page.locator("#batch-summary").waitFor();
+  const bookSums = await page.evaluate(() =>
+    Object.fromEntries([...document.querySelectorAll("#batch-summary .sum")].map((s) =>
+      [s.querySelector("dt").textContent, Number(s.querySelector("dd").textContent)])));
+  check(JSON.stringify(bookSums) === JSON.stringify(sums), "the workbook gives the CSV's summary", JSON.stringify(bookSums));
+  const bookRows = await page.locator("#batch-result tbody tr").count();
+  check(bookRows === 6, "the workbook's table lists 6 rows", String(bookRows));
 
   await page.setViewportSize({ width: 768, height: 1024 });
   const batchWide = await page.evaluate(() => document.documentElement.scrollWidth);

@@ -588,11 +588,13 @@ function setupSearch() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Batch: the file is read here (UTF-8, else GB18030 as Excel writes it on Chinese Windows),
-// sent as UTF-8 CSV to /v1/screen with a summary line; the download asks the same endpoint
-// for CSV.
+// Batch: a CSV file is read here (UTF-8, else GB18030 as Excel writes it on Chinese Windows)
+// and sent as UTF-8 CSV to /v1/screen with a summary line; an .xlsx workbook is sent as it is
+// (the server reads its first sheet). The download asks the same endpoint for CSV.
 
-let batchText = null;
+let batchText = null; // the body sent: CSV text, or the workbook's bytes
+let batchType = "text/csv; charset=utf-8";
+const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 let batchName = "";
 
 async function readCsv(file) {
@@ -639,20 +641,28 @@ async function runBatch() {
   const out = $("batch-result");
   const file = $("batch-file").files[0];
   if (!file) {
-    out.replaceChildren(errorBox({ code: "no_file", message: "请先选择 CSV 文件。" }));
+    out.replaceChildren(errorBox({ code: "no_file", message: "请先选择 CSV 或 Excel（.xlsx）文件。" }));
     $("batch-file").focus();
     return;
   }
   out.replaceChildren(el("p", "placeholder", `正在筛查 ${file.name} …`));
   out.setAttribute("aria-busy", "true");
   try {
-    batchText = markCodeColumn(await readCsv(file));
+    if (/\.xlsx$/i.test(file.name) || file.type === XLSX_TYPE) {
+      // The server reads the workbook's first sheet and finds the code column by name.
+      renamedColumn = null;
+      batchText = await file.arrayBuffer();
+      batchType = XLSX_TYPE;
+    } else {
+      batchText = markCodeColumn(await readCsv(file));
+      batchType = "text/csv; charset=utf-8";
+    }
     batchName = file.name.replace(/\.[^.]*$/, "");
     const params = batchParams();
     params.set("summary", "1");
     const resp = await api("/v1/screen?" + params, {
       method: "POST",
-      headers: { "Content-Type": "text/csv; charset=utf-8", Accept: "application/x-ndjson" },
+      headers: { "Content-Type": batchType, Accept: "application/x-ndjson" },
       body: batchText,
     });
     if (!resp.ok) {
@@ -750,7 +760,7 @@ async function downloadCsv() {
   if (batchText === null) return;
   const resp = await api("/v1/screen?" + batchParams(), {
     method: "POST",
-    headers: { "Content-Type": "text/csv; charset=utf-8", Accept: "text/csv" },
+    headers: { "Content-Type": batchType, Accept: "text/csv" },
     body: batchText,
   });
   if (!resp.ok) {
