@@ -6,16 +6,16 @@
 //! "today"s, the engine and the reference must agree on the decision, heightening, the applied
 //! measures and the active records.
 
+mod common;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use credgate::engine::{Engine, Options};
-use credgate_index::build::{build, BuildOptions};
 use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
 use credgate_index::ids::{self, Mode};
 use credgate_index::model::{Binding, Class, Effect, Kind, Outcome as ObjOutcome, Role, Scenario};
-use credgate_index::source::Encoding;
 use credgate_index::synth::{generate, SynthOptions};
 
 struct Row {
@@ -479,17 +479,7 @@ fn engine_agrees_with_the_reference_on_random_questions() {
     )
     .unwrap();
     let build_day = Day::parse("2026-11-28").unwrap();
-    let report = build(&BuildOptions {
-        source: source.path().to_path_buf(),
-        out: root.path().to_path_buf(),
-        catalog: Catalog::builtin(),
-        max_rejects: None,
-        history_from: None,
-        today: build_day,
-        keep: 1,
-        encoding: Encoding::Auto,
-    })
-    .unwrap();
+    let report = common::build_source(source.path(), root.path(), build_day, None).unwrap();
     assert!(
         !report.rejects.is_empty(),
         "synthetic data carries bad rows"

@@ -10,12 +10,9 @@ mod common;
 use credgate::engine::screen::ScreenResult;
 use credgate::engine::verdict::{ScreenPlan, Verdict};
 use credgate::engine::{Engine, Options, Outcome};
-use credgate_index::build::{build, BuildOptions};
-use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
 use credgate_index::ids::{gen, Mode};
 use credgate_index::model::Scenario;
-use credgate_index::source::Encoding;
 use credgate_index::synth::{generate, SynthOptions};
 
 use common::{build_sample, day, sample_today};
@@ -133,17 +130,7 @@ fn lean_screening_matches_check_on_a_synthetic_snapshot() {
     )
     .unwrap();
     let build_day = day("2026-11-28");
-    build(&BuildOptions {
-        source: source.path().to_path_buf(),
-        out: root.path().to_path_buf(),
-        catalog: Catalog::builtin(),
-        max_rejects: None,
-        history_from: None,
-        today: build_day,
-        keep: 1,
-        encoding: Encoding::Auto,
-    })
-    .unwrap();
+    common::build_source(source.path(), root.path(), build_day, None).unwrap();
     let engine = Engine::open(root.path()).unwrap();
     let mut inputs = all_subjects(&engine);
     inputs.extend(made_up(99, 100));

@@ -24,17 +24,29 @@ pub fn sample_today() -> Day {
 
 /// Builds `data/sample` into `root` as of `today`.
 pub fn build_sample(root: &Path, today: Day) -> credgate_index::build::BuildReport {
+    build_source(&repo().join("data/sample"), root, today, Some(0))
+        .expect("sample builds without rejects")
+}
+
+/// Builds the sources in `source` into the snapshot root `root` as of `today` with the
+/// built-in catalogue, keeping three generations.
+#[allow(dead_code)] // not every test binary builds its own sources
+pub fn build_source(
+    source: &Path,
+    root: &Path,
+    today: Day,
+    max_rejects: Option<u64>,
+) -> Result<credgate_index::build::BuildReport, credgate_index::build::BuildError> {
     build(&BuildOptions {
-        source: repo().join("data/sample"),
+        source: source.to_path_buf(),
         out: root.to_path_buf(),
         catalog: Catalog::builtin(),
-        max_rejects: Some(0),
+        max_rejects,
         history_from: None,
         today,
         keep: 3,
         encoding: Encoding::Auto,
     })
-    .expect("sample builds without rejects")
 }
 
 pub mod http;
