@@ -256,13 +256,24 @@ try {
     };
     await page.fill("#code", "914101027110665834");
     await page.selectOption("#scenario", { label: "公共资源交易" });
+    // The card is drawn after the answer's body is read: wait for it, not for the response.
+    const cardSays = async (pattern) => {
+      try {
+        await page.waitForFunction((src) => new RegExp(src).test(document.getElementById("result").innerText),
+          pattern.source, { timeout: 5000 });
+        return true;
+      } catch (_) {
+        return false;
+      }
+    };
     check(await ask() === 401, "a check without a token is refused with 401");
-    check(/需要访问令牌/.test(await page.innerText("#result")), "the card asks for the token");
+    check(await cardSays(/需要访问令牌/), "the card asks for the token");
     await page.fill("#token", "not-a-token");
     check(await ask() === 401, "a wrong token is refused with 401");
-    check(/令牌无效/.test(await page.innerText("#result")), "the card says 令牌无效");
+    check(await cardSays(/令牌无效/), "the card says 令牌无效", await page.innerText("#result"));
     await page.fill("#token", TOKEN_SEARCH);
     check(await ask() === 403, "a token without the check scope gets 403");
+    await cardSays(/无此权限/);
     const denied = await page.innerText("#result");
     check(/无此权限/.test(denied) && denied.includes("单个核查") && denied.includes("check"),
       "the card says 无此权限 and names the scope", denied);
