@@ -596,17 +596,21 @@ fn server_mode_matches_offline_mode() {
         "--chunk-rows",
         "1000",
     ];
-    let mut args = vec![
-        input.to_str().unwrap(),
-        "--server",
-        &url,
-        "--token",
-        "s3cret",
-        "--out",
-        remote_out.to_str().unwrap(),
-    ];
-    args.extend(common);
-    let o = f.cli(&args);
+    // `credgate screen` against the stand-in at `url`, with the token it expects.
+    let screen_remote = |url: &str| {
+        let mut args = vec![
+            input.to_str().unwrap(),
+            "--server",
+            url,
+            "--token",
+            "s3cret",
+            "--out",
+            remote_out.to_str().unwrap(),
+        ];
+        args.extend(common);
+        f.cli(&args)
+    };
+    let o = screen_remote(&url);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(
         server.join().unwrap(),
@@ -629,17 +633,7 @@ fn server_mode_matches_offline_mode() {
 
     // A refused token is a server failure: exit 3 with the server's message.
     let (url, server) = stand_in_server(f.root.clone(), "other");
-    let mut args = vec![
-        input.to_str().unwrap(),
-        "--server",
-        &url,
-        "--token",
-        "s3cret",
-        "--out",
-        remote_out.to_str().unwrap(),
-    ];
-    args.extend(common);
-    let o = f.cli(&args);
+    let o = screen_remote(&url);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("HTTP 401"), "{}", stderr(&o));
     server.join().unwrap();

@@ -14,16 +14,8 @@ pub mod privacy;
 pub mod ratelimit;
 pub mod receipt;
 
-/// Lower-case hexadecimal of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
-    }
-    s
-}
+/// Lower-case hexadecimal of `bytes` (the snapshot writer's, for digests and receipts).
+pub use credgate_index::format::writer::hex;
 
 /// The bytes of a hexadecimal string of exactly `N` bytes (either case), or `None`.
 pub fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
