@@ -204,24 +204,9 @@ awk 'function bulk(s) { return "$" length(s) "\r\n" s "\r\n" }
   END { if (n) { printf "*%d\r\n%s%s", n + 2, bulk("SMISMEMBER"), bulk("codes"); for (i = 1; i <= n; i++) printf "%s", bulk(ids[i]) } }' \
   "$WORK/batch.txt" > "$WORK/batch.resp"
 
-cat > "$WORK/check.lua" <<LUA
-local ids = {}
-for line in io.lines("$WORK/ids.txt") do ids[#ids + 1] = line end
-local i = 0
-request = function()
-  i = i % #ids + 1
-  return wrk.format("GET", "/v1/check?id=" .. ids[i] .. "&scenario=procurement")
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %.0f %.3f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    e.status + e.connect + e.read + e.write + e.timeout, summary.requests))
-end
-LUA
-# The hello script does the same Lua work per request (rotating an index) but asks for "/".
-sed -e 's#"/v1/check?id=" .. ids\[i\] .. "&scenario=procurement"#"/"#' "$WORK/check.lua" > "$WORK/hello.lua"
-run_wrk() { wrk -t2 -c64 -d"$DURATION" -s "$2" "http://$1" | awk '/^RESULT/ { print $2, $3, $4, $5 }'; }
+# run_wrk ADDR [check|hello] → req/s, p50 ms, p99 ms, errors (benches/support/check.lua; the
+# hello run does the same Lua work per request but asks for "/").
+run_wrk() { local a=$1; shift; wrk -t2 -c64 -d"$DURATION" -s "$REPO/benches/support/check.lua" "http://$a" -- "$WORK/ids.txt" "$@" | awk '/^RESULT/ { print $3, $4, $5, $6 }'; }
 # redis-benchmark --csv: "test","rps","avg","min","p50","p95","p99","max"
 run_rb() { redis-benchmark -p "$RPORT" -c 64 --threads 2 -n 500000 -r 1000000 --csv "$@" 2>/dev/null \
   | tail -n 1 | tr -d '"' | awk -F, '{ print $2, $5, $7 }'; }
@@ -234,8 +219,8 @@ for r in $(seq 1 "$ROUNDS"); do
   others=$(ps -eo pcpu,comm --sort=-pcpu --no-headers | grep -vE ' (wrk|redis-server|redis-benchmark|credgate|hello_server|ps|compare.sh)$' \
     | head -n 3 | awk '{ printf "%s%s %s%%", (NR > 1 ? ", " : ""), $2, $1 }')
   LOADS+=("round $r: load average $l; busiest other processes: $others"); echo "== round $r (load $l)"
-  read -r a b c e < <(run_wrk "$CG" "$WORK/check.lua") || true; add cg_rps "$a"; add cg_p50 "$b"; add cg_p99 "$c"; add cg_err "$e"
-  read -r a b c e < <(run_wrk "$HELLO" "$WORK/hello.lua") || true; add he_rps "$a"; add he_p50 "$b"; add he_p99 "$c"
+  read -r a b c e < <(run_wrk "$CG") || true; add cg_rps "$a"; add cg_p50 "$b"; add cg_p99 "$c"; add cg_err "$e"
+  read -r a b c e < <(run_wrk "$HELLO" hello) || true; add he_rps "$a"; add he_p50 "$b"; add he_p99 "$c"
   for cmd in GET HGETALL SISMEMBER; do
     case $cmd in
       GET) read -r a b c < <(run_rb -t get -d 8) || true ;;

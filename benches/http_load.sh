@@ -122,33 +122,17 @@ echo "ids: $(wc -l < "$IDS") valid of $(wc -l < "$DATA/hits.txt") hits + $(wc -l
 for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 awk '{ print "SET " $1 " deny" }' "$IDS" | redis-cli -p "$REDIS_PORT" >/dev/null
 
-LUA="$DATA/rotate.lua"
-cat > "$LUA" <<LUA
-local ids = {}
-for line in io.lines("$IDS") do ids[#ids + 1] = line end
-local i = 0
-request = function()
-  i = i % #ids + 1
-  return wrk.format("GET", "/v1/check?id=" .. ids[i] .. "&scenario=procurement")
-end
-done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.0f %.3f %d\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(99) / 1000, summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
-end
-LUA
-HELLO_LUA="$DATA/hello.lua"
-sed -e 's#"/v1/check?id=" .. ids\[i\] .. "&scenario=procurement"#"/"#' "$LUA" > "$HELLO_LUA"
+LUA=benches/support/check.lua
 
 if [[ -n "${TRUST:-}" ]]; then
   wait_up "$TRUST_ADDR/readyz"
-  TRUST_LUA="$DATA/rotate-trust.lua"
-  sed -e "s#return wrk.format(\"GET\", \(.*\))#return wrk.format(\"GET\", \\1, {[\"Authorization\"] = \"Bearer $TOKEN\"})#" "$LUA" > "$TRUST_LUA"
   # One request by hand: the key works and the answer carries a version-2 receipt.
   curl -fs -H "Authorization: Bearer $TOKEN" "http://$TRUST_ADDR/v1/check?id=$(head -1 "$IDS")&scenario=procurement" \
     | python3 -c 'import sys, json; r = json.load(sys.stdin)["receipt"]; assert r["version"] == 2, r'
 fi
 
-run_wrk() { wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$2" "http://$1" | awk '/^RESULT/ { print $2, $3, $4 }'; }
+# run_wrk ADDR [check|hello] [TOKEN] → req/s, p99 ms, errors (benches/support/check.lua).
+run_wrk() { local a=$1; shift; wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$LUA" "http://$a" -- "$IDS" "$@" | awk '/^RESULT/ { print $3, $5, $6 }'; }
 run_redis() {
   redis-benchmark -p "$REDIS_PORT" -t get -n 1000000 -c "$CONNECTIONS" --threads "$THREADS" -r "$(wc -l < "$IDS")" -q 2>/dev/null \
     | tr '\r' '\n' | awk '/GET:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) { rps = $i; break } } /p50=/ { } END { print rps }'
@@ -157,8 +141,8 @@ run_redis() {
 if [[ -n "${TRUST:-}" ]]; then
   printf '%-6s %12s %9s %7s %12s %9s %7s %8s %6s\n' round open_rps p99_ms errors trust_rps p99_ms errors trust/open load1
   for r in $(seq 1 "$ROUNDS"); do
-    read -r op opp99 operr < <(run_wrk "$CG_ADDR" "$LUA")
-    read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TRUST_LUA")
+    read -r op opp99 operr < <(run_wrk "$CG_ADDR")
+    read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" check "$TOKEN")
     printf '%-6s %12s %9s %7s %12s %9s %7s %8.3f %6s\n' "$r" "$op" "$opp99" "$operr" "$tr" "$trp99" "$trerr" \
       "$(echo "$tr / $op" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
   done
@@ -170,9 +154,9 @@ fi
 printf '%-6s %14s %9s %7s %14s %9s %14s %8s %8s\n' round credgate_rps p99_ms errors hello_rps p99_ms redis_get_rps cg/hello cg/redis
 all_cg=()
 for r in $(seq 1 "$ROUNDS"); do
-  read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR" "$LUA")
+  read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR")
   all_cg+=("$cg")
-  read -r he hep99 _ < <(run_wrk "$HELLO_ADDR" "$HELLO_LUA")
+  read -r he hep99 _ < <(run_wrk "$HELLO_ADDR" hello)
   rd=$(run_redis)
   printf '%-6s %14s %9s %7s %14s %9s %14s %8.3f %8.3f\n' "$r" "$cg" "$cgp99" "$cgerr" "$he" "$hep99" "$rd" \
     "$(echo "$cg / $he" | bc -l)" "$(echo "$cg / ${rd:-1}" | bc -l)"

@@ -57,24 +57,6 @@ awk -F, 'FNR > 1 && $3 == "org" { print $4 }' "$SOURCE"/lists/*.csv | grep -E '^
 for l in sys.stdin:
     r = json.loads(l)
     if r["valid"]: print(r["normalized"])' > "$WORK/ids.txt"
-cat > "$WORK/check.lua" <<LUA
-local ids = {}
-for line in io.lines("$WORK/ids.txt") do ids[#ids + 1] = line end
-local i = 0
-request = function()
-  i = i % #ids + 1
-  return wrk.format("GET", "/v1/check?id=" .. ids[i] .. "&scenario=procurement")
-end
-response = function(status, headers, body)
-  if status ~= 200 then io.write("STATUS " .. status .. "\n") end
-end
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %.0f %.3f %d %d %d %d %d\n", summary.requests,
-    summary.requests / (summary.duration / 1e6), latency:percentile(99) / 1000,
-    e.status, e.connect, e.read, e.write, e.timeout))
-end
-LUA
 
 snapshot() { curl -fs "http://$ADDR/v1/snapshot" | python3 -c 'import sys, json; print(json.load(sys.stdin)["snapshot_id"])'; }
 wait_for_change() {
@@ -115,7 +97,7 @@ PY
 # add up the rounds.
 : > "$WORK/wrk.out"
 ( while [[ ! -e "$WORK/stop" ]]; do
-    wrk -t2 -c"$CONNECTIONS" -d5s -s "$WORK/check.lua" "http://$ADDR" >> "$WORK/wrk.out"
+    wrk -t2 -c"$CONNECTIONS" -d5s -s benches/support/check.lua "http://$ADDR" -- "$WORK/ids.txt" >> "$WORK/wrk.out"
   done ) & WRK=$!
 T0=$(date +%s)
 sleep 1
@@ -144,9 +126,8 @@ wait "$WRK"
 DURATION=$(( $(date +%s) - T0 ))
 
 read -r rounds total rps p99 e_status e_connect e_read e_write e_timeout < <(awk '/^RESULT/ {
-    n++; t += $2; r += $3; if ($4 > p) p = $4; s += $5; c += $6; rd += $7; w += $8; to += $9 }
+    n++; t += $2; r += $3; if ($5 > p) p = $5; s += $7; c += $8; rd += $9; w += $10; to += $11 }
   END { print n, t, r / n, p, s, c, rd, w, to }' "$WORK/wrk.out")
-grep '^STATUS' "$WORK/wrk.out" | sort | uniq -c || true
 errors=$((e_status + e_connect + e_read + e_write + e_timeout))
 echo "wrk: $total requests in $rounds back-to-back 5 s rounds over ${DURATION}s (mean $rps req/s, worst round p99 $p99 ms) across $RELOADS reloads and 1 refused one"
 echo "wrk errors: $errors (status $e_status, connect $e_connect, read $e_read, write $e_write, timeout $e_timeout)"
