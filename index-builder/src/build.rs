@@ -6,6 +6,7 @@
 //! writes a generation and publishes it atomically (see [`crate::publish`]).
 
 mod checks;
+mod codec;
 mod emit;
 mod items;
 mod spill;

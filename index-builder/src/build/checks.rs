@@ -50,7 +50,8 @@ impl<'s> Collector<'s> {
         Collector {
             seq: 0,
             mentions: spill.sorter(),
-            rows: spill.sorter(),
+            // Rows arrive numbered in order: they are written as they come, never sorted.
+            rows: spill.sequence(),
             rejects: Vec::new(),
             error: None,
         }
