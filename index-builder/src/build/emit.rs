@@ -185,8 +185,20 @@ pub(crate) fn tables<'s>(
     streams: Streams<'s>,
 ) -> Result<Written<'s>, BuildError> {
     let io_at = |e| io_err(dir, e);
-    let mut records = streams.records.finish().map_err(io_at)?.0.peekable();
-    let mut events = streams.events.finish().map_err(io_at)?.0.peekable();
+    let mut records = streams
+        .records
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
+    let mut events = streams
+        .events
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
     let mut record_names = streams.record_names.finish().map_err(io_at)?.0.peekable();
     let mut link_names = streams.link_names.finish().map_err(io_at)?.0.peekable();
     let mut by_person = streams.by_person.finish().map_err(io_at)?.0.peekable();
@@ -400,7 +412,7 @@ pub(crate) fn write_names(
     dir: &Path,
     names: Sorter<'_, NameEntry>,
 ) -> io::Result<(Vec<FileEntry>, u64)> {
-    let mut names = names.finish()?.0.peekable();
+    let mut names = names.finish()?.0.prefetch().peekable();
     let mut postings = TableOut::create(dir, FileKind::Postings)?;
     let mut w = FileWriter::create(dir, FileKind::Names)?;
     let mut count = 0u64;

@@ -282,6 +282,69 @@ pub(crate) enum Sorted<T> {
     /// Runs of a [`SpillDir::sequence`], one after the other.
     Chain(RunReader, std::vec::IntoIter<PathBuf>),
     File(RunReader),
+    /// Merged ahead on a thread of its own ([`Sorted::prefetch`]).
+    Ahead(Prefetch),
+}
+
+/// Bytes of frames per batch a prefetching thread hands over, and batches in flight: a
+/// few MiB at most beside the sorters' budget. Batches go back to the thread to be
+/// refilled, so they are allocated once.
+const AHEAD_BATCH: usize = 1 << 20;
+const AHEAD_BATCHES: usize = 3;
+
+/// The receiving end of a prefetching thread; dropping it stops and joins the thread.
+pub(crate) struct Prefetch {
+    rx: Option<std::sync::mpsc::Receiver<io::Result<Vec<u8>>>>,
+    back: std::sync::mpsc::Sender<Vec<u8>>,
+    /// The batch being read (length-prefixed frames) and the read position in it.
+    batch: Vec<u8>,
+    pos: usize,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Prefetch {
+    fn next_frame(&mut self) -> io::Result<Option<&[u8]>> {
+        if self.pos == self.batch.len() {
+            let Some(rx) = &self.rx else {
+                return Ok(None);
+            };
+            match rx.recv() {
+                Ok(Ok(batch)) => {
+                    let done = std::mem::replace(&mut self.batch, batch);
+                    let _ = self.back.send(done);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => {
+                    // The thread is done: at the end of its stream, or because it
+                    // panicked, which is raised here rather than taken for the end.
+                    self.rx = None;
+                    if let Some(t) = self.thread.take() {
+                        if let Err(panic) = t.join() {
+                            std::panic::resume_unwind(panic);
+                        }
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+        let head: [u8; 4] = self.batch[self.pos..self.pos + 4]
+            .try_into()
+            .expect("4 bytes");
+        let start = self.pos + 4;
+        self.pos = start + u32::from_le_bytes(head) as usize;
+        Ok(Some(&self.batch[start..self.pos]))
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        // Closing the channel first makes a thread blocked on sending return.
+        self.rx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Writes items in the order given to a file that can be read back several times with
@@ -323,9 +386,59 @@ pub(crate) fn read_seq<T>(path: &Path) -> io::Result<Sorted<T>> {
     Ok(Sorted::File(r))
 }
 
-impl<T: Codec> Sorted<T> {
-    pub(crate) fn next_item(&mut self) -> io::Result<Option<T>> {
+impl<T: 'static> Sorted<T> {
+    /// The same stream, with the merging (reading runs, comparing frames) or the reading
+    /// of the held arena done on a thread of its own, ahead of the pass: the pass decodes
+    /// and works while the next frames are gathered, on the other core. Frames cross
+    /// over in batches of bytes, so no item is allocated on one thread and freed on the
+    /// other.
+    pub(crate) fn prefetch(mut self) -> Sorted<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD_BATCHES);
+        let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
+        let thread = std::thread::spawn(move || loop {
+            let mut batch = spare
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(AHEAD_BATCH + (64 << 10)));
+            batch.clear();
+            let mut end = false;
+            while batch.len() < AHEAD_BATCH {
+                match self.next_frame() {
+                    Ok(Some(frame)) => {
+                        batch.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+                        batch.extend_from_slice(frame);
+                    }
+                    Ok(None) => {
+                        end = true;
+                        break;
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if !batch.is_empty() && tx.send(Ok(batch)).is_err() {
+                return;
+            }
+            if end {
+                return;
+            }
+        });
+        Sorted::Ahead(Prefetch {
+            rx: Some(rx),
+            back,
+            batch: Vec::new(),
+            pos: 0,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl<T> Sorted<T> {
+    /// The next frame in order.
+    fn next_frame(&mut self) -> io::Result<Option<&[u8]>> {
         let frame = match self {
+            Sorted::Ahead(p) => return p.next_frame(),
             Sorted::Memory(held, _) => match held.index.next() {
                 Some(e) => e.bytes(&held.arena),
                 None => {
@@ -334,10 +447,7 @@ impl<T: Codec> Sorted<T> {
                     return Ok(None);
                 }
             },
-            Sorted::Merge(m) => match m.next_frame()? {
-                Some(frame) => frame,
-                None => return Ok(None),
-            },
+            Sorted::Merge(m) => return m.next_frame(),
             Sorted::Chain(r, rest) => loop {
                 if r.advance()? {
                     break r.frame();
@@ -354,7 +464,15 @@ impl<T: Codec> Sorted<T> {
                 r.frame()
             }
         };
-        Ok(Some(T::decode(&mut Dec::new(frame))))
+        Ok(Some(frame))
+    }
+}
+
+impl<T: Codec> Sorted<T> {
+    pub(crate) fn next_item(&mut self) -> io::Result<Option<T>> {
+        Ok(self
+            .next_frame()?
+            .map(|frame| T::decode(&mut Dec::new(frame))))
     }
 
     /// With one item of lookahead, for merge joins.
@@ -590,6 +708,27 @@ mod tests {
         let (spilled, runs) = sorted_with(512, &items, false);
         assert!(runs > FAN_IN * FAN_IN, "{runs} runs");
         assert_eq!(spilled, want);
+    }
+
+    #[test]
+    fn a_prefetched_stream_is_the_same_stream() {
+        let items = items();
+        let mut want = items.clone();
+        want.sort();
+        for budget in [usize::MAX, 512] {
+            let dir = std::env::temp_dir().join(format!(
+                "credgate-spill-ahead-{}-{budget}",
+                std::process::id()
+            ));
+            let spill = SpillDir::new(dir.clone(), budget).unwrap();
+            let mut s = spill.sorter::<Item>();
+            for i in &items {
+                s.push(i.clone()).unwrap();
+            }
+            let (out, _) = s.finish().unwrap();
+            assert_eq!(drain(out.prefetch()), want);
+            remove(&dir).unwrap();
+        }
     }
 
     #[test]
