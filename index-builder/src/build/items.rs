@@ -565,6 +565,19 @@ impl Codec for LinkKey {
     }
 }
 
+/// An ids.idx entry (hash above ordinal), sorted as the number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct IdixEntry(pub u64);
+
+impl Codec for IdixEntry {
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u64(out, self.0);
+    }
+    fn decode(d: &mut Dec<'_>) -> IdixEntry {
+        IdixEntry(d.u64())
+    }
+}
+
 /// An ordinal as a key that sorts like the number.
 pub(crate) fn ord_key(ord: u32) -> [u8; 18] {
     let mut k = [0u8; 18];
@@ -731,6 +744,11 @@ mod tests {
                     nonconforming: g.pick(&[false, true]),
                 })
                 .collect(),
+        );
+        agree(
+            [0, 1, 1 << 32, (1 << 32) + 5, u64::MAX]
+                .map(IdixEntry)
+                .to_vec(),
         );
         agree(
             (0..40)

@@ -32,6 +32,8 @@ const RUN_BUFFER: usize = 256 << 10;
 /// Where the sorters of one build put their runs, and how many bytes each may hold.
 pub(crate) struct SpillDir {
     pub(crate) dir: PathBuf,
+    /// Names this directory's runs apart from another `SpillDir`'s in the same directory.
+    prefix: &'static str,
     /// Bytes one sorter may hold in memory before it spills a run.
     pub(crate) per_sorter: usize,
     next: AtomicU64,
@@ -40,9 +42,20 @@ pub(crate) struct SpillDir {
 
 impl SpillDir {
     pub(crate) fn new(dir: PathBuf, per_sorter: usize) -> io::Result<SpillDir> {
+        SpillDir::named(dir, "run", per_sorter)
+    }
+
+    /// A second set of sorters in the same directory (for another thread), whose runs are
+    /// named `{prefix}-NNNNNN`.
+    pub(crate) fn named(
+        dir: PathBuf,
+        prefix: &'static str,
+        per_sorter: usize,
+    ) -> io::Result<SpillDir> {
         std::fs::create_dir_all(&dir)?;
         Ok(SpillDir {
             dir,
+            prefix,
             per_sorter: per_sorter.max(1),
             next: AtomicU64::new(0),
             spilled: AtomicU64::new(0),
@@ -56,7 +69,7 @@ impl SpillDir {
 
     fn run_path(&self) -> PathBuf {
         let n = self.next.fetch_add(1, AtomicOrdering::Relaxed);
-        self.dir.join(format!("run-{n:06}"))
+        self.dir.join(format!("{}-{n:06}", self.prefix))
     }
 
     /// A sorter: items come out in the order of their encodings.
