@@ -37,7 +37,7 @@ pub(crate) fn link_ordinals<'s>(
 ) -> io::Result<(Sorter<'s, LinkKey>, Sorter<'s, LinkKey>)> {
     // Links sorted by org id: replace the org id by its ordinal, re-key by person id.
     let mut by_person_id = spill.sorter::<LinkKey>();
-    let mut links = links.finish()?.0.peekable();
+    let mut links = links.finish()?.0.prefetch().peekable();
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
@@ -53,7 +53,7 @@ pub(crate) fn link_ordinals<'s>(
     // Sorted by (person id, org ordinal, …): the person's ordinal completes both tables.
     let mut by_person = spill.sorter::<LinkKey>();
     let mut by_org = spill.sorter::<LinkKey>();
-    let mut links = by_person_id.finish()?.0.peekable();
+    let mut links = by_person_id.finish()?.0.prefetch().peekable();
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
@@ -199,10 +199,34 @@ pub(crate) fn tables<'s>(
         .0
         .prefetch()
         .peekable();
-    let mut record_names = streams.record_names.finish().map_err(io_at)?.0.peekable();
-    let mut link_names = streams.link_names.finish().map_err(io_at)?.0.peekable();
-    let mut by_person = streams.by_person.finish().map_err(io_at)?.0.peekable();
-    let mut by_org = streams.by_org.finish().map_err(io_at)?.0.peekable();
+    let mut record_names = streams
+        .record_names
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
+    let mut link_names = streams
+        .link_names
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
+    let mut by_person = streams
+        .by_person
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
+    let mut by_org = streams
+        .by_org
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
 
     let mut subject_out = TableOut::create(dir, FileKind::Subjects).map_err(io_at)?;
     let mut record_out = TableOut::create(dir, FileKind::Records).map_err(io_at)?;
@@ -409,7 +433,7 @@ pub(crate) fn write_ids_from(
     }
     let entry = w.finish()?;
     super::test_hook_abort(FileKind::Ids.file_name());
-    let mut sorted = index.finish()?.0;
+    let mut sorted = index.finish()?.0.prefetch();
     let entries = std::iter::from_fn(move || sorted.next_item().transpose());
     let idix = idix::write_sorted(dir, count, entries.map(|e| e.map(|e| e.0)))?;
     Ok(vec![entry, idix])

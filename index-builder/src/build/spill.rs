@@ -125,9 +125,13 @@ impl Entry {
 }
 
 fn cmp_entries(arena: &[u8], a: &Entry, b: &Entry) -> Ordering {
-    (a.hi, a.lo)
-        .cmp(&(b.hi, b.lo))
-        .then_with(|| a.bytes(arena).cmp(b.bytes(arena)))
+    (a.hi, a.lo).cmp(&(b.hi, b.lo)).then_with(|| {
+        // Equal prefixes: the first 16 bytes are equal (or zero padding), so the rest
+        // decides, which is also where a shorter encoding ends first.
+        let (a, b) = (a.bytes(arena), b.bytes(arena));
+        let skip = a.len().min(b.len()).min(16);
+        a[skip..].cmp(&b[skip..])
+    })
 }
 
 /// Sorts on two threads: each half on its own, then one merge pass (the stable sort finds
