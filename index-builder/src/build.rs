@@ -9,6 +9,7 @@ mod checks;
 mod codec;
 mod emit;
 mod items;
+mod runs;
 mod spill;
 
 use std::collections::HashMap;
