@@ -6,8 +6,10 @@
 //! writes a generation and publishes it atomically (see [`crate::publish`]).
 
 mod checks;
+mod codec;
 mod emit;
 mod items;
+mod runs;
 mod spill;
 
 use std::collections::HashMap;
@@ -130,10 +132,12 @@ pub fn build_with_budget(
     let codes: Vec<&str> = opts.catalog.lists.iter().map(|l| l.code.as_str()).collect();
     let gen = TempGeneration::begin(&opts.out).map_err(io_at(&opts.out))?;
     let spill_path = gen.dir().join("spill");
-    // Up to six sorters hold items at once (in pass 3: the rows by record id draining, the
-    // records, events and record names filling, the links and link names of pass 2
-    // waiting), so each gets an eighth of the budget, leaving room for merge buffers.
-    let per_sorter = usize::try_from(memory_budget / 8).unwrap_or(usize::MAX);
+    // Up to nine sorters hold items at once: while pass 3 drains the rows by record id and
+    // fills the records, events and record names, pass 4 runs beside it (the links
+    // draining, then the links by person id draining and the two link orders filling), the
+    // link names wait, and the ids thread sorts the ids.idx entries. Each gets a tenth of
+    // the budget, which leaves a tenth for merge and prefetch buffers and the readers.
+    let per_sorter = usize::try_from(memory_budget / 10).unwrap_or(usize::MAX);
     let spill = SpillDir::new(spill_path.clone(), per_sorter).map_err(io_at(&spill_path))?;
     let sio = |e| BuildError::Io {
         path: spill_path.clone(),
@@ -179,7 +183,12 @@ pub fn build_with_budget(
     let (subject_file, _) = checks::subjects(&spill, mentions, &mut conflicts).map_err(sio)?;
     let ids = Background::spawn({
         let (dir, subjects) = (gen.dir().to_path_buf(), subject_file.clone());
-        move || emit::write_ids(&dir, &subjects)
+        let spill_dir = spill_path.clone();
+        move || -> io::Result<(Vec<crate::manifest::FileEntry>, u64)> {
+            let spill = SpillDir::named(spill_dir, "ids", per_sorter)?;
+            let entries = emit::write_ids(&dir, &subjects, &spill)?;
+            Ok((entries, spill.runs_spilled()))
+        }
     });
 
     let mut record_inputs = RecordInputs {
@@ -198,7 +207,18 @@ pub fn build_with_budget(
         events: spill.sorter(),
         record_names: spill.sorter(),
     };
-    let checked = checks::records(by_record_id, &summary.files, &mut table_inputs).map_err(sio)?;
+    // Passes 3 and 4 read different inputs (the rows by record id; the subjects and the
+    // links), so pass 4 (link ordinals) runs on a thread beside pass 3.
+    let (checked, ordinals) = std::thread::scope(|scope| {
+        let ordinals = scope.spawn(|| emit::link_ordinals(&spill, &subject_file, links));
+        let checked = checks::records(by_record_id, &summary.files, &mut table_inputs);
+        let ordinals = ordinals
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (checked, ordinals)
+    });
+    let checked = checked.map_err(sio)?;
+    let (by_person, by_org) = ordinals.map_err(sio)?;
 
     // Cross-row rejects, in the order a one-by-one reader finds them, are named and counted
     // against the file of their row, like the reader's own rejects.
@@ -242,8 +262,7 @@ pub fn build_with_budget(
     }
     phases.mark("cross-check");
 
-    // Passes 4-5: link ordinals, then every table in subject order.
-    let (by_person, by_org) = emit::link_ordinals(&spill, &subject_file, links).map_err(sio)?;
+    // Pass 5: every table in subject order.
     let TableInputs {
         records,
         events,
@@ -263,8 +282,8 @@ pub fn build_with_budget(
     // Pass 6: the names index (ids.fst has been written meanwhile).
     let dir = gen.dir();
     let (name_entries, name_count) = emit::write_names(dir, written.names).map_err(io_at(dir))?;
-    let ids = ids.join().map_err(io_at(dir))?;
-    let spill_files = spill.runs_spilled();
+    let (ids, ids_spilled) = ids.join().map_err(io_at(dir))?;
+    let spill_files = spill.runs_spilled() + ids_spilled;
     spill::remove(&spill_path).map_err(io_at(&spill_path))?;
 
     let mut counts = written.counts;

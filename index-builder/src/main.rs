@@ -56,8 +56,10 @@ enum Command {
         /// Build as of this day instead of today (CST): retention and birth dates use it.
         #[arg(long)]
         today: Option<String>,
-        /// Memory for the builder's working sets: bytes, or with a KiB/MiB/GiB suffix.
-        /// Beyond it, sorted runs spill to a directory inside the temporary generation.
+        /// Memory for the builder's working sets (the rows, subjects, records, names and
+        /// the ids.idx entries, all sorted within it): bytes, or with a KiB/MiB/GiB
+        /// suffix. Beyond it, sorted runs spill to a directory inside the temporary
+        /// generation; peak memory stays near it plus a few tens of MiB.
         #[arg(long, default_value = "2GiB")]
         memory_budget: String,
     },

@@ -50,7 +50,8 @@ impl<'s> Collector<'s> {
         Collector {
             seq: 0,
             mentions: spill.sorter(),
-            rows: spill.sorter(),
+            // Rows arrive numbered in order: they are written as they come, never sorted.
+            rows: spill.sequence(),
             rejects: Vec::new(),
             error: None,
         }
@@ -165,7 +166,7 @@ pub(crate) fn subjects(
     mentions: Sorter<'_, Mention>,
     conflicts: &mut Sorter<'_, Conflict>,
 ) -> io::Result<(std::path::PathBuf, u64)> {
-    let (mut mentions, _) = mentions.finish()?;
+    let mut mentions = mentions.finish()?.0.prefetch();
     let mut out = SeqWriter::create(spill)?;
     let mut count = 0u64;
     let mut current: Option<Subject> = None;
@@ -227,7 +228,7 @@ pub(crate) fn arrivals(
     today: Day,
     out: &mut RecordInputs<'_>,
 ) -> io::Result<Arrivals> {
-    let (mut rows, _) = rows.finish()?;
+    let mut rows = rows.finish()?.0.prefetch();
     let mut conflicts = conflicts.finish()?.0.peekable();
     let mut acc = Arrivals::default();
     while let Some(Arrived { seq, row }) = rows.next_item()? {
@@ -338,8 +339,7 @@ pub(crate) fn records(
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
 ) -> io::Result<RecordChecks> {
-    let (sorted, _) = by_record_id.finish()?;
-    let mut sorted = sorted.peekable();
+    let mut sorted = by_record_id.finish()?.0.prefetch().peekable();
     let mut acc = RecordChecks::default();
     let mut group: Vec<ByRecordId> = Vec::new();
     while let Some(head) = sorted.next_if(|_| true)? {

@@ -13,7 +13,7 @@ use std::path::Path;
 use roaring::RoaringBitmap;
 
 use super::items::{
-    key_ord, ord_key, LinkKey, LiveEvent, LiveRecord, NameEntry, NameOffer, Subject,
+    key_ord, ord_key, IdixEntry, LinkKey, LiveEvent, LiveRecord, NameEntry, NameOffer, Subject,
 };
 use super::spill::{read_seq, Sorter, SpillDir};
 use super::BuildError;
@@ -37,7 +37,7 @@ pub(crate) fn link_ordinals<'s>(
 ) -> io::Result<(Sorter<'s, LinkKey>, Sorter<'s, LinkKey>)> {
     // Links sorted by org id: replace the org id by its ordinal, re-key by person id.
     let mut by_person_id = spill.sorter::<LinkKey>();
-    let mut links = links.finish()?.0.peekable();
+    let mut links = links.finish()?.0.prefetch().peekable();
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
@@ -53,7 +53,7 @@ pub(crate) fn link_ordinals<'s>(
     // Sorted by (person id, org ordinal, …): the person's ordinal completes both tables.
     let mut by_person = spill.sorter::<LinkKey>();
     let mut by_org = spill.sorter::<LinkKey>();
-    let mut links = by_person_id.finish()?.0.peekable();
+    let mut links = by_person_id.finish()?.0.prefetch().peekable();
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
@@ -185,12 +185,48 @@ pub(crate) fn tables<'s>(
     streams: Streams<'s>,
 ) -> Result<Written<'s>, BuildError> {
     let io_at = |e| io_err(dir, e);
-    let mut records = streams.records.finish().map_err(io_at)?.0.peekable();
-    let mut events = streams.events.finish().map_err(io_at)?.0.peekable();
-    let mut record_names = streams.record_names.finish().map_err(io_at)?.0.peekable();
-    let mut link_names = streams.link_names.finish().map_err(io_at)?.0.peekable();
-    let mut by_person = streams.by_person.finish().map_err(io_at)?.0.peekable();
-    let mut by_org = streams.by_org.finish().map_err(io_at)?.0.peekable();
+    let mut records = streams
+        .records
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
+    let mut events = streams
+        .events
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
+    let mut record_names = streams
+        .record_names
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
+    let mut link_names = streams
+        .link_names
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
+    let mut by_person = streams
+        .by_person
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
+    let mut by_org = streams
+        .by_org
+        .finish()
+        .map_err(io_at)?
+        .0
+        .prefetch()
+        .peekable();
 
     let mut subject_out = TableOut::create(dir, FileKind::Subjects).map_err(io_at)?;
     let mut record_out = TableOut::create(dir, FileKind::Records).map_err(io_at)?;
@@ -359,38 +395,47 @@ pub(crate) fn tables<'s>(
 }
 
 /// ids.fst and ids.idx from the subject file: identifiers in byte order, each mapped to its
-/// ordinal.
-pub(crate) fn write_ids(dir: &Path, subjects: &Path) -> io::Result<Vec<FileEntry>> {
+/// ordinal. Runs on a thread of its own, with a spill directory of its own (`spill`).
+pub(crate) fn write_ids(
+    dir: &Path,
+    subjects: &Path,
+    spill: &SpillDir,
+) -> io::Result<Vec<FileEntry>> {
     let mut subs = read_seq::<Subject>(subjects)?;
     let ids = std::iter::from_fn(move || subs.next_item().transpose())
         .enumerate()
         .map(|(ord, s)| s.map(|s| (s.id, ord as u64)));
-    write_ids_from(dir, ids)
+    write_ids_from(dir, ids, spill)
 }
 
 /// Writes ids.fst from a sorted (identifier, ordinal) sequence, then the check path's hash
-/// index ids.idx from the same sequence. The index needs its entries sorted by hash, so it
-/// holds 8 bytes per subject in memory (136 MB for 17M subjects), outside the sorters'
-/// budget.
+/// index ids.idx from the same sequence. The index needs its entries (8 bytes a subject:
+/// 1.4 GB for 170M subjects) in hash order, so they go through a sorter like every other
+/// working set, and spill beyond its share of the memory budget.
 pub(crate) fn write_ids_from(
     dir: &Path,
     ids: impl Iterator<Item = io::Result<([u8; 18], u64)>>,
+    spill: &SpillDir,
 ) -> io::Result<Vec<FileEntry>> {
     let mut w = FileWriter::create(dir, FileKind::Ids)?;
-    let mut index = Vec::new();
+    let mut index = spill.sorter::<IdixEntry>();
+    let mut count = 0u64;
     {
         let mut b = fst::MapBuilder::new(&mut w).map_err(fst_io)?;
         for item in ids {
             let (id, ord) = item?;
             b.insert(id, ord).map_err(fst_io)?;
             let ord = u32::try_from(ord).map_err(|_| io::Error::other("too many subjects"))?;
-            index.push(idix::entry(&id, ord));
+            index.push(IdixEntry(idix::entry(&id, ord)))?;
+            count += 1;
         }
         b.finish().map_err(fst_io)?;
     }
     let entry = w.finish()?;
     super::test_hook_abort(FileKind::Ids.file_name());
-    let idix = idix::write_entries(dir, index)?;
+    let mut sorted = index.finish()?.0.prefetch();
+    let entries = std::iter::from_fn(move || sorted.next_item().transpose());
+    let idix = idix::write_sorted(dir, count, entries.map(|e| e.map(|e| e.0)))?;
     Ok(vec![entry, idix])
 }
 
@@ -400,7 +445,7 @@ pub(crate) fn write_names(
     dir: &Path,
     names: Sorter<'_, NameEntry>,
 ) -> io::Result<(Vec<FileEntry>, u64)> {
-    let mut names = names.finish()?.0.peekable();
+    let mut names = names.finish()?.0.prefetch().peekable();
     let mut postings = TableOut::create(dir, FileKind::Postings)?;
     let mut w = FileWriter::create(dir, FileKind::Names)?;
     let mut count = 0u64;

@@ -2,180 +2,246 @@
 //! names) go through [`Sorter`]s, which keep items in memory up to a byte budget, then spill
 //! sorted runs to files and merge them back in order.
 //!
+//! Items are held encoded, not as Rust values: each is written once into one byte arena per
+//! sorter, and its encoding is its sort key ([`Codec`]: the key fields first, big-endian,
+//! strings escaped so that comparing encodings as bytes orders the items). Sorting then
+//! moves 24-byte index entries that carry the first 16 bytes of the encoding, and compares
+//! the arena only when those are equal; a spill writes the arena in index order, and a merge
+//! compares frames as bytes. Nothing is allocated per item until a pass decodes it, and the
+//! memory counted against the budget is exactly the arena and index held.
+//!
 //! Every item type has a total order (its key, then its arrival sequence number), so the
 //! merged output is the same sequence whatever the budget and however the runs fell: a
 //! build with a tiny budget writes exactly the snapshot an all-in-memory build writes.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::cmp::Ordering;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+use super::codec::{Codec, Dec};
+pub(crate) use super::runs::{read_seq, SeqWriter};
+use super::runs::{Merge, Prefetch, RunReader};
 
 /// How many runs one merge reads at once; more runs are first merged in groups of this many
 /// (each open run costs a file handle and a read buffer).
 const FAN_IN: usize = 16;
 /// Read and write buffer of one run file.
-const RUN_BUFFER: usize = 64 << 10;
-
-/// An item that can be written to a run file and read back.
-pub(crate) trait Codec: Sized {
-    fn encode(&self, out: &mut Vec<u8>);
-    fn decode(d: &mut Dec<'_>) -> Self;
-    /// Heap bytes the item owns besides its own size (strings, boxes), for the budget;
-    /// [`alloc`] gives one allocation's cost.
-    fn heap_bytes(&self) -> usize {
-        0
-    }
-}
-
-/// What an allocation of `len` bytes costs in memory: the allocator's header and rounding
-/// (about 16 bytes with glibc), nothing for an empty string.
-pub(crate) fn alloc(len: usize) -> usize {
-    if len == 0 {
-        0
-    } else {
-        len + 16
-    }
-}
-
-/// Little-endian field writers for [`Codec::encode`].
-pub(crate) fn put_u16(out: &mut Vec<u8>, v: u16) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-pub(crate) fn put_u64(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-pub(crate) fn put_i32(out: &mut Vec<u8>, v: i32) {
-    out.extend_from_slice(&v.to_le_bytes());
-}
-pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_u32(out, s.len() as u32);
-    out.extend_from_slice(s.as_bytes());
-}
-
-/// Reads back what the `put_*` functions wrote, in the same order. Run files are written
-/// and read by this process only, so a short or malformed frame is a bug and panics.
-pub(crate) struct Dec<'a> {
-    b: &'a [u8],
-}
-
-impl<'a> Dec<'a> {
-    pub(crate) fn new(b: &'a [u8]) -> Dec<'a> {
-        Dec { b }
-    }
-    fn take(&mut self, n: usize) -> &'a [u8] {
-        let (head, rest) = self.b.split_at(n);
-        self.b = rest;
-        head
-    }
-    pub(crate) fn u8(&mut self) -> u8 {
-        self.take(1)[0]
-    }
-    pub(crate) fn u16(&mut self) -> u16 {
-        u16::from_le_bytes(self.take(2).try_into().expect("2 bytes"))
-    }
-    pub(crate) fn u32(&mut self) -> u32 {
-        u32::from_le_bytes(self.take(4).try_into().expect("4 bytes"))
-    }
-    pub(crate) fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(self.take(8).try_into().expect("8 bytes"))
-    }
-    pub(crate) fn i32(&mut self) -> i32 {
-        i32::from_le_bytes(self.take(4).try_into().expect("4 bytes"))
-    }
-    pub(crate) fn id(&mut self) -> [u8; 18] {
-        self.take(18).try_into().expect("18 bytes")
-    }
-    pub(crate) fn string(&mut self) -> String {
-        let n = self.u32() as usize;
-        String::from_utf8(self.take(n).to_vec()).expect("run files hold UTF-8")
-    }
-}
+pub(super) const RUN_BUFFER: usize = 256 << 10;
 
 /// Where the sorters of one build put their runs, and how many bytes each may hold.
 pub(crate) struct SpillDir {
     pub(crate) dir: PathBuf,
+    /// Names this directory's runs apart from another `SpillDir`'s in the same directory.
+    prefix: &'static str,
     /// Bytes one sorter may hold in memory before it spills a run.
     pub(crate) per_sorter: usize,
-    next: std::sync::atomic::AtomicU64,
-    spilled: std::sync::atomic::AtomicU64,
+    next: AtomicU64,
+    spilled: AtomicU64,
 }
 
 impl SpillDir {
     pub(crate) fn new(dir: PathBuf, per_sorter: usize) -> io::Result<SpillDir> {
+        SpillDir::named(dir, "run", per_sorter)
+    }
+
+    /// A second set of sorters in the same directory (for another thread), whose runs are
+    /// named `{prefix}-NNNNNN`.
+    pub(crate) fn named(
+        dir: PathBuf,
+        prefix: &'static str,
+        per_sorter: usize,
+    ) -> io::Result<SpillDir> {
         std::fs::create_dir_all(&dir)?;
         Ok(SpillDir {
             dir,
+            prefix,
             per_sorter: per_sorter.max(1),
-            next: std::sync::atomic::AtomicU64::new(0),
-            spilled: std::sync::atomic::AtomicU64::new(0),
+            next: AtomicU64::new(0),
+            spilled: AtomicU64::new(0),
         })
     }
 
     /// Runs spilled so far because a sorter was over budget (0: everything fitted).
     pub(crate) fn runs_spilled(&self) -> u64 {
-        self.spilled.load(std::sync::atomic::Ordering::Relaxed)
+        self.spilled.load(AtomicOrdering::Relaxed)
     }
 
-    fn run_path(&self) -> PathBuf {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.dir.join(format!("run-{n:06}"))
+    pub(super) fn run_path(&self) -> PathBuf {
+        let n = self.next.fetch_add(1, AtomicOrdering::Relaxed);
+        self.dir.join(format!("{}-{n:06}", self.prefix))
     }
 
-    pub(crate) fn sorter<T: Codec + Ord + Send>(&self) -> Sorter<'_, T> {
+    /// A sorter: items come out in the order of their encodings.
+    pub(crate) fn sorter<T: Codec>(&self) -> Sorter<'_, T> {
+        self.make(false)
+    }
+
+    /// A sorter for items pushed already in order (the rows, numbered as they arrive): it
+    /// never sorts, and its runs are read back one after the other instead of merged.
+    pub(crate) fn sequence<T: Codec>(&self) -> Sorter<'_, T> {
+        self.make(true)
+    }
+
+    fn make<T: Codec>(&self, in_order: bool) -> Sorter<'_, T> {
         Sorter {
             spill: self,
-            items: Vec::new(),
-            used: 0,
+            in_order,
+            arena: Vec::new(),
+            index: Vec::new(),
+            scratch: Vec::new(),
             runs: Vec::new(),
+            _item: std::marker::PhantomData,
         }
     }
+}
+
+/// One held item: the first 16 bytes of its encoding (zero-padded, big-endian, so a smaller
+/// prefix means a smaller item) and where the whole encoding lies in the arena.
+#[derive(Clone, Copy)]
+struct Entry {
+    hi: u64,
+    lo: u64,
+    off: u32,
+    len: u32,
+}
+
+impl Entry {
+    fn new(bytes: &[u8], off: usize) -> Entry {
+        let mut p = [0u8; 16];
+        let n = bytes.len().min(16);
+        p[..n].copy_from_slice(&bytes[..n]);
+        Entry {
+            hi: u64::from_be_bytes(p[..8].try_into().expect("8 bytes")),
+            lo: u64::from_be_bytes(p[8..].try_into().expect("8 bytes")),
+            off: off as u32,
+            len: bytes.len() as u32,
+        }
+    }
+
+    fn bytes<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        &arena[self.off as usize..self.off as usize + self.len as usize]
+    }
+}
+
+fn cmp_entries(arena: &[u8], a: &Entry, b: &Entry) -> Ordering {
+    (a.hi, a.lo).cmp(&(b.hi, b.lo)).then_with(|| {
+        // Equal prefixes: the first 16 bytes are equal (or zero padding), so the rest
+        // decides, which is also where a shorter encoding ends first.
+        let (a, b) = (a.bytes(arena), b.bytes(arena));
+        let skip = a.len().min(b.len()).min(16);
+        a[skip..].cmp(&b[skip..])
+    })
+}
+
+/// Sorts on two threads: each half on its own, then one merge pass (the stable sort finds
+/// the two sorted runs and only merges them). Equal entries have equal bytes, so the result
+/// is the same as one sort's.
+fn sort_entries(arena: &[u8], index: &mut [Entry]) {
+    const PAR_MIN: usize = 1 << 14;
+    let cmp = |a: &Entry, b: &Entry| cmp_entries(arena, a, b);
+    if index.len() < PAR_MIN {
+        index.sort_unstable_by(cmp);
+        return;
+    }
+    let (a, b) = index.split_at_mut(index.len() / 2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| b.sort_unstable_by(cmp));
+        a.sort_unstable_by(cmp);
+    });
+    index.sort_by(cmp);
 }
 
 /// Collects items, spilling sorted runs when over budget; [`Sorter::finish`] yields them
 /// in order.
 pub(crate) struct Sorter<'s, T> {
     spill: &'s SpillDir,
-    items: Vec<T>,
-    used: usize,
+    in_order: bool,
+    arena: Vec<u8>,
+    index: Vec<Entry>,
+    scratch: Vec<u8>,
     runs: Vec<PathBuf>,
+    _item: std::marker::PhantomData<fn(T) -> T>,
 }
 
-impl<'s, T: Codec + Ord + Send> Sorter<'s, T> {
+impl<'s, T: Codec> Sorter<'s, T> {
     pub(crate) fn push(&mut self, item: T) -> io::Result<()> {
-        // What the items own on the heap, plus the vector's whole capacity (it grows by
-        // doubling, so up to half of it is slack that is resident all the same).
-        self.used += item.heap_bytes();
-        self.items.push(item);
-        let total = self.used + self.items.capacity() * std::mem::size_of::<T>();
-        if total > self.spill.per_sorter {
+        self.scratch.clear();
+        item.encode(&mut self.scratch);
+        drop(item);
+        let need = self.scratch.len();
+        let full = self.arena.len() + need > self.arena.capacity()
+            || self.index.len() == self.index.capacity();
+        if full && !self.grow(need) {
+            if !self.index.is_empty() {
+                self.spill_run()?;
+            }
+            if !self.grow(need) {
+                // One item larger than the whole budget: held alone, spilled below.
+                self.arena.reserve_exact(need);
+                self.index.reserve_exact(1);
+            }
+        }
+        let off = self.arena.len();
+        self.arena.extend_from_slice(&self.scratch);
+        self.index.push(Entry::new(&self.scratch, off));
+        if self.held() > self.spill.per_sorter {
             self.spill_run()?;
         }
         Ok(())
     }
 
+    /// Bytes held: the arena's and the index's whole capacity (their slack is resident too
+    /// once written, and they are kept from run to run).
+    fn held(&self) -> usize {
+        self.arena.capacity() + self.index.capacity() * std::mem::size_of::<Entry>()
+    }
+
+    /// Makes room for one more item of `need` bytes, doubling the arena or the index but
+    /// never past the budget (nor past the 4 GiB an entry can address); false when the
+    /// room is not there.
+    fn grow(&mut self, need: usize) -> bool {
+        let ent = std::mem::size_of::<Entry>();
+        let index_cap = if self.index.len() == self.index.capacity() {
+            (self.index.capacity() * 2).max(1024)
+        } else {
+            self.index.capacity()
+        };
+        let arena_min = self.arena.len() + need;
+        let mut arena_cap = self.arena.capacity();
+        if arena_min > arena_cap {
+            // Doubling, else whatever the budget leaves beside the index.
+            let left = self.spill.per_sorter.saturating_sub(index_cap * ent);
+            arena_cap = (arena_cap * 2)
+                .max(1 << 16)
+                .min(left)
+                .min(u32::MAX as usize);
+        }
+        if arena_cap < arena_min || arena_cap + index_cap * ent > self.spill.per_sorter {
+            return false;
+        }
+        self.arena.reserve_exact(arena_cap - self.arena.len());
+        self.index.reserve_exact(index_cap - self.index.len());
+        true
+    }
+
     fn spill_run(&mut self) -> io::Result<()> {
-        par_sort(&mut self.items);
-        self.spill
-            .spilled
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !self.in_order {
+            sort_entries(&self.arena, &mut self.index);
+        }
+        self.spill.spilled.fetch_add(1, AtomicOrdering::Relaxed);
         let path = self.spill.run_path();
         let mut w = BufWriter::with_capacity(RUN_BUFFER, File::create(&path)?);
-        let mut buf = Vec::new();
-        for item in self.items.drain(..) {
-            buf.clear();
-            item.encode(&mut buf);
-            w.write_all(&(buf.len() as u32).to_le_bytes())?;
-            w.write_all(&buf)?;
+        for e in &self.index {
+            w.write_all(&e.len.to_le_bytes())?;
+            w.write_all(e.bytes(&self.arena))?;
         }
         w.flush()?;
-        // The run's items are on disk: give their memory back, not just their count.
-        self.items = Vec::new();
-        self.used = 0;
+        // The arena and index are kept for the next run: refilling memory already mapped
+        // costs no page faults, and it stays within the budget either way.
+        self.arena.clear();
+        self.index.clear();
         self.runs.push(path);
         Ok(())
     }
@@ -183,25 +249,36 @@ impl<'s, T: Codec + Ord + Send> Sorter<'s, T> {
     /// The items in order, and how many runs were spilled.
     pub(crate) fn finish(mut self) -> io::Result<(Sorted<T>, usize)> {
         if self.runs.is_empty() {
-            par_sort(&mut self.items);
-            return Ok((Sorted::Memory(self.items.into_iter()), 0));
+            if !self.in_order {
+                sort_entries(&self.arena, &mut self.index);
+            }
+            let held = Held {
+                arena: std::mem::take(&mut self.arena),
+                index: std::mem::take(&mut self.index).into_iter(),
+            };
+            return Ok((Sorted::Memory(held, std::marker::PhantomData), 0));
         }
-        if !self.items.is_empty() {
+        if !self.index.is_empty() {
             self.spill_run()?;
         }
+        // Give the buffers back before the merge reads.
+        self.arena = Vec::new();
+        self.index = Vec::new();
         let spilled = self.runs.len();
         let mut runs = std::mem::take(&mut self.runs);
+        if self.in_order {
+            let mut queue = runs.into_iter();
+            let first = RunReader::open(queue.next().expect("a run"))?;
+            return Ok((Sorted::Chain(first, queue), spilled));
+        }
         while runs.len() > FAN_IN {
             let group: Vec<PathBuf> = runs.drain(..FAN_IN).collect();
             let path = self.spill.run_path();
-            let mut merged = Merge::<T>::open(group)?;
+            let mut merged = Merge::open(group)?;
             let mut w = BufWriter::with_capacity(RUN_BUFFER, File::create(&path)?);
-            let mut buf = Vec::new();
-            while let Some(item) = merged.next_item()? {
-                buf.clear();
-                item.encode(&mut buf);
-                w.write_all(&(buf.len() as u32).to_le_bytes())?;
-                w.write_all(&buf)?;
+            while let Some(frame) = merged.next_frame()? {
+                w.write_all(&(frame.len() as u32).to_le_bytes())?;
+                w.write_all(frame)?;
             }
             w.flush()?;
             runs.push(path);
@@ -210,76 +287,62 @@ impl<'s, T: Codec + Ord + Send> Sorter<'s, T> {
     }
 }
 
-/// Sorts on two threads: each half on its own, then one merge pass (the stable sort finds
-/// the two sorted runs and only merges them). Items are totally ordered, so the result is
-/// the same as one sort's.
-fn par_sort<T: Ord + Send>(items: &mut [T]) {
-    const PAR_MIN: usize = 1 << 14;
-    if items.len() < PAR_MIN {
-        items.sort_unstable();
-        return;
-    }
-    let (a, b) = items.split_at_mut(items.len() / 2);
-    std::thread::scope(|scope| {
-        scope.spawn(|| b.sort_unstable());
-        a.sort_unstable();
-    });
-    items.sort();
+/// A sorter's items that never left memory, in order.
+pub(crate) struct Held {
+    arena: Vec<u8>,
+    index: std::vec::IntoIter<Entry>,
 }
 
 /// A sorter's output, from memory or merged from runs; or a sequence file read back.
 pub(crate) enum Sorted<T> {
-    Memory(std::vec::IntoIter<T>),
-    Merge(Merge<T>),
+    Memory(Held, std::marker::PhantomData<fn() -> T>),
+    Merge(Merge),
+    /// Runs of a [`SpillDir::sequence`], one after the other.
+    Chain(RunReader, std::vec::IntoIter<PathBuf>),
     File(RunReader),
+    /// Merged ahead on a thread of its own ([`Sorted::prefetch`]).
+    Ahead(Prefetch),
 }
 
-/// Writes items in the order given to a file that can be read back several times with
-/// [`read_seq`] (the subjects, which four passes read in identifier order).
-pub(crate) struct SeqWriter {
-    path: PathBuf,
-    w: BufWriter<File>,
-    buf: Vec<u8>,
-}
-
-impl SeqWriter {
-    pub(crate) fn create(spill: &SpillDir) -> io::Result<SeqWriter> {
-        let path = spill.run_path();
-        let w = BufWriter::with_capacity(RUN_BUFFER, File::create(&path)?);
-        Ok(SeqWriter {
-            path,
-            w,
-            buf: Vec::new(),
-        })
+impl<T> Sorted<T> {
+    /// The next frame in order.
+    pub(super) fn next_frame(&mut self) -> io::Result<Option<&[u8]>> {
+        let frame = match self {
+            Sorted::Ahead(p) => return p.next_frame(),
+            Sorted::Memory(held, _) => match held.index.next() {
+                Some(e) => e.bytes(&held.arena),
+                None => {
+                    // Drained: the arena goes back now, not when the pass ends.
+                    held.arena = Vec::new();
+                    return Ok(None);
+                }
+            },
+            Sorted::Merge(m) => return m.next_frame(),
+            Sorted::Chain(r, rest) => loop {
+                if r.advance()? {
+                    break r.frame();
+                }
+                match rest.next() {
+                    Some(path) => *r = RunReader::open(path)?,
+                    None => return Ok(None),
+                }
+            },
+            Sorted::File(r) => {
+                if !r.advance()? {
+                    return Ok(None);
+                }
+                r.frame()
+            }
+        };
+        Ok(Some(frame))
     }
-
-    pub(crate) fn push<T: Codec>(&mut self, item: &T) -> io::Result<()> {
-        self.buf.clear();
-        item.encode(&mut self.buf);
-        self.w.write_all(&(self.buf.len() as u32).to_le_bytes())?;
-        self.w.write_all(&self.buf)
-    }
-
-    pub(crate) fn finish(mut self) -> io::Result<PathBuf> {
-        self.w.flush()?;
-        Ok(self.path)
-    }
 }
 
-/// Reads a [`SeqWriter`] file from the start; the file is kept.
-pub(crate) fn read_seq<T>(path: &Path) -> io::Result<Sorted<T>> {
-    let mut r = RunReader::open(path.to_path_buf())?;
-    r.keep = true;
-    Ok(Sorted::File(r))
-}
-
-impl<T: Codec + Ord> Sorted<T> {
+impl<T: Codec> Sorted<T> {
     pub(crate) fn next_item(&mut self) -> io::Result<Option<T>> {
-        match self {
-            Sorted::Memory(it) => Ok(it.next()),
-            Sorted::Merge(m) => m.next_item(),
-            Sorted::File(r) => r.next(),
-        }
+        Ok(self
+            .next_frame()?
+            .map(|frame| T::decode(&mut Dec::new(frame))))
     }
 
     /// With one item of lookahead, for merge joins.
@@ -297,7 +360,7 @@ pub(crate) struct Peek<T> {
     head: Option<T>,
 }
 
-impl<T: Codec + Ord> Peek<T> {
+impl<T: Codec> Peek<T> {
     pub(crate) fn peek(&mut self) -> io::Result<Option<&T>> {
         if self.head.is_none() {
             self.head = self.inner.next_item()?;
@@ -314,75 +377,6 @@ impl<T: Codec + Ord> Peek<T> {
     }
 }
 
-/// Reads one run file's frames.
-pub(crate) struct RunReader {
-    path: PathBuf,
-    keep: bool,
-    r: BufReader<File>,
-    buf: Vec<u8>,
-}
-
-impl RunReader {
-    fn open(path: PathBuf) -> io::Result<RunReader> {
-        let r = BufReader::with_capacity(RUN_BUFFER, File::open(&path)?);
-        Ok(RunReader {
-            path,
-            keep: false,
-            r,
-            buf: Vec::new(),
-        })
-    }
-
-    fn next<T: Codec>(&mut self) -> io::Result<Option<T>> {
-        let mut len = [0u8; 4];
-        match self.r.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                // Exhausted: the disk space goes back now, not at the end of the build.
-                if !self.keep {
-                    let _ = std::fs::remove_file(&self.path);
-                }
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
-        }
-        self.buf.resize(u32::from_le_bytes(len) as usize, 0);
-        self.r.read_exact(&mut self.buf)?;
-        Ok(Some(T::decode(&mut Dec::new(&self.buf))))
-    }
-}
-
-/// A k-way merge of sorted runs.
-pub(crate) struct Merge<T> {
-    readers: Vec<RunReader>,
-    heap: BinaryHeap<Reverse<(T, usize)>>,
-}
-
-impl<T: Codec + Ord> Merge<T> {
-    fn open(paths: Vec<PathBuf>) -> io::Result<Merge<T>> {
-        let mut readers = Vec::with_capacity(paths.len());
-        let mut heap = BinaryHeap::with_capacity(paths.len());
-        for (i, p) in paths.into_iter().enumerate() {
-            let mut r = RunReader::open(p)?;
-            if let Some(item) = r.next()? {
-                heap.push(Reverse((item, i)));
-            }
-            readers.push(r);
-        }
-        Ok(Merge { readers, heap })
-    }
-
-    fn next_item(&mut self) -> io::Result<Option<T>> {
-        let Some(Reverse((item, i))) = self.heap.pop() else {
-            return Ok(None);
-        };
-        if let Some(next) = self.readers[i].next()? {
-            self.heap.push(Reverse((next, i)));
-        }
-        Ok(Some(item))
-    }
-}
-
 /// Removes the spill directory and whatever runs are left in it.
 pub(crate) fn remove(dir: &Path) -> io::Result<()> {
     match std::fs::remove_dir_all(dir) {
@@ -393,6 +387,7 @@ pub(crate) fn remove(dir: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::codec::{put_key_str, put_u32};
     use super::*;
 
     #[derive(PartialEq, Eq, PartialOrd, Ord, Debug, Clone)]
@@ -401,57 +396,132 @@ mod tests {
     impl Codec for Item {
         fn encode(&self, out: &mut Vec<u8>) {
             put_u32(out, self.0);
-            put_str(out, &self.1);
+            put_key_str(out, &self.1);
         }
         fn decode(d: &mut Dec<'_>) -> Item {
-            Item(d.u32(), d.string())
-        }
-        fn heap_bytes(&self) -> usize {
-            self.1.len()
+            Item(d.u32(), d.key_str())
         }
     }
 
-    fn sorted_with(budget: usize, items: &[Item]) -> (Vec<Item>, usize) {
-        let dir = std::env::temp_dir().join(format!(
-            "credgate-spill-test-{}-{budget}",
-            std::process::id()
-        ));
-        let spill = SpillDir::new(dir.clone(), budget).unwrap();
-        let mut s = spill.sorter::<Item>();
-        for i in items {
-            s.push(i.clone()).unwrap();
-        }
-        let (mut out, runs) = s.finish().unwrap();
+    fn drain(mut out: Sorted<Item>) -> Vec<Item> {
         let mut got = Vec::new();
         while let Some(i) = out.next_item().unwrap() {
             got.push(i);
         }
+        got
+    }
+
+    fn sorted_with(budget: usize, items: &[Item], in_order: bool) -> (Vec<Item>, usize) {
+        let dir = std::env::temp_dir().join(format!(
+            "credgate-spill-test-{}-{budget}-{in_order}",
+            std::process::id()
+        ));
+        let spill = SpillDir::new(dir.clone(), budget).unwrap();
+        let mut s = if in_order {
+            spill.sequence::<Item>()
+        } else {
+            spill.sorter::<Item>()
+        };
+        for i in items {
+            s.push(i.clone()).unwrap();
+        }
+        let (out, runs) = s.finish().unwrap();
+        let got = drain(out);
         let left = std::fs::read_dir(&dir).unwrap().count();
         assert_eq!(left, 0, "every run is deleted once read");
         remove(&dir).unwrap();
         (got, runs)
     }
 
-    #[test]
-    fn spilled_and_in_memory_sorts_agree() {
-        // A seeded LCG, so the test is deterministic.
+    fn items() -> Vec<Item> {
+        // A seeded LCG, so the test is deterministic; short strings with NULs and shared
+        // prefixes, so ties on the 16-byte prefix and escaped bytes are both exercised.
         let mut x = 12345u64;
-        let items: Vec<Item> = (0..5000)
+        (0..5000)
             .map(|i| {
                 x = x
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                Item((x >> 40) as u32 % 97, format!("v{i}"))
+                let tail = match (x >> 20) % 4 {
+                    0 => String::new(),
+                    1 => "\0".to_string(),
+                    2 => format!("same-long-prefix-{}", i % 7),
+                    _ => format!("v{i}"),
+                };
+                Item((x >> 40) as u32 % 97, tail)
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn spilled_and_in_memory_sorts_agree() {
+        let items = items();
         let mut want = items.clone();
         want.sort();
-        let (mem, runs) = sorted_with(usize::MAX, &items);
+        let (mem, runs) = sorted_with(usize::MAX, &items, false);
         assert_eq!(runs, 0);
         assert_eq!(mem, want);
         // 512 bytes a run: hundreds of runs, so merges of merges (FAN_IN) are exercised.
-        let (spilled, runs) = sorted_with(512, &items);
+        let (spilled, runs) = sorted_with(512, &items, false);
         assert!(runs > FAN_IN * FAN_IN, "{runs} runs");
         assert_eq!(spilled, want);
+    }
+
+    #[test]
+    fn a_prefetched_stream_is_the_same_stream() {
+        let items = items();
+        let mut want = items.clone();
+        want.sort();
+        for budget in [usize::MAX, 512] {
+            let dir = std::env::temp_dir().join(format!(
+                "credgate-spill-ahead-{}-{budget}",
+                std::process::id()
+            ));
+            let spill = SpillDir::new(dir.clone(), budget).unwrap();
+            let mut s = spill.sorter::<Item>();
+            for i in &items {
+                s.push(i.clone()).unwrap();
+            }
+            let (out, _) = s.finish().unwrap();
+            assert_eq!(drain(out.prefetch()), want);
+            remove(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_sequence_comes_back_in_push_order_spilled_or_not() {
+        let items = items();
+        let (mem, runs) = sorted_with(usize::MAX, &items, true);
+        assert_eq!(runs, 0);
+        assert_eq!(mem, items);
+        let (spilled, runs) = sorted_with(512, &items, true);
+        assert!(runs > FAN_IN, "{runs} runs");
+        assert_eq!(spilled, items);
+    }
+
+    #[test]
+    fn the_budget_bounds_what_a_sorter_holds() {
+        let dir = std::env::temp_dir().join(format!("credgate-spill-held-{}", std::process::id()));
+        let budget = 1 << 20;
+        let spill = SpillDir::new(dir.clone(), budget).unwrap();
+        let mut s = spill.sorter::<Item>();
+        for i in 0..200_000u32 {
+            s.push(Item(i.wrapping_mul(2654435761), format!("{i}")))
+                .unwrap();
+            let held = s.arena.capacity() + s.index.capacity() * std::mem::size_of::<Entry>();
+            assert!(held <= budget, "{held} bytes held");
+        }
+        // Each run fills most of the budget: about 34 bytes an item (22 encoded, 24 of
+        // index less the half-empty slack) in 1 MiB is over 20,000 items a run.
+        assert!(
+            !s.runs.is_empty() && s.runs.len() < 20,
+            "{} runs",
+            s.runs.len()
+        );
+        let (out, _) = s.finish().unwrap();
+        let got = drain(out);
+        assert_eq!(got.len(), 200_000);
+        assert!(got.windows(2).all(|w| w[0] < w[1]));
+        remove(&dir).unwrap();
     }
 }

@@ -90,7 +90,18 @@ pub fn entry(key: &[u8; KEY_LEN], ord: u32) -> u64 {
 pub fn write_entries(dir: &Path, mut entries: Vec<u64>) -> io::Result<FileEntry> {
     // Equal hashes keep ordinal order, which makes the file a function of the key set.
     entries.sort_unstable();
-    let n = u32::try_from(entries.len())
+    let count = entries.len() as u64;
+    write_sorted(dir, count, entries.into_iter().map(Ok))
+}
+
+/// Writes ids.idx from `count` [`entry`] values in ascending order (a builder that sorts
+/// them externally, within its memory budget, streams them here).
+pub fn write_sorted(
+    dir: &Path,
+    count: u64,
+    entries: impl Iterator<Item = io::Result<u64>>,
+) -> io::Result<FileEntry> {
+    let n = u32::try_from(count)
         .ok()
         .filter(|&n| n < EMPTY)
         .ok_or_else(|| io::Error::other("too many identifiers for ids.idx"))?;
@@ -102,7 +113,10 @@ pub fn write_entries(dir: &Path, mut entries: Vec<u64>) -> io::Result<FileEntry>
     w.write(&head)?;
     let mut buf = Vec::with_capacity(1 << 16);
     let mut next = 0usize;
+    let mut written = 0u64;
     for e in entries {
+        let e = e?;
+        written += 1;
         let (h, ord) = ((e >> 32) as u32, e as u32);
         while next < home(h, homes) {
             put_slot(&mut w, &mut buf, 0, EMPTY)?;
@@ -118,6 +132,11 @@ pub fn write_entries(dir: &Path, mut entries: Vec<u64>) -> io::Result<FileEntry>
         next += 1;
     }
     put_slot(&mut w, &mut buf, 0, EMPTY)?;
+    if written != count {
+        return Err(io::Error::other(format!(
+            "ids.idx: {written} entries given, {count} announced"
+        )));
+    }
     w.write(&buf)?;
     w.finish()
 }
