@@ -106,6 +106,9 @@ async fn dispatch(
             if let Some(audit) = &state.audit {
                 audit.render_metrics(&mut text);
             }
+            if let Some(signer) = &state.signer {
+                signer.render_metrics(&mut text);
+            }
             let mut r = Response::new(Body::full(text));
             r.headers_mut().insert(
                 CONTENT_TYPE,
@@ -226,10 +229,10 @@ async fn decide(
         // With receipts the body is the canonical encoding the digest covers, so the
         // decision is serialised once either way.
         Some(signer) => {
-            let (buf, r) = signer.sign_decision(&decision).await.map_err(|e| {
+            let (buf, id) = signer.sign_decision(&decision).await.map_err(|e| {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             })?;
-            (buf, Some(r))
+            (buf, Some(id))
         }
         // Without, it is written straight into one buffer sized for it (engine::json).
         None => {
@@ -245,7 +248,7 @@ async fn decide(
         line.subject = Some(state.correlator.subject(id.as_bytes()));
         line.id = Some(decision.id.as_str());
         line.decision = Some(decision.decision.as_str());
-        line.receipt = receipt.as_ref().map(|r| r.id.as_str());
+        line.receipt = receipt.as_deref();
         trail::record(state, &line).await?;
     }
     Ok(json(StatusCode::OK, buf))

@@ -26,6 +26,17 @@ pub fn leaf_hash(message: &[u8]) -> Hash {
     h.finalize().into()
 }
 
+/// The hash of a leaf whose content is `parts` one after another: [`leaf_hash`] of their
+/// concatenation, without building it.
+pub fn leaf_hash_parts(parts: &[&[u8]]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([LEAF]);
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
 /// The hash of an inner node.
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     let mut h = Sha256::new();
@@ -73,16 +84,17 @@ impl Tree {
     }
 
     /// The audit path of leaf `index`, bottom first.
-    pub fn path(&self, mut index: usize) -> Vec<Hash> {
-        let mut path = Vec::with_capacity(self.levels.len());
-        for level in &self.levels[..self.levels.len() - 1] {
-            let partner = index ^ 1;
-            if partner < level.len() {
-                path.push(level[partner]);
-            }
-            index /= 2;
-        }
-        path
+    pub fn path(&self, index: usize) -> Vec<Hash> {
+        self.path_iter(index).copied().collect()
+    }
+
+    /// The audit path of leaf `index`, bottom first, read from the tree without copying.
+    pub fn path_iter(&self, index: usize) -> impl Iterator<Item = &Hash> + '_ {
+        let below_root = &self.levels[..self.levels.len() - 1];
+        below_root
+            .iter()
+            .enumerate()
+            .filter_map(move |(depth, level)| level.get((index >> depth) ^ 1))
     }
 }
 
@@ -128,6 +140,7 @@ mod tests {
             for i in 0..n {
                 let path = tree.path(i);
                 assert!(path.len() <= 7, "n={n} i={i}");
+                assert!(tree.path_iter(i).eq(path.iter()), "n={n} i={i}");
                 assert_eq!(
                     root_from_path(leaves(n)[i], i as u64, n as u64, &path),
                     Some(tree.root()),
@@ -144,6 +157,7 @@ mod tests {
         let root = node_hash(&node_hash(&l[0], &l[1]), &l[2]);
         assert_eq!(Tree::new(l.clone()).root(), root);
         assert_eq!(Tree::new(l.clone()).path(2), vec![node_hash(&l[0], &l[1])]);
+        assert_eq!(leaf_hash_parts(&[b"ab", b"", b"c"]), leaf_hash(b"abc"));
         // A node is not a leaf: the leaf and node prefixes differ.
         assert_ne!(leaf_hash(&[l[0], l[1]].concat()), node_hash(&l[0], &l[1]));
     }

@@ -17,6 +17,16 @@ pub mod receipt;
 /// Lower-case hexadecimal of `bytes` (the snapshot writer's, for digests and receipts).
 pub use credgate_index::format::writer::hex;
 
+/// Writes the lower-case hexadecimal of `bytes` into `out` (twice as long), without
+/// allocating: the same digits as [`hex`].
+pub fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (b, o) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        o[0] = DIGITS[usize::from(b >> 4)];
+        o[1] = DIGITS[usize::from(b & 0xf)];
+    }
+}
+
 /// The bytes of a hexadecimal string of exactly `N` bytes (either case), or `None`.
 pub fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let b = s.as_bytes();
@@ -68,6 +78,9 @@ mod tests {
     fn hex_round_trips() {
         let b = [0u8, 1, 0xab, 0xff];
         assert_eq!(hex(&b), "0001abff");
+        let mut into = [0u8; 8];
+        hex_into(&b, &mut into);
+        assert_eq!(&into, b"0001abff");
         assert_eq!(unhex::<4>("0001ABff"), Some(b));
         assert_eq!(unhex::<4>("0001abf"), None);
         assert_eq!(unhex::<4>("0001abfg"), None);

@@ -46,6 +46,7 @@
 //! share `root` and `signature`, which tells only that they were signed at the same moment.
 
 use std::fmt;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -63,7 +64,8 @@ use credgate_index::date::Day;
 use super::batching::{root_message, BatchSigner, Proof, Unsigned};
 pub use super::canonical::canonical;
 use super::canonical::write_decision;
-use super::merkle::{leaf_hash, root_from_path, Hash};
+use super::merkle::{leaf_hash, leaf_hash_parts, root_from_path, Hash};
+use crate::engine::json::string;
 use crate::engine::Decision;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,19 +124,36 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Now as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn now_rfc3339() -> String {
+    let t = now_utc_millis();
+    // The bytes are ASCII digits and punctuation.
+    String::from_utf8_lossy(&t).into_owned()
+}
+
+/// Now as the 24 ASCII bytes `YYYY-MM-DDTHH:MM:SS.mmmZ`, made without allocating.
+pub fn now_utc_millis() -> [u8; 24] {
     let d = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = d.as_secs();
-    let day = Day((secs / 86_400) as i32);
+    utc_millis(d.as_secs(), d.subsec_millis())
+}
+
+/// `secs` since 1970 and `millis` as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+fn utc_millis(secs: u64, millis: u32) -> [u8; 24] {
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    out[..10].copy_from_slice(&Day((secs / 86_400) as i32).to_bytes());
     let s = secs % 86_400;
-    format!(
-        "{day}T{:02}:{:02}:{:02}.{:03}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60,
-        d.subsec_millis()
-    )
+    let put = |out: &mut [u8; 24], at: usize, v: u64, width: usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            out[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(&mut out, 11, s / 3600, 2);
+    put(&mut out, 14, s / 60 % 60, 2);
+    put(&mut out, 17, s % 60, 2);
+    put(&mut out, 20, u64::from(millis), 3);
+    out
 }
 
 /// The server's signing key and its receipt numbering.
@@ -218,12 +237,12 @@ impl Signer {
     }
 
     /// Signs a check with a version-2 receipt: the canonical decision with its receipt
-    /// appended, ready to send, and the receipt. Waits for the round that signs it.
-    pub async fn sign_decision(&self, d: &Decision<'_>) -> Result<(Vec<u8>, Receipt), Unsigned> {
-        let (mut buf, mut r) = self.unsigned_v2(d);
-        let proof = self.batch.sign(leaf_hash(&r.leaf_message())).await?;
-        finish_v2(&mut buf, &mut r, proof);
-        Ok((buf, r))
+    /// appended, ready to send, and the receipt's id. Waits for the round that signs it.
+    pub async fn sign_decision(&self, d: &Decision<'_>) -> Result<(Vec<u8>, String), Unsigned> {
+        let (mut buf, draft) = self.draft(d);
+        let proof = self.batch.sign(draft.leaf()).await?;
+        draft.append_to(&mut buf, &proof);
+        Ok((buf, draft.id))
     }
 
     /// Signs `decisions` as one round (one tree, one signature), in order. The server forms
@@ -233,25 +252,43 @@ impl Signer {
         if decisions.is_empty() {
             return Vec::new();
         }
-        let mut drafts: Vec<(Vec<u8>, Receipt)> =
-            decisions.iter().map(|d| self.unsigned_v2(d)).collect();
-        let leaves = drafts
-            .iter()
-            .map(|(_, r)| leaf_hash(&r.leaf_message()))
-            .collect();
-        for ((buf, r), proof) in drafts.iter_mut().zip(self.batch.sign_leaves(leaves)) {
-            finish_v2(buf, r, proof);
-        }
+        let drafts: Vec<(Vec<u8>, Draft)> = decisions.iter().map(|d| self.draft(d)).collect();
+        let leaves = drafts.iter().map(|(_, d)| d.leaf()).collect();
+        let proofs = self.batch.sign_leaves(leaves);
         drafts
+            .into_iter()
+            .zip(proofs)
+            .map(|((mut buf, draft), proof)| {
+                draft.append_to(&mut buf, &proof);
+                (buf, draft.receipt(&proof))
+            })
+            .collect()
     }
 
-    /// The canonical decision and its receipt before the round: digest, id, time.
-    fn unsigned_v2(&self, d: &Decision<'_>) -> (Vec<u8>, Receipt) {
-        let mut buf = Vec::with_capacity(1024 + 768 * (d.measures.len() + d.records.len()));
+    /// Rounds signed by the signer thread and the receipts they covered, for `/metrics`.
+    pub fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let (rounds, leaves) = self.batch.signed();
+        let _ = writeln!(out, "# HELP credgate_receipt_rounds_total Signatures made for rounds of check receipts.\n# TYPE credgate_receipt_rounds_total counter\ncredgate_receipt_rounds_total {rounds}");
+        let _ = writeln!(out, "# HELP credgate_receipt_leaves_total Check receipts signed in rounds (divided by the rounds: the mean round size).\n# TYPE credgate_receipt_leaves_total counter\ncredgate_receipt_leaves_total {leaves}");
+    }
+
+    /// The canonical decision and what its receipt holds before the round: id, time, digest.
+    fn draft<'a>(&self, d: &Decision<'a>) -> (Vec<u8>, Draft<'a>) {
+        // Room for the receipt too (about 300 bytes plus 67 a path hash), so appending it
+        // does not move the body.
+        let mut buf = Vec::with_capacity(d.json_capacity() + 1536);
         write_decision(d, &mut buf);
-        let mut r = self.blank(d.snapshot, sha256_hex(&buf), None);
-        r.version = Some(2);
-        (buf, r)
+        let mut digest = [0u8; 64];
+        super::hex_into(&Sha256::digest(&buf), &mut digest);
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let draft = Draft {
+            id: format!("{}{n:012x}", self.prefix),
+            checked_at: now_utc_millis(),
+            snapshot: d.snapshot,
+            digest,
+        };
+        (buf, draft)
     }
 
     /// Version 1 for a check: the canonical form of `decision` (an object) with a receipt
@@ -266,14 +303,101 @@ impl Signer {
     }
 }
 
-/// Fills in a version-2 receipt from its round's proof and appends it to the decision.
-fn finish_v2(buf: &mut Vec<u8>, r: &mut Receipt, proof: Proof) {
-    r.leaf_index = Some(proof.index);
-    r.leaves = Some(proof.leaves);
-    r.path = Some(proof.path.iter().map(|h| super::hex(h)).collect());
-    r.root = Some(super::hex(&proof.root));
-    r.signature = B64.encode(proof.signature);
-    append_receipt(buf, r);
+/// A version-2 receipt before its round: the fields its leaf covers, kept without the
+/// allocations of a [`Receipt`] (the server needs only the id afterwards).
+struct Draft<'a> {
+    id: String,
+    checked_at: [u8; 24],
+    snapshot: &'a str,
+    /// Lower-case hex SHA-256 of the canonical decision.
+    digest: [u8; 64],
+}
+
+impl Draft<'_> {
+    fn checked_at(&self) -> &str {
+        std::str::from_utf8(&self.checked_at).unwrap_or_default()
+    }
+
+    fn digest(&self) -> &str {
+        std::str::from_utf8(&self.digest).unwrap_or_default()
+    }
+
+    /// The leaf hash: the same bytes as [`Receipt::leaf_message`], hashed as they are
+    /// written.
+    fn leaf(&self) -> Hash {
+        leaf_hash_parts(&[
+            b"credgate-receipt-v2\n",
+            self.id.as_bytes(),
+            b"\n",
+            &self.checked_at,
+            b"\n",
+            self.snapshot.as_bytes(),
+            b"\n",
+            &self.digest,
+            b"\n-",
+        ])
+    }
+
+    /// Puts `"receipt":{…}` as the last member of the decision in `buf`: the same bytes as
+    /// serde_json writes for [`Draft::receipt`] (members in declaration order, the absent
+    /// `rows` left out), written by hand.
+    fn append_to(&self, buf: &mut Vec<u8>, proof: &Proof) {
+        if buf.last() != Some(&b'}') {
+            return;
+        }
+        buf.pop();
+        if buf.len() > 1 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"\"receipt\":{\"version\":2,\"id\":");
+        string(buf, &self.id);
+        buf.extend_from_slice(b",\"checked_at\":\"");
+        buf.extend_from_slice(&self.checked_at);
+        buf.extend_from_slice(b"\",\"snapshot\":");
+        string(buf, self.snapshot);
+        buf.extend_from_slice(b",\"digest\":\"");
+        buf.extend_from_slice(&self.digest);
+        buf.extend_from_slice(b"\",\"leaf_index\":");
+        let _ = write!(buf, "{},\"leaves\":{}", proof.index(), proof.leaves());
+        buf.extend_from_slice(b",\"path\":[");
+        let mut hex = [0u8; 64];
+        for (i, h) in proof.path().enumerate() {
+            if i > 0 {
+                buf.push(b',');
+            }
+            buf.push(b'"');
+            super::hex_into(h, &mut hex);
+            buf.extend_from_slice(&hex);
+            buf.push(b'"');
+        }
+        buf.extend_from_slice(b"],\"root\":\"");
+        super::hex_into(&proof.root(), &mut hex);
+        buf.extend_from_slice(&hex);
+        buf.extend_from_slice(b"\",\"signature\":\"");
+        let mut sig = [0u8; 88];
+        let n = B64
+            .encode_slice(proof.signature(), &mut sig)
+            .unwrap_or_default();
+        buf.extend_from_slice(&sig[..n]);
+        buf.extend_from_slice(b"\"}}");
+    }
+
+    /// The whole receipt, for tools and tests.
+    fn receipt(&self, proof: &Proof) -> Receipt {
+        Receipt {
+            version: Some(2),
+            id: self.id.clone(),
+            checked_at: self.checked_at().to_string(),
+            snapshot: self.snapshot.to_string(),
+            digest: self.digest().to_string(),
+            leaf_index: Some(proof.index()),
+            leaves: Some(proof.leaves()),
+            path: Some(proof.path().map(|h| super::hex(h)).collect()),
+            root: Some(super::hex(&proof.root())),
+            signature: B64.encode(proof.signature()),
+            rows: None,
+        }
+    }
 }
 
 /// Puts `"receipt":{…}` as the last member of the JSON object in `buf`.
@@ -672,6 +796,45 @@ mod tests {
         }
     }
 
+    /// The receipt written by hand is byte for byte what serde_json writes for the
+    /// [`Receipt`] (so the format of version 2 is that of the struct and its documentation).
+    #[test]
+    fn hand_written_receipts_are_the_serde_encoding() {
+        let s = Signer::new([9; 32]).unwrap();
+        for n in [1usize, 2, 7, 64] {
+            let mut ds: Vec<_> = (0..n).map(|i| decision(format!("h-{i}"))).collect();
+            // A snapshot id that needs escaping, to hold the writer to serde's escaping.
+            ds[0].snapshot = "snap \"q\" \\ \u{1}";
+            for (d, (bytes, r)) in ds.iter().zip(s.sign_decisions_together(&ds)) {
+                let mut expected = Vec::new();
+                write_decision(d, &mut expected);
+                append_receipt(&mut expected, &r);
+                assert_eq!(
+                    String::from_utf8(bytes).unwrap(),
+                    String::from_utf8(expected.clone()).unwrap()
+                );
+                // And the leaf hashed as it was written is the leaf of the receipt's fields.
+                let v: Value = serde_json::from_slice(&expected).unwrap();
+                verify_check(&v, &s.verifying_key()).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn times_are_utc_with_milliseconds() {
+        assert_eq!(&utc_millis(0, 0), b"1970-01-01T00:00:00.000Z");
+        // 2026-11-29 02:03:04.005 UTC
+        let secs = 20_786 * 86_400 + 2 * 3600 + 3 * 60 + 4;
+        assert_eq!(&utc_millis(secs, 5), b"2026-11-29T02:03:04.005Z");
+        assert_eq!(
+            &utc_millis(secs + 86_399 - 7384, 999),
+            b"2026-11-29T23:59:59.999Z"
+        );
+        let now = now_rfc3339();
+        assert_eq!(now.len(), 24, "{now}");
+        assert!(Day::parse(&now[..10]).is_ok());
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_checks_share_rounds_and_all_verify() {
         let s = Arc::new(Signer::new([4; 32]).unwrap());
@@ -686,11 +849,16 @@ mod tests {
             })
             .collect();
         let mut ids = std::collections::BTreeSet::new();
-        for t in tasks {
-            let (bytes, r) = t.await.unwrap();
+        for (i, t) in tasks.into_iter().enumerate() {
+            let (bytes, id) = t.await.unwrap();
             let v: Value = serde_json::from_slice(&bytes).unwrap();
-            assert_eq!(verify_check(&v, &key).unwrap(), r);
-            assert!(ids.insert(r.id));
+            let r = verify_check(&v, &key).unwrap();
+            assert_eq!(r.id, id);
+            let mut expected = Vec::new();
+            write_decision(&decision(format!("c-{i}")), &mut expected);
+            append_receipt(&mut expected, &r);
+            assert_eq!(bytes, expected);
+            assert!(ids.insert(id));
         }
         assert_eq!(ids.len(), 400);
     }
