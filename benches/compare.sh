@@ -361,7 +361,12 @@ for n in $SIZES; do
     # Under a cap smaller than the server's working set (program text included) it thrashes:
     # that is a result to report, not a reason to hang.
     ready=0
-    for _ in $(seq 1 600); do curl -fs "http://$CG2/readyz" >/dev/null 2>&1 && { ready=1; break; }; sleep 0.1; done
+    # --max-time: a thrashing server accepts the connection and may not answer for minutes.
+    deadline=$((SECONDS + 60))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+      curl -fs --max-time 2 "http://$CG2/readyz" >/dev/null 2>&1 && { ready=1; break; }
+      sleep 0.1
+    done
     if [ "$ready" = 1 ]; then
       read -r a _ c e < <(IDS_FILE=$ids run_wrk "$CG2") || true
     else
