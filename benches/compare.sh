@@ -33,7 +33,8 @@
 #    discarded; every row is counted once beforehand, untimed.
 # 5. Memory, at each size: Redis flushed and loaded with that size's team data (used_memory),
 #    credgate serving that size's snapshot after one wrk round (RssAnon = its own memory,
-#    RssFile = mapped snapshot pages); then credgate again, its snapshot pages evicted from
+#    RssFile = mapped snapshot pages); at sizes other than 1M also the batch of step 4 once
+#    on a million of that size's ids; then credgate again, its snapshot pages evicted from
 #    the page cache, inside a memory cgroup capped at a quarter of Redis's used_memory (where
 #    one can be made: root, cgroup v1 or v2), for one wrk round.
 # 6. A callgrind profile of 10,000 checks of each kind (inclusive instruction counts).
@@ -217,10 +218,12 @@ awk 'function bulk(s) { return "$" length(s) "\r\n" s "\r\n" } BEGIN {
     if (i % 2 == 0) printf "*3\r\n%s%s%s", bulk("SADD"), bulk("bset"), bulk(k) } }' | rcli --pipe >/dev/null
 
 # Batch file for Redis: SMISMEMBER codes <1000 ids> per command.
-awk 'function bulk(s) { return "$" length(s) "\r\n" s "\r\n" }
-  { ids[++n] = $1 } n == 1000 { printf "*%d\r\n%s%s", n + 2, bulk("SMISMEMBER"), bulk("codes"); for (i = 1; i <= n; i++) printf "%s", bulk(ids[i]); n = 0 }
-  END { if (n) { printf "*%d\r\n%s%s", n + 2, bulk("SMISMEMBER"), bulk("codes"); for (i = 1; i <= n; i++) printf "%s", bulk(ids[i]) } }' \
-  "$WORK/batch.txt" > "$WORK/batch.resp"
+smismember_resp() {
+  awk 'function bulk(s) { return "$" length(s) "\r\n" s "\r\n" }
+    { ids[++n] = $1 } n == 1000 { printf "*%d\r\n%s%s", n + 2, bulk("SMISMEMBER"), bulk("codes"); for (i = 1; i <= n; i++) printf "%s", bulk(ids[i]); n = 0 }
+    END { if (n) { printf "*%d\r\n%s%s", n + 2, bulk("SMISMEMBER"), bulk("codes"); for (i = 1; i <= n; i++) printf "%s", bulk(ids[i]) } }' "$1"
+}
+smismember_resp "$WORK/batch.txt" > "$WORK/batch.resp"
 
 # Untimed, once: both batch paths answer every row (the rounds time them with the answer
 # discarded). `credgate screen` exits 1 when a row is denied, so rows are counted instead.
@@ -300,7 +303,7 @@ CG_HWM=$(awk '/^VmHWM/ { print $2 }' "/proc/$CGPID/status")
 # the page cache first, inside a cgroup capped at a quarter of Redis's used_memory, for
 # another wrk round: req/s, errors and the cgroup's peak usage.
 CG2=127.0.0.1:18283
-MEM_ROWS=(); CAP_ROWS=()
+MEM_ROWS=(); CAP_ROWS=(); BATCH_ROWS=(); BIG_OFF=""; BIG_HTTP=""; BIG_N=""
 cgroup_new() { # NAME LIMIT_BYTES: prints the new cgroup's directory, or nothing
   local own v1=/sys/fs/cgroup/memory v2=/sys/fs/cgroup
   own=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
@@ -345,6 +348,27 @@ for n in $SIZES; do
   rkeys=$(rcli dbsize | tr -d '\r')
   read -r a _ _ e < <(IDS_FILE=$ids run_wrk "$addr") || true
   anon=$(status_kib "$pid" RssAnon); file=$(status_kib "$pid" RssFile)
+  if [ "$n" != 1000000 ]; then
+    # Batch at this size (SPEC §9 states the batch targets at 10M): the first million of its
+    # ids offline, over HTTP (answers discarded while timed; rows counted first by the HTTP
+    # summary) and as SMISMEMBER against Redis holding this size's codes.
+    head -n 1000000 "$ids" > "$WORK/batch-$n.txt"; nb=$(wc -l < "$WORK/batch-$n.txt")
+    { echo "统一社会信用代码"; cat "$WORK/batch-$n.txt"; } > "$WORK/batch-$n.csv"
+    rows=$(curl -fs -X POST -H 'Content-Type: text/csv' --data-binary @"$WORK/batch-$n.csv" "http://$addr/v1/screen?scenario=procurement&as_of=$TODAY&summary=1" \
+      | tail -n 1 | python3 -c 'import sys, json; print(json.load(sys.stdin)["summary"]["rows"])')
+    [ "$rows" = "$nb" ] || { echo "/v1/screen answered $rows of $nb rows at $n" >&2; exit 1; }
+    smismember_resp "$WORK/batch-$n.txt" > "$WORK/batch-$n.resp"
+    bl=$(load)
+    t0=$(date +%s.%N); "$BIN/credgate" screen --index "$root" --scenario procurement --as-of "$TODAY" --format ndjson --out /dev/null "$WORK/batch-$n.csv" 2>"$WORK/screen-offline-$n.log" || true; t1=$(date +%s.%N)
+    boff=$(echo "$nb / ($t1 - $t0)" | bc -l)
+    t0=$(date +%s.%N); curl -fs -o /dev/null -X POST -H 'Content-Type: text/csv' --data-binary @"$WORK/batch-$n.csv" "http://$addr/v1/screen?scenario=procurement&as_of=$TODAY"; t1=$(date +%s.%N)
+    bhttp=$(echo "$nb / ($t1 - $t0)" | bc -l)
+    t0=$(date +%s.%N); rcli --pipe < "$WORK/batch-$n.resp" > "$WORK/batch-redis-$n.log"; t1=$(date +%s.%N)
+    bredis=$(echo "$nb / ($t1 - $t0)" | bc -l)
+    BATCH_ROWS+=("$(awk -v n="$n" -v nb="$nb" -v o="$boff" -v h="$bhttp" -v r="$bredis" -v l="$bl" 'BEGIN {
+      printf "| %d | %d | %.0f | %.0f | %.0f | %s |", n, nb, o, h, r, l }')")
+    BIG_OFF=$boff; BIG_HTTP=$bhttp; BIG_N=$n
+  fi
   snap=$(du -sb "$gen" | cut -f1)
   MEM_ROWS+=("$(awk -v n="$n" -v k="$rkeys" -v s="$snap" -v q="$a" -v e="$e" -v an="$anon" -v f="$file" -v rm="$rmem" -v rr="$rrss" -v lt="$(echo "$t1 - $t0" | bc -l)" 'BEGIN {
     printf "| %d | %.0f | %s (%s errors) | %.1f | %.0f | %.0f (%d keys, loaded in %.0f s) | %.0f | %.3f | %.2f |",
@@ -470,6 +494,14 @@ echo "| POST /v1/screen (curl --data-binary, ndjson back to /dev/null; $HTTP_ROW
 echo "| Redis SMISMEMBER, 1000 ids a command, \`redis-cli --pipe\` | $(s b_redis) |"
 echo
 echo "- offline / Redis: $(awk -v a="$(m b_off)" -v b="$(m b_redis)" 'BEGIN { printf "%.2f", a / b }'); HTTP / Redis: $(awk -v a="$(m b_http)" -v b="$(m b_redis)" 'BEGIN { printf "%.2f", a / b }'). Redis answers membership only; credgate answers a decision with records and measures per id."
+if [ ${#BATCH_ROWS[@]} -gt 0 ]; then
+  echo
+  echo "At the other sizes, once each, in step 5 (the size's snapshot served and Redis holding that size's codes; the first million of that size's ids, answers discarded while timed):"
+  echo
+  echo "| records | ids | \`credgate screen --index\` ids/s | POST /v1/screen ids/s | Redis SMISMEMBER ids/s | load average |"
+  echo "|---|---|---|---|---|---|"
+  for x in "${BATCH_ROWS[@]}"; do echo "$x"; done
+fi
 echo
 echo "## Memory at each size, and serving under a cap of a quarter of Redis"
 echo
@@ -491,12 +523,22 @@ echo "## SPEC §9 targets"
 echo
 echo "| target | measured here | |"
 echo "|---|---|---|"
-echo "| check < 5 µs median (10M) | $(lat_med hit_org) µs org hit, $(lat_med hit_linked_person) µs linked person, $(lat_med miss) µs miss at 1M$( [ -f "$WORK/lat-10000000" ] && echo "; 10M: $(grep '^check hit_org' "$WORK/lat-10000000" | awk '{print $8}') µs org hit") | $(metnot "$(lat_med hit_linked_person)" "<" 5) at 1M |"
+if [ -f "$WORK/lat-10000000" ]; then
+  lat10() { grep "^check $1 " "$WORK/lat-10000000" | awk '{ print $8 }'; }
+  echo "| check < 5 µs median (10M) | $(lat10 hit_org) µs org hit, $(lat10 hit_linked_person) µs linked person, $(lat10 miss) µs miss at 10M (1M: $(lat_med hit_org), $(lat_med hit_linked_person), $(lat_med miss)) | $(metnot "$(lat10 hit_linked_person)" "<" 5) at 10M |"
+else
+  echo "| check < 5 µs median (10M) | $(lat_med hit_org) µs org hit, $(lat_med hit_linked_person) µs linked person, $(lat_med miss) µs miss at 1M | $(metnot "$(lat_med hit_linked_person)" "<" 5) at 1M |"
+fi
 echo "| /v1/check ≥ 90 % of hello | $(s ratio_hello %.3f) | $(metnot "$(m ratio_hello)" ">=" 0.9) |"
 echo "| /v1/check ≥ Redis GET | $(s ratio_get %.3f) | $(metnot "$(m ratio_get)" ">=" 1) |"
 echo "| p99 < 1 ms at half of peak load | $HC_P99 ms at $HALF req/s (hello: $HH_P99 ms) | $(metnot "$HC_P99" "<" 1) |"
-echo "| batch offline ≥ 1,000,000 ids/s (10M) | $(printf %.0f "$(m b_off)") ids/s at 1M | $(metnot "$(m b_off)" ">=" 1000000) at 1M |"
-echo "| batch HTTP ≥ 500,000 ids/s (10M) | $(printf %.0f "$(m b_http)") ids/s at 1M | $(metnot "$(m b_http)" ">=" 500000) at 1M |"
+if [ -n "$BIG_N" ]; then
+  echo "| batch offline ≥ 1,000,000 ids/s (10M) | $(printf %.0f "$BIG_OFF") ids/s at $BIG_N (1M: $(printf %.0f "$(m b_off)")) | $(metnot "$BIG_OFF" ">=" 1000000) at $BIG_N |"
+  echo "| batch HTTP ≥ 500,000 ids/s (10M) | $(printf %.0f "$BIG_HTTP") ids/s at $BIG_N (1M: $(printf %.0f "$(m b_http)")) | $(metnot "$BIG_HTTP" ">=" 500000) at $BIG_N |"
+else
+  echo "| batch offline ≥ 1,000,000 ids/s (10M) | $(printf %.0f "$(m b_off)") ids/s at 1M | $(metnot "$(m b_off)" ">=" 1000000) at 1M |"
+  echo "| batch HTTP ≥ 500,000 ids/s (10M) | $(printf %.0f "$(m b_http)") ids/s at 1M | $(metnot "$(m b_http)" ">=" 500000) at 1M |"
+fi
 bw=$(echo "${BUILD_ROWS[1]:-}" | awk -F'|' '{ print $3 }' | tr -d ' ')
 echo "| build 10M ≤ 90 s | ${bw:-not run (needs --with-10m)} | $( [ -n "$bw" ] && metnot "$bw" "<" 90.0001 || echo —) |"
 echo "| build 100M peak ≤ 4 GiB | $( [ -n "${BUILD_ROWS[2]:-}" ] && echo "${BUILD_ROWS[2]}" | awk -F'|' '{ print $6 " MiB" }' || echo "not run (needs --with-100m)") | — |"
