@@ -343,6 +343,7 @@ for n in $SIZES; do
   fi
   rcli flushall >/dev/null
   t0=$(date +%s.%N); team_resp "$src" | rcli --pipe > "$WORK/redis-load-$n.log"; t1=$(date +%s.%N)
+  rload=$(echo "$t1 - $t0" | bc -l)
   rmem=$(rcli info memory | awk -F: '/^used_memory:/ { print $2 }' | tr -d '\r')
   rrss=$(rcli info memory | awk -F: '/^used_memory_rss:/ { print $2 }' | tr -d '\r')
   rkeys=$(rcli dbsize | tr -d '\r')
@@ -370,7 +371,7 @@ for n in $SIZES; do
     BIG_OFF=$boff; BIG_HTTP=$bhttp; BIG_N=$n
   fi
   snap=$(du -sb "$gen" | cut -f1)
-  MEM_ROWS+=("$(awk -v n="$n" -v k="$rkeys" -v s="$snap" -v q="$a" -v e="$e" -v an="$anon" -v f="$file" -v rm="$rmem" -v rr="$rrss" -v lt="$(echo "$t1 - $t0" | bc -l)" 'BEGIN {
+  MEM_ROWS+=("$(awk -v n="$n" -v k="$rkeys" -v s="$snap" -v q="$a" -v e="$e" -v an="$anon" -v f="$file" -v rm="$rmem" -v rr="$rrss" -v lt="$rload" 'BEGIN {
     printf "| %d | %.0f | %s (%s errors) | %.1f | %.0f | %.0f (%d keys, loaded in %.0f s) | %.0f | %.3f | %.2f |",
       n, s / 1048576, q, e, an / 1024, f / 1024, rm / 1048576, k, lt, rr / 1048576, an * 1024 / rm, (an + f) * 1024 / rm }')")
   kill "$pid"; wait "$pid" 2>/dev/null || true
