@@ -94,9 +94,9 @@ impl<'a> Answer<'a> {
         out.extend_from_slice(b",\"decision\":");
         json_opt_str(out, self.decision.map(Outcome::as_str));
         out.extend_from_slice(b",\"heightened\":");
-        json_bool(out, self.heightened);
+        boolean(out, self.heightened);
         out.extend_from_slice(b",\"nonconforming\":");
-        json_bool(out, self.nonconforming);
+        boolean(out, self.nonconforming);
         out.extend_from_slice(b",\"lists\":");
         json_codes(out, self.lists);
         out.extend_from_slice(b",\"measures\":");
@@ -165,10 +165,6 @@ fn bool_str(b: bool) -> &'static str {
     }
 }
 
-fn json_bool(out: &mut Vec<u8>, b: bool) {
-    out.extend_from_slice(bool_str(b).as_bytes());
-}
-
 fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => json_str(out, s),
@@ -187,6 +183,7 @@ fn json_codes(out: &mut Vec<u8>, codes: Codes<'_>) {
     out.push(b']');
 }
 
+use crate::engine::json::boolean;
 /// A JSON string as serde_json escapes it (the check writer's escaper).
 pub use crate::engine::json::string as json_str;
 

@@ -242,6 +242,27 @@ fn ric_from_normalized(n: &Normalized, today: Day) -> Result<Id, IdError> {
     })
 }
 
+/// The full comparison for an 18-character code of unknown type: USCC first, then RIC,
+/// then a lenient USCC, then the more plausible of the two errors.
+fn compare_18(code: [u8; 18], n: &Normalized, mode: Mode, today: Day) -> Result<Id, IdError> {
+    let uscc_err = match uscc_from_code(code, Mode::Strict) {
+        Ok(id) => return Ok(id),
+        Err(e) => e,
+    };
+    let ric_err = match ric_from_normalized(n, today) {
+        Ok(id) => return Ok(id),
+        Err(e) => e,
+    };
+    if uscc_err.is_nonconforming() && mode == Mode::Lenient {
+        return uscc_from_code(code, mode);
+    }
+    Err(if ric_is_plausible(&code) {
+        ric_err
+    } else {
+        uscc_err
+    })
+}
+
 /// Parses an identifier whose type the caller does not know; see the module docs for how the
 /// type is chosen.
 pub fn parse(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
@@ -259,22 +280,7 @@ pub fn parse(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
                     return Ok(id);
                 }
             }
-            let uscc_err = match uscc_from_code(code, Mode::Strict) {
-                Ok(id) => return Ok(id),
-                Err(e) => e,
-            };
-            let ric_err = match ric_from_normalized(&n, today) {
-                Ok(id) => return Ok(id),
-                Err(e) => e,
-            };
-            if uscc_err.is_nonconforming() && mode == Mode::Lenient {
-                return uscc_from_code(code, mode);
-            }
-            Err(if ric_is_plausible(&code) {
-                ric_err
-            } else {
-                uscc_err
-            })
+            compare_18(code, &n, mode, today)
         }
         found => Err(IdError::Length {
             id_type: None,

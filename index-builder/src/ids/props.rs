@@ -80,23 +80,7 @@ fn parse_in_full(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
     if n.len() != 18 {
         return parse(input, mode, today);
     }
-    let code = exactly_18(&n, IdType::Uscc)?;
-    let uscc_err = match uscc_from_code(code, Mode::Strict) {
-        Ok(id) => return Ok(id),
-        Err(e) => e,
-    };
-    let ric_err = match ric_from_normalized(&n, today) {
-        Ok(id) => return Ok(id),
-        Err(e) => e,
-    };
-    if uscc_err.is_nonconforming() && mode == Mode::Lenient {
-        return uscc_from_code(code, mode);
-    }
-    Err(if ric_is_plausible(&code) {
-        ric_err
-    } else {
-        uscc_err
-    })
+    compare_18(exactly_18(&n, IdType::Uscc)?, &n, mode, today)
 }
 
 /// Eighteen characters of a person's number's shape: digits, the last maybe `X`; or a valid
