@@ -5,6 +5,8 @@
 //! A line is written by hand ([`Line::to_json`]) rather than through serde: it is made on
 //! every check of a server keeping a trail, and a test holds the two encodings equal.
 
+use std::io::Write as _;
+
 use hyper::StatusCode;
 use serde::Serialize;
 
@@ -60,42 +62,48 @@ impl Line<'_> {
     /// which are left out), in a buffer with room for the newline the trail appends.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(384);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the line's JSON ([`Line::to_json`]) to `out`: the trail writes it straight
+    /// into its shared buffer, without a buffer of its own per line.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
         let opt = |out: &mut Vec<u8>, v: Option<&str>| match v {
             Some(v) => string(out, v),
             None => out.extend_from_slice(b"null"),
         };
         out.extend_from_slice(b"{\"time\":");
-        string(&mut out, &self.time);
+        string(out, &self.time);
         out.extend_from_slice(b",\"key\":");
-        string(&mut out, self.key);
+        string(out, self.key);
         out.extend_from_slice(b",\"endpoint\":");
-        string(&mut out, self.endpoint);
+        string(out, self.endpoint);
         out.extend_from_slice(b",\"scenario\":");
-        opt(&mut out, self.scenario);
+        opt(out, self.scenario);
         out.extend_from_slice(b",\"as_of\":");
         match self.as_of {
-            Some(d) => day(&mut out, d),
+            Some(d) => day(out, d),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"subject\":");
-        opt(&mut out, self.subject.as_deref());
+        opt(out, self.subject.as_deref());
         out.extend_from_slice(b",\"id\":");
-        opt(&mut out, self.id);
+        opt(out, self.id);
         out.extend_from_slice(b",\"decision\":");
-        opt(&mut out, self.decision);
+        opt(out, self.decision);
         out.extend_from_slice(b",\"snapshot\":");
-        string(&mut out, self.snapshot);
+        string(out, self.snapshot);
         out.extend_from_slice(b",\"receipt\":");
-        opt(&mut out, self.receipt);
+        opt(out, self.receipt);
         if let Some(rows) = self.rows {
-            out.extend_from_slice(format!(",\"rows\":{rows}").as_bytes());
+            let _ = write!(out, ",\"rows\":{rows}");
         }
         if let Some(digest) = self.digest {
             out.extend_from_slice(b",\"digest\":");
-            string(&mut out, digest);
+            string(out, digest);
         }
         out.push(b'}');
-        out
     }
 }
 
@@ -105,13 +113,16 @@ pub async fn record(state: &State, line: &Line<'_>) -> Result<(), ApiError> {
     let Some(audit) = &state.audit else {
         return Ok(());
     };
-    audit.record(line.to_json()).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "audit_unavailable",
-            e.to_string(),
-        )
-    })
+    audit
+        .record_with(|buf| line.write_json(buf))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                e.to_string(),
+            )
+        })
 }
 
 #[cfg(test)]
