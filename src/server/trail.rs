@@ -1,10 +1,12 @@
 //! The lines this server writes to the audit trail ([`crate::trust::audit`]): one per check,
 //! profile look-up and batch. A subject is named by its keyed pseudonym and shown masked
-//! unless the caller holds `personal_full`; the time is UTC with milliseconds.
+//! unless the caller holds `personal_full`; the time is UTC with milliseconds, and for a
+//! signed check it is its receipt's `checked_at`, so line and receipt agree.
 //!
 //! A line is written by hand ([`Line::to_json`]) rather than through serde: it is made on
 //! every check of a server keeping a trail, and a test holds the two encodings equal.
 
+use std::borrow::Cow;
 use std::io::Write as _;
 
 use hyper::StatusCode;
@@ -19,13 +21,14 @@ use crate::trust::receipt::now_rfc3339;
 
 #[derive(Serialize)]
 pub struct Line<'a> {
-    pub time: String,
+    /// UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ`; for a signed check, its receipt's `checked_at`.
+    pub time: Cow<'a, str>,
     pub key: &'a str,
     pub endpoint: &'static str,
     pub scenario: Option<&'static str>,
     pub as_of: Option<Day>,
     /// HMAC-SHA256 of the normalised identifier under the server's subject secret.
-    pub subject: Option<String>,
+    pub subject: Option<Cow<'a, str>>,
     pub id: Option<&'a str>,
     pub decision: Option<&'static str>,
     pub snapshot: &'a str,
@@ -39,8 +42,19 @@ pub struct Line<'a> {
 
 impl Line<'_> {
     pub fn now<'a>(key: &'a str, endpoint: &'static str, snapshot: &'a str) -> Line<'a> {
+        Line::at(Cow::Owned(now_rfc3339()), key, endpoint, snapshot)
+    }
+
+    /// A line stamped `time` (`YYYY-MM-DDTHH:MM:SS.mmmZ`), such as the `checked_at` of the
+    /// receipt of the answer it records, so that the two agree and the clock is read once.
+    pub fn at<'a>(
+        time: Cow<'a, str>,
+        key: &'a str,
+        endpoint: &'static str,
+        snapshot: &'a str,
+    ) -> Line<'a> {
         Line {
-            time: now_rfc3339(),
+            time,
             key,
             endpoint,
             scenario: None,
@@ -134,7 +148,7 @@ mod tests {
         let mut check = Line::now("counter \"3\"", "/v1/check", "snap-1");
         check.scenario = Some("licensing");
         check.as_of = Some(Day(20_786));
-        check.subject = Some("ab".repeat(32));
+        check.subject = Some("ab".repeat(32).into());
         check.id = Some("110101********123X");
         check.decision = Some("deny");
         check.receipt = Some("0123456789abcdef000000000001");
