@@ -6,8 +6,8 @@
 //! shared reference to the round (tree and signature), so a round of `n` costs one
 //! signature, `n - 1` node hashes and `n` channel sends, and no per-leaf allocation.
 //!
-//! Rounds start at least [`MIN_ROUND_INTERVAL`] apart unless full (below). A signature
-//! costs about 27 µs of CPU on the reference machine, longer than the gap between checks arriving at tens of
+//! Rounds start at least [`MIN_ROUND_INTERVAL`] apart. A signature costs about 27 µs of CPU
+//! on the reference machine, longer than the gap between checks arriving at tens of
 //! thousands a second, so starting a round whenever the signer is free (plain group
 //! commit, or, as before this design, whenever a request found no round running) signs
 //! rounds of one or two leaves back to back. Measured that way (1M snapshot, wrk with 64
@@ -16,18 +16,7 @@
 //! of its own, and intervals of 100–250 µs, measured worse than 1 ms. With the interval,
 //! signing costs at most one signature per interval whatever the load (under 3 % of a
 //! core at 1 ms), a round covers the checks of about one interval (~20 at 20–30k checks a
-//! second), and a check waits at most about one interval plus one signature for its round
-//! (plus [`FALLBACK_DELAY`] when no later check starts the round).
-//!
-//! A round is also due, before its interval is over, as soon as [`FULL_ROUND`] leaves wait
-//! for it, and a round that ends with that many waiting is followed at once by the next,
-//! on the same thread. With a fixed interval a closed-loop client (wrk, 64 connections)
-//! waits half an interval on average for its round whatever the rate, which at 1 ms was
-//! most of the gap between the open and the trusted server's throughput; with the full
-//! round the wait shrinks as the rate grows, and a signature is still shared by at least
-//! 16 checks. Measured interleaved on the 1M snapshot (wrk -t2 -c64, load 4.6–8.7, six
-//! rounds each): 32.9k against 29.8k checks a second on average, with the same server CPU
-//! per check (23.2 µs both, the machine shared); rounds full at 8 leaves used more CPU.
+//! second), and a check waits at most about one interval plus one signature for its round.
 //!
 //! Who signs: the first check to queue a leaf once a round is due signs it right there, on
 //! its own (tokio worker) thread, which under load is running anyway, so a round starts
@@ -48,8 +37,15 @@
 //! spent half of its time in futex wake-ups and waits: two wake-ups a round (a
 //! notification from the first check of the round, then its deadline) against one now.
 //! With the audit trail's hand-over (one wake-up a window), futex calls per trusted check
-//! went from 0.18–0.19 to 0.08–0.11 and context switches from 0.29–0.36 to 0.18–0.24 (perf
-//! stat over wrk rounds; the open server: 0.02 and 0.06–0.08).
+//! went from 0.17–0.24 to 0.09–0.12 and context switches from 0.26–0.37 to 0.20–0.26 (perf
+//! stat over interleaved wrk rounds, `benches/trust_cost.sh`; the open server: 0.02–0.03
+//! and 0.06–0.12).
+//!
+//! Measured and rejected as well: making a round due at once when 16 leaves wait (and
+//! signing the next at once when a round ends with 16 waiting), to shorten the wait of
+//! closed-loop clients at high rates. Over five interleaved rounds its req/s was within the
+//! noise of the 1 ms interval alone (+3–6 %), and its p99 was worse in every round (12–50
+//! ms against 6–11), with about twice the signatures.
 //!
 //! A request that goes away after queueing its leaf strands nothing: queueing and, when
 //! due, signing happen in the synchronous part of [`BatchSigner::sign`], and pending leaves
@@ -75,12 +71,6 @@ pub const MAX_BATCH: usize = 4096;
 /// The least time from the start of one round to the start of the next (see the module
 /// documentation).
 pub const MIN_ROUND_INTERVAL: Duration = Duration::from_millis(1);
-
-/// Leaves that make a round due at once, before [`MIN_ROUND_INTERVAL`] is over: at high
-/// rates a round then starts as soon as this many checks wait for it, so they wait less than
-/// the interval, while a signature is still shared by at least this many (about 1.7 µs of
-/// signing a check). See the module documentation.
-pub const FULL_ROUND: usize = 16;
 
 /// How long after a round's due time the signer thread waits for a check to start the
 /// round before starting it itself (see the module documentation): about three arrival
@@ -180,10 +170,9 @@ struct Queue {
 
 impl Queue {
     /// Whether a round may start at `now`: none is running, and the last one started at
-    /// least `interval` ago or `full` leaves are waiting.
-    fn due(&self, now: Instant, interval: Duration, full: usize) -> bool {
-        !self.signing
-            && (self.leaves.len() >= full || self.last_start.is_none_or(|t| now >= t + interval))
+    /// least `interval` ago.
+    fn due(&self, now: Instant, interval: Duration) -> bool {
+        !self.signing && self.last_start.is_none_or(|t| now >= t + interval)
     }
 
     /// Starts a round: marks it running and takes the leaves pending (at most
@@ -202,8 +191,6 @@ impl Queue {
 struct Shared {
     key: SigningKey,
     interval: Duration,
-    /// Leaves that make a round due before its interval is over.
-    full: usize,
     queue: Mutex<Queue>,
     wake: Condvar,
     rounds: AtomicU64,
@@ -214,27 +201,6 @@ impl Shared {
     /// Signs a round taken with [`Queue::take`], answers its waiters, and marks the signer
     /// free again, waking the signer thread if more leaves wait for the next round.
     fn sign_round(&self, leaves: Vec<Hash>, waiters: Vec<oneshot::Sender<Proof>>) {
-        let (mut leaves, mut waiters) = (leaves, waiters);
-        loop {
-            self.sign_one(leaves, waiters);
-            let mut q = self.queue.lock();
-            // A full round gathered meanwhile is signed at once, on this thread.
-            if !q.closed && q.leaves.len() >= self.full {
-                (leaves, waiters) = q.take(Instant::now());
-                continue;
-            }
-            q.signing = false;
-            // The signer thread waits without a deadline while a round runs; it is needed
-            // again if leaves are left for the next round, or to stop once closed.
-            if (!q.leaves.is_empty() || q.closed) && std::mem::take(&mut q.idle) {
-                self.wake.notify_one();
-            }
-            return;
-        }
-    }
-
-    /// Signs one round and answers its waiters.
-    fn sign_one(&self, leaves: Vec<Hash>, waiters: Vec<oneshot::Sender<Proof>>) {
         // If signing panics, nothing could be answered any more: close instead of leaving
         // `signing` set and every later request waiting for ever.
         let guard = CloseOnPanic(self);
@@ -250,6 +216,13 @@ impl Shared {
             });
         }
         std::mem::forget(guard);
+        let mut q = self.queue.lock();
+        q.signing = false;
+        // The signer thread waits without a deadline while a round runs; it is needed
+        // again if leaves are left for the next round, or to stop once closed.
+        if (!q.leaves.is_empty() || q.closed) && std::mem::take(&mut q.idle) {
+            self.wake.notify_one();
+        }
     }
 }
 
@@ -259,26 +232,16 @@ pub struct BatchSigner {
 }
 
 impl BatchSigner {
-    /// Starts the signer, rounds at least [`MIN_ROUND_INTERVAL`] apart unless
-    /// [`FULL_ROUND`] leaves are waiting.
+    /// Starts the signer, rounds at least [`MIN_ROUND_INTERVAL`] apart.
     pub fn new(key: SigningKey) -> Arc<BatchSigner> {
         BatchSigner::with_interval(key, MIN_ROUND_INTERVAL)
     }
 
-    /// Starts the signer with rounds at least `interval` apart unless [`FULL_ROUND`]
-    /// leaves are waiting.
+    /// Starts the signer with rounds at least `interval` apart.
     pub fn with_interval(key: SigningKey, interval: Duration) -> Arc<BatchSigner> {
-        BatchSigner::with_rounds(key, interval, FULL_ROUND)
-    }
-
-    /// Starts the signer with rounds at least `interval` apart unless `full` leaves (at
-    /// least 1) are waiting.
-    pub fn with_rounds(key: SigningKey, interval: Duration, full: usize) -> Arc<BatchSigner> {
-        let full = full.max(1);
         let shared = Arc::new(Shared {
             key,
             interval,
-            full,
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             rounds: AtomicU64::new(0),
@@ -304,7 +267,7 @@ impl BatchSigner {
     /// is signed whether or not the future is awaited or dropped.
     ///
     /// When a round is due (none running, and the last one started at least the interval
-    /// ago or this leaf fills the round) the round is signed here, on the caller's thread, before returning: under load
+    /// ago) the round is signed here, on the caller's thread, before returning: under load
     /// the first check after the due time starts the round at once, on a thread that is
     /// running anyway, instead of waiting for the signer thread to be scheduled.
     pub fn sign(&self, leaf: Hash) -> impl Future<Output = Result<Proof, Unsigned>> + 'static {
@@ -316,7 +279,7 @@ impl BatchSigner {
             q.leaves.push(leaf);
             q.waiters.push(tx);
             let now = Instant::now();
-            if q.due(now, shared.interval, shared.full) {
+            if q.due(now, shared.interval) {
                 let (leaves, waiters) = q.take(now);
                 drop(q);
                 shared.sign_round(leaves, waiters);
@@ -609,38 +572,6 @@ mod tests {
         let p3 = rt.block_on(third).unwrap();
         assert_eq!((p2.index(), p3.index(), p3.leaves()), (0, 1, 2));
         check_all(&vk, &[(leaf(1), p1), (leaf(2), p2), (leaf(3), p3)]);
-    }
-
-    #[test]
-    fn a_full_round_is_signed_before_its_interval_is_over() {
-        let key = SigningKey::from_bytes(&[9; 32]);
-        let vk = key.verifying_key();
-        let signer = BatchSigner::with_rounds(key, Duration::from_secs(3600), 4);
-        let mut signed = Vec::new();
-        let mut first = Box::pin(signer.sign(leaf(0)));
-        let std::task::Poll::Ready(Ok(p)) = poll_once(&mut first) else {
-            panic!("the first round was not signed by its caller");
-        };
-        signed.push((leaf(0), p));
-        // Three leaves wait for the interval; the fourth fills the round, which its caller
-        // signs at once.
-        let mut waiting: Vec<_> = (1..4u32).map(|i| Box::pin(signer.sign(leaf(i)))).collect();
-        for f in &mut waiting {
-            assert!(poll_once(f).is_pending());
-        }
-        waiting.push(Box::pin(signer.sign(leaf(4))));
-        for (i, f) in waiting.iter_mut().enumerate() {
-            let std::task::Poll::Ready(Ok(p)) = poll_once(f) else {
-                panic!("leaf {} of a full round is not signed", i + 1);
-            };
-            assert_eq!((p.index(), p.leaves()), (i as u64, 4));
-            signed.push((leaf(i as u32 + 1), p));
-        }
-        // The next leaf starts a new round, which waits again.
-        let mut next = Box::pin(signer.sign(leaf(5)));
-        assert!(poll_once(&mut next).is_pending());
-        assert_eq!(signer.signed(), (2, 5));
-        check_all(&vk, &signed);
     }
 
     #[test]
