@@ -87,16 +87,32 @@ pub fn root_message(root: &Hash, leaves: u64) -> Vec<u8> {
 pub struct Round {
     tree: Tree,
     signature: [u8; 64],
+    /// The root in lower-case hex and the signature in standard base64, as every receipt of
+    /// the round shows them: written once a round rather than once a receipt.
+    root_hex: [u8; 64],
+    signature_b64: [u8; 88],
 }
 
 impl Round {
     /// Builds the tree over `leaves` (not empty) and signs its root.
     pub fn sign(key: &SigningKey, leaves: Vec<Hash>) -> Arc<Round> {
+        use base64::Engine as _;
         let tree = Tree::new(leaves);
         let signature = key
             .sign(&root_message(&tree.root(), tree.len() as u64))
             .to_bytes();
-        Arc::new(Round { tree, signature })
+        let mut root_hex = [0u8; 64];
+        super::hex_into(&tree.root(), &mut root_hex);
+        let mut signature_b64 = [0u8; 88];
+        // 64 bytes are always 88 base64 characters with padding.
+        let _ =
+            base64::engine::general_purpose::STANDARD.encode_slice(signature, &mut signature_b64);
+        Arc::new(Round {
+            tree,
+            signature,
+            root_hex,
+            signature_b64,
+        })
     }
 }
 
@@ -124,6 +140,16 @@ impl Proof {
 
     pub fn signature(&self) -> &[u8; 64] {
         &self.round.signature
+    }
+
+    /// [`Proof::root`] in lower-case hex.
+    pub fn root_hex(&self) -> &[u8; 64] {
+        &self.round.root_hex
+    }
+
+    /// [`Proof::signature`] in standard base64 with padding.
+    pub fn signature_b64(&self) -> &[u8; 88] {
+        &self.round.signature_b64
     }
 
     /// The audit path of the leaf, bottom first.
@@ -586,6 +612,16 @@ mod tests {
             let signed: Vec<(Hash, Proof)> = leaves.into_iter().zip(proofs).collect();
             for (i, (_, p)) in signed.iter().enumerate() {
                 assert_eq!((p.index(), p.leaves()), (i as u64, n as u64));
+                // The round's own spellings of its root and signature, as receipts show them.
+                assert_eq!(p.root_hex(), super::super::hex(&p.root()).as_bytes());
+                assert_eq!(
+                    &p.signature_b64()[..],
+                    base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        p.signature()
+                    )
+                    .as_bytes()
+                );
             }
             check_all(&vk, &signed);
         }

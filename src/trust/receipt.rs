@@ -427,14 +427,9 @@ impl Draft<'_> {
             buf.push(b'"');
         }
         buf.extend_from_slice(b"],\"root\":\"");
-        super::hex_into(&proof.root(), &mut hex);
-        buf.extend_from_slice(&hex);
+        buf.extend_from_slice(proof.root_hex());
         buf.extend_from_slice(b"\",\"signature\":\"");
-        let mut sig = [0u8; 88];
-        let n = B64
-            .encode_slice(proof.signature(), &mut sig)
-            .unwrap_or_default();
-        buf.extend_from_slice(&sig[..n]);
+        buf.extend_from_slice(proof.signature_b64());
         buf.extend_from_slice(b"\"}}");
     }
 
