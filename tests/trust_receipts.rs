@@ -355,3 +355,49 @@ fn simultaneous_checks_all_carry_valid_receipts() {
         assert_eq!(code, 0, "{msg}");
     }
 }
+
+#[test]
+fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
+    use credgate::trust::audit::{Audit, Durability, Limits};
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(&dir.path().join("index"), sample_today());
+    let signer = Signer::new([5; 32]).unwrap();
+    let audit_dir = dir.path().join("audit");
+    let audit = Audit::open_dir(&audit_dir, Durability::Sync, Limits::default()).unwrap();
+    let s = TestServer::start_with(
+        &dir.path().join("index"),
+        sample_today(),
+        |_| {},
+        |st| {
+            st.signer = Some(signer);
+            st.audit = Some(audit);
+        },
+    );
+    s.wait_ready(None);
+    let mut receipts = Vec::new();
+    for id in ["914101027110665834", "410102196804120211"] {
+        let r = s.get(&format!("/v1/check?id={id}&scenario=procurement"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        receipts.push(r.json()["receipt"].clone());
+    }
+    // Sync durability: the lines are on disk once the answers are in.
+    let mut lines = Vec::new();
+    for e in std::fs::read_dir(&audit_dir).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        lines.extend(
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+        );
+    }
+    assert_eq!(lines.len(), 2);
+    for (line, receipt) in lines.iter().zip(&receipts) {
+        assert_eq!(line["receipt"], receipt["id"], "{line}");
+        assert_eq!(line["time"], receipt["checked_at"], "{line}");
+        let subject = line["subject"].as_str().unwrap();
+        assert_eq!(subject.len(), 64, "{line}");
+        assert!(subject
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    }
+    assert_eq!(lines[1]["id"], "410102********0211");
+}

@@ -24,6 +24,7 @@ use super::query::{clip, decode, Query};
 use super::reload::{ReloadOutcome, Trigger};
 use super::{screen, trail, web, Body, Caller, State};
 use crate::engine::{Engine, Options};
+use crate::trust::receipt::{now_rfc3339, Issued};
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
@@ -229,10 +230,10 @@ async fn decide(
         // With receipts the body is the canonical encoding the digest covers, so the
         // decision is serialised once either way.
         Some(signer) => {
-            let (buf, id) = signer.sign_decision(&decision).await.map_err(|e| {
+            let (buf, issued) = signer.sign_decision(&decision).await.map_err(|e| {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
             })?;
-            (buf, Some(id))
+            (buf, Some(issued))
         }
         // Without, it is written straight into one buffer sized for it (engine::json).
         None => {
@@ -242,13 +243,21 @@ async fn decide(
         }
     };
     if state.audit.is_some() {
-        let mut line = trail::Line::now(&caller.name, "/v1/check", decision.snapshot);
+        // A signed check is logged at its receipt's time, so the two agree.
+        let time = match &receipt {
+            Some(r) => Cow::Borrowed(r.checked_at()),
+            None => Cow::Owned(now_rfc3339()),
+        };
+        let mut line = trail::Line::at(time, &caller.name, "/v1/check", decision.snapshot);
         line.scenario = Some(scenario.as_str());
         line.as_of = Some(as_of);
-        line.subject = Some(state.correlator.subject(id.as_bytes()));
+        let subject = state.correlator.subject_hex(id.as_bytes());
+        line.subject = Some(Cow::Borrowed(
+            std::str::from_utf8(&subject).unwrap_or_default(),
+        ));
         line.id = Some(decision.id.as_str());
         line.decision = Some(decision.decision.as_str());
-        line.receipt = receipt.as_deref();
+        line.receipt = receipt.as_ref().map(Issued::id);
         trail::record(state, &line).await?;
     }
     Ok(json(StatusCode::OK, buf))
@@ -415,7 +424,7 @@ async fn subject(
         };
         let mut line = trail::Line::now(&caller.name, "/v1/subjects", engine.snapshot().id());
         line.as_of = Some(as_of);
-        line.subject = Some(state.correlator.subject(id.as_bytes()));
+        line.subject = Some(state.correlator.subject(id.as_bytes()).into());
         line.id = Some(&shown);
         trail::record(state, &line).await?;
     }

@@ -1,9 +1,13 @@
 //! The lines this server writes to the audit trail ([`crate::trust::audit`]): one per check,
 //! profile look-up and batch. A subject is named by its keyed pseudonym and shown masked
-//! unless the caller holds `personal_full`; the time is UTC with milliseconds.
+//! unless the caller holds `personal_full`; the time is UTC with milliseconds, and for a
+//! signed check it is its receipt's `checked_at`, so line and receipt agree.
 //!
 //! A line is written by hand ([`Line::to_json`]) rather than through serde: it is made on
 //! every check of a server keeping a trail, and a test holds the two encodings equal.
+
+use std::borrow::Cow;
+use std::io::Write as _;
 
 use hyper::StatusCode;
 use serde::Serialize;
@@ -17,13 +21,14 @@ use crate::trust::receipt::now_rfc3339;
 
 #[derive(Serialize)]
 pub struct Line<'a> {
-    pub time: String,
+    /// UTC, `YYYY-MM-DDTHH:MM:SS.mmmZ`; for a signed check, its receipt's `checked_at`.
+    pub time: Cow<'a, str>,
     pub key: &'a str,
     pub endpoint: &'static str,
     pub scenario: Option<&'static str>,
     pub as_of: Option<Day>,
     /// HMAC-SHA256 of the normalised identifier under the server's subject secret.
-    pub subject: Option<String>,
+    pub subject: Option<Cow<'a, str>>,
     pub id: Option<&'a str>,
     pub decision: Option<&'static str>,
     pub snapshot: &'a str,
@@ -37,8 +42,19 @@ pub struct Line<'a> {
 
 impl Line<'_> {
     pub fn now<'a>(key: &'a str, endpoint: &'static str, snapshot: &'a str) -> Line<'a> {
+        Line::at(Cow::Owned(now_rfc3339()), key, endpoint, snapshot)
+    }
+
+    /// A line stamped `time` (`YYYY-MM-DDTHH:MM:SS.mmmZ`), such as the `checked_at` of the
+    /// receipt of the answer it records, so that the two agree and the clock is read once.
+    pub fn at<'a>(
+        time: Cow<'a, str>,
+        key: &'a str,
+        endpoint: &'static str,
+        snapshot: &'a str,
+    ) -> Line<'a> {
         Line {
-            time: now_rfc3339(),
+            time,
             key,
             endpoint,
             scenario: None,
@@ -60,42 +76,48 @@ impl Line<'_> {
     /// which are left out), in a buffer with room for the newline the trail appends.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(384);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the line's JSON ([`Line::to_json`]) to `out`: the trail writes it straight
+    /// into its shared buffer, without a buffer of its own per line.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
         let opt = |out: &mut Vec<u8>, v: Option<&str>| match v {
             Some(v) => string(out, v),
             None => out.extend_from_slice(b"null"),
         };
         out.extend_from_slice(b"{\"time\":");
-        string(&mut out, &self.time);
+        string(out, &self.time);
         out.extend_from_slice(b",\"key\":");
-        string(&mut out, self.key);
+        string(out, self.key);
         out.extend_from_slice(b",\"endpoint\":");
-        string(&mut out, self.endpoint);
+        string(out, self.endpoint);
         out.extend_from_slice(b",\"scenario\":");
-        opt(&mut out, self.scenario);
+        opt(out, self.scenario);
         out.extend_from_slice(b",\"as_of\":");
         match self.as_of {
-            Some(d) => day(&mut out, d),
+            Some(d) => day(out, d),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"subject\":");
-        opt(&mut out, self.subject.as_deref());
+        opt(out, self.subject.as_deref());
         out.extend_from_slice(b",\"id\":");
-        opt(&mut out, self.id);
+        opt(out, self.id);
         out.extend_from_slice(b",\"decision\":");
-        opt(&mut out, self.decision);
+        opt(out, self.decision);
         out.extend_from_slice(b",\"snapshot\":");
-        string(&mut out, self.snapshot);
+        string(out, self.snapshot);
         out.extend_from_slice(b",\"receipt\":");
-        opt(&mut out, self.receipt);
+        opt(out, self.receipt);
         if let Some(rows) = self.rows {
-            out.extend_from_slice(format!(",\"rows\":{rows}").as_bytes());
+            let _ = write!(out, ",\"rows\":{rows}");
         }
         if let Some(digest) = self.digest {
             out.extend_from_slice(b",\"digest\":");
-            string(&mut out, digest);
+            string(out, digest);
         }
         out.push(b'}');
-        out
     }
 }
 
@@ -105,13 +127,16 @@ pub async fn record(state: &State, line: &Line<'_>) -> Result<(), ApiError> {
     let Some(audit) = &state.audit else {
         return Ok(());
     };
-    audit.record(line.to_json()).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "audit_unavailable",
-            e.to_string(),
-        )
-    })
+    audit
+        .record_with(|buf| line.write_json(buf))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                e.to_string(),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -123,7 +148,7 @@ mod tests {
         let mut check = Line::now("counter \"3\"", "/v1/check", "snap-1");
         check.scenario = Some("licensing");
         check.as_of = Some(Day(20_786));
-        check.subject = Some("ab".repeat(32));
+        check.subject = Some("ab".repeat(32).into());
         check.id = Some("110101********123X");
         check.decision = Some("deny");
         check.receipt = Some("0123456789abcdef000000000001");

@@ -58,9 +58,18 @@ impl Correlator {
 
     /// Hex HMAC-SHA256 of the normalised identifier.
     pub fn subject(&self, normalised_id: &[u8]) -> String {
+        String::from_utf8_lossy(&self.subject_hex(normalised_id)).into_owned()
+    }
+
+    /// The same lower-case hex digits as [`Correlator::subject`], without allocating (the
+    /// audit line of every check carries one). The keyed state is computed once, in
+    /// [`Correlator::new`]; each pseudonym copies it and hashes the identifier.
+    pub fn subject_hex(&self, normalised_id: &[u8]) -> [u8; 64] {
         let mut mac = self.mac.clone();
         mac.update(normalised_id);
-        super::hex(&mac.finalize().into_bytes())
+        let mut out = [0u8; 64];
+        super::hex_into(&mac.finalize().into_bytes(), &mut out);
+        out
     }
 }
 
@@ -153,6 +162,7 @@ mod tests {
         assert_eq!(x, a.subject(b"410102196804120211"));
         assert_ne!(x, b.subject(b"410102196804120211"));
         assert_ne!(x, a.subject(b"410102196804120212"));
+        assert_eq!(x.as_bytes(), a.subject_hex(b"410102196804120211"));
     }
 
     #[test]

@@ -161,19 +161,22 @@ pub struct Signer {
     key: SigningKey,
     /// Signs version-2 receipts, one signature per round.
     batch: Arc<BatchSigner>,
-    /// Random per process start, so receipt ids stay unique across restarts.
-    prefix: String,
+    /// Random per process start (16 lower-case hex digits), so receipt ids stay unique
+    /// across restarts.
+    prefix: [u8; 16],
     counter: AtomicU64,
 }
 
 impl Signer {
     pub fn new(seed: [u8; 32]) -> std::io::Result<Signer> {
-        let prefix: [u8; 8] = super::random()?;
+        let random: [u8; 8] = super::random()?;
+        let mut prefix = [0u8; 16];
+        super::hex_into(&random, &mut prefix);
         let key = SigningKey::from_bytes(&seed);
         Ok(Signer {
             batch: BatchSigner::new(key.clone()),
             key,
-            prefix: super::hex(&prefix),
+            prefix,
             counter: AtomicU64::new(0),
         })
     }
@@ -216,7 +219,7 @@ impl Signer {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         Receipt {
             version: None,
-            id: format!("{}{n:012x}", self.prefix),
+            id: ReceiptId::new(&self.prefix, n).as_str().to_string(),
             checked_at: now_rfc3339(),
             snapshot: snapshot.to_string(),
             digest,
@@ -237,12 +240,19 @@ impl Signer {
     }
 
     /// Signs a check with a version-2 receipt: the canonical decision with its receipt
-    /// appended, ready to send, and the receipt's id. Waits for the round that signs it.
-    pub async fn sign_decision(&self, d: &Decision<'_>) -> Result<(Vec<u8>, String), Unsigned> {
+    /// appended, ready to send, and the receipt's id and time (for the audit line). Waits
+    /// for the round that signs it.
+    pub async fn sign_decision(&self, d: &Decision<'_>) -> Result<(Vec<u8>, Issued), Unsigned> {
         let (mut buf, draft) = self.draft(d);
         let proof = self.batch.sign(draft.leaf()).await?;
         draft.append_to(&mut buf, &proof);
-        Ok((buf, draft.id))
+        Ok((
+            buf,
+            Issued {
+                id: draft.id,
+                checked_at: draft.checked_at,
+            },
+        ))
     }
 
     /// Signs `decisions` as one round (one tree, one signature), in order. The server forms
@@ -283,7 +293,7 @@ impl Signer {
         super::hex_into(&Sha256::digest(&buf), &mut digest);
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let draft = Draft {
-            id: format!("{}{n:012x}", self.prefix),
+            id: ReceiptId::new(&self.prefix, n),
             checked_at: now_utc_millis(),
             snapshot: d.snapshot,
             digest,
@@ -303,10 +313,56 @@ impl Signer {
     }
 }
 
+/// A receipt id: the process's random prefix and a counter in lower-case hex, at least 12
+/// digits (`{prefix}{n:012x}`), kept in place rather than in a `String`.
+#[derive(Clone, Copy)]
+struct ReceiptId {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl ReceiptId {
+    fn new(prefix: &[u8; 16], n: u64) -> ReceiptId {
+        let mut bytes = [0u8; 32];
+        bytes[..16].copy_from_slice(prefix);
+        // 12 digits, or as many as `n` needs beyond that (16 at most).
+        let digits = (16 - (n.leading_zeros() as usize) / 4).max(12);
+        let mut hex = [0u8; 16];
+        super::hex_into(&n.to_be_bytes(), &mut hex);
+        bytes[16..16 + digits].copy_from_slice(&hex[16 - digits..]);
+        ReceiptId {
+            bytes,
+            len: 16 + digits,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Hex digits only.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+/// What the server keeps of a check's signed receipt: its id and time, for the audit line.
+pub struct Issued {
+    id: ReceiptId,
+    checked_at: [u8; 24],
+}
+
+impl Issued {
+    pub fn id(&self) -> &str {
+        self.id.as_str()
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    pub fn checked_at(&self) -> &str {
+        std::str::from_utf8(&self.checked_at).unwrap_or_default()
+    }
+}
+
 /// A version-2 receipt before its round: the fields its leaf covers, kept without the
-/// allocations of a [`Receipt`] (the server needs only the id afterwards).
+/// allocations of a [`Receipt`] (the server needs only the id and time afterwards).
 struct Draft<'a> {
-    id: String,
+    id: ReceiptId,
     checked_at: [u8; 24],
     snapshot: &'a str,
     /// Lower-case hex SHA-256 of the canonical decision.
@@ -327,7 +383,7 @@ impl Draft<'_> {
     fn leaf(&self) -> Hash {
         leaf_hash_parts(&[
             b"credgate-receipt-v2\n",
-            self.id.as_bytes(),
+            self.id.as_str().as_bytes(),
             b"\n",
             &self.checked_at,
             b"\n",
@@ -350,7 +406,7 @@ impl Draft<'_> {
             buf.push(b',');
         }
         buf.extend_from_slice(b"\"receipt\":{\"version\":2,\"id\":");
-        string(buf, &self.id);
+        string(buf, self.id.as_str());
         buf.extend_from_slice(b",\"checked_at\":\"");
         buf.extend_from_slice(&self.checked_at);
         buf.extend_from_slice(b"\",\"snapshot\":");
@@ -371,14 +427,9 @@ impl Draft<'_> {
             buf.push(b'"');
         }
         buf.extend_from_slice(b"],\"root\":\"");
-        super::hex_into(&proof.root(), &mut hex);
-        buf.extend_from_slice(&hex);
+        buf.extend_from_slice(proof.root_hex());
         buf.extend_from_slice(b"\",\"signature\":\"");
-        let mut sig = [0u8; 88];
-        let n = B64
-            .encode_slice(proof.signature(), &mut sig)
-            .unwrap_or_default();
-        buf.extend_from_slice(&sig[..n]);
+        buf.extend_from_slice(proof.signature_b64());
         buf.extend_from_slice(b"\"}}");
     }
 
@@ -386,7 +437,7 @@ impl Draft<'_> {
     fn receipt(&self, proof: &Proof) -> Receipt {
         Receipt {
             version: Some(2),
-            id: self.id.clone(),
+            id: self.id.as_str().to_string(),
             checked_at: self.checked_at().to_string(),
             snapshot: self.snapshot.to_string(),
             digest: self.digest().to_string(),
@@ -835,6 +886,15 @@ mod tests {
         assert!(Day::parse(&now[..10]).is_ok());
     }
 
+    #[test]
+    fn receipt_ids_are_the_prefix_and_at_least_twelve_hex_digits() {
+        let prefix = *b"0123456789abcdef";
+        for n in [0u64, 1, 0xabc, (1 << 48) - 1, 1 << 48, u64::MAX] {
+            let expected = format!("0123456789abcdef{n:012x}");
+            assert_eq!(ReceiptId::new(&prefix, n).as_str(), expected);
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_checks_share_rounds_and_all_verify() {
         let s = Arc::new(Signer::new([4; 32]).unwrap());
@@ -850,10 +910,14 @@ mod tests {
             .collect();
         let mut ids = std::collections::BTreeSet::new();
         for (i, t) in tasks.into_iter().enumerate() {
-            let (bytes, id) = t.await.unwrap();
+            let (bytes, issued) = t.await.unwrap();
             let v: Value = serde_json::from_slice(&bytes).unwrap();
             let r = verify_check(&v, &key).unwrap();
-            assert_eq!(r.id, id);
+            assert_eq!(
+                (r.id.as_str(), r.checked_at.as_str()),
+                (issued.id(), issued.checked_at())
+            );
+            let id = issued.id().to_string();
             let mut expected = Vec::new();
             write_decision(&decision(format!("c-{i}")), &mut expected);
             append_receipt(&mut expected, &r);

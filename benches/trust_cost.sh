@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# What trust costs per check, in figures steadier than req/s on a shared machine (run by
+# hand, not in CI): for each credgate binary given, an open server and a trusted one (keys,
+# audit in batch durability, receipts) on the same snapshot, driven in turn by wrk rounds
+# on /v1/check, interleaved so that every binary sees the same load. Per round and server:
+#
+#   req/s and p99 (wrk -t2 -c64, benches/support/check.lua),
+#   server CPU per request (utime + stime from /proc/PID/stat over the round),
+#   context switches, system calls, futex calls and wake-ups per request (perf stat).
+#
+#   benches/trust_cost.sh /tmp/credgate-before target/release/credgate
+#
+# Environment: ROUNDS (3), DURATION (6, seconds), ROOT (the snapshot root, default the 1M
+# bench snapshot of http_load.sh), IDS (one valid id a line, as http_load.sh writes it),
+# PORT_BASE (19030; two ports a binary), OPEN (1: also the open servers, the default; 0:
+# trusted only), DURABILITY (batch). Needs wrk, and perf for the per-request counts
+# (without it they print as -). Quote the load average printed with every figure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-6}
+DATA=${DATA:-target/bench-data}
+ROOT=${ROOT:-$DATA/index-1000000-1}
+IDS=${IDS:-$DATA/ids.txt}
+PORT_BASE=${PORT_BASE:-19030}
+OPEN=${OPEN:-1}
+DURABILITY=${DURABILITY:-batch}
+BINS=("$@")
+[[ ${#BINS[@]} -gt 0 ]] || BINS=(target/release/credgate)
+[[ -f "$ROOT/CURRENT" ]] || { echo "no snapshot at $ROOT (set ROOT)" >&2; exit 1; }
+[[ -s "$IDS" ]] || { echo "no ids at $IDS (run benches/http_load.sh once, or set IDS)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "missing wrk" >&2; exit 1; }
+PERF=$(command -v perf || true)
+
+WORK=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+TOKEN=$("${BINS[0]}" keys new --name bench --scopes check --file "$WORK/keys.toml" 2>/dev/null)
+
+names=(); ports=(); port=$PORT_BASE
+for i in "${!BINS[@]}"; do
+  b=${BINS[$i]}
+  for kind in open trusted; do
+    [[ $kind == open && $OPEN != 1 ]] && continue
+    name="$i:$(basename "$b")-$kind"
+    args=(serve --index "$ROOT" --listen "127.0.0.1:$port")
+    if [[ $kind == trusted ]]; then
+      args+=(--keys "$WORK/keys.toml" --audit-dir "$WORK/audit-$i" --audit-durability "$DURABILITY"
+        --signing-key "$WORK/signing.key")
+    fi
+    "$b" "${args[@]}" 2>"$WORK/server-$port.log" & pids+=($!)
+    names+=("$name"); ports+=("$port"); port=$((port + 1))
+  done
+done
+for p in "${ports[@]}"; do
+  for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$p/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+printf '%-34s %8s %8s %9s %7s %9s %7s %8s %6s\n' server req/s p99_ms cpu_us/req cs/req syscall/req futex/req wake/req load1
+for r in $(seq 1 "$ROUNDS"); do
+  for i in "${!names[@]}"; do
+    pid=${pids[$i]}; p=${ports[$i]}
+    c0=$(cpu_ticks "$pid")
+    wrk -t2 -c64 -d"${DURATION}s" -s benches/support/check.lua "http://127.0.0.1:$p" -- "$IDS" check "$TOKEN" \
+      >"$WORK/wrk.txt" & w=$!
+    # perf covers all but the last second of the round (it starts with it); its counts are
+    # divided by the requests of that share of the round.
+    if [[ -n $PERF ]]; then
+      "$PERF" stat -x, -e context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_futex,sched:sched_wakeup \
+        -p "$pid" -- sleep $((DURATION - 1)) 2>"$WORK/perf.txt" >/dev/null || : >"$WORK/perf.txt"
+    else
+      : >"$WORK/perf.txt"
+    fi
+    wait "$w"
+    c1=$(cpu_ticks "$pid")
+    read -r n rps p99 < <(awk '/^RESULT/ { print $2, $3, $5 }' "$WORK/wrk.txt")
+    awk -F, -v n="$n" -v d="$DURATION" -v name="${names[$i]}" -v rps="$rps" -v p99="$p99" \
+      -v cpu="$(( (c1 - c0) * 1000000 / ticks ))" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
+      $1 ~ /^[0-9]/ { v[$3] = $1 }
+      function per(e) { return (e in v) ? sprintf("%.3f", v[e] / (n * (d - 1) / d)) : "-" }
+      END {
+        printf "%-34s %8s %8s %9.1f %7s %9s %7s %8s %6s\n", name, rps, p99, cpu / n,
+          per("context-switches"), per("raw_syscalls:sys_enter"), per("syscalls:sys_enter_futex"),
+          per("sched:sched_wakeup"), load
+      }' "$WORK/perf.txt"
+  done
+done
