@@ -14,9 +14,10 @@ use super::decision::{ActiveRecord, AppliedMeasure, Because, Decision, Via};
 impl Decision<'_> {
     /// Appends the decision as compact JSON to `out`.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"id\":");
-        string(out, self.id.as_str());
-        out.extend_from_slice(b",\"id_type\":");
+        out.extend_from_slice(b"{\"id\":\"");
+        // Nothing in a display id needs escaping (see `DisplayId::as_bytes`).
+        out.extend_from_slice(self.id.as_bytes());
+        out.extend_from_slice(b"\",\"id_type\":");
         string(out, self.id_type);
         out.extend_from_slice(b",\"scenario\":");
         string(out, self.scenario.as_str());
@@ -177,8 +178,20 @@ fn number(out: &mut Vec<u8>, mut n: u32) {
 /// A JSON string as serde_json writes it: `"` and `\` escaped with a backslash, control
 /// characters as `\b \t \n \f \r` or `\u00XX` (lower-case hex), everything else verbatim.
 pub fn string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
+    // Most strings (codes, dates, names) need no escape: one branch-free pass to see that,
+    // then a single copy.
+    let plain = bytes
+        .iter()
+        .fold(true, |ok, &b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    out.push(b'"');
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         if b >= 0x20 && b != b'"' && b != b'\\' {

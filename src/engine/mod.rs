@@ -219,6 +219,11 @@ impl DisplayId {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("ASCII by construction")
     }
+
+    /// The 18 characters: ASCII letters, digits, `*` or `?`, none of which JSON escapes.
+    pub fn as_bytes(&self) -> &[u8; 18] {
+        &self.0
+    }
 }
 
 impl fmt::Display for DisplayId {

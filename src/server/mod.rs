@@ -2,11 +2,11 @@
 //!
 //! [`run`] accepts connections until its `shutdown` future resolves, serving each on its own
 //! task with hyper's HTTP/1.1 connection driver. A semaphore caps open connections (the
-//! accept loop waits for a free permit rather than accepting and dropping). hyper's header
-//! read timeout bounds both a slow request head (slowloris) and an idle keep-alive connection,
-//! since its timer starts when the connection begins waiting for a head. On shutdown the
-//! listener is dropped, idle connections are closed, and requests in flight finish (bounded
-//! by `shutdown_grace`).
+//! accept loop waits for a free permit rather than accepting and dropping). The head guard
+//! ([`heads`]) closes a connection that has waited longer than `header_read_timeout_ms` for a
+//! request head, which bounds both a slow head (slowloris) and an idle keep-alive connection,
+//! with one sweeper instead of a timer per request. On shutdown the listener is dropped, idle
+//! connections are closed, and requests in flight finish (bounded by `shutdown_grace`).
 //!
 //! With TLS ([`tls`], `State::tls`) each accepted connection first completes its handshake
 //! on its own task, bounded by the same header-read timeout (a client that connects and
@@ -20,6 +20,7 @@
 pub mod auth;
 pub mod body;
 pub mod errors;
+pub mod heads;
 pub mod metrics;
 pub mod query;
 pub mod reload;
@@ -41,7 +42,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use serde::Deserialize;
 use tokio::net::TcpListener;
@@ -56,6 +57,7 @@ use crate::trust::receipt::Signer;
 
 pub use auth::{Auth, Caller};
 pub use body::Body;
+use heads::{HeadGuard, Idle, Tracked};
 pub use metrics::Metrics;
 pub use reload::{Reloader, Trigger};
 
@@ -150,12 +152,11 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
     let limit = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let head_timeout = Duration::from_millis(state.config.header_read_timeout_ms.max(1));
+    // No hyper timer: the head guard enforces the header read timeout (see `heads`).
+    let heads = HeadGuard::new(head_timeout);
+    let sweeper = heads.spawn_sweeper();
     let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(head_timeout)
-        .keep_alive(true)
-        .max_buf_size(64 * 1024);
+    builder.keep_alive(true).max_buf_size(64 * 1024);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -180,19 +181,27 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
         let _ = stream.set_nodelay(true);
         state.metrics.connection_opened();
         let st = state.clone();
+        let registration = heads.register();
+        let conn_id = registration.id();
+        let watch = registration.watch().clone();
         let service = service_fn(move |req| {
             let st = st.clone();
-            async move { Ok::<_, Infallible>(routes::handle(req, st).await) }
+            let idle = Idle::new(watch.clone());
+            async move {
+                let resp = routes::handle(req, st).await;
+                Ok::<_, Infallible>(resp.map(|body| Tracked::new(body, idle)))
+            }
         });
-        match &state.tls {
+        let task = match &state.tls {
             None => {
                 let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
+                    let _registration = registration;
                     if let Err(e) = conn.await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
                     drop(permit);
-                });
+                })
             }
             Some(acceptor) => {
                 // The handshake runs on the connection's own task so a slow client cannot
@@ -202,6 +211,7 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
                 let watcher = graceful.watcher();
                 let builder = builder.clone();
                 tokio::spawn(async move {
+                    let _registration = registration;
                     match tokio::time::timeout(head_timeout, handshake).await {
                         Ok(Ok(tls)) => {
                             let conn =
@@ -216,9 +226,10 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                     drop(permit);
-                });
+                })
             }
-        }
+        };
+        heads.attach(conn_id, task.abort_handle());
     }
     drop(listener);
     let grace = Duration::from_millis(state.config.shutdown_grace_ms);
@@ -226,4 +237,5 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
         _ = graceful.shutdown() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period over; closing remaining connections"),
     }
+    sweeper.abort();
 }

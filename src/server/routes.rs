@@ -20,7 +20,7 @@ use credgate_index::model::Scenario;
 
 use super::errors::ApiError;
 use super::metrics::Route;
-use super::query::{clip, decode, Query};
+use super::query::{self, clip, decode, Query};
 use super::reload::{ReloadOutcome, Trigger};
 use super::{screen, trail, web, Body, Caller, State};
 use crate::engine::{Engine, Options};
@@ -268,17 +268,15 @@ async fn check_get(
     state: &State,
     caller: &Caller,
 ) -> Result<Response<Body>, ApiError> {
-    let q = Query::new(req.uri().query());
-    let id = q.get("id")?;
-    let scenario = q.get("scenario")?;
-    let as_of = q.get("as_of")?;
+    let [id, scenario, as_of, lenient] =
+        Query::new(req.uri().query()).get_many(["id", "scenario", "as_of", "lenient"])?;
     decide(
         state,
         caller,
         id.as_deref(),
         scenario.as_deref(),
         as_of.as_deref(),
-        q.flag("lenient")?,
+        query::flag("lenient", lenient.as_deref())?,
     )
     .await
 }
