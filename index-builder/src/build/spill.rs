@@ -75,19 +75,8 @@ impl SpillDir {
 
     /// A sorter: items come out in the order of their encodings.
     pub(crate) fn sorter<T: Codec>(&self) -> Sorter<'_, T> {
-        self.make(false)
-    }
-
-    /// A sorter for items pushed already in order (the rows, numbered as they arrive): it
-    /// never sorts, and its runs are read back one after the other instead of merged.
-    pub(crate) fn sequence<T: Codec>(&self) -> Sorter<'_, T> {
-        self.make(true)
-    }
-
-    fn make<T: Codec>(&self, in_order: bool) -> Sorter<'_, T> {
         Sorter {
             spill: self,
-            in_order,
             arena: Vec::new(),
             index: Vec::new(),
             scratch: Vec::new(),
@@ -157,7 +146,6 @@ fn sort_entries(arena: &[u8], index: &mut [Entry]) {
 /// in order.
 pub(crate) struct Sorter<'s, T> {
     spill: &'s SpillDir,
-    in_order: bool,
     arena: Vec<u8>,
     index: Vec<Entry>,
     scratch: Vec<u8>,
@@ -227,9 +215,7 @@ impl<'s, T: Codec> Sorter<'s, T> {
     }
 
     fn spill_run(&mut self) -> io::Result<()> {
-        if !self.in_order {
-            sort_entries(&self.arena, &mut self.index);
-        }
+        sort_entries(&self.arena, &mut self.index);
         self.spill.spilled.fetch_add(1, AtomicOrdering::Relaxed);
         let path = self.spill.run_path();
         let mut w = BufWriter::with_capacity(RUN_BUFFER, File::create(&path)?);
@@ -249,9 +235,7 @@ impl<'s, T: Codec> Sorter<'s, T> {
     /// The items in order, and how many runs were spilled.
     pub(crate) fn finish(mut self) -> io::Result<(Sorted<T>, usize)> {
         if self.runs.is_empty() {
-            if !self.in_order {
-                sort_entries(&self.arena, &mut self.index);
-            }
+            sort_entries(&self.arena, &mut self.index);
             let held = Held {
                 arena: std::mem::take(&mut self.arena),
                 index: std::mem::take(&mut self.index).into_iter(),
@@ -266,11 +250,6 @@ impl<'s, T: Codec> Sorter<'s, T> {
         self.index = Vec::new();
         let spilled = self.runs.len();
         let mut runs = std::mem::take(&mut self.runs);
-        if self.in_order {
-            let mut queue = runs.into_iter();
-            let first = RunReader::open(queue.next().expect("a run"))?;
-            return Ok((Sorted::Chain(first, queue), spilled));
-        }
         while runs.len() > FAN_IN {
             let group: Vec<PathBuf> = runs.drain(..FAN_IN).collect();
             let path = self.spill.run_path();
@@ -297,8 +276,6 @@ pub(crate) struct Held {
 pub(crate) enum Sorted<T> {
     Memory(Held, std::marker::PhantomData<fn() -> T>),
     Merge(Merge),
-    /// Runs of a [`SpillDir::sequence`], one after the other.
-    Chain(RunReader, std::vec::IntoIter<PathBuf>),
     File(RunReader),
     /// Merged ahead on a thread of its own ([`Sorted::prefetch`]).
     Ahead(Prefetch),
@@ -318,15 +295,6 @@ impl<T> Sorted<T> {
                 }
             },
             Sorted::Merge(m) => return m.next_frame(),
-            Sorted::Chain(r, rest) => loop {
-                if r.advance()? {
-                    break r.frame();
-                }
-                match rest.next() {
-                    Some(path) => *r = RunReader::open(path)?,
-                    None => return Ok(None),
-                }
-            },
             Sorted::File(r) => {
                 if !r.advance()? {
                     return Ok(None);
@@ -411,17 +379,13 @@ mod tests {
         got
     }
 
-    fn sorted_with(budget: usize, items: &[Item], in_order: bool) -> (Vec<Item>, usize) {
+    fn sorted_with(budget: usize, items: &[Item]) -> (Vec<Item>, usize) {
         let dir = std::env::temp_dir().join(format!(
-            "credgate-spill-test-{}-{budget}-{in_order}",
+            "credgate-spill-test-{}-{budget}",
             std::process::id()
         ));
         let spill = SpillDir::new(dir.clone(), budget).unwrap();
-        let mut s = if in_order {
-            spill.sequence::<Item>()
-        } else {
-            spill.sorter::<Item>()
-        };
+        let mut s = spill.sorter::<Item>();
         for i in items {
             s.push(i.clone()).unwrap();
         }
@@ -458,11 +422,11 @@ mod tests {
         let items = items();
         let mut want = items.clone();
         want.sort();
-        let (mem, runs) = sorted_with(usize::MAX, &items, false);
+        let (mem, runs) = sorted_with(usize::MAX, &items);
         assert_eq!(runs, 0);
         assert_eq!(mem, want);
         // 512 bytes a run: hundreds of runs, so merges of merges (FAN_IN) are exercised.
-        let (spilled, runs) = sorted_with(512, &items, false);
+        let (spilled, runs) = sorted_with(512, &items);
         assert!(runs > FAN_IN * FAN_IN, "{runs} runs");
         assert_eq!(spilled, want);
     }
@@ -486,17 +450,6 @@ mod tests {
             assert_eq!(drain(out.prefetch()), want);
             remove(&dir).unwrap();
         }
-    }
-
-    #[test]
-    fn a_sequence_comes_back_in_push_order_spilled_or_not() {
-        let items = items();
-        let (mem, runs) = sorted_with(usize::MAX, &items, true);
-        assert_eq!(runs, 0);
-        assert_eq!(mem, items);
-        let (spilled, runs) = sorted_with(512, &items, true);
-        assert!(runs > FAN_IN, "{runs} runs");
-        assert_eq!(spilled, items);
     }
 
     #[test]
