@@ -10,7 +10,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::codec::Codec;
-use super::spill::{Sorted, SpillDir, RUN_BUFFER};
+use super::spill::{cmp_bytes, Sorted, SpillDir, RUN_BUFFER};
 
 /// Reads one run file's frames (a little-endian length, then the encoding).
 pub(crate) struct RunReader {
@@ -75,7 +75,7 @@ impl PartialOrd for Head {
 }
 impl Ord for Head {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.frame.cmp(&other.frame).then(self.run.cmp(&other.run))
+        cmp_bytes(&self.frame, &other.frame).then(self.run.cmp(&other.run))
     }
 }
 
