@@ -32,6 +32,8 @@ use super::runs::{Merge, Prefetch, RunReader};
 /// How many runs one merge reads at once; more runs are first merged in groups of this many
 /// (each open run costs a file handle and a read buffer).
 const FAN_IN: usize = 16;
+/// Items a run needs to be written on a thread of its own rather than by the sorter.
+const BACKGROUND_MIN: usize = 4096;
 /// Read and write buffer of one run file.
 pub(super) const RUN_BUFFER: usize = 256 << 10;
 
@@ -121,6 +123,7 @@ impl Entry {
     }
 }
 
+#[inline]
 fn cmp_entries(arena: &[u8], a: &Entry, b: &Entry) -> Ordering {
     (a.hi, a.lo).cmp(&(b.hi, b.lo)).then_with(|| {
         // Equal prefixes: the first 16 bytes are equal (or zero padding), so the rest
@@ -293,10 +296,18 @@ impl<'s, T: Codec> Sorter<'s, T> {
         // budget either way.
         std::mem::swap(&mut arena, &mut self.arena);
         std::mem::swap(&mut index, &mut self.index);
-        self.in_flight = arena.capacity() + index.capacity() * std::mem::size_of::<Entry>();
         self.spill.spilled.fetch_add(1, AtomicOrdering::Relaxed);
         let path = self.spill.run_path();
         self.runs.push(path.clone());
+        if index.len() < BACKGROUND_MIN {
+            // A tiny run (a tiny budget) costs less to write than a thread to start.
+            write_run(&path, &arena, &mut index)?;
+            (self.arena, self.index) = (arena, index);
+            self.arena.clear();
+            self.index.clear();
+            return Ok(());
+        }
+        self.in_flight = arena.capacity() + index.capacity() * std::mem::size_of::<Entry>();
         let thread = std::thread::Builder::new()
             .name("spill".into())
             .spawn(move || {
@@ -612,12 +623,12 @@ mod tests {
     #[test]
     fn an_error_writing_a_run_fails_the_sorter_instead_of_hanging() {
         let dir = std::env::temp_dir().join(format!("credgate-spill-err-{}", std::process::id()));
-        let spill = SpillDir::new(dir.clone(), 4096).unwrap();
+        let spill = SpillDir::new(dir.clone(), 1 << 20).unwrap();
         let mut s = spill.sorter::<Item>();
         // The runs' directory disappears: the writer thread cannot create its file.
         remove(&dir).unwrap();
         let mut result = Ok(());
-        for i in 0..10_000u32 {
+        for i in 0..200_000u32 {
             result = s.push(Item(i, format!("item {i}")));
             if result.is_err() {
                 break;
