@@ -30,7 +30,7 @@ use crate::manifest::{rfc3339_utc, Counts, ListEntry, Manifest, SetCount, Source
 use crate::model::Class;
 use crate::publish::{self, TempGeneration};
 use crate::source::{self, Encoding, Reject, SourceOptions};
-use checks::{Collector, RecordInputs, TableInputs};
+use checks::{Collector, Conflicts, RecordInputs, TableInputs};
 use spill::SpillDir;
 
 /// Years a person's negative record is kept after the act ended (seed 六(七), rule 6).
@@ -137,6 +137,7 @@ pub fn build_with_budget(
     // draining, then the links by person id draining and the two link orders filling), the
     // link names wait, and the ids thread sorts the ids.idx entries. Each gets a tenth of
     // the budget, which leaves a tenth for merge and prefetch buffers and the readers.
+    // (Pass 0 holds four: the mentions, the rows by record id, the links and link names.)
     let per_sorter = usize::try_from(memory_budget / 10).unwrap_or(usize::MAX);
     let spill = SpillDir::new(spill_path.clone(), per_sorter).map_err(io_at(&spill_path))?;
     let sio = |e| BuildError::Io {
@@ -145,13 +146,14 @@ pub fn build_with_budget(
     };
 
     // Pass 0: read. Validating rows is most of the reading cost and is independent per
-    // file: workers do it while this thread numbers and spills the rows.
+    // file: workers do it while this thread numbers the rows and sorts them straight into
+    // the inputs of passes 1 to 4 (no arrival-order copy: see `checks`).
     let src_opts = SourceOptions {
         encoding: opts.encoding,
         today: opts.today,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut collector = Collector::new(&spill);
+    let mut collector = Collector::new(&spill, opts.today);
     let summary =
         source::read_source_parallel(&opts.source, &codes, &src_opts, &mut collector, threads)?;
     if let Some(e) = collector.error.take() {
@@ -159,7 +161,7 @@ pub fn build_with_budget(
     }
     let Collector {
         mentions,
-        rows,
+        inputs,
         mut rejects,
         ..
     } = collector;
@@ -177,9 +179,9 @@ pub fn build_with_budget(
         .collect();
     phases.mark("read sources");
 
-    // Passes 1-3: subject types, then record ids. Once the subjects are known, ids.fst is
-    // written on its own thread while the other passes run.
-    let mut conflicts = spill.sorter();
+    // Pass 1: subject types. Once the subjects are known, ids.fst is written on its own
+    // thread while the other passes run.
+    let mut conflicts = Conflicts::default();
     let (subject_file, _) = checks::subjects(&spill, mentions, &mut conflicts).map_err(sio)?;
     let ids = Background::spawn({
         let (dir, subjects) = (gen.dir().to_path_buf(), subject_file.clone());
@@ -191,17 +193,11 @@ pub fn build_with_budget(
         }
     });
 
-    let mut record_inputs = RecordInputs {
-        by_record_id: spill.sorter(),
-        links: spill.sorter(),
-        link_names: spill.sorter(),
-    };
-    let arrived = checks::arrivals(rows, conflicts, opts.today, &mut record_inputs).map_err(sio)?;
     let RecordInputs {
         by_record_id,
         links,
         link_names,
-    } = record_inputs;
+    } = inputs;
     let mut table_inputs = TableInputs {
         records: spill.sorter(),
         events: spill.sorter(),
@@ -210,20 +206,25 @@ pub fn build_with_budget(
     // Passes 3 and 4 read different inputs (the rows by record id; the subjects and the
     // links), so pass 4 (link ordinals) runs on a thread beside pass 3.
     let (checked, ordinals) = std::thread::scope(|scope| {
-        let ordinals = scope.spawn(|| emit::link_ordinals(&spill, &subject_file, links));
-        let checked = checks::records(by_record_id, &summary.files, &mut table_inputs);
+        let ordinals =
+            scope.spawn(|| emit::link_ordinals(&spill, &subject_file, links, &conflicts));
+        let checked = checks::records(by_record_id, &conflicts, &summary.files, &mut table_inputs);
         let ordinals = ordinals
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (checked, ordinals)
     });
     let checked = checked.map_err(sio)?;
-    let (by_person, by_org) = ordinals.map_err(sio)?;
+    let emit::LinkOrders {
+        by_person,
+        by_org,
+        rejected: links_rejected,
+    } = ordinals.map_err(sio)?;
 
     // Cross-row rejects, in the order a one-by-one reader finds them, are named and counted
     // against the file of their row, like the reader's own rejects.
-    let mut on_arrival = arrived.rejected;
-    on_arrival.extend(checked.unknown);
+    let mut on_arrival = links_rejected;
+    on_arrival.extend(checked.on_arrival);
     on_arrival.sort_by_key(|r| r.0);
     let mut duplicates = checked.duplicates;
     duplicates.sort_by_key(|r| r.0);
@@ -275,6 +276,7 @@ pub fn build_with_budget(
         link_names,
         by_person,
         by_org,
+        conflicts: &conflicts,
     };
     let written = emit::tables(&spill, gen.dir(), &opts.catalog, &subject_file, streams)?;
     phases.mark("write tables");
@@ -289,7 +291,7 @@ pub fn build_with_budget(
     let mut counts = written.counts;
     counts.names = name_count;
     counts.rejects = reject_count;
-    counts.erased_at_build = arrived.erased_at_build;
+    counts.erased_at_build = checked.erased_at_build;
     counts.events_of_erased = checked.events_of_erased;
     let bitmaps = summarise(&opts.catalog, &written.per_list, &mut counts);
     let mut bm = Vec::new();
@@ -338,7 +340,7 @@ pub fn build_with_budget(
         content_sha256,
         built_at: rfc3339_utc(now),
         built_on: opts.today,
-        history_from: opts.history_from.or(arrived.earliest_from),
+        history_from: opts.history_from.or(checked.earliest_from),
         builder_version: env!("CARGO_PKG_VERSION").to_string(),
         lists,
         counts,

@@ -156,3 +156,43 @@ fn too_many_rejects_fail_the_build_and_publish_nothing() {
         8
     );
 }
+
+/// A link rejected for a type conflict offers nothing: its person name does not name the
+/// subject its person id belongs to, even when nothing else names that subject.
+#[test]
+fn a_rejected_link_names_no_subject() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             R1,court_defaulter,org,91110000600037341L,甲公司,法院,D1,,2024-01-01,2024-01-01,,\n\
+             R2,court_defaulter,org,410170198703280932,,法院,D2,,2024-01-01,2024-01-01,,\n"
+        ),
+    );
+    write(
+        src.path(),
+        "links.csv",
+        "org_id,person_id,person_name,role,from,until\n\
+         91110000600037341L,410170198703280932,某人,legal_rep,,\n",
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    let got: Vec<String> = report
+        .rejects
+        .iter()
+        .map(|r| format!("{}:{} | {}", r.file, r.line, r.reason))
+        .collect();
+    assert_eq!(
+        got,
+        ["links.csv:2 | org_id or person_id is already known as a subject of the other type"]
+    );
+    let snap = Snapshot::open(out.path()).unwrap();
+    snap.verify().unwrap();
+    let ord = snap.lookup(b"410170198703280932").expect("a subject");
+    let subject = snap.subject(ord).unwrap();
+    assert_eq!(snap.str(subject.name), "");
+    assert_eq!(snap.links_of(&subject).count(), 0);
+    assert_eq!(report.manifest.counts.links, 0);
+}

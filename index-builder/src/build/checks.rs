@@ -6,11 +6,17 @@
 //! decide:
 //!
 //! 1. subjects — mentions sorted by (id, seq): the first mention of an id fixes its type; a
-//!    list row or link whose mention disagrees is rejected;
-//! 2. records — surviving list rows and events sorted by (record_id, seq): the first list
-//!    row of an id is the record; any later copy rejects every copy; an event that arrives
-//!    before any row of its id names an unknown record; events of a record rejected as a
-//!    duplicate are rejected with it.
+//!    list row or link whose mention disagrees is rejected. The arrival numbers of those
+//!    rows are kept in a compressed bitmap ([`Conflicts`]: at most one bit a row, whatever
+//!    the input), which the later passes consult;
+//! 2. records — list rows and events sorted by (record_id, seq), as they arrive: rows of a
+//!    conflict are set aside; the first remaining list row of an id is the record; any later
+//!    copy rejects every copy; an event that arrives before any row of its id names an
+//!    unknown record; events of a record rejected as a duplicate are rejected with it.
+//!
+//! The rows go into the sorters of pass 2 (by record id) and pass 4 (links by org id) as they
+//! are read, not through a file in arrival order that a second pass re-sorts: the only fact
+//! that needed arrival order, the type conflicts, is a bitmap lookup by `seq` instead.
 //!
 //! Rejects come out in the order the one-by-one reader produced them: rows rejected when
 //! they arrived (type conflicts, unknown records) by arrival, then duplicates by the arrival
@@ -19,12 +25,11 @@
 use std::io;
 
 use super::items::{
-    Arrived, ByRecordId, Conflict, EventRec, LinkKey, LinkRec, ListRec, LiveEvent, LiveRecord,
-    Mention, NameOffer, Row, Subject,
+    ByRecordId, EventRec, LinkKey, ListRec, LiveEvent, LiveRecord, Mention, NameOffer, Row, Subject,
 };
 use super::spill::{SeqWriter, Sorter, SpillDir};
 use crate::date::Day;
-use crate::format::layout::{opt_high, opt_low, EVENT_OBJECTION, NONE_HIGH, NONE_LOW};
+use crate::format::layout::{opt_high, opt_low, EVENT_OBJECTION, NONE_HIGH};
 use crate::model::SubjectType;
 use crate::source::{LinkRow, ListRow, ObjectionRow, Reject, RepairRow, SourceFile, SourceSink};
 
@@ -34,11 +39,25 @@ use super::PERSONAL_RETENTION_YEARS;
 /// `file` path filled in once the file list is known).
 pub(crate) type CrossReject = (u16, Reject);
 
-/// Pass 0: receives rows from the source reader, numbers them and spills them.
+/// The arrival numbers of rows rejected because a subject id in them is already known with
+/// the other subject type. Arrival numbers are dense (1, 2, …), so the bitmap costs at most
+/// one bit a row, well inside the memory budget even if every row conflicted.
+#[derive(Default)]
+pub(crate) struct Conflicts(roaring::RoaringTreemap);
+
+impl Conflicts {
+    pub(crate) fn contains(&self, seq: u64) -> bool {
+        self.0.contains(seq)
+    }
+}
+
+/// Pass 0: receives rows from the source reader, numbers them and sorts them for passes 1
+/// (mentions), 2 (list rows and events by record id) and 4 (links and their names).
 pub(crate) struct Collector<'s> {
     seq: u64,
+    today: Day,
     pub(crate) mentions: Sorter<'s, Mention>,
-    pub(crate) rows: Sorter<'s, Arrived>,
+    pub(crate) inputs: RecordInputs<'s>,
     /// Rows the reader rejected on their own, in arrival order.
     pub(crate) rejects: Vec<Reject>,
     /// The first spill error; later rows are dropped and the build fails with it.
@@ -46,18 +65,27 @@ pub(crate) struct Collector<'s> {
 }
 
 impl<'s> Collector<'s> {
-    pub(crate) fn new(spill: &'s SpillDir) -> Collector<'s> {
+    pub(crate) fn new(spill: &'s SpillDir, today: Day) -> Collector<'s> {
         Collector {
             seq: 0,
+            today,
             mentions: spill.sorter(),
-            // Rows arrive numbered in order: they are written as they come, never sorted.
-            rows: spill.sequence(),
+            inputs: RecordInputs {
+                by_record_id: spill.sorter(),
+                links: spill.sorter(),
+                link_names: spill.sorter(),
+            },
             rejects: Vec::new(),
             error: None,
         }
     }
 
-    fn add(&mut self, mentions: &[(u8, [u8; 18], SubjectType, bool)], row: Row) {
+    /// Numbers the next row and pushes its mentions and the row itself (`push`).
+    fn add(
+        &mut self,
+        mentions: &[(u8, [u8; 18], SubjectType, bool)],
+        push: impl FnOnce(&mut RecordInputs<'s>, u64) -> io::Result<()>,
+    ) {
         if self.error.is_some() {
             return;
         }
@@ -75,7 +103,7 @@ impl<'s> Collector<'s> {
                 })
             });
         }
-        if let Err(e) = result.and_then(|_| self.rows.push(Arrived { seq, row })) {
+        if let Err(e) = result.and_then(|_| push(&mut self.inputs, seq)) {
             self.error = Some(e);
         }
     }
@@ -84,7 +112,7 @@ impl<'s> Collector<'s> {
 impl SourceSink for Collector<'_> {
     fn list_row(&mut self, r: ListRow) {
         let m = [(0, r.subject_id, r.subject_type, r.nonconforming)];
-        let row = ListRec {
+        let mut row = ListRec {
             file: r.file,
             line: r.line,
             record_id: r.record_id,
@@ -102,7 +130,23 @@ impl SourceSink for Collector<'_> {
             act_ended_on: opt_low(r.act_ended_on),
             erase_on: NONE_HIGH,
         };
-        self.add(&m, Row::List(Box::new(row)));
+        // Retention needs nothing but the row and the build day, so it is applied here; a
+        // row rejected later (type conflict, duplicate) is simply not counted as erased.
+        let mut erased = false;
+        if r.subject_type == SubjectType::Person {
+            if let Some(ended) = r.act_ended_on {
+                let erase = ended.add_years(PERSONAL_RETENTION_YEARS);
+                row.erase_on = erase.0;
+                erased = erase <= self.today;
+            }
+        }
+        self.add(&m, |out, seq| {
+            out.by_record_id.push(ByRecordId {
+                seq,
+                erased,
+                row: Row::List(Box::new(row)),
+            })
+        });
     }
 
     fn repair(&mut self, r: RepairRow) {
@@ -117,7 +161,7 @@ impl SourceSink for Collector<'_> {
             authority: r.authority,
             doc_no: r.doc_no,
         };
-        self.add(&[], Row::Event(Box::new(ev)));
+        self.add(&[], |out, seq| out.by_record_id.push(event(seq, ev)));
     }
 
     fn objection(&mut self, r: ObjectionRow) {
@@ -132,7 +176,7 @@ impl SourceSink for Collector<'_> {
             authority: String::new(),
             doc_no: String::new(),
         };
-        self.add(&[], Row::Event(Box::new(ev)));
+        self.add(&[], |out, seq| out.by_record_id.push(event(seq, ev)));
     }
 
     fn link(&mut self, r: LinkRow) {
@@ -141,17 +185,27 @@ impl SourceSink for Collector<'_> {
             (1, r.org_id, SubjectType::Org, false),
             (2, r.person_id, SubjectType::Person, false),
         ];
-        let row = LinkRec {
-            file: r.file,
-            line: r.line,
-            org_id: r.org_id,
-            person_id: r.person_id,
-            person_name: r.person_name,
-            role: r.role.code(),
-            from: opt_low(r.from),
-            until: opt_high(r.until),
-        };
-        self.add(&m, Row::Link(Box::new(row)));
+        self.add(&m, |out, seq| {
+            out.links.push(LinkKey {
+                a: r.org_id,
+                b: r.person_id,
+                role: r.role.code(),
+                from: opt_low(r.from),
+                until: opt_high(r.until),
+                seq,
+                file: r.file,
+                line: r.line,
+            })?;
+            if r.person_name.is_empty() {
+                return Ok(());
+            }
+            out.link_names.push(NameOffer {
+                id: r.person_id,
+                decided_on: 0,
+                seq,
+                name: r.person_name,
+            })
+        });
     }
 
     fn reject(&mut self, reject: Reject) {
@@ -159,12 +213,21 @@ impl SourceSink for Collector<'_> {
     }
 }
 
-/// Pass 1: the subjects in identifier order (written to a sequence file) and the mentions
-/// that disagree with their subject's type. Returns the subject file and the subject count.
+fn event(seq: u64, ev: EventRec) -> ByRecordId {
+    ByRecordId {
+        seq,
+        erased: false,
+        row: Row::Event(Box::new(ev)),
+    }
+}
+
+/// Pass 1: the subjects in identifier order (written to a sequence file) and the rows with a
+/// mention that disagrees with its subject's type. Returns the subject file and the subject
+/// count.
 pub(crate) fn subjects(
     spill: &SpillDir,
     mentions: Sorter<'_, Mention>,
-    conflicts: &mut Sorter<'_, Conflict>,
+    conflicts: &mut Conflicts,
 ) -> io::Result<(std::path::PathBuf, u64)> {
     let mut mentions = mentions.finish()?.0.prefetch();
     let mut out = SeqWriter::create(spill)?;
@@ -174,11 +237,7 @@ pub(crate) fn subjects(
         match &mut current {
             Some(s) if s.id == m.id => {
                 if s.subject_type != m.subject_type {
-                    conflicts.push(Conflict {
-                        seq: m.seq,
-                        slot: m.slot,
-                        known: s.subject_type,
-                    })?;
+                    conflicts.0.insert(m.seq);
                 } else if m.slot == 0 {
                     s.nonconforming |= m.nonconforming;
                 }
@@ -203,106 +262,17 @@ pub(crate) fn subjects(
     Ok((out.finish()?, count))
 }
 
-/// What pass 2 gathers besides the sorted records.
-#[derive(Default)]
-pub(crate) struct Arrivals {
-    /// Rows rejected on arrival, with their arrival number.
-    pub(crate) rejected: Vec<(u64, CrossReject)>,
-    pub(crate) earliest_from: Option<Day>,
-    pub(crate) erased_at_build: u64,
-}
-
-/// The sorters pass 2 fills.
+/// The sorters pass 0 fills for passes 2 and 4.
 pub(crate) struct RecordInputs<'s> {
     pub(crate) by_record_id: Sorter<'s, ByRecordId>,
-    /// Accepted links keyed by (org id, person id).
+    /// Links keyed by (org id, person id); pass 4 sets aside those of a type conflict.
     pub(crate) links: Sorter<'s, LinkKey>,
-    /// Person names offered by accepted links, keyed by (person id, arrival).
+    /// Person names offered by links, keyed by (person id, arrival); pass 5 skips those of
+    /// a type conflict.
     pub(crate) link_names: Sorter<'s, NameOffer>,
 }
 
-/// Pass 2: rows in arrival order joined with the type conflicts; applies retention.
-pub(crate) fn arrivals(
-    rows: Sorter<'_, Arrived>,
-    conflicts: Sorter<'_, Conflict>,
-    today: Day,
-    out: &mut RecordInputs<'_>,
-) -> io::Result<Arrivals> {
-    let mut rows = rows.finish()?.0.prefetch();
-    let mut conflicts = conflicts.finish()?.0.peekable();
-    let mut acc = Arrivals::default();
-    while let Some(Arrived { seq, row }) = rows.next_item()? {
-        let mut known = None;
-        while let Some(c) = conflicts.next_if(|c| c.seq == seq)? {
-            known.get_or_insert(c.known);
-        }
-        match row {
-            Row::List(mut r) => {
-                if let Some(known) = known {
-                    let id = String::from_utf8_lossy(&r.subject_id).into_owned();
-                    let other = SubjectType::from_code(known).expect("a type code");
-                    let reason = format!(
-                        "subject_id {id} is already known with subject_type {other}; rows disagree on subject_type"
-                    );
-                    acc.rejected
-                        .push((seq, reject(r.file, r.line, r.record_id, reason)));
-                    continue;
-                }
-                let from = Day(r.effective_from);
-                acc.earliest_from = Some(acc.earliest_from.map_or(from, |d| d.min(from)));
-                let mut erased = false;
-                if r.subject_type == SubjectType::Person.code() && r.act_ended_on != NONE_LOW {
-                    let erase = Day(r.act_ended_on).add_years(PERSONAL_RETENTION_YEARS);
-                    r.erase_on = erase.0;
-                    if erase <= today {
-                        erased = true;
-                        acc.erased_at_build += 1;
-                    }
-                }
-                out.by_record_id.push(ByRecordId {
-                    seq,
-                    erased,
-                    row: Row::List(r),
-                })?;
-            }
-            Row::Event(e) => out.by_record_id.push(ByRecordId {
-                seq,
-                erased: false,
-                row: Row::Event(e),
-            })?,
-            Row::Link(l) => {
-                if known.is_some() {
-                    let reason =
-                        "org_id or person_id is already known as a subject of the other type";
-                    acc.rejected.push((
-                        seq,
-                        reject(l.file, l.line, String::new(), reason.to_string()),
-                    ));
-                    continue;
-                }
-                out.links.push(LinkKey {
-                    a: l.org_id,
-                    b: l.person_id,
-                    role: l.role,
-                    from: l.from,
-                    until: l.until,
-                    seq,
-                })?;
-                if !l.person_name.is_empty() {
-                    out.link_names.push(NameOffer {
-                        id: l.person_id,
-                        decided_on: 0,
-                        seq,
-                        name: l.person_name,
-                    })?;
-                }
-            }
-        }
-    }
-    Ok(acc)
-}
-
-fn reject(file: u16, line: u64, record_id: String, reason: String) -> CrossReject {
+pub(crate) fn reject(file: u16, line: u64, record_id: String, reason: String) -> CrossReject {
     (
         file,
         Reject {
@@ -324,18 +294,24 @@ pub(crate) struct TableInputs<'s> {
 
 #[derive(Default)]
 pub(crate) struct RecordChecks {
-    /// Events naming no record, by arrival (merged with pass 2's arrival rejects).
-    pub(crate) unknown: Vec<(u64, CrossReject)>,
+    /// List rows of a type conflict and events naming no record, by arrival (merged with
+    /// pass 4's link conflicts): the rows a one-by-one reader rejected as they arrived.
+    pub(crate) on_arrival: Vec<(u64, CrossReject)>,
     /// Duplicate copies, by (arrival of the later copy, 0 for it / 1 for the first copy).
     pub(crate) duplicates: Vec<((u64, u8), CrossReject)>,
     /// Events of duplicated records, by arrival.
     pub(crate) orphaned: Vec<(u64, CrossReject)>,
     pub(crate) events_of_erased: u64,
+    /// The earliest effective_from of a list row without a type conflict.
+    pub(crate) earliest_from: Option<Day>,
+    /// List rows without a type conflict that retention erases at build time.
+    pub(crate) erased_at_build: u64,
 }
 
 /// Pass 3: one group per record id.
 pub(crate) fn records(
     by_record_id: Sorter<'_, ByRecordId>,
+    conflicts: &Conflicts,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
 ) -> io::Result<RecordChecks> {
@@ -348,13 +324,14 @@ pub(crate) fn records(
         while let Some(next) = sorted.next_if(|n| n.record_id() == group[0].record_id())? {
             group.push(next);
         }
-        record_group(std::mem::take(&mut group), files, out, &mut acc)?;
+        record_group(std::mem::take(&mut group), conflicts, files, out, &mut acc)?;
     }
     Ok(acc)
 }
 
 fn record_group(
     group: Vec<ByRecordId>,
+    conflicts: &Conflicts,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
     acc: &mut RecordChecks,
@@ -365,21 +342,39 @@ fn record_group(
     let mut events: Vec<(u64, Box<EventRec>)> = Vec::new();
     for item in group {
         match item.row {
-            Row::List(r) => match &first {
-                None => first = Some((item.seq, item.erased, r)),
-                Some(_) => later.push((item.seq, r.file, r.line)),
-            },
+            Row::List(r) if conflicts.contains(item.seq) => {
+                // Rejected as it arrived, so it neither is the record nor duplicates it.
+                let id = String::from_utf8_lossy(&r.subject_id).into_owned();
+                let other = if r.subject_type == SubjectType::Org.code() {
+                    SubjectType::Person
+                } else {
+                    SubjectType::Org
+                };
+                let reason = format!(
+                    "subject_id {id} is already known with subject_type {other}; rows disagree on subject_type"
+                );
+                acc.on_arrival
+                    .push((item.seq, reject(r.file, r.line, r.record_id, reason)));
+            }
+            Row::List(r) => {
+                let from = Day(r.effective_from);
+                acc.earliest_from = Some(acc.earliest_from.map_or(from, |d| d.min(from)));
+                acc.erased_at_build += item.erased as u64;
+                match &first {
+                    None => first = Some((item.seq, item.erased, r)),
+                    Some(_) => later.push((item.seq, r.file, r.line)),
+                }
+            }
             Row::Event(e) if first.is_none() => {
                 let what = event_word(e.kind);
                 let reason = format!(
                     "{what} for unknown record_id {:?} (no such row in lists/, or that row was rejected)",
                     e.record_id
                 );
-                acc.unknown
+                acc.on_arrival
                     .push((item.seq, reject(e.file, e.line, e.record_id, reason)));
             }
             Row::Event(e) => events.push((item.seq, e)),
-            Row::Link(_) => {}
         }
     }
     let Some((seq, erased, rec)) = first else {

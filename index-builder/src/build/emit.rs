@@ -12,6 +12,7 @@ use std::path::Path;
 
 use roaring::RoaringBitmap;
 
+use super::checks::{self, Conflicts, CrossReject};
 use super::items::{
     key_ord, ord_key, IdixEntry, LinkKey, LiveEvent, LiveRecord, NameEntry, NameOffer, Subject,
 };
@@ -28,13 +29,24 @@ use crate::manifest::{Counts, FileEntry};
 use crate::model::{Outcome, SubjectType};
 use crate::names::normalize_name_into;
 
-/// Pass 4: gives each accepted link the ordinals of its org and its person, producing the
-/// two link tables' orders: by (person, org, …) and by (org, person, …).
+/// The two link tables' orders pass 4 produces, and the links it rejected.
+pub(crate) struct LinkOrders<'s> {
+    pub(crate) by_person: Sorter<'s, LinkKey>,
+    pub(crate) by_org: Sorter<'s, LinkKey>,
+    /// Links with a type conflict, by arrival.
+    pub(crate) rejected: Vec<(u64, CrossReject)>,
+}
+
+/// Pass 4: sets aside the links of a type conflict and gives each other link the ordinals of
+/// its org and its person, producing the two link tables' orders: by (person, org, …) and
+/// by (org, person, …).
 pub(crate) fn link_ordinals<'s>(
     spill: &'s SpillDir,
     subjects: &Path,
     links: Sorter<'s, LinkKey>,
-) -> io::Result<(Sorter<'s, LinkKey>, Sorter<'s, LinkKey>)> {
+    conflicts: &Conflicts,
+) -> io::Result<LinkOrders<'s>> {
+    let mut rejected = Vec::new();
     // Links sorted by org id: replace the org id by its ordinal, re-key by person id.
     let mut by_person_id = spill.sorter::<LinkKey>();
     let mut links = links.finish()?.0.prefetch().peekable();
@@ -42,6 +54,14 @@ pub(crate) fn link_ordinals<'s>(
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
         while let Some(l) = links.next_if(|l| l.a == s.id)? {
+            if conflicts.contains(l.seq) {
+                let reason = "org_id or person_id is already known as a subject of the other type";
+                rejected.push((
+                    l.seq,
+                    checks::reject(l.file, l.line, String::new(), reason.to_string()),
+                ));
+                continue;
+            }
             by_person_id.push(LinkKey {
                 a: l.b,
                 b: ord_key(ord),
@@ -70,7 +90,11 @@ pub(crate) fn link_ordinals<'s>(
         }
         ord += 1;
     }
-    Ok((by_person, by_org))
+    Ok(LinkOrders {
+        by_person,
+        by_org,
+        rejected,
+    })
 }
 
 /// The sorted streams pass 5 reads beside the subject file.
@@ -81,6 +105,8 @@ pub(crate) struct Streams<'s> {
     pub(crate) link_names: Sorter<'s, NameOffer>,
     pub(crate) by_person: Sorter<'s, LinkKey>,
     pub(crate) by_org: Sorter<'s, LinkKey>,
+    /// Rows of a type conflict, whose link names are skipped.
+    pub(crate) conflicts: &'s Conflicts,
 }
 
 /// What pass 5 produced besides the files.
@@ -253,7 +279,9 @@ pub(crate) fn tables<'s>(
         }
         let mut first_link_name = None;
         while let Some(n) = link_names.next_if(|n| n.id == s.id).map_err(io_at)? {
-            first_link_name.get_or_insert(n.name);
+            if !streams.conflicts.contains(n.seq) {
+                first_link_name.get_or_insert(n.name);
+            }
         }
         let name_text = name_text.or(first_link_name).unwrap_or_default();
         let name = heap.push(&name_text)?;

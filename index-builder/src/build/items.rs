@@ -148,53 +148,13 @@ impl EventRec {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct LinkRec {
-    pub file: u16,
-    pub line: u64,
-    pub org_id: [u8; 18],
-    pub person_id: [u8; 18],
-    pub person_name: String,
-    pub role: u8,
-    pub from: i32,
-    pub until: i32,
-}
-
-/// Any accepted source row, in arrival order.
+/// A list row or an event, as pass 3 groups them by record id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 ///
-/// Boxed: sorts then move a pointer, not a 170-byte row.
+/// Boxed: groups then move a pointer, not a 170-byte row.
 pub(crate) enum Row {
     List(Box<ListRec>),
     Event(Box<EventRec>),
-    Link(Box<LinkRec>),
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Arrived {
-    pub seq: u64,
-    pub row: Row,
-}
-
-impl Ord for Arrived {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.seq.cmp(&other.seq)
-    }
-}
-impl PartialOrd for Arrived {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Codec for Arrived {
-    fn encode(&self, out: &mut Vec<u8>) {
-        encode_row(self.seq, &self.row, out);
-    }
-
-    fn decode(d: &mut Dec<'_>) -> Arrived {
-        decode_row(d)
-    }
 }
 
 fn encode_row(seq: u64, row: &Row, out: &mut Vec<u8>) {
@@ -208,37 +168,16 @@ fn encode_row(seq: u64, row: &Row, out: &mut Vec<u8>) {
             out.push(1);
             e.encode(out);
         }
-        Row::Link(l) => {
-            out.push(2);
-            put_u16(out, l.file);
-            put_u64(out, l.line);
-            out.extend_from_slice(&l.org_id);
-            out.extend_from_slice(&l.person_id);
-            put_str(out, &l.person_name);
-            out.push(l.role);
-            put_i32(out, l.from);
-            put_i32(out, l.until);
-        }
     }
 }
 
-fn decode_row(d: &mut Dec<'_>) -> Arrived {
+fn decode_row(d: &mut Dec<'_>) -> (u64, Row) {
     let seq = d.u64();
     let row = match d.u8() {
         0 => Row::List(Box::new(ListRec::decode(d))),
-        1 => Row::Event(Box::new(EventRec::decode(d))),
-        _ => Row::Link(Box::new(LinkRec {
-            file: d.u16(),
-            line: d.u64(),
-            org_id: d.id(),
-            person_id: d.id(),
-            person_name: d.string(),
-            role: d.u8(),
-            from: d.i32(),
-            until: d.i32(),
-        })),
+        _ => Row::Event(Box::new(EventRec::decode(d))),
     };
-    Arrived { seq, row }
+    (seq, row)
 }
 
 /// One place a subject id appears: a list row (slot 0), a link's org (1) or person (2).
@@ -273,29 +212,6 @@ impl Codec for Mention {
             slot: d.u8(),
             subject_type: d.u8(),
             nonconforming: d.u8() != 0,
-        }
-    }
-}
-
-/// A mention whose type disagrees with the subject's: `known` is the type the first
-/// mention fixed. Sorted by arrival, to be joined back to the rows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Conflict {
-    pub seq: u64,
-    pub slot: u8,
-    pub known: u8,
-}
-
-impl Codec for Conflict {
-    fn encode(&self, out: &mut Vec<u8>) {
-        put_u64(out, self.seq);
-        out.extend_from_slice(&[self.slot, self.known]);
-    }
-    fn decode(d: &mut Dec<'_>) -> Conflict {
-        Conflict {
-            seq: d.u64(),
-            slot: d.u8(),
-            known: d.u8(),
         }
     }
 }
@@ -343,7 +259,6 @@ impl ByRecordId {
         match &self.row {
             Row::List(r) => &r.record_id,
             Row::Event(e) => &e.record_id,
-            Row::Link(_) => "",
         }
     }
 }
@@ -372,12 +287,8 @@ impl Codec for ByRecordId {
         d.skip_key_str();
         d.u64();
         let erased = d.u8() != 0;
-        let a = decode_row(d);
-        ByRecordId {
-            seq: a.seq,
-            erased,
-            row: a.row,
-        }
+        let (seq, row) = decode_row(d);
+        ByRecordId { seq, erased, row }
     }
 }
 
@@ -533,6 +444,10 @@ pub(crate) struct LinkKey {
     pub from: i32,
     pub until: i32,
     pub seq: u64,
+    /// Where the link row is, for its reject if pass 4 finds it in a type conflict (not
+    /// part of the order: `seq` already makes every key unique).
+    pub file: u16,
+    pub line: u64,
 }
 
 ord_by!(LinkKey, |l| (
@@ -541,7 +456,9 @@ ord_by!(LinkKey, |l| (
     l.role,
     l.from,
     l.until,
-    l.seq
+    l.seq,
+    l.file,
+    l.line
 ));
 
 impl Codec for LinkKey {
@@ -552,6 +469,8 @@ impl Codec for LinkKey {
         put_i32(out, self.from);
         put_i32(out, self.until);
         put_u64(out, self.seq);
+        put_u16(out, self.file);
+        put_u64(out, self.line);
     }
     fn decode(d: &mut Dec<'_>) -> LinkKey {
         LinkKey {
@@ -561,6 +480,8 @@ impl Codec for LinkKey {
             from: d.i32(),
             until: d.i32(),
             seq: d.u64(),
+            file: d.u16(),
+            line: d.u64(),
         }
     }
 }
@@ -751,15 +672,6 @@ mod tests {
                 .to_vec(),
         );
         agree(
-            (0..40)
-                .map(|_| Conflict {
-                    seq: g.pick(&seqs),
-                    slot: g.pick(&[0, 1]),
-                    known: g.pick(&[0, 1]),
-                })
-                .collect(),
-        );
-        agree(
             (0..60)
                 .map(|_| {
                     let id = g.id();
@@ -770,6 +682,8 @@ mod tests {
                         from: g.int(),
                         until: g.int(),
                         seq: g.pick(&seqs),
+                        file: g.pick(&[0, 9]),
+                        line: g.pick(&[2, 1 << 33]),
                     }
                 })
                 .collect(),

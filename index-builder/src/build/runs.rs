@@ -10,7 +10,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::codec::Codec;
-use super::spill::{Sorted, SpillDir, RUN_BUFFER};
+use super::spill::{cmp_bytes, Sorted, SpillDir, RUN_BUFFER};
 
 /// Reads one run file's frames (a little-endian length, then the encoding).
 pub(crate) struct RunReader {
@@ -75,7 +75,7 @@ impl PartialOrd for Head {
 }
 impl Ord for Head {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.frame.cmp(&other.frame).then(self.run.cmp(&other.run))
+        cmp_bytes(&self.frame, &other.frame).then(self.run.cmp(&other.run))
     }
 }
 
@@ -226,12 +226,16 @@ pub(crate) fn read_seq<T>(path: &Path) -> io::Result<Sorted<T>> {
 }
 
 impl<T: 'static> Sorted<T> {
-    /// The same stream, with the merging (reading runs, comparing frames) or the reading
-    /// of the held arena done on a thread of its own, ahead of the pass: the pass decodes
-    /// and works while the next frames are gathered, on the other core. Frames cross
-    /// over in batches of bytes, so no item is allocated on one thread and freed on the
-    /// other.
+    /// The same stream, with the merging (reading runs, comparing frames) done on a thread
+    /// of its own, ahead of the pass: the pass decodes and works while the next frames are
+    /// gathered, on the other core. Frames cross over in batches of bytes, so no item is
+    /// allocated on one thread and freed on the other. A stream held in memory is returned
+    /// as it is: handing its frames over would copy every byte to save nothing but
+    /// stepping through an index.
     pub(crate) fn prefetch(mut self) -> Sorted<T> {
+        if matches!(self, Sorted::Memory(..)) {
+            return self;
+        }
         let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD_BATCHES);
         let (back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
         let thread = std::thread::spawn(move || loop {
