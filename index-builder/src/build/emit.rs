@@ -7,6 +7,7 @@
 //! sequence.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use super::checks::{self, Conflicts, CrossReject};
 use super::items::{
     key_ord, ord_key, IdixEntry, LinkKey, LiveEvent, LiveRecord, NameEntry, NameOffer, Subject,
 };
+use super::sink::{Pending, Sink};
 use super::spill::{read_seq, Sorter, SpillDir};
 use super::BuildError;
 use crate::catalog::Catalog;
@@ -23,7 +25,6 @@ use crate::format::idix;
 use crate::format::layout::{
     self, EventRow, LinkRow, RecordRow, StrRef, SubjectRow, EVENT_OBJECTION, NONE_HIGH,
 };
-use crate::format::writer::FileWriter;
 use crate::format::FileKind;
 use crate::manifest::{Counts, FileEntry};
 use crate::model::{Outcome, SubjectType};
@@ -111,44 +112,13 @@ pub(crate) struct Streams<'s> {
 
 /// What pass 5 produced besides the files.
 pub(crate) struct Written<'s> {
-    /// In the order of FORMAT.md: subjects, records, events, the two link tables, strings.
-    pub(crate) entries: Vec<FileEntry>,
+    /// In the order of FORMAT.md: subjects, records, events, the two link tables, strings;
+    /// their writers are still completing them (see `sink`).
+    pub(crate) entries: Vec<Pending>,
     pub(crate) counts: Counts,
     /// Per catalogue list: records, and the ordinals of subjects with one.
     pub(crate) per_list: Vec<(u64, RoaringBitmap)>,
     pub(crate) names: Sorter<'s, NameEntry>,
-}
-
-/// A table file fed row by row through a 1 MiB buffer.
-struct TableOut {
-    w: FileWriter,
-    buf: Vec<u8>,
-    rows: u64,
-}
-
-impl TableOut {
-    fn create(dir: &Path, kind: FileKind) -> io::Result<TableOut> {
-        Ok(TableOut {
-            w: FileWriter::create(dir, kind)?,
-            buf: Vec::with_capacity(1 << 20),
-            rows: 0,
-        })
-    }
-
-    fn put(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> io::Result<()> {
-        encode(&mut self.buf);
-        self.rows += 1;
-        if self.buf.len() >= 1 << 20 {
-            self.w.write(&self.buf)?;
-            self.buf.clear();
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> io::Result<FileEntry> {
-        self.w.write(&self.buf)?;
-        self.w.finish()
-    }
 }
 
 /// The string heap, written as it grows. Authorities and reasons repeat across millions of
@@ -156,9 +126,9 @@ impl TableOut {
 /// heap is the same whatever the memory budget); names are stored once per subject and
 /// reused by the subject's records that carry the same name.
 struct HeapOut {
-    out: TableOut,
+    out: Sink,
     len: u64,
-    shared: HashMap<String, StrRef>,
+    shared: HashMap<String, StrRef, BuildHasherDefault<WordHasher>>,
 }
 
 impl HeapOut {
@@ -179,7 +149,7 @@ impl HeapOut {
         self.len += s.len() as u64;
         self.out
             .put(|b| b.extend_from_slice(s.as_bytes()))
-            .map_err(|e| io_err(self.out.w.path(), e))?;
+            .map_err(|e| io_err(self.out.path(), e))?;
         Ok(r)
     }
 
@@ -192,6 +162,44 @@ impl HeapOut {
             self.shared.insert(s.to_string(), r);
         }
         Ok(r)
+    }
+}
+
+/// The shared-string table's hash: eight bytes a step (multiply and rotate), where the
+/// default SipHash costs more than the rest of a lookup. Pass 5 looks up an authority and a
+/// reason for every record on its single thread; the strings come from the source, not
+/// from a client, so resistance to chosen collisions buys nothing here. Which strings are
+/// shared depends only on the order they arrive in, not on the hash.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl WordHasher {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            self.mix(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+        let mut last = [0u8; 8];
+        let rest = words.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.mix(u64::from_le_bytes(last) ^ ((rest.len() as u64) << 56));
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.mix(b as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -254,15 +262,15 @@ pub(crate) fn tables<'s>(
         .prefetch()
         .peekable();
 
-    let mut subject_out = TableOut::create(dir, FileKind::Subjects).map_err(io_at)?;
-    let mut record_out = TableOut::create(dir, FileKind::Records).map_err(io_at)?;
-    let mut event_out = TableOut::create(dir, FileKind::Events).map_err(io_at)?;
-    let mut person_out = TableOut::create(dir, FileKind::LinksByPerson).map_err(io_at)?;
-    let mut org_out = TableOut::create(dir, FileKind::LinksByOrg).map_err(io_at)?;
+    let mut subject_out = Sink::create(dir, FileKind::Subjects).map_err(io_at)?;
+    let mut record_out = Sink::create(dir, FileKind::Records).map_err(io_at)?;
+    let mut event_out = Sink::create(dir, FileKind::Events).map_err(io_at)?;
+    let mut person_out = Sink::create(dir, FileKind::LinksByPerson).map_err(io_at)?;
+    let mut org_out = Sink::create(dir, FileKind::LinksByOrg).map_err(io_at)?;
     let mut heap = HeapOut {
-        out: TableOut::create(dir, FileKind::Strings).map_err(io_at)?,
+        out: Sink::create(dir, FileKind::Strings).map_err(io_at)?,
         len: 0,
-        shared: HashMap::new(),
+        shared: HashMap::default(),
     };
     let mut names = spill.sorter::<NameEntry>();
     let mut per_list = vec![(0u64, RoaringBitmap::new()); catalog.lists.len()];
@@ -407,11 +415,14 @@ pub(crate) fn tables<'s>(
     counts.records = record_out.rows;
     counts.links = person_out.rows;
     let mut entries = Vec::new();
-    for out in [subject_out, record_out] {
-        entries.push(out.finish().map_err(io_at)?);
-    }
-    super::test_hook_abort(FileKind::Records.file_name());
-    for out in [event_out, person_out, org_out, heap.out] {
+    for out in [
+        subject_out,
+        record_out,
+        event_out,
+        person_out,
+        org_out,
+        heap.out,
+    ] {
         entries.push(out.finish().map_err(io_at)?);
     }
     Ok(Written {
@@ -445,7 +456,7 @@ pub(crate) fn write_ids_from(
     ids: impl Iterator<Item = io::Result<([u8; 18], u64)>>,
     spill: &SpillDir,
 ) -> io::Result<Vec<FileEntry>> {
-    let mut w = FileWriter::create(dir, FileKind::Ids)?;
+    let mut w = Sink::create(dir, FileKind::Ids)?;
     let mut index = spill.sorter::<IdixEntry>();
     let mut count = 0u64;
     {
@@ -459,7 +470,7 @@ pub(crate) fn write_ids_from(
         }
         b.finish().map_err(fst_io)?;
     }
-    let entry = w.finish()?;
+    let entry = w.finish()?.wait()?;
     super::test_hook_abort(FileKind::Ids.file_name());
     let mut sorted = index.finish()?.0.prefetch();
     let entries = std::iter::from_fn(move || sorted.next_item().transpose());
@@ -474,8 +485,8 @@ pub(crate) fn write_names(
     names: Sorter<'_, NameEntry>,
 ) -> io::Result<(Vec<FileEntry>, u64)> {
     let mut names = names.finish()?.0.prefetch().peekable();
-    let mut postings = TableOut::create(dir, FileKind::Postings)?;
-    let mut w = FileWriter::create(dir, FileKind::Names)?;
+    let mut postings = Sink::create(dir, FileKind::Postings)?;
+    let mut w = Sink::create(dir, FileKind::Names)?;
     let mut count = 0u64;
     {
         let mut b = fst::MapBuilder::new(&mut w).map_err(fst_io)?;
@@ -493,12 +504,45 @@ pub(crate) fn write_names(
         }
         b.finish().map_err(fst_io)?;
     }
-    Ok((vec![w.finish()?, postings.finish()?], count))
+    let (names, postings) = (w.finish()?, postings.finish()?);
+    Ok((vec![names.wait()?, postings.wait()?], count))
 }
 
 fn fst_io(e: fst::Error) -> io::Error {
     match e {
         fst::Error::Io(e) => e,
         other => io::Error::other(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::BuildHasher;
+
+    #[test]
+    fn the_word_hasher_tells_apart_strings_that_differ_anywhere() {
+        // Seeded: strings that differ in one byte at every position, in their length only
+        // (a trailing NUL), and across the 8-byte boundary; no two may hash alike.
+        let hasher = BuildHasherDefault::<WordHasher>::default();
+        let mut seen = HashMap::new();
+        let mut x = 3u64;
+        for len in 0..24usize {
+            for _ in 0..200 {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let s: String = (0..len)
+                    .map(|i| char::from(b'a' + ((x >> (i % 48)) % 3) as u8))
+                    .collect();
+                for t in [s.clone(), format!("{s}\0")] {
+                    let h = hasher.hash_one(&t);
+                    if let Some(other) = seen.insert(h, t.clone()) {
+                        assert_eq!(other, t, "{other:?} and {t:?} hash alike");
+                    }
+                }
+            }
+        }
+        assert!(seen.len() > 2000, "{} distinct strings", seen.len());
     }
 }
