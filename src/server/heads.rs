@@ -33,7 +33,6 @@ use tokio::task::{AbortHandle, JoinHandle};
 const BUSY: u64 = u64::MAX;
 
 /// The connections of one server and the sweeper's clock.
-#[derive(Clone)]
 pub struct HeadGuard {
     inner: Arc<Inner>,
 }
@@ -124,7 +123,8 @@ impl HeadGuard {
     }
 
     /// Connections registered and not yet ended.
-    pub fn live(&self) -> usize {
+    #[cfg(test)]
+    fn live(&self) -> usize {
         self.inner.conns.lock().live.len()
     }
 }
@@ -158,12 +158,12 @@ pub struct Watch {
 
 impl Watch {
     /// A request head has arrived: no timeout until its answer is done.
-    pub fn busy(&self) {
+    fn busy(&self) {
         self.state.store(BUSY, Ordering::Relaxed);
     }
 
     /// The answer is done: the connection waits for its next head from now.
-    pub fn waiting(&self) {
+    fn waiting(&self) {
         self.state.store(self.guard.now(), Ordering::Relaxed);
     }
 }
