@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod cli;
 pub mod engine;
+pub mod scan;
 pub mod server;
 pub mod trust;
 

@@ -72,7 +72,21 @@ impl Day {
 
     /// The calendar parts (year, month, day) of this day.
     pub fn ymd(self) -> (i32, u32, u32) {
+        // Days from 0000-03-01. From then on (every date a register holds) the same steps
+        // run on unsigned 32-bit numbers, whose divisions by constants are a multiply and a
+        // shift: a listed subject's answer formats a handful of dates.
         let z = self.0 as i64 + 719_468;
+        if let Ok(z) = u32::try_from(z) {
+            let era = z / 146_097;
+            let doe = z - era * 146_097;
+            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let d = doy - (153 * mp + 2) / 5 + 1;
+            let m = if mp < 10 { mp + 3 } else { mp - 9 };
+            let y = (yoe + era * 400 + u32::from(m <= 2)) as i32;
+            return (y, m, d);
+        }
         let era = z.div_euclid(146_097);
         let doe = z - era * 146_097;
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -191,6 +205,21 @@ mod tests {
         for n in (-800_000..800_000).step_by(997) {
             let (y, m, d) = Day(n).ymd();
             assert_eq!(Day::from_ymd(y, m, d), Some(Day(n)));
+        }
+    }
+
+    #[test]
+    fn every_day_round_trips_across_the_unsigned_switch_and_into_this_century() {
+        // 0000-03-01 (day -719,468) is where ymd switches from signed to unsigned steps.
+        let mut last = Day(-719_480).ymd();
+        for n in -719_479..40_000 {
+            let (y, m, d) = Day(n).ymd();
+            assert_eq!(Day::from_ymd(y, m, d), Some(Day(n)), "{n}");
+            let next_day = (y, m, d) == (last.0, last.1, last.2 + 1);
+            let next_month =
+                d == 1 && ((y, m) == (last.0, last.1 + 1) || (y, m) == (last.0 + 1, 1));
+            assert!(next_day || next_month, "{n}: {last:?} then {:?}", (y, m, d));
+            last = (y, m, d);
         }
     }
 

@@ -18,13 +18,13 @@ impl Decision<'_> {
         // Nothing in a display id needs escaping (see `DisplayId::as_bytes`).
         out.extend_from_slice(self.id.as_bytes());
         out.extend_from_slice(b"\",\"id_type\":");
-        string(out, self.id_type);
+        word(out, self.id_type);
         out.extend_from_slice(b",\"scenario\":");
-        string(out, self.scenario.as_str());
+        word(out, self.scenario.as_str());
         out.extend_from_slice(b",\"as_of\":");
         day(out, self.as_of);
         out.extend_from_slice(b",\"decision\":");
-        string(out, self.decision.as_str());
+        word(out, self.decision.as_str());
         out.extend_from_slice(b",\"heightened\":");
         boolean(out, self.heightened);
         out.extend_from_slice(b",\"nonconforming\":");
@@ -55,7 +55,7 @@ impl Decision<'_> {
 
     /// A buffer size that holds the decision without growing in the common case.
     pub fn json_capacity(&self) -> usize {
-        256 + 512 * self.measures.len() + 768 * self.records.len()
+        384 + 640 * self.measures.len() + 1024 * self.records.len()
     }
 }
 
@@ -65,11 +65,11 @@ fn measure(out: &mut Vec<u8>, m: &AppliedMeasure<'_>) {
     out.extend_from_slice(b",\"name\":");
     string(out, m.name);
     out.extend_from_slice(b",\"kind\":");
-    string(out, m.kind.as_str());
+    word(out, m.kind.as_str());
     out.extend_from_slice(b",\"binding\":");
-    string(out, m.binding.as_str());
+    word(out, m.binding.as_str());
     out.extend_from_slice(b",\"effect\":");
-    string(out, m.effect.as_str());
+    word(out, m.effect.as_str());
     out.extend_from_slice(b",\"basis\":{\"seed\":");
     string(out, m.basis.seed);
     out.extend_from_slice(b",\"national\":[");
@@ -114,7 +114,7 @@ fn record(out: &mut Vec<u8>, r: &ActiveRecord<'_>) {
     out.extend_from_slice(b",\"list_name\":");
     string(out, r.list_name);
     out.extend_from_slice(b",\"class\":");
-    string(out, r.class.as_str());
+    word(out, r.class.as_str());
     out.extend_from_slice(b",\"domain\":");
     string(out, r.domain);
     out.extend_from_slice(b",\"authority\":");
@@ -147,7 +147,7 @@ fn via(out: &mut Vec<u8>, v: &Via<'_>) {
     out.extend_from_slice(b",\"org_name\":");
     string(out, v.org_name);
     out.extend_from_slice(b",\"role\":");
-    string(out, v.role.as_str());
+    word(out, v.role.as_str());
     out.push(b'}');
 }
 
@@ -175,16 +175,23 @@ fn number(out: &mut Vec<u8>, mut n: u32) {
     out.extend_from_slice(&digits[at..]);
 }
 
+/// A word of the vocabulary (an enum's name: ASCII letters, digits and `_`), quoted. It
+/// never needs an escape, so the check [`string`] makes is skipped.
+fn word(out: &mut Vec<u8>, w: &'static str) {
+    debug_assert!(!crate::scan::json_escape_needed(w.as_bytes()), "{w:?}");
+    out.reserve(w.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(w.as_bytes());
+    out.push(b'"');
+}
+
 /// A JSON string as serde_json writes it: `"` and `\` escaped with a backslash, control
 /// characters as `\b \t \n \f \r` or `\u00XX` (lower-case hex), everything else verbatim.
 pub fn string(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
-    // Most strings (codes, dates, names) need no escape: one branch-free pass to see that,
-    // then a single copy.
-    let plain = bytes
-        .iter()
-        .fold(true, |ok, &b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
-    if plain {
+    // Most strings (codes, dates, names, the Chinese text of records) need no escape: one
+    // pass to see that, then a single copy.
+    if !crate::scan::json_escape_needed(bytes) {
         out.reserve(bytes.len() + 2);
         out.push(b'"');
         out.extend_from_slice(bytes);

@@ -185,10 +185,16 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
         let conn_id = registration.id();
         let watch = registration.watch().clone();
         let service = service_fn(move |req| {
-            let st = st.clone();
             let idle = Idle::new(watch.clone());
+            // The hot path is answered here, in the call; the rest on the future (the
+            // future is built only then, so the small one is not moved around big).
+            let now = routes::answer_now(req, &st);
+            let st = st.clone();
             async move {
-                let resp = routes::handle(req, st).await;
+                let resp = match now {
+                    routes::Answer::Now(resp) => resp,
+                    routes::Answer::Later(req) => routes::handle(req, st).await,
+                };
                 Ok::<_, Infallible>(resp.map(|body| Tracked::new(body, idle)))
             }
         });

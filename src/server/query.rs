@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use super::errors::ApiError;
+use crate::scan::find_either;
 
 /// Looks `name=value` pairs of a query string up; values are decoded on demand.
 pub struct Query<'a> {
@@ -80,7 +81,8 @@ pub fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
 
 /// The `name=value` pairs of `raw` in order, split at `&` and the first `=` (a pair without
 /// `=` has an empty value; empty pairs are kept, and never match a name). A plain byte scan:
-/// the pairs are a few bytes long, so this beats `str::split`'s searcher set-up per call.
+/// the pairs are a few bytes long, so this beats `str::split`'s searcher set-up per call, and
+/// it looks at eight bytes at a time ([`crate::scan`]).
 fn pairs(raw: &str) -> Pairs<'_> {
     Pairs { rest: Some(raw) }
 }
@@ -94,21 +96,25 @@ impl<'a> Iterator for Pairs<'a> {
 
     fn next(&mut self) -> Option<(&'a str, &'a str)> {
         let rest = self.rest?;
-        // Splitting on ASCII bytes keeps every slice on a character boundary.
-        let pair = match rest.bytes().position(|b| b == b'&') {
+        // Splitting on ASCII bytes keeps every slice on a character boundary. One scan to
+        // the pair's first `=` or its end, then one for the end of its value.
+        let (pair, value) = match find_either(rest.as_bytes(), b'=', b'&') {
+            Some(i) if rest.as_bytes()[i] == b'=' => {
+                let after = &rest[i + 1..];
+                let end = find_either(after.as_bytes(), b'&', b'&');
+                self.rest = end.map(|j| &after[j + 1..]);
+                (&rest[..i], &after[..end.unwrap_or(after.len())])
+            }
             Some(i) => {
                 self.rest = Some(&rest[i + 1..]);
-                &rest[..i]
+                (&rest[..i], "")
             }
             None => {
                 self.rest = None;
-                rest
+                (rest, "")
             }
         };
-        Some(match pair.bytes().position(|b| b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, ""),
-        })
+        Some((pair, value))
     }
 }
 
@@ -119,7 +125,7 @@ pub fn clip(s: &str) -> String {
 
 /// Decodes `%XX` and `+` (form encoding); `None` on a bad escape or invalid UTF-8.
 pub fn decode(v: &str) -> Option<Cow<'_, str>> {
-    if !v.bytes().any(|b| b == b'%' || b == b'+') {
+    if find_either(v.as_bytes(), b'%', b'+').is_none() {
         return Some(Cow::Borrowed(v));
     }
     let b = v.as_bytes();

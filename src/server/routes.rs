@@ -23,7 +23,7 @@ use super::metrics::Route;
 use super::query::{self, clip, decode, Query};
 use super::reload::{ReloadOutcome, Trigger};
 use super::{screen, trail, web, Body, Caller, State};
-use crate::engine::{Engine, Options};
+use crate::engine::{Decision, Engine, Options};
 use crate::trust::receipt::{now_rfc3339, Issued};
 
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -40,6 +40,62 @@ pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body>
         .metrics
         .request(route, resp.status().as_u16(), start.elapsed());
     resp
+}
+
+/// Answers, inside hyper's call of the service, a request that needs no waiting: an
+/// unsigned, unaudited `GET /v1/check`, the hot path. Anything else comes back to be
+/// answered by [`handle`] on the connection's task (the caller awaits it there).
+///
+/// Why: hyper polls the connection for reading (to notice a client hanging up) right after
+/// it hands over a request and before it polls the service's future. A request still held
+/// by that future keeps a reference into hyper's read buffer, so that read has to allocate
+/// a fresh buffer, for every request. Answered here, the request is gone by then and the
+/// buffer is reused (callgrind: four fewer allocations per check).
+pub fn answer_now(req: Request<Incoming>, state: &State) -> Answer {
+    if state.signer.is_some()
+        || state.audit.is_some()
+        || req.method() != Method::GET
+        || req.uri().path() != "/v1/check"
+    {
+        return Answer::Later(req);
+    }
+    let start = Instant::now();
+    let answer = state
+        .auth
+        .authorize(req.headers(), Route::Check)
+        .and_then(|caller| check_now(&req, state, &caller));
+    drop(req);
+    let resp = answer.unwrap_or_else(|e| error_response(&e));
+    state
+        .metrics
+        .request(Route::Check, resp.status().as_u16(), start.elapsed());
+    Answer::Now(resp)
+}
+
+/// What [`answer_now`] made of a request.
+pub enum Answer {
+    Now(Response<Body>),
+    /// Left for [`handle`].
+    Later(Request<Incoming>),
+}
+
+/// An unsigned, unaudited `GET /v1/check`, answered without waiting.
+fn check_now(
+    req: &Request<Incoming>,
+    state: &State,
+    caller: &Caller,
+) -> Result<Response<Body>, ApiError> {
+    let [id, scenario, as_of, lenient] = check_query(req)?;
+    let lenient = query::flag("lenient", lenient.as_deref())?;
+    let asked = Asked::new(
+        state,
+        id.as_deref(),
+        scenario.as_deref(),
+        as_of.as_deref(),
+        lenient,
+    )?;
+    let decision = asked.decide(state, caller);
+    Ok(json(StatusCode::OK, unsigned_body(&decision)))
 }
 
 fn route_of(path: &str) -> Route {
@@ -192,8 +248,74 @@ pub fn mode(lenient: bool) -> Mode {
     }
 }
 
+/// A check's parameters, parsed, and the engine it will be decided on.
+struct Asked {
+    id: ids::Id,
+    scenario: Scenario,
+    as_of: Day,
+    today: Day,
+    engine: arc_swap::Guard<Option<Arc<Engine>>>,
+}
+
+impl Asked {
+    fn new(
+        state: &State,
+        id: Option<&str>,
+        scenario: Option<&str>,
+        as_of: Option<&str>,
+        lenient: bool,
+    ) -> Result<Asked, ApiError> {
+        let id = id.ok_or_else(|| ApiError::missing("id"))?;
+        let scenario = parse_scenario(scenario)?;
+        let today = state.today();
+        let as_of = parse_as_of(as_of, today)?;
+        let id = ids::parse(id, mode(lenient), today).map_err(|e| ApiError::invalid_id(&e))?;
+        let engine = state.engine.load();
+        if engine.is_none() {
+            return Err(ApiError::not_ready());
+        }
+        Ok(Asked {
+            id,
+            scenario,
+            as_of,
+            today,
+            engine,
+        })
+    }
+
+    /// Decides, counts the decision and logs it. Logs name the subject by its keyed
+    /// pseudonym and show the number masked, whatever the caller may see.
+    fn decide(&self, state: &State, caller: &Caller) -> Decision<'_> {
+        let engine = self.engine.as_deref().expect("checked in Asked::new");
+        let opts = Options {
+            full_personal_ids: caller.full_ids(),
+        };
+        let decision = engine.check(&self.id, self.scenario, self.as_of, self.today, opts);
+        state.metrics.decision(self.scenario, decision.decision);
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!(
+                key = %caller.name,
+                subject = %state.correlator.subject(self.id.as_bytes()),
+                id = %self.id.masked(),
+                scenario = self.scenario.as_str(),
+                decision = decision.decision.as_str(),
+                "check"
+            );
+        }
+        decision
+    }
+}
+
+/// The body of an unsigned decision, written straight into one buffer sized for it.
+fn unsigned_body(decision: &Decision<'_>) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(decision.json_capacity());
+    decision.write_json(&mut buf);
+    buf
+}
+
 /// The decision for one identifier: the hot path. Loads the engine without a lock, decides,
-/// and serialises straight into the response buffer.
+/// and serialises straight into the response buffer; with receipts or an audit trail it
+/// then waits for its round and its audit line.
 async fn decide(
     state: &State,
     caller: &Caller,
@@ -202,30 +324,8 @@ async fn decide(
     as_of: Option<&str>,
     lenient: bool,
 ) -> Result<Response<Body>, ApiError> {
-    let id = id.ok_or_else(|| ApiError::missing("id"))?;
-    let scenario = parse_scenario(scenario)?;
-    let today = state.today();
-    let as_of = parse_as_of(as_of, today)?;
-    let id = ids::parse(id, mode(lenient), today).map_err(|e| ApiError::invalid_id(&e))?;
-    let guard = state.engine.load();
-    let engine = guard.as_deref().ok_or_else(ApiError::not_ready)?;
-    let opts = Options {
-        full_personal_ids: caller.full_ids(),
-    };
-    let decision = engine.check(&id, scenario, as_of, today, opts);
-    state.metrics.decision(scenario, decision.decision);
-    // Logs name the subject by its keyed pseudonym and show the number masked, whatever
-    // the caller may see.
-    if tracing::enabled!(tracing::Level::DEBUG) {
-        tracing::debug!(
-            key = %caller.name,
-            subject = %state.correlator.subject(id.as_bytes()),
-            id = %id.masked(),
-            scenario = scenario.as_str(),
-            decision = decision.decision.as_str(),
-            "check"
-        );
-    }
+    let asked = Asked::new(state, id, scenario, as_of, lenient)?;
+    let decision = asked.decide(state, caller);
     let (buf, receipt) = match &state.signer {
         // With receipts the body is the canonical encoding the digest covers, so the
         // decision is serialised once either way.
@@ -235,12 +335,7 @@ async fn decide(
             })?;
             (buf, Some(issued))
         }
-        // Without, it is written straight into one buffer sized for it (engine::json).
-        None => {
-            let mut buf = Vec::with_capacity(decision.json_capacity());
-            decision.write_json(&mut buf);
-            (buf, None)
-        }
+        None => (unsigned_body(&decision), None),
     };
     if state.audit.is_some() {
         // A signed check is logged at its receipt's time, so the two agree.
@@ -249,9 +344,9 @@ async fn decide(
             None => Cow::Owned(now_rfc3339()),
         };
         let mut line = trail::Line::at(time, &caller.name, "/v1/check", decision.snapshot);
-        line.scenario = Some(scenario.as_str());
-        line.as_of = Some(as_of);
-        let subject = state.correlator.subject_hex(id.as_bytes());
+        line.scenario = Some(asked.scenario.as_str());
+        line.as_of = Some(asked.as_of);
+        let subject = state.correlator.subject_hex(asked.id.as_bytes());
         line.subject = Some(Cow::Borrowed(
             std::str::from_utf8(&subject).unwrap_or_default(),
         ));
@@ -263,13 +358,17 @@ async fn decide(
     Ok(json(StatusCode::OK, buf))
 }
 
+/// The query parameters of `GET /v1/check`.
+fn check_query(req: &Request<Incoming>) -> Result<[Option<Cow<'_, str>>; 4], ApiError> {
+    Query::new(req.uri().query()).get_many(["id", "scenario", "as_of", "lenient"])
+}
+
 async fn check_get(
     req: &Request<Incoming>,
     state: &State,
     caller: &Caller,
 ) -> Result<Response<Body>, ApiError> {
-    let [id, scenario, as_of, lenient] =
-        Query::new(req.uri().query()).get_many(["id", "scenario", "as_of", "lenient"])?;
+    let [id, scenario, as_of, lenient] = check_query(req)?;
     decide(
         state,
         caller,

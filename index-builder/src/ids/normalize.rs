@@ -83,6 +83,20 @@ fn map_char(c: char) -> Mapped {
     }
 }
 
+/// An ASCII letter or digit upper-cased, and 0 for every other byte.
+const UPPER_ALNUM: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() {
+            t[c] = b.to_ascii_uppercase();
+        }
+        c += 1;
+    }
+    t
+};
+
 /// Trims, drops inner ASCII/ideographic spaces (U+3000) and hyphens (also full-width `－` and
 /// the dashes U+2010..U+2015), maps full-width characters (U+FF01..U+FF5E) to ASCII and
 /// upper-cases.
@@ -94,16 +108,22 @@ fn map_char(c: char) -> Mapped {
 pub fn normalize(input: &str) -> Result<Normalized, IdError> {
     let bytes = input.as_bytes();
     // Nearly all input in bulk is already plain ASCII letters and digits; it only needs
-    // upper-casing, which this tight loop does without decoding characters.
-    if !bytes.is_empty() && bytes.len() <= MAX_LEN && bytes.iter().all(u8::is_ascii_alphanumeric) {
+    // upper-casing, which this tight loop does (one table look-up a byte, checking and
+    // folding at once) without decoding characters.
+    if !bytes.is_empty() && bytes.len() <= MAX_LEN {
         let mut buf = [0u8; MAX_LEN];
-        for (d, s) in buf.iter_mut().zip(bytes) {
-            *d = s.to_ascii_uppercase();
+        let mut plain = true;
+        for (d, &s) in buf.iter_mut().zip(bytes) {
+            let u = UPPER_ALNUM[s as usize];
+            *d = u;
+            plain &= u != 0;
         }
-        return Ok(Normalized {
-            buf,
-            len: bytes.len() as u8,
-        });
+        if plain {
+            return Ok(Normalized {
+                buf,
+                len: bytes.len() as u8,
+            });
+        }
     }
     normalize_slow(input)
 }
