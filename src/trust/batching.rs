@@ -47,6 +47,15 @@
 //! noise of the 1 ms interval alone (+3–6 %), and its p99 was worse in every round (12–50
 //! ms against 6–11), with about twice the signatures.
 //!
+//! Measured and rejected too: having the signer thread wake the waiters of its rounds from
+//! a task spawned on the runtime (one wake-up from outside a round instead of one per
+//! waiter, each through the runtime's shared queue; the waiters then woken from a worker
+//! into its own run queue). Over eight interleaved rounds (`wrk -c64`, load 6.3–7.1) a
+//! trusted check cost 33–45 µs of server CPU with it (median 39.5) against 32–45 (38)
+//! without it and 35–44 (38) before either: nothing above the noise, for a task a round.
+//! Under that load the signer thread signed 42 % of the rounds
+//! (`credgate_receipt_rounds_signer_thread_total`), the checks the rest.
+//!
 //! A request that goes away after queueing its leaf strands nothing: queueing and, when
 //! due, signing happen in the synchronous part of [`BatchSigner::sign`], and pending leaves
 //! are signed by whoever starts the next round whether or not anyone waits for them. When
