@@ -67,8 +67,9 @@ for r in $(seq 1 "$ROUNDS"); do
     c0=$(cpu_ticks "$pid")
     wrk -t2 -c64 -d"${DURATION}s" -s benches/support/check.lua "http://127.0.0.1:$p" -- "$IDS" check "$TOKEN" \
       >"$WORK/wrk.txt" & w=$!
-    # perf covers all but the last second of the round (it starts with it); its counts are
-    # divided by the requests of that share of the round.
+    # perf covers at most all but the last second of the round (it starts with it); under
+    # load it attaches late (measured: 1.1–2.2 s of 5 at load 6–8), so its counts are
+    # divided by the requests of the time it says each counter ran (req/s × run time).
     if [[ -n $PERF ]]; then
       "$PERF" stat -x, -e context-switches,raw_syscalls:sys_enter,syscalls:sys_enter_futex,sched:sched_wakeup \
         -p "$pid" -- sleep $((DURATION - 1)) 2>"$WORK/perf.txt" >/dev/null || : >"$WORK/perf.txt"
@@ -80,8 +81,8 @@ for r in $(seq 1 "$ROUNDS"); do
     read -r n rps p99 < <(awk '/^RESULT/ { print $2, $3, $5 }' "$WORK/wrk.txt")
     awk -F, -v n="$n" -v d="$DURATION" -v name="${names[$i]}" -v rps="$rps" -v p99="$p99" \
       -v cpu="$(( (c1 - c0) * 1000000 / ticks ))" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
-      $1 ~ /^[0-9]/ { v[$3] = $1 }
-      function per(e) { return (e in v) ? sprintf("%.3f", v[e] / (n * (d - 1) / d)) : "-" }
+      $1 ~ /^[0-9]/ { v[$3] = $1; t[$3] = $4 / 1e9 }
+      function per(e) { return (e in v && t[e] > 0) ? sprintf("%.3f", v[e] / (rps * t[e])) : "-" }
       END {
         printf "%-34s %8s %8s %9.1f %7s %9s %7s %8s %6s\n", name, rps, p99, cpu / n,
           per("context-switches"), per("raw_syscalls:sys_enter"), per("syscalls:sys_enter_futex"),

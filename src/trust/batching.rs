@@ -47,6 +47,15 @@
 //! noise of the 1 ms interval alone (+3–6 %), and its p99 was worse in every round (12–50
 //! ms against 6–11), with about twice the signatures.
 //!
+//! Measured and rejected too: having the signer thread wake the waiters of its rounds from
+//! a task spawned on the runtime (one wake-up from outside a round instead of one per
+//! waiter, each through the runtime's shared queue; the waiters then woken from a worker
+//! into its own run queue). Over eight interleaved rounds (`wrk -c64`, load 6.3–7.1) a
+//! trusted check cost 33–45 µs of server CPU with it (median 39.5) against 32–45 (38)
+//! without it and 35–44 (38) before either: nothing above the noise, for a task a round.
+//! Under that load the signer thread signed 42 % of the rounds
+//! (`credgate_receipt_rounds_signer_thread_total`), the checks the rest.
+//!
 //! A request that goes away after queueing its leaf strands nothing: queueing and, when
 //! due, signing happen in the synchronous part of [`BatchSigner::sign`], and pending leaves
 //! are signed by whoever starts the next round whether or not anyone waits for them. When
@@ -91,6 +100,12 @@ pub struct Round {
     /// the round shows them: written once a round rather than once a receipt.
     root_hex: [u8; 64],
     signature_b64: [u8; 88],
+    /// Every node below the root in lower-case hex, level after level (the leaves first),
+    /// and where each level starts: a leaf's audit path is copied from here, so each node
+    /// is rendered once a round instead of once for every receipt whose path holds it
+    /// (a round of `n` has about `2n` nodes; its receipts' paths hold about `n log2 n`).
+    nodes_hex: Vec<[u8; 64]>,
+    level_starts: Vec<usize>,
 }
 
 impl Round {
@@ -107,11 +122,24 @@ impl Round {
         // 64 bytes are always 88 base64 characters with padding.
         let _ =
             base64::engine::general_purpose::STANDARD.encode_slice(signature, &mut signature_b64);
+        let below_root = tree.levels_below_root();
+        let mut nodes_hex = Vec::with_capacity(below_root.iter().map(Vec::len).sum());
+        let mut level_starts = Vec::with_capacity(below_root.len());
+        for level in below_root {
+            level_starts.push(nodes_hex.len());
+            nodes_hex.extend(level.iter().map(|h| {
+                let mut hex = [0u8; 64];
+                super::hex_into(h, &mut hex);
+                hex
+            }));
+        }
         Arc::new(Round {
             tree,
             signature,
             root_hex,
             signature_b64,
+            nodes_hex,
+            level_starts,
         })
     }
 }
@@ -155,6 +183,19 @@ impl Proof {
     /// The audit path of the leaf, bottom first.
     pub fn path(&self) -> impl Iterator<Item = &Hash> + '_ {
         self.round.tree.path_iter(self.index)
+    }
+
+    /// [`Proof::path`] in lower-case hex, rendered once for the whole round.
+    pub fn path_hex(&self) -> impl Iterator<Item = &[u8; 64]> + '_ {
+        let r = &*self.round;
+        r.tree
+            .path_positions(self.index)
+            .map(|(depth, at)| &r.nodes_hex[r.level_starts[depth] + at])
+    }
+
+    /// How many hashes [`Proof::path`] holds.
+    pub fn path_len(&self) -> usize {
+        self.round.tree.path_positions(self.index).count()
     }
 }
 
@@ -221,12 +262,15 @@ struct Shared {
     wake: Condvar,
     rounds: AtomicU64,
     leaves: AtomicU64,
+    /// Rounds the signer thread signed.
+    by_thread: AtomicU64,
 }
 
 impl Shared {
     /// Signs a round taken with [`Queue::take`], answers its waiters, and marks the signer
     /// free again, waking the signer thread if more leaves wait for the next round.
-    fn sign_round(&self, leaves: Vec<Hash>, waiters: Vec<oneshot::Sender<Proof>>) {
+    /// `by_thread`: the caller is the signer thread (counted for `/metrics`).
+    fn sign_round(&self, leaves: Vec<Hash>, waiters: Vec<oneshot::Sender<Proof>>, by_thread: bool) {
         // If signing panics, nothing could be answered any more: close instead of leaving
         // `signing` set and every later request waiting for ever.
         let guard = CloseOnPanic(self);
@@ -234,6 +278,9 @@ impl Shared {
         let round = Round::sign(&self.key, leaves);
         self.rounds.fetch_add(1, Relaxed);
         self.leaves.fetch_add(n, Relaxed);
+        if by_thread {
+            self.by_thread.fetch_add(1, Relaxed);
+        }
         for (index, w) in waiters.into_iter().enumerate() {
             // A waiter that has gone (its client hung up) needs nothing.
             let _ = w.send(Proof {
@@ -272,6 +319,7 @@ impl BatchSigner {
             wake: Condvar::new(),
             rounds: AtomicU64::new(0),
             leaves: AtomicU64::new(0),
+            by_thread: AtomicU64::new(0),
         });
         let s = shared.clone();
         let thread = std::thread::Builder::new()
@@ -308,7 +356,7 @@ impl BatchSigner {
             if q.due(now, shared.interval) {
                 let (leaves, waiters) = q.take(now);
                 drop(q);
-                shared.sign_round(leaves, waiters);
+                shared.sign_round(leaves, waiters, false);
             } else if std::mem::take(&mut q.idle) {
                 // The signer thread signs the round at its due time unless a later check
                 // does first.
@@ -330,6 +378,12 @@ impl BatchSigner {
             self.shared.rounds.load(Relaxed),
             self.shared.leaves.load(Relaxed),
         )
+    }
+
+    /// Of the rounds [`BatchSigner::signed`] counts, those the signer thread signed because
+    /// no check came after their due time to sign them (for `/metrics`).
+    pub fn signed_by_thread(&self) -> u64 {
+        self.shared.by_thread.load(Relaxed)
     }
 
     /// Signs `leaves` (not empty) as one round on the calling thread: one tree, one
@@ -412,7 +466,7 @@ fn run(shared: &Shared) {
         }
         let (leaves, waiters) = q.take(now);
         drop(q);
-        shared.sign_round(leaves, waiters);
+        shared.sign_round(leaves, waiters, true);
         q = shared.queue.lock();
     }
 }
@@ -468,6 +522,30 @@ mod tests {
         }
         assert_eq!(signer.signed().1, 500);
         check_all(&vk, &signed);
+    }
+
+    /// A round that no check arrives to start after its due time is signed by the signer
+    /// thread, and counted as such.
+    #[test]
+    fn rounds_no_check_starts_are_signed_by_the_signer_thread() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let vk = key.verifying_key();
+        let signer = BatchSigner::with_interval(key, Duration::from_millis(200));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        // The first leaf finds a round due and is signed by its caller; the next three
+        // queue well before the next round is due, and nothing comes after them.
+        let first = rt.block_on(signer.sign(leaf(0))).unwrap();
+        let pending: Vec<_> = (1..4u32).map(|i| (leaf(i), signer.sign(leaf(i)))).collect();
+        let mut signed: Vec<(Hash, Proof)> = pending
+            .into_iter()
+            .map(|(l, f)| (l, rt.block_on(f).unwrap()))
+            .collect();
+        signed.push((leaf(0), first));
+        check_all(&vk, &signed);
+        assert_eq!(signer.signed(), (2, 4));
+        assert_eq!(signer.signed_by_thread(), 1);
     }
 
     #[test]
@@ -612,8 +690,14 @@ mod tests {
             let signed: Vec<(Hash, Proof)> = leaves.into_iter().zip(proofs).collect();
             for (i, (_, p)) in signed.iter().enumerate() {
                 assert_eq!((p.index(), p.leaves()), (i as u64, n as u64));
-                // The round's own spellings of its root and signature, as receipts show them.
+                // The round's own spellings of its root, path and signature, as receipts
+                // show them.
                 assert_eq!(p.root_hex(), super::super::hex(&p.root()).as_bytes());
+                assert!(p
+                    .path_hex()
+                    .map(|h| h.to_vec())
+                    .eq(p.path().map(|h| super::super::hex(h).into_bytes())));
+                assert_eq!(p.path_len(), p.path().count());
                 assert_eq!(
                     &p.signature_b64()[..],
                     base64::Engine::encode(

@@ -90,11 +90,27 @@ impl Tree {
 
     /// The audit path of leaf `index`, bottom first, read from the tree without copying.
     pub fn path_iter(&self, index: usize) -> impl Iterator<Item = &Hash> + '_ {
+        self.path_positions(index)
+            .map(|(depth, at)| &self.levels[depth][at])
+    }
+
+    /// Where the audit path of leaf `index` lies in the tree: the level and the position in
+    /// it of each partner, bottom first. Whoever keeps something per node (the hex of a
+    /// signed round's nodes) reads a leaf's path from it with these.
+    pub fn path_positions(&self, index: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
         let below_root = &self.levels[..self.levels.len() - 1];
         below_root
             .iter()
             .enumerate()
-            .filter_map(move |(depth, level)| level.get((index >> depth) ^ 1))
+            .filter_map(move |(depth, level)| {
+                let at = (index >> depth) ^ 1;
+                (at < level.len()).then_some((depth, at))
+            })
+    }
+
+    /// The levels below the root, the leaves first.
+    pub fn levels_below_root(&self) -> &[Vec<Hash>] {
+        &self.levels[..self.levels.len() - 1]
     }
 }
 
@@ -141,6 +157,13 @@ mod tests {
                 let path = tree.path(i);
                 assert!(path.len() <= 7, "n={n} i={i}");
                 assert!(tree.path_iter(i).eq(path.iter()), "n={n} i={i}");
+                let below = tree.levels_below_root();
+                assert!(
+                    tree.path_positions(i)
+                        .map(|(depth, at)| &below[depth][at])
+                        .eq(path.iter()),
+                    "n={n} i={i}"
+                );
                 assert_eq!(
                     root_from_path(leaves(n)[i], i as u64, n as u64, &path),
                     Some(tree.root()),

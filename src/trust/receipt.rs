@@ -243,9 +243,16 @@ impl Signer {
     /// appended, ready to send, and the receipt's id and time (for the audit line). Waits
     /// for the round that signs it.
     pub async fn sign_decision(&self, d: &Decision<'_>) -> Result<(Vec<u8>, Issued), Unsigned> {
-        let (mut buf, draft) = self.draft(d);
+        let (body, draft) = self.draft(d);
         let proof = self.batch.sign(draft.leaf()).await?;
-        draft.append_to(&mut buf, &proof);
+        // The response is made afresh once the round has answered, sized exactly for the
+        // decision and this receipt, on the thread that will send and free it: the decision
+        // alone, written before the round, fits the small buffers the allocator keeps per
+        // thread, and freeing it here (often on the other worker thread, the task having
+        // moved while it waited) stays in that cache instead of locking another thread's
+        // arena, as a buffer with room for any receipt (over 1.5 kB) did.
+        let buf = draft.finish(&body, &proof);
+        drop(body);
         Ok((
             buf,
             Issued {
@@ -268,10 +275,7 @@ impl Signer {
         drafts
             .into_iter()
             .zip(proofs)
-            .map(|((mut buf, draft), proof)| {
-                draft.append_to(&mut buf, &proof);
-                (buf, draft.receipt(&proof))
-            })
+            .map(|((body, draft), proof)| (draft.finish(&body, &proof), draft.receipt(&proof)))
             .collect()
     }
 
@@ -279,15 +283,17 @@ impl Signer {
     pub fn render_metrics(&self, out: &mut String) {
         use std::fmt::Write as _;
         let (rounds, leaves) = self.batch.signed();
+        let by_thread = self.batch.signed_by_thread();
         let _ = writeln!(out, "# HELP credgate_receipt_rounds_total Signatures made for rounds of check receipts.\n# TYPE credgate_receipt_rounds_total counter\ncredgate_receipt_rounds_total {rounds}");
         let _ = writeln!(out, "# HELP credgate_receipt_leaves_total Check receipts signed in rounds (divided by the rounds: the mean round size).\n# TYPE credgate_receipt_leaves_total counter\ncredgate_receipt_leaves_total {leaves}");
+        let _ = writeln!(out, "# HELP credgate_receipt_rounds_signer_thread_total Rounds of check receipts signed by the signer thread because no check arrived after their due time to sign them.\n# TYPE credgate_receipt_rounds_signer_thread_total counter\ncredgate_receipt_rounds_signer_thread_total {by_thread}");
     }
 
     /// The canonical decision and what its receipt holds before the round: id, time, digest.
     fn draft<'a>(&self, d: &Decision<'a>) -> (Vec<u8>, Draft<'a>) {
-        // Room for the receipt too (about 300 bytes plus 67 a path hash), so appending it
-        // does not move the body.
-        let mut buf = Vec::with_capacity(d.json_capacity() + 1536);
+        // The decision only: the receipt is appended to a copy sized for it once the round
+        // has answered ([`Signer::sign_decision`]).
+        let mut buf = Vec::with_capacity(d.json_capacity());
         write_decision(d, &mut buf);
         let mut digest = [0u8; 64];
         super::hex_into(&Sha256::digest(&buf), &mut digest);
@@ -394,6 +400,36 @@ impl Draft<'_> {
         ])
     }
 
+    /// The response: `body` (the canonical decision) with the receipt appended, in a buffer
+    /// of exactly its size.
+    fn finish(&self, body: &[u8], proof: &Proof) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(body.len() + self.receipt_len(proof));
+        buf.extend_from_slice(body);
+        self.append_to(&mut buf, proof);
+        buf
+    }
+
+    /// The bytes [`Draft::append_to`] adds to the decision (the comma before the member and
+    /// the closing brace it moves included), exact when the snapshot id needs no escape (it
+    /// is hex); an escaped one only makes the buffer grow once.
+    fn receipt_len(&self, proof: &Proof) -> usize {
+        const FIXED: usize = r#","receipt":{"version":2,"id":"","checked_at":"","snapshot":"","digest":"","leaf_index":,"leaves":,"path":[],"root":"","signature":""}}"#.len();
+        let digits = |n: u64| n.checked_ilog10().map_or(1, |l| l as usize + 1);
+        let path = proof.path_len();
+        FIXED
+            + self.id.as_str().len()
+            + self.checked_at.len()
+            + self.snapshot.len()
+            + self.digest.len()
+            + digits(proof.index())
+            + digits(proof.leaves())
+            + path * 66
+            + path.saturating_sub(1)
+            + proof.root_hex().len()
+            + proof.signature_b64().len()
+            - 1
+    }
+
     /// Puts `"receipt":{…}` as the last member of the decision in `buf`: the same bytes as
     /// serde_json writes for [`Draft::receipt`] (members in declaration order, the absent
     /// `rows` left out), written by hand.
@@ -416,14 +452,12 @@ impl Draft<'_> {
         buf.extend_from_slice(b"\",\"leaf_index\":");
         let _ = write!(buf, "{},\"leaves\":{}", proof.index(), proof.leaves());
         buf.extend_from_slice(b",\"path\":[");
-        let mut hex = [0u8; 64];
-        for (i, h) in proof.path().enumerate() {
+        for (i, hex) in proof.path_hex().enumerate() {
             if i > 0 {
                 buf.push(b',');
             }
             buf.push(b'"');
-            super::hex_into(h, &mut hex);
-            buf.extend_from_slice(&hex);
+            buf.extend_from_slice(hex);
             buf.push(b'"');
         }
         buf.extend_from_slice(b"],\"root\":\"");
@@ -867,6 +901,27 @@ mod tests {
                 // And the leaf hashed as it was written is the leaf of the receipt's fields.
                 let v: Value = serde_json::from_slice(&expected).unwrap();
                 verify_check(&v, &s.verifying_key()).unwrap();
+            }
+        }
+    }
+
+    /// The response buffer is sized exactly: the receipt's length is predicted from its
+    /// round (index and count digits, path length) before it is written.
+    #[test]
+    fn the_receipt_length_is_predicted_exactly() {
+        let s = Signer::new([5; 32]).unwrap();
+        for n in [1usize, 2, 3, 9, 10, 11, 64, 100, 1000] {
+            let ds: Vec<_> = (0..n).map(|i| decision(format!("l-{i}"))).collect();
+            let drafts: Vec<_> = ds.iter().map(|d| s.draft(d)).collect();
+            let proofs = s
+                .batch
+                .sign_leaves(drafts.iter().map(|(_, d)| d.leaf()).collect());
+            for ((body, draft), proof) in drafts.iter().zip(&proofs) {
+                let predicted = body.len() + draft.receipt_len(proof);
+                let mut written = body.clone();
+                draft.append_to(&mut written, proof);
+                assert_eq!(written.len(), predicted, "n={n} i={}", proof.index());
+                assert_eq!(draft.finish(body, proof), written);
             }
         }
     }
