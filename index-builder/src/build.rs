@@ -146,17 +146,25 @@ pub fn build_with_budget(
         err: e,
     };
 
-    // Pass 0: read. Validating rows is most of the reading cost and is independent per
-    // file: workers do it while this thread numbers the rows and sorts them straight into
-    // the inputs of passes 1 to 4 (no arrival-order copy: see `checks`).
+    // Pass 0: read. Validating rows and encoding them for the sorters is most of the
+    // reading cost and is independent per file: workers do it while this thread numbers
+    // the rows and copies them straight into the sorters of passes 1 to 4 (no
+    // arrival-order copy: see `checks`).
     let src_opts = SourceOptions {
         encoding: opts.encoding,
         today: opts.today,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut collector = Collector::new(&spill, opts.today);
-    let summary =
-        source::read_source_parallel(&opts.source, &codes, &src_opts, &mut collector, threads)?;
+    let mut collector = Collector::new(&spill);
+    let today = opts.today;
+    let summary = source::read_source_batched(
+        &opts.source,
+        &codes,
+        &src_opts,
+        threads,
+        &|| checks::Encoder::new(today),
+        &mut |batch| collector.consume(batch),
+    )?;
     if let Some(e) = collector.error.take() {
         return Err(sio(e));
     }

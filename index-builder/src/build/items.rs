@@ -199,6 +199,11 @@ ord_by!(Mention, |m| (
     m.nonconforming
 ));
 
+impl Mention {
+    /// Where the arrival number lies in the encoding.
+    pub(crate) const SEQ_AT: usize = 18;
+}
+
 impl Codec for Mention {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.id);
@@ -276,12 +281,27 @@ impl PartialOrd for ByRecordId {
     }
 }
 
-impl Codec for ByRecordId {
-    fn encode(&self, out: &mut Vec<u8>) {
+impl ByRecordId {
+    /// Encodes the item and returns where its arrival number lies in the encoding: at
+    /// that offset and [`ByRecordId::SEQ_AGAIN`] bytes after it, so a reader thread can
+    /// encode a row before its number is known and the collector write the number in.
+    pub(crate) fn encode_at(&self, out: &mut Vec<u8>) -> usize {
+        let start = out.len();
         put_key_str(out, self.record_id());
+        let at = out.len() - start;
         put_u64(out, self.seq);
         out.push(self.erased as u8);
         encode_row(self.seq, &self.row, out);
+        at
+    }
+
+    /// The second copy of the arrival number, after the first one and the `erased` byte.
+    pub(crate) const SEQ_AGAIN: usize = 9;
+}
+
+impl Codec for ByRecordId {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.encode_at(out);
     }
     fn decode(d: &mut Dec<'_>) -> ByRecordId {
         d.skip_key_str();
@@ -417,6 +437,11 @@ impl PartialOrd for NameOffer {
     }
 }
 
+impl NameOffer {
+    /// Where the arrival number lies in the encoding.
+    pub(crate) const SEQ_AT: usize = 22;
+}
+
 impl Codec for NameOffer {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.id);
@@ -460,6 +485,11 @@ ord_by!(LinkKey, |l| (
     l.file,
     l.line
 ));
+
+impl LinkKey {
+    /// Where the arrival number lies in the encoding.
+    pub(crate) const SEQ_AT: usize = 45;
+}
 
 impl Codec for LinkKey {
     fn encode(&self, out: &mut Vec<u8>) {

@@ -216,10 +216,19 @@ impl<T> Drop for Sorter<'_, T> {
 
 impl<'s, T: Codec> Sorter<'s, T> {
     pub(crate) fn push(&mut self, item: T) -> io::Result<()> {
-        self.scratch.clear();
-        item.encode(&mut self.scratch);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        item.encode(&mut scratch);
         drop(item);
-        let need = self.scratch.len();
+        let result = self.push_encoded(&scratch);
+        self.scratch = scratch;
+        result
+    }
+
+    /// Pushes an item already encoded as `T::encode` would (by a reader thread, or copied
+    /// from a frame of another stream): the sorter only copies the bytes in.
+    pub(crate) fn push_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let need = bytes.len();
         let full = self.arena.len() + need > self.arena.capacity()
             || self.index.len() == self.index.capacity();
         if full && !self.grow(need) {
@@ -233,8 +242,8 @@ impl<'s, T: Codec> Sorter<'s, T> {
             }
         }
         let off = self.arena.len();
-        self.arena.extend_from_slice(&self.scratch);
-        self.index.push(Entry::new(&self.scratch, off));
+        self.arena.extend_from_slice(bytes);
+        self.index.push(Entry::new(bytes, off));
         if self.held() > self.limit() {
             self.spill_run()?;
         }
@@ -423,9 +432,13 @@ impl<T> Sorted<T> {
 
 impl<T: Codec> Sorted<T> {
     pub(crate) fn next_item(&mut self) -> io::Result<Option<T>> {
-        Ok(self
-            .next_frame()?
-            .map(|frame| T::decode(&mut Dec::new(frame))))
+        let Some(frame) = self.next_frame()? else {
+            return Ok(None);
+        };
+        let mut d = Dec::new(frame);
+        let item = T::decode(&mut d);
+        d.finish()?;
+        Ok(Some(item))
     }
 
     /// With one item of lookahead, for merge joins.
