@@ -12,6 +12,7 @@ mod items;
 mod runs;
 mod sink;
 mod spill;
+mod views;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -29,6 +29,7 @@ use super::items::{
     ByRecordId, EventRec, LinkKey, ListRec, LiveEvent, LiveRecord, Mention, NameOffer, Row, Subject,
 };
 use super::spill::{SeqWriter, Sorter, SpillDir};
+use super::views::{record_id_key_len, ByRecordIdView, EventView, Frames, ListView, RowView};
 use crate::date::Day;
 use crate::format::layout::{opt_high, opt_low, EVENT_OBJECTION, NONE_HIGH};
 use crate::model::SubjectType;
@@ -431,34 +432,56 @@ pub(crate) fn records(
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
 ) -> io::Result<RecordChecks> {
-    let mut sorted = by_record_id.finish()?.0.prefetch().peekable();
+    let mut sorted = Frames::new(by_record_id.finish()?.0.prefetch());
     let mut acc = RecordChecks::default();
-    let mut group: Vec<ByRecordId> = Vec::new();
-    while let Some(head) = sorted.next_if(|_| true)? {
+    // One record id's frames, copied back to back (`ends` marks where each ends), so the
+    // group is read in place; the buffers are reused from group to group.
+    let mut group = Vec::new();
+    let mut ends = Vec::new();
+    let mut scratch = Vec::new();
+    while let Some(head) = sorted.peek()? {
         group.clear();
-        group.push(head);
-        while let Some(next) = sorted.next_if(|n| n.record_id() == group[0].record_id())? {
-            group.push(next);
+        ends.clear();
+        let key_len = record_id_key_len(head)?;
+        group.extend_from_slice(head);
+        ends.push(group.len());
+        sorted.advance();
+        // Record ids are escaped and terminated in the key, so the frames of the same id
+        // are exactly those that begin with the same key bytes.
+        while let Some(next) = sorted.peek()? {
+            if !next.starts_with(&group[..key_len]) {
+                break;
+            }
+            group.extend_from_slice(next);
+            ends.push(group.len());
+            sorted.advance();
         }
-        record_group(std::mem::take(&mut group), conflicts, files, out, &mut acc)?;
+        let frames = ends.iter().scan(0, |start, &end| {
+            let frame = &group[*start..end];
+            *start = end;
+            Some(frame)
+        });
+        record_group(frames, conflicts, files, out, &mut acc, &mut scratch)?;
     }
     Ok(acc)
 }
 
-fn record_group(
-    group: Vec<ByRecordId>,
+fn record_group<'g>(
+    group: impl Iterator<Item = &'g [u8]>,
     conflicts: &Conflicts,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
     acc: &mut RecordChecks,
+    scratch: &mut Vec<u8>,
 ) -> io::Result<()> {
     let path = |file: u16| files.get(file as usize).map_or("", |f| f.path.as_str());
-    let mut first: Option<(u64, bool, Box<ListRec>)> = None;
+    let mut first: Option<(u64, bool, ListView<'g>)> = None;
     let mut later: Vec<(u64, u16, u64)> = Vec::new();
-    let mut events: Vec<(u64, Box<EventRec>)> = Vec::new();
-    for item in group {
+    let mut events: Vec<(u64, EventView<'g>)> = Vec::new();
+    for frame in group {
+        let item = ByRecordIdView::of_frame(frame)?;
         match item.row {
-            Row::List(r) if conflicts.contains(item.seq) => {
+            RowView::List(r) if conflicts.contains(item.seq) => {
                 // Rejected as it arrived, so it neither is the record nor duplicates it.
                 let id = String::from_utf8_lossy(&r.subject_id).into_owned();
                 let other = if r.subject_type == SubjectType::Org.code() {
@@ -469,10 +492,12 @@ fn record_group(
                 let reason = format!(
                     "subject_id {id} is already known with subject_type {other}; rows disagree on subject_type"
                 );
-                acc.on_arrival
-                    .push((item.seq, reject(r.file, r.line, r.record_id, reason)));
+                acc.on_arrival.push((
+                    item.seq,
+                    reject(r.file, r.line, r.record_id.to_string(), reason),
+                ));
             }
-            Row::List(r) => {
+            RowView::List(r) => {
                 let from = Day(r.effective_from);
                 acc.earliest_from = Some(acc.earliest_from.map_or(from, |d| d.min(from)));
                 acc.erased_at_build += item.erased as u64;
@@ -481,16 +506,18 @@ fn record_group(
                     Some(_) => later.push((item.seq, r.file, r.line)),
                 }
             }
-            Row::Event(e) if first.is_none() => {
+            RowView::Event(e) if first.is_none() => {
                 let what = event_word(e.kind);
                 let reason = format!(
                     "{what} for unknown record_id {:?} (no such row in lists/, or that row was rejected)",
                     e.record_id
                 );
-                acc.on_arrival
-                    .push((item.seq, reject(e.file, e.line, e.record_id, reason)));
+                acc.on_arrival.push((
+                    item.seq,
+                    reject(e.file, e.line, e.record_id.to_string(), reason),
+                ));
             }
-            Row::Event(e) => events.push((item.seq, e)),
+            RowView::Event(e) => events.push((item.seq, e)),
         }
     }
     let Some((seq, erased, rec)) = first else {
@@ -499,14 +526,17 @@ fn record_group(
     // A record that is not erased names its subject even when it is then rejected as a
     // duplicate: the one-by-one reader named the subject as the first copy arrived.
     if !erased && !rec.subject_name.is_empty() {
-        out.record_names.push(NameOffer {
-            id: rec.subject_id,
-            decided_on: rec.decided_on,
+        scratch.clear();
+        NameOffer::encode_parts(
+            &rec.subject_id,
+            rec.decided_on,
             seq,
-            name: rec.subject_name.clone(),
-        })?;
+            rec.subject_name,
+            scratch,
+        );
+        out.record_names.push_encoded(scratch)?;
     }
-    let rid = &rec.record_id;
+    let rid = rec.record_id;
     if !later.is_empty() {
         for (i, &(lseq, file, line)) in later.iter().enumerate() {
             let reason = format!(
@@ -515,14 +545,16 @@ fn record_group(
                 rec.line
             );
             acc.duplicates
-                .push(((lseq, 0), reject(file, line, rid.clone(), reason)));
+                .push(((lseq, 0), reject(file, line, rid.to_string(), reason)));
             if i == 0 {
                 let reason = format!(
                     "duplicate record_id {rid:?}: also at {}:{line}; every copy rejected",
                     path(file)
                 );
-                acc.duplicates
-                    .push(((lseq, 1), reject(rec.file, rec.line, rid.clone(), reason)));
+                acc.duplicates.push((
+                    (lseq, 1),
+                    reject(rec.file, rec.line, rid.to_string(), reason),
+                ));
             }
         }
         for (eseq, e) in events {
@@ -530,7 +562,7 @@ fn record_group(
             let reason =
                 format!("{what} for record_id {rid:?}, whose rows were rejected as duplicates");
             acc.orphaned
-                .push((eseq, reject(e.file, e.line, rid.clone(), reason)));
+                .push((eseq, reject(e.file, e.line, rid.to_string(), reason)));
         }
         return Ok(());
     }
@@ -538,15 +570,16 @@ fn record_group(
         acc.events_of_erased += events.len() as u64;
         return Ok(());
     }
+    // The rows go on re-keyed for pass 5: their encodings copied behind the new keys, as
+    // `LiveEvent` and `LiveRecord` encode them.
     for (eseq, ev) in events {
-        out.events.push(LiveEvent {
-            subject_id: rec.subject_id,
-            effective_from: rec.effective_from,
-            seq: eseq,
-            ev: *ev,
-        })?;
+        scratch.clear();
+        ev.encode_live(&rec.subject_id, rec.effective_from, eseq, scratch);
+        out.events.push_encoded(scratch)?;
     }
-    out.records.push(LiveRecord(rec))
+    scratch.clear();
+    rec.encode_live(scratch);
+    out.records.push_encoded(scratch)
 }
 
 fn event_word(kind: u8) -> &'static str {

@@ -82,10 +82,6 @@ impl<'a> Dec<'a> {
         self.b = rest;
         head
     }
-    /// Whether every read so far was within the frame and well-formed.
-    pub(crate) fn is_ok(&self) -> bool {
-        !self.bad
-    }
     /// An error when a read failed (see the type's documentation).
     pub(crate) fn finish(&self) -> std::io::Result<()> {
         if self.bad {
@@ -136,9 +132,6 @@ impl<'a> Dec<'a> {
                 ""
             }
         }
-    }
-    pub(crate) fn string(&mut self) -> String {
-        self.str().to_owned()
     }
     /// The bytes of a [`put_key_str`] string up to its terminator, the terminator skipped;
     /// `None` (and failed) when the frame ends first.

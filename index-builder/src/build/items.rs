@@ -7,6 +7,7 @@
 use std::cmp::Ordering;
 
 use super::codec::{put_i32, put_id, put_key_str, put_str, put_u16, put_u32, put_u64, Codec, Dec};
+use super::views::{EventView, ListView};
 
 /// An identifier as two big-endian integers: compares like the bytes, without a `memcmp`
 /// call per comparison (sorting compares identifiers hundreds of millions of times).
@@ -85,24 +86,7 @@ impl ListRec {
     }
 
     fn decode(d: &mut Dec<'_>) -> ListRec {
-        ListRec {
-            file: d.u16(),
-            line: d.u64(),
-            record_id: d.string(),
-            list: d.u16(),
-            subject_type: d.u8(),
-            subject_id: d.id(),
-            nonconforming: d.u8() != 0,
-            subject_name: d.string(),
-            authority: d.string(),
-            doc_no: d.string(),
-            reason: d.string(),
-            decided_on: d.i32(),
-            effective_from: d.i32(),
-            effective_until: d.i32(),
-            act_ended_on: d.i32(),
-            erase_on: d.i32(),
-        }
+        ListView::read(d).to_owned()
     }
 }
 
@@ -134,17 +118,7 @@ impl EventRec {
     }
 
     fn decode(d: &mut Dec<'_>) -> EventRec {
-        EventRec {
-            file: d.u16(),
-            line: d.u64(),
-            record_id: d.string(),
-            kind: d.u8(),
-            outcome: d.u8(),
-            date: d.i32(),
-            closed_on: d.i32(),
-            authority: d.string(),
-            doc_no: d.string(),
-        }
+        EventView::read(d).to_owned()
     }
 }
 
@@ -368,13 +342,6 @@ impl LiveEvent {
             self.seq,
         )
     }
-
-    /// Whether this event belongs to `r`.
-    pub(crate) fn of(&self, r: &ListRec) -> bool {
-        self.subject_id == r.subject_id
-            && self.effective_from == r.effective_from
-            && self.ev.record_id == r.record_id
-    }
 }
 
 impl Ord for LiveEvent {
@@ -440,14 +407,25 @@ impl PartialOrd for NameOffer {
 impl NameOffer {
     /// Where the arrival number lies in the encoding.
     pub(crate) const SEQ_AT: usize = 22;
+
+    /// The encoding of an offer, from its parts (the name borrowed).
+    pub(crate) fn encode_parts(
+        id: &[u8; 18],
+        decided_on: i32,
+        seq: u64,
+        name: &str,
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(id);
+        put_i32(out, decided_on);
+        put_u64(out, seq);
+        put_key_str(out, name);
+    }
 }
 
 impl Codec for NameOffer {
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.id);
-        put_i32(out, self.decided_on);
-        put_u64(out, self.seq);
-        put_key_str(out, &self.name);
+        NameOffer::encode_parts(&self.id, self.decided_on, self.seq, &self.name, out);
     }
     fn decode(d: &mut Dec<'_>) -> NameOffer {
         NameOffer {
@@ -572,10 +550,17 @@ impl PartialOrd for NameEntry {
     }
 }
 
+impl NameEntry {
+    /// The encoding of an entry, from its parts (the name borrowed).
+    pub(crate) fn encode_parts(name: &str, ord: u32, out: &mut Vec<u8>) {
+        put_key_str(out, name);
+        put_u32(out, ord);
+    }
+}
+
 impl Codec for NameEntry {
     fn encode(&self, out: &mut Vec<u8>) {
-        put_key_str(out, &self.name);
-        put_u32(out, self.ord);
+        NameEntry::encode_parts(&self.name, self.ord, out);
     }
     fn decode(d: &mut Dec<'_>) -> NameEntry {
         NameEntry {

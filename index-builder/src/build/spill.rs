@@ -430,6 +430,36 @@ impl<T> Sorted<T> {
     }
 }
 
+impl<T> Sorted<T> {
+    /// Whether [`Sorted::peek_in_place`] can look at the next frame where it lies.
+    pub(super) fn peeks_in_place(&self) -> bool {
+        matches!(self, Sorted::Ahead(_) | Sorted::Memory(..))
+    }
+
+    /// The next frame, not taken: streams held in memory or merged ahead only (see
+    /// [`Sorted::peeks_in_place`]); `None` for the others and at the end.
+    pub(super) fn peek_in_place(&mut self) -> io::Result<Option<&[u8]>> {
+        match self {
+            Sorted::Ahead(p) => p.peek_frame(),
+            Sorted::Memory(held, _) => {
+                Ok(held.index.as_slice().first().map(|e| e.bytes(&held.arena)))
+            }
+            Sorted::Merge(_) | Sorted::File(_) => Ok(None),
+        }
+    }
+
+    /// Takes the frame [`Sorted::peek_in_place`] returned.
+    pub(super) fn skip_in_place(&mut self) {
+        match self {
+            Sorted::Ahead(p) => p.skip_frame(),
+            Sorted::Memory(held, _) => {
+                held.index.next();
+            }
+            Sorted::Merge(_) | Sorted::File(_) => {}
+        }
+    }
+}
+
 impl<T: Codec> Sorted<T> {
     pub(crate) fn next_item(&mut self) -> io::Result<Option<T>> {
         let Some(frame) = self.next_frame()? else {
