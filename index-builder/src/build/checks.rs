@@ -29,7 +29,7 @@ use super::items::{
     ByRecordId, EventRec, LinkKey, ListRec, LiveEvent, LiveRecord, Mention, NameOffer, Row, Subject,
 };
 use super::spill::{SeqWriter, Sorter, SpillDir};
-use super::views::{record_id_key_len, ByRecordIdView, EventView, Frames, ListView, RowView};
+use super::views::{record_id_key_len, text, ByRecordIdView, EventView, Frames, ListView, RowView};
 use crate::date::Day;
 use crate::format::layout::{opt_high, opt_low, EVENT_OBJECTION, NONE_HIGH};
 use crate::model::SubjectType;
@@ -494,7 +494,7 @@ fn record_group<'g>(
                 );
                 acc.on_arrival.push((
                     item.seq,
-                    reject(r.file, r.line, r.record_id.to_string(), reason),
+                    reject(r.file, r.line, text(r.record_id)?.to_string(), reason),
                 ));
             }
             RowView::List(r) => {
@@ -510,11 +510,11 @@ fn record_group<'g>(
                 let what = event_word(e.kind);
                 let reason = format!(
                     "{what} for unknown record_id {:?} (no such row in lists/, or that row was rejected)",
-                    e.record_id
+                    text(e.record_id)?
                 );
                 acc.on_arrival.push((
                     item.seq,
-                    reject(e.file, e.line, e.record_id.to_string(), reason),
+                    reject(e.file, e.line, text(e.record_id)?.to_string(), reason),
                 ));
             }
             RowView::Event(e) => events.push((item.seq, e)),
@@ -536,8 +536,8 @@ fn record_group<'g>(
         );
         out.record_names.push_encoded(scratch)?;
     }
-    let rid = rec.record_id;
     if !later.is_empty() {
+        let rid = text(rec.record_id)?;
         for (i, &(lseq, file, line)) in later.iter().enumerate() {
             let reason = format!(
                 "duplicate record_id {rid:?}: also at {}:{}; every copy rejected",

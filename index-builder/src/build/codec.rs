@@ -37,7 +37,11 @@ pub(crate) fn put_id(out: &mut Vec<u8>, id: &[u8; 18]) {
 /// The terminator is below every byte and every escaped NUL, so a string sorts before any
 /// longer string it begins, and the fields after it never decide against its bytes.
 pub(crate) fn put_key_str(out: &mut Vec<u8>, s: &str) {
-    for part in s.as_bytes().split(|&b| b == 0).enumerate() {
+    put_key_bytes(out, s.as_bytes());
+}
+/// [`put_key_str`] for the bytes of a string read from a frame and not yet checked.
+pub(crate) fn put_key_bytes(out: &mut Vec<u8>, s: &[u8]) {
+    for part in s.split(|&b| b == 0).enumerate() {
         if part.0 > 0 {
             out.extend_from_slice(&[0, 0xFF]);
         }
@@ -121,10 +125,14 @@ impl<'a> Dec<'a> {
         }
         self.take(n)
     }
-    /// Reads a [`put_str`] string borrowed from the frame: no allocation, one UTF-8 check.
-    pub(crate) fn str(&mut self) -> &'a str {
+    /// Reads the bytes of a [`put_str`] string borrowed from the frame, not checked as
+    /// UTF-8 (see [`Dec::utf8`]).
+    pub(crate) fn str_bytes(&mut self) -> &'a [u8] {
         let n = self.u32() as usize;
-        let b = self.bytes(n);
+        self.bytes(n)
+    }
+    /// `b` as a `str`; an empty one, and the decoder failed, when it is not UTF-8.
+    pub(crate) fn utf8(&mut self, b: &'a [u8]) -> &'a str {
         match std::str::from_utf8(b) {
             Ok(s) => s,
             Err(_) => {

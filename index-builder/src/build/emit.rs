@@ -19,7 +19,7 @@ use super::items::{
 };
 use super::sink::{Pending, Sink};
 use super::spill::{read_seq, Sorter, SpillDir};
-use super::views::{Frames, ListView, LiveEventView, NameView};
+use super::views::{text, Frames, ListView, LiveEventView, NameView};
 use super::BuildError;
 use crate::catalog::Catalog;
 use crate::format::idix;
@@ -332,22 +332,22 @@ pub(crate) fn tables<'s>(
                     record: index as u32,
                     date: e.date,
                     closed_on: e.closed_on,
-                    authority: heap.shared(e.authority)?,
-                    doc_no: heap.push(e.doc_no)?,
+                    authority: heap.shared(text(e.authority).map_err(io_at)?)?,
+                    doc_no: heap.push(text(e.doc_no).map_err(io_at)?)?,
                 };
                 event_out.put(|b| row.encode(b)).map_err(io_at)?;
                 events.advance();
             }
-            let subject_name = if r.subject_name == name_text {
+            let subject_name = if r.subject_name == name_text.as_bytes() {
                 name
             } else {
-                heap.push(r.subject_name)?
+                heap.push(text(r.subject_name).map_err(io_at)?)?
             };
             let row = RecordRow {
-                record_id: heap.push(r.record_id)?,
-                authority: heap.shared(r.authority)?,
-                doc_no: heap.push(r.doc_no)?,
-                reason: heap.shared(r.reason)?,
+                record_id: heap.push(text(r.record_id).map_err(io_at)?)?,
+                authority: heap.shared(text(r.authority).map_err(io_at)?)?,
+                doc_no: heap.push(text(r.doc_no).map_err(io_at)?)?,
+                reason: heap.shared(text(r.reason).map_err(io_at)?)?,
                 subject: ord,
                 list: r.list,
                 decided_on: r.decided_on,

@@ -6,7 +6,9 @@
 
 use std::cmp::Ordering;
 
-use super::codec::{put_i32, put_id, put_key_str, put_str, put_u16, put_u32, put_u64, Codec, Dec};
+use super::codec::{
+    put_i32, put_id, put_key_bytes, put_key_str, put_str, put_u16, put_u32, put_u64, Codec, Dec,
+};
 use super::views::{EventView, ListView};
 
 /// An identifier as two big-endian integers: compares like the bytes, without a `memcmp`
@@ -86,7 +88,7 @@ impl ListRec {
     }
 
     fn decode(d: &mut Dec<'_>) -> ListRec {
-        ListView::read(d).to_owned()
+        ListView::read(d).to_owned(d)
     }
 }
 
@@ -118,7 +120,7 @@ impl EventRec {
     }
 
     fn decode(d: &mut Dec<'_>) -> EventRec {
-        EventView::read(d).to_owned()
+        EventView::read(d).to_owned(d)
     }
 }
 
@@ -408,24 +410,31 @@ impl NameOffer {
     /// Where the arrival number lies in the encoding.
     pub(crate) const SEQ_AT: usize = 22;
 
-    /// The encoding of an offer, from its parts (the name borrowed).
+    /// The encoding of an offer, from its parts (the name borrowed, as bytes: pass 3
+    /// copies it from a frame unchecked; pass 5 checks it).
     pub(crate) fn encode_parts(
         id: &[u8; 18],
         decided_on: i32,
         seq: u64,
-        name: &str,
+        name: &[u8],
         out: &mut Vec<u8>,
     ) {
         out.extend_from_slice(id);
         put_i32(out, decided_on);
         put_u64(out, seq);
-        put_key_str(out, name);
+        put_key_bytes(out, name);
     }
 }
 
 impl Codec for NameOffer {
     fn encode(&self, out: &mut Vec<u8>) {
-        NameOffer::encode_parts(&self.id, self.decided_on, self.seq, &self.name, out);
+        NameOffer::encode_parts(
+            &self.id,
+            self.decided_on,
+            self.seq,
+            self.name.as_bytes(),
+            out,
+        );
     }
     fn decode(d: &mut Dec<'_>) -> NameOffer {
         NameOffer {

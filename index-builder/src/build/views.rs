@@ -2,11 +2,15 @@
 //!
 //! Decoding a row into its owned form ([`ListRec`], [`EventRec`]) allocates a `String` per
 //! text field: five a list row, tens of millions a build, all on the single thread that
-//! writes the tables. The views here borrow the fields from the frame instead (each string
-//! still checked as UTF-8 where it is read: run files are only ours, but a damaged one must
-//! be an error, not a panic or a bad snapshot). They also keep the encoded row itself, so a
-//! pass that re-sorts a row under a new key copies its bytes behind the key rather than
-//! decoding and encoding it again.
+//! writes the tables. The views here borrow the fields from the frame instead. They also
+//! keep the encoded row itself, so a pass that re-sorts a row under a new key copies its
+//! bytes behind the key rather than decoding and encoding it again.
+//!
+//! Run files are only ours (every string in them was written from a `str`), but they are
+//! not checksummed, and a damaged one must be an error, not a panic or a bad snapshot. So
+//! each string is still checked as UTF-8, once: where pass 5 writes it into the snapshot
+//! ([`text`]). Pass 3 only copies strings from frame to frame and never checks them (the
+//! checks were a seventh of pass 3 and 5's instructions when both made them).
 //!
 //! The owned decoders in `items` are written on these views, so both read the same bytes
 //! the same way.
@@ -14,9 +18,23 @@
 use std::borrow::Cow;
 use std::io;
 
-use super::codec::{put_i32, put_id, put_key_str, put_u64, Dec};
+use super::codec::{put_i32, put_id, put_key_bytes, put_u64, Dec};
 use super::items::{EventRec, ListRec};
 use super::spill::Sorted;
+
+/// A string field of a view, not yet checked as UTF-8: passes that only copy it (into
+/// another frame, or compare it) never check it; the pass that writes it into the
+/// snapshot checks it there, once ([`text`]).
+pub(crate) type Text<'a> = &'a [u8];
+
+/// A string field as a `str`: an error when it is not UTF-8, which only a damaged run
+/// file can cause (every string entered the runs from a `str`).
+pub(crate) fn text(b: Text<'_>) -> io::Result<&str> {
+    let mut d = Dec::new(&[]);
+    let s = d.utf8(b);
+    d.finish()?;
+    Ok(s)
+}
 
 /// A list row read in place: the fields of [`ListRec`], borrowed, and its encoding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,15 +43,15 @@ pub(crate) struct ListView<'a> {
     pub enc: &'a [u8],
     pub file: u16,
     pub line: u64,
-    pub record_id: &'a str,
+    pub record_id: Text<'a>,
     pub list: u16,
     pub subject_type: u8,
     pub subject_id: [u8; 18],
     pub nonconforming: bool,
-    pub subject_name: &'a str,
-    pub authority: &'a str,
-    pub doc_no: &'a str,
-    pub reason: &'a str,
+    pub subject_name: Text<'a>,
+    pub authority: Text<'a>,
+    pub doc_no: Text<'a>,
+    pub reason: Text<'a>,
     pub decided_on: i32,
     pub effective_from: i32,
     pub effective_until: i32,
@@ -48,15 +66,15 @@ impl<'a> ListView<'a> {
             enc: &[],
             file: d.u16(),
             line: d.u64(),
-            record_id: d.str(),
+            record_id: d.str_bytes(),
             list: d.u16(),
             subject_type: d.u8(),
             subject_id: d.id(),
             nonconforming: d.u8() != 0,
-            subject_name: d.str(),
-            authority: d.str(),
-            doc_no: d.str(),
-            reason: d.str(),
+            subject_name: d.str_bytes(),
+            authority: d.str_bytes(),
+            doc_no: d.str_bytes(),
+            reason: d.str_bytes(),
             decided_on: d.i32(),
             effective_from: d.i32(),
             effective_until: d.i32(),
@@ -67,19 +85,21 @@ impl<'a> ListView<'a> {
         v
     }
 
-    pub(crate) fn to_owned(self) -> ListRec {
+    /// The owned row; `d` (the decoder the view was read with) fails when a string is not
+    /// UTF-8.
+    pub(crate) fn to_owned(self, d: &mut Dec<'a>) -> ListRec {
         ListRec {
             file: self.file,
             line: self.line,
-            record_id: self.record_id.to_owned(),
+            record_id: d.utf8(self.record_id).to_owned(),
             list: self.list,
             subject_type: self.subject_type,
             subject_id: self.subject_id,
             nonconforming: self.nonconforming,
-            subject_name: self.subject_name.to_owned(),
-            authority: self.authority.to_owned(),
-            doc_no: self.doc_no.to_owned(),
-            reason: self.reason.to_owned(),
+            subject_name: d.utf8(self.subject_name).to_owned(),
+            authority: d.utf8(self.authority).to_owned(),
+            doc_no: d.utf8(self.doc_no).to_owned(),
+            reason: d.utf8(self.reason).to_owned(),
             decided_on: self.decided_on,
             effective_from: self.effective_from,
             effective_until: self.effective_until,
@@ -93,7 +113,7 @@ impl<'a> ListView<'a> {
     pub(crate) fn encode_live(&self, out: &mut Vec<u8>) {
         put_id(out, &self.subject_id);
         put_i32(out, self.effective_from);
-        put_key_str(out, self.record_id);
+        put_key_bytes(out, self.record_id);
         out.extend_from_slice(self.enc);
     }
 
@@ -117,13 +137,13 @@ pub(crate) struct EventView<'a> {
     pub enc: &'a [u8],
     pub file: u16,
     pub line: u64,
-    pub record_id: &'a str,
+    pub record_id: Text<'a>,
     pub kind: u8,
     pub outcome: u8,
     pub date: i32,
     pub closed_on: i32,
-    pub authority: &'a str,
-    pub doc_no: &'a str,
+    pub authority: Text<'a>,
+    pub doc_no: Text<'a>,
 }
 
 impl<'a> EventView<'a> {
@@ -133,29 +153,30 @@ impl<'a> EventView<'a> {
             enc: &[],
             file: d.u16(),
             line: d.u64(),
-            record_id: d.str(),
+            record_id: d.str_bytes(),
             kind: d.u8(),
             outcome: d.u8(),
             date: d.i32(),
             closed_on: d.i32(),
-            authority: d.str(),
-            doc_no: d.str(),
+            authority: d.str_bytes(),
+            doc_no: d.str_bytes(),
         };
         v.enc = &start[..start.len() - d.rest().len()];
         v
     }
 
-    pub(crate) fn to_owned(self) -> EventRec {
+    /// The owned event; `d` fails when a string is not UTF-8.
+    pub(crate) fn to_owned(self, d: &mut Dec<'a>) -> EventRec {
         EventRec {
             file: self.file,
             line: self.line,
-            record_id: self.record_id.to_owned(),
+            record_id: d.utf8(self.record_id).to_owned(),
             kind: self.kind,
             outcome: self.outcome,
             date: self.date,
             closed_on: self.closed_on,
-            authority: self.authority.to_owned(),
-            doc_no: self.doc_no.to_owned(),
+            authority: d.utf8(self.authority).to_owned(),
+            doc_no: d.utf8(self.doc_no).to_owned(),
         }
     }
 
@@ -170,7 +191,7 @@ impl<'a> EventView<'a> {
     ) {
         put_id(out, subject_id);
         put_i32(out, effective_from);
-        put_key_str(out, self.record_id);
+        put_key_bytes(out, self.record_id);
         put_i32(out, self.date);
         out.push(self.kind);
         put_u64(out, seq);
@@ -395,7 +416,8 @@ mod tests {
             let RowView::List(l) = v.row else {
                 panic!("a list row")
             };
-            assert_eq!(l.to_owned(), rec);
+            assert_eq!(l.to_owned(&mut Dec::new(&[])), rec);
+            assert_eq!(text(l.subject_name).unwrap(), name);
             assert_eq!(ByRecordId::decode(&mut Dec::new(&frame)), item);
             // Re-keyed by copying the row's bytes = encoded from the owned row.
             let live = LiveRecord(Box::new(rec.clone()));
@@ -417,7 +439,7 @@ mod tests {
             let RowView::Event(e) = v.row else {
                 panic!("an event")
             };
-            assert_eq!(e.to_owned(), ev);
+            assert_eq!(e.to_owned(&mut Dec::new(&[])), ev);
             let live = LiveEvent {
                 subject_id: rec.subject_id,
                 effective_from: rec.effective_from,
@@ -446,16 +468,25 @@ mod tests {
             row: Row::List(Box::new(list("R1", "张三"))),
         };
         let frame = enc(&item);
-        // Every truncation, and a string made invalid UTF-8 (the name's first byte).
+        // Every truncation.
         for n in 0..frame.len() {
             assert!(ByRecordIdView::of_frame(&frame[..n]).is_err(), "cut at {n}");
         }
+        // A string made invalid UTF-8 (the name's first byte): read as bytes, an error
+        // where it is taken as text, and from the owned decoder.
         let mut bad = frame.clone();
         let at = frame.windows(3).position(|w| w == "张".as_bytes()).unwrap();
         bad[at] = 0xFF;
-        let err = ByRecordIdView::of_frame(&bad).unwrap_err();
+        let v = ByRecordIdView::of_frame(&bad).unwrap();
+        let RowView::List(l) = v.row else {
+            panic!("a list row")
+        };
+        let err = text(l.subject_name).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("damaged frame"), "{err}");
+        let mut d = Dec::new(&bad);
+        ByRecordId::decode(&mut d);
+        assert!(d.finish().is_err());
         // A length running past the end.
         let mut long = frame.clone();
         let len_at = frame.windows(6).position(|w| w == b"\0\0\0\x02R1").unwrap();
