@@ -7,6 +7,7 @@
 
 mod checks;
 mod codec;
+mod collect;
 mod emit;
 mod items;
 mod runs;
@@ -32,7 +33,8 @@ use crate::manifest::{rfc3339_utc, Counts, ListEntry, Manifest, SetCount, Source
 use crate::model::Class;
 use crate::publish::{self, TempGeneration};
 use crate::source::{self, Encoding, Reject, SourceOptions};
-use checks::{Collector, Conflicts, RecordInputs, TableInputs};
+use checks::{Conflicts, RecordInputs, TableInputs};
+use collect::Collector;
 use spill::SpillDir;
 
 /// Years a person's negative record is kept after the act ended (seed 六(七), rule 6).
@@ -163,7 +165,7 @@ pub fn build_with_budget(
         &codes,
         &src_opts,
         threads,
-        &|| checks::Encoder::new(today),
+        &|| collect::Encoder::new(today),
         &mut |batch| collector.consume(batch),
     )?;
     if let Some(e) = collector.error.take() {
