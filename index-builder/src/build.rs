@@ -7,11 +7,13 @@
 
 mod checks;
 mod codec;
+mod collect;
 mod emit;
 mod items;
 mod runs;
 mod sink;
 mod spill;
+mod views;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -31,7 +33,8 @@ use crate::manifest::{rfc3339_utc, Counts, ListEntry, Manifest, SetCount, Source
 use crate::model::Class;
 use crate::publish::{self, TempGeneration};
 use crate::source::{self, Encoding, Reject, SourceOptions};
-use checks::{Collector, Conflicts, RecordInputs, TableInputs};
+use checks::{Conflicts, RecordInputs, TableInputs};
+use collect::Collector;
 use spill::SpillDir;
 
 /// Years a person's negative record is kept after the act ended (seed 六(七), rule 6).
@@ -146,17 +149,25 @@ pub fn build_with_budget(
         err: e,
     };
 
-    // Pass 0: read. Validating rows is most of the reading cost and is independent per
-    // file: workers do it while this thread numbers the rows and sorts them straight into
-    // the inputs of passes 1 to 4 (no arrival-order copy: see `checks`).
+    // Pass 0: read. Validating rows and encoding them for the sorters is most of the
+    // reading cost and is independent per file: workers do it while this thread numbers
+    // the rows and copies them straight into the sorters of passes 1 to 4 (no
+    // arrival-order copy: see `checks`).
     let src_opts = SourceOptions {
         encoding: opts.encoding,
         today: opts.today,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut collector = Collector::new(&spill, opts.today);
-    let summary =
-        source::read_source_parallel(&opts.source, &codes, &src_opts, &mut collector, threads)?;
+    let mut collector = Collector::new(&spill);
+    let today = opts.today;
+    let summary = source::read_source_batched(
+        &opts.source,
+        &codes,
+        &src_opts,
+        threads,
+        &|| collect::Encoder::new(today),
+        &mut |batch| collector.consume(batch),
+    )?;
     if let Some(e) = collector.error.take() {
         return Err(sio(e));
     }

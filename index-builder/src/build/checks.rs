@@ -15,8 +15,9 @@
 //!    unknown record; events of a record rejected as a duplicate are rejected with it.
 //!
 //! The rows go into the sorters of pass 2 (by record id) and pass 4 (links by org id) as they
-//! are read, not through a file in arrival order that a second pass re-sorts: the only fact
-//! that needed arrival order, the type conflicts, is a bitmap lookup by `seq` instead.
+//! are read (`collect`), not through a file in arrival order that a second pass re-sorts:
+//! the only fact that needed arrival order, the type conflicts, is a bitmap lookup by `seq`
+//! instead.
 //!
 //! Rejects come out in the order the one-by-one reader produced them: rows rejected when
 //! they arrived (type conflicts, unknown records) by arrival, then duplicates by the arrival
@@ -24,16 +25,13 @@
 
 use std::io;
 
-use super::items::{
-    ByRecordId, EventRec, LinkKey, ListRec, LiveEvent, LiveRecord, Mention, NameOffer, Row, Subject,
-};
+use super::items::{ByRecordId, LinkKey, LiveEvent, LiveRecord, Mention, NameOffer, Subject};
 use super::spill::{SeqWriter, Sorter, SpillDir};
+use super::views::{record_id_key_len, text, ByRecordIdView, EventView, Frames, ListView, RowView};
 use crate::date::Day;
-use crate::format::layout::{opt_high, opt_low, EVENT_OBJECTION, NONE_HIGH};
+use crate::format::layout::EVENT_OBJECTION;
 use crate::model::SubjectType;
-use crate::source::{LinkRow, ListRow, ObjectionRow, Reject, RepairRow, SourceFile, SourceSink};
-
-use super::PERSONAL_RETENTION_YEARS;
+use crate::source::{Reject, SourceFile};
 
 /// A reject found by a cross-row check: the index of its file, and the reject itself (its
 /// `file` path filled in once the file list is known).
@@ -48,176 +46,6 @@ pub(crate) struct Conflicts(roaring::RoaringTreemap);
 impl Conflicts {
     pub(crate) fn contains(&self, seq: u64) -> bool {
         self.0.contains(seq)
-    }
-}
-
-/// Pass 0: receives rows from the source reader, numbers them and sorts them for passes 1
-/// (mentions), 2 (list rows and events by record id) and 4 (links and their names).
-pub(crate) struct Collector<'s> {
-    seq: u64,
-    today: Day,
-    pub(crate) mentions: Sorter<'s, Mention>,
-    pub(crate) inputs: RecordInputs<'s>,
-    /// Rows the reader rejected on their own, in arrival order.
-    pub(crate) rejects: Vec<Reject>,
-    /// The first spill error; later rows are dropped and the build fails with it.
-    pub(crate) error: Option<io::Error>,
-}
-
-impl<'s> Collector<'s> {
-    pub(crate) fn new(spill: &'s SpillDir, today: Day) -> Collector<'s> {
-        Collector {
-            seq: 0,
-            today,
-            mentions: spill.sorter(),
-            inputs: RecordInputs {
-                by_record_id: spill.sorter(),
-                links: spill.sorter(),
-                link_names: spill.sorter(),
-            },
-            rejects: Vec::new(),
-            error: None,
-        }
-    }
-
-    /// Numbers the next row and pushes its mentions and the row itself (`push`).
-    fn add(
-        &mut self,
-        mentions: &[(u8, [u8; 18], SubjectType, bool)],
-        push: impl FnOnce(&mut RecordInputs<'s>, u64) -> io::Result<()>,
-    ) {
-        if self.error.is_some() {
-            return;
-        }
-        self.seq += 1;
-        let seq = self.seq;
-        let mut result = Ok(());
-        for &(slot, id, t, nonconforming) in mentions {
-            result = result.and_then(|_| {
-                self.mentions.push(Mention {
-                    id,
-                    seq,
-                    slot,
-                    subject_type: t.code(),
-                    nonconforming,
-                })
-            });
-        }
-        if let Err(e) = result.and_then(|_| push(&mut self.inputs, seq)) {
-            self.error = Some(e);
-        }
-    }
-}
-
-impl SourceSink for Collector<'_> {
-    fn list_row(&mut self, r: ListRow) {
-        let m = [(0, r.subject_id, r.subject_type, r.nonconforming)];
-        let mut row = ListRec {
-            file: r.file,
-            line: r.line,
-            record_id: r.record_id,
-            list: r.list_code,
-            subject_type: r.subject_type.code(),
-            subject_id: r.subject_id,
-            nonconforming: r.nonconforming,
-            subject_name: r.subject_name,
-            authority: r.authority,
-            doc_no: r.doc_no,
-            reason: r.reason,
-            decided_on: r.decided_on.0,
-            effective_from: r.effective_from.0,
-            effective_until: opt_high(r.effective_until),
-            act_ended_on: opt_low(r.act_ended_on),
-            erase_on: NONE_HIGH,
-        };
-        // Retention needs nothing but the row and the build day, so it is applied here; a
-        // row rejected later (type conflict, duplicate) is simply not counted as erased.
-        let mut erased = false;
-        if r.subject_type == SubjectType::Person {
-            if let Some(ended) = r.act_ended_on {
-                let erase = ended.add_years(PERSONAL_RETENTION_YEARS);
-                row.erase_on = erase.0;
-                erased = erase <= self.today;
-            }
-        }
-        self.add(&m, |out, seq| {
-            out.by_record_id.push(ByRecordId {
-                seq,
-                erased,
-                row: Row::List(Box::new(row)),
-            })
-        });
-    }
-
-    fn repair(&mut self, r: RepairRow) {
-        let ev = EventRec {
-            file: r.file,
-            line: r.line,
-            record_id: r.record_id,
-            kind: r.action.code(),
-            outcome: 0,
-            date: r.decided_on.0,
-            closed_on: NONE_HIGH,
-            authority: r.authority,
-            doc_no: r.doc_no,
-        };
-        self.add(&[], |out, seq| out.by_record_id.push(event(seq, ev)));
-    }
-
-    fn objection(&mut self, r: ObjectionRow) {
-        let ev = EventRec {
-            file: r.file,
-            line: r.line,
-            record_id: r.record_id,
-            kind: EVENT_OBJECTION,
-            outcome: r.outcome.map_or(0, |o| o.code()),
-            date: r.filed_on.0,
-            closed_on: opt_high(r.closed_on),
-            authority: String::new(),
-            doc_no: String::new(),
-        };
-        self.add(&[], |out, seq| out.by_record_id.push(event(seq, ev)));
-    }
-
-    fn link(&mut self, r: LinkRow) {
-        // The org is looked up before the person, as the rows name them.
-        let m = [
-            (1, r.org_id, SubjectType::Org, false),
-            (2, r.person_id, SubjectType::Person, false),
-        ];
-        self.add(&m, |out, seq| {
-            out.links.push(LinkKey {
-                a: r.org_id,
-                b: r.person_id,
-                role: r.role.code(),
-                from: opt_low(r.from),
-                until: opt_high(r.until),
-                seq,
-                file: r.file,
-                line: r.line,
-            })?;
-            if r.person_name.is_empty() {
-                return Ok(());
-            }
-            out.link_names.push(NameOffer {
-                id: r.person_id,
-                decided_on: 0,
-                seq,
-                name: r.person_name,
-            })
-        });
-    }
-
-    fn reject(&mut self, reject: Reject) {
-        self.rejects.push(reject);
-    }
-}
-
-fn event(seq: u64, ev: EventRec) -> ByRecordId {
-    ByRecordId {
-        seq,
-        erased: false,
-        row: Row::Event(Box::new(ev)),
     }
 }
 
@@ -315,34 +143,56 @@ pub(crate) fn records(
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
 ) -> io::Result<RecordChecks> {
-    let mut sorted = by_record_id.finish()?.0.prefetch().peekable();
+    let mut sorted = Frames::new(by_record_id.finish()?.0.prefetch());
     let mut acc = RecordChecks::default();
-    let mut group: Vec<ByRecordId> = Vec::new();
-    while let Some(head) = sorted.next_if(|_| true)? {
+    // One record id's frames, copied back to back (`ends` marks where each ends), so the
+    // group is read in place; the buffers are reused from group to group.
+    let mut group = Vec::new();
+    let mut ends = Vec::new();
+    let mut scratch = Vec::new();
+    while let Some(head) = sorted.peek()? {
         group.clear();
-        group.push(head);
-        while let Some(next) = sorted.next_if(|n| n.record_id() == group[0].record_id())? {
-            group.push(next);
+        ends.clear();
+        let key_len = record_id_key_len(head)?;
+        group.extend_from_slice(head);
+        ends.push(group.len());
+        sorted.advance();
+        // Record ids are escaped and terminated in the key, so the frames of the same id
+        // are exactly those that begin with the same key bytes.
+        while let Some(next) = sorted.peek()? {
+            if !next.starts_with(&group[..key_len]) {
+                break;
+            }
+            group.extend_from_slice(next);
+            ends.push(group.len());
+            sorted.advance();
         }
-        record_group(std::mem::take(&mut group), conflicts, files, out, &mut acc)?;
+        let frames = ends.iter().scan(0, |start, &end| {
+            let frame = &group[*start..end];
+            *start = end;
+            Some(frame)
+        });
+        record_group(frames, conflicts, files, out, &mut acc, &mut scratch)?;
     }
     Ok(acc)
 }
 
-fn record_group(
-    group: Vec<ByRecordId>,
+fn record_group<'g>(
+    group: impl Iterator<Item = &'g [u8]>,
     conflicts: &Conflicts,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
     acc: &mut RecordChecks,
+    scratch: &mut Vec<u8>,
 ) -> io::Result<()> {
     let path = |file: u16| files.get(file as usize).map_or("", |f| f.path.as_str());
-    let mut first: Option<(u64, bool, Box<ListRec>)> = None;
+    let mut first: Option<(u64, bool, ListView<'g>)> = None;
     let mut later: Vec<(u64, u16, u64)> = Vec::new();
-    let mut events: Vec<(u64, Box<EventRec>)> = Vec::new();
-    for item in group {
+    let mut events: Vec<(u64, EventView<'g>)> = Vec::new();
+    for frame in group {
+        let item = ByRecordIdView::of_frame(frame)?;
         match item.row {
-            Row::List(r) if conflicts.contains(item.seq) => {
+            RowView::List(r) if conflicts.contains(item.seq) => {
                 // Rejected as it arrived, so it neither is the record nor duplicates it.
                 let id = String::from_utf8_lossy(&r.subject_id).into_owned();
                 let other = if r.subject_type == SubjectType::Org.code() {
@@ -353,10 +203,12 @@ fn record_group(
                 let reason = format!(
                     "subject_id {id} is already known with subject_type {other}; rows disagree on subject_type"
                 );
-                acc.on_arrival
-                    .push((item.seq, reject(r.file, r.line, r.record_id, reason)));
+                acc.on_arrival.push((
+                    item.seq,
+                    reject(r.file, r.line, text(r.record_id)?.to_string(), reason),
+                ));
             }
-            Row::List(r) => {
+            RowView::List(r) => {
                 let from = Day(r.effective_from);
                 acc.earliest_from = Some(acc.earliest_from.map_or(from, |d| d.min(from)));
                 acc.erased_at_build += item.erased as u64;
@@ -365,16 +217,18 @@ fn record_group(
                     Some(_) => later.push((item.seq, r.file, r.line)),
                 }
             }
-            Row::Event(e) if first.is_none() => {
+            RowView::Event(e) if first.is_none() => {
                 let what = event_word(e.kind);
                 let reason = format!(
                     "{what} for unknown record_id {:?} (no such row in lists/, or that row was rejected)",
-                    e.record_id
+                    text(e.record_id)?
                 );
-                acc.on_arrival
-                    .push((item.seq, reject(e.file, e.line, e.record_id, reason)));
+                acc.on_arrival.push((
+                    item.seq,
+                    reject(e.file, e.line, text(e.record_id)?.to_string(), reason),
+                ));
             }
-            Row::Event(e) => events.push((item.seq, e)),
+            RowView::Event(e) => events.push((item.seq, e)),
         }
     }
     let Some((seq, erased, rec)) = first else {
@@ -383,15 +237,18 @@ fn record_group(
     // A record that is not erased names its subject even when it is then rejected as a
     // duplicate: the one-by-one reader named the subject as the first copy arrived.
     if !erased && !rec.subject_name.is_empty() {
-        out.record_names.push(NameOffer {
-            id: rec.subject_id,
-            decided_on: rec.decided_on,
+        scratch.clear();
+        NameOffer::encode_parts(
+            &rec.subject_id,
+            rec.decided_on,
             seq,
-            name: rec.subject_name.clone(),
-        })?;
+            rec.subject_name,
+            scratch,
+        );
+        out.record_names.push_encoded(scratch)?;
     }
-    let rid = &rec.record_id;
     if !later.is_empty() {
+        let rid = text(rec.record_id)?;
         for (i, &(lseq, file, line)) in later.iter().enumerate() {
             let reason = format!(
                 "duplicate record_id {rid:?}: also at {}:{}; every copy rejected",
@@ -399,14 +256,16 @@ fn record_group(
                 rec.line
             );
             acc.duplicates
-                .push(((lseq, 0), reject(file, line, rid.clone(), reason)));
+                .push(((lseq, 0), reject(file, line, rid.to_string(), reason)));
             if i == 0 {
                 let reason = format!(
                     "duplicate record_id {rid:?}: also at {}:{line}; every copy rejected",
                     path(file)
                 );
-                acc.duplicates
-                    .push(((lseq, 1), reject(rec.file, rec.line, rid.clone(), reason)));
+                acc.duplicates.push((
+                    (lseq, 1),
+                    reject(rec.file, rec.line, rid.to_string(), reason),
+                ));
             }
         }
         for (eseq, e) in events {
@@ -414,7 +273,7 @@ fn record_group(
             let reason =
                 format!("{what} for record_id {rid:?}, whose rows were rejected as duplicates");
             acc.orphaned
-                .push((eseq, reject(e.file, e.line, rid.clone(), reason)));
+                .push((eseq, reject(e.file, e.line, rid.to_string(), reason)));
         }
         return Ok(());
     }
@@ -422,15 +281,16 @@ fn record_group(
         acc.events_of_erased += events.len() as u64;
         return Ok(());
     }
+    // The rows go on re-keyed for pass 5: their encodings copied behind the new keys, as
+    // `LiveEvent` and `LiveRecord` encode them.
     for (eseq, ev) in events {
-        out.events.push(LiveEvent {
-            subject_id: rec.subject_id,
-            effective_from: rec.effective_from,
-            seq: eseq,
-            ev: *ev,
-        })?;
+        scratch.clear();
+        ev.encode_live(&rec.subject_id, rec.effective_from, eseq, scratch);
+        out.events.push_encoded(scratch)?;
     }
-    out.records.push(LiveRecord(rec))
+    scratch.clear();
+    rec.encode_live(scratch);
+    out.records.push_encoded(scratch)
 }
 
 fn event_word(kind: u8) -> &'static str {

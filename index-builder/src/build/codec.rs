@@ -37,7 +37,11 @@ pub(crate) fn put_id(out: &mut Vec<u8>, id: &[u8; 18]) {
 /// The terminator is below every byte and every escaped NUL, so a string sorts before any
 /// longer string it begins, and the fields after it never decide against its bytes.
 pub(crate) fn put_key_str(out: &mut Vec<u8>, s: &str) {
-    for part in s.as_bytes().split(|&b| b == 0).enumerate() {
+    put_key_bytes(out, s.as_bytes());
+}
+/// [`put_key_str`] for the bytes of a string read from a frame and not yet checked.
+pub(crate) fn put_key_bytes(out: &mut Vec<u8>, s: &[u8]) {
+    for part in s.split(|&b| b == 0).enumerate() {
         if part.0 > 0 {
             out.extend_from_slice(&[0, 0xFF]);
         }
@@ -51,20 +55,48 @@ pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Reads back what the `put_*` functions wrote, in the same order. Run files are written
-/// and read by this process only, so a short or malformed frame is a bug and panics.
+/// Reads back what the `put_*` functions wrote, in the same order.
+///
+/// Run files are written and read by this process only, so a short or malformed frame
+/// means a damaged spill directory (a full disk, another process writing into it), not
+/// bad input. Reading one must still not panic: a read past the end or a string that is not
+/// UTF-8 marks the decoder as failed and yields zeros or an empty string, and
+/// [`Dec::finish`] turns the mark into an error for the pass to return. The readers stay
+/// infallible per field, which keeps the item decoders as plain as the encoders.
+#[derive(Clone)]
 pub(crate) struct Dec<'a> {
     b: &'a [u8],
+    bad: bool,
 }
+
+/// What a failed fixed-width read yields (the widest field is an 18-byte identifier).
+const ZEROS: [u8; 32] = [0; 32];
 
 impl<'a> Dec<'a> {
     pub(crate) fn new(b: &'a [u8]) -> Dec<'a> {
-        Dec { b }
+        Dec { b, bad: false }
     }
     fn take(&mut self, n: usize) -> &'a [u8] {
+        if n > self.b.len() {
+            self.bad = true;
+            self.b = &[];
+            return &ZEROS[..n.min(ZEROS.len())];
+        }
         let (head, rest) = self.b.split_at(n);
         self.b = rest;
         head
+    }
+    /// An error when a read failed (see the type's documentation).
+    pub(crate) fn finish(&self) -> std::io::Result<()> {
+        if self.bad {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "a spilled run holds a damaged frame (short, or a string that is not UTF-8); \
+                 the spill directory was changed while the build ran: run the build again \
+                 with enough free disk space",
+            ));
+        }
+        Ok(())
     }
     pub(crate) fn u8(&mut self) -> u8 {
         self.take(1)[0]
@@ -84,41 +116,88 @@ impl<'a> Dec<'a> {
     pub(crate) fn id(&mut self) -> [u8; 18] {
         self.take(18).try_into().expect("18 bytes")
     }
-    pub(crate) fn string(&mut self) -> String {
+    /// The raw bytes of the next `n` bytes of the frame (empty and failed when short).
+    pub(crate) fn bytes(&mut self, n: usize) -> &'a [u8] {
+        if n > self.b.len() {
+            self.bad = true;
+            self.b = &[];
+            return &[];
+        }
+        self.take(n)
+    }
+    /// Reads the bytes of a [`put_str`] string borrowed from the frame, not checked as
+    /// UTF-8 (see [`Dec::utf8`]).
+    pub(crate) fn str_bytes(&mut self) -> &'a [u8] {
         let n = self.u32() as usize;
-        String::from_utf8(self.take(n).to_vec()).expect("run files hold UTF-8")
+        self.bytes(n)
+    }
+    /// `b` as a `str`; an empty one, and the decoder failed, when it is not UTF-8.
+    pub(crate) fn utf8(&mut self, b: &'a [u8]) -> &'a str {
+        match std::str::from_utf8(b) {
+            Ok(s) => s,
+            Err(_) => {
+                self.bad = true;
+                ""
+            }
+        }
+    }
+    /// The bytes of a [`put_key_str`] string up to its terminator, the terminator skipped;
+    /// `None` (and failed) when the frame ends first.
+    fn key_part(&mut self) -> Option<(&'a [u8], bool)> {
+        let Some(end) = self.b.iter().position(|&b| b == 0) else {
+            self.bad = true;
+            self.b = &[];
+            return None;
+        };
+        let part = self.take(end);
+        let mark = self.bytes(2);
+        if mark.len() < 2 {
+            return None;
+        }
+        Some((part, mark[1] == 0))
     }
     /// Reads a [`put_key_str`] string.
     pub(crate) fn key_str(&mut self) -> String {
         let mut out = Vec::new();
-        loop {
-            let end = self
-                .b
-                .iter()
-                .position(|&b| b == 0)
-                .expect("a terminated key");
-            out.extend_from_slice(self.take(end));
-            let mark = self.take(2);
-            if mark[1] == 0 {
+        while let Some((part, last)) = self.key_part() {
+            out.extend_from_slice(part);
+            if last {
                 break;
             }
             out.push(0);
         }
-        String::from_utf8(out).expect("run files hold UTF-8")
+        String::from_utf8(out).unwrap_or_else(|_| {
+            self.bad = true;
+            String::new()
+        })
+    }
+    /// Reads a [`put_key_str`] string without a NUL in it borrowed from the frame (the
+    /// common case: identifiers and names hold no NUL); `None` when it holds one, and the
+    /// caller reads it with [`Dec::key_str`] from a copy of the decoder taken before.
+    pub(crate) fn key_str_borrowed(&mut self) -> Option<&'a str> {
+        let (part, last) = self.key_part()?;
+        if !last {
+            return None;
+        }
+        match std::str::from_utf8(part) {
+            Ok(s) => Some(s),
+            Err(_) => {
+                self.bad = true;
+                Some("")
+            }
+        }
     }
     /// Skips a [`put_key_str`] string (a key field the rest of the frame repeats).
     pub(crate) fn skip_key_str(&mut self) {
-        loop {
-            let end = self
-                .b
-                .iter()
-                .position(|&b| b == 0)
-                .expect("a terminated key");
-            self.take(end);
-            if self.take(2)[1] == 0 {
+        while let Some((_, last)) = self.key_part() {
+            if last {
                 return;
             }
         }
+    }
+    /// Bytes left in the frame.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.b
     }
 }
 

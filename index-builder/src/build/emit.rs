@@ -19,6 +19,7 @@ use super::items::{
 };
 use super::sink::{Pending, Sink};
 use super::spill::{read_seq, Sorter, SpillDir};
+use super::views::{text, Frames, ListView, LiveEventView, NameView};
 use super::BuildError;
 use crate::catalog::Catalog;
 use crate::format::idix;
@@ -219,34 +220,12 @@ pub(crate) fn tables<'s>(
     streams: Streams<'s>,
 ) -> Result<Written<'s>, BuildError> {
     let io_at = |e| io_err(dir, e);
-    let mut records = streams
-        .records
-        .finish()
-        .map_err(io_at)?
-        .0
-        .prefetch()
-        .peekable();
-    let mut events = streams
-        .events
-        .finish()
-        .map_err(io_at)?
-        .0
-        .prefetch()
-        .peekable();
-    let mut record_names = streams
-        .record_names
-        .finish()
-        .map_err(io_at)?
-        .0
-        .prefetch()
-        .peekable();
-    let mut link_names = streams
-        .link_names
-        .finish()
-        .map_err(io_at)?
-        .0
-        .prefetch()
-        .peekable();
+    // Records and events are read in place from their frames (see `views`): no string of
+    // theirs is allocated on this thread, which writes every table alone.
+    let mut records = Frames::new(streams.records.finish().map_err(io_at)?.0.prefetch());
+    let mut events = Frames::new(streams.events.finish().map_err(io_at)?.0.prefetch());
+    let mut record_names = Frames::new(streams.record_names.finish().map_err(io_at)?.0.prefetch());
+    let mut link_names = Frames::new(streams.link_names.finish().map_err(io_at)?.0.prefetch());
     let mut by_person = streams
         .by_person
         .finish()
@@ -276,47 +255,68 @@ pub(crate) fn tables<'s>(
     let mut per_list = vec![(0u64, RoaringBitmap::new()); catalog.lists.len()];
     let mut counts = Counts::default();
     let mut normalized = String::new();
+    let mut name_text = String::new();
+    let mut scratch = Vec::new();
 
     let mut subs = read_seq::<Subject>(subjects).map_err(io_at)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item().map_err(io_at)? {
-        // The newest record's name, else the first link's.
-        let mut name_text = None;
-        while let Some(n) = record_names.next_if(|n| n.id == s.id).map_err(io_at)? {
-            name_text = Some(n.name);
-        }
-        let mut first_link_name = None;
-        while let Some(n) = link_names.next_if(|n| n.id == s.id).map_err(io_at)? {
-            if !streams.conflicts.contains(n.seq) {
-                first_link_name.get_or_insert(n.name);
+        // The newest record's name, else the first link's. Offers are sorted by subject id
+        // first, so a subject's offers are the frames that begin with its id.
+        let mut named = false;
+        name_text.clear();
+        while let Some(frame) = record_names.peek().map_err(io_at)? {
+            if !frame.starts_with(&s.id) {
+                break;
             }
+            let n = NameView::of_frame(frame).map_err(io_at)?;
+            name_text.clear();
+            name_text.push_str(&n.name);
+            named = true;
+            record_names.advance();
         }
-        let name_text = name_text.or(first_link_name).unwrap_or_default();
-        let name = heap.push(&name_text)?;
+        while let Some(frame) = link_names.peek().map_err(io_at)? {
+            if !frame.starts_with(&s.id) {
+                break;
+            }
+            let n = NameView::of_frame(frame).map_err(io_at)?;
+            if !named && !streams.conflicts.contains(n.seq) {
+                name_text.push_str(&n.name);
+                named = true;
+            }
+            link_names.advance();
+        }
+        let name_text = name_text.as_str();
+        let name = heap.push(name_text)?;
         normalized.clear();
-        normalize_name_into(&name_text, &mut normalized);
+        normalize_name_into(name_text, &mut normalized);
         if !normalized.is_empty() {
-            names
-                .push(NameEntry {
-                    name: normalized.clone(),
-                    ord,
-                })
-                .map_err(io_at)?;
+            scratch.clear();
+            NameEntry::encode_parts(&normalized, ord, &mut scratch);
+            names.push_encoded(&scratch).map_err(io_at)?;
         }
 
         let rec_start = record_out.rows;
         let mut class_mask = 0u8;
-        while let Some(LiveRecord(r)) =
-            records.next_if(|r| r.0.subject_id == s.id).map_err(io_at)?
-        {
+        while let Some(frame) = records.peek().map_err(io_at)? {
+            if !frame.starts_with(&s.id) {
+                break;
+            }
+            let (r, key_len) = ListView::live(frame).map_err(io_at)?;
+            // A record's events are the frames that begin with its key (subject id,
+            // effective_from, record id): the two orders share that prefix.
+            let key = &frame[..key_len];
             let index = record_out.rows;
             if index >= u32::MAX as u64 {
                 return Err(BuildError::Limit("more than 2^32 records".into()));
             }
             let event_start = event_out.rows;
             let mut stop_on = NONE_HIGH;
-            while let Some(e) = events.next_if(|e| e.of(&r)).map_err(io_at)? {
-                let e = e.ev;
+            while let Some(frame) = events.peek().map_err(io_at)? {
+                if !frame.starts_with(key) {
+                    break;
+                }
+                let e = LiveEventView::of_frame(frame).map_err(io_at)?.ev;
                 if e.kind == EVENT_OBJECTION {
                     counts.objections += 1;
                     if Outcome::from_code(e.outcome).is_some_and(|o| o.ends_record()) {
@@ -332,21 +332,22 @@ pub(crate) fn tables<'s>(
                     record: index as u32,
                     date: e.date,
                     closed_on: e.closed_on,
-                    authority: heap.shared(&e.authority)?,
-                    doc_no: heap.push(&e.doc_no)?,
+                    authority: heap.shared(text(e.authority).map_err(io_at)?)?,
+                    doc_no: heap.push(text(e.doc_no).map_err(io_at)?)?,
                 };
                 event_out.put(|b| row.encode(b)).map_err(io_at)?;
+                events.advance();
             }
-            let subject_name = if r.subject_name == name_text {
+            let subject_name = if r.subject_name == name_text.as_bytes() {
                 name
             } else {
-                heap.push(&r.subject_name)?
+                heap.push(text(r.subject_name).map_err(io_at)?)?
             };
             let row = RecordRow {
-                record_id: heap.push(&r.record_id)?,
-                authority: heap.shared(&r.authority)?,
-                doc_no: heap.push(&r.doc_no)?,
-                reason: heap.shared(&r.reason)?,
+                record_id: heap.push(text(r.record_id).map_err(io_at)?)?,
+                authority: heap.shared(text(r.authority).map_err(io_at)?)?,
+                doc_no: heap.push(text(r.doc_no).map_err(io_at)?)?,
+                reason: heap.shared(text(r.reason).map_err(io_at)?)?,
                 subject: ord,
                 list: r.list,
                 decided_on: r.decided_on,
@@ -364,6 +365,7 @@ pub(crate) fn tables<'s>(
             list.0 += 1;
             list.1.insert(ord);
             class_mask |= 1 << catalog.lists[r.list as usize].class.code();
+            records.advance();
         }
 
         let subject_type = SubjectType::from_code(s.subject_type).expect("a type code");

@@ -6,7 +6,10 @@
 
 use std::cmp::Ordering;
 
-use super::codec::{put_i32, put_id, put_key_str, put_str, put_u16, put_u32, put_u64, Codec, Dec};
+use super::codec::{
+    put_i32, put_id, put_key_bytes, put_key_str, put_str, put_u16, put_u32, put_u64, Codec, Dec,
+};
+use super::views::{EventView, ListView};
 
 /// An identifier as two big-endian integers: compares like the bytes, without a `memcmp`
 /// call per comparison (sorting compares identifiers hundreds of millions of times).
@@ -85,24 +88,7 @@ impl ListRec {
     }
 
     fn decode(d: &mut Dec<'_>) -> ListRec {
-        ListRec {
-            file: d.u16(),
-            line: d.u64(),
-            record_id: d.string(),
-            list: d.u16(),
-            subject_type: d.u8(),
-            subject_id: d.id(),
-            nonconforming: d.u8() != 0,
-            subject_name: d.string(),
-            authority: d.string(),
-            doc_no: d.string(),
-            reason: d.string(),
-            decided_on: d.i32(),
-            effective_from: d.i32(),
-            effective_until: d.i32(),
-            act_ended_on: d.i32(),
-            erase_on: d.i32(),
-        }
+        ListView::read(d).to_owned(d)
     }
 }
 
@@ -134,17 +120,7 @@ impl EventRec {
     }
 
     fn decode(d: &mut Dec<'_>) -> EventRec {
-        EventRec {
-            file: d.u16(),
-            line: d.u64(),
-            record_id: d.string(),
-            kind: d.u8(),
-            outcome: d.u8(),
-            date: d.i32(),
-            closed_on: d.i32(),
-            authority: d.string(),
-            doc_no: d.string(),
-        }
+        EventView::read(d).to_owned(d)
     }
 }
 
@@ -198,6 +174,11 @@ ord_by!(Mention, |m| (
     m.subject_type,
     m.nonconforming
 ));
+
+impl Mention {
+    /// Where the arrival number lies in the encoding.
+    pub(crate) const SEQ_AT: usize = 18;
+}
 
 impl Codec for Mention {
     fn encode(&self, out: &mut Vec<u8>) {
@@ -276,12 +257,27 @@ impl PartialOrd for ByRecordId {
     }
 }
 
-impl Codec for ByRecordId {
-    fn encode(&self, out: &mut Vec<u8>) {
+impl ByRecordId {
+    /// Encodes the item and returns where its arrival number lies in the encoding: at
+    /// that offset and [`ByRecordId::SEQ_AGAIN`] bytes after it, so a reader thread can
+    /// encode a row before its number is known and the collector write the number in.
+    pub(crate) fn encode_at(&self, out: &mut Vec<u8>) -> usize {
+        let start = out.len();
         put_key_str(out, self.record_id());
+        let at = out.len() - start;
         put_u64(out, self.seq);
         out.push(self.erased as u8);
         encode_row(self.seq, &self.row, out);
+        at
+    }
+
+    /// The second copy of the arrival number, after the first one and the `erased` byte.
+    pub(crate) const SEQ_AGAIN: usize = 9;
+}
+
+impl Codec for ByRecordId {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.encode_at(out);
     }
     fn decode(d: &mut Dec<'_>) -> ByRecordId {
         d.skip_key_str();
@@ -348,13 +344,6 @@ impl LiveEvent {
             self.seq,
         )
     }
-
-    /// Whether this event belongs to `r`.
-    pub(crate) fn of(&self, r: &ListRec) -> bool {
-        self.subject_id == r.subject_id
-            && self.effective_from == r.effective_from
-            && self.ev.record_id == r.record_id
-    }
 }
 
 impl Ord for LiveEvent {
@@ -417,12 +406,35 @@ impl PartialOrd for NameOffer {
     }
 }
 
+impl NameOffer {
+    /// Where the arrival number lies in the encoding.
+    pub(crate) const SEQ_AT: usize = 22;
+
+    /// The encoding of an offer, from its parts (the name borrowed, as bytes: pass 3
+    /// copies it from a frame unchecked; pass 5 checks it).
+    pub(crate) fn encode_parts(
+        id: &[u8; 18],
+        decided_on: i32,
+        seq: u64,
+        name: &[u8],
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(id);
+        put_i32(out, decided_on);
+        put_u64(out, seq);
+        put_key_bytes(out, name);
+    }
+}
+
 impl Codec for NameOffer {
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.id);
-        put_i32(out, self.decided_on);
-        put_u64(out, self.seq);
-        put_key_str(out, &self.name);
+        NameOffer::encode_parts(
+            &self.id,
+            self.decided_on,
+            self.seq,
+            self.name.as_bytes(),
+            out,
+        );
     }
     fn decode(d: &mut Dec<'_>) -> NameOffer {
         NameOffer {
@@ -460,6 +472,11 @@ ord_by!(LinkKey, |l| (
     l.file,
     l.line
 ));
+
+impl LinkKey {
+    /// Where the arrival number lies in the encoding.
+    pub(crate) const SEQ_AT: usize = 45;
+}
 
 impl Codec for LinkKey {
     fn encode(&self, out: &mut Vec<u8>) {
@@ -542,10 +559,17 @@ impl PartialOrd for NameEntry {
     }
 }
 
+impl NameEntry {
+    /// The encoding of an entry, from its parts (the name borrowed).
+    pub(crate) fn encode_parts(name: &str, ord: u32, out: &mut Vec<u8>) {
+        put_key_str(out, name);
+        put_u32(out, ord);
+    }
+}
+
 impl Codec for NameEntry {
     fn encode(&self, out: &mut Vec<u8>) {
-        put_key_str(out, &self.name);
-        put_u32(out, self.ord);
+        NameEntry::encode_parts(&self.name, self.ord, out);
     }
     fn decode(d: &mut Dec<'_>) -> NameEntry {
         NameEntry {

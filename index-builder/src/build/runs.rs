@@ -143,36 +143,69 @@ pub(crate) struct Prefetch {
 
 impl Prefetch {
     pub(super) fn next_frame(&mut self) -> io::Result<Option<&[u8]>> {
-        if self.pos == self.batch.len() {
-            let Some(rx) = &self.rx else {
-                return Ok(None);
-            };
-            match rx.recv() {
-                Ok(Ok(batch)) => {
-                    let done = std::mem::replace(&mut self.batch, batch);
-                    let _ = self.back.send(done);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {
-                    // The thread is done: at the end of its stream, or because it
-                    // panicked, which is raised here rather than taken for the end.
-                    self.rx = None;
-                    if let Some(t) = self.thread.take() {
-                        if let Err(panic) = t.join() {
-                            std::panic::resume_unwind(panic);
-                        }
-                    }
-                    return Ok(None);
-                }
-            }
+        if !self.fill()? {
+            return Ok(None);
         }
+        let (start, end) = self.span();
+        self.pos = end;
+        Ok(Some(&self.batch[start..end]))
+    }
+
+    /// The next frame, left in place: the batch it lies in is only handed back once the
+    /// reader has moved past it, so a pass can look at a frame without copying it.
+    pub(super) fn peek_frame(&mut self) -> io::Result<Option<&[u8]>> {
+        if !self.fill()? {
+            return Ok(None);
+        }
+        let (start, end) = self.span();
+        Ok(Some(&self.batch[start..end]))
+    }
+
+    /// Moves past the frame [`Prefetch::peek_frame`] returned.
+    pub(super) fn skip_frame(&mut self) {
+        if self.pos < self.batch.len() {
+            self.pos = self.span().1;
+        }
+    }
+
+    /// Where the frame at the read position lies in the batch.
+    fn span(&self) -> (usize, usize) {
         let head: [u8; 4] = self.batch[self.pos..self.pos + 4]
             .try_into()
             .expect("4 bytes");
         let start = self.pos + 4;
-        self.pos = start + u32::from_le_bytes(head) as usize;
-        Ok(Some(&self.batch[start..self.pos]))
+        (start, start + u32::from_le_bytes(head) as usize)
+    }
+
+    /// Makes sure a frame is at the read position, taking the next batch if needed; false
+    /// at the end of the stream.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.pos < self.batch.len() {
+            return Ok(true);
+        }
+        let Some(rx) = &self.rx else {
+            return Ok(false);
+        };
+        match rx.recv() {
+            Ok(Ok(batch)) => {
+                let done = std::mem::replace(&mut self.batch, batch);
+                let _ = self.back.send(done);
+                self.pos = 0;
+                Ok(true)
+            }
+            Ok(Err(e)) => Err(e),
+            Err(_) => {
+                // The thread is done: at the end of its stream, or because it panicked,
+                // which is raised here rather than taken for the end.
+                self.rx = None;
+                if let Some(t) = self.thread.take() {
+                    if let Err(panic) = t.join() {
+                        std::panic::resume_unwind(panic);
+                    }
+                }
+                Ok(false)
+            }
+        }
     }
 }
 

@@ -216,10 +216,19 @@ impl<T> Drop for Sorter<'_, T> {
 
 impl<'s, T: Codec> Sorter<'s, T> {
     pub(crate) fn push(&mut self, item: T) -> io::Result<()> {
-        self.scratch.clear();
-        item.encode(&mut self.scratch);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        item.encode(&mut scratch);
         drop(item);
-        let need = self.scratch.len();
+        let result = self.push_encoded(&scratch);
+        self.scratch = scratch;
+        result
+    }
+
+    /// Pushes an item already encoded as `T::encode` would (by a reader thread, or copied
+    /// from a frame of another stream): the sorter only copies the bytes in.
+    pub(crate) fn push_encoded(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let need = bytes.len();
         let full = self.arena.len() + need > self.arena.capacity()
             || self.index.len() == self.index.capacity();
         if full && !self.grow(need) {
@@ -233,8 +242,8 @@ impl<'s, T: Codec> Sorter<'s, T> {
             }
         }
         let off = self.arena.len();
-        self.arena.extend_from_slice(&self.scratch);
-        self.index.push(Entry::new(&self.scratch, off));
+        self.arena.extend_from_slice(bytes);
+        self.index.push(Entry::new(bytes, off));
         if self.held() > self.limit() {
             self.spill_run()?;
         }
@@ -421,11 +430,45 @@ impl<T> Sorted<T> {
     }
 }
 
+impl<T> Sorted<T> {
+    /// Whether [`Sorted::peek_in_place`] can look at the next frame where it lies.
+    pub(super) fn peeks_in_place(&self) -> bool {
+        matches!(self, Sorted::Ahead(_) | Sorted::Memory(..))
+    }
+
+    /// The next frame, not taken: streams held in memory or merged ahead only (see
+    /// [`Sorted::peeks_in_place`]); `None` for the others and at the end.
+    pub(super) fn peek_in_place(&mut self) -> io::Result<Option<&[u8]>> {
+        match self {
+            Sorted::Ahead(p) => p.peek_frame(),
+            Sorted::Memory(held, _) => {
+                Ok(held.index.as_slice().first().map(|e| e.bytes(&held.arena)))
+            }
+            Sorted::Merge(_) | Sorted::File(_) => Ok(None),
+        }
+    }
+
+    /// Takes the frame [`Sorted::peek_in_place`] returned.
+    pub(super) fn skip_in_place(&mut self) {
+        match self {
+            Sorted::Ahead(p) => p.skip_frame(),
+            Sorted::Memory(held, _) => {
+                held.index.next();
+            }
+            Sorted::Merge(_) | Sorted::File(_) => {}
+        }
+    }
+}
+
 impl<T: Codec> Sorted<T> {
     pub(crate) fn next_item(&mut self) -> io::Result<Option<T>> {
-        Ok(self
-            .next_frame()?
-            .map(|frame| T::decode(&mut Dec::new(frame))))
+        let Some(frame) = self.next_frame()? else {
+            return Ok(None);
+        };
+        let mut d = Dec::new(frame);
+        let item = T::decode(&mut d);
+        d.finish()?;
+        Ok(Some(item))
     }
 
     /// With one item of lookahead, for merge joins.

@@ -44,7 +44,7 @@ use crate::model::{Outcome, RepairAction, Role, SubjectType};
 pub use decode::{open_raw, sniff, Detected, Gb18030Reader, MalformedInput, Raw, SNIFF_LEN};
 pub use error::SourceError;
 pub use header::{FileKind, LINK_COLUMNS, LIST_COLUMNS, OBJECTION_COLUMNS, REPAIR_COLUMNS};
-pub use parallel::read_source_parallel;
+pub use parallel::{read_source_batched, read_source_parallel, BatchSink};
 pub use rejects::{write_rejects_csv, Collect, RejectCounter, RejectsWriter};
 
 use decode::HashingReader;

@@ -28,6 +28,122 @@ const BATCH: usize = 4096;
 /// Batches a worker may have in flight per file before it waits for the sink.
 const BATCHES_IN_FLIGHT: usize = 8;
 
+/// A sink that runs on a reader thread and turns rows into batches for the calling thread.
+///
+/// Whatever work on a row needs nothing from other rows (encoding it for a sort, say) can
+/// be done here, in parallel, instead of on the one thread that receives the rows in order.
+pub trait BatchSink: SourceSink + Send {
+    type Batch: Send;
+    /// Rows (accepted or rejected) received since the last [`BatchSink::take`].
+    fn rows(&self) -> usize;
+    /// The rows received since the last call, as one batch.
+    fn take(&mut self) -> Self::Batch;
+}
+
+enum Msg<B> {
+    Rows(B),
+    Done(Result<SourceFile, SourceError>),
+}
+
+/// Forwards a reader's rows to a [`BatchSink`] and sends its full batches to the calling
+/// thread. When the calling thread's side has gone (the build stopped at an earlier file's
+/// error) rows are dropped.
+struct Forward<S: BatchSink> {
+    inner: S,
+    tx: SyncSender<Msg<S::Batch>>,
+    closed: bool,
+}
+
+impl<S: BatchSink> Forward<S> {
+    fn pushed(&mut self) {
+        if self.inner.rows() >= BATCH {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.inner.rows() == 0 || self.closed {
+            return;
+        }
+        let batch = self.inner.take();
+        if self.tx.send(Msg::Rows(batch)).is_err() {
+            self.closed = true;
+        }
+    }
+}
+
+impl<S: BatchSink> SourceSink for Forward<S> {
+    fn list_row(&mut self, row: ListRow) {
+        if !self.closed {
+            self.inner.list_row(row);
+            self.pushed();
+        }
+    }
+    fn repair(&mut self, row: RepairRow) {
+        if !self.closed {
+            self.inner.repair(row);
+            self.pushed();
+        }
+    }
+    fn objection(&mut self, row: ObjectionRow) {
+        if !self.closed {
+            self.inner.objection(row);
+            self.pushed();
+        }
+    }
+    fn link(&mut self, row: LinkRow) {
+        if !self.closed {
+            self.inner.link(row);
+            self.pushed();
+        }
+    }
+    fn reject(&mut self, reject: Reject) {
+        if !self.closed {
+            self.inner.reject(reject);
+            self.pushed();
+        }
+    }
+}
+
+/// Forwards to a [`BatchSink`] on the calling thread, handing each full batch (and the last
+/// one) to `consume`: the one-thread form of [`read_source_batched`].
+struct Inline<'c, S: BatchSink> {
+    inner: S,
+    consume: &'c mut dyn FnMut(S::Batch),
+}
+
+impl<S: BatchSink> Inline<'_, S> {
+    fn pushed(&mut self) {
+        if self.inner.rows() >= BATCH {
+            (self.consume)(self.inner.take());
+        }
+    }
+}
+
+impl<S: BatchSink> SourceSink for Inline<'_, S> {
+    fn list_row(&mut self, row: ListRow) {
+        self.inner.list_row(row);
+        self.pushed();
+    }
+    fn repair(&mut self, row: RepairRow) {
+        self.inner.repair(row);
+        self.pushed();
+    }
+    fn objection(&mut self, row: ObjectionRow) {
+        self.inner.objection(row);
+        self.pushed();
+    }
+    fn link(&mut self, row: LinkRow) {
+        self.inner.link(row);
+        self.pushed();
+    }
+    fn reject(&mut self, reject: Reject) {
+        self.inner.reject(reject);
+        self.pushed();
+    }
+}
+
+/// The rows as they came, for [`read_source_parallel`].
 enum Item {
     List(ListRow),
     Repair(RepairRow),
@@ -36,56 +152,34 @@ enum Item {
     Reject(Reject),
 }
 
-enum Msg {
-    Rows(Vec<Item>),
-    Done(Result<SourceFile, SourceError>),
-}
+#[derive(Default)]
+struct Items(Vec<Item>);
 
-/// Collects a worker's rows into batches and sends them to the sink's thread. When the sink's
-/// side has gone (the build stopped at an earlier file's error) rows are dropped.
-struct BatchSink {
-    tx: SyncSender<Msg>,
-    batch: Vec<Item>,
-    closed: bool,
-}
-
-impl BatchSink {
-    fn push(&mut self, item: Item) {
-        if self.closed {
-            return;
-        }
-        self.batch.push(item);
-        if self.batch.len() >= BATCH {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        if self.batch.is_empty() || self.closed {
-            return;
-        }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-        if self.tx.send(Msg::Rows(batch)).is_err() {
-            self.closed = true;
-        }
-    }
-}
-
-impl SourceSink for BatchSink {
+impl SourceSink for Items {
     fn list_row(&mut self, row: ListRow) {
-        self.push(Item::List(row));
+        self.0.push(Item::List(row));
     }
     fn repair(&mut self, row: RepairRow) {
-        self.push(Item::Repair(row));
+        self.0.push(Item::Repair(row));
     }
     fn objection(&mut self, row: ObjectionRow) {
-        self.push(Item::Objection(row));
+        self.0.push(Item::Objection(row));
     }
     fn link(&mut self, row: LinkRow) {
-        self.push(Item::Link(row));
+        self.0.push(Item::Link(row));
     }
     fn reject(&mut self, reject: Reject) {
-        self.push(Item::Reject(reject));
+        self.0.push(Item::Reject(reject));
+    }
+}
+
+impl BatchSink for Items {
+    type Batch = Vec<Item>;
+    fn rows(&self) -> usize {
+        self.0.len()
+    }
+    fn take(&mut self) -> Vec<Item> {
+        std::mem::replace(&mut self.0, Vec::with_capacity(BATCH))
     }
 }
 
@@ -105,12 +199,57 @@ pub fn read_source_parallel(
     if threads <= 1 {
         return super::read_source(dir, list_codes, opts, sink);
     }
+    let mut consume = |items: Vec<Item>| {
+        for item in items {
+            match item {
+                Item::List(r) => sink.list_row(r),
+                Item::Repair(r) => sink.repair(r),
+                Item::Objection(r) => sink.objection(r),
+                Item::Link(r) => sink.link(r),
+                Item::Reject(r) => sink.reject(r),
+            }
+        }
+    };
+    read_source_batched(
+        dir,
+        list_codes,
+        opts,
+        threads,
+        &Items::default,
+        &mut consume,
+    )
+}
+
+/// Reads a source directory on `threads` worker threads, each row going to a [`BatchSink`]
+/// made by `new_sink` on the worker that reads its file; `consume` receives the batches on
+/// the calling thread, in file order and line order (so the rows, concatenated, in the order
+/// [`read_source`](super::read_source) delivers them). The result is the same as
+/// `read_source`'s; `threads <= 1` reads on the calling thread.
+pub fn read_source_batched<S: BatchSink>(
+    dir: &Path,
+    list_codes: &[&str],
+    opts: &SourceOptions,
+    threads: usize,
+    new_sink: &(dyn Fn() -> S + Sync),
+    consume: &mut dyn FnMut(S::Batch),
+) -> Result<SourceSummary, SourceError> {
+    if threads <= 1 {
+        let mut inline = Inline {
+            inner: new_sink(),
+            consume,
+        };
+        let result = super::read_source(dir, list_codes, opts, &mut inline);
+        if inline.inner.rows() > 0 {
+            (inline.consume)(inline.inner.take());
+        }
+        return result;
+    }
     let plan = plan_files(dir)?;
     let ctx = RowContext::new(list_codes, opts);
     let mut senders = Vec::with_capacity(plan.len());
     let mut receivers = Vec::with_capacity(plan.len());
     for _ in &plan {
-        let (tx, rx) = sync_channel::<Msg>(BATCHES_IN_FLIGHT);
+        let (tx, rx) = sync_channel::<Msg<S::Batch>>(BATCHES_IN_FLIGHT);
         senders.push(Mutex::new(Some(tx)));
         receivers.push(rx);
     }
@@ -130,9 +269,9 @@ pub fn read_source_parallel(
                     .take()
                     .expect("each file is claimed once");
                 let (rel, kind) = &plan[i];
-                let mut batches = BatchSink {
+                let mut batches = Forward {
+                    inner: new_sink(),
                     tx,
-                    batch: Vec::with_capacity(BATCH),
                     closed: false,
                 };
                 let result = read_file(
@@ -149,7 +288,7 @@ pub fn read_source_parallel(
                 let _ = batches.tx.send(Msg::Done(result));
             });
         }
-        let result = deliver(receivers, sink);
+        let result = deliver(receivers, consume);
         if result.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
@@ -157,11 +296,11 @@ pub fn read_source_parallel(
     })
 }
 
-/// Hands every file's batches to the sink in file order. Dropping the receivers on return
+/// Hands every file's batches to `consume` in file order. Dropping the receivers on return
 /// releases any worker still sending.
-fn deliver(
-    receivers: Vec<Receiver<Msg>>,
-    sink: &mut dyn SourceSink,
+fn deliver<B>(
+    receivers: Vec<Receiver<Msg<B>>>,
+    consume: &mut dyn FnMut(B),
 ) -> Result<SourceSummary, SourceError> {
     let mut summary = SourceSummary::default();
     for rx in &receivers {
@@ -175,17 +314,7 @@ fn deliver(
                 });
             };
             match msg {
-                Msg::Rows(items) => {
-                    for item in items {
-                        match item {
-                            Item::List(r) => sink.list_row(r),
-                            Item::Repair(r) => sink.repair(r),
-                            Item::Objection(r) => sink.objection(r),
-                            Item::Link(r) => sink.link(r),
-                            Item::Reject(r) => sink.reject(r),
-                        }
-                    }
-                }
+                Msg::Rows(batch) => consume(batch),
                 Msg::Done(Ok(file)) => {
                     summary.files.push(file);
                     break;
@@ -254,6 +383,43 @@ mod tests {
             assert_eq!(seq, par);
         }
         assert!(seq.rejects.len() > 4 && seq.lists.len() > 4 * BATCH);
+    }
+
+    #[test]
+    fn batches_concatenate_to_the_sequential_rows_on_one_thread_or_several() {
+        let dir = tempfile::tempdir().unwrap();
+        source(dir.path(), None);
+        let mut seq = Collect::default();
+        let s1 = read_source(dir.path(), &["tax"], &opts(), &mut seq).unwrap();
+        for threads in [1, 2] {
+            let mut got = Collect::default();
+            let mut batches = 0;
+            let mut consume = |items: Vec<Item>| {
+                batches += 1;
+                assert!(items.len() <= BATCH);
+                for item in items {
+                    match item {
+                        Item::List(r) => got.list_row(r),
+                        Item::Repair(r) => got.repair(r),
+                        Item::Objection(r) => got.objection(r),
+                        Item::Link(r) => got.link(r),
+                        Item::Reject(r) => got.reject(r),
+                    }
+                }
+            };
+            let s2 = read_source_batched(
+                dir.path(),
+                &["tax"],
+                &opts(),
+                threads,
+                &Items::default,
+                &mut consume,
+            )
+            .unwrap();
+            assert!(batches > 4, "{batches} batches");
+            assert_eq!(s1, s2);
+            assert_eq!(seq, got);
+        }
     }
 
     #[test]
