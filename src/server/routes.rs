@@ -32,10 +32,19 @@ pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
     let start = Instant::now();
     let route = route_of(req.uri().path());
-    let resp = match authorize_then_dispatch(route, req, &state).await {
-        Ok(r) => r,
-        Err(e) => error_response(&e),
-    };
+    let answer = authorize_then_dispatch(route, req, &state).await;
+    finish(&state, route, start, answer)
+}
+
+/// The response to a request that arrived at `start`: an error in the JSON error shape,
+/// and the request counted in the metrics.
+fn finish(
+    state: &State,
+    route: Route,
+    start: Instant,
+    answer: Result<Response<Body>, ApiError>,
+) -> Response<Body> {
+    let resp = answer.unwrap_or_else(|e| error_response(&e));
     state
         .metrics
         .request(route, resp.status().as_u16(), start.elapsed());
@@ -63,13 +72,15 @@ pub fn answer_now(req: Request<Incoming>, state: &State) -> Answer {
     let answer = state
         .auth
         .authorize(req.headers(), Route::Check)
-        .and_then(|caller| check_now(&req, state, &caller));
+        .and_then(|caller| {
+            let asked = Asked::from_query(&req, state)?;
+            Ok(json(
+                StatusCode::OK,
+                unsigned_body(&asked.decide(state, &caller)),
+            ))
+        });
     drop(req);
-    let resp = answer.unwrap_or_else(|e| error_response(&e));
-    state
-        .metrics
-        .request(Route::Check, resp.status().as_u16(), start.elapsed());
-    Answer::Now(resp)
+    Answer::Now(finish(state, Route::Check, start, answer))
 }
 
 /// What [`answer_now`] made of a request.
@@ -77,25 +88,6 @@ pub enum Answer {
     Now(Response<Body>),
     /// Left for [`handle`].
     Later(Request<Incoming>),
-}
-
-/// An unsigned, unaudited `GET /v1/check`, answered without waiting.
-fn check_now(
-    req: &Request<Incoming>,
-    state: &State,
-    caller: &Caller,
-) -> Result<Response<Body>, ApiError> {
-    let [id, scenario, as_of, lenient] = check_query(req)?;
-    let lenient = query::flag("lenient", lenient.as_deref())?;
-    let asked = Asked::new(
-        state,
-        id.as_deref(),
-        scenario.as_deref(),
-        as_of.as_deref(),
-        lenient,
-    )?;
-    let decision = asked.decide(state, caller);
-    Ok(json(StatusCode::OK, unsigned_body(&decision)))
 }
 
 fn route_of(path: &str) -> Route {
@@ -283,6 +275,19 @@ impl Asked {
         })
     }
 
+    /// The parameters of `GET /v1/check`, from its query string.
+    fn from_query(req: &Request<Incoming>, state: &State) -> Result<Asked, ApiError> {
+        let [id, scenario, as_of, lenient] =
+            Query::new(req.uri().query()).get_many(["id", "scenario", "as_of", "lenient"])?;
+        Asked::new(
+            state,
+            id.as_deref(),
+            scenario.as_deref(),
+            as_of.as_deref(),
+            query::flag("lenient", lenient.as_deref())?,
+        )
+    }
+
     /// Decides, counts the decision and logs it. Logs name the subject by its keyed
     /// pseudonym and show the number masked, whatever the caller may see.
     fn decide(&self, state: &State, caller: &Caller) -> Decision<'_> {
@@ -313,18 +318,10 @@ fn unsigned_body(decision: &Decision<'_>) -> Vec<u8> {
     buf
 }
 
-/// The decision for one identifier: the hot path. Loads the engine without a lock, decides,
-/// and serialises straight into the response buffer; with receipts or an audit trail it
-/// then waits for its round and its audit line.
-async fn decide(
-    state: &State,
-    caller: &Caller,
-    id: Option<&str>,
-    scenario: Option<&str>,
-    as_of: Option<&str>,
-    lenient: bool,
-) -> Result<Response<Body>, ApiError> {
-    let asked = Asked::new(state, id, scenario, as_of, lenient)?;
+/// The answer to a check that may wait: decided and serialised straight into the response
+/// buffer, then, with receipts or an audit trail, its round and its audit line awaited.
+/// (An open server's `GET /v1/check` is answered by [`answer_now`] instead.)
+async fn decide(state: &State, caller: &Caller, asked: Asked) -> Result<Response<Body>, ApiError> {
     let decision = asked.decide(state, caller);
     let (buf, receipt) = match &state.signer {
         // With receipts the body is the canonical encoding the digest covers, so the
@@ -358,26 +355,12 @@ async fn decide(
     Ok(json(StatusCode::OK, buf))
 }
 
-/// The query parameters of `GET /v1/check`.
-fn check_query(req: &Request<Incoming>) -> Result<[Option<Cow<'_, str>>; 4], ApiError> {
-    Query::new(req.uri().query()).get_many(["id", "scenario", "as_of", "lenient"])
-}
-
 async fn check_get(
     req: &Request<Incoming>,
     state: &State,
     caller: &Caller,
 ) -> Result<Response<Body>, ApiError> {
-    let [id, scenario, as_of, lenient] = check_query(req)?;
-    decide(
-        state,
-        caller,
-        id.as_deref(),
-        scenario.as_deref(),
-        as_of.as_deref(),
-        query::flag("lenient", lenient.as_deref())?,
-    )
-    .await
+    decide(state, caller, Asked::from_query(req, state)?).await
 }
 
 #[derive(Deserialize)]
@@ -408,15 +391,14 @@ async fn check_post(
     let b: CheckBody = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_body(format!("the body is not the expected JSON object: {e}"))
     })?;
-    decide(
+    let asked = Asked::new(
         state,
-        caller,
         b.id.as_deref(),
         b.scenario.as_deref(),
         b.as_of.as_deref(),
         b.lenient,
-    )
-    .await
+    )?;
+    decide(state, caller, asked).await
 }
 
 /// The media type of the request (lower-cased, parameters dropped), if it has one.
