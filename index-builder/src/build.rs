@@ -10,6 +10,7 @@ mod codec;
 mod collect;
 mod emit;
 mod items;
+mod names;
 mod runs;
 mod sink;
 mod spill;
@@ -275,27 +276,49 @@ pub fn build_with_budget(
     }
     phases.mark("cross-check");
 
-    // Pass 5: every table in subject order.
+    // Pass 5: every table in subject order. Pass 6, the names index, runs beside it: a
+    // thread names the subjects (pass 5 takes the names from it), sorts the names and
+    // writes names.fst and names.post while pass 5 is still writing (see `names`).
     let TableInputs {
         records,
         events,
         record_names,
     } = table_inputs;
+    let dir = gen.dir();
+    let (name_sender, name_feed) = names::channel();
+    let name_inputs = names::NameInputs {
+        record_names,
+        link_names,
+        conflicts: &conflicts,
+    };
     let streams = emit::Streams {
         records,
         events,
-        record_names,
-        link_names,
         by_person,
         by_org,
-        conflicts: &conflicts,
+        names: name_feed,
     };
-    let written = emit::tables(&spill, gen.dir(), &opts.catalog, &subject_file, streams)?;
-    phases.mark("write tables");
+    let (written, named) = std::thread::scope(|scope| {
+        let named = std::thread::Builder::new()
+            .name("names".into())
+            .spawn_scoped(scope, || {
+                names::name_subjects(&spill, dir, &subject_file, name_inputs, name_sender)
+            });
+        let written = emit::tables(dir, &opts.catalog, &subject_file, streams);
+        // The feed is gone by now (`tables` took it), so the thread cannot wait on it.
+        let named = named.map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (written, named)
+    });
+    // The names thread's error first: when it fails, pass 5 fails only for want of names.
+    let named = named.map_err(io_at(dir))?.map_err(io_at(dir))?;
+    let written = written?;
+    let (name_entries, name_count) = named.ok_or_else(|| BuildError::Io {
+        path: dir.to_path_buf(),
+        err: io::Error::other("the names thread stopped although the tables were written"),
+    })?;
+    phases.mark("write tables and names");
 
-    // Pass 6: the names index (ids.fst has been written meanwhile).
-    let dir = gen.dir();
-    let (name_entries, name_count) = emit::write_names(dir, written.names).map_err(io_at(dir))?;
+    // ids.fst has been written meanwhile, on its thread.
     let (ids, ids_spilled) = ids.join().map_err(io_at(dir))?;
     // The tables' writers completed their files (checksums, header, fsync) meanwhile.
     let mut tables = Vec::new();
