@@ -142,7 +142,9 @@ pub fn build_with_budget(
     // draining, then the links by person id draining and the two link orders filling), the
     // link names wait, and the ids thread sorts the ids.idx entries. Each gets a tenth of
     // the budget, which leaves a tenth for merge and prefetch buffers and the readers.
-    // (Pass 0 holds four: the mentions, the rows by record id, the links and link names.)
+    // (Pass 0 holds four: the mentions, the rows by record id, the links and link names.
+    // Pass 5 holds seven: the records, events, both name offers, both link orders and the
+    // names; the names thread's queue of decided names takes an eighth tenth.)
     let per_sorter = usize::try_from(memory_budget / 10).unwrap_or(usize::MAX);
     let spill = SpillDir::new(spill_path.clone(), per_sorter).map_err(io_at(&spill_path))?;
     let sio = |e| BuildError::Io {
@@ -285,7 +287,7 @@ pub fn build_with_budget(
         record_names,
     } = table_inputs;
     let dir = gen.dir();
-    let (name_sender, name_feed) = names::channel();
+    let (name_sender, name_feed) = names::channel(per_sorter);
     let name_inputs = names::NameInputs {
         record_names,
         link_names,

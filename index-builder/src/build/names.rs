@@ -27,11 +27,13 @@ use crate::format::FileKind;
 use crate::manifest::FileEntry;
 use crate::names::normalize_name_into;
 
-/// Names a batch carries: enough that the channel costs little per name, few enough that
-/// pass 5 never waits long for the first.
-const BATCH_NAMES: usize = 4096;
-/// Batches the names thread may run ahead of pass 5.
-const BATCHES_AHEAD: usize = 16;
+/// Bytes of name text a batch carries: enough that the channel costs little per name.
+const BATCH_BYTES: usize = 64 << 10;
+/// Names a batch carries at most (the offsets are 8 bytes each).
+const BATCH_NAMES: usize = 8192;
+/// What one queued batch may hold in memory: its text (reserved once, so it does not
+/// double) and its offsets.
+const BATCH_HELD: usize = 2 * BATCH_BYTES;
 
 /// The names of consecutive subjects, back to back.
 #[derive(Default)]
@@ -53,9 +55,15 @@ pub(crate) struct NameFeed {
     next: usize,
 }
 
-/// A connected sender and feed.
-pub(crate) fn channel() -> (NameSender, NameFeed) {
-    let (tx, rx) = sync_channel(BATCHES_AHEAD);
+/// A connected sender and feed that queue up to about `held` bytes of names.
+///
+/// The names thread should run far ahead of pass 5: its own share of the work (deciding
+/// and sorting the names) is light, and the heavy part, merging the names and writing
+/// names.fst, only starts once every subject is named. With a short queue it moved in
+/// step with pass 5 and the index was again written after the tables, on one core. The
+/// queue is bounded by bytes, a sorter's share of the memory budget, so it stays within it.
+pub(crate) fn channel(held: usize) -> (NameSender, NameFeed) {
+    let (tx, rx) = sync_channel((held / BATCH_HELD).max(2));
     (
         NameSender {
             tx,
@@ -72,9 +80,13 @@ pub(crate) fn channel() -> (NameSender, NameFeed) {
 impl NameSender {
     /// Queues the next subject's name; false once the feed is gone (pass 5 stopped).
     pub(crate) fn send(&mut self, name: &str) -> bool {
+        if self.batch.text.capacity() == 0 {
+            self.batch.text.reserve(BATCH_BYTES + 256);
+        }
         self.batch.text.push_str(name);
         self.batch.ends.push(self.batch.text.len());
-        self.batch.ends.len() < BATCH_NAMES || self.flush()
+        let full = self.batch.text.len() >= BATCH_BYTES || self.batch.ends.len() >= BATCH_NAMES;
+        !full || self.flush()
     }
 
     /// Sends what is queued; false once the feed is gone.
@@ -278,7 +290,7 @@ mod tests {
 
     #[test]
     fn the_feed_hands_over_every_name_in_order() {
-        let (mut tx, mut feed) = channel();
+        let (mut tx, mut feed) = channel(4 * BATCH_HELD);
         // More than a batch, empty names among them, and multi-byte text across batches.
         let names: Vec<String> = (0..3 * BATCH_NAMES + 5)
             .map(|i| match i % 3 {
@@ -304,10 +316,10 @@ mod tests {
 
     #[test]
     fn a_sender_whose_feed_is_gone_stops_instead_of_blocking() {
-        let (mut tx, feed) = channel();
+        let (mut tx, feed) = channel(4 * BATCH_HELD);
         drop(feed);
         // The first full batch finds nobody listening.
-        let stopped = (0..BATCH_NAMES * (BATCHES_AHEAD + 2)).any(|i| !tx.send(&format!("n{i}")));
+        let stopped = (0..BATCH_NAMES * 8).any(|i| !tx.send(&format!("n{i}")));
         assert!(stopped);
     }
 
@@ -316,7 +328,7 @@ mod tests {
         let dir = temp_dir("fail");
         let spill = SpillDir::new(dir.join("spill"), 1 << 20).unwrap();
         let conflicts = Conflicts::default();
-        let (tx, mut feed) = channel();
+        let (tx, mut feed) = channel(4 * BATCH_HELD);
         let inputs = NameInputs {
             record_names: spill.sorter(),
             link_names: spill.sorter(),
