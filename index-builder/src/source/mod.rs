@@ -319,9 +319,11 @@ pub(crate) fn read_file_records(
         encoding: detected.name(),
     };
     let hashing = match detected {
-        Detected::Utf8 => read_rows(raw, kind, &mut file, &path, visit)?
-            .into_inner()
-            .1,
+        Detected::Utf8 => {
+            read_rows(raw, kind, &mut file, &path, visit)?
+                .into_inner()
+                .1
+        }
         Detected::Gb18030 => {
             let r = Gb18030Reader::new(raw);
             read_rows(r, kind, &mut file, &path, visit)?

@@ -164,15 +164,7 @@ pub fn read_source_batched<S: BatchSink>(
     }
     let plan = plan_files(dir)?;
     let ctx = RowContext::new(list_codes, opts);
-    pipeline::run(
-        dir,
-        &plan,
-        &ctx,
-        opts.encoding,
-        threads,
-        new_sink,
-        consume,
-    )
+    pipeline::run(dir, &plan, &ctx, opts.encoding, threads, new_sink, consume)
 }
 
 #[cfg(test)]

@@ -193,9 +193,9 @@ fn validate<S: BatchSink>(
         let (mut rows, mut rejected) = (0u64, 0u64);
         for rec in job.raw.records() {
             rows += 1;
-            rejected +=
-                validate_record(&rec, job.kind, &job.cols, ctx, job.index, &job.path, &mut sink)
-                    as u64;
+            rejected += validate_record(
+                &rec, job.kind, &job.cols, ctx, job.index, &job.path, &mut sink,
+            ) as u64;
         }
         let batch = sink.take();
         // The calling thread has gone when this fails; the splitter stops soon after.
@@ -240,4 +240,145 @@ fn deliver<B>(
         }
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::Day;
+    use crate::source::{read_source, read_source_parallel, Collect, SourceOptions};
+    use crate::source::{LinkRow, ListRow, ObjectionRow, Reject, RepairRow, SourceSink};
+
+    const HEADER: &str = "record_id,list_code,subject_type,subject_id,subject_name,authority,doc_no,reason,decided_on,effective_from,effective_until,act_ended_on\n";
+
+    fn opts(encoding: Encoding) -> SourceOptions {
+        SourceOptions {
+            encoding,
+            today: Day::parse("2026-01-01").unwrap(),
+        }
+    }
+
+    /// One list file of several batches; `bad_utf8_at` puts a byte that is not UTF-8 in
+    /// that row.
+    fn source(dir: &Path, rows: usize, bad_utf8_at: Option<usize>) {
+        std::fs::create_dir_all(dir.join("lists")).unwrap();
+        let mut text = HEADER.as_bytes().to_vec();
+        for i in 0..rows {
+            let name = if Some(i) == bad_utf8_at {
+                b"\xff\xfe".to_vec()
+            } else {
+                format!("名称{i}").into_bytes()
+            };
+            text.extend_from_slice(format!("R-{i},tax,org,91110000600037341L,").as_bytes());
+            text.extend_from_slice(&name);
+            // Every 50th row spans two lines (a quoted newline), so line numbers skip.
+            let reason = if i % 50 == 0 {
+                "\"two\nlines\""
+            } else {
+                "理由"
+            };
+            text.extend_from_slice(
+                format!(",局,文{i},{reason},2020-02-03,2020-02-04,,\n").as_bytes(),
+            );
+        }
+        std::fs::write(dir.join("lists/a.csv"), text).unwrap();
+    }
+
+    #[test]
+    fn a_batch_gives_back_the_records_it_was_given() {
+        let dir = tempfile::tempdir().unwrap();
+        source(dir.path(), 120, None);
+        let mut want: Vec<(Vec<String>, u64)> = Vec::new();
+        let mut raw = RawBatch::default();
+        read_file_records(
+            dir.path(),
+            "lists/a.csv".into(),
+            FileKind::List,
+            Encoding::Auto,
+            &mut |_, rec| {
+                want.push((rec.iter().map(str::to_string).collect(), rec.line));
+                raw.push(rec);
+                true
+            },
+        )
+        .unwrap();
+        let got: Vec<(Vec<String>, u64)> = raw
+            .records()
+            .map(|r| (r.iter().map(str::to_string).collect(), r.line))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got.len(), 120);
+        assert!(got.iter().any(|(f, _)| f[7] == "two\nlines"));
+    }
+
+    #[test]
+    fn an_error_in_a_later_batch_is_the_sequential_readers_error() {
+        // The bad row lies two batches in: the batches before it are delivered, then the
+        // error, as the one-thread reader reports it; nothing hangs.
+        let dir = tempfile::tempdir().unwrap();
+        source(dir.path(), 3 * BATCH, Some(2 * BATCH + 7));
+        let mut seq = Collect::default();
+        let e1 = read_source(dir.path(), &["tax"], &opts(Encoding::Utf8), &mut seq).unwrap_err();
+        let mut par = Collect::default();
+        let e2 = read_source_parallel(dir.path(), &["tax"], &opts(Encoding::Utf8), &mut par, 2)
+            .unwrap_err();
+        assert_eq!(e1.to_string(), e2.to_string());
+        assert!(e2.to_string().contains("lists/a.csv"), "{e2}");
+        assert_eq!(seq.lists.len(), par.lists.len());
+        assert!(par.lists.len() >= 2 * BATCH, "{}", par.lists.len());
+    }
+
+    /// A sink whose validator panics at a given row.
+    struct Panicky(Collect, usize);
+
+    impl SourceSink for Panicky {
+        fn list_row(&mut self, row: ListRow) {
+            if row.line as usize >= self.1 {
+                panic!("validator fails at line {}", row.line);
+            }
+            self.0.list_row(row);
+        }
+        fn repair(&mut self, row: RepairRow) {
+            self.0.repair(row);
+        }
+        fn objection(&mut self, row: ObjectionRow) {
+            self.0.objection(row);
+        }
+        fn link(&mut self, row: LinkRow) {
+            self.0.link(row);
+        }
+        fn reject(&mut self, reject: Reject) {
+            self.0.reject(reject);
+        }
+    }
+
+    impl BatchSink for Panicky {
+        type Batch = usize;
+        fn rows(&self) -> usize {
+            self.0.lists.len() + self.0.rejects.len()
+        }
+        fn take(&mut self) -> usize {
+            let n = self.rows();
+            self.0 = Collect::default();
+            n
+        }
+    }
+
+    #[test]
+    fn a_panicking_validator_fails_the_read_instead_of_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        source(dir.path(), 3 * BATCH, None);
+        let result = std::panic::catch_unwind(|| {
+            let mut rows = 0usize;
+            let _ = crate::source::read_source_batched(
+                dir.path(),
+                &["tax"],
+                &opts(Encoding::Auto),
+                2,
+                &|| Panicky(Collect::default(), BATCH + 100),
+                &mut |n| rows += n,
+            );
+        });
+        assert!(result.is_err(), "the validator's panic reaches the caller");
+    }
 }
