@@ -198,6 +198,8 @@ pub fn build_with_budget(
     // thread while the other passes run.
     let mut conflicts = Conflicts::default();
     let (subject_file, _) = checks::subjects(&spill, mentions, &mut conflicts).map_err(sio)?;
+    // Timed on its own: pass 1 runs on this thread alone, before the passes it unblocks.
+    phases.mark("subjects");
     let ids = Background::spawn({
         let (dir, subjects) = (gen.dir().to_path_buf(), subject_file.clone());
         let spill_dir = spill_path.clone();
