@@ -9,6 +9,7 @@ mod checks;
 mod codec;
 mod collect;
 mod emit;
+mod idfeed;
 mod items;
 mod names;
 mod runs;
@@ -194,21 +195,26 @@ pub fn build_with_budget(
         .collect();
     phases.mark("read sources");
 
-    // Pass 1: subject types. Once the subjects are known, ids.fst is written on its own
-    // thread while the other passes run.
+    // Pass 1: subject types. ids.fst and ids.idx are written on a thread of their own,
+    // fed the subjects as pass 1 finds them (see `idfeed`).
     let mut conflicts = Conflicts::default();
-    let (subject_file, _) = checks::subjects(&spill, mentions, &mut conflicts).map_err(sio)?;
-    // Timed on its own: pass 1 runs on this thread alone, before the passes it unblocks.
-    phases.mark("subjects");
+    let (mut id_sender, id_feed) = idfeed::channel(per_sorter);
     let ids = Background::spawn({
-        let (dir, subjects) = (gen.dir().to_path_buf(), subject_file.clone());
+        let dir = gen.dir().to_path_buf();
         let spill_dir = spill_path.clone();
         move || -> io::Result<(Vec<crate::manifest::FileEntry>, u64)> {
             let spill = SpillDir::named(spill_dir, "ids", per_sorter)?;
-            let entries = emit::write_ids(&dir, &subjects, &spill)?;
+            let entries = emit::write_ids_from(&dir, id_feed, &spill)?;
             Ok((entries, spill.runs_spilled()))
         }
     });
+    let (subject_file, _) = checks::subjects(&spill, mentions, &mut conflicts, &mut |s| {
+        id_sender.send(s.id)
+    })
+    .map_err(sio)?;
+    id_sender.finish();
+    // Timed on its own: pass 1 runs on this thread alone, before the passes it unblocks.
+    phases.mark("subjects");
 
     let RecordInputs {
         by_record_id,

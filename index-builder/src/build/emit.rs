@@ -4,7 +4,7 @@
 //! is reached, so nothing here grows with the input but the bitmaps (a few bits a subject)
 //! and the authority/reason dedup table (bounded). Each subject's name comes from the names
 //! thread (see `names`), which also writes the names index meanwhile; ids.fst is written
-//! from the subject file, a sorted (id, ordinal) sequence, on a thread of its own.
+//! from the subjects in identifier order on a thread of its own, fed by pass 1 (`idfeed`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -389,20 +389,6 @@ pub(crate) fn tables(
         counts,
         per_list,
     })
-}
-
-/// ids.fst and ids.idx from the subject file: identifiers in byte order, each mapped to its
-/// ordinal. Runs on a thread of its own, with a spill directory of its own (`spill`).
-pub(crate) fn write_ids(
-    dir: &Path,
-    subjects: &Path,
-    spill: &SpillDir,
-) -> io::Result<Vec<FileEntry>> {
-    let mut subs = read_seq::<Subject>(subjects)?;
-    let ids = std::iter::from_fn(move || subs.next_item().transpose())
-        .enumerate()
-        .map(|(ord, s)| s.map(|s| (s.id, ord as u64)));
-    write_ids_from(dir, ids, spill)
 }
 
 /// Writes ids.fst from a sorted (identifier, ordinal) sequence, then the check path's hash
