@@ -184,6 +184,7 @@ fn validate<S: BatchSink>(
     ctx: &RowContext<'_>,
     new_sink: &(dyn Fn() -> S + Sync),
 ) {
+    let _drain = DrainOnPanic(jobs);
     let mut sink = new_sink();
     loop {
         let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
@@ -204,6 +205,22 @@ fn validate<S: BatchSink>(
             rows,
             rejected,
         });
+    }
+}
+
+/// Keeps a panicking validator taking jobs, and dropping them, until the splitter stops. If
+/// every validator died, a splitter blocked on the full job queue would otherwise wait for
+/// ever, and the scope with it. Each dropped job's result reads as failed, so the calling
+/// thread returns at the first of them; its queue of results then closes, which stops the
+/// splitter, which closes the job queue, which ends this loop.
+struct DrainOnPanic<'a, B>(&'a Mutex<Receiver<Job<B>>>);
+
+impl<B> Drop for DrainOnPanic<'_, B> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let jobs = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            while jobs.recv().is_ok() {}
+        }
     }
 }
 
@@ -380,5 +397,33 @@ mod tests {
             );
         });
         assert!(result.is_err(), "the validator's panic reaches the caller");
+    }
+
+    #[test]
+    fn validators_that_all_panic_fail_the_read_instead_of_hanging() {
+        // Every validator dies on its first batch while the splitter still has many batches
+        // to queue: the splitter must not be left blocked on a job queue nobody takes from.
+        // Run on a thread so that a hang fails the test instead of stalling the suite.
+        let dir = tempfile::tempdir().unwrap();
+        source(dir.path(), 40 * BATCH, None);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let path = dir.path().to_path_buf();
+        std::thread::spawn(move || {
+            let result = std::panic::catch_unwind(|| {
+                let _ = crate::source::read_source_batched(
+                    &path,
+                    &["tax"],
+                    &opts(Encoding::Auto),
+                    2,
+                    &|| Panicky(Collect::default(), 0),
+                    &mut |_| {},
+                );
+            });
+            let _ = tx.send(result.is_err());
+        });
+        let panicked = rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the read returned (no hang)");
+        assert!(panicked, "the validators' panic reaches the caller");
     }
 }
