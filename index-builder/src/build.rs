@@ -9,7 +9,9 @@ mod checks;
 mod codec;
 mod collect;
 mod emit;
+mod idfeed;
 mod items;
+mod names;
 mod runs;
 mod sink;
 mod spill;
@@ -141,7 +143,9 @@ pub fn build_with_budget(
     // draining, then the links by person id draining and the two link orders filling), the
     // link names wait, and the ids thread sorts the ids.idx entries. Each gets a tenth of
     // the budget, which leaves a tenth for merge and prefetch buffers and the readers.
-    // (Pass 0 holds four: the mentions, the rows by record id, the links and link names.)
+    // (Pass 0 holds four: the mentions, the rows by record id, the links and link names.
+    // Pass 5 holds seven: the records, events, both name offers, both link orders and the
+    // names; the names thread's queue of decided names takes an eighth tenth.)
     let per_sorter = usize::try_from(memory_budget / 10).unwrap_or(usize::MAX);
     let spill = SpillDir::new(spill_path.clone(), per_sorter).map_err(io_at(&spill_path))?;
     let sio = |e| BuildError::Io {
@@ -191,19 +195,26 @@ pub fn build_with_budget(
         .collect();
     phases.mark("read sources");
 
-    // Pass 1: subject types. Once the subjects are known, ids.fst is written on its own
-    // thread while the other passes run.
+    // Pass 1: subject types. ids.fst and ids.idx are written on a thread of their own,
+    // fed the subjects as pass 1 finds them (see `idfeed`).
     let mut conflicts = Conflicts::default();
-    let (subject_file, _) = checks::subjects(&spill, mentions, &mut conflicts).map_err(sio)?;
+    let (mut id_sender, id_feed) = idfeed::channel(per_sorter);
     let ids = Background::spawn({
-        let (dir, subjects) = (gen.dir().to_path_buf(), subject_file.clone());
+        let dir = gen.dir().to_path_buf();
         let spill_dir = spill_path.clone();
         move || -> io::Result<(Vec<crate::manifest::FileEntry>, u64)> {
             let spill = SpillDir::named(spill_dir, "ids", per_sorter)?;
-            let entries = emit::write_ids(&dir, &subjects, &spill)?;
+            let entries = emit::write_ids_from(&dir, id_feed, &spill)?;
             Ok((entries, spill.runs_spilled()))
         }
     });
+    let (subject_file, _) = checks::subjects(&spill, mentions, &mut conflicts, &mut |s| {
+        id_sender.send(s.id)
+    })
+    .map_err(sio)?;
+    id_sender.finish();
+    // Timed on its own: pass 1 runs on this thread alone, before the passes it unblocks.
+    phases.mark("subjects");
 
     let RecordInputs {
         by_record_id,
@@ -275,27 +286,49 @@ pub fn build_with_budget(
     }
     phases.mark("cross-check");
 
-    // Pass 5: every table in subject order.
+    // Pass 5: every table in subject order. Pass 6, the names index, runs beside it: a
+    // thread names the subjects (pass 5 takes the names from it), sorts the names and
+    // writes names.fst and names.post while pass 5 is still writing (see `names`).
     let TableInputs {
         records,
         events,
         record_names,
     } = table_inputs;
+    let dir = gen.dir();
+    let (name_sender, name_feed) = names::channel(per_sorter);
+    let name_inputs = names::NameInputs {
+        record_names,
+        link_names,
+        conflicts: &conflicts,
+    };
     let streams = emit::Streams {
         records,
         events,
-        record_names,
-        link_names,
         by_person,
         by_org,
-        conflicts: &conflicts,
+        names: name_feed,
     };
-    let written = emit::tables(&spill, gen.dir(), &opts.catalog, &subject_file, streams)?;
-    phases.mark("write tables");
+    let (written, named) = std::thread::scope(|scope| {
+        let named = std::thread::Builder::new()
+            .name("names".into())
+            .spawn_scoped(scope, || {
+                names::name_subjects(&spill, dir, &subject_file, name_inputs, name_sender)
+            });
+        let written = emit::tables(dir, &opts.catalog, &subject_file, streams);
+        // The feed is gone by now (`tables` took it), so the thread cannot wait on it.
+        let named = named.map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        (written, named)
+    });
+    // The names thread's error first: when it fails, pass 5 fails only for want of names.
+    let named = named.map_err(io_at(dir))?.map_err(io_at(dir))?;
+    let written = written?;
+    let (name_entries, name_count) = named.ok_or_else(|| BuildError::Io {
+        path: dir.to_path_buf(),
+        err: io::Error::other("the names thread stopped although the tables were written"),
+    })?;
+    phases.mark("write tables and names");
 
-    // Pass 6: the names index (ids.fst has been written meanwhile).
-    let dir = gen.dir();
-    let (name_entries, name_count) = emit::write_names(dir, written.names).map_err(io_at(dir))?;
+    // ids.fst has been written meanwhile, on its thread.
     let (ids, ids_spilled) = ids.join().map_err(io_at(dir))?;
     // The tables' writers completed their files (checksums, header, fsync) meanwhile.
     let mut tables = Vec::new();

@@ -50,12 +50,13 @@ impl Conflicts {
 }
 
 /// Pass 1: the subjects in identifier order (written to a sequence file) and the rows with a
-/// mention that disagrees with its subject's type. Returns the subject file and the subject
-/// count.
+/// mention that disagrees with its subject's type; each subject is also handed to `each`
+/// as it is written. Returns the subject file and the subject count.
 pub(crate) fn subjects(
     spill: &SpillDir,
     mentions: Sorter<'_, Mention>,
     conflicts: &mut Conflicts,
+    each: &mut dyn FnMut(&Subject),
 ) -> io::Result<(std::path::PathBuf, u64)> {
     let mut mentions = mentions.finish()?.0.prefetch();
     let mut out = SeqWriter::create(spill)?;
@@ -73,6 +74,7 @@ pub(crate) fn subjects(
             _ => {
                 if let Some(s) = current.take() {
                     out.push(&s)?;
+                    each(&s);
                     count += 1;
                 }
                 current = Some(Subject {
@@ -85,6 +87,7 @@ pub(crate) fn subjects(
     }
     if let Some(s) = current {
         out.push(&s)?;
+        each(&s);
         count += 1;
     }
     Ok((out.finish()?, count))

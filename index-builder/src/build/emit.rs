@@ -2,9 +2,9 @@
 //!
 //! Subjects, records, events, links and strings are streamed to their files as each subject
 //! is reached, so nothing here grows with the input but the bitmaps (a few bits a subject)
-//! and the authority/reason dedup table (bounded). The names index input is spilled through
-//! a sorter; ids.fst is written afterwards from the subject file, a sorted (id, ordinal)
-//! sequence.
+//! and the authority/reason dedup table (bounded). Each subject's name comes from the names
+//! thread (see `names`), which also writes the names index meanwhile; ids.fst is written
+//! from the subjects in identifier order on a thread of its own, fed by pass 1 (`idfeed`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -14,22 +14,20 @@ use std::path::Path;
 use roaring::RoaringBitmap;
 
 use super::checks::{self, Conflicts, CrossReject};
-use super::items::{
-    key_ord, ord_key, IdixEntry, LinkKey, LiveEvent, LiveRecord, NameEntry, NameOffer, Subject,
-};
+use super::items::{key_ord, ord_key, IdixEntry, LinkKey, LiveEvent, LiveRecord, Subject};
+use super::names::NameFeed;
 use super::sink::{Pending, Sink};
 use super::spill::{read_seq, Sorter, SpillDir};
-use super::views::{text, Frames, ListView, LiveEventView, NameView};
+use super::views::{text, Frames, ListView, LiveEventView};
 use super::BuildError;
 use crate::catalog::Catalog;
 use crate::format::idix;
 use crate::format::layout::{
-    self, EventRow, LinkRow, RecordRow, StrRef, SubjectRow, EVENT_OBJECTION, NONE_HIGH,
+    EventRow, LinkRow, RecordRow, StrRef, SubjectRow, EVENT_OBJECTION, NONE_HIGH,
 };
 use crate::format::FileKind;
 use crate::manifest::{Counts, FileEntry};
 use crate::model::{Outcome, SubjectType};
-use crate::names::normalize_name_into;
 
 /// The two link tables' orders pass 4 produces, and the links it rejected.
 pub(crate) struct LinkOrders<'s> {
@@ -103,23 +101,20 @@ pub(crate) fn link_ordinals<'s>(
 pub(crate) struct Streams<'s> {
     pub(crate) records: Sorter<'s, LiveRecord>,
     pub(crate) events: Sorter<'s, LiveEvent>,
-    pub(crate) record_names: Sorter<'s, NameOffer>,
-    pub(crate) link_names: Sorter<'s, NameOffer>,
     pub(crate) by_person: Sorter<'s, LinkKey>,
     pub(crate) by_org: Sorter<'s, LinkKey>,
-    /// Rows of a type conflict, whose link names are skipped.
-    pub(crate) conflicts: &'s Conflicts,
+    /// Each subject's name, in ordinal order, from the names thread (see `names`).
+    pub(crate) names: NameFeed,
 }
 
 /// What pass 5 produced besides the files.
-pub(crate) struct Written<'s> {
+pub(crate) struct Written {
     /// In the order of FORMAT.md: subjects, records, events, the two link tables, strings;
     /// their writers are still completing them (see `sink`).
     pub(crate) entries: Vec<Pending>,
     pub(crate) counts: Counts,
     /// Per catalogue list: records, and the ordinals of subjects with one.
     pub(crate) per_list: Vec<(u64, RoaringBitmap)>,
-    pub(crate) names: Sorter<'s, NameEntry>,
 }
 
 /// The string heap, written as it grows. Authorities and reasons repeat across millions of
@@ -212,20 +207,18 @@ fn io_err(path: &Path, err: io::Error) -> BuildError {
 }
 
 /// Pass 5: subjects, records, events, links and strings, in ordinal order.
-pub(crate) fn tables<'s>(
-    spill: &'s SpillDir,
+pub(crate) fn tables(
     dir: &Path,
     catalog: &Catalog,
     subjects: &Path,
-    streams: Streams<'s>,
-) -> Result<Written<'s>, BuildError> {
+    streams: Streams<'_>,
+) -> Result<Written, BuildError> {
     let io_at = |e| io_err(dir, e);
     // Records and events are read in place from their frames (see `views`): no string of
     // theirs is allocated on this thread, which writes every table alone.
+    let mut names = streams.names;
     let mut records = Frames::new(streams.records.finish().map_err(io_at)?.0.prefetch());
     let mut events = Frames::new(streams.events.finish().map_err(io_at)?.0.prefetch());
-    let mut record_names = Frames::new(streams.record_names.finish().map_err(io_at)?.0.prefetch());
-    let mut link_names = Frames::new(streams.link_names.finish().map_err(io_at)?.0.prefetch());
     let mut by_person = streams
         .by_person
         .finish()
@@ -251,50 +244,14 @@ pub(crate) fn tables<'s>(
         len: 0,
         shared: HashMap::default(),
     };
-    let mut names = spill.sorter::<NameEntry>();
     let mut per_list = vec![(0u64, RoaringBitmap::new()); catalog.lists.len()];
     let mut counts = Counts::default();
-    let mut normalized = String::new();
-    let mut name_text = String::new();
-    let mut scratch = Vec::new();
 
     let mut subs = read_seq::<Subject>(subjects).map_err(io_at)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item().map_err(io_at)? {
-        // The newest record's name, else the first link's. Offers are sorted by subject id
-        // first, so a subject's offers are the frames that begin with its id.
-        let mut named = false;
-        name_text.clear();
-        while let Some(frame) = record_names.peek().map_err(io_at)? {
-            if !frame.starts_with(&s.id) {
-                break;
-            }
-            let n = NameView::of_frame(frame).map_err(io_at)?;
-            name_text.clear();
-            name_text.push_str(&n.name);
-            named = true;
-            record_names.advance();
-        }
-        while let Some(frame) = link_names.peek().map_err(io_at)? {
-            if !frame.starts_with(&s.id) {
-                break;
-            }
-            let n = NameView::of_frame(frame).map_err(io_at)?;
-            if !named && !streams.conflicts.contains(n.seq) {
-                name_text.push_str(&n.name);
-                named = true;
-            }
-            link_names.advance();
-        }
-        let name_text = name_text.as_str();
+        let name_text = names.next_name().map_err(io_at)?;
         let name = heap.push(name_text)?;
-        normalized.clear();
-        normalize_name_into(name_text, &mut normalized);
-        if !normalized.is_empty() {
-            scratch.clear();
-            NameEntry::encode_parts(&normalized, ord, &mut scratch);
-            names.push_encoded(&scratch).map_err(io_at)?;
-        }
 
         let rec_start = record_out.rows;
         let mut class_mask = 0u8;
@@ -431,22 +388,7 @@ pub(crate) fn tables<'s>(
         entries,
         counts,
         per_list,
-        names,
     })
-}
-
-/// ids.fst and ids.idx from the subject file: identifiers in byte order, each mapped to its
-/// ordinal. Runs on a thread of its own, with a spill directory of its own (`spill`).
-pub(crate) fn write_ids(
-    dir: &Path,
-    subjects: &Path,
-    spill: &SpillDir,
-) -> io::Result<Vec<FileEntry>> {
-    let mut subs = read_seq::<Subject>(subjects)?;
-    let ids = std::iter::from_fn(move || subs.next_item().transpose())
-        .enumerate()
-        .map(|(ord, s)| s.map(|s| (s.id, ord as u64)));
-    write_ids_from(dir, ids, spill)
 }
 
 /// Writes ids.fst from a sorted (identifier, ordinal) sequence, then the check path's hash
@@ -478,36 +420,6 @@ pub(crate) fn write_ids_from(
     let entries = std::iter::from_fn(move || sorted.next_item().transpose());
     let idix = idix::write_sorted(dir, count, entries.map(|e| e.map(|e| e.0)))?;
     Ok(vec![entry, idix])
-}
-
-/// names.fst and its postings from the (normalised name, ordinal) entries; returns the
-/// entries and the number of names.
-pub(crate) fn write_names(
-    dir: &Path,
-    names: Sorter<'_, NameEntry>,
-) -> io::Result<(Vec<FileEntry>, u64)> {
-    let mut names = names.finish()?.0.prefetch().peekable();
-    let mut postings = Sink::create(dir, FileKind::Postings)?;
-    let mut w = Sink::create(dir, FileKind::Names)?;
-    let mut count = 0u64;
-    {
-        let mut b = fst::MapBuilder::new(&mut w).map_err(fst_io)?;
-        while let Some(first) = names.next_if(|_| true)? {
-            count += 1;
-            let start = postings.rows;
-            postings.put(|p| p.extend_from_slice(&first.ord.to_le_bytes()))?;
-            while let Some(next) = names.next_if(|n| n.name == first.name)? {
-                count += 1;
-                postings.put(|p| p.extend_from_slice(&next.ord.to_le_bytes()))?;
-            }
-            let n = (postings.rows - start) as u32;
-            b.insert(&first.name, layout::posting_value(start, n))
-                .map_err(fst_io)?;
-        }
-        b.finish().map_err(fst_io)?;
-    }
-    let (names, postings) = (w.finish()?, postings.finish()?);
-    Ok((vec![names.wait()?, postings.wait()?], count))
 }
 
 fn fst_io(e: fst::Error) -> io::Error {

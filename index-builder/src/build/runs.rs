@@ -108,6 +108,12 @@ impl Merge {
         })
     }
 
+    /// How many runs this merge reads.
+    #[cfg(test)]
+    pub(super) fn runs(&self) -> usize {
+        self.readers.len()
+    }
+
     pub(super) fn next_frame(&mut self) -> io::Result<Option<&[u8]>> {
         let Some(Reverse(head)) = self.heap.pop() else {
             return Ok(None);

@@ -29,9 +29,12 @@ use super::codec::{Codec, Dec};
 pub(crate) use super::runs::{read_seq, SeqWriter};
 use super::runs::{Merge, Prefetch, RunReader};
 
-/// How many runs one merge reads at once; more runs are first merged in groups of this many
-/// (each open run costs a file handle and a read buffer).
-const FAN_IN: usize = 16;
+/// How many runs one merge reads at once, at least and at most; more runs are first merged
+/// in groups of that many. Each open run costs a file handle and a read buffer
+/// ([`RUN_BUFFER`]), so the fan-in grows with the sorter's share of the budget (see
+/// [`SpillDir::fan_in`]).
+const FAN_IN_MIN: usize = 16;
+const FAN_IN_MAX: usize = 64;
 /// Items a run needs to be written on a thread of its own rather than by the sorter.
 const BACKGROUND_MIN: usize = 4096;
 /// Read and write buffer of one run file.
@@ -44,6 +47,8 @@ pub(crate) struct SpillDir {
     prefix: &'static str,
     /// Bytes one sorter may hold in memory before it spills a run.
     pub(crate) per_sorter: usize,
+    /// See [`SpillDir::fan_in`].
+    fan_in: usize,
     next: AtomicU64,
     spilled: AtomicU64,
 }
@@ -65,9 +70,22 @@ impl SpillDir {
             dir,
             prefix,
             per_sorter: per_sorter.max(1),
+            fan_in: (per_sorter / (8 * RUN_BUFFER)).clamp(FAN_IN_MIN, FAN_IN_MAX),
             next: AtomicU64::new(0),
             spilled: AtomicU64::new(0),
         })
+    }
+
+    /// How many runs one merge reads at once: as many as an eighth of a sorter's share of
+    /// the budget buys read buffers for, within [`FAN_IN_MIN`]..=[`FAN_IN_MAX`].
+    ///
+    /// Every merge of a group rewrites its runs, a pass over their bytes on the thread that
+    /// finishes the sorter while the passes wait: at 10M records and the default budget the
+    /// rows by record id fell into about 40 runs, and a fan-in of 16 rewrote most of them
+    /// twice before the final merge. With 64 they merge once. A sorter merges only after it
+    /// has given back its own buffers, so the read buffers come out of its share.
+    pub(crate) fn fan_in(&self) -> usize {
+        self.fan_in
     }
 
     /// Runs spilled so far because a sorter was over budget (0: everything fitted).
@@ -361,11 +379,12 @@ impl<'s, T: Codec> Sorter<'s, T> {
         let mut runs = std::mem::take(&mut self.runs);
         // Merging runs into one and writing it again costs a pass over their bytes, so the
         // first group is only as large as needed for every later group (and the final
-        // merge) to take FAN_IN runs: 17 runs merge 2, then 16, not 16 then 2.
-        let mut group_len = first_group_len(runs.len());
-        while runs.len() > FAN_IN {
+        // merge) to take `fan_in` runs: with 16, 17 runs merge 2, then 16, not 16 then 2.
+        let fan_in = self.spill.fan_in();
+        let mut group_len = first_group_len(runs.len(), fan_in);
+        while runs.len() > fan_in {
             let group: Vec<PathBuf> = runs.drain(..group_len).collect();
-            group_len = FAN_IN;
+            group_len = fan_in;
             let path = self.spill.run_path();
             let mut merged = Merge::open(group)?;
             let mut w = BufWriter::with_capacity(RUN_BUFFER, File::create(&path)?);
@@ -380,13 +399,13 @@ impl<'s, T: Codec> Sorter<'s, T> {
     }
 }
 
-/// How many of `runs` runs to merge first so that every later merge takes [`FAN_IN`] runs
-/// and the last one exactly [`FAN_IN`] (each merge of k runs leaves k - 1 fewer).
-fn first_group_len(runs: usize) -> usize {
-    if runs > FAN_IN {
-        (runs - FAN_IN - 1) % (FAN_IN - 1) + 2
+/// How many of `runs` runs to merge first so that every later merge takes `fan_in` runs
+/// and the last one exactly `fan_in` (each merge of k runs leaves k - 1 fewer).
+fn first_group_len(runs: usize, fan_in: usize) -> usize {
+    if runs > fan_in {
+        (runs - fan_in - 1) % (fan_in - 1) + 2
     } else {
-        FAN_IN
+        fan_in
     }
 }
 
@@ -611,7 +630,7 @@ mod tests {
         assert_eq!(mem, want);
         // 512 bytes a run: hundreds of runs, so merges of merges (FAN_IN) are exercised.
         let (spilled, runs) = sorted_with(512, &items);
-        assert!(runs > FAN_IN * FAN_IN, "{runs} runs");
+        assert!(runs > FAN_IN_MIN * FAN_IN_MIN, "{runs} runs");
         assert_eq!(spilled, want);
     }
 
@@ -689,40 +708,83 @@ mod tests {
 
     #[test]
     fn merges_of_merges_rewrite_as_few_runs_as_needed() {
-        // 17 runs (FAN_IN + 1): the first group merges only 2 of them, then the final
-        // merge reads 16; the items still come out in order.
+        // 17 runs (FAN_IN_MIN + 1, a small budget's fan-in): the first group merges only 2
+        // of them, then the final merge reads 16; the items still come out in order.
         let dir = std::env::temp_dir().join(format!("credgate-spill-fan-{}", std::process::id()));
         let spill = SpillDir::new(dir.clone(), 1 << 16).unwrap();
+        assert_eq!(spill.fan_in(), FAN_IN_MIN);
         let mut s = spill.sorter::<Item>();
         let mut i = 0u32;
-        while s.runs.len() < FAN_IN + 1 {
+        while s.runs.len() < FAN_IN_MIN + 1 {
             s.push(Item(i.wrapping_mul(2654435761) % 1000, format!("{i}")))
                 .unwrap();
             i += 1;
         }
         let (out, runs) = s.finish().unwrap();
-        assert!(runs > FAN_IN);
+        assert!(runs > FAN_IN_MIN);
         let got = drain(out);
         assert_eq!(got.len(), i as usize);
         assert!(got.windows(2).all(|w| w[0] <= w[1]));
         remove(&dir).unwrap();
 
-        assert_eq!(first_group_len(FAN_IN + 1), 2);
-        assert_eq!(first_group_len(FAN_IN + 2), 3);
-        assert_eq!(first_group_len(2 * FAN_IN - 1), FAN_IN);
-        assert_eq!(first_group_len(2 * FAN_IN), 2);
-        for n in FAN_IN + 1..10 * FAN_IN {
-            // Simulate the merges: every group after the first is full, and the final
-            // merge reads exactly FAN_IN runs.
-            let (mut left, mut group) = (n, first_group_len(n));
-            let mut groups = Vec::new();
-            while left > FAN_IN {
-                groups.push(group);
-                left = left - group + 1;
-                group = FAN_IN;
+        assert_eq!(first_group_len(17, 16), 2);
+        assert_eq!(first_group_len(18, 16), 3);
+        assert_eq!(first_group_len(31, 16), 16);
+        assert_eq!(first_group_len(32, 16), 2);
+        assert_eq!(first_group_len(40, 64), 64);
+        for fan_in in [FAN_IN_MIN, 23, FAN_IN_MAX] {
+            for n in fan_in + 1..10 * fan_in {
+                // Simulate the merges: every group after the first is full, and the final
+                // merge reads exactly `fan_in` runs.
+                let (mut left, mut group) = (n, first_group_len(n, fan_in));
+                let mut groups = Vec::new();
+                while left > fan_in {
+                    groups.push(group);
+                    left = left - group + 1;
+                    group = fan_in;
+                }
+                assert_eq!(left, fan_in, "{n} runs");
+                assert!(groups[1..].iter().all(|&g| g == fan_in), "{n}: {groups:?}");
             }
-            assert_eq!(left, FAN_IN, "{n} runs");
-            assert!(groups[1..].iter().all(|&g| g == FAN_IN), "{n}: {groups:?}");
         }
+    }
+
+    #[test]
+    fn the_fan_in_grows_with_the_budget_within_its_bounds() {
+        let dir = std::env::temp_dir().join(format!("credgate-spill-fanin-{}", std::process::id()));
+        let fan_in = |per_sorter: usize| SpillDir::new(dir.clone(), per_sorter).unwrap().fan_in();
+        // The default budget's share (2 GiB / 10), a 256 MiB budget's, and extremes.
+        assert_eq!(fan_in((2usize << 30) / 10), FAN_IN_MAX);
+        assert_eq!(fan_in((256usize << 20) / 10), FAN_IN_MIN);
+        assert_eq!(fan_in(1), FAN_IN_MIN);
+        assert_eq!(fan_in(usize::MAX), FAN_IN_MAX);
+        assert_eq!(fan_in(8 * RUN_BUFFER * 40), 40);
+        remove(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_merge_of_many_runs_in_one_group_is_in_order() {
+        // Over FAN_IN_MIN runs with a fan-in that takes them all at once: no rewrite.
+        let dir = std::env::temp_dir().join(format!("credgate-spill-wide-{}", std::process::id()));
+        let mut spill = SpillDir::new(dir.clone(), 1 << 16).unwrap();
+        spill.fan_in = FAN_IN_MAX;
+        let mut items: Vec<Item> = (0..5)
+            .flat_map(|k| {
+                items()
+                    .into_iter()
+                    .map(move |i| Item(i.0, format!("{}{k}", i.1)))
+            })
+            .collect();
+        let mut s = spill.sorter::<Item>();
+        for i in &items {
+            s.push(i.clone()).unwrap();
+        }
+        items.sort();
+        let (out, runs) = s.finish().unwrap();
+        assert!(runs > FAN_IN_MIN && runs <= FAN_IN_MAX, "{runs} runs");
+        // Nothing was merged into a run of its own before the final merge.
+        assert!(matches!(&out, Sorted::Merge(m) if m.runs() == runs));
+        assert_eq!(drain(out), items);
+        remove(&dir).unwrap();
     }
 }

@@ -29,6 +29,7 @@ mod decode;
 mod error;
 mod header;
 mod parallel;
+mod pipeline;
 mod records;
 mod rejects;
 mod rows;
@@ -49,7 +50,7 @@ pub use rejects::{write_rejects_csv, Collect, RejectCounter, RejectsWriter};
 
 use decode::HashingReader;
 use header::{is_blank, ColumnMap};
-use records::{RecordError, RecordReader};
+use records::{Record, RecordError, RecordReader};
 
 /// The character encoding of the source files.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -280,6 +281,28 @@ fn read_file(
     encoding: Encoding,
     sink: &mut dyn SourceSink,
 ) -> Result<SourceFile, SourceError> {
+    let (mut rows, mut rejected) = (0u64, 0u64);
+    let path = rel.clone();
+    let mut file = read_file_records(dir, rel, kind, encoding, &mut |cols, rec| {
+        rows += 1;
+        rejected += validate_record(rec, kind, cols, ctx, index, &path, sink) as u64;
+        true
+    })?;
+    (file.rows, file.rejected) = (rows, rejected);
+    Ok(file)
+}
+
+/// Reads one file: its raw bytes hashed, decoded, split into records, the header mapped,
+/// and every non-blank data record handed to `visit` with the column map, in line order,
+/// until `visit` returns false (the reader stops there). Validating the records is the
+/// visitor's business, so the result's `rows` and `rejected` are left at 0.
+pub(crate) fn read_file_records(
+    dir: &Path,
+    rel: String,
+    kind: FileKind,
+    encoding: Encoding,
+    visit: &mut dyn FnMut(&ColumnMap, &Record<'_>) -> bool,
+) -> Result<SourceFile, SourceError> {
     let path: PathBuf = dir.join(&rel);
     let io_err = |err| SourceError::Io {
         path: path.clone(),
@@ -297,13 +320,13 @@ fn read_file(
     };
     let hashing = match detected {
         Detected::Utf8 => {
-            read_rows(raw, kind, index, ctx, &mut file, &path, sink)?
+            read_rows(raw, kind, &mut file, &path, visit)?
                 .into_inner()
                 .1
         }
         Detected::Gb18030 => {
             let r = Gb18030Reader::new(raw);
-            read_rows(r, kind, index, ctx, &mut file, &path, sink)?
+            read_rows(r, kind, &mut file, &path, visit)?
                 .into_inner()
                 .into_inner()
                 .1
@@ -313,16 +336,14 @@ fn read_file(
     Ok(file)
 }
 
-/// Reads the header and every data row of one decoded stream; returns the stream so the
-/// caller can take the digest from the bottom of it.
+/// Reads the header and hands every data row of one decoded stream to `visit`; returns the
+/// stream so the caller can take the digest from the bottom of it.
 fn read_rows<R: Read>(
     stream: R,
     kind: FileKind,
-    index: u16,
-    ctx: &RowContext<'_>,
     file: &mut SourceFile,
     path: &Path,
-    sink: &mut dyn SourceSink,
+    visit: &mut dyn FnMut(&ColumnMap, &Record<'_>) -> bool,
 ) -> Result<R, SourceError> {
     let mut reader = RecordReader::new(stream);
     let mut columns: Option<ColumnMap> = None;
@@ -339,37 +360,8 @@ fn read_rows<R: Read>(
             columns = Some(ColumnMap::from_header(kind, &rec, &file.path)?);
             continue;
         };
-        file.rows += 1;
-        let line = rec.line;
-        let outcome = if rec.len() != cols.width {
-            Err(rows::Rejected {
-                record_id: String::new(),
-                reason: format!(
-                    "wrong number of fields: {}, expected {}",
-                    rec.len(),
-                    cols.width
-                ),
-            })
-        } else {
-            match kind {
-                FileKind::List => {
-                    rows::list(&rec, cols, ctx, index, line).map(|r| sink.list_row(r))
-                }
-                FileKind::Repair => rows::repair(&rec, cols, index, line).map(|r| sink.repair(r)),
-                FileKind::Objection => {
-                    rows::objection(&rec, cols, index, line).map(|r| sink.objection(r))
-                }
-                FileKind::Link => rows::link(&rec, cols, ctx, index, line).map(|r| sink.link(r)),
-            }
-        };
-        if let Err(rejected) = outcome {
-            file.rejected += 1;
-            sink.reject(Reject {
-                file: file.path.clone(),
-                line,
-                record_id: rejected.record_id,
-                reason: rejected.reason,
-            });
+        if !visit(cols, &rec) {
+            break;
         }
     }
     if columns.is_none() {
@@ -382,6 +374,51 @@ fn read_rows<R: Read>(
         });
     }
     Ok(reader.into_inner())
+}
+
+/// Validates one data record of a file of `kind` (file number `index`, at `path`) and hands
+/// the row, or its reject, to `sink`; true when the row was rejected.
+pub(crate) fn validate_record(
+    rec: &Record<'_>,
+    kind: FileKind,
+    cols: &ColumnMap,
+    ctx: &RowContext<'_>,
+    index: u16,
+    path: &str,
+    sink: &mut dyn SourceSink,
+) -> bool {
+    let line = rec.line;
+    let outcome = if rec.len() != cols.width {
+        Err(rows::Rejected {
+            record_id: String::new(),
+            reason: format!(
+                "wrong number of fields: {}, expected {}",
+                rec.len(),
+                cols.width
+            ),
+        })
+    } else {
+        match kind {
+            FileKind::List => rows::list(rec, cols, ctx, index, line).map(|r| sink.list_row(r)),
+            FileKind::Repair => rows::repair(rec, cols, index, line).map(|r| sink.repair(r)),
+            FileKind::Objection => {
+                rows::objection(rec, cols, index, line).map(|r| sink.objection(r))
+            }
+            FileKind::Link => rows::link(rec, cols, ctx, index, line).map(|r| sink.link(r)),
+        }
+    };
+    match outcome {
+        Ok(()) => false,
+        Err(rejected) => {
+            sink.reject(Reject {
+                file: path.to_string(),
+                line,
+                record_id: rejected.record_id,
+                reason: rejected.reason,
+            });
+            true
+        }
+    }
 }
 
 /// Turns a record reader error into the fatal error that names the file and line.

@@ -1,32 +1,15 @@
 //! Reading the files of a source directory on several threads while the sink still sees
 //! every row in file order and line order, exactly as [`read_source`](super::read_source)
-//! delivers them.
-//!
-//! Parsing and validating rows (CSV scanning, UTF-8 checks, identifier check characters,
-//! dates, SHA-256 of the raw bytes) is most of the reading cost and needs nothing from other
-//! files, so worker threads each take the next unread file and validate it into batches.
-//! The calling thread hands the batches to the sink file by file. Each file has its own
-//! bounded channel, so a worker that runs ahead of the sink waits instead of buffering a
-//! whole file: memory stays at a few batches per thread whatever the source size.
-//!
-//! No deadlock is possible: files are claimed in increasing order, so the file the sink waits
-//! on is always held by a worker that is reading it (or has finished it), never by one that is
-//! blocked on a later file's channel.
+//! delivers them (the threads' work is split by `pipeline`: one thread splits the files
+//! into records, the others validate batches of them).
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Mutex;
 
+use super::pipeline::{self, BATCH};
 use super::{
-    plan_files, read_file, LinkRow, ListRow, ObjectionRow, Reject, RepairRow, RowContext,
-    SourceError, SourceFile, SourceOptions, SourceSink, SourceSummary,
+    plan_files, LinkRow, ListRow, ObjectionRow, Reject, RepairRow, RowContext, SourceError,
+    SourceOptions, SourceSink, SourceSummary,
 };
-
-/// Rows per batch handed from a worker to the sink.
-const BATCH: usize = 4096;
-/// Batches a worker may have in flight per file before it waits for the sink.
-const BATCHES_IN_FLIGHT: usize = 8;
 
 /// A sink that runs on a reader thread and turns rows into batches for the calling thread.
 ///
@@ -38,71 +21,6 @@ pub trait BatchSink: SourceSink + Send {
     fn rows(&self) -> usize;
     /// The rows received since the last call, as one batch.
     fn take(&mut self) -> Self::Batch;
-}
-
-enum Msg<B> {
-    Rows(B),
-    Done(Result<SourceFile, SourceError>),
-}
-
-/// Forwards a reader's rows to a [`BatchSink`] and sends its full batches to the calling
-/// thread. When the calling thread's side has gone (the build stopped at an earlier file's
-/// error) rows are dropped.
-struct Forward<S: BatchSink> {
-    inner: S,
-    tx: SyncSender<Msg<S::Batch>>,
-    closed: bool,
-}
-
-impl<S: BatchSink> Forward<S> {
-    fn pushed(&mut self) {
-        if self.inner.rows() >= BATCH {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        if self.inner.rows() == 0 || self.closed {
-            return;
-        }
-        let batch = self.inner.take();
-        if self.tx.send(Msg::Rows(batch)).is_err() {
-            self.closed = true;
-        }
-    }
-}
-
-impl<S: BatchSink> SourceSink for Forward<S> {
-    fn list_row(&mut self, row: ListRow) {
-        if !self.closed {
-            self.inner.list_row(row);
-            self.pushed();
-        }
-    }
-    fn repair(&mut self, row: RepairRow) {
-        if !self.closed {
-            self.inner.repair(row);
-            self.pushed();
-        }
-    }
-    fn objection(&mut self, row: ObjectionRow) {
-        if !self.closed {
-            self.inner.objection(row);
-            self.pushed();
-        }
-    }
-    fn link(&mut self, row: LinkRow) {
-        if !self.closed {
-            self.inner.link(row);
-            self.pushed();
-        }
-    }
-    fn reject(&mut self, reject: Reject) {
-        if !self.closed {
-            self.inner.reject(reject);
-            self.pushed();
-        }
-    }
 }
 
 /// Forwards to a [`BatchSink`] on the calling thread, handing each full batch (and the last
@@ -183,11 +101,11 @@ impl BatchSink for Items {
     }
 }
 
-/// [`read_source`](super::read_source) with `threads` worker threads validating files
+/// [`read_source`](super::read_source) with `threads` worker threads validating rows
 /// concurrently. The sink receives the same calls in the same order, and the result (summary
 /// or the first error in file order) is the same; `threads <= 1` reads on the calling thread.
 ///
-/// After an error, workers finish the file they are on (discarding its rows) before the call
+/// After an error, the threads finish the batches they hold (discarding their rows) before the call
 /// returns.
 pub fn read_source_parallel(
     dir: &Path,
@@ -221,7 +139,7 @@ pub fn read_source_parallel(
 }
 
 /// Reads a source directory on `threads` worker threads, each row going to a [`BatchSink`]
-/// made by `new_sink` on the worker that reads its file; `consume` receives the batches on
+/// made by `new_sink` on the worker that validates its batch; `consume` receives the batches on
 /// the calling thread, in file order and line order (so the rows, concatenated, in the order
 /// [`read_source`](super::read_source) delivers them). The result is the same as
 /// `read_source`'s; `threads <= 1` reads on the calling thread.
@@ -246,84 +164,7 @@ pub fn read_source_batched<S: BatchSink>(
     }
     let plan = plan_files(dir)?;
     let ctx = RowContext::new(list_codes, opts);
-    let mut senders = Vec::with_capacity(plan.len());
-    let mut receivers = Vec::with_capacity(plan.len());
-    for _ in &plan {
-        let (tx, rx) = sync_channel::<Msg<S::Batch>>(BATCHES_IN_FLIGHT);
-        senders.push(Mutex::new(Some(tx)));
-        receivers.push(rx);
-    }
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let workers = threads.min(plan.len());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= plan.len() || stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let tx = senders[i]
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                    .expect("each file is claimed once");
-                let (rel, kind) = &plan[i];
-                let mut batches = Forward {
-                    inner: new_sink(),
-                    tx,
-                    closed: false,
-                };
-                let result = read_file(
-                    dir,
-                    rel.clone(),
-                    *kind,
-                    i as u16,
-                    &ctx,
-                    opts.encoding,
-                    &mut batches,
-                );
-                batches.flush();
-                // A send error means the sink's side stopped; nothing is waiting for this.
-                let _ = batches.tx.send(Msg::Done(result));
-            });
-        }
-        let result = deliver(receivers, consume);
-        if result.is_err() {
-            stop.store(true, Ordering::Relaxed);
-        }
-        result
-    })
-}
-
-/// Hands every file's batches to `consume` in file order. Dropping the receivers on return
-/// releases any worker still sending.
-fn deliver<B>(
-    receivers: Vec<Receiver<Msg<B>>>,
-    consume: &mut dyn FnMut(B),
-) -> Result<SourceSummary, SourceError> {
-    let mut summary = SourceSummary::default();
-    for rx in &receivers {
-        loop {
-            // A closed channel before `Done` means the worker panicked; the scope re-raises
-            // that panic when it joins, so the value returned here is never seen.
-            let Ok(msg) = rx.recv() else {
-                return Err(SourceError::Io {
-                    path: "(reader thread)".into(),
-                    err: std::io::Error::other("a source reader thread stopped"),
-                });
-            };
-            match msg {
-                Msg::Rows(batch) => consume(batch),
-                Msg::Done(Ok(file)) => {
-                    summary.files.push(file);
-                    break;
-                }
-                Msg::Done(Err(e)) => return Err(e),
-            }
-        }
-    }
-    Ok(summary)
+    pipeline::run(dir, &plan, &ctx, opts.encoding, threads, new_sink, consume)
 }
 
 #[cfg(test)]

@@ -26,6 +26,17 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// A record over `text` whose fields end at `ends` (offsets into `text`), as
+    /// [`Record::parts`] gave them: a record copied into a batch and read back there.
+    pub(crate) fn from_parts(text: &'a str, ends: &'a [usize], line: u64) -> Record<'a> {
+        Record { text, ends, line }
+    }
+
+    /// The record's text and its fields' end offsets into it.
+    pub(crate) fn parts(&self) -> (&'a str, &'a [usize]) {
+        (self.text, self.ends)
+    }
+
     pub fn len(&self) -> usize {
         self.ends.len()
     }
