@@ -7,7 +7,7 @@
 #
 # --budget is passed to `index-builder build --memory-budget` (bytes, or 512MiB, 2GiB; the
 # builder's default is 2GiB): peak RSS should stay near it whatever the size. On a machine
-# with the disk (about 45 GB free: 30 GiB of sources, the snapshot and the spilled runs),
+# with the disk (about 110 GB free, see below),
 # `benches/build.sh --records 100000000 --budget 4GiB` is SPEC §9's 100M run.
 #
 # For each size it synthesises a source directory (`index-builder synth --records N --seed 7`,
@@ -27,8 +27,12 @@
 #
 # Needs only bash, coreutils, cargo and /usr/bin/time (GNU time); installs nothing. Generated
 # data goes under --work (default: a fresh directory in ${TMPDIR:-/tmp}) and is deleted at
-# the end unless --keep-data is given. 10M records take about 3 GiB of source CSV; 100M about
-# 30 GiB, plus the snapshot.
+# the end unless --keep-data is given. Disk, measured on a 10M build at the default budget
+# (2026-11-29): 3.0 GiB of source CSV (318 bytes a record), and a temporary generation
+# directory that peaked at 7.0-7.2 GiB (6.4 GiB of spilled runs while the tables were being
+# written) before it was published as the 3.1 GiB snapshot: about 1,100 bytes a record in
+# all, so 100M records need about 110 GB free. Each size is checked against that before it
+# starts, and a size that would not fit is refused with what it needs and what is free.
 set -euo pipefail
 
 sizes="1000000 10000000"
@@ -77,6 +81,12 @@ for n in $sizes; do
     src="$work/src-$n"
     out="$work/out-$n"
     rm -rf "$src" "$out"
+    need=$((n * 1100))
+    free=$(df --output=avail -B1 "$work" | tail -n 1 | tr -d ' ')
+    if [ "$free" -lt "$need" ]; then
+        echo "== $n records: not run: needs about $((need / 1000000000)) GB free in $work (source, spilled runs and snapshot), $((free / 1000000000)) GB are" >&2
+        exit 1
+    fi
     echo "== $n records: synth"
     "$bin" synth --out "$src" --records "$n" --seed 7 | tail -n 1
     echo "== $n records: build"

@@ -112,6 +112,16 @@ R=$WORK/results.md; : > "$R"
 emit() { printf '%s\n' "$*" >> "$R"; }
 LOADS=()
 
+# The sizes' sources and snapshots are all kept until the end (step 5 serves each), and a
+# build's spilled runs peak beside them: about 1,100 bytes a record in all (measured on a 10M
+# build, see benches/build.sh). Refuse up front rather than fill the disk half-way.
+NEED=0; for n in $SIZES; do NEED=$((NEED + n * 1100)); done
+FREE=$(df --output=avail -B1 "$WORK" | tail -n 1 | tr -d ' ')
+if [ "$FREE" -lt "$NEED" ]; then
+  echo "sizes $SIZES need about $((NEED / 1000000000)) GB free in $WORK (sources, spilled runs and snapshots); $((FREE / 1000000000)) GB are" >&2
+  exit 1
+fi
+
 # --- 2. build, open, in-process latency --------------------------------------------------------
 BUILD_ROWS=(); LAT_ROWS=(); OPEN_ROWS=()
 for n in $SIZES; do
