@@ -422,7 +422,8 @@ pub(crate) fn write_ids_from(
     Ok(vec![entry, idix])
 }
 
-fn fst_io(e: fst::Error) -> io::Error {
+/// An fst error as the build's I/O error (the names index uses it too).
+pub(super) fn fst_io(e: fst::Error) -> io::Error {
     match e {
         fst::Error::Io(e) => e,
         other => io::Error::other(other.to_string()),

@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use super::checks::Conflicts;
+use super::emit::fst_io;
 use super::items::{NameEntry, NameOffer, Subject};
 use super::sink::Sink;
 use super::spill::{read_seq, Sorter, SpillDir};
@@ -264,13 +265,6 @@ fn unescape_key(key: &[u8], out: &mut Vec<u8>) {
         // Each part after a NUL begins with the escape's 0xFF.
         out.push(0);
         out.extend_from_slice(part.get(1..).unwrap_or_default());
-    }
-}
-
-fn fst_io(e: fst::Error) -> io::Error {
-    match e {
-        fst::Error::Io(e) => e,
-        other => io::Error::other(other.to_string()),
     }
 }
 
