@@ -156,9 +156,9 @@ impl<'a> Dec<'a> {
         }
         Some((part, mark[1] == 0))
     }
-    /// Reads a [`put_key_str`] string.
-    pub(crate) fn key_str(&mut self) -> String {
-        let mut out = Vec::new();
+    /// Reads a [`put_key_str`] string's bytes onto the end of `out`, each escaped NUL back
+    /// to one NUL, without checking them as UTF-8 (the names index takes them as FST keys).
+    pub(crate) fn key_bytes_into(&mut self, out: &mut Vec<u8>) {
         while let Some((part, last)) = self.key_part() {
             out.extend_from_slice(part);
             if last {
@@ -166,6 +166,11 @@ impl<'a> Dec<'a> {
             }
             out.push(0);
         }
+    }
+    /// Reads a [`put_key_str`] string.
+    pub(crate) fn key_str(&mut self) -> String {
+        let mut out = Vec::new();
+        self.key_bytes_into(&mut out);
         String::from_utf8(out).unwrap_or_else(|_| {
             self.bad = true;
             String::new()

@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use super::checks::Conflicts;
+use super::codec::Dec;
 use super::emit::fst_io;
 use super::items::{NameEntry, NameOffer, Subject};
 use super::sink::Sink;
@@ -252,20 +253,10 @@ fn split_entry(frame: &[u8]) -> io::Result<(&[u8], u32)> {
     Ok((&frame[..n - 4], ord))
 }
 
-/// The name bytes of an encoded key (see `codec::put_key_str`): the terminator dropped and
-/// each escaped NUL (`00 FF`) back to one NUL.
+/// The name bytes of an encoded key (see `codec::put_key_str`), as the names FST takes them.
 fn unescape_key(key: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    let body = &key[..key.len().saturating_sub(2)];
-    let mut parts = body.split(|&b| b == 0);
-    if let Some(first) = parts.next() {
-        out.extend_from_slice(first);
-    }
-    for part in parts {
-        // Each part after a NUL begins with the escape's 0xFF.
-        out.push(0);
-        out.extend_from_slice(part.get(1..).unwrap_or_default());
-    }
+    Dec::new(key).key_bytes_into(out);
 }
 
 #[cfg(test)]
