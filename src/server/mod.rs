@@ -193,6 +193,7 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
             async move {
                 let resp = match now {
                     routes::Answer::Now(resp) => resp,
+                    routes::Answer::Check(waiting) => waiting.answer(&st).await,
                     routes::Answer::Later(req) => routes::handle(req, st).await,
                 };
                 Ok::<_, Infallible>(resp.map(|body| Tracked::new(body, idle)))
