@@ -17,6 +17,17 @@ mod sink;
 mod spill;
 mod views;
 
+/// The build's tests draw their seeded data from one linear congruential generator: this
+/// advances `x` one step and returns the new state (callers take the bits they need, the
+/// high ones being the better mixed).
+#[cfg(test)]
+fn lcg(x: &mut u64) -> u64 {
+    *x = x
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *x
+}
+
 use std::collections::HashMap;
 use std::fmt;
 use std::io;

@@ -444,9 +444,7 @@ mod tests {
         let mut x = 3u64;
         for len in 0..24usize {
             for _ in 0..200 {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                crate::build::lcg(&mut x);
                 let s: String = (0..len)
                     .map(|i| char::from(b'a' + ((x >> (i % 48)) % 3) as u8))
                     .collect();

@@ -588,10 +588,7 @@ mod tests {
 
     impl Gen {
         fn pick<T: Clone>(&mut self, from: &[T]) -> T {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::build::lcg(&mut self.0);
             from[(self.0 >> 33) as usize % from.len()].clone()
         }
         fn id(&mut self) -> [u8; 18] {

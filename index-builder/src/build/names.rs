@@ -397,12 +397,7 @@ mod tests {
         // Seeded: a small alphabet with NULs, so shared names, names that begin others
         // and escaped bytes are all common; in memory and through hundreds of runs.
         let mut x = 41u64;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            x >> 33
-        };
+        let mut next = || crate::build::lcg(&mut x) >> 33;
         let entries: Vec<(String, u32)> = (0..4000u32)
             .map(|ord| {
                 let len = 1 + next() as usize % 5;

@@ -185,9 +185,7 @@ mod tests {
         let mut x = 7u64;
         let mut rows = Vec::new();
         for _ in 0..3000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            crate::build::lcg(&mut x);
             let len = (x >> 52) as usize;
             rows.push(vec![(x >> 24) as u8; len]);
         }

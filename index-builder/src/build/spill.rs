@@ -580,9 +580,7 @@ mod tests {
         let mut x = 12345u64;
         (0..5000)
             .map(|i| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                crate::build::lcg(&mut x);
                 let tail = match (x >> 20) % 4 {
                     0 => String::new(),
                     1 => "\0".to_string(),
@@ -599,12 +597,7 @@ mod tests {
         // Seeded: short strings over a tiny alphabet, so equal prefixes of every length
         // (across and inside 8-byte chunks) and proper prefixes are common.
         let mut x = 99u64;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            x >> 33
-        };
+        let mut next = || crate::build::lcg(&mut x) >> 33;
         let words: Vec<Vec<u8>> = (0..400)
             .map(|_| {
                 let len = next() as usize % 24;
