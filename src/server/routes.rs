@@ -160,7 +160,9 @@ async fn dispatch(
     let m = req.method();
     match route {
         // The server hands every GET /v1/check to `answer_now`; this keeps `handle` whole.
-        Route::Check if m == Method::GET => check_get(&req, state, &caller).await,
+        Route::Check if m == Method::GET => {
+            decide(state, &caller, Asked::from_query(&req, state)?).await
+        }
         Route::Check if m == Method::POST => check_post(req, state, &caller).await,
         Route::Check => Err(ApiError::method_not_allowed("GET, POST")),
         Route::Screen if m == Method::POST => screen::handle(req, state.clone(), caller).await,
@@ -390,14 +392,6 @@ async fn decide(state: &State, caller: &Caller, asked: Asked) -> Result<Response
         trail::record(state, &line).await?;
     }
     Ok(json(StatusCode::OK, buf))
-}
-
-async fn check_get(
-    req: &Request<Incoming>,
-    state: &State,
-    caller: &Caller,
-) -> Result<Response<Body>, ApiError> {
-    decide(state, caller, Asked::from_query(req, state)?).await
 }
 
 #[derive(Deserialize)]
