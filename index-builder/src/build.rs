@@ -21,7 +21,7 @@ mod views;
 /// advances `x` one step and returns the new state (callers take the bits they need, the
 /// high ones being the better mixed).
 #[cfg(test)]
-fn lcg(x: &mut u64) -> u64 {
+pub(crate) fn lcg(x: &mut u64) -> u64 {
     *x = x
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);

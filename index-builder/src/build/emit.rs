@@ -21,6 +21,7 @@ use super::spill::{read_seq, Sorter, SpillDir};
 use super::views::{text, Frames, ListView, LiveEventView};
 use super::BuildError;
 use crate::catalog::Catalog;
+use crate::format::fstw::FstWriter;
 use crate::format::idix;
 use crate::format::layout::{
     EventRow, LinkRow, RecordRow, StrRef, SubjectRow, EVENT_OBJECTION, NONE_HIGH,
@@ -404,15 +405,15 @@ pub(crate) fn write_ids_from(
     let mut index = spill.sorter::<IdixEntry>();
     let mut count = 0u64;
     {
-        let mut b = fst::MapBuilder::new(&mut w).map_err(fst_io)?;
+        let mut b = FstWriter::new(&mut w)?;
         for item in ids {
             let (id, ord) = item?;
-            b.insert(id, ord).map_err(fst_io)?;
+            b.insert(&id, ord)?;
             let ord = u32::try_from(ord).map_err(|_| io::Error::other("too many subjects"))?;
             index.push(IdixEntry(idix::entry(&id, ord)))?;
             count += 1;
         }
-        b.finish().map_err(fst_io)?;
+        b.finish()?;
     }
     let entry = w.finish()?.wait()?;
     super::test_hook_abort(FileKind::Ids.file_name());
@@ -420,14 +421,6 @@ pub(crate) fn write_ids_from(
     let entries = std::iter::from_fn(move || sorted.next_item().transpose());
     let idix = idix::write_sorted(dir, count, entries.map(|e| e.map(|e| e.0)))?;
     Ok(vec![entry, idix])
-}
-
-/// An fst error as the build's I/O error (the names index uses it too).
-pub(super) fn fst_io(e: fst::Error) -> io::Error {
-    match e {
-        fst::Error::Io(e) => e,
-        other => io::Error::other(other.to_string()),
-    }
 }
 
 #[cfg(test)]

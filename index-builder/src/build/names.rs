@@ -19,11 +19,11 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use super::checks::Conflicts;
 use super::codec::Dec;
-use super::emit::fst_io;
 use super::items::{NameEntry, NameOffer, Subject};
 use super::sink::Sink;
 use super::spill::{read_seq, Sorter, SpillDir};
 use super::views::{Frames, NameView};
+use crate::format::fstw::FstWriter;
 use crate::format::layout;
 use crate::format::FileKind;
 use crate::manifest::FileEntry;
@@ -208,7 +208,7 @@ pub(crate) fn write_names(
     let mut key = Vec::new();
     let mut name = Vec::new();
     {
-        let mut b = fst::MapBuilder::new(&mut w).map_err(fst_io)?;
+        let mut b = FstWriter::new(&mut w)?;
         while let Some(frame) = frames.peek()? {
             let (k, ord) = split_entry(frame)?;
             key.clear();
@@ -227,10 +227,9 @@ pub(crate) fn write_names(
             let n = postings.rows - start;
             count += n;
             unescape_key(&key, &mut name);
-            b.insert(&name, layout::posting_value(start, n as u32))
-                .map_err(fst_io)?;
+            b.insert(&name, layout::posting_value(start, n as u32))?;
         }
-        b.finish().map_err(fst_io)?;
+        b.finish()?;
     }
     let (names, postings) = (w.finish()?, postings.finish()?);
     Ok((vec![names.wait()?, postings.wait()?], count))

@@ -15,6 +15,7 @@
 //! Opening checks the header only (cheap, independent of size); [`verify_payload`] checks the
 //! payload checksum and runs once before a snapshot is served.
 
+pub mod fstw;
 pub mod idix;
 pub mod layout;
 mod mmap;
