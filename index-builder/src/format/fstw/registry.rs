@@ -1,99 +1,58 @@
-//! The table of recently written nodes through which the writer shares equal suffixes.
+//! The tables of recently written nodes through which the writer shares equal suffixes.
 //!
-//! A node is described by its canonical bytes (see `FstWriter::canonical`): its final flag
-//! and final output, and each transition's input, output and target address. Two nodes
-//! with equal canonical bytes accept the same suffixes with the same outputs, so the second
-//! can point at the first instead of being written again.
+//! A node is described by its canonical words (see `canonical` in the parent module): its
+//! final flag and final output, and each transition's input, output and target address.
+//! Two nodes with equal canonical words accept the same suffixes with the same outputs, so
+//! the second can point at the first instead of being written again.
 //!
-//! The table is set-associative: a node's 64-bit hash picks a set of [`WAYS`] cells, each
-//! holding a hash, the node's address in the FST and where its canonical bytes lie in a
-//! ring buffer. Probing reads only the cells; the ring is read only when a hash matches, to
-//! confirm that the nodes are equal (a hash match alone is never trusted). Memory is the
-//! cells plus the ring, fixed at creation, whatever the number of keys: old entries are
-//! replaced (least recently used within a set) or fall out of the ring, and a node whose
-//! twin was forgotten is simply written again. Minimality is traded for bounded memory.
+//! Most frozen nodes are found here (nine in ten while writing a names index), so a probe
+//! that hits must be cheap. Each cell is one cache line holding the node's 64-bit hash,
+//! its address and, for a node of up to [`INLINE`] canonical words (nearly all of them),
+//! the words themselves: a hit costs one line, and equality is confirmed on it (a hash
+//! match alone is never trusted). Larger nodes keep their words in a ring buffer the cell
+//! points into.
+//!
+//! Two tables, both two-way set-associative with the least recently used way replaced: a
+//! small one that stays in the CPU's cache and holds the nodes found recently (the
+//! suffixes that recur across keys, hit again and again), probed first; and a large one of
+//! every node written lately. Memory is fixed at creation whatever the number of keys; a
+//! node whose twin was forgotten is simply written again (minimality is traded for
+//! bounded memory and speed).
 
-/// Cells per set. Two ways keep a hot node from being pushed out by one unlucky neighbour.
-const WAYS: usize = 2;
+/// Canonical words a cell holds itself.
+const INLINE: usize = 5;
 
-/// Canonical bytes of one node stay under this (2 + 8 + 256 * 17 = 4362); the length is
-/// kept in the low bits of a cell's ring position.
-const LEN_BITS: u32 = 13;
-
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
 struct Cell {
     hash: u64,
     /// The node's address in the FST (the address of its last byte).
     addr: u64,
-    /// Where the canonical bytes start in the ring, counted over all bytes ever appended
-    /// (so an entry that has been overwritten can be told apart), shifted left by
-    /// `LEN_BITS`, with their length in the low bits. Zero means an empty cell.
-    at_len: u64,
+    /// Length of the canonical words; 0 for an empty cell.
+    len: u64,
+    /// The canonical words when they fit; else where they start in the ring, as a count of
+    /// all words ever appended to it (so an overwritten entry can be told).
+    body: [u64; INLINE],
 }
 
-pub(super) struct Registry {
-    cells: Vec<Cell>,
-    set_mask: usize,
-    ring: Vec<u8>,
-    /// Bytes appended to the ring since creation, skipped tails included.
+const EMPTY: Cell = Cell {
+    hash: 0,
+    addr: 0,
+    len: 0,
+    body: [0; INLINE],
+};
+
+/// Where canonical words too many for a cell are kept, oldest overwritten first.
+struct Ring {
+    words: Vec<u64>,
+    /// Words appended since creation, skipped tails included.
     appended: u64,
 }
 
-impl Registry {
-    /// A registry of `2^set_bits` sets and a ring of `ring_bytes` (rounded up to hold at
-    /// least one largest node).
-    pub(super) fn new(set_bits: u32, ring_bytes: usize) -> Registry {
-        let sets = 1usize << set_bits;
-        Registry {
-            cells: vec![Cell::default(); sets * WAYS],
-            set_mask: sets - 1,
-            ring: vec![0; ring_bytes.max(1 << LEN_BITS)],
-            appended: 0,
-        }
-    }
-
-    /// Bytes the registry holds, whatever the number of nodes.
-    pub(super) fn memory(&self) -> usize {
-        self.cells.len() * std::mem::size_of::<Cell>() + self.ring.len()
-    }
-
-    fn set_of(&self, hash: u64) -> usize {
-        // The high bits: the low ones of a multiplicative hash are the weaker.
-        ((hash >> 32) as usize & self.set_mask) * WAYS
-    }
-
-    /// The canonical bytes a cell points at, if the ring still holds them.
-    fn bytes_of(&self, cell: &Cell) -> Option<&[u8]> {
-        let len = (cell.at_len & ((1 << LEN_BITS) - 1)) as usize;
-        let at = cell.at_len >> LEN_BITS;
-        if len == 0 || at + (self.ring.len() as u64) < self.appended {
-            return None;
-        }
-        let start = (at % self.ring.len() as u64) as usize;
-        Some(&self.ring[start..start + len])
-    }
-
-    /// The address of a node registered with these canonical bytes, if any. A hit becomes
-    /// the most recently used cell of its set.
-    pub(super) fn find(&mut self, hash: u64, canon: &[u8]) -> Option<u64> {
-        let set = self.set_of(hash);
-        for way in 0..WAYS {
-            let cell = self.cells[set + way];
-            if cell.hash == hash && self.bytes_of(&cell) == Some(canon) {
-                self.cells.copy_within(set..set + way, set + 1);
-                self.cells[set] = cell;
-                return Some(cell.addr);
-            }
-        }
-        None
-    }
-
-    /// Registers a node just written at `addr`, in place of its set's least recently used
-    /// cell.
-    pub(super) fn insert(&mut self, hash: u64, canon: &[u8], addr: u64) {
-        debug_assert!(!canon.is_empty() && canon.len() < 1 << LEN_BITS);
-        let cap = self.ring.len() as u64;
-        // Entries never wrap around the end of the ring: a tail too short is skipped.
+impl Ring {
+    /// Appends `canon` and returns its position (entries never wrap around the end).
+    fn push(&mut self, canon: &[u64]) -> u64 {
+        let cap = self.words.len() as u64;
         let mut start = self.appended % cap;
         if start + canon.len() as u64 > cap {
             self.appended += cap - start;
@@ -101,16 +60,132 @@ impl Registry {
         }
         let at = self.appended;
         let start = start as usize;
-        self.ring[start..start + canon.len()].copy_from_slice(canon);
+        self.words[start..start + canon.len()].copy_from_slice(canon);
         self.appended += canon.len() as u64;
+        at
+    }
+
+    /// The `len` words at `at`, if no later entry has overwritten them.
+    fn get(&self, at: u64, len: usize) -> Option<&[u64]> {
+        let cap = self.words.len() as u64;
+        if at + cap < self.appended {
+            return None;
+        }
+        let start = (at % cap) as usize;
+        Some(&self.words[start..start + len])
+    }
+}
+
+impl Cell {
+    fn holds(&self, hash: u64, canon: &[u64], ring: &Ring) -> bool {
+        if self.hash != hash || self.len != canon.len() as u64 {
+            return false;
+        }
+        if canon.len() <= INLINE {
+            return same(&self.body[..canon.len()], canon);
+        }
+        ring.get(self.body[0], canon.len())
+            .is_some_and(|words| same(words, canon))
+    }
+}
+
+/// A two-way set-associative table of cells.
+struct Table {
+    cells: Vec<Cell>,
+    set_mask: usize,
+}
+
+impl Table {
+    fn new(set_bits: u32) -> Table {
+        Table {
+            cells: vec![EMPTY; 2 << set_bits],
+            set_mask: (1 << set_bits) - 1,
+        }
+    }
+
+    fn set_of(&self, hash: u64) -> usize {
+        // The high bits: the low ones of a multiplicative hash are the weaker.
+        ((hash >> 32) as usize & self.set_mask) * 2
+    }
+
+    /// The cell holding this node, made the set's most recently used.
+    fn find(&mut self, hash: u64, canon: &[u64], ring: &Ring) -> Option<Cell> {
         let set = self.set_of(hash);
-        self.cells.copy_within(set..set + WAYS - 1, set + 1);
-        self.cells[set] = Cell {
+        if self.cells[set].holds(hash, canon, ring) {
+            return Some(self.cells[set]);
+        }
+        if self.cells[set + 1].holds(hash, canon, ring) {
+            self.cells.swap(set, set + 1);
+            return Some(self.cells[set]);
+        }
+        None
+    }
+
+    /// Puts `cell` in its set in place of the least recently used one.
+    fn put(&mut self, cell: Cell) {
+        let set = self.set_of(cell.hash);
+        self.cells[set + 1] = self.cells[set];
+        self.cells[set] = cell;
+    }
+}
+
+pub(super) struct Registry {
+    recent: Table,
+    all: Table,
+    ring: Ring,
+}
+
+impl Registry {
+    /// A registry whose small table has `2^recent_bits` sets, its large one `2^all_bits`,
+    /// and whose ring holds `ring_words` of large nodes (at least one largest node).
+    pub(super) fn new(recent_bits: u32, all_bits: u32, ring_words: usize) -> Registry {
+        Registry {
+            recent: Table::new(recent_bits),
+            all: Table::new(all_bits),
+            ring: Ring {
+                words: vec![0; ring_words.max(1 << 10)],
+                appended: 0,
+            },
+        }
+    }
+
+    /// Bytes the registry holds, whatever the number of nodes.
+    pub(super) fn memory(&self) -> usize {
+        let cells = self.recent.cells.len() + self.all.cells.len();
+        cells * std::mem::size_of::<Cell>() + self.ring.words.len() * 8
+    }
+
+    /// The address of a node registered with these canonical words, if any.
+    pub(super) fn find(&mut self, hash: u64, canon: &[u64]) -> Option<u64> {
+        if let Some(cell) = self.recent.find(hash, canon, &self.ring) {
+            return Some(cell.addr);
+        }
+        let cell = self.all.find(hash, canon, &self.ring)?;
+        self.recent.put(cell);
+        Some(cell.addr)
+    }
+
+    /// Registers a node just written at `addr`.
+    pub(super) fn insert(&mut self, hash: u64, canon: &[u64], addr: u64) {
+        let mut cell = Cell {
             hash,
             addr,
-            at_len: at << LEN_BITS | canon.len() as u64,
+            len: canon.len() as u64,
+            body: [0; INLINE],
         };
+        if canon.len() <= INLINE {
+            cell.body[..canon.len()].copy_from_slice(canon);
+        } else {
+            cell.body[0] = self.ring.push(canon);
+        }
+        self.all.put(cell);
     }
+}
+
+/// Word-by-word equality: the words were just stored one by one, and a byte-wise compare
+/// of wider loads would stall on forwarding them.
+fn same(a: &[u64], b: &[u64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 #[cfg(test)]
@@ -118,42 +193,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_hash_match_with_other_bytes_is_not_a_hit() {
-        let mut r = Registry::new(4, 1 << 13);
-        r.insert(7, b"node one", 100);
-        assert_eq!(r.find(7, b"node one"), Some(100));
-        // Same hash, different node: a collision must not share the address.
-        assert_eq!(r.find(7, b"node two"), None);
-        assert_eq!(r.find(8, b"node one"), None);
+    fn a_cell_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<Cell>(), 64);
     }
 
     #[test]
-    fn entries_the_ring_has_overwritten_are_forgotten() {
-        // A ring of 8192 bytes; entries of 1000 bytes with distinct hashes in distinct sets.
-        let mut r = Registry::new(8, 1 << 13);
-        let node = |i: u8| vec![i; 1000];
+    fn a_hash_match_with_other_bytes_is_not_a_hit() {
+        let mut r = Registry::new(2, 4, 1 << 10);
+        let long_one = [1u64; 12];
+        let long_two = [2u64; 12];
+        r.insert(7, &[1, 2, 3], 100);
+        r.insert(9 << 32, &long_one, 200);
+        assert_eq!(r.find(7, &[1, 2, 3]), Some(100));
+        assert_eq!(r.find(9 << 32, &long_one), Some(200));
+        // Same hash, different node (inline or in the ring): a collision shares nothing.
+        assert_eq!(r.find(7, &[1, 2, 4]), None);
+        assert_eq!(r.find(7, &[1, 2]), None);
+        assert_eq!(r.find(9 << 32, &long_two), None);
+        assert_eq!(r.find(8, &[1, 2, 3]), None);
+    }
+
+    #[test]
+    fn nodes_the_ring_has_overwritten_are_forgotten() {
+        // A ring of 1024 words; nodes of 125 words with distinct hashes in distinct sets.
+        let mut r = Registry::new(0, 8, 1 << 10);
+        let node = |i: u8| vec![i as u64; 125];
         for i in 0..20u8 {
             r.insert((i as u64) << 32, &node(i), i as u64);
         }
-        // The last eight fit in the ring (the tail of 192 bytes is skipped); older ones
-        // were overwritten even though their cells remain.
+        // The last eight fit in the ring (a tail of 24 words is skipped at each lap);
+        // older ones were overwritten though their cells remain.
         for i in 0..20u8 {
             let found = r.find((i as u64) << 32, &node(i));
-            assert_eq!(found.is_some(), i >= 12, "entry {i}: {found:?}");
+            assert_eq!(found.is_some(), i >= 12, "node {i}: {found:?}");
         }
     }
 
     #[test]
     fn a_full_set_forgets_its_least_recently_used_cell() {
-        let mut r = Registry::new(0, 1 << 16);
-        r.insert(1, b"a", 10);
-        r.insert(2, b"b", 20);
+        let mut r = Registry::new(0, 0, 1 << 13);
+        r.insert(1, &[b'a' as u64], 10);
+        r.insert(2, &[b'b' as u64], 20);
         // Using "a" makes "b" the older; a third node replaces "b".
-        assert_eq!(r.find(1, b"a"), Some(10));
-        r.insert(3, b"c", 30);
-        assert_eq!(r.find(1, b"a"), Some(10));
-        assert_eq!(r.find(2, b"b"), None);
-        assert_eq!(r.find(3, b"c"), Some(30));
-        assert!(r.memory() >= 1 << 16);
+        assert_eq!(r.find(1, &[b'a' as u64]), Some(10));
+        r.insert(3, &[b'c' as u64], 30);
+        assert_eq!(r.find(2, &[b'b' as u64]), None);
+        assert_eq!(r.find(3, &[b'c' as u64]), Some(30));
+        // "a" was found before, so the small table still has it.
+        assert_eq!(r.find(1, &[b'a' as u64]), Some(10));
+        assert!(r.memory() >= 8 << 13);
     }
 }

@@ -18,6 +18,18 @@ fn write_ours(pairs: &Pairs) -> Vec<u8> {
         w.insert(k, *v).unwrap();
     }
     assert_eq!(w.len(), pairs.len() as u64);
+    assert!(w.table_memory() < 16 << 20, "{} bytes", w.table_memory());
+    w.finish().unwrap()
+}
+
+/// Our writer with the smallest tables there are, so entries are replaced and fall out
+/// of the ring all the time.
+fn write_ours_tiny(pairs: &Pairs) -> Vec<u8> {
+    let mut w =
+        FstWriter::with_tables(Vec::new(), Registry::new(0, 1, 1 << 10), Suffixes::new(0)).unwrap();
+    for (k, v) in pairs {
+        w.insert(k, *v).unwrap();
+    }
     w.finish().unwrap()
 }
 
@@ -270,6 +282,15 @@ fn a_hundred_thousand_identifiers_and_random_values() {
     );
     let random: Pairs = keys.into_iter().map(|k| (k, value(&mut x))).collect();
     check(&random, 2);
+    // Tables too small to hold anything for long: fewer nodes shared, the same map.
+    for pairs in [&ordinals, &random] {
+        let tiny = write_ours_tiny(pairs);
+        let full = write_ours(pairs);
+        assert!(tiny.len() > full.len(), "{} and {}", tiny.len(), full.len());
+        let tiny = Map::new(tiny).unwrap();
+        tiny.as_fst().verify().unwrap();
+        assert_eq!(&contents(&tiny), pairs);
+    }
 }
 
 #[test]
@@ -321,6 +342,10 @@ fn equal_suffixes_are_written_once() {
         .collect();
     let ours = check(&pairs, 5);
     assert!(ours.len() < 1000, "{} bytes", ours.len());
+    // One tail recurring: even the smallest tables keep it.
+    let tiny = write_ours_tiny(&pairs);
+    assert_eq!(contents(&Map::new(tiny.clone()).unwrap()), pairs);
+    assert_eq!(tiny.len(), ours.len());
 }
 
 #[test]
