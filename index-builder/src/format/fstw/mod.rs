@@ -229,7 +229,7 @@ impl<W: Write> FstWriter<W> {
     }
 
     /// Adds `key` with `value`. An error, and nothing added, when the key is not greater
-    /// than the previous one.
+    /// than the previous one. After an I/O error the map is incomplete: drop the writer.
     pub fn insert(&mut self, key: &[u8], value: u64) -> Result<(), FstWriteError> {
         if self.keys > 0 && key <= self.last_key.as_slice() {
             return Err(if key == self.last_key.as_slice() {
