@@ -381,3 +381,28 @@ fn keys_out_of_order_or_repeated_are_refused() {
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("inserted twice"), "{err}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Any small map: keys over a few bytes (so prefixes and shared tails abound), any
+    /// values; what fst reads back is what was written.
+    #[test]
+    fn any_small_map_reads_back(
+        raw in proptest::collection::vec(
+            (proptest::collection::vec(proptest::sample::select(vec![0u8, 1, b'a', b't', 0xff]), 0..7),
+             proptest::prelude::any::<u64>()),
+            0..60,
+        )
+    ) {
+        let pairs = sorted(raw);
+        let map = Map::new(write_ours(&pairs)).unwrap();
+        map.as_fst().verify().unwrap();
+        proptest::prop_assert_eq!(contents(&map), pairs.clone());
+        let tiny = Map::new(write_ours_tiny(&pairs)).unwrap();
+        proptest::prop_assert_eq!(contents(&tiny), pairs.clone());
+        for (k, v) in &pairs {
+            proptest::prop_assert_eq!(map.get(k), Some(*v));
+        }
+    }
+}
