@@ -38,17 +38,26 @@ pub(super) fn canonical(node: &Open, out: &mut Vec<u64>) {
     }
 }
 
-/// A 64-bit hash of canonical words (multiply and rotate). The registry confirms every
-/// match word for word, so only its spread matters.
-pub(super) fn hash_words(words: &[u64]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let h = words
-        .iter()
-        .fold(0u64, |h, &w| (h.rotate_left(26) ^ w).wrapping_mul(K));
-    // A multiplication carries each bit only upwards: fold the high half back down so
-    // every bit of every word reaches the bits that pick a set.
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// One step of the writer's hashes (of nodes here, of key tails in `suffixes`): rotate,
+/// mix in a word, multiply.
+pub(super) fn mix(h: u64, w: u64) -> u64 {
+    (h.rotate_left(26) ^ w).wrapping_mul(K)
+}
+
+/// The last step of the writer's hashes. A multiplication carries each bit only upwards:
+/// fold the high half back down so every bit of every word reaches the bits that pick a
+/// set.
+pub(super) fn spread(h: u64) -> u64 {
     let h = (h ^ h >> 32).wrapping_mul(K);
     h ^ h >> 29
+}
+
+/// A 64-bit hash of canonical words. The registry confirms every match word for word, so
+/// only its spread matters.
+pub(super) fn hash_words(words: &[u64]) -> u64 {
+    spread(words.iter().fold(0u64, |h, &w| mix(h, w)))
 }
 
 /// Bytes needed for `v` little-endian, at least one.

@@ -42,6 +42,9 @@ const EMPTY: Cell = Cell {
     body: [0; INLINE],
 };
 
+// A cell is one cache line: a probe costs one line.
+const _: () = assert!(std::mem::size_of::<Cell>() == 64);
+
 /// Where canonical words too many for a cell are kept, oldest overwritten first.
 struct Ring {
     words: Vec<u64>,
@@ -191,11 +194,6 @@ fn same(a: &[u64], b: &[u64]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cell_is_one_cache_line() {
-        assert_eq!(std::mem::size_of::<Cell>(), 64);
-    }
 
     #[test]
     fn a_hash_match_with_other_bytes_is_not_a_hit() {

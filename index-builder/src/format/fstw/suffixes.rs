@@ -14,6 +14,8 @@
 //! [`Suffixes::MAX`] are not cached. Two ways per set, least recently used replaced; the
 //! size is fixed at creation.
 
+use super::encode::{mix, spread};
+
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Cell {
@@ -30,6 +32,9 @@ const EMPTY: Cell = Cell {
     len: 0,
     bytes: [0; Suffixes::MAX],
 };
+
+// A cell is one cache line: a probe costs one line.
+const _: () = assert!(std::mem::size_of::<Cell>() == 64);
 
 pub(super) struct Suffixes {
     cells: Vec<Cell>,
@@ -89,28 +94,19 @@ impl Suffixes {
 
 /// A 64-bit hash of a tail, eight bytes a step, mixed so every byte reaches the set bits.
 pub(super) fn hash_tail(tail: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut h = tail.len() as u64;
     let mut words = tail.chunks_exact(8);
     for w in &mut words {
-        let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
-        h = (h.rotate_left(26) ^ w).wrapping_mul(K);
+        h = mix(h, u64::from_le_bytes(w.try_into().expect("8 bytes")));
     }
     let mut last = [0u8; 8];
     last[..words.remainder().len()].copy_from_slice(words.remainder());
-    h = (h.rotate_left(26) ^ u64::from_le_bytes(last)).wrapping_mul(K);
-    let h = (h ^ h >> 32).wrapping_mul(K);
-    h ^ h >> 29
+    spread(mix(h, u64::from_le_bytes(last)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cell_is_one_cache_line() {
-        assert_eq!(std::mem::size_of::<Cell>(), 64);
-    }
 
     #[test]
     fn only_the_same_tail_is_found() {
