@@ -13,14 +13,16 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use credgate_index::format::fstw::FstWriter;
+use credgate_index::format::HEADER_LEN;
 use fst::{Map, MapBuilder, Streamer};
 
 type Pairs = Vec<(Vec<u8>, u64)>;
 
 fn load(path: &std::path::Path) -> Result<Pairs> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    // The credgate header (32 bytes) precedes the FST.
-    let map = Map::new(bytes[32..].to_vec()).with_context(|| format!("{}", path.display()))?;
+    // The snapshot file's header precedes the FST.
+    let map =
+        Map::new(bytes[HEADER_LEN..].to_vec()).with_context(|| format!("{}", path.display()))?;
     let mut out = Vec::with_capacity(map.len());
     let mut s = map.stream();
     while let Some((k, v)) = s.next() {
