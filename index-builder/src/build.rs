@@ -209,7 +209,7 @@ pub fn build_with_budget(
     // Pass 1: subject types. ids.fst and ids.idx are written on a thread of their own,
     // fed the subjects as pass 1 finds them (see `idfeed`).
     let mut conflicts = Conflicts::default();
-    let (mut id_sender, id_feed) = idfeed::channel(per_sorter);
+    let (id_sender, id_feed) = idfeed::channel(per_sorter);
     let ids = Background::spawn({
         let dir = gen.dir().to_path_buf();
         let spill_dir = spill_path.clone();
@@ -219,11 +219,21 @@ pub fn build_with_budget(
             Ok((entries, spill.runs_spilled()))
         }
     });
-    let (subject_file, _) = checks::subjects(&spill, mentions, &mut conflicts, &mut |s| {
-        id_sender.send(s.id)
-    })
+    let (subject_file, _) = {
+        // The sender is this block's: when pass 1 fails it is dropped here, unfinished,
+        // which ends the ids thread with an error, before the return joins that thread
+        // (dropped after `ids`, it left the join waiting for subjects forever).
+        let mut id_sender = id_sender;
+        let subjects = checks::subjects(&spill, mentions, &mut conflicts, &mut |s| {
+            id_sender.send(s.id)
+        })
+        .and_then(|done| test_hook_fail("subjects").map(|()| done));
+        if subjects.is_ok() {
+            id_sender.finish();
+        }
+        subjects
+    }
     .map_err(sio)?;
-    id_sender.finish();
     // Timed on its own: pass 1 runs on this thread alone, before the passes it unblocks.
     phases.mark("subjects");
 
@@ -523,6 +533,15 @@ fn test_hook_abort(file: &str) {
     if std::env::var_os("CREDGATE_TEST_ABORT_AFTER").is_some_and(|v| v == file) {
         std::process::abort();
     }
+}
+
+/// Failure tests set `CREDGATE_TEST_FAIL_AT` to a point of the build: there the builder
+/// fails as an I/O error would.
+fn test_hook_fail(point: &str) -> io::Result<()> {
+    if std::env::var_os("CREDGATE_TEST_FAIL_AT").is_some_and(|v| v == point) {
+        return Err(io::Error::other(format!("injected failure at {point}")));
+    }
+    Ok(())
 }
 
 /// A writer thread that is always joined: by [`Background::join`], or when the build

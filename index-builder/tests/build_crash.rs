@@ -68,6 +68,38 @@ fn a_build_aborted_at_any_file_leaves_the_previous_generation() {
 }
 
 #[test]
+fn a_build_that_fails_while_the_ids_thread_waits_reports_the_error_and_exits() {
+    // Pass 1 feeds the subjects to the thread writing ids.fst; a failure there used to
+    // join that thread while it still waited for subjects, and the build hung.
+    let root = tempfile::tempdir().unwrap();
+    let mut child = build(&sample(), root.path())
+        .env("CREDGATE_TEST_FAIL_AT", "subjects")
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let status = status.expect("the failed build exits within 60 s instead of hanging");
+    assert!(!status.success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("injected failure at subjects"), "{err}");
+    assert!(
+        Snapshot::open(root.path()).is_err(),
+        "nothing was published"
+    );
+}
+
+#[test]
 fn a_build_killed_while_writing_leaves_the_previous_generation() {
     let source = tempfile::tempdir().unwrap();
     credgate_index::synth::generate(
