@@ -14,7 +14,7 @@ use std::path::Path;
 use roaring::RoaringBitmap;
 
 use super::checks::{self, Conflicts, CrossReject};
-use super::items::{key_ord, ord_key, IdixEntry, LinkKey, LiveEvent, LiveRecord, Subject};
+use super::items::{IdixEntry, LinkKey, LiveEvent, LiveRecord, OrdLink, PersonLink, Subject};
 use super::names::NameFeed;
 use super::sink::{Pending, Sink};
 use super::spill::{read_seq, Sorter, SpillDir};
@@ -32,8 +32,8 @@ use crate::model::{Outcome, SubjectType};
 
 /// The two link tables' orders pass 4 produces, and the links it rejected.
 pub(crate) struct LinkOrders<'s> {
-    pub(crate) by_person: Sorter<'s, LinkKey>,
-    pub(crate) by_org: Sorter<'s, LinkKey>,
+    pub(crate) by_person: Sorter<'s, OrdLink>,
+    pub(crate) by_org: Sorter<'s, OrdLink>,
     /// Links with a type conflict, by arrival.
     pub(crate) rejected: Vec<(u64, CrossReject)>,
 }
@@ -49,7 +49,7 @@ pub(crate) fn link_ordinals<'s>(
 ) -> io::Result<LinkOrders<'s>> {
     let mut rejected = Vec::new();
     // Links sorted by org id: replace the org id by its ordinal, re-key by person id.
-    let mut by_person_id = spill.sorter::<LinkKey>();
+    let mut by_person_id = spill.sorter::<PersonLink>();
     let mut links = links.finish()?.0.prefetch().peekable();
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut ord = 0u32;
@@ -63,30 +63,41 @@ pub(crate) fn link_ordinals<'s>(
                 ));
                 continue;
             }
-            by_person_id.push(LinkKey {
-                a: l.b,
-                b: ord_key(ord),
-                ..l
+            by_person_id.push(PersonLink {
+                person: l.b,
+                org: ord,
+                role: l.role,
+                from: l.from,
+                until: l.until,
+                seq: l.seq,
             })?;
         }
         ord += 1;
     }
     // Sorted by (person id, org ordinal, …): the person's ordinal completes both tables.
-    let mut by_person = spill.sorter::<LinkKey>();
-    let mut by_org = spill.sorter::<LinkKey>();
+    let mut by_person = spill.sorter::<OrdLink>();
+    let mut by_org = spill.sorter::<OrdLink>();
     let mut links = by_person_id.finish()?.0.prefetch().peekable();
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
-        while let Some(l) = links.next_if(|l| l.a == s.id)? {
-            by_person.push(LinkKey {
-                a: ord_key(ord),
-                ..l
+        while let Some(l) = links.next_if(|l| l.person == s.id)? {
+            let (org, role, from, until, seq) = (l.org, l.role, l.from, l.until, l.seq);
+            by_person.push(OrdLink {
+                this: ord,
+                other: org,
+                role,
+                from,
+                until,
+                seq,
             })?;
-            by_org.push(LinkKey {
-                a: l.b,
-                b: ord_key(ord),
-                ..l
+            by_org.push(OrdLink {
+                this: org,
+                other: ord,
+                role,
+                from,
+                until,
+                seq,
             })?;
         }
         ord += 1;
@@ -102,8 +113,8 @@ pub(crate) fn link_ordinals<'s>(
 pub(crate) struct Streams<'s> {
     pub(crate) records: Sorter<'s, LiveRecord>,
     pub(crate) events: Sorter<'s, LiveEvent>,
-    pub(crate) by_person: Sorter<'s, LinkKey>,
-    pub(crate) by_org: Sorter<'s, LinkKey>,
+    pub(crate) by_person: Sorter<'s, OrdLink>,
+    pub(crate) by_org: Sorter<'s, OrdLink>,
     /// Each subject's name, in ordinal order, from the names thread (see `names`).
     pub(crate) names: NameFeed,
 }
@@ -332,10 +343,10 @@ pub(crate) fn tables(
             SubjectType::Org => (&mut by_org, &mut org_out),
         };
         let link_start = out.rows;
-        while let Some(l) = links.next_if(|l| key_ord(&l.a) == ord).map_err(io_at)? {
+        while let Some(l) = links.next_if(|l| l.this == ord).map_err(io_at)? {
             let row = LinkRow {
                 this: ord,
-                other: key_ord(&l.b),
+                other: l.other,
                 role: l.role,
                 from: l.from,
                 until: l.until,
