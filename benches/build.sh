@@ -23,6 +23,13 @@
 #   B/rec     bytes of the published generation directory / records
 #   verify_s  wall-clock seconds of `index-builder verify` (reads every byte, checks everything)
 #   runs      sorted runs the build spilled (0: everything fitted in the budget)
+#   wr_gb     GB the disk under --work was written during the build, by its own counters
+#             (/sys/class/block/DEV/stat, sectors written): spilled runs that reached the
+#             disk and the snapshot; "-" when --work is on no block device (tmpfs)
+#   disc_gb   GB discarded on that disk during the build (sectors discarded): on a file
+#             system mounted with `discard`, what deleting spilled runs gave back. Unlike
+#             wall_s these two do not depend on how busy a shared machine is, but they do
+#             count any other process writing to the same disk at the time
 #   load1     the 1-minute load average when the build ended (a shared machine skews wall_s)
 #
 # Needs only bash, coreutils, cargo and /usr/bin/time (GNU time); installs nothing. Generated
@@ -47,7 +54,7 @@ while [ $# -gt 0 ]; do
         --budget) budget="$2"; shift ;;
         --work) work="$2"; shift ;;
         --keep-data) keep=1 ;;
-        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -73,6 +80,14 @@ cleanup() {
 trap cleanup EXIT
 
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# The block device under --work, for its counters (see wr_gb and disc_gb above).
+dev="$(basename "$(df --output=source "$work" | tail -n 1)")"
+devstat="/sys/class/block/$dev/stat"
+if [ ! -r "$devstat" ]; then devstat=""; fi
+echo "disk under $work: ${devstat:-no block device counters}"
+sectors() {
+    if [ -n "$devstat" ]; then awk '{print $7, $14}' "$devstat"; else echo "- -"; fi
+}
 budget_args=()
 if [ -n "$budget" ]; then budget_args=(--memory-budget "$budget"); fi
 echo "memory budget: ${budget:-builder default}"
@@ -91,8 +106,11 @@ for n in $sizes; do
     "$bin" synth --out "$src" --records "$n" --seed 7 | tail -n 1
     echo "== $n records: build"
     timelog="$work/time-$n.txt"
+    sync
+    read -r wr0 disc0 < <(sectors)
     /usr/bin/time -v -o "$timelog" \
         "$bin" build --source "$src" --out "$out" --today 2026-11-28 "${budget_args[@]}" >"$work/build-$n.txt"
+    read -r wr1 disc1 < <(sectors)
     load1=$(cut -d' ' -f1 /proc/loadavg)
     grep -E '^(snapshot|records|phases|memory|built)' "$work/build-$n.txt"
     runs=$(awk '/^memory budget/ {print $(NF-3)}' "$work/build-$n.txt")
@@ -108,12 +126,15 @@ for n in $sizes; do
     "$bin" verify "$out"
     vend=$(date +%s.%N)
     rows+=("$(awk -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss_kb" -v b="$bytes" \
-        -v v0="$vstart" -v v1="$vend" -v runs="$runs" -v l="$load1" 'BEGIN {
-            printf "%10d %8.1f %8.1f %10.0f %8.0f %7.1f %9.1f %6d %6.2f", n, w, u + s, n / w, r / 1024, b / n, v1 - v0, runs, l }')")
+        -v v0="$vstart" -v v1="$vend" -v runs="$runs" -v l="$load1" \
+        -v wr0="$wr0" -v wr1="$wr1" -v d0="$disc0" -v d1="$disc1" 'BEGIN {
+            if (wr0 == "-") { wr = "-"; disc = "-" }
+            else { wr = sprintf("%.1f", (wr1 - wr0) * 512 / 1e9); disc = sprintf("%.1f", (d1 - d0) * 512 / 1e9) }
+            printf "%10d %8.1f %8.1f %10.0f %8.0f %7.1f %9.1f %6d %6.2f %6s %7s", n, w, u + s, n / w, r / 1024, b / n, v1 - v0, runs, l, wr, disc }')")
     # The next size needs the disk more than this one's data.
     if [ "$keep" = 0 ]; then rm -rf "$src" "$out"; fi
 done
 
 echo
-printf "%10s %8s %8s %10s %8s %7s %9s %6s %6s\n" records wall_s cpu_s rec/s rss_mb B/rec verify_s runs load1
+printf "%10s %8s %8s %10s %8s %7s %9s %6s %6s %6s %7s\n" records wall_s cpu_s rec/s rss_mb B/rec verify_s runs load1 wr_gb disc_gb
 for r in "${rows[@]}"; do echo "$r"; done
