@@ -12,7 +12,7 @@ use std::io;
 
 use super::checks::RecordInputs;
 use super::codec::Codec;
-use super::items::{ByRecordId, EventRec, LinkKey, ListRec, Mention, NameOffer, Row};
+use super::items::{ByRecordId, EventRec, LinkKey, LinkTerms, ListRec, Mention, NameOffer, Row};
 use super::spill::{Sorter, SpillDir};
 use super::PERSONAL_RETENTION_YEARS;
 use crate::date::Day;
@@ -263,10 +263,12 @@ impl SourceSink for Encoder {
         let key = LinkKey {
             a: r.org_id,
             b: r.person_id,
-            role: r.role.code(),
-            from: opt_low(r.from),
-            until: opt_high(r.until),
-            seq: 0,
+            terms: LinkTerms {
+                role: r.role.code(),
+                from: opt_low(r.from),
+                until: opt_high(r.until),
+                seq: 0,
+            },
             file: r.file,
             line: r.line,
         };
@@ -437,10 +439,12 @@ mod tests {
             let key = LinkKey {
                 a: org,
                 b: person,
-                role: Role::LegalRep.code(),
-                from: opt_low(Some(day("2019-01-01"))),
-                until: opt_high(None),
-                seq,
+                terms: LinkTerms {
+                    role: Role::LegalRep.code(),
+                    from: opt_low(Some(day("2019-01-01"))),
+                    until: opt_high(None),
+                    seq,
+                },
                 file: 3,
                 line,
             };

@@ -55,10 +55,10 @@ pub(crate) fn link_ordinals<'s>(
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
         while let Some(l) = links.next_if(|l| l.a == s.id)? {
-            if conflicts.contains(l.seq) {
+            if conflicts.contains(l.terms.seq) {
                 let reason = "org_id or person_id is already known as a subject of the other type";
                 rejected.push((
-                    l.seq,
+                    l.terms.seq,
                     checks::reject(l.file, l.line, String::new(), reason.to_string()),
                 ));
                 continue;
@@ -66,10 +66,7 @@ pub(crate) fn link_ordinals<'s>(
             by_person_id.push(PersonLink {
                 person: l.b,
                 org: ord,
-                role: l.role,
-                from: l.from,
-                until: l.until,
-                seq: l.seq,
+                terms: l.terms,
             })?;
         }
         ord += 1;
@@ -82,22 +79,15 @@ pub(crate) fn link_ordinals<'s>(
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
         while let Some(l) = links.next_if(|l| l.person == s.id)? {
-            let (org, role, from, until, seq) = (l.org, l.role, l.from, l.until, l.seq);
             by_person.push(OrdLink {
                 this: ord,
-                other: org,
-                role,
-                from,
-                until,
-                seq,
+                other: l.org,
+                terms: l.terms,
             })?;
             by_org.push(OrdLink {
-                this: org,
+                this: l.org,
                 other: ord,
-                role,
-                from,
-                until,
-                seq,
+                terms: l.terms,
             })?;
         }
         ord += 1;
@@ -347,9 +337,9 @@ pub(crate) fn tables(
             let row = LinkRow {
                 this: ord,
                 other: l.other,
-                role: l.role,
-                from: l.from,
-                until: l.until,
+                role: l.terms.role,
+                from: l.terms.from,
+                until: l.terms.until,
             };
             out.put(|b| row.encode(b)).map_err(io_at)?;
         }

@@ -452,10 +452,7 @@ impl Codec for NameOffer {
 pub(crate) struct LinkKey {
     pub a: [u8; 18],
     pub b: [u8; 18],
-    pub role: u8,
-    pub from: i32,
-    pub until: i32,
-    pub seq: u64,
+    pub terms: LinkTerms,
     /// Where the link row is, for its reject if pass 4 finds it in a type conflict (not
     /// part of the order: `seq` already makes every key unique).
     pub file: u16,
@@ -465,13 +462,37 @@ pub(crate) struct LinkKey {
 ord_by!(LinkKey, |l| (
     id_key(&l.a),
     id_key(&l.b),
-    l.role,
-    l.from,
-    l.until,
-    l.seq,
+    l.terms,
     l.file,
     l.line
 ));
+
+/// What every sort of a link carries after its two ends, in this order: role, dates and
+/// arrival number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct LinkTerms {
+    pub role: u8,
+    pub from: i32,
+    pub until: i32,
+    pub seq: u64,
+}
+
+impl LinkTerms {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.role);
+        put_i32(out, self.from);
+        put_i32(out, self.until);
+        put_u64(out, self.seq);
+    }
+    fn decode(d: &mut Dec<'_>) -> LinkTerms {
+        LinkTerms {
+            role: d.u8(),
+            from: d.i32(),
+            until: d.i32(),
+            seq: d.u64(),
+        }
+    }
+}
 
 impl LinkKey {
     /// Where the arrival number lies in the encoding.
@@ -482,10 +503,7 @@ impl Codec for LinkKey {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.a);
         out.extend_from_slice(&self.b);
-        out.push(self.role);
-        put_i32(out, self.from);
-        put_i32(out, self.until);
-        put_u64(out, self.seq);
+        self.terms.encode(out);
         put_u16(out, self.file);
         put_u64(out, self.line);
     }
@@ -493,10 +511,7 @@ impl Codec for LinkKey {
         LinkKey {
             a: d.id(),
             b: d.id(),
-            role: d.u8(),
-            from: d.i32(),
-            until: d.i32(),
-            seq: d.u64(),
+            terms: LinkTerms::decode(d),
             file: d.u16(),
             line: d.u64(),
         }
@@ -510,38 +525,22 @@ impl Codec for LinkKey {
 pub(crate) struct PersonLink {
     pub person: [u8; 18],
     pub org: u32,
-    pub role: u8,
-    pub from: i32,
-    pub until: i32,
-    pub seq: u64,
+    pub terms: LinkTerms,
 }
 
-ord_by!(PersonLink, |l| (
-    id_key(&l.person),
-    l.org,
-    l.role,
-    l.from,
-    l.until,
-    l.seq
-));
+ord_by!(PersonLink, |l| (id_key(&l.person), l.org, l.terms));
 
 impl Codec for PersonLink {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.person);
         put_u32(out, self.org);
-        out.push(self.role);
-        put_i32(out, self.from);
-        put_i32(out, self.until);
-        put_u64(out, self.seq);
+        self.terms.encode(out);
     }
     fn decode(d: &mut Dec<'_>) -> PersonLink {
         PersonLink {
             person: d.id(),
             org: d.u32(),
-            role: d.u8(),
-            from: d.i32(),
-            until: d.i32(),
-            seq: d.u64(),
+            terms: LinkTerms::decode(d),
         }
     }
 }
@@ -555,33 +554,22 @@ impl Codec for PersonLink {
 pub(crate) struct OrdLink {
     pub this: u32,
     pub other: u32,
-    pub role: u8,
-    pub from: i32,
-    pub until: i32,
-    pub seq: u64,
+    pub terms: LinkTerms,
 }
 
-ord_by!(OrdLink, |l| (
-    l.this, l.other, l.role, l.from, l.until, l.seq
-));
+ord_by!(OrdLink, |l| (l.this, l.other, l.terms));
 
 impl Codec for OrdLink {
     fn encode(&self, out: &mut Vec<u8>) {
         put_u32(out, self.this);
         put_u32(out, self.other);
-        out.push(self.role);
-        put_i32(out, self.from);
-        put_i32(out, self.until);
-        put_u64(out, self.seq);
+        self.terms.encode(out);
     }
     fn decode(d: &mut Dec<'_>) -> OrdLink {
         OrdLink {
             this: d.u32(),
             other: d.u32(),
-            role: d.u8(),
-            from: d.i32(),
-            until: d.i32(),
-            seq: d.u64(),
+            terms: LinkTerms::decode(d),
         }
     }
 }
@@ -687,6 +675,14 @@ mod tests {
         fn int(&mut self) -> i32 {
             self.pick(&[i32::MIN, -3, 0, 7, 19_000, i32::MAX])
         }
+        fn terms(&mut self, seqs: &[u64]) -> LinkTerms {
+            LinkTerms {
+                role: self.pick(&[0, 3]),
+                from: self.int(),
+                until: self.int(),
+                seq: self.pick(seqs),
+            }
+        }
         fn list(&mut self) -> ListRec {
             ListRec {
                 file: self.pick(&[0, 3]),
@@ -769,10 +765,7 @@ mod tests {
                 .map(|_| LinkKey {
                     a: g.id(),
                     b: g.id(),
-                    role: g.pick(&[0, 3]),
-                    from: g.int(),
-                    until: g.int(),
-                    seq: g.pick(&seqs),
+                    terms: g.terms(&seqs),
                     file: g.pick(&[0, 9]),
                     line: g.pick(&[2, 1 << 33]),
                 })
@@ -784,10 +777,7 @@ mod tests {
                 .map(|_| PersonLink {
                     person: g.id(),
                     org: g.pick(&ords),
-                    role: g.pick(&[0, 3]),
-                    from: g.int(),
-                    until: g.int(),
-                    seq: g.pick(&seqs),
+                    terms: g.terms(&seqs),
                 })
                 .collect(),
         );
@@ -796,10 +786,7 @@ mod tests {
                 .map(|_| OrdLink {
                     this: g.pick(&ords),
                     other: g.pick(&ords),
-                    role: g.pick(&[0, 3]),
-                    from: g.int(),
-                    until: g.int(),
-                    seq: g.pick(&seqs),
+                    terms: g.terms(&seqs),
                 })
                 .collect(),
         );
