@@ -261,8 +261,8 @@ impl SourceSink for Encoder {
         self.mention(true, 1, r.org_id, SubjectType::Org, false);
         self.mention(false, 2, r.person_id, SubjectType::Person, false);
         let key = LinkKey {
-            a: r.org_id,
-            b: r.person_id,
+            org: r.org_id,
+            person: r.person_id,
             terms: LinkTerms {
                 role: r.role.code(),
                 from: opt_low(r.from),
@@ -437,8 +437,8 @@ mod tests {
                 mentions.push(m).unwrap();
             }
             let key = LinkKey {
-                a: org,
-                b: person,
+                org,
+                person,
                 terms: LinkTerms {
                     role: Role::LegalRep.code(),
                     from: opt_low(Some(day("2019-01-01"))),

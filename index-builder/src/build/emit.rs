@@ -54,7 +54,7 @@ pub(crate) fn link_ordinals<'s>(
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
-        while let Some(l) = links.next_if(|l| l.a == s.id)? {
+        while let Some(l) = links.next_if(|l| l.org == s.id)? {
             if conflicts.contains(l.terms.seq) {
                 let reason = "org_id or person_id is already known as a subject of the other type";
                 rejected.push((
@@ -64,7 +64,7 @@ pub(crate) fn link_ordinals<'s>(
                 continue;
             }
             by_person_id.push(PersonLink {
-                person: l.b,
+                person: l.person,
                 org: ord,
                 terms: l.terms,
             })?;

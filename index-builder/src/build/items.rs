@@ -446,12 +446,12 @@ impl Codec for NameOffer {
     }
 }
 
-/// A link row as read, keyed by its org id (`a`) then its person id (`b`), for the org's
-/// ordinal; then it goes on as a [`PersonLink`].
+/// A link row as read, keyed by its org id then its person id, for the org's ordinal;
+/// then it goes on as a [`PersonLink`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct LinkKey {
-    pub a: [u8; 18],
-    pub b: [u8; 18],
+    pub org: [u8; 18],
+    pub person: [u8; 18],
     pub terms: LinkTerms,
     /// Where the link row is, for its reject if pass 4 finds it in a type conflict (not
     /// part of the order: `seq` already makes every key unique).
@@ -460,8 +460,8 @@ pub(crate) struct LinkKey {
 }
 
 ord_by!(LinkKey, |l| (
-    id_key(&l.a),
-    id_key(&l.b),
+    id_key(&l.org),
+    id_key(&l.person),
     l.terms,
     l.file,
     l.line
@@ -501,16 +501,16 @@ impl LinkKey {
 
 impl Codec for LinkKey {
     fn encode(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.a);
-        out.extend_from_slice(&self.b);
+        out.extend_from_slice(&self.org);
+        out.extend_from_slice(&self.person);
         self.terms.encode(out);
         put_u16(out, self.file);
         put_u64(out, self.line);
     }
     fn decode(d: &mut Dec<'_>) -> LinkKey {
         LinkKey {
-            a: d.id(),
-            b: d.id(),
+            org: d.id(),
+            person: d.id(),
             terms: LinkTerms::decode(d),
             file: d.u16(),
             line: d.u64(),
@@ -763,8 +763,8 @@ mod tests {
         agree(
             (0..60)
                 .map(|_| LinkKey {
-                    a: g.id(),
-                    b: g.id(),
+                    org: g.id(),
+                    person: g.id(),
                     terms: g.terms(&seqs),
                     file: g.pick(&[0, 9]),
                     line: g.pick(&[2, 1 << 33]),
