@@ -6,7 +6,7 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::codec::Codec;
@@ -31,23 +31,31 @@ impl RunReader {
         })
     }
 
-    /// Reads the next frame into the buffer; false at the end of the file.
+    /// Reads the next frame into the buffer; false at the end of the file. A file that
+    /// ends inside a frame (its length or its bytes) is an error, never taken for the end.
     pub(super) fn advance(&mut self) -> io::Result<bool> {
-        let mut len = [0u8; 4];
-        match self.r.read_exact(&mut len) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                // Exhausted: the disk space goes back now, not at the end of the build.
-                if !self.keep {
-                    let _ = std::fs::remove_file(&self.path);
-                }
-                return Ok(false);
+        if self.r.fill_buf()?.is_empty() {
+            // Exhausted: the disk space goes back now, not at the end of the build.
+            if !self.keep {
+                let _ = std::fs::remove_file(&self.path);
             }
-            Err(e) => return Err(e),
+            return Ok(false);
         }
+        let mut len = [0u8; 4];
+        self.r.read_exact(&mut len).map_err(|e| self.cut(e))?;
         self.buf.resize(u32::from_le_bytes(len) as usize, 0);
-        self.r.read_exact(&mut self.buf)?;
+        self.r.read_exact(&mut self.buf).map_err(|e| self.cut(e))?;
         Ok(true)
+    }
+
+    fn cut(&self, e: io::Error) -> io::Error {
+        if e.kind() != io::ErrorKind::UnexpectedEof {
+            return e;
+        }
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("{}: the run ends inside a frame", self.path.display()),
+        )
     }
 
     pub(super) fn frame(&self) -> &[u8] {

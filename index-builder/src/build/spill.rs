@@ -798,4 +798,46 @@ mod tests {
         assert_eq!(drain(out), items);
         remove(&dir).unwrap();
     }
+
+    #[test]
+    fn frames_larger_than_a_run_reader_buffer_merge_in_order() {
+        // Frames over RUN_BUFFER make a reader grow its buffer; between them, small frames
+        // straddle the ends of what each read returned.
+        let mut items = items();
+        let mut x = 7u64;
+        for i in 0..12 {
+            crate::build::lcg(&mut x);
+            let len = RUN_BUFFER + (x >> 40) as usize % RUN_BUFFER;
+            items.push(Item(
+                (x >> 33) as u32 % 97,
+                "w".repeat(len) + &i.to_string(),
+            ));
+        }
+        let mut want = items.clone();
+        want.sort();
+        let (spilled, runs) = sorted_with(4 * RUN_BUFFER, &items);
+        assert!(runs > 2, "{runs} runs");
+        assert_eq!(spilled, want);
+    }
+
+    #[test]
+    fn a_run_that_ends_inside_a_frame_is_an_error_not_an_end() {
+        let dir = std::env::temp_dir().join(format!("credgate-spill-cut-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let whole = [&5u32.to_le_bytes()[..], b"abcde"].concat();
+        for (cut, what) in [(whole.len() + 2, "a length"), (whole.len() + 7, "a body")] {
+            let mut bytes = [&whole[..], &whole[..]].concat();
+            bytes.truncate(cut);
+            let path = dir.join(format!("cut-{cut}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let mut r = RunReader::open(path.clone()).unwrap();
+            assert!(r.advance().unwrap());
+            assert_eq!(r.frame(), b"abcde");
+            let err = r.advance().expect_err(what);
+            assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof, "{what}");
+            assert!(err.to_string().contains("ends inside a frame"), "{err}");
+            assert!(path.exists(), "a cut run is not taken for read and removed");
+        }
+        remove(&dir).unwrap();
+    }
 }
