@@ -5,7 +5,9 @@
 //!
 //! It is configured like credgate's server (multi-threaded runtime, one task per connection,
 //! HTTP/1.1 keep-alive, TCP_NODELAY) and answers every request with a fixed small JSON body,
-//! so the ratio measures what the decision, routing and serialisation cost.
+//! so the ratio measures what the decision, routing and serialisation cost. With
+//! `HELLO_BODY_BYTES=N` (at least 12) the body is N bytes of JSON instead, to see what a body
+//! the size of credgate's answers costs by itself.
 
 use std::convert::Infallible;
 
@@ -21,14 +23,29 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8081".to_string());
+    // HELLO_BODY_BYTES=N: answer N bytes of JSON instead (a body the size of credgate's).
+    let body: &'static [u8] = match std::env::var("HELLO_BODY_BYTES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        Some(n) if n >= 12 => {
+            let pad = "x".repeat(n - 12);
+            Box::leak(
+                format!("{{\"hello\":\"{pad}\"}}")
+                    .into_bytes()
+                    .into_boxed_slice(),
+            )
+        }
+        _ => b"{\"hello\":\"world\"}",
+    };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!("hello_server listening on {addr}");
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
         tokio::spawn(async move {
-            let service = service_fn(|_req: Request<hyper::body::Incoming>| async {
-                let mut r = Response::new(Full::new(Bytes::from_static(b"{\"hello\":\"world\"}")));
+            let service = service_fn(move |_req: Request<hyper::body::Incoming>| async move {
+                let mut r = Response::new(Full::new(Bytes::from_static(body)));
                 r.headers_mut().insert(
                     hyper::header::CONTENT_TYPE,
                     hyper::header::HeaderValue::from_static("application/json"),
