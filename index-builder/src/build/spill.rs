@@ -801,8 +801,8 @@ mod tests {
 
     #[test]
     fn frames_larger_than_a_run_reader_buffer_merge_in_order() {
-        // Frames over RUN_BUFFER make a reader grow its buffer; between them, small frames
-        // straddle the ends of what each read returned.
+        // Frames larger than a run reader's RUN_BUFFER are read past its buffer; between
+        // them, small frames straddle the buffer's refills.
         let mut items = items();
         let mut x = 7u64;
         for i in 0..12 {

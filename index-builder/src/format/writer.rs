@@ -124,8 +124,8 @@ impl Write for FileWriter {
 }
 
 /// Syncs a file being written, on a thread of its own, whenever poked: the writer never
-/// waits for the disk. A poke while a sync runs is dropped, since the sync under way or the
-/// next one takes those bytes too. The first error is kept and returned by [`Syncer::stop`]
+/// waits for the disk. One poke waits while a sync runs; a poke beyond it is dropped, since
+/// the sync it would wait for takes those bytes too. The first error is kept and returned by [`Syncer::stop`]
 /// (a failed sync is not reported again by a later one, so it must not be lost).
 struct Syncer {
     poke: Option<SyncSender<()>>,
