@@ -131,7 +131,8 @@ if [[ -n "${TRUST:-}" ]]; then
     | python3 -c 'import sys, json; r = json.load(sys.stdin)["receipt"]; assert r["version"] == 2, r'
 fi
 
-# run_wrk ADDR [check|hello] [TOKEN] → req/s, p99 ms, errors (benches/support/check.lua).
+# run_wrk ADDR [TOKEN] → req/s, p99 ms, errors (benches/support/check.lua; hello gets the same
+# /v1/check requests as credgate, so wrk does the same work for both).
 run_wrk() { local a=$1; shift; wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$LUA" "http://$a" -- "$IDS" "$@" | awk '/^RESULT/ { print $3, $5, $6 }'; }
 run_redis() {
   redis-benchmark -p "$REDIS_PORT" -t get -n 1000000 -c "$CONNECTIONS" --threads "$THREADS" -r "$(wc -l < "$IDS")" -q 2>/dev/null \
@@ -142,7 +143,7 @@ if [[ -n "${TRUST:-}" ]]; then
   printf '%-6s %12s %9s %7s %12s %9s %7s %8s %6s\n' round open_rps p99_ms errors trust_rps p99_ms errors trust/open load1
   for r in $(seq 1 "$ROUNDS"); do
     read -r op opp99 operr < <(run_wrk "$CG_ADDR")
-    read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" check "$TOKEN")
+    read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TOKEN")
     printf '%-6s %12s %9s %7s %12s %9s %7s %8.3f %6s\n' "$r" "$op" "$opp99" "$operr" "$tr" "$trp99" "$trerr" \
       "$(echo "$tr / $op" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
   done
@@ -156,7 +157,7 @@ all_cg=()
 for r in $(seq 1 "$ROUNDS"); do
   read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR")
   all_cg+=("$cg")
-  read -r he hep99 _ < <(run_wrk "$HELLO_ADDR" hello)
+  read -r he hep99 _ < <(run_wrk "$HELLO_ADDR")
   rd=$(run_redis)
   printf '%-6s %14s %9s %7s %14s %9s %14s %8.3f %8.3f\n' "$r" "$cg" "$cgp99" "$cgerr" "$he" "$hep99" "$rd" \
     "$(echo "$cg / $he" | bc -l)" "$(echo "$cg / ${rd:-1}" | bc -l)"
@@ -165,8 +166,7 @@ echo "errors: non-2xx answers or socket errors wrk saw from credgate (all ids ar
 
 half=$(printf '%s\n' "${all_cg[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%d", v[int((NR + 1) / 2)] / 2 }')
 awk '{ print "/v1/check?id=" $1 "&scenario=procurement" }' "$IDS" > "$DATA/check.paths"
-echo / > "$DATA/hello.paths"
 echo "fixed rate $half req/s (half of credgate's median) for ${DURATION%s} s, 16 connections, load $(cut -d' ' -f1-3 /proc/loadavg):"
 echo "target   offered achieved p50_ms p90_ms p99_ms p999_ms max_ms errors sent"
 printf 'credgate '; "$BIN/examples/rate_load" "$CG_ADDR" "$DATA/check.paths" "$half" "${DURATION%s}" 16 | cut -d' ' -f2-
-printf 'hello    '; "$BIN/examples/rate_load" "$HELLO_ADDR" "$DATA/hello.paths" "$half" "${DURATION%s}" 16 | cut -d' ' -f2-
+printf 'hello    '; "$BIN/examples/rate_load" "$HELLO_ADDR" "$DATA/check.paths" "$half" "${DURATION%s}" 16 | cut -d' ' -f2-

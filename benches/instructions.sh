@@ -59,7 +59,6 @@ valid_ids() {
 }
 { valid_ids "$SRC"; valid_ids "$OTHER"; } | shuf --random-source=<(yes 7) > "$OUT/ids.txt"
 sed 's|^|/v1/check?scenario=procurement\&id=|' "$OUT/ids.txt" > "$OUT/check.paths"
-sed 's|.*|/|' "$OUT/ids.txt" > "$OUT/hello.paths"
 echo "snapshot: $RECORDS records; $(wc -l < "$OUT/ids.txt") valid ids, hits and misses; $N requests at $RATE/s"
 
 pids=()
@@ -96,7 +95,7 @@ for b in $BINS; do
     "$b" serve --index "$ROOT" --listen "127.0.0.1:$port")")
 done
 port=$((port + 1))
-hello=$(measure hello "$port" "$OUT/hello.paths" / "$BIN/examples/hello_server" "127.0.0.1:$port")
+hello=$(measure hello "$port" "$OUT/check.paths" / "$BIN/examples/hello_server" "127.0.0.1:$port")
 hello_ir=$(awk '{ print $3 }' <<<"$hello")
 echo
 echo "| server | requests | instructions / request | × hello |"

@@ -65,7 +65,7 @@ for r in $(seq 1 "$ROUNDS"); do
   for i in "${!names[@]}"; do
     pid=${pids[$i]}; p=${ports[$i]}
     c0=$(cpu_ticks "$pid")
-    wrk -t2 -c64 -d"${DURATION}s" -s benches/support/check.lua "http://127.0.0.1:$p" -- "$IDS" check "$TOKEN" \
+    wrk -t2 -c64 -d"${DURATION}s" -s benches/support/check.lua "http://127.0.0.1:$p" -- "$IDS" "$TOKEN" \
       >"$WORK/wrk.txt" & w=$!
     # perf covers at most all but the last second of the round (it starts with it); under
     # load it attaches late (measured: 1.1–2.2 s of 5 at load 6–8), so its counts are

@@ -1,26 +1,28 @@
 -- The wrk script of the load harnesses (http_load.sh, compare.sh, reload_load.sh):
 --
---   wrk ... -s benches/support/check.lua URL -- IDS_FILE [check|hello] [TOKEN]
+--   wrk ... -s benches/support/check.lua URL -- IDS_FILE [TOKEN]
 --
--- `check` (the default) sends GET /v1/check for each identifier of IDS_FILE in turn
--- (scenario procurement); `hello` sends GET / and does the same Lua work per request, so
--- the bare server is driven by an equally busy client. TOKEN, when given, goes as a Bearer
+-- Sends GET /v1/check for each identifier of IDS_FILE in turn (scenario procurement), to
+-- credgate and to the bare hyper "hello" server alike: hello ignores the path and answers
+-- its fixed body. Both servers must get the same requests, because wrk shares the two cores
+-- with the server it drives: on 2026-11-29 wrk spent 14-16 us of CPU per request building
+-- and sending these requests, against about 10 us when it sent hello a constant "GET /",
+-- and the hello server answered a third to a half more "GET /" requests a second than these
+-- same requests, for that reason alone (benches/RESULTS.md, "Session 11"). TOKEN, when given, goes as a Bearer
 -- header. At the end one line:
 --
 --   RESULT requests req/s p50_ms p99_ms errors status connect read write timeout
 --
 -- where errors is the sum of the five kinds wrk counts (status = non-2xx/3xx answers).
-local ids, i, hello, headers = {}, 0, false, nil
+local ids, i, headers = {}, 0, nil
 
 init = function(args)
   for line in io.lines(args[1]) do ids[#ids + 1] = line end
-  hello = args[2] == "hello"
-  if args[3] then headers = { ["Authorization"] = "Bearer " .. args[3] } end
+  if args[2] then headers = { ["Authorization"] = "Bearer " .. args[2] } end
 end
 
 request = function()
   i = i % #ids + 1
-  if hello then return wrk.format("GET", "/", headers) end
   return wrk.format("GET", "/v1/check?id=" .. ids[i] .. "&scenario=procurement", headers)
 end
 
