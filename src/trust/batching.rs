@@ -14,9 +14,19 @@
 //! connections): 11–16k signatures a second, 57–77 µs of server CPU per check against the
 //! open server's 25–26, and 0.40–0.52 of its throughput; plain group commit on a thread
 //! of its own, and intervals of 100–250 µs, measured worse than 1 ms. With the interval,
-//! signing costs at most one signature per interval whatever the load (under 3 % of a
-//! core at 1 ms), a round covers the checks of about one interval (~20 at 20–30k checks a
-//! second), and a check waits at most about one interval plus one signature for its round.
+//! signing costs at most one signature per interval whatever the load, a round covers the
+//! checks of about one interval, and a check waits at most about one interval plus one
+//! signature for its round.
+//!
+//! The interval was 1 ms until 2026-11-29, when the host was quicker (a
+//! signature about 18 µs) and, with the present design, wrk's 64 connections left a
+//! trusted server a quarter idle: its checks were waiting for rounds, not for CPU. At
+//! 250 µs, seven rounds of two interleaved `benches/trust_cost.sh` runs gave 48.8–70.7k
+//! trusted checks a second against 44.5–50.2k at 1 ms, more in every round, for the same
+//! 16–24 µs of server CPU a check; with [`FALLBACK_DELAY`] at 50 µs instead of 100 as
+//! well, 49.4–68.1k in four rounds; 125 µs was no better than 250 (benches/RESULTS.md,
+//! "Session 11: receipt rounds"). At most 4,000 signatures a second cost about 7 % of a
+//! core.
 //!
 //! Who signs: the first check to queue a leaf once a round is due signs it right there, on
 //! its own (tokio worker) thread, which under load is running anyway, so a round starts
@@ -79,13 +89,13 @@ pub const MAX_BATCH: usize = 4096;
 
 /// The least time from the start of one round to the start of the next (see the module
 /// documentation).
-pub const MIN_ROUND_INTERVAL: Duration = Duration::from_millis(1);
+pub const MIN_ROUND_INTERVAL: Duration = Duration::from_micros(250);
 
 /// How long after a round's due time the signer thread waits for a check to start the
-/// round before starting it itself (see the module documentation): about three arrival
-/// gaps at 30k checks a second, and a tenth of [`MIN_ROUND_INTERVAL`] added to the wait of
-/// the checks of a round that no check after the due time starts.
-pub const FALLBACK_DELAY: Duration = Duration::from_micros(100);
+/// round before starting it itself (see the module documentation): a few arrival gaps at
+/// tens of thousands of checks a second, and a fifth of [`MIN_ROUND_INTERVAL`] added to
+/// the wait of the checks of a round that no check after the due time starts.
+pub const FALLBACK_DELAY: Duration = Duration::from_micros(50);
 
 /// The bytes the signature of a round covers.
 pub fn root_message(root: &Hash, leaves: u64) -> Vec<u8> {
