@@ -22,8 +22,9 @@
 #    would: a SET `codes` of every listed identifier and a HASH `l:<code>` of list_code ->
 #    record_id per identifier, through `redis-cli --pipe`. Then ROUNDS interleaved rounds of
 #    wrk (2 threads, 64 connections) on /v1/check rotating through valid hit and miss ids, the
-#    same wrk requests on the hello server (which ignores the path), and redis-benchmark (64 clients, 2 threads) GET, HGETALL and
-#    SISMEMBER on keys it generates (populated after the memory figure was taken, so they hit).
+#    same wrk requests on the hello server (which ignores the path), and redis-benchmark (64
+#    clients, 2 threads) GET, HGETALL and SISMEMBER on keys it generates (populated after the
+#    memory figure was taken, so they hit).
 #    Then p99 at half of peak: `rate_load` (benches/support/rate_load.rs, open loop, latency
 #    from each request's scheduled time) at half of credgate's median wrk req/s, on credgate
 #    and, at the same rate, on hello, for the same duration.

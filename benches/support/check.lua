@@ -1,4 +1,5 @@
--- The wrk script of the load harnesses (http_load.sh, compare.sh, reload_load.sh):
+-- The wrk script of the load harnesses (http_load.sh, compare.sh, reload_load.sh,
+-- trust_cost.sh):
 --
 --   wrk ... -s benches/support/check.lua URL -- IDS_FILE [TOKEN]
 --

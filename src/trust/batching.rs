@@ -18,15 +18,14 @@
 //! checks of about one interval, and a check waits at most about one interval plus one
 //! signature for its round.
 //!
-//! The interval was 1 ms until 2026-11-29, when the host was quicker (a
-//! signature about 18 µs) and, with the present design, wrk's 64 connections left a
-//! trusted server a quarter idle: its checks were waiting for rounds, not for CPU. At
-//! 250 µs, seven rounds of two interleaved `benches/trust_cost.sh` runs gave 48.8–70.7k
-//! trusted checks a second against 44.5–50.2k at 1 ms, more in every round, for the same
-//! 16–24 µs of server CPU a check; with [`FALLBACK_DELAY`] at 50 µs instead of 100 as
-//! well, 49.4–68.1k in four rounds; 125 µs was no better than 250 (benches/RESULTS.md,
-//! "Session 11: receipt rounds"). At most 4,000 signatures a second cost about 7 % of a
-//! core.
+//! The interval was 1 ms until 2026-11-29. That day the host was quicker (a signature about
+//! 18 µs) and, with the present design, wrk's 64 connections left a trusted server a
+//! quarter idle: its checks were waiting for rounds, not for CPU. At 250 µs, seven rounds
+//! of two interleaved `benches/trust_cost.sh` runs gave 48.8–70.7k trusted checks a second
+//! against 44.5–50.2k at 1 ms, more in every round, for the same 16–24 µs of server CPU a
+//! check; with [`FALLBACK_DELAY`] at 50 µs instead of 100 as well, 49.4–68.1k in four
+//! rounds; 125 µs was no better than 250 (benches/RESULTS.md, "Session 11: receipt
+//! rounds"). At most 4,000 signatures a second cost about 7 % of a core.
 //!
 //! Who signs: the first check to queue a leaf once a round is due signs it right there, on
 //! its own (tokio worker) thread, which under load is running anyway, so a round starts
