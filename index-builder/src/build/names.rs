@@ -265,11 +265,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn temp_dir(name: &str) -> std::path::PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("credgate-names-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::testing::fresh_dir(&format!("names-{name}"))
     }
 
     #[test]

@@ -170,12 +170,10 @@ fn join(w: Writer) -> io::Result<FileEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::fresh_dir;
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("credgate-sink-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        fresh_dir(&format!("sink-{name}"))
     }
 
     #[test]

@@ -822,8 +822,7 @@ mod tests {
 
     #[test]
     fn a_run_that_ends_inside_a_frame_is_an_error_not_an_end() {
-        let dir = std::env::temp_dir().join(format!("credgate-spill-cut-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::testing::fresh_dir("spill-cut");
         let whole = [&5u32.to_le_bytes()[..], b"abcde"].concat();
         for (cut, what) in [(whole.len() + 2, "a length"), (whole.len() + 7, "a body")] {
             let mut bytes = [&whole[..], &whole[..]].concat();

@@ -125,8 +125,9 @@ impl Write for FileWriter {
 
 /// Syncs a file being written, on a thread of its own, whenever poked: the writer never
 /// waits for the disk. One poke waits while a sync runs; a poke beyond it is dropped, since
-/// the sync it would wait for takes those bytes too. The first error is kept and returned by [`Syncer::stop`]
-/// (a failed sync is not reported again by a later one, so it must not be lost).
+/// the sync it would wait for takes those bytes too. The first error is kept and returned
+/// by [`Syncer::stop`] (a failed sync is not reported again by a later one, so it must not
+/// be lost).
 struct Syncer {
     poke: Option<SyncSender<()>>,
     thread: Option<JoinHandle<io::Result<()>>>,
@@ -205,19 +206,12 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("credgate-writer-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        dir
-    }
+    use crate::testing::fresh_dir;
 
     #[test]
     fn a_file_synced_as_it_grows_is_the_file_written_at_once() {
         let payload: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        let (once, grown) = (temp_dir("once"), temp_dir("grown"));
+        let (once, grown) = (fresh_dir("writer-once"), fresh_dir("writer-grown"));
         let whole = write_file(&once, FileKind::Records, &payload).expect("written at once");
 
         let mut w = FileWriter::create(&grown, FileKind::Records).expect("created");
