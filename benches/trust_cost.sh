@@ -12,9 +12,11 @@
 #
 # Environment: ROUNDS (3), DURATION (6, seconds), ROOT (the snapshot root, default the 1M
 # bench snapshot of http_load.sh), IDS (one valid id a line, as http_load.sh writes it),
-# PORT_BASE (19030; two ports a binary), OPEN (1: also the open servers, the default; 0:
-# trusted only), DURABILITY (batch). Needs wrk, and perf for the per-request counts
-# (without it they print as -). Quote the load average printed with every figure.
+# PORT_BASE (19030; a port for each server), OPEN (1: also the open servers, the default; 0:
+# trusted only), PARTS (0; 1: also a server with each part of trust alone, to show what each
+# costs: `keys` (--keys), `audit` (--audit-dir) and `receipts` (--signing-key), open otherwise),
+# DURABILITY (batch). Needs wrk, and perf for the per-request counts (without it they print
+# as -). Quote the load average printed with every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,7 @@ ROOT=${ROOT:-$DATA/index-1000000-1}
 IDS=${IDS:-$DATA/ids.txt}
 PORT_BASE=${PORT_BASE:-19030}
 OPEN=${OPEN:-1}
+PARTS=${PARTS:-0}
 DURABILITY=${DURABILITY:-batch}
 BINS=("$@")
 [[ ${#BINS[@]} -gt 0 ]] || BINS=(target/release/credgate)
@@ -39,17 +42,24 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 TOKEN=$("${BINS[0]}" keys new --name bench --scopes check --file "$WORK/keys.toml" 2>/dev/null)
 
+kinds=(trusted)
+[[ $PARTS == 1 ]] && kinds=(keys audit receipts "${kinds[@]}")
+[[ $OPEN == 1 ]] && kinds=(open "${kinds[@]}")
 names=(); ports=(); port=$PORT_BASE
 for i in "${!BINS[@]}"; do
   b=${BINS[$i]}
-  for kind in open trusted; do
-    [[ $kind == open && $OPEN != 1 ]] && continue
+  for kind in "${kinds[@]}"; do
     name="$i:$(basename "$b")-$kind"
     args=(serve --index "$ROOT" --listen "127.0.0.1:$port")
-    if [[ $kind == trusted ]]; then
-      args+=(--keys "$WORK/keys.toml" --audit-dir "$WORK/audit-$i" --audit-durability "$DURABILITY"
-        --signing-key "$WORK/signing.key")
-    fi
+    keys=(--keys "$WORK/keys.toml")
+    audit=(--audit-dir "$WORK/audit-$i-$kind" --audit-durability "$DURABILITY")
+    receipts=(--signing-key "$WORK/signing.key")
+    case $kind in
+      keys) args+=("${keys[@]}") ;;
+      audit) args+=("${audit[@]}") ;;
+      receipts) args+=("${receipts[@]}") ;;
+      trusted) args+=("${keys[@]}" "${audit[@]}" "${receipts[@]}") ;;
+    esac
     "$b" "${args[@]}" 2>"$WORK/server-$port.log" & pids+=($!)
     names+=("$name"); ports+=("$port"); port=$((port + 1))
   done
