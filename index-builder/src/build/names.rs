@@ -262,11 +262,8 @@ fn unescape_key(key: &[u8], out: &mut Vec<u8>) {
 mod tests {
     use super::super::spill;
     use super::*;
+    use crate::testing::fresh_dir;
     use std::collections::BTreeMap;
-
-    fn temp_dir(name: &str) -> std::path::PathBuf {
-        crate::testing::fresh_dir(&format!("names-{name}"))
-    }
 
     #[test]
     fn the_feed_hands_over_every_name_in_order() {
@@ -305,7 +302,7 @@ mod tests {
 
     #[test]
     fn a_failing_names_thread_fails_pass_5_instead_of_hanging() {
-        let dir = temp_dir("fail");
+        let dir = fresh_dir("names-fail");
         let spill = SpillDir::new(dir.join("spill"), 1 << 20).unwrap();
         let conflicts = Conflicts::default();
         let (tx, mut feed) = channel(4 * BATCH_HELD);
@@ -339,7 +336,7 @@ mod tests {
 
     /// names.fst and names.post as a map from each name to its sorted ordinals would give.
     fn check_index(budget: usize, entries: &[(String, u32)]) {
-        let dir = temp_dir(&format!("index-{budget}"));
+        let dir = fresh_dir(&format!("names-index-{budget}"));
         let spill = SpillDir::new(dir.join("spill"), budget).unwrap();
         let mut sorter = spill.sorter::<NameEntry>();
         for (name, ord) in entries {

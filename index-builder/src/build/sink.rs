@@ -172,13 +172,9 @@ mod tests {
     use super::*;
     use crate::testing::fresh_dir;
 
-    fn temp_dir(name: &str) -> PathBuf {
-        fresh_dir(&format!("sink-{name}"))
-    }
-
     #[test]
     fn a_sink_writes_what_an_inline_writer_writes() {
-        let (a, b) = (temp_dir("inline"), temp_dir("sink"));
+        let (a, b) = (fresh_dir("sink-inline"), fresh_dir("sink-sink"));
         // Seeded bytes, put as rows of varying sizes and written raw, across many chunks.
         let mut x = 7u64;
         let mut rows = Vec::new();
@@ -214,7 +210,7 @@ mod tests {
 
     #[test]
     fn a_file_that_exists_already_is_an_error_at_create() {
-        let dir = temp_dir("exists");
+        let dir = fresh_dir("sink-exists");
         let first = Sink::create(&dir, FileKind::Events).unwrap();
         let err = Sink::create(&dir, FileKind::Events)
             .err()
