@@ -106,3 +106,102 @@ fn lenient_accepts_a_nonconforming_code_and_flags_it() {
     assert_eq!(d["nonconforming"], true);
     assert_eq!(d["decision"], "review");
 }
+
+#[test]
+fn a_damaged_or_missing_snapshot_is_refused_with_exit_3() {
+    let root = tempfile::tempdir().unwrap();
+    build_sample(root.path(), sample_today());
+    let args = ["--id", "914101027110665834", "--scenario", "procurement"];
+    let (code, _, _) = check(root.path(), &args);
+    assert_eq!(code, 0);
+    // One byte of a record's payload changed after the build: the header still reads well,
+    // only the checksum can tell.
+    let current = std::fs::read_to_string(root.path().join("CURRENT")).unwrap();
+    let records = root.path().join(current.trim()).join("records.tbl");
+    let mut bytes = std::fs::read(&records).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&records, bytes).unwrap();
+    let (code, out, err) = check(root.path(), &args);
+    assert_eq!(code, 3, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("records.tbl") && err.contains("checksum"),
+        "{err}"
+    );
+
+    let (code, _, err) = check(&root.path().join("absent"), &args);
+    assert_eq!(code, 3, "{err}");
+}
+
+#[test]
+fn codes_valid_as_both_types_take_the_type_the_snapshot_gives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    copy_dir(&common::repo().join("data/sample"), &source);
+    // 410184198003151070 and 110105199001011304 are valid resident ID numbers that pass
+    // both USCC checks as well; the second is listed here as an organisation.
+    std::fs::write(
+        source.join("lists/both.csv"),
+        "record_id,list_code,subject_type,subject_id,subject_name,authority,doc_no,reason,\
+         decided_on,effective_from,effective_until,act_ended_on\n\
+         BOTH-1,court_defaulter,person,410184198003151070,王测试,新郑市人民法院,(2025)豫0184执1号,\
+         拒不履行,2025-01-10,2025-01-10,,\n\
+         BOTH-2,market_abnormal,org,110105199001011304,测试商贸有限公司,市场监督管理局,异〔2025〕1号,\
+         无法联系,2025-01-10,2025-01-10,,\n",
+    )
+    .unwrap();
+    let root = dir.path().join("root");
+    common::build_source(&source, &root, sample_today(), Some(0)).unwrap();
+    let decide = |id: &str, scenario: &str, extra: &[&str]| {
+        let mut args = vec!["--id", id, "--scenario", scenario, "--as-of", "2026-11-28"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = check(&root, &args);
+        assert_eq!(code, 0, "{id}: {err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    let person = decide("410184198003151070", "transport", &[]);
+    assert_eq!(person["id_type"], "ric");
+    assert_eq!(person["id"], "410184********1070");
+    assert_eq!(person["decision"], "deny");
+    let org = decide("110105199001011304", "procurement", &[]);
+    assert_eq!(org["id_type"], "uscc");
+    assert_eq!(org["id"], "110105199001011304");
+    assert_eq!(org["decision"], "review");
+    // In no list: a person's number, masked.
+    let unknown = decide("810000199001014212", "procurement", &[]);
+    assert_eq!(unknown["id_type"], "ric");
+    assert_eq!(unknown["id"], "810000********4212");
+    assert_eq!(unknown["decision"], "clear");
+
+    // A sample court defaulter's number with position 17 mistyped reads as a nonconforming
+    // USCC; lenient mode does not take it for one, since no organisation has it.
+    let (code, out, err) = check(
+        &root,
+        &[
+            "--id",
+            "410108197301091717",
+            "--scenario",
+            "transport",
+            "--lenient",
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        err.contains("resident ID number") && err.contains("'4'"),
+        "{err}"
+    );
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}

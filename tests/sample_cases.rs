@@ -270,3 +270,46 @@ fn build_counts_the_erased_record_and_rejects_nothing() {
     assert_eq!(report.manifest.counts.rejects, 0);
     assert!(report.rejects.is_empty());
 }
+
+#[test]
+fn a_person_whose_records_are_all_erased_is_not_known() {
+    let (_root, engine) = engine();
+    let today = sample_today();
+    let full = Options {
+        full_personal_ids: true,
+    };
+    // 陈志强: his only record was erased at build time; he holds no role anywhere.
+    let chen = ids::parse("410103197107301034", Mode::Strict, today).unwrap();
+    let p = engine.profile(&chen, today, today, full);
+    assert!(!p.known && p.name.is_none() && p.records.is_empty());
+    assert!(engine
+        .search("陈志强", false, 10, today, full)
+        .unwrap()
+        .is_empty());
+
+    // 周海燕: her only record is erased on 2027-03-01. Until then she is known by name.
+    let zhou = ids::parse("410184198412021381", Mode::Strict, today).unwrap();
+    let erase = day("2027-03-01");
+    let before = engine.profile(&zhou, today, today, full);
+    assert!(before.known);
+    assert_eq!(before.name, Some("周海燕"));
+    let hits = engine.search("周海燕", false, 10, today, full).unwrap();
+    assert_eq!(hits.len(), 1);
+    let d = engine.check(&zhou, Scenario::Procurement, today, today, full);
+    assert_eq!(d.name, Some("周海燕"));
+    // Seen from the erase day, as of it or from a served snapshot's today: no trace.
+    for (as_of, now) in [(erase, today), (today, erase)] {
+        let d = engine.check(&zhou, Scenario::Procurement, as_of, now, full);
+        assert!(d.name.is_none() && d.records.is_empty(), "{as_of} {now}");
+        let p = engine.profile(&zhou, as_of, now, full);
+        assert!(!p.known && p.name.is_none(), "{as_of} {now}");
+    }
+    assert!(engine
+        .search("周海燕", false, 10, erase, full)
+        .unwrap()
+        .is_empty());
+
+    // A person with links stays known by name: 高建军's record runs, and he holds a role.
+    let gao = ids::parse("410108197301091757", Mode::Strict, today).unwrap();
+    assert!(engine.profile(&gao, today, today, full).known);
+}

@@ -1,13 +1,12 @@
 //! `credgate check --index ROOT --id ID --scenario S [--as-of D] [--lenient]`: one decision as
-//! JSON on stdout. Exit 0 on a decision; 2 on an invalid identifier, scenario or date.
+//! JSON on stdout. Exit 0 on a decision; 2 on an invalid identifier, scenario or date; 3 when
+//! the snapshot cannot be opened or fails its checksums.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use credgate_index::date::Day;
-use credgate_index::ids::{self, Mode};
+use credgate_index::ids::Mode;
 use credgate_index::model::Scenario;
 
 use crate::engine::{Engine, Options};
@@ -34,6 +33,9 @@ pub struct Args {
     #[arg(long)]
     pub full_ids: bool,
 }
+
+/// Exit status when the snapshot cannot be opened or is damaged (as `credgate screen`).
+pub const EXIT_SNAPSHOT: u8 = 3;
 
 /// A usage problem: reported on one line, exit code 2.
 #[derive(Debug)]
@@ -70,24 +72,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Mode::Strict
     };
-    let checked = (|| {
-        let id =
-            ids::parse(&args.id, mode, today).map_err(|e| Invalid(format!("invalid id: {e}")))?;
+    let usage = |e: Invalid| {
+        eprintln!("credgate check: {e}");
+        Ok(ExitCode::from(super::EXIT_FAILURE))
+    };
+    let (scenario, as_of) = match (|| {
         Ok::<_, Invalid>((
-            id,
             parse_scenario(&args.scenario)?,
             parse_as_of(args.as_of.as_deref(), today)?,
         ))
-    })();
-    let (id, scenario, as_of) = match checked {
+    })() {
         Ok(v) => v,
+        Err(e) => return usage(e),
+    };
+    // Checksums included: a snapshot damaged on disk is refused, not answered from. The
+    // snapshot comes before the identifier because it settles the type of the rare codes
+    // valid as both kinds.
+    let engine = match Engine::open_checked(&args.index) {
+        Ok(engine) => engine,
         Err(e) => {
-            eprintln!("credgate check: {e}");
-            return Ok(ExitCode::from(super::EXIT_FAILURE));
+            eprintln!("credgate check: snapshot {}: {e}", args.index.display());
+            return Ok(ExitCode::from(EXIT_SNAPSHOT));
         }
     };
-    let engine = Engine::open(&args.index)
-        .with_context(|| format!("opening snapshot {}", args.index.display()))?;
+    let id = match engine.parse_id(&args.id, mode, today) {
+        Ok(id) => id,
+        Err(e) => return usage(Invalid(format!("invalid id: {e}"))),
+    };
     let decision = engine.check(
         &id,
         scenario,

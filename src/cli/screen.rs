@@ -163,7 +163,7 @@ fn screen(args: Args) -> Result<Summary, Failure> {
         progress: batch::stderr_is_terminal(),
     };
     if let Some(root) = &args.index {
-        let engine = Engine::open(root).map_err(|err| BatchError::Snapshot {
+        let engine = Engine::open_checked(root).map_err(|err| BatchError::Snapshot {
             path: root.clone(),
             err,
         })?;

@@ -46,7 +46,8 @@ pub struct Decision<'a> {
     pub decision: Outcome,
     pub heightened: bool,
     pub nonconforming: bool,
-    /// The subject's name as the lists record it; `null` when the subject is not in any list.
+    /// The subject's name as the lists record it; `null` when the subject is not in any list,
+    /// or is a person whose every record is erased and who holds no role (rule 6).
     pub name: Option<&'a str>,
     pub measures: Vec<AppliedMeasure<'a>>,
     pub records: Vec<ActiveRecord<'a>>,

@@ -28,9 +28,11 @@ use std::fmt;
 use std::path::Path;
 
 use credgate_index::catalog::{Catalog, CatalogError, Measure};
+use credgate_index::date::Day;
 use credgate_index::format::reader::Snapshot;
 use credgate_index::format::FormatError;
-use credgate_index::model::{Class, Effect, Kind, Scenario};
+use credgate_index::ids::{self, Id, IdError, IdType};
+use credgate_index::model::{Class, Effect, Kind, Scenario, SubjectType};
 
 pub use decision::{Decision, Outcome};
 
@@ -112,6 +114,16 @@ impl Engine {
         Engine::new(Snapshot::open(path)?)
     }
 
+    /// [`Engine::open`], then every file's checksum compared with its payload
+    /// ([`Snapshot::verify_checksums`]), so that a snapshot damaged on disk is refused
+    /// instead of answered from. What the command-line tools use; the server runs the full
+    /// [`Engine::verify`] before it serves a snapshot.
+    pub fn open_checked(path: &Path) -> Result<Engine, EngineError> {
+        let engine = Engine::open(path)?;
+        engine.snapshot.verify_checksums()?;
+        Ok(engine)
+    }
+
     pub fn new(snapshot: Snapshot) -> Result<Engine, EngineError> {
         let catalog = Catalog::parse(
             snapshot.catalog_toml(),
@@ -183,6 +195,23 @@ impl Engine {
 
     pub(crate) fn list(&self, index: u16) -> &ListInfo {
         &self.lists[index as usize]
+    }
+
+    /// Parses an identifier a caller gives, its type detected ([`ids::parse_known`]): the
+    /// rare codes that read as both an organisation's and a person's take the type of the
+    /// subject this snapshot holds under them.
+    pub fn parse_id(&self, input: &str, mode: ids::Mode, today: Day) -> Result<Id, IdError> {
+        ids::parse_known(input, mode, today, |code| self.subject_type_of(code))
+    }
+
+    /// The type of the subject the snapshot holds under `code`, if any.
+    fn subject_type_of(&self, code: &[u8; 18]) -> Option<IdType> {
+        let snap = self.snapshot();
+        let subject = snap.subject(snap.lookup(code)?)?;
+        Some(match SubjectType::from_code(subject.subject_type)? {
+            SubjectType::Org => IdType::Uscc,
+            SubjectType::Person => IdType::Ric,
+        })
     }
 }
 

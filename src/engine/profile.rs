@@ -93,7 +93,11 @@ fn status(r: &RecordRow, d: Day) -> &'static str {
 impl Engine {
     pub fn profile(&self, id: &Id, as_of: Day, today: Day, opts: Options) -> Profile<'_> {
         let snap = self.snapshot();
-        let subject = snap.lookup(id.as_bytes()).and_then(|o| snap.subject(o));
+        // A person whose records are all erased is not known (rule 6, `Engine::visible`).
+        let subject = snap
+            .lookup(id.as_bytes())
+            .and_then(|o| snap.subject(o))
+            .filter(|s| self.visible(s, as_of, today));
         let mut records = Vec::new();
         let mut links = Vec::new();
         if let Some(s) = &subject {

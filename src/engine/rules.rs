@@ -98,6 +98,18 @@ impl Engine {
         }
     }
 
+    /// Rule 6 for the subject itself: a person every one of whose records is erased, and who
+    /// holds no role in an organisation, is not known at all: no name in a check, `known:
+    /// false` in a profile, not found by name. Organisations' records are never erased.
+    pub(crate) fn visible(&self, subject: &SubjectRow, as_of: Day, today: Day) -> bool {
+        subject.subject_type != SubjectType::Person.code()
+            || subject.link_count > 0
+            || self
+                .snapshot()
+                .records_of(subject)
+                .any(|(_, r)| present(&r, as_of, today))
+    }
+
     /// Rule 5's "连续三年无不良信用记录": no focus or black record, own or linked, active on
     /// any day of the `years` years up to `as_of`.
     pub(crate) fn clean_for(
@@ -261,6 +273,7 @@ impl Engine {
             nonconforming: id.is_nonconforming(),
             name: subject
                 .as_ref()
+                .filter(|s| self.visible(s, as_of, today))
                 .map(|s| snap.str(s.name))
                 .filter(|n| !n.is_empty()),
             measures,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use credgate_index::date::Day;
-use credgate_index::ids::{self, Id, IdError, Mode};
+use credgate_index::ids::{Id, IdError, Mode};
 use credgate_index::model::Scenario;
 
 use super::decision::Outcome;
@@ -119,7 +119,7 @@ impl Engine {
         mode: Mode,
         opts: Options,
     ) -> ScreenResult {
-        let id = match ids::parse(input, mode, today) {
+        let id = match self.parse_id(input, mode, today) {
             Ok(id) => id,
             Err(e) => return ScreenResult::undecided(Some(ScreenError::invalid_id(&e))),
         };

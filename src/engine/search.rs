@@ -7,6 +7,7 @@ use fst::automaton::Str;
 use fst::{Automaton, IntoStreamer, Streamer};
 use serde::Serialize;
 
+use credgate_index::date::Day;
 use credgate_index::model::SubjectType;
 use credgate_index::names::normalize_name;
 
@@ -162,11 +163,14 @@ fn char_distance(a: &str, b: &str) -> u32 {
 }
 
 impl Engine {
+    /// Subjects by name, as of `today`: a person whose records are all erased by then is
+    /// not found (rule 6, `Engine::visible`).
     pub fn search(
         &self,
         name: &str,
         fuzzy: bool,
         limit: usize,
+        today: Day,
         opts: Options,
     ) -> Result<Vec<SearchHit<'_>>, SearchError> {
         let q = normalize_name(name);
@@ -179,7 +183,12 @@ impl Engine {
         let mut found: Vec<(u32, &'static str, u32)> = Vec::new();
         let mut take = |value: u64, how: &'static str, distance: u32| {
             for ord in snap.posting(value) {
-                if found.len() < limit && !found.iter().any(|(o, _, _)| *o == ord) {
+                if found.len() < limit
+                    && !found.iter().any(|(o, _, _)| *o == ord)
+                    && snap
+                        .subject(ord)
+                        .is_some_and(|s| self.visible(&s, today, today))
+                {
                     found.push((ord, how, distance));
                 }
             }

@@ -16,7 +16,7 @@
 
 use credgate_index::date::Day;
 use credgate_index::format::layout::SubjectRow;
-use credgate_index::ids::{self, Id, IdError, Mode};
+use credgate_index::ids::{Id, IdError, Mode};
 use credgate_index::model::{Binding, Class, Effect, Kind, Scenario};
 
 use super::rules::Hit;
@@ -137,7 +137,7 @@ impl<'e> ScreenPlan<'e> {
     /// Parses `input` (type detected, the plan's mode) and screens it into `v`. An invalid
     /// identifier is returned as the error and leaves `v` undecided.
     pub fn screen(&self, input: &str, v: &mut Verdict) -> Result<Id, IdError> {
-        match ids::parse(input, self.mode, self.today) {
+        match self.engine.parse_id(input, self.mode, self.today) {
             Ok(id) => {
                 self.verdict(&id, v);
                 Ok(id)

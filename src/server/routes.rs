@@ -299,11 +299,13 @@ impl Asked {
         let scenario = parse_scenario(scenario)?;
         let today = state.today();
         let as_of = parse_as_of(as_of, today)?;
-        let id = ids::parse(id, mode(lenient), today).map_err(|e| ApiError::invalid_id(&e))?;
         let engine = state.engine.load();
-        if engine.is_none() {
+        let Some(e) = engine.as_ref() else {
             return Err(ApiError::not_ready());
-        }
+        };
+        let id = e
+            .parse_id(id, mode(lenient), today)
+            .map_err(|e| ApiError::invalid_id(&e))?;
         Ok(Asked {
             id,
             scenario,
@@ -510,9 +512,11 @@ async fn subject(
     let q = Query::new(req.uri().query());
     let today = state.today();
     let as_of = parse_as_of(q.get("as_of")?.as_deref(), today)?;
-    let id =
-        ids::parse(&raw, mode(q.flag("lenient")?), today).map_err(|e| ApiError::invalid_id(&e))?;
+    let lenient = q.flag("lenient")?;
     let engine = engine(state)?;
+    let id = engine
+        .parse_id(&raw, mode(lenient), today)
+        .map_err(|e| ApiError::invalid_id(&e))?;
     let opts = Options {
         full_personal_ids: caller.full_ids(),
     };
@@ -578,6 +582,7 @@ fn search(
             &name,
             fuzzy,
             limit,
+            state.today(),
             Options {
                 full_personal_ids: caller.full_ids(),
             },

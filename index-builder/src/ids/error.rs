@@ -45,10 +45,12 @@ pub enum IdError {
     /// plain typo in position 18 does too.
     UsccCheck { expected: char, found: char },
     /// The birth date (positions 7–14, as `YYYYMMDD` digits) is not acceptable. For a
-    /// 15-digit legacy number the digits are those after inserting "19".
+    /// 15-digit legacy number (`legacy`) the digits are those after inserting "19", and the
+    /// date is at positions 7–12 of the input.
     BirthDate {
         date: [u8; 8],
         problem: BirthDateProblem,
+        legacy: bool,
     },
     /// Position 18 holds a character no check character can be (for a USCC one outside the
     /// character set, for a RIC anything but a digit or X), while positions 1–17 are right, so
@@ -161,25 +163,25 @@ impl fmt::Display for IdError {
                 "well formed but fails the MOD 31 check: position 18 should be '{expected}', \
                  found '{found}' (a nonconforming pilot-area code is accepted only in lenient mode)"
             ),
-            IdError::BirthDate { date, problem } => {
+            IdError::BirthDate {
+                date,
+                problem,
+                legacy,
+            } => {
                 // The date bytes are digits: the variant is built only after checking them.
                 let s = std::str::from_utf8(&date).unwrap_or("????????");
                 let (y, m, dd) = (&s[0..4], &s[4..6], &s[6..8]);
-                match problem {
-                    BirthDateProblem::DoesNotExist => {
-                        write!(f, "birth date {y}-{m}-{dd} (positions 7-14) does not exist")
-                    }
-                    BirthDateProblem::InFuture => {
-                        write!(
-                            f,
-                            "birth date {y}-{m}-{dd} (positions 7-14) is in the future"
-                        )
-                    }
-                    BirthDateProblem::TooEarly => write!(
-                        f,
-                        "birth date {y}-{m}-{dd} (positions 7-14) is before 1800-01-01"
-                    ),
-                }
+                let at = if legacy {
+                    "positions 7-12 of the 15-digit number"
+                } else {
+                    "positions 7-14"
+                };
+                let problem = match problem {
+                    BirthDateProblem::DoesNotExist => "does not exist",
+                    BirthDateProblem::InFuture => "is in the future",
+                    BirthDateProblem::TooEarly => "is before 1800-01-01",
+                };
+                write!(f, "birth date {y}-{m}-{dd} ({at}) {problem}")
             }
             IdError::CheckCharNotAllowed {
                 id_type,

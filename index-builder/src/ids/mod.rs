@@ -39,8 +39,15 @@
 //! - 15 characters: a legacy resident ID number (converted to 18).
 //! - 18 characters: a USCC if it is valid as one; else a resident ID number if valid as one;
 //!   else, in lenient mode, a nonconforming USCC. A fully valid reading is preferred to a
-//!   nonconforming one, and a string valid as both (possible for all-digit input) is taken
-//!   as a USCC.
+//!   nonconforming one.
+//! - A string valid as both (about one resident ID number in 340 also passes both USCC
+//!   checks) is taken as a resident ID number, so it is masked like one, unless the snapshot
+//!   holds an organisation under it ([`parse_known`]). People's numbers are far more common
+//!   than all-digit organisation codes that pass the birth-date and MOD 11-2 checks.
+//! - In lenient mode, an all-digit string that looks like a resident ID number (see below)
+//!   and fails as one is not accepted as a nonconforming USCC, unless the snapshot holds an
+//!   organisation under it: otherwise a typo in a person's number would be answered as an
+//!   unknown organisation, "clear".
 //! - If no reading is valid, the error of the more plausible type is reported: the resident
 //!   ID number's when the first 17 characters are digits and positions 7–14 are a real date
 //!   or at least positions 7–10 a year from 1800 to 2099 (so "month 13" is reported as a bad
@@ -242,18 +249,37 @@ fn ric_from_normalized(n: &Normalized, today: Day) -> Result<Id, IdError> {
     })
 }
 
-/// The full comparison for an 18-character code of unknown type: USCC first, then RIC,
-/// then a lenient USCC, then the more plausible of the two errors.
-fn compare_18(code: [u8; 18], n: &Normalized, mode: Mode, today: Day) -> Result<Id, IdError> {
+/// The full comparison for an 18-character code of unknown type (see the module docs):
+/// USCC first, then RIC, then a lenient USCC, then the more plausible of the two errors.
+/// `known` tells the type of the subject a snapshot holds under a code, if any.
+fn compare_18(
+    code: [u8; 18],
+    n: &Normalized,
+    mode: Mode,
+    today: Day,
+    known: impl Fn(&[u8; 18]) -> Option<IdType>,
+) -> Result<Id, IdError> {
     let uscc_err = match uscc_from_code(code, Mode::Strict) {
-        Ok(id) => return Ok(id),
+        // Valid as both (only all-digit codes can be): a person's number unless the snapshot
+        // holds an organisation under it.
+        Ok(id) => {
+            return Ok(match ric_from_normalized(n, today) {
+                Ok(person) if known(&code) != Some(IdType::Uscc) => person,
+                _ => id,
+            })
+        }
         Err(e) => e,
     };
     let ric_err = match ric_from_normalized(n, today) {
         Ok(id) => return Ok(id),
         Err(e) => e,
     };
-    if uscc_err.is_nonconforming() && mode == Mode::Lenient {
+    // A code that looks like a person's number with a typo is not taken for a pilot-area
+    // organisation code, unless the snapshot holds an organisation under it.
+    if uscc_err.is_nonconforming()
+        && mode == Mode::Lenient
+        && (!ric_is_plausible(&code) || known(&code) == Some(IdType::Uscc))
+    {
         return uscc_from_code(code, mode);
     }
     Err(if ric_is_plausible(&code) {
@@ -264,8 +290,21 @@ fn compare_18(code: [u8; 18], n: &Normalized, mode: Mode, today: Day) -> Result<
 }
 
 /// Parses an identifier whose type the caller does not know; see the module docs for how the
-/// type is chosen.
+/// type is chosen. The same as [`parse_known`] with a snapshot that holds nothing.
 pub fn parse(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
+    parse_known(input, mode, today, |_| None)
+}
+
+/// [`parse`], told by `known` the type of the subject a snapshot holds under an 18-character
+/// code (`None` when it holds none). `known` is asked only about the rare codes with two
+/// readings: valid as both types, or, in lenient mode, a nonconforming USCC that looks like
+/// a mistyped resident ID number.
+pub fn parse_known(
+    input: &str,
+    mode: Mode,
+    today: Day,
+    known: impl Fn(&[u8; 18]) -> Option<IdType>,
+) -> Result<Id, IdError> {
     let n = normalize(input)?;
     match n.len() {
         15 => ric_from_normalized(&n, today),
@@ -280,7 +319,7 @@ pub fn parse(input: &str, mode: Mode, today: Day) -> Result<Id, IdError> {
                     return Ok(id);
                 }
             }
-            compare_18(code, &n, mode, today)
+            compare_18(code, &n, mode, today, known)
         }
         found => Err(IdError::Length {
             id_type: None,

@@ -45,7 +45,7 @@ pub(crate) fn validate(code: &[u8; 18], today: Day) -> Result<(), IdError> {
             expected: DIGIT,
         });
     }
-    check_birth(&code[6..14], today)?;
+    check_birth(&code[6..14], today, false)?;
     let check = check_char(&code[..17]).expect("first 17 are digits");
     if !(code[17].is_ascii_digit() || code[17] == b'X') {
         return Err(IdError::CheckCharNotAllowed {
@@ -79,14 +79,14 @@ pub(crate) fn convert_legacy(code: &[u8], today: Day) -> Result<[u8; 18], IdErro
     out[..6].copy_from_slice(&code[..6]);
     out[6..8].copy_from_slice(b"19");
     out[8..17].copy_from_slice(&code[6..15]);
-    check_birth(&out[6..14], today)?;
+    check_birth(&out[6..14], today, true)?;
     out[17] = check_char(&out[..17]).expect("first 17 are digits");
     Ok(out)
 }
 
 /// The birth date `YYYYMMDD` (eight digits) must exist, not be after `today`, and not be
-/// before 1800-01-01.
-fn check_birth(date: &[u8], today: Day) -> Result<(), IdError> {
+/// before 1800-01-01. `legacy`: the digits come from a 15-digit number (its positions 7-12).
+fn check_birth(date: &[u8], today: Day, legacy: bool) -> Result<(), IdError> {
     let mut digits = [0u8; 8];
     digits.copy_from_slice(date);
     let problem = match Day::parse_compact(date) {
@@ -98,6 +98,7 @@ fn check_birth(date: &[u8], today: Day) -> Result<(), IdError> {
     Err(IdError::BirthDate {
         date: digits,
         problem,
+        legacy,
     })
 }
 

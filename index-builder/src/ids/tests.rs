@@ -198,7 +198,7 @@ fn every_error_has_its_exact_message() {
         (Ric, "360426199113010079", "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"),
         (Auto, "360426199113010079", "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"),
         (Ric, "110105194902310026", "invalid resident ID number: birth date 1949-02-31 (positions 7-14) does not exist"),
-        (Ric, "110105490231002", "invalid resident ID number: birth date 1949-02-31 (positions 7-14) does not exist"),
+        (Ric, "110105490231002", "invalid resident ID number: birth date 1949-02-31 (positions 7-12 of the 15-digit number) does not exist"),
         (Ric, "110105209901010012", "invalid resident ID number: birth date 2099-01-01 (positions 7-14) is in the future"),
         (Ric, "110105179912310016", "invalid resident ID number: birth date 1799-12-31 (positions 7-14) is before 1800-01-01"),
         // RicCheck
@@ -310,6 +310,54 @@ fn all_digit_codes_ruled_out_as_uscc_are_read_as_people() {
         parse(typo, Mode::Strict, t).unwrap_err().id_type(),
         Some(IdType::Ric)
     );
+}
+
+#[test]
+fn codes_valid_as_both_types_are_people_unless_the_snapshot_holds_an_organisation() {
+    let org = |_: &[u8; 18]| Some(IdType::Uscc);
+    let person = |_: &[u8; 18]| Some(IdType::Ric);
+    // Resident ID numbers (a residence permit and a permanent-residence number among them)
+    // that pass both USCC checks as well.
+    for code in [
+        "410184198003151070",
+        "110105199001011304",
+        "810000199001014212",
+        "931156199001012028",
+    ] {
+        let bytes: &[u8; 18] = code.as_bytes().try_into().unwrap();
+        assert!(uscc::validate(bytes).is_ok(), "{code}");
+        for mode in [Mode::Strict, Mode::Lenient] {
+            let id = parse(code, mode, today()).unwrap();
+            assert_eq!(id.id_type(), IdType::Ric, "{code}");
+            assert_eq!(&id.masked().as_str()[6..14], "********");
+            let id = parse_known(code, mode, today(), person).unwrap();
+            assert_eq!(id.id_type(), IdType::Ric, "{code}");
+            let id = parse_known(code, mode, today(), org).unwrap();
+            assert_eq!(id.id_type(), IdType::Uscc, "{code}");
+            assert_eq!(id.masked().as_str(), code);
+        }
+    }
+}
+
+#[test]
+fn lenient_mode_does_not_take_a_mistyped_personal_number_for_an_organisation() {
+    // 410108197301091757 with position 17 mistyped: its USCC reading fails only MOD 31.
+    let typo = "410108197301091717";
+    let e = parse(typo, Mode::Lenient, today()).unwrap_err();
+    assert_eq!(e.id_type(), Some(IdType::Ric), "{e}");
+    assert_eq!(e.expected_check(), Some('4'));
+    assert_eq!(
+        parse(typo, Mode::Strict, today()).unwrap_err().to_string(),
+        e.to_string()
+    );
+    // Unless the snapshot holds an organisation under exactly that code.
+    let id = parse_known(typo, Mode::Lenient, today(), |_| Some(IdType::Uscc)).unwrap();
+    assert_eq!(id.id_type(), IdType::Uscc);
+    assert!(id.is_nonconforming());
+    assert!(parse_known(typo, Mode::Strict, today(), |_| Some(IdType::Uscc)).is_err());
+    // A nonconforming code that does not look like a person's number is still accepted.
+    let id = parse("91350102896967053Y", Mode::Lenient, today()).unwrap();
+    assert!(id.is_nonconforming());
 }
 
 #[test]
