@@ -99,9 +99,18 @@ fn subjects_profile_has_every_scenario() {
     assert_eq!(v["decisions"]["procurement"], "deny");
     assert_eq!(v["decisions"]["licensing"], "review");
     assert!(!v["records"].as_array().unwrap().is_empty());
+    assert_eq!(v["linked_records"], serde_json::json!([]));
+    // 王建国 has no record of his own: the court-defaulter record of the company he was legal
+    // representative of when it was decided is what denies him, and the profile says so.
     let v = s.get("/v1/subjects/410102196804120211").json();
     assert_eq!(v["id"], "410102********0211");
     assert_eq!(v["decisions"]["transport"], "deny");
+    assert_eq!(v["records"], serde_json::json!([]));
+    let linked = v["linked_records"].as_array().unwrap();
+    assert_eq!(linked.len(), 1, "{v}");
+    assert_eq!(linked[0]["record_id"], "JUD-2024-0001");
+    assert_eq!(linked[0]["via"]["org"], "914101027110665834");
+    assert_eq!(linked[0]["via"]["role"], "legal_rep");
     let v = s.get("/v1/subjects/91110000600037341L").json();
     assert_eq!(v["known"], false);
     s.get("/v1/subjects/123").error(422, "invalid_id");

@@ -12,7 +12,7 @@ use credgate_index::model::{
     Class, Outcome as ObjOutcome, RepairAction, Role, Scenario, SubjectType,
 };
 
-use super::decision::Outcome;
+use super::decision::{ActiveRecord, Outcome};
 use super::rules::{active_on, present};
 use super::{display_id, Engine, Options};
 
@@ -28,6 +28,11 @@ pub struct Profile<'a> {
     pub decisions: BTreeMap<&'static str, Outcome>,
     pub heightened: bool,
     pub records: Vec<ProfileRecord<'a>>,
+    /// A person's share of organisations' records (rule 3): the records active on as_of
+    /// that reach the person through a role held on the record's decided_on, each with the
+    /// organisation and role it came through, as a check lists them. They explain the
+    /// decisions that deny a person with no record of their own. Empty for organisations.
+    pub linked_records: Vec<ActiveRecord<'a>>,
     pub links: Vec<ProfileLink<'a>>,
     pub snapshot: &'a str,
 }
@@ -99,8 +104,16 @@ impl Engine {
             .and_then(|o| snap.subject(o))
             .filter(|s| self.visible(s, as_of, today));
         let mut records = Vec::new();
+        let mut linked_records = Vec::new();
         let mut links = Vec::new();
         if let Some(s) = &subject {
+            let mut hits = Vec::new();
+            self.active_hits(s, as_of, today, &mut hits);
+            linked_records.extend(
+                hits.iter()
+                    .filter(|h| h.via.is_some())
+                    .map(|h| self.active_record(h, as_of)),
+            );
             for (_, r) in snap.records_of(s).filter(|(_, r)| present(r, as_of, today)) {
                 let l = self.list(r.list);
                 let history = snap
@@ -190,6 +203,7 @@ impl Engine {
             decisions,
             heightened,
             records,
+            linked_records,
             links,
             snapshot: snap.id(),
         }
