@@ -2,6 +2,7 @@
 //! JSON on stdout. Exit 0 on a decision; 2 on an invalid identifier, scenario or date; 3 when
 //! the snapshot cannot be opened or fails its checksums.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -108,6 +109,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             full_personal_ids: args.full_ids,
         },
     );
-    println!("{}", serde_json::to_string_pretty(&decision)?);
-    Ok(ExitCode::SUCCESS)
+    let mut out = serde_json::to_vec_pretty(&decision)?;
+    out.push(b'\n');
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(&out).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // A reader that stops early is not a failure of this command (as in `validate`).
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        // A full disk and the like: a one-line error and exit 2, not a panic.
+        Err(e) => Err(anyhow::Error::new(e).context("writing the decision to standard output")),
+    }
 }

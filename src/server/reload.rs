@@ -65,11 +65,11 @@ impl fmt::Display for ReloadError {
         match self {
             ReloadError::Resolve(e) => write!(f, "finding the live generation: {e}"),
             ReloadError::Open { generation, error } => {
-                write!(f, "opening {}: {error}; the previous snapshot keeps serving", generation.display())
+                write!(f, "opening {}: {error}; the snapshot already loaded, if any, keeps serving", generation.display())
             }
             ReloadError::Verify { generation, error } => write!(
                 f,
-                "verifying {}: {error}; the previous snapshot keeps serving (rebuild and republish it)",
+                "verifying {}: {error}; the snapshot already loaded, if any, keeps serving (rebuild and republish it)",
                 generation.display()
             ),
             ReloadError::AlreadyRefused(g) => write!(f, "{} was refused before; POST /v1/admin/reload to retry", g.display()),
