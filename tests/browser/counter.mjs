@@ -110,6 +110,12 @@ try {
   text = await card.innerText();
   check(text.includes("914101027110665834") && text.includes("禁止"), "the full-width code gives the same deny", text);
 
+  // --- A person's number that passes the USCC checks too is judged a person's, as the
+  // server judges it.
+  await typeCode("410184198003151070");
+  check(/居民身份证号码格式正确/.test(await page.textContent("#code-msg")),
+    "a code valid as both kinds is taken for a person's number");
+
   // --- A mistyped check character: the live message names the right one.
   await typeCode("9111000060003734");
   check(/已输入 16 \/ 18/.test(await page.textContent("#code-msg")), "a partial code shows its progress");

@@ -143,8 +143,10 @@ function ricProblem(code, today) {
 
 /**
  * Judges what has been typed so far: {state: "empty"|"partial"|"ok"|"error", text, type}.
- * The type is chosen as the server chooses it (18 characters: a valid USCC, else a valid
- * RIC, else the error of the more plausible reading).
+ * The type is chosen as the server chooses it without a snapshot to ask (18 characters: a
+ * valid RIC, else a valid USCC, else the error of the more plausible reading). About one
+ * person's number in 340 passes the USCC checks too; the server takes such a code for a
+ * person's unless its snapshot holds an organisation under it.
  */
 function judgeId(input, lenient, today) {
   const n = normalizeId(input);
@@ -167,14 +169,15 @@ function judgeId(input, lenient, today) {
     return { state: "partial", text: `已输入 ${code.length} / 18 位` };
   }
   const u = usccProblem(code, false);
-  if (!u) return { state: "ok", type: "uscc", text: "统一社会信用代码格式正确" };
   const r = ricProblem(code, today);
   if (!r) return { state: "ok", type: "ric", text: "居民身份证号码格式正确" };
-  if (lenient && !usccProblem(code, true)) {
-    return { state: "ok", type: "uscc", text: "非标准代码（校验位不符），按宽松模式核查" };
-  }
+  if (!u) return { state: "ok", type: "uscc", text: "统一社会信用代码格式正确" };
   const year = Number(code.slice(6, 10));
   const ricLike = /^[0-9]{17}/.test(code) && ((year >= 1800 && year <= 2099) || dateExists(code.slice(6, 14)));
+  // A mistyped person's number is not taken for a nonconforming organisation code.
+  if (lenient && !ricLike && !usccProblem(code, true)) {
+    return { state: "ok", type: "uscc", text: "非标准代码（校验位不符），按宽松模式核查" };
+  }
   return { state: "error", text: ricLike ? `身份证号码：${r}` : `统一社会信用代码：${u}` };
 }
 
