@@ -347,3 +347,18 @@ fn a_version_2_generation_without_its_identifier_index_is_refused() {
     let e = Snapshot::open(dir.path()).unwrap_err();
     assert!(e.file.ends_with("ids.idx"), "{e}");
 }
+
+#[test]
+fn a_file_altered_with_its_checksums_forged_fails_its_sha256() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    // One digit of a document number changed, the header's CRC32C and the manifest's entry
+    // recomputed to match: structurally sound, and only the digest can tell.
+    let e = rewritten(&gen, FileKind::Strings, |p| {
+        let at = p.iter().position(u8::is_ascii_digit).unwrap();
+        p[at] = if p[at] == b'9' { b'0' } else { p[at] + 1 };
+    })
+    .unwrap_err();
+    assert!(e.file.ends_with("strings.heap"), "{e}");
+    assert!(e.to_string().contains("SHA-256"), "{e}");
+}

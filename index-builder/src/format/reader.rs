@@ -221,8 +221,53 @@ impl Snapshot {
         Ok(())
     }
 
-    /// Reads every byte: payload checksums, FST checksums, every row's references in
-    /// bounds, every identifier mapped to the subject that carries it, bitmaps readable.
+    /// Compares every file's payload with the SHA-256 the manifest records for it, and the
+    /// manifest's content digest (and so the snapshot id every answer and receipt names)
+    /// with those digests. CRC32C catches damage; this catches a file swapped for another
+    /// whose CRC was made to match.
+    pub fn verify_digests(&self) -> Result<(), FormatError> {
+        use sha2::{Digest, Sha256};
+        for (kind, mapped) in &self.files {
+            let path = self.path_of(*kind);
+            let recorded = self
+                .manifest
+                .files
+                .iter()
+                .find(|f| f.name == kind.file_name())
+                .map(|f| f.sha256.as_str());
+            let found = super::writer::hex(&Sha256::digest(&mapped[HEADER_LEN..]));
+            if recorded != Some(found.as_str()) {
+                return Err(FormatError::malformed(
+                    path,
+                    format!(
+                        "payload SHA-256 {found} is not the manifest's {}",
+                        recorded.unwrap_or("(none)")
+                    ),
+                ));
+            }
+        }
+        let mut content = Sha256::new();
+        for f in &self.manifest.files {
+            content.update(format!("{}:{}\n", f.name, f.sha256));
+        }
+        let content = super::writer::hex(&content.finalize());
+        let m = &self.manifest;
+        if content != m.content_sha256 || !content.starts_with(m.snapshot_id.as_str()) {
+            return Err(FormatError::malformed(
+                self.path_of(FileKind::Manifest),
+                format!(
+                    "the files' digests give content SHA-256 {content}; the manifest says {} \
+                     (snapshot id {})",
+                    m.content_sha256, m.snapshot_id
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads every byte: payload checksums and SHA-256 digests, FST checksums, every row's
+    /// references in bounds, every identifier mapped to the subject that carries it,
+    /// bitmaps readable.
     pub fn verify(&self) -> Result<(), FormatError> {
         self.verify_checksums()?;
         for (kind, map) in [(FileKind::Ids, &self.ids), (FileKind::Names, &self.names)] {
@@ -384,7 +429,8 @@ impl Snapshot {
         }
         self.named_bitmaps()?;
         let _ = self.strings_utf8.set(heap);
-        Ok(())
+        // Last, so that a structural fault is reported as such rather than as a digest.
+        self.verify_digests()
     }
 
     /// Whether identifiers are looked up in `ids.idx` (format version 2 on) rather than in
