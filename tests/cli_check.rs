@@ -138,7 +138,7 @@ fn a_damaged_or_missing_snapshot_is_refused_with_exit_3() {
 fn codes_valid_as_both_types_take_the_type_the_snapshot_gives_them() {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source");
-    copy_dir(&common::repo().join("data/sample"), &source);
+    common::copy_dir(&common::repo().join("data/sample"), &source);
     // 410184198003151070 and 110105199001011304 are valid resident ID numbers that pass
     // both USCC checks as well; the second is listed here as an organisation.
     std::fs::write(
@@ -191,17 +191,4 @@ fn codes_valid_as_both_types_take_the_type_the_snapshot_gives_them() {
         err.contains("resident ID number") && err.contains("'4'"),
         "{err}"
     );
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }

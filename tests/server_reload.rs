@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use common::http::TestServer;
-use common::{build_sample, repo, sample_today};
+use common::{build_sample, copy_dir, repo, sample_today};
 use credgate_index::build::{build, BuildOptions};
 use credgate_index::catalog::Catalog;
 use credgate_index::publish;
@@ -17,19 +17,6 @@ use credgate_index::source::Encoding;
 
 /// An org that is clear in procurement in the sample, and denied once a court record is added.
 const CHANGED: &str = "91410100MA2MAYK72W";
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).unwrap();
-        }
-    }
-}
 
 /// Builds the sample plus one court record for `CHANGED` into `root`; returns the generation.
 fn build_changed(root: &Path) -> PathBuf {
