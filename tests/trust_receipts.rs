@@ -401,3 +401,58 @@ fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
     }
     assert_eq!(lines[1]["id"], "410102********0211");
 }
+
+#[cfg(unix)]
+#[test]
+fn secret_files_open_to_other_users_are_named_in_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("index");
+    build_sample(&root, sample_today());
+    let (signing, subject) = (
+        dir.path().join("signing.key"),
+        dir.path().join("subject.key"),
+    );
+    for f in [&signing, &subject] {
+        std::fs::write(f, format!("{}\n", "ab".repeat(32))).unwrap();
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let args = |signing: &Path, subject: &Path| {
+        [
+            "--index".to_string(),
+            root.display().to_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--signing-key".into(),
+            signing.display().to_string(),
+            "--subject-key".into(),
+            subject.display().to_string(),
+        ]
+    };
+    let a = args(&signing, &subject);
+    let p = common::proc::Proc::serve(&a.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    let log = p.log();
+    p.stop("TERM");
+    for f in [&signing, &subject] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains("chmod 600") && l.contains(&f.display().to_string())),
+            "{}: {log}",
+            f.display()
+        );
+    }
+    // Files the server creates itself are its owner's only, and draw no warning.
+    let (signing, subject) = (
+        dir.path().join("new-signing.key"),
+        dir.path().join("new-subject.key"),
+    );
+    let a = args(&signing, &subject);
+    let p = common::proc::Proc::serve(&a.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
+    let log = p.log();
+    p.stop("TERM");
+    assert!(!log.contains("chmod 600"), "{log}");
+    for f in [&signing, &subject] {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+    }
+}

@@ -1,5 +1,6 @@
 //! The audit trail: one JSON line per check, profile look-up and batch, appended to segment
-//! files `audit-YYYYMMDD-NNNNNN.jsonl` in one directory and never rewritten.
+//! files `audit-YYYYMMDD-NNNNNN.jsonl` in one directory; what a segment holds is never
+//! rewritten (only the tail of a group that failed is cut off again, below).
 //!
 //! Requests write their line straight into one shared buffer (under a short lock, no
 //! allocation or channel message per line); one writer thread swaps the buffer for an
@@ -12,10 +13,12 @@
 //! has returned; requests that arrive while one sync runs share the next.
 //!
 //! A segment is closed and a new one started when it passes `max_segment_bytes` or the day
-//! (China Standard Time) changes, and also after a write error, so that a torn line is never
-//! followed by good ones in the same file. A write or sync error fails the lines of that
-//! group: in `Sync` mode their requests answer 503; in `Batch` mode they are counted and
-//! logged. The thread never panics on I/O and the next group tries a fresh segment.
+//! (China Standard Time) changes. A write or sync error fails the lines of that group: in
+//! `Sync` mode their requests answer 503; in `Batch` mode they are counted and logged. The
+//! segment is then cut back to where the group began, so that it holds no torn line and no
+//! line of a request answered 503, and the next group appends to it: a disk that stays full
+//! does not get a new empty segment per attempt. Only if the cut fails too does the next
+//! group start a new segment. The thread never panics on I/O.
 
 use std::fmt;
 use std::future::Future;
@@ -50,6 +53,9 @@ impl Durability {
 pub trait Segment: Send {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
     fn sync(&mut self) -> io::Result<()>;
+    /// Cuts the segment back to its first `len` bytes: what a failed group wrote of itself
+    /// (a torn line on a full disk, say) is taken out again.
+    fn truncate(&mut self, len: u64) -> io::Result<()>;
 }
 
 impl Segment for std::fs::File {
@@ -58,6 +64,10 @@ impl Segment for std::fs::File {
     }
     fn sync(&mut self) -> io::Result<()> {
         self.sync_data()
+    }
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        // The file is opened for appending, so later writes go to the new end.
+        self.set_len(len)
     }
 }
 
@@ -73,7 +83,16 @@ pub struct DirSegments {
 
 impl DirSegments {
     pub fn new(dir: &Path) -> io::Result<DirSegments> {
-        std::fs::create_dir_all(dir)?;
+        // The trail names subjects (masked numbers, pseudonyms; full numbers for keys with
+        // personal_full): owner only, like the key files.
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        builder.create(dir)?;
         Ok(DirSegments {
             dir: dir.to_path_buf(),
         })
@@ -97,10 +116,14 @@ impl Segments for DirSegments {
             }
         }
         let path = self.dir.join(format!("{prefix}{next:06}.jsonl"));
-        let f = std::fs::OpenOptions::new()
-            .append(true)
-            .create_new(true)
-            .open(&path)?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.append(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let f = opts.open(&path)?;
         // The new name must survive a crash too.
         std::fs::File::open(&self.dir)?.sync_all()?;
         Ok(Box::new(f))
@@ -208,6 +231,7 @@ impl Audit {
         let mut w = Writer {
             segments,
             current: None,
+            group_start: 0,
             day: today(),
             written: 0,
             limits,
@@ -332,7 +356,10 @@ struct Writer {
     segments: Box<dyn Segments>,
     current: Option<Box<dyn Segment>>,
     day: Day,
+    /// Bytes in the current segment.
     written: u64,
+    /// [`Writer::written`] before the group being written.
+    group_start: u64,
     limits: Limits,
     durability: Durability,
     today: fn() -> Day,
@@ -388,12 +415,24 @@ impl Writer {
         }
     }
 
+    /// A group was not written or not synced: its waiters hear so, and the segment is cut
+    /// back to where the group began, so it holds no torn line and no line of a request
+    /// that was answered 503. The same segment takes the next group: a disk that stays
+    /// full does not get a new (empty) segment per attempt. Only when the cut fails too is
+    /// the segment given up, and the next group starts a new one.
     fn failed(&mut self, lines: u64, e: &AuditError) {
         self.stats.lines_failed.fetch_add(lines, Relaxed);
         self.stats.errors.fetch_add(1, Relaxed);
-        tracing::error!(error = %e, lines, "audit lines lost; the next lines go to a new segment");
-        // A segment that failed may end in a torn line: start a new one.
-        self.current = None;
+        tracing::error!(error = %e, lines, "audit lines lost");
+        if let Some(seg) = self.current.as_mut() {
+            match seg.truncate(self.group_start) {
+                Ok(()) => self.written = self.group_start,
+                Err(cut) => {
+                    tracing::error!(error = %cut, "cannot cut the audit segment back; the next lines go to a new segment");
+                    self.current = None;
+                }
+            }
+        }
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), AuditError> {
@@ -416,6 +455,7 @@ impl Writer {
             self.day = today;
             self.written = 0;
         }
+        self.group_start = self.written;
         let seg = self.current.as_mut().ok_or(AuditError::Closed)?;
         seg.append(bytes)
             .map_err(|e| AuditError::Io(e.to_string()))?;
@@ -544,49 +584,67 @@ mod tests {
         assert_eq!(lines_in(d.path()).len(), 1);
     }
 
-    /// A disk that takes `room` bytes and then fails every write with ENOSPC.
-    struct Full {
-        room: Arc<AtomicU64>,
+    /// A disk of `room` bytes: a write takes what fits and then fails with ENOSPC, as a
+    /// real one does; `bytes` is what the one segment holds.
+    #[derive(Default)]
+    struct Disk {
+        room: u64,
+        bytes: Vec<u8>,
     }
-    struct FullSeg(Arc<AtomicU64>);
+    struct Full(Arc<parking_lot::Mutex<Disk>>);
+    struct FullSeg(Arc<parking_lot::Mutex<Disk>>);
     impl Segment for FullSeg {
         fn append(&mut self, b: &[u8]) -> io::Result<()> {
-            let left = self.0.load(Relaxed);
-            if (b.len() as u64) > left {
+            let mut d = self.0.lock();
+            let fits = (d.room as usize - d.bytes.len()).min(b.len());
+            d.bytes.extend_from_slice(&b[..fits]);
+            if fits < b.len() {
                 return Err(io::Error::from_raw_os_error(28));
             }
-            self.0.fetch_sub(b.len() as u64, Relaxed);
             Ok(())
         }
         fn sync(&mut self) -> io::Result<()> {
             Ok(())
         }
+        fn truncate(&mut self, len: u64) -> io::Result<()> {
+            self.0.lock().bytes.truncate(len as usize);
+            Ok(())
+        }
     }
     impl Segments for Full {
         fn open(&mut self, _: Day) -> io::Result<Box<dyn Segment>> {
-            Ok(Box::new(FullSeg(self.room.clone())))
+            Ok(Box::new(FullSeg(self.0.clone())))
         }
     }
 
     #[test]
     fn a_full_disk_fails_sync_records_and_recovers_when_space_returns() {
-        let room = Arc::new(AtomicU64::new(10));
+        let disk = Arc::new(parking_lot::Mutex::new(Disk {
+            room: 12,
+            ..Disk::default()
+        }));
         let a = Audit::start(
-            Box::new(Full { room: room.clone() }),
+            Box::new(Full(disk.clone())),
             Durability::Sync,
             Limits::default(),
             || Day(20_000),
         );
         assert_eq!(block(a.record(b"1234".to_vec())), Ok(()));
-        let e = block(a.record(b"0123456789".to_vec())).unwrap_err();
-        assert!(
-            matches!(e, AuditError::Io(ref m) if m.contains("28") || m.contains("space")),
-            "{e:?}"
-        );
-        assert_eq!(a.stats.errors.load(Relaxed), 1);
-        room.store(100, Relaxed);
+        // Two attempts on a full disk: each fails, and neither leaves part of its line
+        // behind or opens another segment.
+        for _ in 0..2 {
+            let e = block(a.record(b"0123456789".to_vec())).unwrap_err();
+            assert!(
+                matches!(e, AuditError::Io(ref m) if m.contains("28") || m.contains("space")),
+                "{e:?}"
+            );
+            assert_eq!(disk.lock().bytes, b"1234\n");
+        }
+        assert_eq!(a.stats.errors.load(Relaxed), 2);
+        disk.lock().room = 100;
         assert_eq!(block(a.record(b"0123456789".to_vec())), Ok(()));
-        assert_eq!(a.stats.segments.load(Relaxed), 2);
+        assert_eq!(disk.lock().bytes, b"1234\n0123456789\n");
+        assert_eq!(a.stats.segments.load(Relaxed), 1);
     }
 
     #[test]

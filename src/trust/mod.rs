@@ -70,6 +70,26 @@ pub fn write_private_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Resul
     f.sync_all()
 }
 
+/// Logs a warning when the secret in `path` can be read or written by anyone but its
+/// owner: whoever reads it can `what`. The server still starts (the operator decides), but
+/// says how to fix it.
+pub fn warn_if_exposed(path: &std::path::Path, what: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{mode:03o}"),
+                    "a secret file is open to other users, and whoever reads it can {what}: chmod 600 it"
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,9 +41,12 @@ impl Correlator {
     /// The secret in `path` (64 hex digits), created 0600 with a fresh secret if absent.
     pub fn from_file(path: &Path) -> Result<Correlator, SecretError> {
         match std::fs::read_to_string(path) {
-            Ok(text) => super::unhex::<32>(text.trim())
-                .map(|s| Correlator::new(&s))
-                .ok_or_else(|| SecretError::Malformed(path.to_path_buf())),
+            Ok(text) => {
+                super::warn_if_exposed(path, "link audit pseudonyms back to ID numbers");
+                super::unhex::<32>(text.trim())
+                    .map(|s| Correlator::new(&s))
+                    .ok_or_else(|| SecretError::Malformed(path.to_path_buf()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let secret: [u8; 32] = super::random()
                     .map_err(|e| SecretError::Io(path.to_path_buf(), e.to_string()))?;

@@ -186,8 +186,11 @@ impl Signer {
     pub fn from_file(path: &Path) -> Result<Signer, KeyFileError> {
         let io = |e: std::io::Error| KeyFileError::Io(path.to_path_buf(), e.to_string());
         let seed = match std::fs::read_to_string(path) {
-            Ok(text) => super::unhex::<32>(text.trim())
-                .ok_or_else(|| KeyFileError::Malformed(path.to_path_buf()))?,
+            Ok(text) => {
+                super::warn_if_exposed(path, "sign receipts in this server's name");
+                super::unhex::<32>(text.trim())
+                    .ok_or_else(|| KeyFileError::Malformed(path.to_path_buf()))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let seed: [u8; 32] = super::random().map_err(io)?;
                 super::write_private_new(path, format!("{}\n", super::hex(&seed)).as_bytes())
