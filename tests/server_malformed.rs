@@ -137,6 +137,53 @@ fn a_truncated_body_is_a_400_and_a_stalled_head_is_closed() {
     assert_eq!(s.get("/healthz").status, 200);
 }
 
+#[test]
+fn a_body_that_stops_arriving_ends_its_request_and_frees_its_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.header_read_timeout_ms = 200;
+        c.max_connections = 2;
+    });
+    // Both connection slots taken by bodies that promise more than they send and keep the
+    // connection open. Once nothing has come for the timeout, the check is answered 408,
+    // and the screen, whose answer had begun streaming, ends it with the same error.
+    let stalled = |path: &str, content_type: &str, part: &str| {
+        let mut c = s.conn();
+        c.write(
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {content_type}\r\n\
+                 Content-Length: 100\r\n\r\n{part}"
+            )
+            .as_bytes(),
+        );
+        c
+    };
+    let mut a = stalled("/v1/check", "application/json", "{\"id\"");
+    let mut b = stalled("/v1/screen?scenario=procurement", "text/csv", "id\n9141");
+    a.read_response().error(408, "body_timeout");
+    let lines = b.read_response().lines();
+    assert_eq!(
+        lines.last().unwrap()["error"]["code"],
+        "body_timeout",
+        "{lines:?}"
+    );
+    // The slots are free again: the server answers a new connection.
+    assert_eq!(s.get("/healthz").status, 200);
+
+    // A screen whose body stops after some rows: the rows before are answered and the
+    // stream ends with the timeout as its last line.
+    let mut c = s.conn();
+    c.write(
+        b"POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\n\
+          Transfer-Encoding: chunked\r\n\r\n1d\r\nid\n914101027110665834\n9141010\r\n",
+    );
+    let lines = c.read_response().lines();
+    assert_eq!(lines[0]["decision"], "deny", "{lines:?}");
+    let last = lines.last().unwrap();
+    assert_eq!(last["error"]["code"], "body_timeout", "{lines:?}");
+}
+
 /// Reads until the server closes the connection and returns what came; fails if the
 /// client's read timeout (a minute) passes first, i.e. the server never closed it.
 fn closed_by_server(c: &mut Conn) -> Vec<u8> {

@@ -16,7 +16,9 @@
 //! task advances the clock every tick (a quarter of the timeout, between 5 ms and 1 s) and
 //! aborts the tasks of connections that have waited longer than the timeout. A waiting
 //! connection is therefore closed between the timeout and the timeout plus two ticks after
-//! it began waiting; a request body that trickles in is bounded by the body limits, as before.
+//! it began waiting. A request body that stops arriving is not the guard's: each read of a
+//! body frame has the same timeout (`routes::next_frame`), and one that trickles in is
+//! bounded by the body limits.
 
 use std::collections::HashMap;
 use std::pin::Pin;

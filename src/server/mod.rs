@@ -71,7 +71,8 @@ pub struct Config {
     /// Open connections at most; the accept loop waits when they are all taken.
     pub max_connections: usize,
     /// A request head must arrive within this many milliseconds of the connection starting to
-    /// wait for it; this also closes keep-alive connections idle for that long.
+    /// wait for it; this also closes keep-alive connections idle for that long, and ends a
+    /// request whose body sends nothing for that long (408 `body_timeout`).
     pub header_read_timeout_ms: u64,
     /// Request body cap for every endpoint but `/v1/screen`.
     pub body_limit: u64,
@@ -138,6 +139,11 @@ impl State {
             audit: None,
             tls: None,
         }
+    }
+
+    /// The longest a request body may go without sending anything: the header read timeout.
+    pub fn body_wait(&self) -> Duration {
+        Duration::from_millis(self.config.header_read_timeout_ms.max(1))
     }
 
     /// The day decisions are made on: today in China Standard Time, or the configured

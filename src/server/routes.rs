@@ -3,11 +3,11 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use hyper::body::{Frame, Incoming};
 use hyper::header::{
     HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
 };
@@ -415,7 +415,7 @@ async fn check_post(
     caller: &Caller,
 ) -> Result<Response<Body>, ApiError> {
     require_content_type(&req, &["application/json"], "application/json")?;
-    let body = read_body(req, state.config.body_limit).await?;
+    let body = read_body(req, state.config.body_limit, state.body_wait()).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_body(
             "the body is empty; send a JSON object like {\"id\":…,\"scenario\":…}",
@@ -480,12 +480,32 @@ pub fn check_declared_length(req: &Request<Incoming>, limit: u64) -> Result<(), 
     Ok(())
 }
 
+/// The next frame of a request body, or the error that ends the request when none has come
+/// for `wait` (the header read timeout). The head guard stops watching a connection once its
+/// request is being answered, so without this a client that stops sending its body mid-way
+/// would hold its connection, and a slot of the connection cap, for ever.
+pub async fn next_frame(
+    body: &mut Incoming,
+    wait: Duration,
+) -> Result<Option<Result<Frame<Bytes>, hyper::Error>>, ApiError> {
+    tokio::time::timeout(wait, body.frame()).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body stopped arriving: nothing for {} ms",
+                wait.as_millis()
+            ),
+        )
+    })
+}
+
 /// Reads a whole (small) body, refusing it once it passes `limit`.
-async fn read_body(req: Request<Incoming>, limit: u64) -> Result<Bytes, ApiError> {
+async fn read_body(req: Request<Incoming>, limit: u64, wait: Duration) -> Result<Bytes, ApiError> {
     check_declared_length(&req, limit)?;
     let mut body = req.into_body();
     let mut buf: Vec<u8> = Vec::new();
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = next_frame(&mut body, wait).await? {
         let frame = frame.map_err(|e| ApiError::bad_body(format!("reading the body: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if buf.len() as u64 + data.len() as u64 > limit {

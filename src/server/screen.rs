@@ -18,9 +18,9 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use hyper::{Request, Response};
@@ -34,7 +34,9 @@ use credgate_index::model::Scenario;
 use super::body::Abort;
 use super::errors::ApiError;
 use super::query::Query;
-use super::routes::{check_declared_length, media_type, mode, parse_as_of, parse_scenario};
+use super::routes::{
+    check_declared_length, media_type, mode, next_frame, parse_as_of, parse_scenario,
+};
 use super::rows::{self, CsvLayout, Tally};
 use super::split::{InputFormat, Records, Splitter};
 use super::{trail, Body, Caller, State};
@@ -116,7 +118,7 @@ pub async fn handle(
         key: caller.name.clone(),
     };
     if xlsx {
-        let first = read_workbook(req.into_body(), limit).await?;
+        let first = read_workbook(req.into_body(), limit, state.body_wait()).await?;
         return Ok(start(state, engine, batch, first, None, limit, summary));
     }
 
@@ -125,7 +127,7 @@ pub async fn handle(
     let mut body = req.into_body();
     let mut first = Vec::new();
     loop {
-        match body.frame().await {
+        match next_frame(&mut body, state.body_wait()).await? {
             None => {
                 return Err(ApiError::bad_body(
                     "the body is empty; send one identifier per row",
@@ -201,9 +203,13 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 
 /// Reads a whole workbook body (a zip archive cannot be streamed) within `limit` and gives
 /// its first worksheet as CSV.
-async fn read_workbook(mut body: Incoming, limit: u64) -> Result<Vec<u8>, ApiError> {
+async fn read_workbook(
+    mut body: Incoming,
+    limit: u64,
+    wait: Duration,
+) -> Result<Vec<u8>, ApiError> {
     let mut bytes = Vec::new();
-    while let Some(frame) = body.frame().await {
+    while let Some(frame) = next_frame(&mut body, wait).await? {
         let frame = frame.map_err(|e| ApiError::bad_body(format!("reading the body: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if bytes.len() as u64 + data.len() as u64 > limit {
@@ -264,6 +270,8 @@ struct Reader {
     splitter: Splitter,
     read: u64,
     limit: u64,
+    /// How long the body may send nothing before the batch ends with `body_timeout`.
+    wait: Duration,
     ended: bool,
 }
 
@@ -273,7 +281,9 @@ impl Reader {
     async fn next(&mut self, pending: &mut Records) -> Result<(), (&'static str, String)> {
         let structure = |e| ("bad_body", format!("the body is not one JSON array: {e}"));
         let frame = match &mut self.body {
-            Some(body) => body.frame().await,
+            Some(body) => next_frame(body, self.wait)
+                .await
+                .map_err(|e| (e.code, format!("{} after {} bytes", e.message, self.read)))?,
             None => None,
         };
         match frame {
@@ -326,6 +336,7 @@ async fn pipeline(
         splitter: Splitter::new(batch.input),
         read: first.len() as u64,
         limit,
+        wait: state.body_wait(),
         ended: false,
     };
     let mut pending = Records::default();
