@@ -116,6 +116,32 @@ fn the_poller_notices_a_new_current() {
     let b = s.wait_ready(Some(&a));
     assert_ne!(a, b);
     assert_eq!(decision(&s, CHANGED), "deny");
+
+    // CURRENT broken after a snapshot was served: the poller counts one failed reload (not
+    // one a poll), and the snapshot keeps serving.
+    let failed = |s: &TestServer| {
+        s.get("/metrics")
+            .text()
+            .lines()
+            .find_map(|l| l.strip_prefix("credgate_reloads_total{result=\"failed\"} "))
+            .map(|v| v.parse::<u64>().unwrap())
+            .unwrap()
+    };
+    // (The start, before the first build, counted one.)
+    let before = failed(&s);
+    // Written aside and renamed, as a publisher does, so no poll reads it half-written.
+    std::fs::write(dir.path().join("CURRENT.new"), "gen-000404-missing\n").unwrap();
+    std::fs::rename(dir.path().join("CURRENT.new"), dir.path().join("CURRENT")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while failed(&s) == before && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    // Many more polls pass (10 ms apart) while the same fault stays: still one.
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(200);
+    while std::time::Instant::now() < until {
+        assert_eq!(decision(&s, CHANGED), "deny");
+    }
+    assert_eq!(failed(&s), before + 1);
 }
 
 #[test]

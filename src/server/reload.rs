@@ -85,6 +85,8 @@ impl std::error::Error for ReloadError {}
 pub struct Tracked {
     loaded: Option<PathBuf>,
     refused: Option<PathBuf>,
+    /// The last failure to resolve `CURRENT` the poller reported, so it reports each once.
+    unresolved: Option<String>,
 }
 
 /// Serialises reloads: two triggers at once would otherwise verify the same generation twice.
@@ -114,12 +116,22 @@ impl Reloader {
             .map_err(|e| ReloadError::Task(e.to_string()))?
             .map_err(ReloadError::Resolve);
         let generation = match generation {
-            Ok(g) => g,
+            Ok(g) => {
+                tracked.unresolved = None;
+                g
+            }
             Err(e) => {
                 // A root without CURRENT is normal before the first build: the poller stays
-                // quiet about it, an explicit reload reports it.
+                // quiet about it until a snapshot has been served. After that a CURRENT that
+                // names nothing valid is a broken publication: the poller reports it once
+                // (a warning and a failed reload), an explicit reload every time.
+                let text = e.to_string();
                 if trigger != Trigger::Poll {
                     state.metrics.reload(false);
+                } else if tracked.loaded.is_some() && tracked.unresolved.as_ref() != Some(&text) {
+                    state.metrics.reload(false);
+                    tracing::warn!(error = %text, "CURRENT names no loadable generation; the snapshot already loaded keeps serving");
+                    tracked.unresolved = Some(text);
                 }
                 return Err(e);
             }
