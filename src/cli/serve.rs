@@ -187,7 +187,13 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
             Some(s)
         }
         None => {
-            tracing::info!("no --signing-key: responses carry no receipts");
+            // A deployment that keeps keys or an audit trail is one whose callers will want
+            // to prove their answers later: say louder that they cannot.
+            if args.keys.is_some() || args.audit_dir.is_some() {
+                tracing::warn!("no --signing-key: check responses carry no receipts, so callers cannot prove their answers later; give --signing-key FILE (created if absent)");
+            } else {
+                tracing::info!("no --signing-key: responses carry no receipts");
+            }
             None
         }
     };

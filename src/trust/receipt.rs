@@ -558,7 +558,8 @@ fn check_signature(r: &Receipt, key: &VerifyingKey) -> Result<(), VerifyError> {
         }
         (Some(v), _) => {
             return Err(VerifyError::Malformed(format!(
-                "receipt version {v} is unknown to this credgate (it knows 1 and 2)"
+                "receipt version {v} is unknown to this credgate (a version 1 receipt has no \
+                 `version` member; a version 2 receipt has `\"version\":2`)"
             )))
         }
     };
