@@ -235,3 +235,50 @@ fn an_xlsx_workbook_screens_like_the_same_rows_in_csv() {
     );
     assert_eq!(s.get("/healthz").status, 200);
 }
+
+#[test]
+fn a_body_over_the_limit_ends_with_its_error_line_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.screen_body_limit = 200_000;
+    });
+    // 16 MB of rows (more than the sockets buffer), chunked, written on a thread of its own
+    // while the answer is read, as a client such as curl does: the server stops screening at
+    // the limit and must still deliver the error line, not reset the connection under it.
+    let row = "914101027110665834\n";
+    let chunk = row.repeat(8192 / row.len());
+    for _ in 0..3 {
+        let mut c = s.conn();
+        let mut w = c.reader().get_ref().try_clone().unwrap();
+        let chunk = chunk.clone();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            let head = "POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\n\
+                        Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\
+                        Connection: close\r\n\r\n";
+            let mut out = head.as_bytes().to_vec();
+            out.extend_from_slice(format!("{:x}\r\nid\n\r\n", 3).as_bytes());
+            for _ in 0..(16_000_000 / chunk.len()) {
+                out.extend_from_slice(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes());
+            }
+            out.extend_from_slice(b"0\r\n\r\n");
+            // The server reads the whole body before it closes: every write succeeds.
+            w.write_all(&out)
+        });
+        let raw = read_raw(&mut c);
+        let written = writer.join().unwrap();
+        assert!(written.is_ok(), "{written:?}");
+        assert!(
+            raw.starts_with("HTTP/1.1 200"),
+            "{}",
+            &raw[..raw.len().min(300)]
+        );
+        let end = raw.trim_end_matches("\r\n0\r\n\r\n").trim_end();
+        let last = end.lines().last().unwrap();
+        assert!(
+            last.contains("\"code\":\"body_too_large\""),
+            "last line: {last}"
+        );
+    }
+}

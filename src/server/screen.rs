@@ -275,7 +275,29 @@ struct Reader {
     ended: bool,
 }
 
+/// How much of a body the server still reads, and drops, after a failure ended its batch.
+const DRAIN_LIMIT: u64 = 64 << 20;
+
 impl Reader {
+    /// Reads and drops what is left of the body (up to [`DRAIN_LIMIT`] more bytes, each
+    /// frame within the stall timeout), after a failure such as `body_too_large` has ended
+    /// the batch. Closing the connection with request bytes unread makes the kernel reset
+    /// it, and a reset can destroy the end of the answer still on its way to the client,
+    /// the error line included; a client that is still sending its body has usually not
+    /// read it yet.
+    async fn drain(&mut self) {
+        let Some(body) = &mut self.body else { return };
+        let mut drained = 0u64;
+        while drained < DRAIN_LIMIT {
+            match next_frame(body, self.wait).await {
+                Ok(Some(Ok(frame))) => {
+                    drained += frame.data_ref().map_or(0, |d| d.len() as u64);
+                }
+                _ => return,
+            }
+        }
+    }
+
     /// Reads one more frame into `pending`; returns the error code and message that end the
     /// batch, if the body is broken or too large.
     async fn next(&mut self, pending: &mut Records) -> Result<(), (&'static str, String)> {
@@ -399,6 +421,9 @@ async fn pipeline(
     }
     state.metrics.screened(tally.rows);
     if let Some((code, msg)) = failure {
+        if code != "body_timeout" {
+            reader.drain().await;
+        }
         fail(&mut tx, csv_out, code, msg).await;
     } else if summary && !csv_out {
         let _ = tx.send(Bytes::from(tally.summary_line())).await;
