@@ -638,3 +638,75 @@ fn server_mode_matches_offline_mode() {
     assert!(stderr(&o).contains("HTTP 401"), "{}", stderr(&o));
     server.join().unwrap();
 }
+
+#[test]
+fn out_appears_only_whole_and_never_over_the_input() {
+    let f = fixture();
+    let root = f.root.to_str().unwrap();
+    let list = f.write("list.csv", format!("id\n{DENIED}\n{FAST}\n").as_bytes());
+    let out = f.write("results.csv", b"earlier results\n");
+    let files = || {
+        let mut names: Vec<String> = std::fs::read_dir(f.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = files();
+
+    // A run that fails once its output has begun (no server there) leaves the earlier
+    // results as they were, and no partial file.
+    let o = f.cli(&[
+        list.to_str().unwrap(),
+        "--server",
+        "http://127.0.0.1:9",
+        "--scenario",
+        "procurement",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), b"earlier results\n");
+    assert_eq!(files(), before);
+
+    // The input as the output is refused before anything is written.
+    let o = f.cli(&[
+        list.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+        "--out",
+        list.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("input file"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&list).unwrap(),
+        format!("id\n{DENIED}\n{FAST}\n")
+    );
+
+    // A run that succeeds replaces the results whole, in every format.
+    for (name, format) in [("results.csv", "csv"), ("results.xlsx", "xlsx")] {
+        let o = f.cli(&[
+            list.to_str().unwrap(),
+            "--index",
+            root,
+            "--scenario",
+            "procurement",
+            "--format",
+            format,
+            "--out",
+            f.path(name).to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    }
+    assert!(read_csv(&out)[1].contains(&"deny".to_string()));
+    assert!(std::fs::metadata(f.path("results.xlsx")).unwrap().len() > 0);
+    assert!(
+        !files().iter().any(|n| n.ends_with(".partial")),
+        "{:?}",
+        files()
+    );
+}

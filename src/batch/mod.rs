@@ -172,14 +172,86 @@ impl std::fmt::Display for Summary {
 
 /// Screens the whole list of `job` with `screener`; the output is complete when this
 /// returns `Ok`.
+///
+/// An `--out` file appears only whole: the results go to a hidden `.NAME.PID.partial`
+/// beside it, renamed over `NAME` once everything is written, and removed when the run
+/// fails. A failed run therefore leaves an earlier `NAME` as it was, and a killed one
+/// leaves only the partial file. An `--out` that is the input file itself is refused.
 pub fn run(job: &Job, screener: &mut dyn Screener) -> Result<Summary, BatchError> {
+    let Some(dest) = &job.out else {
+        return run_to(job, None, screener);
+    };
+    let refuse = |detail: String| BatchError::Output {
+        path: Some(dest.clone()),
+        detail,
+    };
+    if same_file(&job.input, dest) {
+        return Err(refuse(
+            "it is the input file; write the results somewhere else".into(),
+        ));
+    }
+    let name = dest
+        .file_name()
+        .ok_or_else(|| refuse("not a file name".into()))?;
+    let partial = dest.with_file_name(format!(
+        ".{}.{}.partial",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    match run_to(job, Some(&partial), screener) {
+        Ok(summary) => {
+            std::fs::rename(&partial, dest).map_err(|e| {
+                let _ = std::fs::remove_file(&partial);
+                refuse(format!("moving the finished results into place: {e}"))
+            })?;
+            Ok(summary)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            // Errors about the partial file are errors about the destination.
+            Err(match e {
+                BatchError::Output {
+                    path: Some(p),
+                    detail,
+                } if p == partial => refuse(detail),
+                other => other,
+            })
+        }
+    }
+}
+
+/// Whether two paths name the same existing file.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(a), Ok(b)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return a.dev() == b.dev() && a.ino() == b.ino();
+        }
+        false
+    }
+    #[cfg(not(unix))]
+    {
+        matches!(
+            (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+            (Ok(a), Ok(b)) if a == b
+        )
+    }
+}
+
+/// [`run`], writing to `out` (`None`: stdout).
+fn run_to(
+    job: &Job,
+    out: Option<&std::path::Path>,
+    screener: &mut dyn Screener,
+) -> Result<Summary, BatchError> {
     let started = Instant::now();
     let kind = InputKind::of(&job.input);
     let bytes_read = Arc::new(AtomicU64::new(0));
     let (mut reader, headers) = input::RowReader::open(&job.input, kind, bytes_read.clone())?;
     let id_col = input::find_id_column(&headers, job.id_column.as_deref())?;
     let headers_copy = headers.clone();
-    let mut output = output::Output::create(job.format, job.out.as_deref(), headers, id_col)?;
+    let mut output = output::Output::create(job.format, out, headers, id_col)?;
     // The screener writes rows itself for CSV and NDJSON (`Some(is_ndjson)`).
     let layout_of = output.layout().map(|l| l.ndjson);
     let total_bytes = match kind {
