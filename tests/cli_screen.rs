@@ -436,6 +436,57 @@ fn exit_codes_and_messages() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
 
+/// A list without a header whose first identifier is mistyped: the first row holds digits,
+/// so it is data (row 1, `invalid_id`), not a header that would swallow it.
+#[test]
+fn a_headerless_list_keeps_a_mistyped_first_row() {
+    let f = fixture();
+    let typo = "410102196804120212"; // PERSON with a wrong check digit
+    let input = f.write(
+        "headerless.csv",
+        format!("{typo},王建国\n{DENIED},恒达\n").as_bytes(),
+    );
+    let out = f.path("out.csv");
+    let summary = f.screen(&input, &out, Format::Csv, 64);
+    assert_eq!((summary.rows, summary.invalid), (2, 1));
+    let rows = read_csv(&out);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(&rows[0][..3], ["id", "column2", "decision"]);
+    assert_eq!(&rows[1][..3], [typo, "王建国", ""]);
+    assert!(rows[1][7].contains("check"), "{:?}", rows[1]);
+    assert_eq!(&rows[2][..3], [DENIED, "恒达", "deny"]);
+
+    let out = f.path("out.ndjson");
+    f.screen(&input, &out, Format::Ndjson, 64);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["row"], 1);
+    assert_eq!(rows[0]["error"]["code"], "invalid_id");
+    assert_eq!(rows[0]["columns"], serde_json::json!({"column2": "王建国"}));
+    assert_eq!(rows[1]["row"], 2);
+    assert_eq!(rows[1]["decision"], "deny");
+
+    // Full-width digits are digits; the binary agrees, and exits 1 for the invalid row.
+    let wide = f.write(
+        "wide.csv",
+        "４１０１０２１９６８０４１２０２１２,王建国\n".as_bytes(),
+    );
+    let o = f.cli(&[
+        wide.to_str().unwrap(),
+        "--index",
+        f.root.to_str().unwrap(),
+        "--scenario",
+        "procurement",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 rows:"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("invalid 1"), "{}", stderr(&o));
+}
+
 #[test]
 fn cli_xlsx_out_by_extension_matches_the_engine() {
     let f = fixture();

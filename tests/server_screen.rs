@@ -73,6 +73,70 @@ fn csv_without_header_and_csv_out() {
     assert_eq!(lines.len(), 3);
 }
 
+/// Without a header, a first row whose identifier is mistyped is still row 1: it holds
+/// digits, and header names do not. (It used to be taken for a header and vanish, its raw
+/// number printed as a header cell.)
+#[test]
+fn a_mistyped_first_row_is_data_not_a_header() {
+    let (_d, s) = server(4096);
+    let body = "410102196804120212,王建国\n914101027110665834,恒达\n";
+    let rows = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .lines();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["row"], 1);
+    assert_eq!(rows[0]["error"]["code"], "invalid_id");
+    assert_eq!(rows[0]["input"], "410102********0212");
+    assert_eq!(rows[0]["columns"]["column2"], "王建国");
+    assert_eq!(rows[1]["row"], 2);
+    assert_eq!(rows[1]["decision"], "deny");
+
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    let text = r.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("id,column2,decision,"), "{text}");
+    assert!(
+        lines[1].starts_with("410102********0212,王建国,,false,false,,,\"invalid_id: "),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("914101027110665834,恒达,deny,"),
+        "{text}"
+    );
+    assert!(!text.contains("410102196804120212"), "{text}");
+
+    // Full-width digits are digits too; a header without an `id` field still is one.
+    let body = "４１０１０２１９６８０４１２０２１２,王建国\n";
+    let rows = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .lines();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["error"]["code"], "invalid_id");
+    let body = "代码,名称\n914101027110665834,恒达\n";
+    let rows = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .lines();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["columns"]["名称"], "恒达");
+}
+
 #[test]
 fn ndjson_and_json_array_inputs() {
     let (_d, s) = server(4096);

@@ -114,15 +114,22 @@ fn requests() -> Vec<Req> {
     v.push(Req::post(SCREEN, "application/x-ndjson", ndjson));
 
     // Rows that cannot be parsed are echoed whole: a GB18030 row (not UTF-8), a CSV row
-    // with an unclosed quote.
+    // with an unclosed quote, a headerless first row with a mistyped number (once taken
+    // for a header and printed raw as one in CSV output).
     let p = PEOPLE[0];
     let mut gb = format!("id,name,x\n{p},").into_bytes();
     gb.extend_from_slice(&encoding_rs::GB18030.encode("王建国").0);
     gb.extend_from_slice(b",b\n914101027110665834,x,y\n");
     let unclosed = format!("id,x\n914101027110665834,a\n\"{p},x\n");
+    let headerless = "410102196804120212,王建国\n914101027110665834,恒达\n".to_string();
     // Echoed columns: a representative's number beside an organisation's code.
     let rep = format!("id,rep_id,note\n914101027110665834,{p},\"rep {PERSON2}; ok\"\n");
-    for body in [gb, unclosed.into_bytes(), rep.into_bytes()] {
+    for body in [
+        gb,
+        unclosed.into_bytes(),
+        headerless.into_bytes(),
+        rep.into_bytes(),
+    ] {
         v.push(Req::post(SCREEN, "text/csv", body.clone()));
         v.push(Req::post(SCREEN, "text/csv", body).accept("text/csv"));
     }

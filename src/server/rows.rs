@@ -8,11 +8,9 @@ use std::io::Write;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use credgate_index::date::Day;
-use credgate_index::ids::{self, Mode};
-
 use super::screen::Batch;
 use super::split::{InputFormat, Records};
+use crate::batch::input::is_header_row;
 use crate::batch::render::{json_str, Answer};
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::verdict::{ScreenPlan, Verdict};
@@ -27,47 +25,33 @@ pub struct CsvLayout {
     pub names: Vec<String>,
 }
 
-/// The first record is a header when one of its fields is `id`, or when its first field is
-/// not a valid identifier (then the id is the first column). Otherwise the body has no
-/// header and the first record is data. Returns the layout and whether it was a header.
-pub fn csv_layout(first: &[u8], mode: Mode, today: Day) -> (CsvLayout, bool) {
+/// The first record is a header when one of its fields is `id` (the id is then that column)
+/// or when its first field holds no digit, ASCII or full-width (the id is then the first
+/// column): header names carry no digits, and every identifier does, so a mistyped
+/// identifier in the first row is still data and gets its `invalid_id` result. Otherwise the
+/// body has no header: the id is the first column and the others are called `column2`,
+/// `column3`, …. Returns the layout and whether the record was a header.
+pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
     let text = String::from_utf8_lossy(first);
     let fields = csv_fields(&text).unwrap_or_else(|_| vec![Cow::Borrowed(text.as_ref())]);
-    if let Some(i) = fields
-        .iter()
-        .position(|f| f.trim().eq_ignore_ascii_case("id"))
-    {
-        return (
-            CsvLayout {
-                id_col: i,
-                names: fields.iter().map(|f| f.trim().to_string()).collect(),
-            },
-            true,
-        );
+    if is_header_row(&fields, &["id"]) {
+        let id_col = fields
+            .iter()
+            .position(|f| f.trim().eq_ignore_ascii_case("id"))
+            .unwrap_or(0);
+        let names = fields.iter().map(|f| f.trim().to_string()).collect();
+        return (CsvLayout { id_col, names }, true);
     }
-    let first_is_id = fields
-        .first()
-        .is_some_and(|f| ids::parse(f, mode, today).is_ok());
-    if first_is_id {
-        let names = (0..fields.len())
-            .map(|i| {
-                if i == 0 {
-                    "id".to_string()
-                } else {
-                    format!("column{}", i + 1)
-                }
-            })
-            .collect();
-        (CsvLayout { id_col: 0, names }, false)
-    } else {
-        (
-            CsvLayout {
-                id_col: 0,
-                names: fields.iter().map(|f| f.trim().to_string()).collect(),
-            },
-            true,
-        )
-    }
+    let names = (0..fields.len())
+        .map(|i| {
+            if i == 0 {
+                "id".to_string()
+            } else {
+                format!("column{}", i + 1)
+            }
+        })
+        .collect();
+    (CsvLayout { id_col: 0, names }, false)
 }
 
 const RESULT_COLUMNS: &str = "decision,heightened,nonconforming,lists,measures,error\n";
@@ -613,16 +597,30 @@ mod tests {
 
     #[test]
     fn layout_from_the_first_record() {
-        let today = Day::parse("2026-11-28").unwrap();
-        let (l, header) = csv_layout(b"name,ID,note", Mode::Strict, today);
+        let (l, header) = csv_layout(b"name,ID,note");
         assert!(header);
         assert_eq!((l.id_col, l.names.len()), (1, 3));
-        let (l, header) = csv_layout(b"914101027110665834,x", Mode::Strict, today);
+        let (l, header) = csv_layout(b"914101027110665834,x");
         assert!(!header);
         assert_eq!(l.names, ["id", "column2"]);
-        let (l, header) = csv_layout(b"code,name", Mode::Strict, today);
+        let (l, header) = csv_layout(b"code,name");
         assert!(header);
         assert_eq!(l.id_col, 0);
+        // A mistyped identifier is still data (it holds digits), full-width ones too.
+        for data in [
+            "410102196804120212,王建国",
+            "４１０１０２１９６８０４１２０２１２,王建国",
+            "9141010271106658,short",
+            "\"410102196804120211,x",
+        ] {
+            let (l, header) = csv_layout(data.as_bytes());
+            assert!(!header, "{data}");
+            assert_eq!(l.id_col, 0);
+        }
+        // Header names without digits, whatever the language.
+        let (l, header) = csv_layout("统一社会信用代码,名称".as_bytes());
+        assert!(header);
+        assert_eq!(l.names, ["统一社会信用代码", "名称"]);
     }
 
     #[test]

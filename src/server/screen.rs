@@ -359,7 +359,7 @@ async fn pipeline(
             }
         }
         if !pending.is_empty() {
-            let (layout, is_header) = rows::csv_layout(pending.get(0), batch.mode, batch.today);
+            let (layout, is_header) = rows::csv_layout(pending.get(0));
             batch.layout = Some(layout);
             if is_header {
                 take_front(&mut pending, 1);
