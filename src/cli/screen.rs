@@ -21,11 +21,12 @@ the first row is data, the identifier is the first column and the others are cal
 column2, column3, .... Rows whose cells are all empty are skipped.
 
 Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV):
-CSV and xlsx repeat every input column as given, then decision, heightened, nonconforming,
-lists, measures (codes joined with ';') and error. The identifier column is your own data and
-is echoed unmasked. NDJSON rows are {\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,
-\"columns\"} as from POST /v1/screen, with people's numbers masked in \"id\". An invalid
-identifier gets an error in its row and never stops the run.
+CSV and xlsx give the row number (row, counted like NDJSON's \"row\"), every input column as
+given, then decision, heightened, nonconforming, lists, measures (codes joined with ';') and
+error. The identifier column is your own data and is echoed unmasked. NDJSON rows are
+{\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,\"columns\"} as from POST /v1/screen,
+with people's numbers masked in \"id\". An invalid identifier gets an error in its row and
+never stops the run.
 
 A summary goes to stderr at the end; a progress bar too when stderr is a terminal.
 

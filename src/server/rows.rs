@@ -56,10 +56,10 @@ pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
 
 const RESULT_COLUMNS: &str = "decision,heightened,nonconforming,lists,measures,error\n";
 
-/// The first line of a CSV answer: the input columns, then the result columns.
+/// The first line of a CSV answer: `row`, the input columns, then the result columns.
 /// Header names are the caller's text, masked like every echo.
 pub fn csv_header(batch: &Batch) -> String {
-    let mut out = Vec::new();
+    let mut out = b"row,".to_vec();
     match (&batch.layout, batch.input) {
         (Some(l), InputFormat::Csv) => {
             for n in &l.names {
@@ -548,6 +548,8 @@ fn emit(
         out.extend_from_slice(b"}\n");
         return;
     }
+    // `row`, the input columns (or `input`), the result columns.
+    let _ = write!(out, "{row},");
     if batch.input == InputFormat::Csv {
         for f in fields {
             if f.as_ref() == input {

@@ -9,7 +9,7 @@
 //!
 //! Output rows: NDJSON by default, one object per input row:
 //! `{"row","input","id","id_type","decision","heightened","nonconforming","lists","measures",
-//! "error","columns"}`; CSV with `Accept: text/csv`: the input columns, then
+//! "error","columns"}`; CSV with `Accept: text/csv`: `row`, the input columns, then
 //! `decision,heightened,nonconforming,lists,measures,error`. Echoed caller text has people's
 //! numbers masked unless the key holds `personal_full` ([`Batch::echo`]). With `?summary=1`
 //! (NDJSON only) a last line `{"summary":{…}}` counts the rows. A body that breaks off, passes
