@@ -128,6 +128,7 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
     assert_eq!(
         rows[0],
         [
+            "row",
             "序号",
             "企业名称",
             "统一社会信用代码",
@@ -141,12 +142,16 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
         ]
     );
     assert_eq!(rows.len(), 5, "the blank line is not a row");
-    assert_eq!(&rows[1][..5], ["1", "恒达建材", DENIED, "老客户", "deny"]);
-    assert!(rows[1][7].contains("court_defaulter"), "{:?}", rows[1]);
-    assert!(!rows[1][8].is_empty());
+    // The row number, then the input columns, then the result.
+    assert_eq!(
+        &rows[1][..6],
+        ["1", "1", "恒达建材", DENIED, "老客户", "deny"]
+    );
+    assert!(rows[1][8].contains("court_defaulter"), "{:?}", rows[1]);
+    assert!(!rows[1][9].is_empty());
     // A person's number is the caller's own data: echoed as given.
-    assert_eq!(&rows[2][..4], ["2", "王建国", PERSON, "含,逗号"]);
-    assert_eq!(rows[3][4], "", "an invalid row has no decision");
+    assert_eq!(&rows[2][..5], ["2", "2", "王建国", PERSON, "含,逗号"]);
+    assert_eq!(rows[3][5], "", "an invalid row has no decision");
     let engine = Engine::open(&f.root).unwrap();
     let today = sample_today();
     let want = engine.screen_one(
@@ -157,9 +162,11 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
         Mode::Strict,
         Options::default(),
     );
-    assert_eq!(rows[3][9], want.error.unwrap().message);
-    assert_eq!(rows[4][2], "\u{3000}９１４１０１８４４５９０８１３６９５ ");
-    assert_eq!(rows[4][4], "fast_track");
+    assert_eq!(rows[3][10], want.error.unwrap().message);
+    // Numbered like NDJSON's `row`: the blank line is not counted.
+    assert_eq!(rows[4][0], "4");
+    assert_eq!(rows[4][3], "\u{3000}９１４１０１８４４５９０８１３６９５ ");
+    assert_eq!(rows[4][5], "fast_track");
     assert_eq!(summary.rows, 4);
     assert_eq!(summary.invalid, 1);
     let person = engine.screen_one(
@@ -170,7 +177,7 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
         Mode::Strict,
         Options::default(),
     );
-    assert_eq!(rows[2][4], person.decision.unwrap().as_str());
+    assert_eq!(rows[2][5], person.decision.unwrap().as_str());
     assert_eq!(
         summary.count(Outcome::Deny),
         1 + u64::from(person.decision == Some(Outcome::Deny))
@@ -250,21 +257,25 @@ fn xlsx_in_and_out() {
     let range = back.worksheet_range_at(0).unwrap().unwrap();
     let cell = |r: u32, c: u32| range.get_value((r, c)).cloned().unwrap_or(Data::Empty);
     let s = |v: &str| Data::String(v.to_string());
-    assert_eq!(cell(0, 1), s("Credit_Code"));
-    assert_eq!(cell(0, 3), s("decision"));
-    assert_eq!(cell(0, 8), s("error"));
-    assert_eq!(cell(1, 0), s("恒达建材"));
+    // The row number first, as a number, then the input columns, then the result.
+    assert_eq!(cell(0, 0), s("row"));
+    assert_eq!(cell(0, 2), s("Credit_Code"));
+    assert_eq!(cell(0, 4), s("decision"));
+    assert_eq!(cell(0, 9), s("error"));
+    assert_eq!(cell(1, 0), Data::Float(1.0));
+    assert_eq!(cell(3, 0), Data::Float(3.0));
+    assert_eq!(cell(1, 1), s("恒达建材"));
     assert_eq!(
-        cell(1, 2),
+        cell(1, 3),
         s("1250"),
         "numbers echo as the text a person sees"
     );
-    assert_eq!(cell(1, 3), s("deny"));
-    assert_eq!(cell(1, 4), Data::Bool(false));
-    assert!(matches!(cell(1, 6), Data::String(ref l) if l.contains("court_defaulter")));
-    assert_eq!(cell(2, 3), s("fast_track"));
-    assert_eq!(cell(3, 3), Data::Empty);
-    assert!(matches!(cell(3, 8), Data::String(ref e) if !e.is_empty()));
+    assert_eq!(cell(1, 4), s("deny"));
+    assert_eq!(cell(1, 5), Data::Bool(false));
+    assert!(matches!(cell(1, 7), Data::String(ref l) if l.contains("court_defaulter")));
+    assert_eq!(cell(2, 4), s("fast_track"));
+    assert_eq!(cell(3, 4), Data::Empty);
+    assert!(matches!(cell(3, 9), Data::String(ref e) if !e.is_empty()));
 }
 
 /// A seeded mix of the sample's listed subjects, unlisted codes and numbers, and bad input.
@@ -351,7 +362,11 @@ fn exit_codes_and_messages() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let stdout = String::from_utf8(o.stdout.clone()).unwrap();
     assert!(
-        stdout.starts_with("企业名称,信用代码,decision,"),
+        stdout.starts_with("row,企业名称,信用代码,decision,"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().nth(1).unwrap().starts_with("1,甲,"),
         "{stdout}"
     );
     assert!(
@@ -436,6 +451,57 @@ fn exit_codes_and_messages() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
 
+/// A list without a header whose first identifier is mistyped: the first row holds digits,
+/// so it is data (row 1, `invalid_id`), not a header that would swallow it.
+#[test]
+fn a_headerless_list_keeps_a_mistyped_first_row() {
+    let f = fixture();
+    let typo = "410102196804120212"; // PERSON with a wrong check digit
+    let input = f.write(
+        "headerless.csv",
+        format!("{typo},王建国\n{DENIED},恒达\n").as_bytes(),
+    );
+    let out = f.path("out.csv");
+    let summary = f.screen(&input, &out, Format::Csv, 64);
+    assert_eq!((summary.rows, summary.invalid), (2, 1));
+    let rows = read_csv(&out);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(&rows[0][..4], ["row", "id", "column2", "decision"]);
+    assert_eq!(&rows[1][..4], ["1", typo, "王建国", ""]);
+    assert!(rows[1][8].contains("check"), "{:?}", rows[1]);
+    assert_eq!(&rows[2][..4], ["2", DENIED, "恒达", "deny"]);
+
+    let out = f.path("out.ndjson");
+    f.screen(&input, &out, Format::Ndjson, 64);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["row"], 1);
+    assert_eq!(rows[0]["error"]["code"], "invalid_id");
+    assert_eq!(rows[0]["columns"], serde_json::json!({"column2": "王建国"}));
+    assert_eq!(rows[1]["row"], 2);
+    assert_eq!(rows[1]["decision"], "deny");
+
+    // Full-width digits are digits; the binary agrees, and exits 1 for the invalid row.
+    let wide = f.write(
+        "wide.csv",
+        "４１０１０２１９６８０４１２０２１２,王建国\n".as_bytes(),
+    );
+    let o = f.cli(&[
+        wide.to_str().unwrap(),
+        "--index",
+        f.root.to_str().unwrap(),
+        "--scenario",
+        "procurement",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 rows:"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("invalid 1"), "{}", stderr(&o));
+}
+
 #[test]
 fn cli_xlsx_out_by_extension_matches_the_engine() {
     let f = fixture();
@@ -465,7 +531,7 @@ fn cli_xlsx_out_by_extension_matches_the_engine() {
     let range = back.worksheet_range_at(0).unwrap().unwrap();
     assert_eq!(range.height(), 5);
     assert_eq!(
-        range.get_value((1, 4)),
+        range.get_value((1, 5)),
         Some(&Data::String(want.decision.unwrap().as_str().to_string()))
     );
 }

@@ -63,14 +63,114 @@ fn csv_without_header_and_csv_out() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "id,column2,decision,heightened,nonconforming,lists,measures,error"
+        "row,id,column2,decision,heightened,nonconforming,lists,measures,error"
     );
     assert_eq!(
         lines[1],
-        "914101027110665834,恒达,deny,false,false,court_defaulter,procurement.black.restrict,"
+        "1,914101027110665834,恒达,deny,false,false,court_defaulter,procurement.black.restrict,"
     );
-    assert_eq!(lines[2], "91110000600037341L,\"x,y\",clear,false,false,,,");
+    assert_eq!(
+        lines[2],
+        "2,91110000600037341L,\"x,y\",clear,false,false,,,"
+    );
     assert_eq!(lines.len(), 3);
+}
+
+/// Without a header, a first row whose identifier is mistyped is still row 1: it holds
+/// digits, and header names do not. (It used to be taken for a header and vanish, its raw
+/// number printed as a header cell.)
+#[test]
+fn a_mistyped_first_row_is_data_not_a_header() {
+    let (_d, s) = server(4096);
+    let body = "410102196804120212,王建国\n914101027110665834,恒达\n";
+    let rows = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .lines();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["row"], 1);
+    assert_eq!(rows[0]["error"]["code"], "invalid_id");
+    assert_eq!(rows[0]["input"], "410102********0212");
+    assert_eq!(rows[0]["columns"]["column2"], "王建国");
+    assert_eq!(rows[1]["row"], 2);
+    assert_eq!(rows[1]["decision"], "deny");
+
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    let text = r.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[0].starts_with("row,id,column2,decision,"), "{text}");
+    assert!(
+        lines[1].starts_with("1,410102********0212,王建国,,false,false,,,\"invalid_id: "),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("2,914101027110665834,恒达,deny,"),
+        "{text}"
+    );
+    assert!(!text.contains("410102196804120212"), "{text}");
+
+    // Full-width digits are digits too; a header without an `id` field still is one.
+    let body = "４１０１０２１９６８０４１２０２１２,王建国\n";
+    let rows = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .lines();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["error"]["code"], "invalid_id");
+    let body = "代码,名称\n914101027110665834,恒达\n";
+    let rows = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .lines();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["columns"]["名称"], "恒达");
+}
+
+/// The CSV answer numbers its rows like NDJSON's `row`: data rows from 1, after the header,
+/// blank lines skipped, invalid rows included.
+#[test]
+fn csv_out_rows_carry_the_ndjson_row_numbers() {
+    let (_d, s) = server(2);
+    let body = "name,id\n恒达,914101027110665834\n\n孙,410102196804120211\nbad,123\n\
+                \"open,x\nclean,91110000600037341L\n";
+    let ndjson = s
+        .post("/v1/screen?scenario=transport", "text/csv", body.as_bytes())
+        .lines();
+    let r = s.post_with(
+        "/v1/screen?scenario=transport",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    let text = r.text();
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    assert_eq!(
+        &csv.headers().unwrap().iter().collect::<Vec<_>>()[..3],
+        ["row", "name", "id"]
+    );
+    let numbers: Vec<String> = csv
+        .records()
+        .map(|rec| rec.unwrap()[0].to_string())
+        .collect();
+    let want: Vec<String> = ndjson.iter().map(|v| v["row"].to_string()).collect();
+    assert_eq!(numbers, want, "{text}");
+    assert!(numbers.len() >= 4, "{text}");
 }
 
 #[test]
@@ -104,14 +204,14 @@ fn ndjson_and_json_array_inputs() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
-        "input,decision,heightened,nonconforming,lists,measures,error"
+        "row,input,decision,heightened,nonconforming,lists,measures,error"
     );
-    assert!(lines[1].starts_with("914101027110665834,deny,"));
+    assert!(lines[1].starts_with("1,914101027110665834,deny,"));
     // The echoed input of a person is masked like the id (issue 6).
-    assert!(lines[2].starts_with("410102********0211,deny,"), "{text}");
+    assert!(lines[2].starts_with("2,410102********0211,deny,"), "{text}");
     assert!(!text.contains("410102196804120211"));
     assert!(
-        lines[3].starts_with("7,,false,false,,,invalid_row"),
+        lines[3].starts_with("3,7,,false,false,,,invalid_row"),
         "{text}"
     );
 }

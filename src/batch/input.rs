@@ -131,15 +131,67 @@ pub fn find_id_column(headers: &[String], wanted: Option<&str>) -> Result<usize,
     })
 }
 
+/// Whether the first non-blank row of a list is its header: when one of its cells is one of
+/// `id_names` (lower-case; cells compare trimmed and lower-cased), or when its first cell
+/// holds no digit, ASCII or full-width. Header names carry no digits and every identifier
+/// does, so a list without a header whose first identifier is mistyped still has that row
+/// screened (and reported invalid) instead of taken for a header. `credgate screen` and
+/// `POST /v1/screen` both decide by this rule.
+pub fn is_header_row<S: AsRef<str>>(cells: &[S], id_names: &[&str]) -> bool {
+    let named = cells
+        .iter()
+        .any(|c| id_names.contains(&c.as_ref().trim().to_lowercase().as_str()));
+    named
+        || !cells.first().is_some_and(|c| {
+            c.as_ref()
+                .chars()
+                .any(|ch| matches!(ch, '0'..='9' | '０'..='９'))
+        })
+}
+
+/// The names of a list's columns and where its identifier is, decided from its first
+/// non-blank row by [`is_header_row`] with the names of [`ID_COLUMNS`] (or, with
+/// `--id-column`, that name only, and the first row is then always the header). A row that
+/// is no header is data: the identifier is its first cell and the columns are called `id`,
+/// `column2`, `column3`, …; the row is given back to `reader` to be read again.
+pub fn layout(
+    first: Vec<String>,
+    wanted: Option<&str>,
+    reader: &mut RowReader,
+) -> Result<(Vec<String>, usize), BatchError> {
+    if wanted.is_some() || is_header_row(&first, ID_COLUMNS) {
+        let id_col = find_id_column(&first, wanted)?;
+        return Ok((first, id_col));
+    }
+    let names = (0..first.len())
+        .map(|i| {
+            if i == 0 {
+                "id".to_string()
+            } else {
+                format!("column{}", i + 1)
+            }
+        })
+        .collect();
+    reader.unread(first);
+    Ok((names, 0))
+}
+
 /// Streams the rows of one input file.
-pub enum RowReader {
+pub struct RowReader {
+    source: Source,
+    /// A first row that turned out to be data ([`layout`]): the first row of the first fill.
+    unread: Option<Vec<String>>,
+}
+
+enum Source {
     Csv(Box<CsvRows>),
     Xlsx(Box<XlsxRows>),
 }
 
 impl RowReader {
-    /// Opens `path` and reads its header row. `bytes_read` follows how far into a CSV file
-    /// the reader is, for the progress bar.
+    /// Opens `path` and reads its first non-blank row (the header, unless [`layout`] finds
+    /// it is data). `bytes_read` follows how far into a CSV file the reader is, for the
+    /// progress bar.
     pub fn open(
         path: &Path,
         kind: InputKind,
@@ -148,13 +200,25 @@ impl RowReader {
         match kind {
             InputKind::Csv => {
                 let (rows, header) = CsvRows::open(path, bytes_read)?;
-                Ok((RowReader::Csv(Box::new(rows)), header))
+                Ok((RowReader::new(Source::Csv(Box::new(rows))), header))
             }
             InputKind::Xlsx => {
                 let (rows, header) = XlsxRows::open(path)?;
-                Ok((RowReader::Xlsx(Box::new(rows)), header))
+                Ok((RowReader::new(Source::Xlsx(Box::new(rows))), header))
             }
         }
+    }
+
+    fn new(source: Source) -> RowReader {
+        RowReader {
+            source,
+            unread: None,
+        }
+    }
+
+    /// Gives back the first row, which is data, to be the first row of the first fill.
+    pub fn unread(&mut self, row: Vec<String>) {
+        self.unread = Some(row);
     }
 
     /// Refills `chunk` with up to `max` rows; an empty chunk means the end of the file.
@@ -165,9 +229,15 @@ impl RowReader {
         max: usize,
     ) -> Result<(), BatchError> {
         chunk.clear(first_row);
-        match self {
-            RowReader::Csv(r) => r.fill(chunk, max),
-            RowReader::Xlsx(r) => r.fill(chunk, max),
+        if let Some(row) = self.unread.take() {
+            for cell in &row {
+                chunk.push_cell(cell);
+            }
+            chunk.end_row();
+        }
+        match &mut self.source {
+            Source::Csv(r) => r.fill(chunk, max),
+            Source::Xlsx(r) => r.fill(chunk, max),
         }
     }
 }

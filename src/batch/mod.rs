@@ -248,8 +248,8 @@ fn run_to(
     let started = Instant::now();
     let kind = InputKind::of(&job.input);
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let (mut reader, headers) = input::RowReader::open(&job.input, kind, bytes_read.clone())?;
-    let id_col = input::find_id_column(&headers, job.id_column.as_deref())?;
+    let (mut reader, first) = input::RowReader::open(&job.input, kind, bytes_read.clone())?;
+    let (headers, id_col) = input::layout(first, job.id_column.as_deref(), &mut reader)?;
     let headers_copy = headers.clone();
     let mut output = output::Output::create(job.format, out, headers, id_col)?;
     // The screener writes rows itself for CSV and NDJSON (`Some(is_ndjson)`).

@@ -1,8 +1,9 @@
 //! Writing screened rows: each input row as it came, then the result columns, as CSV,
 //! NDJSON or an xlsx workbook.
 //!
-//! CSV and xlsx rows carry every input column (the identifier as the caller wrote it: it is
-//! the caller's own data, so a person's number is echoed unmasked) followed by
+//! CSV and xlsx rows carry the row number (`row`, numbered like NDJSON's `row`: data rows
+//! from 1, blank rows skipped), every input column (the identifier as the caller wrote it: it
+//! is the caller's own data, so a person's number is echoed unmasked) and then
 //! [`RESULT_COLUMNS`]. An NDJSON row is the `POST /v1/screen` shape: `{"row","input",
 //! <ScreenResult fields>,"columns"}` where `id` is the normalised, masked identifier and
 //! `columns` holds the other input columns by header name.
@@ -27,6 +28,9 @@ pub const RESULT_COLUMNS: [&str; 6] = [
     "measures",
     "error",
 ];
+
+/// The first column of every CSV and xlsx row: the row's number in the input.
+pub const ROW_COLUMN: &str = "row";
 
 /// The most data rows an xlsx worksheet holds (1,048,576 rows less the header).
 pub const XLSX_MAX_ROWS: u64 = 1_048_575;
@@ -100,9 +104,8 @@ impl Output {
             Format::Csv => {
                 let mut w = BufWriter::with_capacity(256 * 1024, sink()?);
                 let mut line = Vec::new();
-                for (i, h) in headers
-                    .iter()
-                    .map(String::as_str)
+                for (i, h) in std::iter::once(ROW_COLUMN)
+                    .chain(headers.iter().map(String::as_str))
                     .chain(RESULT_COLUMNS)
                     .enumerate()
                 {
@@ -127,9 +130,8 @@ impl Output {
                 // Constant-memory mode flushes each finished row to a temporary file, so a
                 // million-row workbook does not sit in memory.
                 let sheet = book.add_worksheet_with_constant_memory();
-                for (c, h) in headers
-                    .iter()
-                    .map(String::as_str)
+                for (c, h) in std::iter::once(ROW_COLUMN)
+                    .chain(headers.iter().map(String::as_str))
                     .chain(RESULT_COLUMNS)
                     .enumerate()
                 {
@@ -225,13 +227,16 @@ impl Output {
                 let sheet = book.worksheet_from_index(0).map_err(err)?;
                 let width = self.headers.len();
                 for (i, r) in results.iter().enumerate() {
-                    let mut col = 0u16;
+                    sheet
+                        .write_number(*row, 0, (chunk.first_row + i as u64) as f64)
+                        .map_err(err)?;
+                    let mut col = 1u16;
                     for cell in chunk.row(i) {
                         sheet.write_string(*row, col, cell).map_err(err)?;
                         col += 1;
                     }
                     // Result columns sit under their headers even when a row is short.
-                    let mut col = col.max(width as u16);
+                    let mut col = col.max(1 + width as u16);
                     if r.error.is_none() {
                         sheet
                             .write_string(*row, col, decision_str(r))
@@ -289,12 +294,16 @@ pub struct RowLayout<'a> {
 }
 
 impl RowLayout<'_> {
-    /// Appends row `i` of `chunk` with its answer: in CSV every input cell then the result
-    /// cells; in NDJSON `{"row","input",<result fields>,"columns"}` where `columns` holds
-    /// the other input cells by header name (cells past the header by their 1-based
-    /// position).
+    /// Appends row `i` of `chunk` with its answer: in CSV the row number, every input cell,
+    /// then the result cells; in NDJSON `{"row","input",<result fields>,"columns"}` where
+    /// `columns` holds the other input cells by header name (cells past the header by their
+    /// 1-based position).
     pub fn row(&self, out: &mut Vec<u8>, chunk: &Chunk, i: usize, answer: &Answer<'_>) {
+        let mut digits = itoa_buf();
+        let number = itoa(&mut digits, chunk.first_row + i as u64);
         if !self.ndjson {
+            out.extend_from_slice(number);
+            out.push(b',');
             for cell in chunk.row(i) {
                 csv_field(out, cell);
                 out.push(b',');
@@ -304,8 +313,7 @@ impl RowLayout<'_> {
             return;
         }
         out.extend_from_slice(b"{\"row\":");
-        let mut digits = itoa_buf();
-        out.extend_from_slice(itoa(&mut digits, chunk.first_row + i as u64));
+        out.extend_from_slice(number);
         out.extend_from_slice(b",\"input\":");
         json_str(out, chunk.cell(i, self.id_col));
         out.push(b',');

@@ -84,6 +84,23 @@ impl<'a> Answer<'a> {
         }
     }
 
+    /// The same answer with another error (a message with people's numbers masked).
+    pub fn with_error<'b>(&self, error: &'b ScreenError) -> Answer<'b>
+    where
+        'a: 'b,
+    {
+        Answer {
+            id: self.id,
+            id_type: self.id_type,
+            decision: self.decision,
+            heightened: self.heightened,
+            nonconforming: self.nonconforming,
+            lists: self.lists,
+            measures: self.measures,
+            error: Some(error),
+        }
+    }
+
     /// `"id":…,"id_type":…,"decision":…,"heightened":…,"nonconforming":…,"lists":[…],
     /// "measures":[…],"error":…` — a [`ScreenResult`]'s fields, without braces.
     pub fn write_json_fields(&self, out: &mut Vec<u8>) {

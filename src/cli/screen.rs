@@ -15,14 +15,18 @@ pub const AFTER_HELP: &str = "\
 Input: CSV (UTF-8 or GB18030, a BOM is fine) or .xlsx (first worksheet). The identifier
 column is found by its header: 统一社会信用代码, 社会信用代码, 信用代码, uscc, credit_code,
 身份证号码, 身份证号, 证件号码, 证件号, subject_id or id (case and spaces ignored), or named
-with --id-column. Rows whose cells are all empty are skipped.
+with --id-column. The first row is the header when it has one of those names (or
+--id-column is given) or its first cell holds no digit; otherwise the list has no header:
+the first row is data, the identifier is the first column and the others are called
+column2, column3, .... Rows whose cells are all empty are skipped.
 
 Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV):
-CSV and xlsx repeat every input column as given, then decision, heightened, nonconforming,
-lists, measures (codes joined with ';') and error. The identifier column is your own data and
-is echoed unmasked. NDJSON rows are {\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,
-\"columns\"} as from POST /v1/screen, with people's numbers masked in \"id\". An invalid
-identifier gets an error in its row and never stops the run.
+CSV and xlsx give the row number (row, counted like NDJSON's \"row\"), every input column as
+given, then decision, heightened, nonconforming, lists, measures (codes joined with ';') and
+error. The identifier column is your own data and is echoed unmasked. NDJSON rows are
+{\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,\"columns\"} as from POST /v1/screen,
+with people's numbers masked in \"id\". An invalid identifier gets an error in its row and
+never stops the run.
 
 A summary goes to stderr at the end; a progress bar too when stderr is a terminal.
 

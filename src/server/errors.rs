@@ -1,11 +1,18 @@
 //! The one error shape of the API (SPEC §7): `{"error":{"code":…,"message":…}}` with a fitting
 //! status. Every refusal the server makes goes through [`ApiError`], so a caller can always
 //! parse the body of a non-2xx answer the same way.
+//!
+//! Messages often quote what the caller sent (a parameter, a path, serde's account of a bad
+//! body), so every person's number in a message is masked when the message becomes the JSON
+//! body ([`ApiError::body`]), for every caller: an error is written apart from the key's
+//! scopes (many before the key is known), and the caller knows what it sent.
 
 use hyper::StatusCode;
 use serde::Serialize;
 
 use credgate_index::ids::IdError;
+
+use crate::trust::privacy::mask_numbers;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -154,12 +161,13 @@ impl ApiError {
         }
     }
 
-    /// The JSON body of the error.
+    /// The JSON body of the error, people's numbers in the message masked.
     pub fn body(&self) -> Vec<u8> {
+        let message = mask_numbers(&self.message);
         let env = Envelope {
             error: Inner {
                 code: self.code,
-                message: &self.message,
+                message: &message,
                 expected_check: self.expected_check,
                 scope: self.scope,
             },
@@ -185,6 +193,31 @@ mod tests {
         assert_eq!(v["error"]["code"], "invalid_id");
         assert_eq!(v["error"]["expected_check"], "L");
         assert!(v["error"]["message"].as_str().unwrap().len() > 10);
+    }
+
+    #[test]
+    fn people_s_numbers_in_messages_are_masked() {
+        for (api, raw) in [
+            (
+                ApiError::not_found("/v1/subjects/410102196804120211/x"),
+                "410102196804120211",
+            ),
+            (
+                ApiError::bad_body(
+                    "the body is not the expected JSON object: invalid type: integer \
+                     `410102196804120211`, expected a string at line 1 column 24",
+                ),
+                "410102196804120211",
+            ),
+            (
+                ApiError::bad_parameter("as_of \"410102680412021\": not a date"),
+                "410102680412021",
+            ),
+        ] {
+            let body = String::from_utf8(api.body()).unwrap();
+            assert!(!body.contains(raw), "{body}");
+            assert!(body.contains("410102*****"), "{body}");
+        }
     }
 
     #[test]

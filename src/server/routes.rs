@@ -608,8 +608,14 @@ fn search(
             },
         )
         .map_err(|e| ApiError::bad_parameter(format!("name: {e}")))?;
+    // The query is echoed like the rest of a caller's text: a person's number in it masked.
+    let query = if caller.full_ids() {
+        Cow::Borrowed(name.as_ref())
+    } else {
+        crate::trust::privacy::mask_numbers(&name)
+    };
     let answer = SearchAnswer {
-        query: &name,
+        query: &query,
         fuzzy,
         hits,
         snapshot: engine.snapshot().id(),

@@ -8,16 +8,14 @@ use std::io::Write;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use credgate_index::date::Day;
-use credgate_index::ids::{self, Mode};
-
 use super::screen::Batch;
 use super::split::{InputFormat, Records};
+use crate::batch::input::is_header_row;
 use crate::batch::render::{json_str, Answer};
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::verdict::{ScreenPlan, Verdict};
 use crate::engine::{Engine, Outcome};
-use crate::trust::privacy::mask_input;
+use crate::trust::privacy::mask_numbers;
 
 /// How a CSV body is laid out, decided from its first record.
 #[derive(Clone, Debug, PartialEq)]
@@ -27,58 +25,45 @@ pub struct CsvLayout {
     pub names: Vec<String>,
 }
 
-/// The first record is a header when one of its fields is `id`, or when its first field is
-/// not a valid identifier (then the id is the first column). Otherwise the body has no
-/// header and the first record is data. Returns the layout and whether it was a header.
-pub fn csv_layout(first: &[u8], mode: Mode, today: Day) -> (CsvLayout, bool) {
+/// The first record is a header when one of its fields is `id` (the id is then that column)
+/// or when its first field holds no digit, ASCII or full-width (the id is then the first
+/// column): header names carry no digits, and every identifier does, so a mistyped
+/// identifier in the first row is still data and gets its `invalid_id` result. Otherwise the
+/// body has no header: the id is the first column and the others are called `column2`,
+/// `column3`, …. Returns the layout and whether the record was a header.
+pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
     let text = String::from_utf8_lossy(first);
     let fields = csv_fields(&text).unwrap_or_else(|_| vec![Cow::Borrowed(text.as_ref())]);
-    if let Some(i) = fields
-        .iter()
-        .position(|f| f.trim().eq_ignore_ascii_case("id"))
-    {
-        return (
-            CsvLayout {
-                id_col: i,
-                names: fields.iter().map(|f| f.trim().to_string()).collect(),
-            },
-            true,
-        );
+    if is_header_row(&fields, &["id"]) {
+        let id_col = fields
+            .iter()
+            .position(|f| f.trim().eq_ignore_ascii_case("id"))
+            .unwrap_or(0);
+        let names = fields.iter().map(|f| f.trim().to_string()).collect();
+        return (CsvLayout { id_col, names }, true);
     }
-    let first_is_id = fields
-        .first()
-        .is_some_and(|f| ids::parse(f, mode, today).is_ok());
-    if first_is_id {
-        let names = (0..fields.len())
-            .map(|i| {
-                if i == 0 {
-                    "id".to_string()
-                } else {
-                    format!("column{}", i + 1)
-                }
-            })
-            .collect();
-        (CsvLayout { id_col: 0, names }, false)
-    } else {
-        (
-            CsvLayout {
-                id_col: 0,
-                names: fields.iter().map(|f| f.trim().to_string()).collect(),
-            },
-            true,
-        )
-    }
+    let names = (0..fields.len())
+        .map(|i| {
+            if i == 0 {
+                "id".to_string()
+            } else {
+                format!("column{}", i + 1)
+            }
+        })
+        .collect();
+    (CsvLayout { id_col: 0, names }, false)
 }
 
 const RESULT_COLUMNS: &str = "decision,heightened,nonconforming,lists,measures,error\n";
 
-/// The first line of a CSV answer: the input columns, then the result columns.
+/// The first line of a CSV answer: `row`, the input columns, then the result columns.
+/// Header names are the caller's text, masked like every echo.
 pub fn csv_header(batch: &Batch) -> String {
-    let mut out = Vec::new();
+    let mut out = b"row,".to_vec();
     match (&batch.layout, batch.input) {
         (Some(l), InputFormat::Csv) => {
             for n in &l.names {
-                write_csv_field(&mut out, n);
+                write_csv_field(&mut out, &batch.echo(n));
                 out.push(b',');
             }
         }
@@ -196,8 +181,9 @@ enum Columns<'a> {
 
 impl Columns<'_> {
     /// The `columns` object, as serde wrote it: entries in order, `columnN` for CSV cells
-    /// past the header, an object's other fields (sorted by key) without `id`.
-    fn write_json(&self, out: &mut Vec<u8>) {
+    /// past the header, an object's other fields (sorted by key) without `id`. With `mask`,
+    /// people's numbers in names and values are masked ([`mask_numbers`]).
+    fn write_json(&self, out: &mut Vec<u8>, mask: bool) {
         out.push(b'{');
         let mut first = true;
         let mut key = |out: &mut Vec<u8>, k: &str| {
@@ -205,7 +191,7 @@ impl Columns<'_> {
                 out.push(b',');
             }
             first = false;
-            json_str(out, k);
+            json_text(out, k, mask);
             out.push(b':');
         };
         match self {
@@ -223,18 +209,83 @@ impl Columns<'_> {
                         Some(n) => key(out, n),
                         None => key(out, &format!("column{}", i + 1)),
                     }
-                    json_str(out, f);
+                    json_text(out, f, mask);
                 }
             }
             Columns::Json(map) => {
                 for (k, v) in map.iter().filter(|(k, _)| k.as_str() != "id") {
                     key(out, k);
-                    // Writing a JSON value into a Vec cannot fail.
-                    let _ = serde_json::to_writer(&mut *out, v);
+                    json_value(out, v, mask);
                 }
             }
         }
         out.push(b'}');
+    }
+}
+
+/// A JSON string of `text`, masked when `mask`.
+fn json_text(out: &mut Vec<u8>, text: &str, mask: bool) {
+    if mask {
+        json_str(out, &mask_numbers(text));
+    } else {
+        json_str(out, text);
+    }
+}
+
+/// A JSON value as serde_json writes it (compact), with people's numbers masked when `mask`:
+/// in strings and object keys at every depth, and a number that is one (an NDJSON
+/// `{"rep":410102196804120211}`) becomes the masked string, since `410102********0211` is
+/// no JSON number.
+fn json_value(out: &mut Vec<u8>, v: &Value, mask: bool) {
+    match v {
+        _ if !mask => {
+            // Writing a JSON value into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
+        Value::String(s) => json_text(out, s, true),
+        Value::Number(n) => {
+            // Written into a buffer on the stack first, so that a number with nothing to mask
+            // costs no allocation.
+            let mut buf = [0u8; 40];
+            let mut cursor = std::io::Cursor::new(&mut buf[..]);
+            let owned;
+            let text = if write!(cursor, "{n}").is_ok() {
+                let len = cursor.position() as usize;
+                std::str::from_utf8(&buf[..len]).unwrap_or_default()
+            } else {
+                owned = n.to_string();
+                &owned
+            };
+            match mask_numbers(text) {
+                Cow::Owned(masked) => json_str(out, &masked),
+                Cow::Borrowed(text) => out.extend_from_slice(text.as_bytes()),
+            }
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json_value(out, item, true);
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            out.push(b'{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json_text(out, k, true);
+                out.push(b':');
+                json_value(out, item, true);
+            }
+            out.push(b'}');
+        }
+        Value::Null | Value::Bool(_) => {
+            let _ = serde_json::to_writer(&mut *out, v);
+        }
     }
 }
 
@@ -453,20 +504,34 @@ fn emit(
     ncols: usize,
     tally: &mut Tally,
 ) {
-    // The echoed input is the caller's own text: a person's number in it is masked like
-    // everywhere else (the `id` field already is). An input that is not a valid identifier
-    // is masked when it has the shape of a person's number (a typo in one is still one).
-    let raw_input = input;
-    let mask: Option<Cow<'_, str>> = match (r.id, r.id_type) {
-        _ if batch.full_ids => None,
-        (Some(id), Some("ric")) => Some(Cow::Borrowed(id)),
-        (None, _) => match mask_input(input) {
-            Cow::Owned(m) => Some(Cow::Owned(m)),
-            Cow::Borrowed(_) => None,
-        },
-        _ => None,
+    // Everything echoed is the caller's own text, and a person's number in it is masked
+    // like everywhere else unless the key holds `personal_full`: the input of a person's
+    // valid number shows as the masked `id`; a valid organisation code as it was sent; any
+    // other input (a mistyped number, a row that could not be parsed) and every other
+    // column with each number in it masked ([`mask_numbers`]).
+    let mask = !batch.full_ids;
+    let shown: Cow<'_, str> = match (r.id, r.id_type) {
+        _ if !mask => Cow::Borrowed(input),
+        (Some(id), Some("ric")) => Cow::Borrowed(id),
+        (Some(_), Some(_)) => Cow::Borrowed(input),
+        _ => mask_numbers(input),
     };
-    let input = mask.as_deref().unwrap_or(input);
+    // An error message may quote the row.
+    let masked_error = r.error.and_then(|e| match batch.echo(&e.message) {
+        Cow::Owned(message) => Some(ScreenError {
+            message,
+            ..e.clone()
+        }),
+        Cow::Borrowed(_) => None,
+    });
+    let masked_answer;
+    let r = match &masked_error {
+        Some(e) => {
+            masked_answer = r.with_error(e);
+            &masked_answer
+        }
+        None => r,
+    };
     tally.rows += 1;
     match r.decision {
         Some(d) => tally.by_outcome[Outcome::ALL.iter().position(|&o| o == d).unwrap_or(0)] += 1,
@@ -475,28 +540,30 @@ fn emit(
     if !batch.csv_out {
         // {"row","input",<the result's fields>,"columns"}, as one line.
         let _ = write!(out, "{{\"row\":{row},\"input\":");
-        json_str(out, input);
+        json_str(out, &shown);
         out.push(b',');
         r.write_json_fields(out);
         out.extend_from_slice(b",\"columns\":");
-        columns.write_json(out);
+        columns.write_json(out, mask);
         out.extend_from_slice(b"}\n");
         return;
     }
+    // `row`, the input columns (or `input`), the result columns.
+    let _ = write!(out, "{row},");
     if batch.input == InputFormat::Csv {
         for f in fields {
-            let f = match &mask {
-                Some(m) if f.as_ref() == raw_input => m.as_ref(),
-                _ => f.as_ref(),
-            };
-            write_csv_field(out, f);
+            if f.as_ref() == input {
+                write_csv_field(out, &shown);
+            } else {
+                write_csv_field(out, &batch.echo(f));
+            }
             out.push(b',');
         }
         for _ in fields.len()..ncols.max(1) {
             out.push(b',');
         }
     } else {
-        write_csv_field(out, input);
+        write_csv_field(out, &shown);
         out.push(b',');
     }
     r.write_server_csv_cells(out);
@@ -532,16 +599,30 @@ mod tests {
 
     #[test]
     fn layout_from_the_first_record() {
-        let today = Day::parse("2026-11-28").unwrap();
-        let (l, header) = csv_layout(b"name,ID,note", Mode::Strict, today);
+        let (l, header) = csv_layout(b"name,ID,note");
         assert!(header);
         assert_eq!((l.id_col, l.names.len()), (1, 3));
-        let (l, header) = csv_layout(b"914101027110665834,x", Mode::Strict, today);
+        let (l, header) = csv_layout(b"914101027110665834,x");
         assert!(!header);
         assert_eq!(l.names, ["id", "column2"]);
-        let (l, header) = csv_layout(b"code,name", Mode::Strict, today);
+        let (l, header) = csv_layout(b"code,name");
         assert!(header);
         assert_eq!(l.id_col, 0);
+        // A mistyped identifier is still data (it holds digits), full-width ones too.
+        for data in [
+            "410102196804120212,王建国",
+            "４１０１０２１９６８０４１２０２１２,王建国",
+            "9141010271106658,short",
+            "\"410102196804120211,x",
+        ] {
+            let (l, header) = csv_layout(data.as_bytes());
+            assert!(!header, "{data}");
+            assert_eq!(l.id_col, 0);
+        }
+        // Header names without digits, whatever the language.
+        let (l, header) = csv_layout("统一社会信用代码,名称".as_bytes());
+        assert!(header);
+        assert_eq!(l.names, ["统一社会信用代码", "名称"]);
     }
 
     #[test]

@@ -9,12 +9,13 @@
 //!
 //! Output rows: NDJSON by default, one object per input row:
 //! `{"row","input","id","id_type","decision","heightened","nonconforming","lists","measures",
-//! "error","columns"}`; CSV with `Accept: text/csv`: the input columns then
-//! `decision,heightened,nonconforming,lists,measures,error`. With `?summary=1` (NDJSON only) a
-//! last line `{"summary":{…}}` counts the rows. A body that breaks off, passes the size cap or
-//! is not one well-formed JSON array ends the output, after the rows read before the break,
-//! with a line `{"error":{…}}` (NDJSON) or `#error,"<code>: <message>"` (CSV), so a client can
-//! tell a cut batch from a whole one.
+//! "error","columns"}`; CSV with `Accept: text/csv`: `row`, the input columns, then
+//! `decision,heightened,nonconforming,lists,measures,error`. Echoed caller text has people's
+//! numbers masked unless the key holds `personal_full` ([`Batch::echo`]). With `?summary=1`
+//! (NDJSON only) a last line `{"summary":{…}}` counts the rows. A body that breaks off, passes
+//! the size cap or is not one well-formed JSON array ends the output, after the rows read
+//! before the break, with a line `{"error":{…}}` (NDJSON) or `#error,"<code>: <message>"`
+//! (CSV), so a client can tell a cut batch from a whole one.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -60,6 +61,18 @@ pub struct Batch {
     pub full_ids: bool,
     /// The caller's key name, for the audit trail.
     pub key: Arc<str>,
+}
+
+impl Batch {
+    /// Caller text as it may be echoed back: with people's numbers masked unless the key
+    /// holds `personal_full`.
+    pub fn echo<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.full_ids {
+            std::borrow::Cow::Borrowed(text)
+        } else {
+            crate::trust::privacy::mask_numbers(text)
+        }
+    }
 }
 
 pub async fn handle(
@@ -251,6 +264,8 @@ impl Out {
 /// or in CSV a line whose only field is the error. (Aborting the response instead would lose
 /// the rows hyper still holds in its write buffer.)
 async fn fail(tx: &mut Out, csv_out: bool, code: &str, message: String) {
+    // Masked for every caller, like the messages of ApiError (errors.rs).
+    let message = crate::trust::privacy::mask_numbers(&message);
     let line = if csv_out {
         let mut out = b"#error,".to_vec();
         rows::write_csv_field(&mut out, &format!("{code}: {message}"));
@@ -377,7 +392,7 @@ async fn pipeline(
             }
         }
         if !pending.is_empty() {
-            let (layout, is_header) = rows::csv_layout(pending.get(0), batch.mode, batch.today);
+            let (layout, is_header) = rows::csv_layout(pending.get(0));
             batch.layout = Some(layout);
             if is_header {
                 take_front(&mut pending, 1);

@@ -220,7 +220,8 @@ try {
   await download.saveAs(saved);
   const lines = readFileSync(saved, "utf8").replace(/^\ufeff/, "").trim().split(/\r?\n/);
   check(download.suggestedFilename().endsWith(".csv"), "the download is a .csv", download.suggestedFilename());
-  check(lines[0].startsWith("名称,统一社会信用代码,decision"), "the CSV keeps the input columns and their names", lines[0]);
+  check(lines[0].startsWith("row,名称,统一社会信用代码,decision"), "the CSV numbers the rows and keeps the input columns and their names", lines[0]);
+  check(lines[1].startsWith("1,") && lines[6].startsWith("6,"), "the CSV rows carry their row numbers", lines.join("\n"));
   check(lines.length === 7, "the CSV has a header and 6 rows", String(lines.length));
   check(lines[1].includes(",deny,") && lines[2].includes("invalid_id"), "the CSV rows carry the decisions");
 

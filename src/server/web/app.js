@@ -772,10 +772,11 @@ async function downloadCsv() {
   }
   let csv = await resp.text();
   if (renamedColumn) {
-    // Give the code column back the name it had in the uploaded file.
+    // Give the code column back the name it had in the uploaded file (the answer's first
+    // column is the row number, then the input columns).
     const end = csv.indexOf("\n");
     const cells = csv.slice(0, end).split(",");
-    cells[renamedColumn.index] = renamedColumn.name;
+    cells[renamedColumn.index + 1] = renamedColumn.name;
     csv = cells.join(",") + csv.slice(end);
   }
   // A BOM lets Excel on Chinese Windows open the UTF-8 file with the right encoding.
