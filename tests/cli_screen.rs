@@ -776,3 +776,40 @@ fn out_appears_only_whole_and_never_over_the_input() {
         files()
     );
 }
+
+#[test]
+fn ragged_rows_keep_the_result_columns_under_their_headers() {
+    let f = fixture();
+    let root = f.root.to_str().unwrap();
+    // One row longer than the header, one shorter.
+    let list = f.write(
+        "ragged.csv",
+        format!("id,name\n{DENIED},a,extra\n{FAST}\n").as_bytes(),
+    );
+    for format in ["csv", "xlsx"] {
+        let out = f.path(&format!("ragged-out.{format}"));
+        let o = f.cli(&[
+            list.to_str().unwrap(),
+            "--index",
+            root,
+            "--scenario",
+            "procurement",
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        if format == "xlsx" {
+            continue;
+        }
+        let rows = read_csv(&out);
+        let decision = rows[0].iter().position(|h| h == "decision").unwrap();
+        assert_eq!(rows[0][..decision], ["row", "id", "name"]);
+        for r in &rows[1..] {
+            assert_eq!(r.len(), rows[0].len(), "{r:?}");
+        }
+        assert_eq!(rows[1][decision], "deny", "{rows:?}");
+        assert_eq!(rows[2][decision], "fast_track", "{rows:?}");
+    }
+}

@@ -382,3 +382,22 @@ fn a_body_over_the_limit_ends_with_its_error_line_intact() {
         );
     }
 }
+
+#[test]
+fn ragged_csv_rows_keep_the_result_columns_under_their_headers() {
+    let (_d, s) = server(2);
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        b"id,name\n914101027110665834,a,extra\n914101844590813695\n",
+    );
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    let decision = rows[0].iter().position(|h| *h == "decision").unwrap();
+    assert_eq!(rows[0][..decision], ["row", "id", "name"]);
+    assert_eq!(rows[1][decision], "deny", "{text}");
+    assert_eq!(rows[2][decision], "fast_track", "{text}");
+    assert_eq!(rows[1].len(), rows[0].len(), "{text}");
+    assert_eq!(rows[2].len(), rows[0].len(), "{text}");
+}

@@ -230,13 +230,12 @@ impl Output {
                     sheet
                         .write_number(*row, 0, (chunk.first_row + i as u64) as f64)
                         .map_err(err)?;
-                    let mut col = 1u16;
-                    for cell in chunk.row(i) {
-                        sheet.write_string(*row, col, cell).map_err(err)?;
-                        col += 1;
+                    // The input cells under the header's columns (see `RowLayout::row`), so
+                    // the result columns sit under their headers whatever the row's width.
+                    for (c, cell) in chunk.row(i).take(width).enumerate() {
+                        sheet.write_string(*row, 1 + c as u16, cell).map_err(err)?;
                     }
-                    // Result columns sit under their headers even when a row is short.
-                    let mut col = col.max(1 + width as u16);
+                    let mut col = 1 + width as u16;
                     if r.error.is_none() {
                         sheet
                             .write_string(*row, col, decision_str(r))
@@ -304,8 +303,18 @@ impl RowLayout<'_> {
         if !self.ndjson {
             out.extend_from_slice(number);
             out.push(b',');
-            for cell in chunk.row(i) {
+            // Exactly the header's columns, so that the result columns stay under their
+            // headers: a short row is padded with empty cells, and the cells of a long row
+            // beyond the header's are not echoed (they have no column to go in; NDJSON
+            // output echoes them as `columnN`).
+            let width = self.headers.len();
+            let mut written = 0;
+            for cell in chunk.row(i).take(width) {
                 csv_field(out, cell);
+                out.push(b',');
+                written += 1;
+            }
+            for _ in written..width {
                 out.push(b',');
             }
             answer.write_csv_cells(out);

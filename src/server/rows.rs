@@ -551,7 +551,11 @@ fn emit(
     // `row`, the input columns (or `input`), the result columns.
     let _ = write!(out, "{row},");
     if batch.input == InputFormat::Csv {
-        for f in fields {
+        // Exactly the header's columns, so the result columns stay under their headers: a
+        // short row is padded, and cells beyond the header's are not echoed (NDJSON output
+        // echoes them as `columnN`).
+        let width = ncols.max(1);
+        for f in fields.iter().take(width) {
             if f.as_ref() == input {
                 write_csv_field(out, &shown);
             } else {
@@ -559,7 +563,7 @@ fn emit(
             }
             out.push(b',');
         }
-        for _ in fields.len()..ncols.max(1) {
+        for _ in fields.len().min(width)..width {
             out.push(b',');
         }
     } else {
