@@ -196,3 +196,34 @@ fn a_rejected_link_names_no_subject() {
     assert_eq!(snap.links_of(&subject).count(), 0);
     assert_eq!(report.manifest.counts.links, 0);
 }
+
+/// Regression: a quote left open swallowed every row after it into one field, the build
+/// rejected that one row for its width and published without the rest. The end of the file
+/// inside a quoted field now fails the build, which names the file and the quote's line.
+#[test]
+fn an_unclosed_quote_fails_the_build_and_publishes_nothing() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut text = format!(
+        "{LIST_HEADER}\
+         U-1,court_defaulter,org,91110000600037341L,甲公司,法院,D1,,2024-01-01,2024-01-01,,\n\
+         U-X,court_defaulter,org,9144030071526726XG,\"未闭合,法院,D2,,2024-01-01,2024-01-01,,\n"
+    );
+    for i in 0..100 {
+        text.push_str(&format!(
+            "U-{i}0,court_defaulter,org,121200004013590816,丁单位,法院,D{i},,2024-01-01,2024-01-01,,\n"
+        ));
+    }
+    write(src.path(), "lists/u2.csv", &text);
+    let err = build(&options(src.path(), out.path(), None))
+        .err()
+        .expect("an unclosed quote fails the build");
+    assert_eq!(
+        err.to_string(),
+        "lists/u2.csv line 3: a double-quoted field begins on this line and is never closed, \
+         so the rest of the file (lines 3 to 103) was read as one field; look for an unclosed \
+         double quote on that line and close it (a quote inside a quoted field is written \
+         twice: \"\")"
+    );
+    assert!(!out.path().join("CURRENT").exists());
+}

@@ -35,6 +35,13 @@ pub enum SourceError {
         /// How the bytes are bad, e.g. "invalid UTF-8 in field 4".
         detail: String,
     },
+    /// The file ends inside a double-quoted field: its quote, on `line`, is never closed,
+    /// so everything from there to the file's last line, `last_line`, was read as one field.
+    UnclosedQuote {
+        path: String,
+        line: u64,
+        last_line: u64,
+    },
     /// A record longer than the reader accepts, almost always an unclosed quote.
     RecordTooLarge {
         path: String,
@@ -107,6 +114,17 @@ impl fmt::Display for SourceError {
                     )
                 }
             }
+            SourceError::UnclosedQuote {
+                path,
+                line,
+                last_line,
+            } => write!(
+                f,
+                "{path} line {line}: a double-quoted field begins on this line and is never \
+                 closed, so the rest of the file (lines {line} to {last_line}) was read as one \
+                 field; look for an unclosed double quote on that line and close it (a quote \
+                 inside a quoted field is written twice: \"\")"
+            ),
             SourceError::RecordTooLarge {
                 path,
                 line,

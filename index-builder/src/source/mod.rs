@@ -9,7 +9,8 @@
 //!
 //! Files are read once, in bounded memory: the raw bytes are hashed (SHA-256, for the
 //! manifest) as they stream through the encoding layer and the CSV reader, which reuses one
-//! record buffer for the whole file and refuses a record over 1 MiB (an unclosed quote).
+//! record buffer for the whole file and refuses a record over 1 MiB (an unclosed quote) and a
+//! file that ends inside a quoted field (an unclosed quote near the end).
 //! Line numbers are those of the line a record starts on, counting every physical line
 //! (header, empty lines and newlines inside quoted fields included). Records end at `\n`;
 //! CRLF works, a file with bare `\r` (classic Mac) line endings does not.
@@ -429,6 +430,11 @@ fn record_error(e: RecordError, file: &SourceFile, path: &Path) -> SourceError {
             line,
             encoding: file.encoding,
             detail: format!("invalid UTF-8 in field {field}"),
+        },
+        RecordError::UnclosedQuote { line, last_line } => SourceError::UnclosedQuote {
+            path: file.path.clone(),
+            line,
+            last_line,
         },
         RecordError::TooLarge { line } => SourceError::RecordTooLarge {
             path: file.path.clone(),
