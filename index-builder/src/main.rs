@@ -185,7 +185,9 @@ fn run_build(
     };
     let report = match build_with_budget(&opts, budget) {
         Ok(r) => r,
-        Err(e @ BuildError::TooManyRejects { .. }) => return Err(e.into()),
+        Err(e @ (BuildError::TooManyRejects { .. } | BuildError::NoListRowAccepted { .. })) => {
+            return Err(e.into())
+        }
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!("building {}", opts.source.display())))
         }
@@ -208,6 +210,14 @@ fn run_build(
         c.rejects,
         report.rejects_path.display()
     );
+    if c.records == 0 {
+        // A build fails when no list row is accepted, but accepted rows may all be past
+        // personal retention: allowed, never silent.
+        eprintln!(
+            "warning: the snapshot holds no records: retention erased every one; every check \
+             against it answers clear"
+        );
+    }
     for r in report.rejects.iter().take(10) {
         println!(
             "  reject {}:{} {} {}",

@@ -352,3 +352,77 @@ fn differing_copies_reject_every_copy_and_say_how_they_differ() {
         assert_eq!(snap.records_of(&subject).count(), 0);
     }
 }
+
+/// Regression: with every list code misspelt, every list row was rejected and the build
+/// still published an empty snapshot, which answered clear for everyone. Now it fails and
+/// the generation being served stays, however many rejects are allowed; list files with no
+/// rows at all fail the same way.
+#[test]
+fn a_build_that_accepts_no_list_row_publishes_nothing() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    source(src.path());
+    build(&options(src.path(), out.path(), None)).unwrap();
+    let current = std::fs::read_to_string(out.path().join("CURRENT")).unwrap();
+
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             R1,court_defaulters,org,91110000600037341L,甲公司,法院,D1,,2024-01-01,2024-01-01,,\n\
+             R2,market_abnormals,org,9144030071526726XG,乙公司,市监局,D2,,2024-01-01,2024-01-01,,\n"
+        ),
+    );
+    write(
+        src.path(),
+        "lists/b.csv",
+        &format!(
+            "{LIST_HEADER}R3,court_defaulters,org,121200004013590816,丁单位,法院,D4,,2024-02-01,2024-02-01,,\n"
+        ),
+    );
+    for max_rejects in [None, Some(1000)] {
+        let err = build(&options(src.path(), out.path(), max_rejects))
+            .err()
+            .expect("no list row accepted");
+        assert!(
+            matches!(err, BuildError::NoListRowAccepted { rows: 3, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with(
+                "all 3 rows of lists/ were rejected, so the snapshot would list nobody; \
+                 nothing was published (whatever --max-rejects says). See "
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("CURRENT")).unwrap(),
+            current
+        );
+    }
+    // The report says why each row went.
+    let report = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
+    assert!(
+        report.contains("unknown list_code \"\"court_defaulters\"\""),
+        "{report}"
+    );
+
+    write(src.path(), "lists/a.csv", LIST_HEADER);
+    write(src.path(), "lists/b.csv", LIST_HEADER);
+    let err = build(&options(src.path(), out.path(), None))
+        .err()
+        .expect("no list row at all");
+    assert!(
+        matches!(err, BuildError::NoListRowAccepted { rows: 0, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("lists/ holds no data rows"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("CURRENT")).unwrap(),
+        current
+    );
+}
