@@ -8,6 +8,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use super::header::FileKind;
+
 /// A fatal problem with a source directory or one of its files.
 #[derive(Debug)]
 pub enum SourceError {
@@ -25,6 +27,8 @@ pub enum SourceError {
         unknown: Vec<String>,
         duplicate: Vec<String>,
     },
+    /// The file is empty, or holds only blank lines: not even the header row is there.
+    EmptyFile { path: String, kind: FileKind },
     /// The bytes are not valid in the encoding the file is being read in.
     Encoding {
         path: String,
@@ -94,6 +98,18 @@ impl fmt::Display for SourceError {
                     " the first line must name the columns of SPEC §3 for this file, \
                      in any order"
                 )
+            }
+            SourceError::EmptyFile { path, kind } => {
+                write!(
+                    f,
+                    "{path} is empty: a header row is expected, naming the columns {} (SPEC §3); \
+                     a file with no rows holds that header row alone",
+                    kind.columns().join(",")
+                )?;
+                if *kind != FileKind::List {
+                    f.write_str(", or leave the file out (it is optional)")?;
+                }
+                Ok(())
             }
             SourceError::Encoding {
                 path,
