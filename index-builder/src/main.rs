@@ -270,12 +270,13 @@ fn run_synth(out: PathBuf, records: u64, seed: u64) -> anyhow::Result<()> {
         .with_context(|| format!("generating synthetic data into {}", out.display()))?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "synth: {} records, {} files, {} bytes, {:.2} s, {:.0} records/s, {} bad rows injected -> {}",
+        "synth: {} records, {} files, {} bytes, {:.2} s, {:.0} records/s, {} bad rows injected, {} rejects expected of a build -> {}",
         report.list_rows_written,
         report.files.len() + 1,
         report.bytes,
         secs,
         report.list_rows_written as f64 / secs.max(1e-9),
+        report.bad.list_rows(),
         report.expected_rejects,
         out.display()
     );
