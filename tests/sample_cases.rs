@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{build_sample, day, sample_today};
+use common::{build_sample, build_source, day, sample_today};
 use credgate::engine::{Engine, Options, Outcome};
 use credgate_index::ids::{self, Mode};
 use credgate_index::model::Scenario;
@@ -312,4 +312,72 @@ fn a_person_whose_records_are_all_erased_is_not_known() {
     // A person with links stays known by name: 高建军's record runs, and he holds a role.
     let gao = ids::parse("410108197301091757", Mode::Strict, today).unwrap();
     assert!(engine.profile(&gao, today, today, full).known);
+}
+
+/// Regression: the same court-defaulter row delivered in two export files made the builder
+/// reject both copies, and the defaulter came out "clear". Identical copies now keep the
+/// first: the decisions are the sample's, a repair of a duplicated record still takes
+/// effect, and each later copy is reported.
+#[test]
+fn a_row_delivered_twice_still_decides_as_once() {
+    let source = tempfile::tempdir().unwrap();
+    let sample = common::repo().join("data/sample");
+    for rel in [
+        "lists/court.csv",
+        "lists/market.csv",
+        "lists/other.csv",
+        "lists/tax.csv",
+        "repairs.csv",
+        "objections.csv",
+        "links.csv",
+    ] {
+        let to = source.path().join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(sample.join(rel), to).unwrap();
+    }
+    // The second export pads an identifier with blanks: identical after parsing and
+    // normalisation all the same. Files are read in name order, so its copy of
+    // SAF-2023-0001 is the first one and other.csv's the later.
+    std::fs::write(
+        source.path().join("lists/court_export2.csv"),
+        "record_id,list_code,subject_type,subject_id,subject_name,authority,doc_no,reason,decided_on,effective_from,effective_until,act_ended_on\n\
+         JUD-2024-0001,court_defaulter,org, 914101027110665834 ,郑州市中原区恒达建材有限公司,郑州市中原区人民法院,(2024)豫0102执1234号,有履行能力而拒不履行生效法律文书确定义务,2024-03-15,2024-03-15,,\n\
+         SAF-2023-0001,safety_production,org,914101840331111969,新郑市华鑫化工有限公司,新郑市应急管理局,新应急罚〔2023〕9号,发生较大生产安全事故，对事故发生负有责任,2023-08-01,2023-08-10,2026-08-09,\n",
+    )
+    .unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let report = build_source(source.path(), root.path(), sample_today(), None).unwrap();
+    let rejects: Vec<String> = report
+        .rejects
+        .iter()
+        .map(|r| format!("{}:{} {} | {}", r.file, r.line, r.record_id, r.reason))
+        .collect();
+    assert_eq!(
+        rejects,
+        [
+            "lists/court_export2.csv:2 JUD-2024-0001 | duplicate of lists/court.csv:2 \
+             (identical; the first copy is kept)",
+            "lists/other.csv:2 SAF-2023-0001 | duplicate of lists/court_export2.csv:3 \
+             (identical; the first copy is kept)",
+        ]
+    );
+    let engine = Engine::open(root.path()).unwrap();
+    engine.verify().unwrap();
+    let decide = |id: &str, as_of: &str| {
+        let id = ids::parse(id, Mode::Strict, sample_today()).unwrap();
+        let options = Options::default();
+        engine
+            .check(
+                &id,
+                Scenario::Procurement,
+                day(as_of),
+                sample_today(),
+                options,
+            )
+            .decision
+    };
+    assert_eq!(decide("914101027110665834", "2026-11-28"), Deny);
+    // SAF-2023-0001's repair of 2025-06-18 attaches to the copy kept.
+    assert_eq!(decide("914101840331111969", "2025-06-17"), Deny);
+    assert_eq!(decide("914101840331111969", "2025-06-18"), Clear);
 }

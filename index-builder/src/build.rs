@@ -92,6 +92,13 @@ pub enum BuildError {
         max: u64,
         report: PathBuf,
     },
+    /// No row of `lists/` was accepted: every one was rejected, or there were none (`rows`
+    /// is 0). A snapshot from them would list nobody and answer "clear" for every subject.
+    NoListRowAccepted {
+        /// List rows read, all rejected.
+        rows: u64,
+        report: PathBuf,
+    },
     /// A limit of the format was reached (more than 2^32 records, a string over 16 MiB…).
     Limit(String),
 }
@@ -104,6 +111,19 @@ impl fmt::Display for BuildError {
             BuildError::TooManyRejects { count, max, report } => write!(
                 f,
                 "{count} rows rejected, more than --max-rejects {max}; nothing was published. See {} for each row and reason",
+                report.display()
+            ),
+            BuildError::NoListRowAccepted { rows: 0, .. } => write!(
+                f,
+                "lists/ holds no data rows (its files have a header row at most), so the \
+                 snapshot would list nobody; nothing was published. Check the export of the \
+                 list files"
+            ),
+            BuildError::NoListRowAccepted { rows, report } => write!(
+                f,
+                "all {rows} rows of lists/ were rejected, so the snapshot would list nobody; \
+                 nothing was published (whatever --max-rejects says). See {} for each row and \
+                 reason",
                 report.display()
             ),
             BuildError::Limit(what) => write!(f, "format limit: {what}"),
@@ -296,6 +316,23 @@ pub fn build_with_budget(
     source::write_rejects_csv(&tmp_rejects, &rejects).map_err(io_at(&tmp_rejects))?;
     std::fs::rename(&tmp_rejects, &rejects_path).map_err(io_at(&rejects_path))?;
     let reject_count = rejects.len() as u64;
+    // A source whose list rows are all rejected (a misspelt list code throughout, the
+    // wrong catalogue) would publish a snapshot that clears everyone, however many rejects
+    // the operator allows; so would list files holding only their header (an export that
+    // failed), which is no better than the lists/ without CSV files the reader refuses.
+    // Either way the snapshot being served stays.
+    let (list_rows, list_rejected) = sources
+        .iter()
+        .filter(|s| s.path.starts_with("lists/"))
+        .fold((0, 0), |(rows, rejected), s| {
+            (rows + s.rows, rejected + s.rejected)
+        });
+    if list_rejected >= list_rows {
+        return Err(BuildError::NoListRowAccepted {
+            rows: list_rows,
+            report: rejects_path,
+        });
+    }
     if let Some(max) = opts.max_rejects {
         if reject_count > max {
             return Err(BuildError::TooManyRejects {

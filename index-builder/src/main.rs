@@ -185,7 +185,9 @@ fn run_build(
     };
     let report = match build_with_budget(&opts, budget) {
         Ok(r) => r,
-        Err(e @ BuildError::TooManyRejects { .. }) => return Err(e.into()),
+        Err(e @ (BuildError::TooManyRejects { .. } | BuildError::NoListRowAccepted { .. })) => {
+            return Err(e.into())
+        }
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!("building {}", opts.source.display())))
         }
@@ -208,6 +210,14 @@ fn run_build(
         c.rejects,
         report.rejects_path.display()
     );
+    if c.records == 0 {
+        // A build fails when no list row is accepted, but accepted rows may all be past
+        // personal retention: allowed, never silent.
+        eprintln!(
+            "warning: the snapshot holds no records: retention erased every one; every check \
+             against it answers clear"
+        );
+    }
     for r in report.rejects.iter().take(10) {
         println!(
             "  reject {}:{} {} {}",
@@ -260,12 +270,13 @@ fn run_synth(out: PathBuf, records: u64, seed: u64) -> anyhow::Result<()> {
         .with_context(|| format!("generating synthetic data into {}", out.display()))?;
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "synth: {} records, {} files, {} bytes, {:.2} s, {:.0} records/s, {} bad rows injected -> {}",
+        "synth: {} records, {} files, {} bytes, {:.2} s, {:.0} records/s, {} bad rows injected, {} rejects expected of a build -> {}",
         report.list_rows_written,
         report.files.len() + 1,
         report.bytes,
         secs,
         report.list_rows_written as f64 / secs.max(1e-9),
+        report.bad.list_rows(),
         report.expected_rejects,
         out.display()
     );

@@ -35,8 +35,8 @@ fn append(path: &Path, text: &str) {
 
 /// A seeded synthetic source (which already holds duplicate record ids among its bad rows)
 /// plus the cross-row cases the synth does not write: a subject given as org then person,
-/// a record id copied three times, repairs and objections of an unknown and of
-/// a duplicated record, a link whose person is known as an org, and a person named only by
+/// a record id copied three times, differently, and one delivered twice, the same,
+/// repairs and objections of an unknown and of duplicated records, a link whose person is known as an org, and a person named only by
 /// a link.
 fn source(dir: &Path) {
     synth::generate(
@@ -58,13 +58,24 @@ fn source(dir: &Path) {
              X4,court_defaulter,org,9144030071526726XG,乙公司新名,法院,D5,,2025-01-01,2025-01-01,,\n\
              X3,court_defaulter,org,121200004013590816,丁单位,法院,D6,,2024-03-01,2024-03-01,,\n\
              X5,court_defaulter,org,410170198703280932,丙公司,法院,D7,,2024-01-01,2024-01-01,,\n\
-             X6,court_defaulter,person,410170198703280932,张三,法院,D8,,2024-01-01,2024-01-01,,\n"
+             X6,court_defaulter,person,410170198703280932,张三,法院,D8,,2024-01-01,2024-01-01,,\n\
+             X7,court_defaulter,org,121200004013590816,丁单位,法院,D9,,2024-04-01,2024-04-01,,\n"
+        ),
+    )
+    .unwrap();
+    // X7 delivered again in another file, the same row: the first copy stays the record.
+    std::fs::write(
+        dir.join("lists/zz_extra2.csv"),
+        format!(
+            "{LIST_HEADER}\
+             X7,court_defaulter,org,121200004013590816,丁单位,法院,D9,,2024-04-01,2024-04-01,,\n"
         ),
     )
     .unwrap();
     append(
         &dir.join("repairs.csv"),
-        "X3,repair,2025-01-01,法院,Y1\nNOPE,repair,2025-01-01,法院,Y2\nX4,repair,2025-06-01,法院,Y3\n",
+        "X3,repair,2025-01-01,法院,Y1\nNOPE,repair,2025-01-01,法院,Y2\nX4,repair,2025-06-01,法院,Y3\n\
+         X7,repair,2025-07-01,法院,Y4\n",
     );
     append(
         &dir.join("objections.csv"),
@@ -179,15 +190,21 @@ fn a_tiny_budget_spills_and_writes_the_same_snapshot() {
     assert!(has("NOPE repair for unknown record_id"), "{reasons:#?}");
     assert!(has("NOPE2 objection for unknown record_id"), "{reasons:#?}");
     assert!(
-        has("X3 repair for record_id \"X3\", whose rows were rejected as duplicates"),
+        has("X3 repair for record_id \"X3\", whose copies differ (at lists/zz_extra.csv:4 and lists/zz_extra.csv:5)"),
         "{reasons:#?}"
     );
     assert!(
-        has("X3 objection for record_id \"X3\", whose rows were rejected as duplicates"),
+        has("X3 objection for record_id \"X3\", whose copies differ"),
         "{reasons:#?}"
     );
     assert!(
         has("org_id or person_id is already known as a subject of the other type"),
         "{reasons:#?}"
     );
+    assert!(
+        has("zz_extra2.csv:2 X7 duplicate of lists/zz_extra.csv:10 (identical; the first copy is kept)"),
+        "{reasons:#?}"
+    );
+    assert!(!has("X7 repair"), "{reasons:#?}");
+    assert_eq!(reasons.iter().filter(|r| r.contains(" X7 ")).count(), 1);
 }

@@ -1,6 +1,6 @@
-//! Rejections that need more than one row to see: every copy of a duplicate record id, a
-//! repair or objection naming no record (or a rejected one), and one identifier given as
-//! both an organisation and a person. Each is reported with file, line and reason, counted
+//! Rejections that need more than one row to see: the later copies of a row delivered twice
+//! (every copy when the copies differ), a repair or objection naming no record (or a
+//! rejected one), and one identifier given as both an organisation and a person. Each is reported with file, line and reason, counted
 //! against its file, and nothing else is lost.
 
 use std::path::Path;
@@ -78,12 +78,18 @@ fn cross_row_rejects_name_file_line_and_reason() {
         .collect();
     got.sort();
     let want = [
-        "lists/a.csv:2 R1 | duplicate record_id \"R1\": also at lists/b.csv:2; every copy rejected",
-        "lists/b.csv:2 R1 | duplicate record_id \"R1\": also at lists/a.csv:2; every copy rejected",
+        "lists/a.csv:2 R1 | duplicate record_id \"R1\": also at lists/b.csv:2, differing in \
+         list_code, subject_id, subject_name, authority, doc_no, decided_on, effective_from; \
+         which copy is right is unknown, so every copy is rejected",
+        "lists/b.csv:2 R1 | duplicate record_id \"R1\": also at lists/a.csv:2, differing in \
+         list_code, subject_id, subject_name, authority, doc_no, decided_on, effective_from; \
+         which copy is right is unknown, so every copy is rejected",
         "lists/b.csv:3 R4 | subject_id 410170198703280932 is already known with subject_type org; rows disagree on subject_type",
-        "objections.csv:2 R1 | objection for record_id \"R1\", whose rows were rejected as duplicates",
+        "objections.csv:2 R1 | objection for record_id \"R1\", whose copies differ (at \
+         lists/a.csv:2 and lists/b.csv:2) and were all rejected as duplicates",
         "objections.csv:3 R8 | objection for unknown record_id \"R8\" (no such row in lists/, or that row was rejected)",
-        "repairs.csv:2 R1 | repair for record_id \"R1\", whose rows were rejected as duplicates",
+        "repairs.csv:2 R1 | repair for record_id \"R1\", whose copies differ (at \
+         lists/a.csv:2 and lists/b.csv:2) and were all rejected as duplicates",
         "repairs.csv:3 R9 | repair for unknown record_id \"R9\" (no such row in lists/, or that row was rejected)",
     ];
     assert_eq!(got, want);
@@ -195,4 +201,228 @@ fn a_rejected_link_names_no_subject() {
     assert_eq!(snap.str(subject.name), "");
     assert_eq!(snap.links_of(&subject).count(), 0);
     assert_eq!(report.manifest.counts.links, 0);
+}
+
+/// Regression: a quote left open swallowed every row after it into one field, the build
+/// rejected that one row for its width and published without the rest. The end of the file
+/// inside a quoted field now fails the build, which names the file and the quote's line.
+#[test]
+fn an_unclosed_quote_fails_the_build_and_publishes_nothing() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut text = format!(
+        "{LIST_HEADER}\
+         U-1,court_defaulter,org,91110000600037341L,甲公司,法院,D1,,2024-01-01,2024-01-01,,\n\
+         U-X,court_defaulter,org,9144030071526726XG,\"未闭合,法院,D2,,2024-01-01,2024-01-01,,\n"
+    );
+    for i in 0..100 {
+        text.push_str(&format!(
+            "U-{i}0,court_defaulter,org,121200004013590816,丁单位,法院,D{i},,2024-01-01,2024-01-01,,\n"
+        ));
+    }
+    write(src.path(), "lists/u2.csv", &text);
+    let err = build(&options(src.path(), out.path(), None))
+        .err()
+        .expect("an unclosed quote fails the build");
+    assert_eq!(
+        err.to_string(),
+        "lists/u2.csv line 3: a double-quoted field begins on this line and is never closed, \
+         so the rest of the file (lines 3 to 103) was read as one field; look for an unclosed \
+         double quote on that line and close it (a quote inside a quoted field is written \
+         twice: \"\")"
+    );
+    assert!(!out.path().join("CURRENT").exists());
+}
+
+/// The rejects of a build as `file:line record_id | reason`, in report order.
+fn reject_lines(report: &credgate_index::build::BuildReport) -> Vec<String> {
+    report
+        .rejects
+        .iter()
+        .map(|r| format!("{}:{} {} | {}", r.file, r.line, r.record_id, r.reason))
+        .collect()
+}
+
+const ROW_D1: &str =
+    "D1,court_defaulter,org,91110000600037341L,甲公司,法院,(2024)京01执1号,,2024-01-01,2024-01-01,,\n";
+
+/// Regression: the same row delivered three times (in two export files, once twice in the
+/// same one) rejected every copy, so the defaulter came out clear. Now the first copy is
+/// the record, with its repair and objection, and each later copy is reported.
+#[test]
+fn identical_copies_keep_the_first_and_report_the_others() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write(src.path(), "lists/a.csv", &format!("{LIST_HEADER}{ROW_D1}"));
+    // Blanks around fields and a full-width identifier normalise to the same row.
+    let padded = "D1 , court_defaulter,org,９１１１００００６０００３７３４１Ｌ,甲公司,法院,\
+                  (2024)京01执1号,, 2024-01-01,2024-01-01,,\n";
+    write(
+        src.path(),
+        "lists/b.csv",
+        &format!("{LIST_HEADER}{ROW_D1}X1,market_abnormal,org,9144030071526726XG,乙公司,市监局,M1,,2024-01-01,2024-01-01,,\n{padded}"),
+    );
+    write(
+        src.path(),
+        "repairs.csv",
+        "record_id,action,decided_on,authority,doc_no\nD1,repair,2025-01-01,法院,X1\n",
+    );
+    write(
+        src.path(),
+        "objections.csv",
+        "record_id,filed_on,closed_on,outcome\nD1,2024-06-01,,\n",
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(
+        reject_lines(&report),
+        [
+            "lists/b.csv:2 D1 | duplicate of lists/a.csv:2 (identical; the first copy is kept)",
+            "lists/b.csv:4 D1 | duplicate of lists/a.csv:2 (identical; the first copy is kept)",
+        ]
+    );
+    let m = &report.manifest;
+    assert_eq!(
+        (m.counts.records, m.counts.repairs, m.counts.objections),
+        (2, 1, 1)
+    );
+    let per_file: Vec<(&str, u64, u64)> = m
+        .sources
+        .iter()
+        .map(|s| (s.path.as_str(), s.rows, s.rejected))
+        .collect();
+    assert_eq!(
+        per_file,
+        [
+            ("lists/a.csv", 1, 0),
+            ("lists/b.csv", 3, 2),
+            ("repairs.csv", 1, 0),
+            ("objections.csv", 1, 0)
+        ]
+    );
+    let snap = Snapshot::open(out.path()).unwrap();
+    snap.verify().unwrap();
+    let subject = snap
+        .subject(snap.lookup(b"91110000600037341L").unwrap())
+        .unwrap();
+    let records: Vec<_> = snap.records_of(&subject).map(|(_, r)| r).collect();
+    assert_eq!(records.len(), 1);
+    assert_eq!(snap.str(records[0].record_id), "D1");
+    assert_eq!(snap.str(records[0].doc_no), "(2024)京01执1号");
+    assert_eq!(snap.events_of(&records[0]).count(), 2);
+}
+
+/// Copies that differ in any column cannot be told apart: every copy is rejected, the
+/// reason says in which columns each differs from the first, and the record's repair is
+/// rejected with them. A copy identical to the first does not save it.
+#[test]
+fn differing_copies_reject_every_copy_and_say_how_they_differ() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let other = "D1,court_defaulter,org,91110000600037341L,甲公司,法院,(2024)京01执2号,,2024-01-01,2024-02-01,,\n";
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!("{LIST_HEADER}{ROW_D1}{ROW_D1}{other}X1,market_abnormal,org,9144030071526726XG,乙公司,市监局,M1,,2024-01-01,2024-01-01,,\n"),
+    );
+    write(
+        src.path(),
+        "repairs.csv",
+        "record_id,action,decided_on,authority,doc_no\nD1,repair,2025-01-01,法院,X1\n",
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(
+        reject_lines(&report),
+        [
+            "lists/a.csv:3 D1 | duplicate record_id \"D1\": also at lists/a.csv:2, identical to \
+             it, but other copies differ; which copy is right is unknown, so every copy is \
+             rejected",
+            "lists/a.csv:2 D1 | duplicate record_id \"D1\": also at lists/a.csv:4, differing in \
+             doc_no, effective_from; which copy is right is unknown, so every copy is rejected",
+            "lists/a.csv:4 D1 | duplicate record_id \"D1\": also at lists/a.csv:2, differing in \
+             doc_no, effective_from; which copy is right is unknown, so every copy is rejected",
+            "repairs.csv:2 D1 | repair for record_id \"D1\", whose copies differ (at \
+             lists/a.csv:2 and lists/a.csv:4) and were all rejected as duplicates",
+        ]
+    );
+    let m = &report.manifest;
+    assert_eq!((m.counts.records, m.counts.repairs), (1, 0));
+    let snap = Snapshot::open(out.path()).unwrap();
+    if let Some(ord) = snap.lookup(b"91110000600037341L") {
+        let subject = snap.subject(ord).unwrap();
+        assert_eq!(snap.records_of(&subject).count(), 0);
+    }
+}
+
+/// Regression: with every list code misspelt, every list row was rejected and the build
+/// still published an empty snapshot, which answered clear for everyone. Now it fails and
+/// the generation being served stays, however many rejects are allowed; list files with no
+/// rows at all fail the same way.
+#[test]
+fn a_build_that_accepts_no_list_row_publishes_nothing() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    source(src.path());
+    build(&options(src.path(), out.path(), None)).unwrap();
+    let current = std::fs::read_to_string(out.path().join("CURRENT")).unwrap();
+
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             R1,court_defaulters,org,91110000600037341L,甲公司,法院,D1,,2024-01-01,2024-01-01,,\n\
+             R2,market_abnormals,org,9144030071526726XG,乙公司,市监局,D2,,2024-01-01,2024-01-01,,\n"
+        ),
+    );
+    write(
+        src.path(),
+        "lists/b.csv",
+        &format!(
+            "{LIST_HEADER}R3,court_defaulters,org,121200004013590816,丁单位,法院,D4,,2024-02-01,2024-02-01,,\n"
+        ),
+    );
+    for max_rejects in [None, Some(1000)] {
+        let err = build(&options(src.path(), out.path(), max_rejects))
+            .err()
+            .expect("no list row accepted");
+        assert!(
+            matches!(err, BuildError::NoListRowAccepted { rows: 3, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with(
+                "all 3 rows of lists/ were rejected, so the snapshot would list nobody; \
+                 nothing was published (whatever --max-rejects says). See "
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.path().join("CURRENT")).unwrap(),
+            current
+        );
+    }
+    // The report says why each row went.
+    let report = std::fs::read_to_string(out.path().join("rejects.csv")).unwrap();
+    assert!(
+        report.contains("unknown list_code \"\"court_defaulters\"\""),
+        "{report}"
+    );
+
+    write(src.path(), "lists/a.csv", LIST_HEADER);
+    write(src.path(), "lists/b.csv", LIST_HEADER);
+    let err = build(&options(src.path(), out.path(), None))
+        .err()
+        .expect("no list row at all");
+    assert!(
+        matches!(err, BuildError::NoListRowAccepted { rows: 0, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("lists/ holds no data rows"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("CURRENT")).unwrap(),
+        current
+    );
 }

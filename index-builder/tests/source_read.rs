@@ -282,15 +282,34 @@ fn header_errors_are_fatal_and_name_the_columns() {
          \"decided\", \"note\"; the first line must name the columns of SPEC §3 for this \
          file, in any order"
     );
+}
 
+/// An empty file (0 bytes, or blank lines only) has no header row; the error says that,
+/// rather than listing every column as missing from a header that is not there.
+#[test]
+fn an_empty_file_is_an_error_that_says_it_is_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "lists/ok.csv",
+        format!("{LIST_HEADER}\n").as_bytes(),
+    );
     write(dir.path(), "repairs.csv", b"");
-    match read(dir.path(), Encoding::Auto).unwrap_err() {
-        SourceError::Header { path, missing, .. } => {
-            assert_eq!(path, "repairs.csv");
-            assert_eq!(missing.len(), 5);
-        }
-        other => panic!("expected a header error, got {other:?}"),
-    }
+    assert_eq!(
+        read(dir.path(), Encoding::Auto).unwrap_err().to_string(),
+        "repairs.csv is empty: a header row is expected, naming the columns \
+         record_id,action,decided_on,authority,doc_no (SPEC §3); a file with no rows holds \
+         that header row alone, or leave the file out (it is optional)"
+    );
+    fs::remove_file(dir.path().join("repairs.csv")).unwrap();
+    write(dir.path(), "lists/empty.csv", b"\n \r\n\n");
+    assert_eq!(
+        read(dir.path(), Encoding::Auto).unwrap_err().to_string(),
+        format!(
+            "lists/empty.csv is empty: a header row is expected, naming the columns \
+             {LIST_HEADER} (SPEC §3); a file with no rows holds that header row alone"
+        )
+    );
 }
 
 #[test]

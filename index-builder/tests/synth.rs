@@ -176,6 +176,9 @@ fn report_matches_an_independent_recount() {
     let mut black_domains: HashMap<String, HashSet<&str>> = HashMap::new();
     let mut first_decided: HashMap<String, Day> = HashMap::new();
     let mut list_rows = 0u64;
+    // Each record_id's first row, and the ids whose later row contradicts it.
+    let mut first_rows: HashMap<String, Vec<String>> = HashMap::new();
+    let mut contradicted = HashSet::new();
 
     for dept in synth::department_files() {
         let rel = format!("lists/{dept}.csv");
@@ -212,7 +215,14 @@ fn report_matches_an_independent_recount() {
                 faults.push("bad_check");
             }
             if !seen_ids.insert(record_id.clone()) {
-                faults.push("duplicate_record_id");
+                if first_rows[&record_id] == *row {
+                    faults.push("identical_duplicates");
+                } else {
+                    faults.push("duplicate_record_id");
+                    contradicted.insert(record_id.clone());
+                }
+            } else {
+                first_rows.insert(record_id.clone(), row.clone());
             }
             assert!(faults.len() <= 1, "{record_id}: {faults:?}");
             if standard.contains_key(code.as_str()) {
@@ -277,6 +287,11 @@ fn report_matches_an_independent_recount() {
         bad.get("duplicate_record_id").copied().unwrap_or(0),
         b.duplicate_record_id
     );
+    assert_eq!(contradicted.len() as u64, b.duplicate_record_id);
+    assert_eq!(
+        bad.get("identical_duplicates").copied().unwrap_or(0),
+        b.identical_duplicates
+    );
     assert_eq!(
         bad.get("until_before_from").copied().unwrap_or(0),
         b.until_before_from
@@ -285,11 +300,16 @@ fn report_matches_an_independent_recount() {
         b.bad_check,
         b.impossible_date,
         b.unknown_list_code,
-        b.duplicate_record_id,
+        b.duplicate_record_id + b.identical_duplicates,
         b.until_before_from,
     ] {
         assert!(kind >= 5, "every fault kind is present: {b:?}");
     }
+    // The two kinds of duplicate take turns.
+    assert!(
+        b.identical_duplicates.abs_diff(b.duplicate_record_id) <= 1,
+        "{b:?}"
+    );
     assert_eq!(list_rows, N);
     assert_eq!(report.list_rows_written, N);
     assert_eq!(report.valid_list_rows, N - b.list_rows());
@@ -329,7 +349,10 @@ fn report_matches_an_independent_recount() {
     let (_, repairs) = read_csv(&dir.path().join("repairs.csv"));
     assert_eq!(report.repairs, repairs.len() as u64);
     let mut orphan_repairs = 0;
+    // Repairs and objections of a contradicted record, rejected with it.
+    let mut of_contradicted = 0;
     for r in &repairs {
+        of_contradicted += contradicted.contains(&r[0]) as u64;
         assert!(["repair", "removal", "revocation"].contains(&r[1].as_str()));
         let on = date(&r[2]).unwrap();
         match effective_from.get(&r[0]) {
@@ -354,14 +377,22 @@ fn report_matches_an_independent_recount() {
             assert!(["upheld", "corrected", "revoked"].contains(&o[3].as_str()));
         }
         orphan_objections += !effective_from.contains_key(&o[0]) as u64;
+        of_contradicted += contradicted.contains(&o[0]) as u64;
     }
     assert_eq!(orphan_objections, b.orphan_objections);
     assert_eq!(report.objections_open, open);
     assert!(open > 0 && open < objections.len() as u64);
     assert!(orphan_repairs + orphan_objections > 0);
+    // The row a duplicate copies or contradicts always has a repair.
+    assert!(of_contradicted >= b.duplicate_record_id);
+    assert_eq!(of_contradicted, b.events_of_contradicted);
     assert_eq!(
         report.expected_rejects,
-        b.list_rows() + orphan_repairs + orphan_objections
+        b.list_rows()
+            + b.duplicate_record_id
+            + of_contradicted
+            + orphan_repairs
+            + orphan_objections
     );
 
     // Links: valid identifiers, a legal representative for every listed organisation, and
@@ -407,5 +438,61 @@ fn report_matches_an_independent_recount() {
     assert!(
         before > after && after > 100 && ended > 100,
         "{before} {after} {ended}"
+    );
+}
+
+/// Regression: synth.json's `expected_rejects` said fewer rejects than a build reported
+/// (292 against 252 with seed 1 at 100k records), as duplicates took their originals and
+/// the originals' repairs down too. Now a build of a synthetic source reports exactly the
+/// rejects the report expects, kind by kind.
+#[test]
+fn a_build_of_a_synthetic_source_reports_exactly_the_expected_rejects() {
+    use credgate_index::build::{build, BuildOptions};
+    use credgate_index::catalog::Catalog;
+    use credgate_index::source::Encoding;
+
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let report = run(src.path(), 6_000, 11);
+    let b = &report.bad;
+    // This seed and size hold a duplicate of each kind and a contradicted record's repair.
+    assert!(
+        b.identical_duplicates > 0 && b.duplicate_record_id > 0 && b.events_of_contradicted > 0,
+        "{b:?}"
+    );
+    let built = build(&BuildOptions {
+        source: src.path().to_path_buf(),
+        out: out.path().to_path_buf(),
+        catalog: Catalog::builtin(),
+        max_rejects: Some(report.expected_rejects),
+        history_from: None,
+        today: Day::parse("2026-11-28").unwrap(),
+        keep: 1,
+        encoding: Encoding::Auto,
+    })
+    .unwrap();
+    let counts = &built.manifest.counts;
+    assert_eq!(counts.rejects, report.expected_rejects);
+    let with = |needle: &str| {
+        built
+            .rejects
+            .iter()
+            .filter(|r| r.reason.contains(needle))
+            .count() as u64
+    };
+    assert_eq!(
+        with("(identical; the first copy is kept)"),
+        b.identical_duplicates
+    );
+    assert_eq!(with("so every copy is rejected"), 2 * b.duplicate_record_id);
+    assert_eq!(with("whose copies differ"), b.events_of_contradicted);
+    assert_eq!(
+        with("unknown record_id"),
+        b.orphan_repairs + b.orphan_objections
+    );
+    // Every valid row is a record, but those a duplicate contradicts and those erased.
+    assert_eq!(
+        counts.records,
+        report.valid_list_rows - b.duplicate_record_id - counts.erased_at_build
     );
 }

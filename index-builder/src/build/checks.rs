@@ -10,9 +10,14 @@
 //!    rows are kept in a compressed bitmap ([`Conflicts`]: at most one bit a row, whatever
 //!    the input), which the later passes consult;
 //! 2. records — list rows and events sorted by (record_id, seq), as they arrive: rows of a
-//!    conflict are set aside; the first remaining list row of an id is the record; any later
-//!    copy rejects every copy; an event that arrives before any row of its id names an
-//!    unknown record; events of a record rejected as a duplicate are rejected with it.
+//!    conflict are set aside; the first remaining list row of an id is the record. Later
+//!    copies identical to it in every column (the same row delivered twice) are rejected
+//!    and the first copy stays the record; if any copy differs, which one is right is
+//!    unknown and every copy is rejected. "Identical" compares the rows' encodings without
+//!    their file and line, so it needs nothing beyond the group of frames of one id, which
+//!    the pass holds anyway; only a duplicated id reads its group a second time. An event
+//!    that arrives before any row of its id names an unknown record; events of a record
+//!    whose copies differ are rejected with it, those of a kept record attach to it.
 //!
 //! The rows go into the sorters of pass 2 (by record id) and pass 4 (links by org id) as they
 //! are read (`collect`), not through a file in arrival order that a second pass re-sorts:
@@ -130,12 +135,12 @@ pub(crate) struct RecordChecks {
     pub(crate) on_arrival: Vec<(u64, CrossReject)>,
     /// Duplicate copies, by (arrival of the later copy, 0 for it / 1 for the first copy).
     pub(crate) duplicates: Vec<((u64, u8), CrossReject)>,
-    /// Events of duplicated records, by arrival.
+    /// Events of records whose copies differ, by arrival.
     pub(crate) orphaned: Vec<(u64, CrossReject)>,
     pub(crate) events_of_erased: u64,
     /// The earliest effective_from of a list row without a type conflict.
     pub(crate) earliest_from: Option<Day>,
-    /// List rows without a type conflict that retention erases at build time.
+    /// Records (list rows kept, not rejected) that retention erases at build time.
     pub(crate) erased_at_build: u64,
 }
 
@@ -170,18 +175,36 @@ pub(crate) fn records(
             ends.push(group.len());
             sorted.advance();
         }
-        let frames = ends.iter().scan(0, |start, &end| {
-            let frame = &group[*start..end];
-            *start = end;
-            Some(frame)
-        });
-        record_group(frames, conflicts, files, out, &mut acc, &mut scratch)?;
+        record_group(&group, &ends, conflicts, files, out, &mut acc, &mut scratch)?;
     }
     Ok(acc)
 }
 
-fn record_group<'g>(
-    group: impl Iterator<Item = &'g [u8]>,
+/// The frames of one record id, copied back to back into `group`; `ends` marks where each
+/// ends.
+fn frames<'g>(group: &'g [u8], ends: &'g [usize]) -> impl Iterator<Item = &'g [u8]> + 'g {
+    ends.iter().scan(0, move |start, &end| {
+        let frame = &group[*start..end];
+        *start = end;
+        Some(frame)
+    })
+}
+
+/// The first list row of a record id (without a type conflict) and what the later ones
+/// are to it.
+struct Copies<'g> {
+    seq: u64,
+    erased: bool,
+    rec: ListView<'g>,
+    /// How many later rows there are.
+    later: u64,
+    /// The first later row that differs from the first row, if any does.
+    differing: Option<ListView<'g>>,
+}
+
+fn record_group(
+    group: &[u8],
+    ends: &[usize],
     conflicts: &Conflicts,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
@@ -189,10 +212,9 @@ fn record_group<'g>(
     scratch: &mut Vec<u8>,
 ) -> io::Result<()> {
     let path = |file: u16| files.get(file as usize).map_or("", |f| f.path.as_str());
-    let mut first: Option<(u64, bool, ListView<'g>)> = None;
-    let mut later: Vec<(u64, u16, u64)> = Vec::new();
-    let mut events: Vec<(u64, EventView<'g>)> = Vec::new();
-    for frame in group {
+    let mut first: Option<Copies<'_>> = None;
+    let mut events: Vec<(u64, EventView<'_>)> = Vec::new();
+    for frame in frames(group, ends) {
         let item = ByRecordIdView::of_frame(frame)?;
         match item.row {
             RowView::List(r) if conflicts.contains(item.seq) => {
@@ -214,10 +236,22 @@ fn record_group<'g>(
             RowView::List(r) => {
                 let from = Day(r.effective_from);
                 acc.earliest_from = Some(acc.earliest_from.map_or(from, |d| d.min(from)));
-                acc.erased_at_build += item.erased as u64;
-                match &first {
-                    None => first = Some((item.seq, item.erased, r)),
-                    Some(_) => later.push((item.seq, r.file, r.line)),
+                match &mut first {
+                    None => {
+                        first = Some(Copies {
+                            seq: item.seq,
+                            erased: item.erased,
+                            rec: r,
+                            later: 0,
+                            differing: None,
+                        })
+                    }
+                    Some(c) => {
+                        c.later += 1;
+                        if c.differing.is_none() && r.content() != c.rec.content() {
+                            c.differing = Some(r);
+                        }
+                    }
                 }
             }
             RowView::Event(e) if first.is_none() => {
@@ -234,9 +268,10 @@ fn record_group<'g>(
             RowView::Event(e) => events.push((item.seq, e)),
         }
     }
-    let Some((seq, erased, rec)) = first else {
+    let Some(copies) = first else {
         return Ok(());
     };
+    let (seq, erased, rec) = (copies.seq, copies.erased, copies.rec);
     // A record that is not erased names its subject even when it is then rejected as a
     // duplicate: the one-by-one reader named the subject as the first copy arrived.
     if !erased && !rec.subject_name.is_empty() {
@@ -250,37 +285,29 @@ fn record_group<'g>(
         );
         out.record_names.push_encoded(scratch)?;
     }
-    if !later.is_empty() {
+    if copies.later > 0 {
+        // Only a duplicated record id reads its group a second time, from memory.
+        duplicates(group, ends, conflicts, &copies, files, acc)?;
+    }
+    if let Some(differing) = copies.differing {
         let rid = text(rec.record_id)?;
-        for (i, &(lseq, file, line)) in later.iter().enumerate() {
-            let reason = format!(
-                "duplicate record_id {rid:?}: also at {}:{}; every copy rejected",
-                path(rec.file),
-                rec.line
-            );
-            acc.duplicates
-                .push(((lseq, 0), reject(file, line, rid.to_string(), reason)));
-            if i == 0 {
-                let reason = format!(
-                    "duplicate record_id {rid:?}: also at {}:{line}; every copy rejected",
-                    path(file)
-                );
-                acc.duplicates.push((
-                    (lseq, 1),
-                    reject(rec.file, rec.line, rid.to_string(), reason),
-                ));
-            }
-        }
         for (eseq, e) in events {
             let what = event_word(e.kind);
-            let reason =
-                format!("{what} for record_id {rid:?}, whose rows were rejected as duplicates");
+            let reason = format!(
+                "{what} for record_id {rid:?}, whose copies differ (at {}:{} and {}:{}) and \
+                 were all rejected as duplicates",
+                path(rec.file),
+                rec.line,
+                path(differing.file),
+                differing.line
+            );
             acc.orphaned
                 .push((eseq, reject(e.file, e.line, rid.to_string(), reason)));
         }
         return Ok(());
     }
     if erased {
+        acc.erased_at_build += 1;
         acc.events_of_erased += events.len() as u64;
         return Ok(());
     }
@@ -294,6 +321,74 @@ fn record_group<'g>(
     scratch.clear();
     rec.encode_live(scratch);
     out.records.push_encoded(scratch)
+}
+
+/// Rejects the later copies of a duplicated record id: when every copy is the first one
+/// again (the same row delivered twice, say in two export files), only the later copies,
+/// and the first stays the record; when any copy differs, which one is right is unknown,
+/// and every copy goes, the first included.
+fn duplicates(
+    group: &[u8],
+    ends: &[usize],
+    conflicts: &Conflicts,
+    copies: &Copies<'_>,
+    files: &[SourceFile],
+    acc: &mut RecordChecks,
+) -> io::Result<()> {
+    let path = |file: u16| files.get(file as usize).map_or("", |f| f.path.as_str());
+    let rec = &copies.rec;
+    let rid = text(rec.record_id)?;
+    let mut first_later = true;
+    for frame in frames(group, ends) {
+        let item = ByRecordIdView::of_frame(frame)?;
+        let RowView::List(r) = item.row else {
+            continue;
+        };
+        if item.seq == copies.seq || conflicts.contains(item.seq) {
+            continue;
+        }
+        let reason = match &copies.differing {
+            None => format!(
+                "duplicate of {}:{} (identical; the first copy is kept)",
+                path(rec.file),
+                rec.line
+            ),
+            Some(_) => {
+                let columns = r.differing_columns(rec);
+                let how = if columns.is_empty() {
+                    "identical to it, but other copies differ".to_string()
+                } else {
+                    format!("differing in {}", columns.join(", "))
+                };
+                format!(
+                    "duplicate record_id {rid:?}: also at {}:{}, {how}; which copy is right \
+                     is unknown, so every copy is rejected",
+                    path(rec.file),
+                    rec.line
+                )
+            }
+        };
+        acc.duplicates.push((
+            (item.seq, 0),
+            reject(r.file, r.line, rid.to_string(), reason),
+        ));
+        if let (true, Some(d)) = (first_later, &copies.differing) {
+            // The first copy, reported after the first later one.
+            let reason = format!(
+                "duplicate record_id {rid:?}: also at {}:{}, differing in {}; which copy is \
+                 right is unknown, so every copy is rejected",
+                path(d.file),
+                d.line,
+                d.differing_columns(rec).join(", ")
+            );
+            acc.duplicates.push((
+                (item.seq, 1),
+                reject(rec.file, rec.line, rid.to_string(), reason),
+            ));
+        }
+        first_later = false;
+    }
+    Ok(())
 }
 
 fn event_word(kind: u8) -> &'static str {

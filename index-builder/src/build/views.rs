@@ -85,6 +85,41 @@ impl<'a> ListView<'a> {
         v
     }
 
+    /// The row's encoding without its place in the source, the file and line it begins
+    /// with: equal for two copies of a row that agree in every column (as parsed and
+    /// normalised), wherever they were read.
+    pub(crate) fn content(&self) -> &'a [u8] {
+        // `ListRec::encode` writes the file (u16) and the line (u64) first.
+        const PLACE: usize = 2 + 8;
+        self.enc.get(PLACE..).unwrap_or(&[])
+    }
+
+    /// The source columns (SPEC §3 names, in file order) in which two rows of the same
+    /// record id differ. Only the columns are compared: the fields derived from them
+    /// (`nonconforming`, `erase_on`) follow.
+    pub(crate) fn differing_columns(&self, other: &ListView<'_>) -> Vec<&'static str> {
+        let differs = [
+            ("list_code", self.list != other.list),
+            ("subject_type", self.subject_type != other.subject_type),
+            ("subject_id", self.subject_id != other.subject_id),
+            ("subject_name", self.subject_name != other.subject_name),
+            ("authority", self.authority != other.authority),
+            ("doc_no", self.doc_no != other.doc_no),
+            ("reason", self.reason != other.reason),
+            ("decided_on", self.decided_on != other.decided_on),
+            (
+                "effective_from",
+                self.effective_from != other.effective_from,
+            ),
+            (
+                "effective_until",
+                self.effective_until != other.effective_until,
+            ),
+            ("act_ended_on", self.act_ended_on != other.act_ended_on),
+        ];
+        differs.iter().filter(|d| d.1).map(|d| d.0).collect()
+    }
+
     /// The owned row; `d` (the decoder the view was read with) fails when a string is not
     /// UTF-8.
     pub(crate) fn to_owned(self, d: &mut Dec<'a>) -> ListRec {

@@ -8,6 +8,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use super::header::FileKind;
+
 /// A fatal problem with a source directory or one of its files.
 #[derive(Debug)]
 pub enum SourceError {
@@ -25,6 +27,8 @@ pub enum SourceError {
         unknown: Vec<String>,
         duplicate: Vec<String>,
     },
+    /// The file is empty, or holds only blank lines: not even the header row is there.
+    EmptyFile { path: String, kind: FileKind },
     /// The bytes are not valid in the encoding the file is being read in.
     Encoding {
         path: String,
@@ -34,6 +38,13 @@ pub enum SourceError {
         encoding: &'static str,
         /// How the bytes are bad, e.g. "invalid UTF-8 in field 4".
         detail: String,
+    },
+    /// The file ends inside a double-quoted field: its quote, on `line`, is never closed,
+    /// so everything from there to the file's last line, `last_line`, was read as one field.
+    UnclosedQuote {
+        path: String,
+        line: u64,
+        last_line: u64,
     },
     /// A record longer than the reader accepts, almost always an unclosed quote.
     RecordTooLarge {
@@ -88,6 +99,18 @@ impl fmt::Display for SourceError {
                      in any order"
                 )
             }
+            SourceError::EmptyFile { path, kind } => {
+                write!(
+                    f,
+                    "{path} is empty: a header row is expected, naming the columns {} (SPEC §3); \
+                     a file with no rows holds that header row alone",
+                    kind.columns().join(",")
+                )?;
+                if *kind != FileKind::List {
+                    f.write_str(", or leave the file out (it is optional)")?;
+                }
+                Ok(())
+            }
             SourceError::Encoding {
                 path,
                 line,
@@ -107,6 +130,17 @@ impl fmt::Display for SourceError {
                     )
                 }
             }
+            SourceError::UnclosedQuote {
+                path,
+                line,
+                last_line,
+            } => write!(
+                f,
+                "{path} line {line}: a double-quoted field begins on this line and is never \
+                 closed, so the rest of the file (lines {line} to {last_line}) was read as one \
+                 field; look for an unclosed double quote on that line and close it (a quote \
+                 inside a quoted field is written twice: \"\")"
+            ),
             SourceError::RecordTooLarge {
                 path,
                 line,

@@ -3,13 +3,14 @@
 //!
 //! Every data row ends up as exactly one sink call: a typed row, or a [`Reject`] saying which
 //! column is wrong and why. Empty lines are not rows. Problems that make a whole file
-//! unreadable (a wrong header, bytes that are not in the file's encoding, I/O) are a
-//! [`SourceError`] and stop the build. Checks that need more than one row (duplicate
-//! `record_id`, repairs of unknown records) belong to the consumer.
+//! unreadable (a wrong header, an empty file, an unclosed quote, bytes that are not in the
+//! file's encoding, I/O) are a [`SourceError`] and stop the build. Checks that need more
+//! than one row (duplicate `record_id`, repairs of unknown records) belong to the consumer.
 //!
 //! Files are read once, in bounded memory: the raw bytes are hashed (SHA-256, for the
 //! manifest) as they stream through the encoding layer and the CSV reader, which reuses one
-//! record buffer for the whole file and refuses a record over 1 MiB (an unclosed quote).
+//! record buffer for the whole file and refuses a record over 1 MiB (an unclosed quote) and a
+//! file that ends inside a quoted field (an unclosed quote near the end).
 //! Line numbers are those of the line a record starts on, counting every physical line
 //! (header, empty lines and newlines inside quoted fields included). Records end at `\n`;
 //! CRLF works, a file with bare `\r` (classic Mac) line endings does not.
@@ -365,12 +366,12 @@ fn read_rows<R: Read>(
         }
     }
     if columns.is_none() {
-        // An empty file has no header; report every column as missing.
-        return Err(SourceError::Header {
+        // Not even a header: an export that failed, more often than not. Reading it as no
+        // rows would drop, unnoticed, whatever it should have held (for links.csv, the
+        // persons organisations' records reach), so it is an error for every kind of file.
+        return Err(SourceError::EmptyFile {
             path: file.path.clone(),
-            missing: kind.columns().iter().map(|c| c.to_string()).collect(),
-            unknown: Vec::new(),
-            duplicate: Vec::new(),
+            kind,
         });
     }
     Ok(reader.into_inner())
@@ -429,6 +430,11 @@ fn record_error(e: RecordError, file: &SourceFile, path: &Path) -> SourceError {
             line,
             encoding: file.encoding,
             detail: format!("invalid UTF-8 in field {field}"),
+        },
+        RecordError::UnclosedQuote { line, last_line } => SourceError::UnclosedQuote {
+            path: file.path.clone(),
+            line,
+            last_line,
         },
         RecordError::TooLarge { line } => SourceError::RecordTooLarge {
             path: file.path.clone(),

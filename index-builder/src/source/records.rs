@@ -96,6 +96,14 @@ pub enum RecordError {
     TooLarge {
         line: u64,
     },
+    /// The input ended inside a double-quoted field that began on `line`: the quote was
+    /// never closed, so the field ran to the end of the input, on `last_line`. csv-core
+    /// accepts that as a record; we refuse it, because the rows it swallowed would
+    /// otherwise vanish as one malformed row.
+    UnclosedQuote {
+        line: u64,
+        last_line: u64,
+    },
 }
 
 pub struct RecordReader<R> {
@@ -129,6 +137,17 @@ impl<R: Read> RecordReader<R> {
         let mut skipped = 0u64;
         let mut started = false;
         let (mut outlen, mut endlen) = (0, 0);
+        // At the end of the input a record still open is ended by a line end of our own
+        // rather than by telling csv-core the input is over: outside quotes the line end
+        // ends the record just as the end of input would, inside a quoted field it becomes
+        // part of the field and csv-core asks for more. Told then that the input is over,
+        // it gives the record only if a quoted field was open (csv-core accepts an
+        // unclosed quote at the end of input; we refuse it, or the rows it swallowed would
+        // vanish as one malformed row) and nothing if no record had begun after all (a
+        // byte-order mark alone). csv-core does not expose its state, and a clone of its
+        // reader does not copy the tables it runs on, so this is how to ask.
+        let mut fed_line_end = false;
+        let mut unclosed = false;
         loop {
             let (res, nin, nout, nend) = {
                 let input = self.input.fill_buf().map_err(RecordError::Io)?;
@@ -137,8 +156,19 @@ impl<R: Read> RecordReader<R> {
                     skipped += k as u64;
                     started = k < input.len();
                 }
-                self.core
-                    .read_record(input, &mut self.out[outlen..], &mut self.ends[endlen..])
+                let out = &mut self.out[outlen..];
+                let ends = &mut self.ends[endlen..];
+                if !input.is_empty() {
+                    self.core.read_record(input, out, ends)
+                } else if started && !fed_line_end {
+                    let (res, nin, nout, nend) = self.core.read_record(b"\n", out, ends);
+                    fed_line_end = nin == 1;
+                    (res, 0, nout, nend)
+                } else {
+                    let (res, nin, nout, nend) = self.core.read_record(&[], out, ends);
+                    unclosed = fed_line_end;
+                    (res, nin, nout, nend)
+                }
             };
             self.input.consume(nin);
             outlen += nout;
@@ -170,6 +200,21 @@ impl<R: Read> RecordReader<R> {
         let line = first_line + skipped;
         let ends = &self.ends[..endlen];
         let bytes = &self.out[..outlen];
+        if unclosed {
+            // The open field is the record's last; the line ends before it (inside earlier
+            // quoted fields) say on which line its quote stands, those inside it on which
+            // line the input ended. The field ends with the line end fed above, and
+            // perhaps the file's own last one: neither begins another line.
+            let start = endlen.checked_sub(2).map_or(0, |i| ends[i]);
+            let newlines = |b: &[u8]| b.iter().filter(|&&b| b == b'\n').count() as u64;
+            let field = &bytes[start..bytes.len() - 1];
+            let field = field.strip_suffix(b"\n").unwrap_or(field);
+            let line = line + newlines(&bytes[..start]);
+            return Err(RecordError::UnclosedQuote {
+                line,
+                last_line: line + newlines(field),
+            });
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => Ok(Some(Record { text, ends, line })),
             Err(e) => {
@@ -237,6 +282,60 @@ mod tests {
             r.next_record(),
             Err(RecordError::TooLarge { line: 1 })
         ));
+    }
+
+    /// Reads `input` to its end, or to the first error.
+    fn read_all(input: &[u8]) -> Result<Vec<u64>, RecordError> {
+        let mut r = RecordReader::new(input);
+        let mut lines = Vec::new();
+        while let Some(rec) = r.next_record()? {
+            lines.push(rec.line);
+        }
+        Ok(lines)
+    }
+
+    #[test]
+    fn an_unclosed_quote_at_the_end_of_input_is_an_error() {
+        // Regression: csv-core ends the record at the end of input, so the rows after the
+        // quote came out as one last field and vanished with the row that swallowed them.
+        let input = "h1,h2\na,b\nc,\"未闭合\nd,e\nf,g\n";
+        match read_all(input.as_bytes()) {
+            Err(RecordError::UnclosedQuote { line, last_line }) => {
+                assert_eq!((line, last_line), (3, 5))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Without a final line end, and with earlier quoted fields spanning lines: the line
+        // is the quote's, not the record's.
+        match read_all(b"h\n\"x\ny\",\"z\nw") {
+            Err(RecordError::UnclosedQuote { line, last_line }) => {
+                assert_eq!((line, last_line), (3, 4))
+            }
+            other => panic!("{other:?}"),
+        }
+        match read_all(b"h\n\"") {
+            Err(RecordError::UnclosedQuote { line, last_line }) => {
+                assert_eq!((line, last_line), (2, 2))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn closed_quotes_and_inner_quotes_at_the_end_of_input_are_fine() {
+        let endings: [&[u8]; 7] = [
+            b"h\n\"a\"",
+            b"h\n\"a\"\n",
+            b"h\n\"a\"\"b\"",
+            b"h\na,",
+            b"h\nab\"c",
+            b"h\n\"a\"b\"c",
+            b"h\n\n\n",
+        ];
+        for input in endings {
+            let got = read_all(input);
+            assert!(got.is_ok(), "{:?}: {got:?}", String::from_utf8_lossy(input));
+        }
     }
 
     #[test]

@@ -140,15 +140,31 @@ impl<'r> Row<'r> {
         })
     }
 
-    fn uscc(&self, c: usize) -> Result<crate::ids::Id, Rejected> {
+    /// A USCC in column `c`. When the value is no USCC but a valid resident ID number, the
+    /// reason says so and asks `question` (is the type or the column wrong?): a check-digit
+    /// message about the wrong kind of identifier points the wrong way.
+    fn uscc(&self, c: usize, today: Day, question: &str) -> Result<crate::ids::Id, Rejected> {
         let v = self.required(c)?;
-        parse_uscc(v, Mode::Lenient)
-            .map_err(|e| self.reject(format!("{} {v:?}: {e}", self.names[c])))
+        parse_uscc(v, Mode::Lenient).map_err(|e| {
+            let hint = match parse_ric(v, today) {
+                Ok(_) => format!("; it is a valid resident ID number: {question}"),
+                Err(_) => String::new(),
+            };
+            self.reject(format!("{} {v:?}: {e}{hint}", self.names[c]))
+        })
     }
 
-    fn ric(&self, c: usize, today: Day) -> Result<crate::ids::Id, Rejected> {
+    /// A resident ID number in column `c`; the reason says so when the value is a valid
+    /// USCC instead (see [`Row::uscc`]).
+    fn ric(&self, c: usize, today: Day, question: &str) -> Result<crate::ids::Id, Rejected> {
         let v = self.required(c)?;
-        parse_ric(v, today).map_err(|e| self.reject(format!("{} {v:?}: {e}", self.names[c])))
+        parse_ric(v, today).map_err(|e| {
+            let hint = match parse_uscc(v, Mode::Strict) {
+                Ok(_) => format!("; it is a valid USCC: {question}"),
+                Err(_) => String::new(),
+            };
+            self.reject(format!("{} {v:?}: {e}{hint}", self.names[c]))
+        })
     }
 }
 
@@ -176,8 +192,8 @@ pub fn list(
     };
     let subject_type = row.word(L_SUBJECT_TYPE, SubjectType::parse, SubjectType::expected())?;
     let id = match subject_type {
-        SubjectType::Org => row.uscc(L_SUBJECT_ID)?,
-        SubjectType::Person => row.ric(L_SUBJECT_ID, ctx.today)?,
+        SubjectType::Org => row.uscc(L_SUBJECT_ID, ctx.today, "is subject_type wrong?")?,
+        SubjectType::Person => row.ric(L_SUBJECT_ID, ctx.today, "is subject_type wrong?")?,
     };
     let decided_on = row.date(L_DECIDED_ON)?;
     let effective_from = row.date(L_EFFECTIVE_FROM)?;
@@ -276,8 +292,9 @@ pub fn link(
     line: u64,
 ) -> Result<LinkRow, Rejected> {
     let row = Row::new(rec, cols, super::LINK_COLUMNS);
-    let org = row.uscc(K_ORG_ID)?;
-    let person = row.ric(K_PERSON_ID, ctx.today)?;
+    let swapped = "are org_id and person_id swapped?";
+    let org = row.uscc(K_ORG_ID, ctx.today, swapped)?;
+    let person = row.ric(K_PERSON_ID, ctx.today, swapped)?;
     let role = row.word(K_ROLE, Role::parse, Role::expected())?;
     let from = row.optional_date(K_FROM)?;
     let until = row.optional_date(K_UNTIL)?;
@@ -453,6 +470,56 @@ mod tests {
             assert_eq!(reason(list_err(changes)), *want, "{changes:?}");
         }
         assert_eq!(list_err(&[(L_LIST_CODE, "foo")]).record_id, "R1");
+    }
+
+    /// An identifier of the other kind fails the checks of the declared one with a message
+    /// about digits and dates; the reason then says what the value is.
+    #[test]
+    fn an_identifier_of_the_other_type_says_so() {
+        assert_eq!(
+            reason(list_err(&[(L_SUBJECT_TYPE, "person")])),
+            "subject_id \"91110000600037341L\": invalid resident ID number: birth date \
+             0060-00-37 (positions 7-14) does not exist; it is a valid USCC: is subject_type \
+             wrong?"
+        );
+        let ric_as_org = reason(list_err(&[(L_SUBJECT_ID, "11010519491231002X")]));
+        assert!(
+            ric_as_org.starts_with("subject_id \"11010519491231002X\": invalid USCC: "),
+            "{ric_as_org}"
+        );
+        assert!(
+            ric_as_org.ends_with("; it is a valid resident ID number: is subject_type wrong?"),
+            "{ric_as_org}"
+        );
+        // Invalid as both: no hint.
+        let neither = reason(list_err(&[
+            (L_SUBJECT_TYPE, "person"),
+            (L_SUBJECT_ID, "36042619910102009X"),
+        ]));
+        assert!(!neither.contains("it is a valid"), "{neither}");
+        let swapped = link(
+            &OwnedRecord::new(&[
+                "11010519491231002X",
+                "91110000600037341L",
+                "张三",
+                "legal_rep",
+                "",
+                "",
+            ])
+            .record(),
+            &cols(FileKind::Link),
+            &ctx(),
+            0,
+            2,
+        )
+        .unwrap_err();
+        assert!(
+            swapped
+                .reason
+                .ends_with("; it is a valid resident ID number: are org_id and person_id swapped?"),
+            "{}",
+            swapped.reason
+        );
     }
 
     #[test]

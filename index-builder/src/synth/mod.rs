@@ -7,8 +7,11 @@
 //! the largest list, then business anomalies; about 30 % of records name people; subjects
 //! recur across records and domains; organisations come with their legal representatives
 //! and other role holders; a few codes are nonconforming pilot-area codes; and about 0.2 %
-//! of list rows carry a deliberate fault whose kind and count `synth.json` records, so a
-//! builder test can assert that its rejects are exactly those.
+//! of list rows carry a deliberate fault whose kind and count `synth.json` records, with
+//! the number of rejects a build must report (`expected_rejects`: a duplicate that differs
+//! from its original takes the original and its repairs and objections down with it, an
+//! identical one only itself), so a builder test can assert that its rejects are exactly
+//! those.
 //!
 //! ```no_run
 //! use credgate_index::synth::{generate, SynthOptions};

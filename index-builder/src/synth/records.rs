@@ -57,6 +57,41 @@ impl RecordId {
     }
 }
 
+/// One list row as written, kept for the row after it when that row is to repeat it.
+#[derive(Clone, Copy)]
+struct ListLine {
+    list: usize,
+    record_id: RecordId,
+    code: &'static str,
+    is_person: bool,
+    id: [u8; 18],
+    name: Text,
+    authority: Text,
+    doc_no: Text,
+    reason: &'static str,
+    decided: [u8; 10],
+    from: [u8; 10],
+    until: Option<Day>,
+    act_ended: Option<Day>,
+}
+
+impl ListLine {
+    fn write(&self, sink: &mut Sink) -> Result<(), SynthError> {
+        sink.field(self.record_id.as_bytes());
+        sink.field(self.code.as_bytes());
+        sink.field(if self.is_person { b"person" } else { b"org" });
+        sink.field(&self.id);
+        sink.field(self.name.as_bytes());
+        sink.field(self.authority.as_bytes());
+        sink.field(self.doc_no.as_bytes());
+        sink.field(self.reason.as_bytes());
+        sink.field(&self.decided);
+        sink.field(&self.from);
+        sink.day(self.until);
+        sink.end_day(self.act_ended)
+    }
+}
+
 pub(super) struct Generator {
     pub(super) seed: u64,
     records: u64,
@@ -70,8 +105,8 @@ pub(super) struct Generator {
     pub(super) orgs_drawn: u64,
     pub(super) persons_drawn: u64,
     pub(super) link_persons: u64,
-    /// The id and list of the latest valid row that no duplicate reuses yet.
-    last_good: Option<(RecordId, usize)>,
+    /// The valid row just written when the next row is a duplicate of it.
+    original: Option<ListLine>,
     orphans: u64,
     rows_per_list: [u64; 12],
     valid_per_list: [u64; 12],
@@ -110,7 +145,7 @@ impl Generator {
             orgs_drawn: 0,
             persons_drawn: 0,
             link_persons: 0,
-            last_good: None,
+            original: None,
             orphans: 0,
             rows_per_list: [0; 12],
             valid_per_list: [0; 12],
@@ -140,14 +175,26 @@ impl Generator {
         })
     }
 
+    /// Whether the next duplicate repeats its original exactly (the same row delivered
+    /// twice: the builder rejects the copy and keeps the record) rather than reusing only
+    /// its record_id (the builder rejects both). The two kinds take turns, identical first.
+    fn next_duplicate_is_identical(&self) -> bool {
+        self.report.bad.identical_duplicates == self.report.bad.duplicate_record_id
+    }
+
     /// Writes list row `i` (0-based) and whatever goes with it.
     pub(super) fn record(&mut self, i: u64) -> Result<(), SynthError> {
         let fault = self.fault(i);
+        if fault == Some(Fault::DuplicateRecordId) && self.next_duplicate_is_identical() {
+            return self.identical_copy();
+        }
+        // The row a duplicate is to copy or contradict.
+        let copied = i + 1 < self.records && self.fault(i + 1) == Some(Fault::DuplicateRecordId);
         let drawn = self.rng.weighted(&SHARES);
         // A duplicate goes into the same file as the row whose id it reuses, after it, so
         // "the later row of the pair" does not depend on the order files are read in.
-        let list = match (fault, &self.last_good) {
-            (Some(Fault::DuplicateRecordId), Some((_, list))) => *list,
+        let list = match (fault, &self.original) {
+            (Some(Fault::DuplicateRecordId), Some(original)) => original.list,
             _ => drawn,
         };
         let spec = &LISTS[list];
@@ -237,10 +284,10 @@ impl Generator {
             Some(Fault::DuplicateRecordId) => {
                 self.report.bad.duplicate_record_id += 1;
                 record_id = self
-                    .last_good
+                    .original
                     .take()
                     .expect("the row before a fault is valid")
-                    .0;
+                    .record_id;
             }
             Some(Fault::UntilBeforeFrom) => {
                 self.report.bad.until_before_from += 1;
@@ -248,19 +295,22 @@ impl Generator {
             }
         }
 
-        let sink = &mut self.lists[spec.dept];
-        sink.field(record_id.as_bytes());
-        sink.field(code.as_bytes());
-        sink.field(if is_person { b"person" } else { b"org" });
-        sink.field(&id);
-        sink.field(name.as_bytes());
-        sink.field(authority.as_bytes());
-        sink.field(doc_no.as_bytes());
-        sink.field(reason.as_bytes());
-        sink.field(&decided_bytes);
-        sink.field(&from_bytes);
-        sink.day(until);
-        sink.end_day(act_ended)?;
+        let line = ListLine {
+            list,
+            record_id,
+            code,
+            is_person,
+            id,
+            name,
+            authority,
+            doc_no,
+            reason,
+            decided: decided_bytes,
+            from: from_bytes,
+            until,
+            act_ended,
+        };
+        line.write(&mut self.lists[spec.dept])?;
 
         if fault != Some(Fault::UnknownListCode) {
             self.rows_per_list[list] += 1;
@@ -271,7 +321,11 @@ impl Generator {
         }
 
         self.valid_per_list[list] += 1;
-        self.last_good = Some((record_id, list));
+        // Rows of a record whose copies differ are rejected with them: counted here.
+        let contradicted = copied && !self.next_duplicate_is_identical();
+        if copied {
+            self.original = Some(line);
+        }
         self.report.nonconforming_rows += nonconforming as u64;
         self.report.open_ended_court_defaulter +=
             (list == COURT_DEFAULTER && until.is_none()) as u64;
@@ -282,10 +336,13 @@ impl Generator {
             // would otherwise have to report as pointing at an unknown record.
             return Ok(());
         }
-        if self.rng.chance(REPAIR_CHANCE) {
+        // The row a duplicate copies always has a repair, so that every source shows both
+        // fates of a duplicated record's events: attached to the copy kept, or rejected.
+        if copied || self.rng.chance(REPAIR_CHANCE) {
             let span = until.map_or(1_200, |u| (u.0 - from.0).clamp(1, 1_200));
             let on = from.add_days(self.rng.range(1, span as i64) as i32);
             self.write_repair(&record_id, on, place, &authority)?;
+            self.report.bad.events_of_contradicted += contradicted as u64;
             if self.rng.chance(ORPHAN_CHANCE) {
                 let orphan = self.orphan_id(spec.prefix, year);
                 self.write_repair(&orphan, on, place, &authority)?;
@@ -295,12 +352,27 @@ impl Generator {
         if self.rng.chance(OBJECTION_CHANCE) {
             let filed = decided.add_days(self.rng.range(3, 180) as i32);
             self.write_objection(&record_id, filed)?;
+            self.report.bad.events_of_contradicted += contradicted as u64;
             if self.rng.chance(ORPHAN_CHANCE) {
                 let orphan = self.orphan_id(spec.prefix, year);
                 self.write_objection(&orphan, filed)?;
                 self.report.bad.orphan_objections += 1;
             }
         }
+        Ok(())
+    }
+
+    /// Writes the valid row before again, unchanged, into the same file: the same row
+    /// delivered twice.
+    fn identical_copy(&mut self) -> Result<(), SynthError> {
+        let line = self
+            .original
+            .take()
+            .expect("the row before a fault is valid");
+        self.report.bad.identical_duplicates += 1;
+        line.write(&mut self.lists[LISTS[line.list].dept])?;
+        self.rows_per_list[line.list] += 1;
+        self.rows_per_type[line.is_person as usize] += 1;
         Ok(())
     }
 

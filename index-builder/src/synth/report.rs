@@ -1,7 +1,8 @@
 //! What a synthetic run wrote (`synth.json`) and how it can fail.
 //!
 //! The report is the ground truth for tests of the index builder: the rows it must reject
-//! are exactly [`BadRows::total`], broken down by kind.
+//! are exactly [`BadRows::total`], broken down by kind (`tests/synth.rs` builds a source and
+//! holds the builder to it).
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -58,29 +59,45 @@ pub struct BadRows {
     pub impossible_date: u64,
     /// List rows whose list_code is none of the twelve standard codes.
     pub unknown_list_code: u64,
-    /// Pairs of list rows sharing a record_id: the later row of each pair is the bad one.
+    /// List rows reusing the record_id of the valid row before them, with other content:
+    /// which copy is right is unknown, so the builder rejects both, the earlier one too.
     pub duplicate_record_id: u64,
+    /// List rows repeating the valid row before them exactly (the same row delivered
+    /// twice): the builder rejects the repeat and keeps the record.
+    #[serde(default)]
+    pub identical_duplicates: u64,
     /// List rows whose effective_until lies before effective_from.
     pub until_before_from: u64,
     /// Repairs for a record_id that no list row has.
     pub orphan_repairs: u64,
     /// Objections for a record_id that no list row has.
     pub orphan_objections: u64,
+    /// Repairs and objections of the rows a `duplicate_record_id` row contradicts:
+    /// rejected with both copies of their record.
+    #[serde(default)]
+    pub events_of_contradicted: u64,
 }
 
 impl BadRows {
-    /// Bad rows in the list files.
+    /// Bad rows in the list files: the rows written with a fault.
     pub fn list_rows(&self) -> u64 {
         self.bad_check
             + self.impossible_date
             + self.unknown_list_code
             + self.duplicate_record_id
+            + self.identical_duplicates
             + self.until_before_from
     }
 
-    /// Every row the builder must reject or report.
+    /// Every row the builder must reject or report: the bad rows, the valid rows that a
+    /// differing duplicate takes down with it, with their repairs and objections, and the
+    /// orphans.
     pub fn total(&self) -> u64 {
-        self.list_rows() + self.orphan_repairs + self.orphan_objections
+        self.list_rows()
+            + self.duplicate_record_id
+            + self.events_of_contradicted
+            + self.orphan_repairs
+            + self.orphan_objections
     }
 }
 
@@ -99,7 +116,8 @@ pub struct SynthReport {
     pub records_requested: u64,
     /// Rows in `lists/*.csv`: one per requested record, bad ones included.
     pub list_rows_written: u64,
-    /// List rows with no injected fault.
+    /// List rows with no injected fault (the rows a differing duplicate contradicts
+    /// included: valid on their own, the builder rejects them for the duplicate).
     pub valid_list_rows: u64,
     /// Rows per standard list code as written (rows with an injected fault other than an
     /// unknown code included).
