@@ -367,3 +367,49 @@ fn trust_answers_match_the_document() {
     assert!(doc_headers["Retry-After"].is_object());
     assert!(r.header("retry-after").is_some());
 }
+
+/// Every operation refuses a query parameter the document does not give it, and the refusal
+/// lists exactly the query parameters the document gives, in the document's order.
+#[test]
+fn undocumented_query_parameters_are_refused() {
+    let doc = Doc::load();
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |_| {});
+    let mut seen = 0;
+    for (path, ops) in doc.0["paths"].as_object().unwrap() {
+        // The page's files ignore a query string (README, "Errors").
+        if path == "/" {
+            continue;
+        }
+        for (method, op) in ops.as_object().unwrap() {
+            let target = format!("{}?zz=1", path.replace("{id}", "914101027110665834"));
+            let r = match method.as_str() {
+                "get" => s.get(&target),
+                "post" => s.post(&target, "application/json", b"{}"),
+                _ => continue,
+            };
+            let documented: Vec<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            let v = r.error(400, "bad_parameter");
+            let m = v["error"]["message"].as_str().unwrap();
+            assert!(
+                m.starts_with("unknown query parameter \"zz\"; "),
+                "{method} {path}: {m}"
+            );
+            if !documented.is_empty() {
+                assert!(
+                    m.ends_with(&format!("takes {}", documented.join(", "))),
+                    "{method} {path}: {m}"
+                );
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 10, "{seen}");
+}

@@ -232,3 +232,86 @@ fn readyz_is_503_without_a_snapshot() {
         "deny"
     );
 }
+
+#[test]
+fn unknown_and_repeated_query_parameters_are_refused() {
+    let (_d, s) = server();
+    let check = "/v1/check?id=914101027110665834&scenario=procurement";
+    // A misspelt as_of used to answer for today with 200.
+    let v = s
+        .get(&format!("{check}&asof=2020-01-01"))
+        .error(400, "bad_parameter");
+    assert_eq!(
+        v["error"]["message"],
+        "unknown query parameter \"asof\"; this endpoint takes id, scenario, as_of, lenient"
+    );
+    let no_params = "this endpoint takes no query parameters";
+    for (path, takes) in [
+        (
+            "/v1/search?name=a&foo=1",
+            "this endpoint takes name, fuzzy, limit",
+        ),
+        (
+            "/v1/subjects/914101027110665834?foo=1",
+            "this endpoint takes as_of, lenient",
+        ),
+        ("/v1/snapshot?foo=1", no_params),
+        ("/healthz?foo=1", no_params),
+        ("/readyz?foo", no_params),
+        ("/metrics?foo=1", no_params),
+        ("/v1/receipts/public-key?foo=1", no_params),
+    ] {
+        let v = s.get(path).error(400, "bad_parameter");
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(
+            m.starts_with("unknown query parameter \"foo\"; "),
+            "{path}: {m}"
+        );
+        assert!(m.ends_with(takes), "{path}: {m}");
+    }
+    let v = s
+        .post(
+            "/v1/screen?scenario=procurement&foo=1",
+            "text/csv",
+            b"914101027110665834\n",
+        )
+        .error(400, "bad_parameter");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("takes scenario, as_of, lenient, summary"));
+    s.post("/v1/admin/reload?foo=1", "application/json", b"")
+        .error(400, "bad_parameter");
+
+    // POST /v1/check takes its parameters in the body only: a query that disagrees with
+    // the body used to be ignored without a word.
+    let v = s
+        .post(
+            "/v1/check?scenario=licensing",
+            "application/json",
+            br#"{"id":"914101027110665834","scenario":"procurement"}"#,
+        )
+        .error(400, "bad_parameter");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("JSON body"),
+        "{v}"
+    );
+
+    // A parameter given twice is ambiguous, even with the same value.
+    for q in [
+        "id=914101027110665834&id=91110000600037341L&scenario=procurement",
+        "id=914101027110665834&scenario=procurement&lenient&lenient",
+    ] {
+        s.get(&format!("/v1/check?{q}")).error(400, "bad_parameter");
+    }
+    s.get("/v1/search?name=a&name=b")
+        .error(400, "bad_parameter");
+
+    // Empty pairs are no parameters; the page's files ignore a query string.
+    assert_eq!(s.get(&format!("{check}&")).json()["decision"], "deny");
+    assert_eq!(s.get("/healthz?").status, 200);
+    assert_eq!(s.get("/?from=bookmark").status, 200);
+}
