@@ -315,3 +315,47 @@ fn unknown_and_repeated_query_parameters_are_refused() {
     assert_eq!(s.get("/healthz?").status, 200);
     assert_eq!(s.get("/?from=bookmark").status, 200);
 }
+
+#[test]
+fn bodies_in_a_charset_other_than_utf8_are_415() {
+    let (_d, s) = server();
+    let csv = "id,名称\n914101027110665834,郑州市中原区恒达建材有限公司\n".as_bytes();
+    for ctype in [
+        "text/csv; charset=gb18030",
+        "text/csv; charset=GBK",
+        "text/csv;charset=\"iso-8859-1\"",
+        "text/csv; header=present; charset=utf-16",
+    ] {
+        let v = s
+            .post("/v1/screen?scenario=procurement", ctype, csv)
+            .error(415, "unsupported_media_type");
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(m.contains("UTF-8 only"), "{ctype}: {m}");
+    }
+    let body = br#"{"id":"914101027110665834","scenario":"procurement"}"#;
+    s.post("/v1/check", "application/json; charset=gb2312", body)
+        .error(415, "unsupported_media_type");
+    s.post(
+        "/v1/screen?scenario=procurement",
+        "application/x-ndjson; charset=big5",
+        b"\"914101027110665834\"\n",
+    )
+    .error(415, "unsupported_media_type");
+
+    // UTF-8 however it is spelt, or no charset at all, is read as before.
+    for ctype in [
+        "text/csv",
+        "text/csv; charset=utf-8",
+        "text/csv;charset=UTF-8",
+        "text/csv; charset=\"utf-8\"",
+        "text/csv; charset=utf8",
+    ] {
+        let r = s.post("/v1/screen?scenario=procurement", ctype, csv);
+        assert_eq!(r.status, 200, "{ctype}: {}", r.text());
+        let rows = r.lines();
+        assert_eq!(rows[0]["decision"], "deny", "{ctype}: {rows:?}");
+        assert!(rows[0]["error"].is_null(), "{ctype}: {rows:?}");
+    }
+    let r = s.post("/v1/check", "application/json; charset=UTF-8", body);
+    assert_eq!(r.json()["decision"], "deny");
+}

@@ -77,6 +77,9 @@ fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
         req("declared body over the screen cap", b"POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\nContent-Length: 999999999\r\nConnection: close\r\n\r\n".to_vec(), 413, Some("body_too_large")),
         req("screen without content type", b"POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab".to_vec(), 415, Some("unsupported_media_type")),
         req("screen as XML", post("/v1/screen?scenario=procurement", "application/xml", b"<a/>"), 415, Some("unsupported_media_type")),
+        // 郑州 in GB18030: read as UTF-8 every such row used to become invalid_row, with 200.
+        req("screen in GB18030", post("/v1/screen?scenario=procurement", "text/csv; charset=gb18030", b"id,name\n914101027110665834,\xd6\xa3\xd6\xdd\n"), 415, Some("unsupported_media_type")),
+        req("check in UTF-16", post("/v1/check", "application/json; charset=utf-16", b"{}"), 415, Some("unsupported_media_type")),
         req("screen with an empty body", post("/v1/screen?scenario=procurement", "text/csv", b"\r\n \n"), 400, Some("bad_body")),
         req("screen JSON that is not an array", post("/v1/screen?scenario=procurement", "application/json", b"{\"id\":\"x\"}"), 400, Some("bad_body")),
         req("screen without scenario", post("/v1/screen", "text/csv", b"id\n1\n"), 400, Some("bad_parameter")),
