@@ -359,3 +359,135 @@ fn bodies_in_a_charset_other_than_utf8_are_415() {
     let r = s.post("/v1/check", "application/json; charset=UTF-8", body);
     assert_eq!(r.json()["decision"], "deny");
 }
+
+/// Parses a Prometheus text exposition and asserts its grouping: each family's HELP line is
+/// followed at once by its TYPE line and then by all its samples, every sample belongs to
+/// the family whose TYPE line most recently preceded it, and no family or sample appears
+/// twice. Returns each family with its number of samples, in order.
+fn families(text: &str) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    let mut kind = "";
+    let mut help: Option<&str> = None;
+    let mut samples = std::collections::HashSet::new();
+    for (n, line) in text.lines().enumerate() {
+        let at = format!("line {}: {line:?}", n + 1);
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            assert!(help.is_none(), "{at}: HELP after HELP");
+            help = Some(rest.split(' ').next().unwrap());
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, t) = rest.split_once(' ').unwrap_or_else(|| panic!("{at}"));
+            assert_eq!(
+                help.take(),
+                Some(name),
+                "{at}: TYPE not right after its HELP"
+            );
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&t),
+                "{at}"
+            );
+            assert!(
+                out.iter().all(|(f, _)| f != name),
+                "{at}: family {name} appears twice"
+            );
+            out.push((name.to_string(), 0));
+            kind = t;
+        } else {
+            assert!(help.is_none(), "{at}: a HELP line not followed by its TYPE");
+            assert!(!line.is_empty() && !line.starts_with('#'), "{at}");
+            let name_end = line.find(['{', ' ']).unwrap_or_else(|| panic!("{at}"));
+            let name = &line[..name_end];
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            assert!(
+                value.parse::<f64>().is_ok() || value == "+Inf",
+                "{at}: value"
+            );
+            let (family, count) = out
+                .last_mut()
+                .unwrap_or_else(|| panic!("{at}: a sample before any TYPE"));
+            let suffixes: &[&str] = match kind {
+                "histogram" => &["_bucket", "_sum", "_count"],
+                "summary" => &["", "_sum", "_count"],
+                _ => &[""],
+            };
+            assert!(
+                suffixes
+                    .iter()
+                    .any(|s| name.strip_suffix(s) == Some(family.as_str())),
+                "{at}: a sample of {name} under the TYPE of {family}"
+            );
+            assert!(samples.insert(series.to_string()), "{at}: sample repeated");
+            *count += 1;
+        }
+    }
+    assert!(help.is_none(), "the exposition ends with a HELP line");
+    out
+}
+
+#[test]
+fn metrics_group_each_family_with_its_samples() {
+    use credgate::trust::audit::{Audit, Durability, Limits};
+    use credgate::trust::receipt::Signer;
+
+    // Without a snapshot: the snapshot families are declared, with no sample.
+    let empty = tempfile::tempdir().unwrap();
+    let cold = TestServer::start(empty.path(), sample_today(), |_| {});
+    cold.get("/readyz");
+    let text = cold.get("/metrics").text();
+    let fams = families(&text);
+    let count = |fams: &[(String, usize)], name: &str| {
+        fams.iter()
+            .find(|(f, _)| f == name)
+            .unwrap_or_else(|| panic!("no family {name} among {fams:?}"))
+            .1
+    };
+    assert_eq!(count(&fams, "credgate_snapshot_info"), 0);
+    assert_eq!(count(&fams, "credgate_snapshot_age_seconds"), 0);
+    assert_eq!(count(&fams, "credgate_ready"), 1);
+    drop(cold);
+
+    // With a snapshot, receipts and an audit trail, after some traffic: every family has
+    // its samples under it.
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(&dir.path().join("index"), sample_today());
+    let audit = Audit::open_dir(
+        &dir.path().join("audit"),
+        Durability::Sync,
+        Limits::default(),
+    )
+    .unwrap();
+    let s = TestServer::start_with(
+        &dir.path().join("index"),
+        sample_today(),
+        |_| {},
+        |st| {
+            st.signer = Some(Signer::new([9; 32]).unwrap());
+            st.audit = Some(audit);
+        },
+    );
+    s.wait_ready(None);
+    s.get("/v1/check?id=914101027110665834&scenario=procurement");
+    s.get("/v1/check?id=bad&scenario=procurement");
+    s.post(
+        "/v1/screen?scenario=licensing",
+        "text/csv",
+        b"914101027110665834\n",
+    );
+    s.get("/nowhere");
+    let text = s.get("/metrics").text();
+    let fams = families(&text);
+    for (name, n) in &fams {
+        assert!(*n > 0, "family {name} has no sample in\n{text}");
+    }
+    for name in [
+        "credgate_requests_total",
+        "credgate_request_duration_seconds",
+        "credgate_decisions_total",
+        "credgate_snapshot_info",
+        "credgate_snapshot_age_seconds",
+        "credgate_ready",
+        "credgate_audit_lines_total",
+        "credgate_receipt_rounds_total",
+    ] {
+        count(&fams, name);
+    }
+}
