@@ -491,3 +491,110 @@ fn metrics_group_each_family_with_its_samples() {
         count(&fams, name);
     }
 }
+
+/// Headers without the ones that may differ between two answers to the same request.
+fn stable_headers(r: &common::http::Resp, skip: &[&str]) -> Vec<(String, String)> {
+    let mut h: Vec<(String, String)> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            !k.eq_ignore_ascii_case("date") && !skip.iter().any(|s| k.eq_ignore_ascii_case(s))
+        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    h.sort();
+    h
+}
+
+#[test]
+fn head_answers_read_only_endpoints_like_get_without_a_body() {
+    use credgate::trust::receipt::Signer;
+
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start_with(
+        dir.path(),
+        sample_today(),
+        |_| {},
+        |st| st.signer = Some(Signer::new([4; 32]).unwrap()),
+    );
+    s.wait_ready(None);
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/snapshot",
+        "/v1/receipts/public-key",
+        "/",
+        "/index.html",
+        "/assets/app.js",
+        "/assets/app.css",
+        // Errors too: the same status and headers as GET's.
+        "/healthz?x=1",
+    ] {
+        // HEAD then GET on one keep-alive connection: a body sent after the HEAD's headers
+        // would be read as the GET's status line.
+        let mut c = s.conn();
+        let head = c.head(path);
+        let get = c.get(path);
+        assert_eq!(head.status, get.status, "{path}");
+        assert!(head.body.is_empty());
+        assert!(!get.body.is_empty(), "{path}");
+        if path == "/metrics" {
+            // The GET's text counts the HEAD, so its length differs.
+            let n: usize = head.header("content-length").unwrap().parse().unwrap();
+            assert!(n > 0);
+            assert_eq!(
+                stable_headers(&head, &["content-length"]),
+                stable_headers(&get, &["content-length"])
+            );
+        } else {
+            assert_eq!(
+                head.header("content-length"),
+                Some(get.body.len().to_string().as_str()),
+                "{path}"
+            );
+            assert_eq!(
+                stable_headers(&head, &[]),
+                stable_headers(&get, &[]),
+                "{path}"
+            );
+        }
+    }
+
+    // Without a snapshot /readyz and /v1/snapshot say 503 to HEAD as to GET.
+    let empty = tempfile::tempdir().unwrap();
+    let cold = TestServer::start(empty.path(), sample_today(), |_| {});
+    for path in ["/readyz", "/v1/snapshot"] {
+        let head = cold.head(path);
+        assert_eq!(head.status, 503, "{path}");
+        let get = cold.get(path);
+        assert_eq!(
+            head.header("content-length"),
+            Some(get.body.len().to_string().as_str())
+        );
+    }
+
+    // Endpoints that decide, audit or sign refuse HEAD and say what they take; nothing was
+    // decided or signed for it.
+    for (path, allow) in [
+        (
+            "/v1/check?id=914101027110665834&scenario=procurement",
+            "GET, POST",
+        ),
+        ("/v1/subjects/914101027110665834", "GET"),
+        ("/v1/search?name=a", "GET"),
+        ("/v1/screen?scenario=procurement", "POST"),
+        ("/v1/admin/reload", "POST"),
+    ] {
+        let r = s.head(path);
+        assert_eq!(r.status, 405, "{path}");
+        assert_eq!(r.header("allow"), Some(allow), "{path}");
+    }
+    let m = s.get("/metrics").text();
+    assert!(
+        m.contains("credgate_decisions_total{scenario=\"procurement\",outcome=\"deny\"} 0"),
+        "{m}"
+    );
+    assert!(m.contains("credgate_receipt_leaves_total 0"), "{m}");
+}

@@ -95,7 +95,14 @@ fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
         req("huge header", huge_header.into_bytes(), 431, None),
         Case { allow: Some("GET, POST"), ..req("DELETE on check", b"DELETE /v1/check HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".to_vec(), 405, Some("method_not_allowed")) },
         Case { allow: Some("POST"), ..req("GET on screen", get(b"/v1/screen?scenario=procurement"), 405, Some("method_not_allowed")) },
-        Case { allow: Some("GET"), ..req("POST on healthz", post("/healthz", "application/json", b"{}"), 405, Some("method_not_allowed")) },
+        Case { allow: Some("GET, HEAD"), ..req("POST on healthz", post("/healthz", "application/json", b"{}"), 405, Some("method_not_allowed")) },
+        Case { allow: Some("GET, HEAD"), ..req("DELETE on snapshot", b"DELETE /v1/snapshot HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".to_vec(), 405, Some("method_not_allowed")) },
+        Case { allow: Some("GET"), ..req("POST on search", post("/v1/search?name=a", "application/json", b"{}"), 405, Some("method_not_allowed")) },
+        // HEAD gets no body, so no error code to read; the status and Allow still say it.
+        Case { allow: Some("GET, POST"), ..req("HEAD on check", b"HEAD /v1/check?id=914101027110665834&scenario=procurement HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, None) },
+        Case { allow: Some("GET"), ..req("HEAD on subjects", b"HEAD /v1/subjects/914101027110665834 HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, None) },
+        Case { allow: Some("POST"), ..req("HEAD on screen", b"HEAD /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 405, None) },
+        req("HEAD with an unknown parameter", b"HEAD /healthz?x=1 HTTP/1.1\r\nHost: t\r\n\r\n".to_vec(), 400, None),
         Case { allow: Some("POST"), ..req("GET on reload", get(b"/v1/admin/reload"), 405, Some("method_not_allowed")) },
     ];
     assert!(cases.len() >= 20);

@@ -164,6 +164,9 @@ async fn dispatch(
             decide(state, &caller, Asked::from_query(&req, state)?).await
         }
         Route::Check if m == Method::POST => check_post(req, state, &caller).await,
+        // No HEAD on /v1/check, /v1/subjects and /v1/search: to give a GET's headers
+        // (Content-Length) HEAD would have to do all a GET does, count the decision, write
+        // the audit line and sign the receipt, for an answer nobody receives.
         Route::Check => Err(ApiError::method_not_allowed("GET, POST")),
         Route::Screen if m == Method::POST => screen::handle(req, state.clone(), caller).await,
         Route::Screen => Err(ApiError::method_not_allowed("POST")),
@@ -173,7 +176,14 @@ async fn dispatch(
         }
         Route::Reload => Err(ApiError::method_not_allowed("POST")),
         Route::Other => Err(ApiError::not_found(req.uri().path())),
-        _ if m != Method::GET => Err(ApiError::method_not_allowed("GET")),
+        Route::Subjects | Route::Search if m != Method::GET => {
+            Err(ApiError::method_not_allowed("GET"))
+        }
+        // The rest only read, so HEAD is answered as GET is; hyper sends the status and
+        // headers, with the Content-Length of the body, and drops the body.
+        _ if m != Method::GET && m != Method::HEAD => {
+            Err(ApiError::method_not_allowed("GET, HEAD"))
+        }
         // The page's files are documents for a browser and ignore a query string (a
         // bookmark's or a cache-buster's), as static files do; the API refuses one.
         Route::Page => web::serve(&req),
@@ -191,7 +201,7 @@ fn no_query<B>(req: &Request<B>) -> Result<(), ApiError> {
     Query::new(req.uri().query()).none()
 }
 
-/// The answer of a GET endpoint that takes no parameters.
+/// The answer of a GET (or HEAD) endpoint that takes no parameters.
 fn fixed(route: Route, state: &State) -> Result<Response<Body>, ApiError> {
     match route {
         Route::PublicKey => match &state.signer {
