@@ -108,6 +108,20 @@ impl Doc {
         Ok(())
     }
 
+    /// A HEAD answer: documented for its path and status, and without a body.
+    fn assert_head(&self, path: &str, r: &Resp) {
+        let op = &self.0["paths"][path]["head"];
+        assert!(op.is_object(), "HEAD {path} is not documented");
+        let resp = self.resolve(&op["responses"][r.status.to_string()]);
+        assert!(
+            resp.is_object(),
+            "HEAD {path} {} is not documented",
+            r.status
+        );
+        assert!(r.body.is_empty(), "HEAD {path} came with a body");
+        assert!(r.header("content-length").is_some(), "HEAD {path}");
+    }
+
     fn assert(&self, path: &str, method: &str, r: &Resp) -> usize {
         let media = r
             .header("content-type")
@@ -181,6 +195,8 @@ fn real_responses_match_the_document() {
     let empty = tempfile::tempdir().unwrap();
     let cold = TestServer::start(empty.path(), sample_today(), |_| {});
     doc.assert("/readyz", "get", &cold.get("/readyz"));
+    doc.assert_head("/readyz", &cold.head("/readyz"));
+    doc.assert_head("/v1/snapshot", &cold.head("/v1/snapshot"));
     doc.assert(
         "/v1/check",
         "get",
@@ -279,6 +295,21 @@ fn real_responses_match_the_document() {
     doc.assert("/healthz", "get", &s.get("/healthz"));
     doc.assert("/readyz", "get", &s.get("/readyz"));
     doc.assert("/metrics", "get", &s.get("/metrics"));
+    for path in ["/", "/v1/snapshot", "/healthz", "/readyz", "/metrics"] {
+        doc.assert_head(path, &s.head(path));
+    }
+    doc.assert_head(
+        "/v1/receipts/public-key",
+        &s.head("/v1/receipts/public-key"),
+    );
+    doc.assert_head("/healthz", &s.head("/healthz?x=1"));
+    // Operations the document gives no HEAD refuse it.
+    for (path, ops) in doc.0["paths"].as_object().unwrap() {
+        if ops.get("head").is_none() {
+            let target = path.replace("{id}", "914101027110665834");
+            assert_eq!(s.head(&target).status, 405, "HEAD {path}");
+        }
+    }
     doc.assert(
         "/v1/admin/reload",
         "post",
@@ -353,6 +384,11 @@ fn trust_answers_match_the_document() {
         "get",
         &s.get("/v1/receipts/public-key"),
     );
+    doc.assert_head(
+        "/v1/receipts/public-key",
+        &s.head("/v1/receipts/public-key"),
+    );
+    doc.assert_head("/metrics", &s.head("/metrics"));
     let mut limited = None;
     for _ in 0..4 {
         let r = s.request("GET", check, &bearer, b"");
@@ -366,4 +402,54 @@ fn trust_answers_match_the_document() {
     let doc_headers = &doc.0["components"]["responses"]["RateLimited"]["headers"];
     assert!(doc_headers["Retry-After"].is_object());
     assert!(r.header("retry-after").is_some());
+}
+
+/// Every operation refuses a query parameter the document does not give it, and the refusal
+/// lists exactly the query parameters the document gives, in the document's order.
+#[test]
+fn undocumented_query_parameters_are_refused() {
+    let doc = Doc::load();
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |_| {});
+    let mut seen = 0;
+    for (path, ops) in doc.0["paths"].as_object().unwrap() {
+        // The page's files ignore a query string (README, "Errors").
+        if path == "/" {
+            continue;
+        }
+        for (method, op) in ops.as_object().unwrap() {
+            let target = format!("{}?zz=1", path.replace("{id}", "914101027110665834"));
+            let r = match method.as_str() {
+                "get" => s.get(&target),
+                "post" => s.post(&target, "application/json", b"{}"),
+                "head" => {
+                    assert_eq!(s.head(&target).status, 400, "HEAD {path}");
+                    continue;
+                }
+                _ => continue,
+            };
+            let documented: Vec<&str> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "query")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            let v = r.error(400, "bad_parameter");
+            let m = v["error"]["message"].as_str().unwrap();
+            assert!(
+                m.starts_with("unknown query parameter \"zz\"; "),
+                "{method} {path}: {m}"
+            );
+            if !documented.is_empty() {
+                assert!(
+                    m.ends_with(&format!("takes {}", documented.join(", "))),
+                    "{method} {path}: {m}"
+                );
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 10, "{seen}");
 }

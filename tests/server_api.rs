@@ -241,3 +241,369 @@ fn readyz_is_503_without_a_snapshot() {
         "deny"
     );
 }
+
+#[test]
+fn unknown_and_repeated_query_parameters_are_refused() {
+    let (_d, s) = server();
+    let check = "/v1/check?id=914101027110665834&scenario=procurement";
+    // A misspelt as_of used to answer for today with 200.
+    let v = s
+        .get(&format!("{check}&asof=2020-01-01"))
+        .error(400, "bad_parameter");
+    assert_eq!(
+        v["error"]["message"],
+        "unknown query parameter \"asof\"; this endpoint takes id, scenario, as_of, lenient"
+    );
+    let no_params = "this endpoint takes no query parameters";
+    for (path, takes) in [
+        (
+            "/v1/search?name=a&foo=1",
+            "this endpoint takes name, fuzzy, limit",
+        ),
+        (
+            "/v1/subjects/914101027110665834?foo=1",
+            "this endpoint takes as_of, lenient",
+        ),
+        ("/v1/snapshot?foo=1", no_params),
+        ("/healthz?foo=1", no_params),
+        ("/readyz?foo", no_params),
+        ("/metrics?foo=1", no_params),
+        ("/v1/receipts/public-key?foo=1", no_params),
+    ] {
+        let v = s.get(path).error(400, "bad_parameter");
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(
+            m.starts_with("unknown query parameter \"foo\"; "),
+            "{path}: {m}"
+        );
+        assert!(m.ends_with(takes), "{path}: {m}");
+    }
+    let v = s
+        .post(
+            "/v1/screen?scenario=procurement&foo=1",
+            "text/csv",
+            b"914101027110665834\n",
+        )
+        .error(400, "bad_parameter");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("takes scenario, as_of, lenient, summary"));
+    s.post("/v1/admin/reload?foo=1", "application/json", b"")
+        .error(400, "bad_parameter");
+
+    // POST /v1/check takes its parameters in the body only: a query that disagrees with
+    // the body used to be ignored without a word.
+    let v = s
+        .post(
+            "/v1/check?scenario=licensing",
+            "application/json",
+            br#"{"id":"914101027110665834","scenario":"procurement"}"#,
+        )
+        .error(400, "bad_parameter");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("JSON body"),
+        "{v}"
+    );
+
+    // A parameter given twice is ambiguous, even with the same value.
+    for q in [
+        "id=914101027110665834&id=91110000600037341L&scenario=procurement",
+        "id=914101027110665834&scenario=procurement&lenient&lenient",
+    ] {
+        s.get(&format!("/v1/check?{q}")).error(400, "bad_parameter");
+    }
+    s.get("/v1/search?name=a&name=b")
+        .error(400, "bad_parameter");
+
+    // Empty pairs are no parameters; the page's files ignore a query string.
+    assert_eq!(s.get(&format!("{check}&")).json()["decision"], "deny");
+    assert_eq!(s.get("/healthz?").status, 200);
+    assert_eq!(s.get("/?from=bookmark").status, 200);
+}
+
+#[test]
+fn bodies_in_a_charset_other_than_utf8_are_415() {
+    let (_d, s) = server();
+    let csv = "id,名称\n914101027110665834,郑州市中原区恒达建材有限公司\n".as_bytes();
+    for ctype in [
+        "text/csv; charset=gb18030",
+        "text/csv; charset=GBK",
+        "text/csv;charset=\"iso-8859-1\"",
+        "text/csv; header=present; charset=utf-16",
+    ] {
+        let v = s
+            .post("/v1/screen?scenario=procurement", ctype, csv)
+            .error(415, "unsupported_media_type");
+        let m = v["error"]["message"].as_str().unwrap();
+        assert!(m.contains("UTF-8 only"), "{ctype}: {m}");
+    }
+    let body = br#"{"id":"914101027110665834","scenario":"procurement"}"#;
+    s.post("/v1/check", "application/json; charset=gb2312", body)
+        .error(415, "unsupported_media_type");
+    s.post(
+        "/v1/screen?scenario=procurement",
+        "application/x-ndjson; charset=big5",
+        b"\"914101027110665834\"\n",
+    )
+    .error(415, "unsupported_media_type");
+
+    // UTF-8 however it is spelt, or no charset at all, is read as before.
+    for ctype in [
+        "text/csv",
+        "text/csv; charset=utf-8",
+        "text/csv;charset=UTF-8",
+        "text/csv; charset=\"utf-8\"",
+        "text/csv; charset=utf8",
+    ] {
+        let r = s.post("/v1/screen?scenario=procurement", ctype, csv);
+        assert_eq!(r.status, 200, "{ctype}: {}", r.text());
+        let rows = r.lines();
+        assert_eq!(rows[0]["decision"], "deny", "{ctype}: {rows:?}");
+        assert!(rows[0]["error"].is_null(), "{ctype}: {rows:?}");
+    }
+    let r = s.post("/v1/check", "application/json; charset=UTF-8", body);
+    assert_eq!(r.json()["decision"], "deny");
+}
+
+/// Parses a Prometheus text exposition and asserts its grouping: each family's HELP line is
+/// followed at once by its TYPE line and then by all its samples, every sample belongs to
+/// the family whose TYPE line most recently preceded it, and no family or sample appears
+/// twice. Returns each family with its number of samples, in order.
+fn families(text: &str) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    let mut kind = "";
+    let mut help: Option<&str> = None;
+    let mut samples = std::collections::HashSet::new();
+    for (n, line) in text.lines().enumerate() {
+        let at = format!("line {}: {line:?}", n + 1);
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            assert!(help.is_none(), "{at}: HELP after HELP");
+            help = Some(rest.split(' ').next().unwrap());
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, t) = rest.split_once(' ').unwrap_or_else(|| panic!("{at}"));
+            assert_eq!(
+                help.take(),
+                Some(name),
+                "{at}: TYPE not right after its HELP"
+            );
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&t),
+                "{at}"
+            );
+            assert!(
+                out.iter().all(|(f, _)| f != name),
+                "{at}: family {name} appears twice"
+            );
+            out.push((name.to_string(), 0));
+            kind = t;
+        } else {
+            assert!(help.is_none(), "{at}: a HELP line not followed by its TYPE");
+            assert!(!line.is_empty() && !line.starts_with('#'), "{at}");
+            let name_end = line.find(['{', ' ']).unwrap_or_else(|| panic!("{at}"));
+            let name = &line[..name_end];
+            let (series, value) = line.rsplit_once(' ').unwrap();
+            assert!(
+                value.parse::<f64>().is_ok() || value == "+Inf",
+                "{at}: value"
+            );
+            let (family, count) = out
+                .last_mut()
+                .unwrap_or_else(|| panic!("{at}: a sample before any TYPE"));
+            let suffixes: &[&str] = match kind {
+                "histogram" => &["_bucket", "_sum", "_count"],
+                "summary" => &["", "_sum", "_count"],
+                _ => &[""],
+            };
+            assert!(
+                suffixes
+                    .iter()
+                    .any(|s| name.strip_suffix(s) == Some(family.as_str())),
+                "{at}: a sample of {name} under the TYPE of {family}"
+            );
+            assert!(samples.insert(series.to_string()), "{at}: sample repeated");
+            *count += 1;
+        }
+    }
+    assert!(help.is_none(), "the exposition ends with a HELP line");
+    out
+}
+
+#[test]
+fn metrics_group_each_family_with_its_samples() {
+    use credgate::trust::audit::{Audit, Durability, Limits};
+    use credgate::trust::receipt::Signer;
+
+    // Without a snapshot: the snapshot families are declared, with no sample.
+    let empty = tempfile::tempdir().unwrap();
+    let cold = TestServer::start(empty.path(), sample_today(), |_| {});
+    cold.get("/readyz");
+    let text = cold.get("/metrics").text();
+    let fams = families(&text);
+    let count = |fams: &[(String, usize)], name: &str| {
+        fams.iter()
+            .find(|(f, _)| f == name)
+            .unwrap_or_else(|| panic!("no family {name} among {fams:?}"))
+            .1
+    };
+    assert_eq!(count(&fams, "credgate_snapshot_info"), 0);
+    assert_eq!(count(&fams, "credgate_snapshot_age_seconds"), 0);
+    assert_eq!(count(&fams, "credgate_ready"), 1);
+    drop(cold);
+
+    // With a snapshot, receipts and an audit trail, after some traffic: every family has
+    // its samples under it.
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(&dir.path().join("index"), sample_today());
+    let audit = Audit::open_dir(
+        &dir.path().join("audit"),
+        Durability::Sync,
+        Limits::default(),
+    )
+    .unwrap();
+    let s = TestServer::start_with(
+        &dir.path().join("index"),
+        sample_today(),
+        |_| {},
+        |st| {
+            st.signer = Some(Signer::new([9; 32]).unwrap());
+            st.audit = Some(audit);
+        },
+    );
+    s.wait_ready(None);
+    s.get("/v1/check?id=914101027110665834&scenario=procurement");
+    s.get("/v1/check?id=bad&scenario=procurement");
+    s.post(
+        "/v1/screen?scenario=licensing",
+        "text/csv",
+        b"914101027110665834\n",
+    );
+    s.get("/nowhere");
+    let text = s.get("/metrics").text();
+    let fams = families(&text);
+    for (name, n) in &fams {
+        assert!(*n > 0, "family {name} has no sample in\n{text}");
+    }
+    for name in [
+        "credgate_requests_total",
+        "credgate_request_duration_seconds",
+        "credgate_decisions_total",
+        "credgate_snapshot_info",
+        "credgate_snapshot_age_seconds",
+        "credgate_ready",
+        "credgate_audit_lines_total",
+        "credgate_receipt_rounds_total",
+    ] {
+        count(&fams, name);
+    }
+}
+
+/// Headers without the ones that may differ between two answers to the same request.
+fn stable_headers(r: &common::http::Resp, skip: &[&str]) -> Vec<(String, String)> {
+    let mut h: Vec<(String, String)> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| {
+            !k.eq_ignore_ascii_case("date") && !skip.iter().any(|s| k.eq_ignore_ascii_case(s))
+        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    h.sort();
+    h
+}
+
+#[test]
+fn head_answers_read_only_endpoints_like_get_without_a_body() {
+    use credgate::trust::receipt::Signer;
+
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start_with(
+        dir.path(),
+        sample_today(),
+        |_| {},
+        |st| st.signer = Some(Signer::new([4; 32]).unwrap()),
+    );
+    s.wait_ready(None);
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/snapshot",
+        "/v1/receipts/public-key",
+        "/",
+        "/index.html",
+        "/assets/app.js",
+        "/assets/app.css",
+        // Errors too: the same status and headers as GET's.
+        "/healthz?x=1",
+    ] {
+        // HEAD then GET on one keep-alive connection: a body sent after the HEAD's headers
+        // would be read as the GET's status line.
+        let mut c = s.conn();
+        let head = c.head(path);
+        let get = c.get(path);
+        assert_eq!(head.status, get.status, "{path}");
+        assert!(head.body.is_empty());
+        assert!(!get.body.is_empty(), "{path}");
+        if path == "/metrics" {
+            // The GET's text counts the HEAD, so its length differs.
+            let n: usize = head.header("content-length").unwrap().parse().unwrap();
+            assert!(n > 0);
+            assert_eq!(
+                stable_headers(&head, &["content-length"]),
+                stable_headers(&get, &["content-length"])
+            );
+        } else {
+            assert_eq!(
+                head.header("content-length"),
+                Some(get.body.len().to_string().as_str()),
+                "{path}"
+            );
+            assert_eq!(
+                stable_headers(&head, &[]),
+                stable_headers(&get, &[]),
+                "{path}"
+            );
+        }
+    }
+
+    // Without a snapshot /readyz and /v1/snapshot say 503 to HEAD as to GET.
+    let empty = tempfile::tempdir().unwrap();
+    let cold = TestServer::start(empty.path(), sample_today(), |_| {});
+    for path in ["/readyz", "/v1/snapshot"] {
+        let head = cold.head(path);
+        assert_eq!(head.status, 503, "{path}");
+        let get = cold.get(path);
+        assert_eq!(
+            head.header("content-length"),
+            Some(get.body.len().to_string().as_str())
+        );
+    }
+
+    // Endpoints that decide, audit or sign refuse HEAD and say what they take; nothing was
+    // decided or signed for it.
+    for (path, allow) in [
+        (
+            "/v1/check?id=914101027110665834&scenario=procurement",
+            "GET, POST",
+        ),
+        ("/v1/subjects/914101027110665834", "GET"),
+        ("/v1/search?name=a", "GET"),
+        ("/v1/screen?scenario=procurement", "POST"),
+        ("/v1/admin/reload", "POST"),
+    ] {
+        let r = s.head(path);
+        assert_eq!(r.status, 405, "{path}");
+        assert_eq!(r.header("allow"), Some(allow), "{path}");
+    }
+    let m = s.get("/metrics").text();
+    assert!(
+        m.contains("credgate_decisions_total{scenario=\"procurement\",outcome=\"deny\"} 0"),
+        "{m}"
+    );
+    assert!(m.contains("credgate_receipt_leaves_total 0"), "{m}");
+}

@@ -50,7 +50,7 @@ fn the_page_and_its_assets_are_served_with_type_cache_and_policy() {
     s.get("/assets/missing.js").error(404, "not_found");
     let post = s.post("/", "text/plain", b"x");
     post.error(405, "method_not_allowed");
-    assert_eq!(post.header("allow"), Some("GET"));
+    assert_eq!(post.header("allow"), Some("GET, HEAD"));
 
     // The API is unchanged next to it, and the page's requests are counted under route "/".
     assert_eq!(

@@ -122,6 +122,20 @@ impl ApiError {
         )
     }
 
+    /// A body declared in a charset other than UTF-8.
+    pub fn not_utf8(charset: &str) -> ApiError {
+        let shown: String = charset.chars().take(100).collect();
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "charset {shown:?} is not accepted: the API reads request bodies as UTF-8 only; \
+                 convert the body to UTF-8 and send it with charset=utf-8 or no charset (the \
+                 counter page at / converts GB18030 CSV files itself)"
+            ),
+        )
+    }
+
     pub fn not_ready() -> ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -250,29 +250,29 @@ impl Metrics {
             "credgate_connections_total {}",
             self.connections.load(Relaxed)
         );
+        // Each family's HELP and TYPE lines come right before its samples, as the text
+        // format requires. Without a snapshot the two snapshot families are declared with
+        // no sample.
+        let manifest = engine.map(|e| e.snapshot().manifest());
         o.push_str("# HELP credgate_snapshot_info The snapshot being served (value 1).\n# TYPE credgate_snapshot_info gauge\n");
-        o.push_str("# HELP credgate_snapshot_age_seconds Seconds since the served snapshot was built.\n# TYPE credgate_snapshot_age_seconds gauge\n");
-        o.push_str("# HELP credgate_ready Whether a verified snapshot is being served.\n# TYPE credgate_ready gauge\n");
-        match engine {
-            Some(e) => {
-                let m = e.snapshot().manifest();
-                let _ = writeln!(
-                    o,
-                    "credgate_snapshot_info{{snapshot=\"{}\",format_version=\"{}\",built_at=\"{}\"}} 1",
-                    escape(&m.snapshot_id),
-                    m.format_version,
-                    escape(&m.built_at)
-                );
-                if let Some(built) = parse_rfc3339_utc(&m.built_at) {
-                    let now = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs() as i64);
-                    let _ = writeln!(o, "credgate_snapshot_age_seconds {}", (now - built).max(0));
-                }
-                o.push_str("credgate_ready 1\n");
-            }
-            None => o.push_str("credgate_ready 0\n"),
+        if let Some(m) = manifest {
+            let _ = writeln!(
+                o,
+                "credgate_snapshot_info{{snapshot=\"{}\",format_version=\"{}\",built_at=\"{}\"}} 1",
+                escape(&m.snapshot_id),
+                m.format_version,
+                escape(&m.built_at)
+            );
         }
+        o.push_str("# HELP credgate_snapshot_age_seconds Seconds since the served snapshot was built.\n# TYPE credgate_snapshot_age_seconds gauge\n");
+        if let Some(built) = manifest.and_then(|m| parse_rfc3339_utc(&m.built_at)) {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let _ = writeln!(o, "credgate_snapshot_age_seconds {}", (now - built).max(0));
+        }
+        o.push_str("# HELP credgate_ready Whether a verified snapshot is being served.\n# TYPE credgate_ready gauge\n");
+        let _ = writeln!(o, "credgate_ready {}", u8::from(manifest.is_some()));
         o
     }
 }

@@ -1,13 +1,18 @@
 //! Query strings and request paths, parsed by hand: the hot path looks a few names up in a
 //! short string, so a map would cost more than it saves. Percent-decoding allocates only when
 //! a value actually contains `%` or `+`.
+//!
+//! Every endpoint names all the parameters it takes, and anything else in the query is
+//! refused: a misspelt `asof` silently ignored would answer for today instead of the day
+//! asked about, and a parameter given twice (`id=A&id=B`) is ambiguous. Both are `400
+//! bad_parameter`; empty pairs (`?&id=1&`) are not parameters and pass.
 
 use std::borrow::Cow;
 
 use super::errors::ApiError;
 use crate::scan::find_either;
 
-/// Looks `name=value` pairs of a query string up; values are decoded on demand.
+/// The `name=value` pairs of a query string; values are decoded on demand.
 pub struct Query<'a> {
     raw: &'a str,
 }
@@ -19,31 +24,23 @@ impl<'a> Query<'a> {
         }
     }
 
-    /// The first value of `name`, decoded; `None` when absent.
-    pub fn get(&self, name: &str) -> Result<Option<Cow<'a, str>>, ApiError> {
-        let [v] = self.get_many([name])?;
-        Ok(v)
-    }
-
-    /// The first value of each of `names`, decoded, in one pass over the query (a check
-    /// reads four parameters, and scanning the string once per name was a visible share of
-    /// the request's user time). A value is decoded only if its name is asked for, so a bad
-    /// escape in a parameter nobody reads is no error, as with [`Query::get`].
+    /// The value of each of `names`, decoded, in one pass over the query (a check reads four
+    /// parameters, and scanning the string once per name was a visible share of the
+    /// request's user time). `names` are all the parameters the endpoint takes: a parameter
+    /// not among them, or one given twice, is refused, and so is a value that is not valid
+    /// percent-encoded UTF-8. The pass allocates nothing unless it refuses or a value needs
+    /// decoding.
     pub fn get_many<const N: usize>(
         &self,
         names: [&str; N],
     ) -> Result<[Option<Cow<'a, str>>; N], ApiError> {
         let mut raw: [Option<&'a str>; N] = [None; N];
-        let mut left = N;
         for (k, v) in pairs(self.raw) {
-            if let Some(i) = names.iter().position(|n| *n == k) {
-                if raw[i].is_none() {
-                    raw[i] = Some(v);
-                    left -= 1;
-                    if left == 0 {
-                        break;
-                    }
-                }
+            match names.iter().position(|n| *n == k) {
+                Some(i) if raw[i].is_none() => raw[i] = Some(v),
+                Some(i) => return Err(repeated(names[i])),
+                None if k.is_empty() && v.is_empty() => {}
+                None => return Err(unknown(k, &takes(&names))),
             }
         }
         let mut out: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
@@ -60,14 +57,48 @@ impl<'a> Query<'a> {
         Ok(out)
     }
 
-    /// A boolean flag: absent, `0`/`false` are false; empty (`?lenient`), `1`/`true` are true.
-    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
-        flag(name, self.get(name)?.as_deref())
+    /// Refuses any parameter, for an endpoint that takes none.
+    pub fn none(&self) -> Result<(), ApiError> {
+        self.get_many([]).map(|[]| ())
+    }
+
+    /// Refuses any parameter, saying `instead` where the endpoint's input goes.
+    pub fn none_instead(&self, instead: &str) -> Result<(), ApiError> {
+        match pairs(self.raw).find(|(k, v)| !k.is_empty() || !v.is_empty()) {
+            None => Ok(()),
+            Some((k, _)) => Err(unknown(k, instead)),
+        }
     }
 }
 
-/// Reads a boolean flag's value (from [`Query::get`] or [`Query::get_many`]): absent,
-/// `0`/`false` are false; empty (`?lenient`), `1`/`true` are true.
+/// What an endpoint taking `names` takes, for an error message.
+#[cold]
+fn takes(names: &[&str]) -> String {
+    if names.is_empty() {
+        "this endpoint takes no query parameters".to_string()
+    } else {
+        format!("this endpoint takes {}", names.join(", "))
+    }
+}
+
+/// A parameter the endpoint does not take, named exactly as the caller wrote it (names are
+/// matched undecoded, so `%61s_of` is not `as_of`), and what the endpoint takes.
+#[cold]
+#[inline(never)]
+fn unknown(name: &str, takes: &str) -> ApiError {
+    ApiError::bad_parameter(format!("unknown query parameter {:?}; {takes}", clip(name)))
+}
+
+#[cold]
+#[inline(never)]
+fn repeated(name: &str) -> ApiError {
+    ApiError::bad_parameter(format!(
+        "parameter `{name}` is given more than once; give it once"
+    ))
+}
+
+/// Reads a boolean flag's value (from [`Query::get_many`]): absent, `0`/`false` are false;
+/// empty (`?lenient`), `1`/`true` are true.
 pub fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
     match value {
         None | Some("0") | Some("false") => Ok(false),
@@ -157,61 +188,95 @@ pub fn decode(v: &str) -> Option<Cow<'_, str>> {
 mod tests {
     use super::*;
 
+    const CHECK: [&str; 4] = ["id", "scenario", "as_of", "lenient"];
+
     #[test]
     fn finds_and_decodes_values() {
-        let q = Query::new(Some(
-            "id=9141&scenario=procurement&name=%E9%83%91+a&lenient",
-        ));
-        assert_eq!(q.get("id").unwrap().as_deref(), Some("9141"));
-        assert!(matches!(q.get("id").unwrap(), Some(Cow::Borrowed(_))));
-        assert_eq!(q.get("name").unwrap().as_deref(), Some("郑 a"));
-        assert_eq!(q.get("as_of").unwrap(), None);
-        assert!(q.flag("lenient").unwrap());
-        assert!(!q.flag("fuzzy").unwrap());
+        let q = Query::new(Some("id=9141&name=%E9%83%91+a&lenient"));
+        let [id, name, as_of, lenient] = q.get_many(["id", "name", "as_of", "lenient"]).unwrap();
+        assert_eq!(id.as_deref(), Some("9141"));
+        assert!(matches!(id, Some(Cow::Borrowed(_))));
+        assert_eq!(name.as_deref(), Some("郑 a"));
+        assert_eq!(as_of, None);
+        assert!(flag("lenient", lenient.as_deref()).unwrap());
+        assert!(!flag("fuzzy", None).unwrap());
     }
 
     #[test]
-    fn many_at_once_agree_with_one_at_a_time() {
+    fn values_are_found_wherever_they_stand() {
         for raw in [
             "",
             "&&",
+            "=",
             "id",
             "id=",
-            "=x&id=1",
-            "id=1&id=2&scenario=a%20b&as_of=2025-01-01&lenient",
-            "scenario=procurement&id=91%34&x=%zz",
+            "&id=1&",
+            "scenario=a%20b&as_of=2025-01-01&lenient&id=1",
             "lenient=0&id=a=b&as_of",
-            "中=文&id=郑",
+            "id=郑&scenario=中",
         ] {
-            let q = Query::new(Some(raw));
-            let names = ["id", "scenario", "as_of", "lenient", ""];
-            let many = q.get_many(names).unwrap();
-            for (i, n) in names.iter().enumerate() {
-                assert_eq!(many[i], q.get(n).unwrap(), "{raw:?} {n:?}");
-            }
+            let got = Query::new(Some(raw)).get_many(CHECK).unwrap();
             let split: Vec<(&str, &str)> = raw
                 .split('&')
                 .map(|p| p.split_once('=').unwrap_or((p, "")))
                 .collect();
             assert_eq!(pairs(raw).collect::<Vec<_>>(), split, "{raw:?}");
+            for (i, name) in CHECK.iter().enumerate() {
+                let want = split.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+                assert_eq!(
+                    got[i].as_deref(),
+                    want.map(|v| decode(v).unwrap()).as_deref(),
+                    "{raw:?} {name}"
+                );
+            }
         }
-        // A bad escape matters only in a parameter that is asked for.
-        let q = Query::new(Some("x=%zz&id=1"));
-        assert!(q.get_many(["id", "scenario"]).is_ok());
-        assert_eq!(q.get_many(["id", "x"]).unwrap_err().code, "bad_parameter");
+    }
+
+    #[test]
+    fn unknown_and_repeated_parameters_are_refused() {
+        for (raw, says) in [
+            ("id=1&scenario=procurement&asof=2020-01-01", "\"asof\""),
+            ("foo=1&id=1", "\"foo\""),
+            ("id=1&=x", "\"\""),
+            ("id=1&%61s_of=2020-01-01", "\"%61s_of\""),
+            ("ID=1", "\"ID\""),
+            ("id=1&id=2", "`id` is given more than once"),
+            ("lenient&id=1&lenient", "`lenient` is given more than once"),
+        ] {
+            let e = Query::new(Some(raw)).get_many(CHECK).unwrap_err();
+            assert_eq!(e.code, "bad_parameter", "{raw}");
+            assert!(e.message.contains(says), "{raw}: {}", e.message);
+            if !says.contains("more than once") {
+                assert!(
+                    e.message.ends_with("takes id, scenario, as_of, lenient"),
+                    "{raw}: {}",
+                    e.message
+                );
+            }
+        }
+        assert!(Query::new(Some("&")).none().is_ok());
+        assert!(Query::new(None).none().is_ok());
+        let e = Query::new(Some("x=1")).none().unwrap_err();
+        assert!(
+            e.message.contains("takes no query parameters"),
+            "{}",
+            e.message
+        );
+        let e = Query::new(Some("&x"))
+            .none_instead("send a body")
+            .unwrap_err();
+        assert_eq!(e.message, "unknown query parameter \"x\"; send a body");
     }
 
     #[test]
     fn refuses_bad_escapes_and_invalid_utf8() {
         for bad in ["id=%", "id=%4", "id=%zz", "id=%FF%FE"] {
-            let e = Query::new(Some(bad)).get("id").unwrap_err();
+            let e = Query::new(Some(bad)).get_many(["id"]).unwrap_err();
             assert_eq!(e.code, "bad_parameter", "{bad}");
+            assert!(e.message.contains("`id`"), "{}", e.message);
         }
         assert_eq!(
-            Query::new(Some("lenient=maybe"))
-                .flag("lenient")
-                .unwrap_err()
-                .code,
+            flag("lenient", Some("maybe")).unwrap_err().code,
             "bad_parameter"
         );
     }

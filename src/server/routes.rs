@@ -164,14 +164,46 @@ async fn dispatch(
             decide(state, &caller, Asked::from_query(&req, state)?).await
         }
         Route::Check if m == Method::POST => check_post(req, state, &caller).await,
+        // No HEAD on /v1/check, /v1/subjects and /v1/search: to give a GET's headers
+        // (Content-Length) HEAD would have to do all a GET does, count the decision, write
+        // the audit line and sign the receipt, for an answer nobody receives.
         Route::Check => Err(ApiError::method_not_allowed("GET, POST")),
         Route::Screen if m == Method::POST => screen::handle(req, state.clone(), caller).await,
         Route::Screen => Err(ApiError::method_not_allowed("POST")),
-        Route::Reload if m == Method::POST => admin_reload(state).await,
+        Route::Reload if m == Method::POST => {
+            no_query(&req)?;
+            admin_reload(state).await
+        }
         Route::Reload => Err(ApiError::method_not_allowed("POST")),
         Route::Other => Err(ApiError::not_found(req.uri().path())),
-        _ if m != Method::GET => Err(ApiError::method_not_allowed("GET")),
+        Route::Subjects | Route::Search if m != Method::GET => {
+            Err(ApiError::method_not_allowed("GET"))
+        }
+        // The rest only read, so HEAD is answered as GET is; hyper sends the status and
+        // headers, with the Content-Length of the body, and drops the body.
+        _ if m != Method::GET && m != Method::HEAD => {
+            Err(ApiError::method_not_allowed("GET, HEAD"))
+        }
+        // The page's files are documents for a browser and ignore a query string (a
+        // bookmark's or a cache-buster's), as static files do; the API refuses one.
         Route::Page => web::serve(&req),
+        Route::Subjects => subject(&req, state, &caller).await,
+        Route::Search => search(&req, state, &caller),
+        _ => {
+            no_query(&req)?;
+            fixed(route, state)
+        }
+    }
+}
+
+/// Refuses a query string on an endpoint that takes no parameters.
+fn no_query<B>(req: &Request<B>) -> Result<(), ApiError> {
+    Query::new(req.uri().query()).none()
+}
+
+/// The answer of a GET (or HEAD) endpoint that takes no parameters.
+fn fixed(route: Route, state: &State) -> Result<Response<Body>, ApiError> {
+    match route {
         Route::PublicKey => match &state.signer {
             Some(signer) => Ok(json(
                 StatusCode::OK,
@@ -183,8 +215,6 @@ async fn dispatch(
                 "this server signs no receipts; start it with --signing-key FILE",
             )),
         },
-        Route::Subjects => subject(&req, state, &caller).await,
-        Route::Search => search(&req, state, &caller),
         Route::Snapshot => snapshot(state),
         Route::Healthz => Ok(json(StatusCode::OK, br#"{"status":"ok"}"#.to_vec())),
         Route::Readyz => readyz(state),
@@ -203,6 +233,8 @@ async fn dispatch(
             );
             Ok(r)
         }
+        // `dispatch` answers every other route itself.
+        _ => Err(ApiError::not_found(route.as_str())),
     }
 }
 
@@ -414,6 +446,8 @@ async fn check_post(
     state: &State,
     caller: &Caller,
 ) -> Result<Response<Body>, ApiError> {
+    Query::new(req.uri().query())
+        .none_instead("POST /v1/check takes all its parameters in the JSON body")?;
     require_content_type(&req, &["application/json"], "application/json")?;
     let body = read_body(req, state.config.body_limit, state.body_wait()).await?;
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -435,6 +469,10 @@ async fn check_post(
 }
 
 /// The media type of the request (lower-cased, parameters dropped), if it has one.
+///
+/// Every body is read as UTF-8, so a `charset` parameter naming anything else is refused
+/// (`415`) rather than misread: a GB18030 CSV taken as UTF-8 turns every row with Chinese
+/// text into an invalid row, and the batch would still answer 200.
 pub fn media_type(req: &Request<Incoming>) -> Result<Option<String>, ApiError> {
     match req.headers().get(CONTENT_TYPE) {
         None => Ok(None),
@@ -442,13 +480,22 @@ pub fn media_type(req: &Request<Incoming>) -> Result<Option<String>, ApiError> {
             let s = v
                 .to_str()
                 .map_err(|_| ApiError::unsupported_type("(not ASCII)", "a valid Content-Type"))?;
-            Ok(Some(
-                s.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase(),
-            ))
+            let mut parts = s.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            for param in parts {
+                let Some((name, value)) = param.split_once('=') else {
+                    continue;
+                };
+                if name.trim().eq_ignore_ascii_case("charset") {
+                    let charset = value.trim().trim_matches('"');
+                    if !charset.eq_ignore_ascii_case("utf-8")
+                        && !charset.eq_ignore_ascii_case("utf8")
+                    {
+                        return Err(ApiError::not_utf8(charset));
+                    }
+                }
+            }
+            Ok(Some(media))
         }
     }
 }
@@ -529,10 +576,10 @@ async fn subject(
     if raw.is_empty() || raw.contains('/') {
         return Err(ApiError::not_found(req.uri().path()));
     }
-    let q = Query::new(req.uri().query());
+    let [as_of, lenient] = Query::new(req.uri().query()).get_many(["as_of", "lenient"])?;
     let today = state.today();
-    let as_of = parse_as_of(q.get("as_of")?.as_deref(), today)?;
-    let lenient = q.flag("lenient")?;
+    let as_of = parse_as_of(as_of.as_deref(), today)?;
+    let lenient = query::flag("lenient", lenient.as_deref())?;
     let engine = engine(state)?;
     let id = engine
         .parse_id(&raw, mode(lenient), today)
@@ -581,10 +628,11 @@ fn search(
     state: &State,
     caller: &Caller,
 ) -> Result<Response<Body>, ApiError> {
-    let q = Query::new(req.uri().query());
-    let name = q.get("name")?.ok_or_else(|| ApiError::missing("name"))?;
-    let fuzzy = q.flag("fuzzy")?;
-    let limit = match q.get("limit")?.as_deref() {
+    let [name, fuzzy, limit] =
+        Query::new(req.uri().query()).get_many(["name", "fuzzy", "limit"])?;
+    let name = name.ok_or_else(|| ApiError::missing("name"))?;
+    let fuzzy = query::flag("fuzzy", fuzzy.as_deref())?;
+    let limit = match limit.as_deref() {
         None | Some("") => 20,
         Some(s) => match s.parse::<usize>() {
             Ok(n) if (1..=MAX_SEARCH_LIMIT).contains(&n) => n,

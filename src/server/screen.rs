@@ -34,7 +34,7 @@ use credgate_index::model::Scenario;
 
 use super::body::Abort;
 use super::errors::ApiError;
-use super::query::Query;
+use super::query::{self, Query};
 use super::routes::{
     check_declared_length, media_type, mode, next_frame, parse_as_of, parse_scenario,
 };
@@ -80,12 +80,13 @@ pub async fn handle(
     state: Arc<State>,
     caller: Caller,
 ) -> Result<Response<Body>, ApiError> {
-    let q = Query::new(req.uri().query());
-    let scenario = parse_scenario(q.get("scenario")?.as_deref())?;
+    let [scenario, as_of, lenient, summary] =
+        Query::new(req.uri().query()).get_many(["scenario", "as_of", "lenient", "summary"])?;
+    let scenario = parse_scenario(scenario.as_deref())?;
     let today = state.today();
-    let as_of = parse_as_of(q.get("as_of")?.as_deref(), today)?;
-    let lenient = q.flag("lenient")?;
-    let summary = q.flag("summary")?;
+    let as_of = parse_as_of(as_of.as_deref(), today)?;
+    let lenient = query::flag("lenient", lenient.as_deref())?;
+    let summary = query::flag("summary", summary.as_deref())?;
     const EXPECTED: &str = "text/csv, application/x-ndjson, application/json (an array) or \
         application/vnd.openxmlformats-officedocument.spreadsheetml.sheet (xlsx)";
     let mut xlsx = false;

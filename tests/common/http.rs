@@ -86,8 +86,12 @@ impl TestServer {
     }
 
     pub fn get(&self, path: &str) -> Resp {
-        self.conn()
-            .send(&format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes())
+        self.conn().get(path)
+    }
+
+    /// A HEAD request: the response's status and headers, and no body.
+    pub fn head(&self, path: &str) -> Resp {
+        self.conn().head(path)
     }
 
     /// A request with extra header lines (each `Name: value`) and an optional body.
@@ -252,17 +256,36 @@ impl Conn {
             .unwrap();
     }
 
+    /// Sends one request and reads its response (without a body if the request is a HEAD).
     pub fn send(&mut self, bytes: &[u8]) -> Resp {
         self.write(bytes);
-        self.read_response()
+        if bytes.starts_with(b"HEAD ") {
+            self.read_head_response()
+        } else {
+            self.read_response()
+        }
     }
 
     pub fn get(&mut self, path: &str) -> Resp {
         self.send(&format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes())
     }
 
+    pub fn head(&mut self, path: &str) -> Resp {
+        self.send(&format!("HEAD {path} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes())
+    }
+
     /// Reads one response (Content-Length, chunked, or until close).
     pub fn read_response(&mut self) -> Resp {
+        self.read(true)
+    }
+
+    /// Reads the response to a HEAD request: its headers describe the body a GET would get
+    /// (Content-Length included), but no body follows them.
+    pub fn read_head_response(&mut self) -> Resp {
+        self.read(false)
+    }
+
+    fn read(&mut self, with_body: bool) -> Resp {
         let mut line = String::new();
         self.stream.read_line(&mut line).unwrap();
         let status: u16 = line
@@ -289,24 +312,27 @@ impl Conn {
                 .map(|(_, v)| v.clone())
         };
         let mut body = Vec::new();
-        if let Some(n) = find("content-length") {
-            body.resize(n.parse().unwrap(), 0);
-            self.stream.read_exact(&mut body).unwrap();
-        } else if find("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
-            loop {
-                let mut size = String::new();
-                self.stream.read_line(&mut size).unwrap();
-                let n = usize::from_str_radix(size.trim(), 16)
-                    .unwrap_or_else(|_| panic!("bad chunk size {size:?}"));
-                let mut chunk = vec![0; n + 2];
-                self.stream.read_exact(&mut chunk).unwrap();
-                if n == 0 {
-                    break;
+        // A response to HEAD has no body, whatever its headers say.
+        if with_body {
+            if let Some(n) = find("content-length") {
+                body.resize(n.parse().unwrap(), 0);
+                self.stream.read_exact(&mut body).unwrap();
+            } else if find("transfer-encoding").is_some_and(|t| t.eq_ignore_ascii_case("chunked")) {
+                loop {
+                    let mut size = String::new();
+                    self.stream.read_line(&mut size).unwrap();
+                    let n = usize::from_str_radix(size.trim(), 16)
+                        .unwrap_or_else(|_| panic!("bad chunk size {size:?}"));
+                    let mut chunk = vec![0; n + 2];
+                    self.stream.read_exact(&mut chunk).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    body.extend_from_slice(&chunk[..n]);
                 }
-                body.extend_from_slice(&chunk[..n]);
+            } else {
+                self.stream.read_to_end(&mut body).unwrap();
             }
-        } else {
-            self.stream.read_to_end(&mut body).unwrap();
         }
         Resp {
             status,
