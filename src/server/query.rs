@@ -149,9 +149,20 @@ impl<'a> Iterator for Pairs<'a> {
     }
 }
 
-/// Shortens a caller's value for an error message.
+/// Shortens a caller's value for an error message, to its first 64 characters. A run of
+/// digits the cut would split is dropped whole: error messages mask people's numbers
+/// (`ApiError::body`), and the part of one left before the cut would be too short to be
+/// recognised as one.
 pub fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
+    const MAX: usize = 64;
+    let mut out: String = s.chars().take(MAX).collect();
+    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
+    if s.chars().nth(MAX).is_some_and(digit) {
+        while out.ends_with(digit) {
+            out.pop();
+        }
+    }
+    out
 }
 
 /// Decodes `%XX` and `+` (form encoding); `None` on a bad escape or invalid UTF-8.
@@ -187,6 +198,15 @@ pub fn decode(v: &str) -> Option<Cow<'_, str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_drops_a_number_it_would_cut() {
+        let long = format!("{}410102196804120211", "x".repeat(56));
+        assert_eq!(clip(&long), "x".repeat(56));
+        assert_eq!(clip("abc"), "abc");
+        let words = "y".repeat(70);
+        assert_eq!(clip(&words), "y".repeat(64));
+    }
 
     const CHECK: [&str; 4] = ["id", "scenario", "as_of", "lenient"];
 
