@@ -101,6 +101,14 @@ fn suppliers_csv() -> String {
     )
 }
 
+fn read_ndjson(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -196,11 +204,7 @@ fn ndjson_rows_carry_the_result_and_the_other_columns() {
     let input = f.write("s.csv", suppliers_csv().as_bytes());
     let out = f.path("out.ndjson");
     f.screen(&input, &out, Format::Ndjson, 64);
-    let text = std::fs::read_to_string(&out).unwrap();
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = read_ndjson(&out);
     assert_eq!(rows.len(), 4);
     assert_eq!(rows[0]["row"], 1);
     assert_eq!(rows[0]["input"], DENIED);
@@ -473,11 +477,7 @@ fn a_headerless_list_keeps_a_mistyped_first_row() {
 
     let out = f.path("out.ndjson");
     f.screen(&input, &out, Format::Ndjson, 64);
-    let text = std::fs::read_to_string(&out).unwrap();
-    let rows: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = read_ndjson(&out);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["row"], 1);
     assert_eq!(rows[0]["error"]["code"], "invalid_id");

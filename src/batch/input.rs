@@ -131,6 +131,20 @@ pub fn find_id_column(headers: &[String], wanted: Option<&str>) -> Result<usize,
     })
 }
 
+/// The column names of a list without a header of `n` columns: `id` (the identifier is the
+/// first column), then `column2`, `column3`, … (`/v1/screen` names them the same way).
+pub fn headerless_names(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            if i == 0 {
+                "id".to_string()
+            } else {
+                format!("column{}", i + 1)
+            }
+        })
+        .collect()
+}
+
 /// Whether the first non-blank row of a list is its header: when one of its cells is one of
 /// `id_names` (lower-case; cells compare trimmed and lower-cased), or when its first cell
 /// holds no digit, ASCII or full-width. Header names carry no digits and every identifier
@@ -163,15 +177,7 @@ pub fn layout(
         let id_col = find_id_column(&first, wanted)?;
         return Ok((first, id_col));
     }
-    let names = (0..first.len())
-        .map(|i| {
-            if i == 0 {
-                "id".to_string()
-            } else {
-                format!("column{}", i + 1)
-            }
-        })
-        .collect();
+    let names = headerless_names(first.len());
     reader.unread(first);
     Ok((names, 0))
 }

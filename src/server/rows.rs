@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::screen::Batch;
 use super::split::{InputFormat, Records};
-use crate::batch::input::is_header_row;
+use crate::batch::input::{headerless_names, is_header_row};
 use crate::batch::render::{json_str, Answer};
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::verdict::{ScreenPlan, Verdict};
@@ -42,16 +42,13 @@ pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
         let names = fields.iter().map(|f| f.trim().to_string()).collect();
         return (CsvLayout { id_col, names }, true);
     }
-    let names = (0..fields.len())
-        .map(|i| {
-            if i == 0 {
-                "id".to_string()
-            } else {
-                format!("column{}", i + 1)
-            }
-        })
-        .collect();
-    (CsvLayout { id_col: 0, names }, false)
+    (
+        CsvLayout {
+            id_col: 0,
+            names: headerless_names(fields.len()),
+        },
+        false,
+    )
 }
 
 const RESULT_COLUMNS: &str = "decision,heightened,nonconforming,lists,measures,error\n";
