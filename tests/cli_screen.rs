@@ -81,6 +81,22 @@ impl Fixture {
         batch::run(&job, &mut local).unwrap()
     }
 
+    /// `credgate screen LIST --index <the fixture> --scenario procurement --format FORMAT
+    /// --out OUT`.
+    fn cli_out(&self, list: &Path, format: &str, out: &Path) -> Output {
+        self.cli(&[
+            list.to_str().unwrap(),
+            "--index",
+            self.root.to_str().unwrap(),
+            "--scenario",
+            "procurement",
+            "--format",
+            format,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    }
+
     fn cli(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_credgate"))
             .arg("screen")
@@ -755,17 +771,7 @@ fn out_appears_only_whole_and_never_over_the_input() {
 
     // A run that succeeds replaces the results whole, in every format.
     for (name, format) in [("results.csv", "csv"), ("results.xlsx", "xlsx")] {
-        let o = f.cli(&[
-            list.to_str().unwrap(),
-            "--index",
-            root,
-            "--scenario",
-            "procurement",
-            "--format",
-            format,
-            "--out",
-            f.path(name).to_str().unwrap(),
-        ]);
+        let o = f.cli_out(&list, format, &f.path(name));
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     }
     assert!(read_csv(&out)[1].contains(&"deny".to_string()));
@@ -780,7 +786,6 @@ fn out_appears_only_whole_and_never_over_the_input() {
 #[test]
 fn ragged_rows_keep_the_result_columns_under_their_headers() {
     let f = fixture();
-    let root = f.root.to_str().unwrap();
     // One row longer than the header, one shorter.
     let list = f.write(
         "ragged.csv",
@@ -788,17 +793,7 @@ fn ragged_rows_keep_the_result_columns_under_their_headers() {
     );
     for format in ["csv", "xlsx"] {
         let out = f.path(&format!("ragged-out.{format}"));
-        let o = f.cli(&[
-            list.to_str().unwrap(),
-            "--index",
-            root,
-            "--scenario",
-            "procurement",
-            "--format",
-            format,
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = f.cli_out(&list, format, &out);
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         if format == "xlsx" {
             continue;
