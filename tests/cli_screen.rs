@@ -808,3 +808,39 @@ fn ragged_rows_keep_the_result_columns_under_their_headers() {
         assert_eq!(rows[2][decision], "fast_track", "{rows:?}");
     }
 }
+
+#[test]
+fn server_mode_works_against_a_server_that_signs_receipts() {
+    let f = fixture();
+    let key = f.path("signing.key");
+    let p = common::proc::Proc::serve(
+        &[
+            "--index",
+            f.root.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--signing-key",
+            key.to_str().unwrap(),
+        ],
+        &[("CREDGATE_TODAY", "2026-11-28")],
+    );
+    let url = format!("http://{}", p.connect_addr());
+    let list = f.write("list.csv", format!("id\n{DENIED}\n{FAST}\n").as_bytes());
+    let out = f.path("signed.csv");
+    // The batch ends with the server's receipt line, which is not a row.
+    let o = f.cli(&[
+        list.to_str().unwrap(),
+        "--server",
+        &url,
+        "--scenario",
+        "procurement",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    p.stop("TERM");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let rows = read_csv(&out);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(rows[1].contains(&"deny".to_string()), "{rows:?}");
+    assert!(rows[2].contains(&"fast_track".to_string()), "{rows:?}");
+}

@@ -190,6 +190,24 @@ fn parse_rows(body: &[u8], expected: usize, out: &mut Vec<ScreenResult>) -> Resu
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        // A server that signs receipts ends the batch with one over the bytes it sent. The
+        // rows are rewritten here, so the receipt does not cover this command's output: it
+        // is left out (the server's audit trail names it).
+        if line.starts_with(b"{\"receipt\":") {
+            continue;
+        }
+        // A batch the server ended early (its body broke off, or in sync mode its audit
+        // line could not be written) ends with an error line instead of a row.
+        if line.starts_with(b"{\"error\":") {
+            let e: serde_json::Value =
+                serde_json::from_slice(line).map_err(|e| format!("result line {}: {e}", n + 1))?;
+            return Err(format!(
+                "the server ended the batch after {} rows: {}: {}",
+                out.len() - start,
+                e["error"]["code"].as_str().unwrap_or("?"),
+                e["error"]["message"].as_str().unwrap_or("?")
+            ));
+        }
         let row: Row =
             serde_json::from_slice(line).map_err(|e| format!("result line {}: {e}", n + 1))?;
         let k = out.len() - start;
@@ -341,5 +359,18 @@ mod tests {
         assert!(parse_rows(&swapped, 2, &mut Vec::new())
             .unwrap_err()
             .contains("expected row 1"));
+
+        // A signing server's receipt line is not a row; an error line ends the batch.
+        let mut signed = body.to_vec();
+        signed.extend_from_slice(b"{\"receipt\":{\"id\":\"r\"}}\n");
+        parse_rows(&signed, 2, &mut Vec::new()).unwrap();
+        let mut broken = body.to_vec();
+        broken.extend_from_slice(
+            b"{\"error\":{\"code\":\"audit_unavailable\",\"message\":\"disk full\"}}\n",
+        );
+        assert_eq!(
+            parse_rows(&broken, 2, &mut Vec::new()).unwrap_err(),
+            "the server ended the batch after 2 rows: audit_unavailable: disk full"
+        );
     }
 }
