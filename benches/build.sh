@@ -54,7 +54,7 @@ while [ $# -gt 0 ]; do
         --budget) budget="$2"; shift ;;
         --work) work="$2"; shift ;;
         --keep-data) keep=1 ;;
-        -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift

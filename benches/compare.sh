@@ -64,7 +64,7 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift ;;
     --out) OUT=$2; shift ;;
     --keep-data) KEEP=1 ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -15,8 +15,8 @@
 # only) instead of building one under DATA.
 #
 # Environment: RECORDS (1000000), SEED (1), ROUNDS (3), DURATION (10s), THREADS (2),
-# CONNECTIONS (64), DATA (target/bench-data), PORT_BASE (below). Needs wrk and redis-server
-# (apt-get install wrk redis-server). Prints req/s and p99 per round and the ratios credgate/hello and
+# CONNECTIONS (64), DATA (target/bench-data), PORT_BASE (below). Needs wrk, redis-server,
+# curl, bc and python3 (apt-get install wrk redis-server curl bc python3). Prints req/s and p99 per round and the ratios credgate/hello and
 # credgate/redis (goals: ≥ 0.90 and ≥ 1.0), then the latency at a fixed rate of half of
 # credgate's median req/s (open loop, benches/support/rate_load.rs; goal p99 < 1 ms).
 set -euo pipefail

@@ -9,7 +9,8 @@
 #   DEMO=1 benches/reload_load.sh           # the bundled sample: quick
 #
 # Environment: RECORDS (1000000), SEED (1), RELOADS (9), CONNECTIONS (64), DATA
-# (target/bench-data). Needs wrk (apt-get install wrk).
+# (target/bench-data), PORT (18190, the server's). Needs wrk and curl (apt-get install wrk
+# curl).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ SEED=${SEED:-1}
 RELOADS=${RELOADS:-9}
 CONNECTIONS=${CONNECTIONS:-64}
 DATA=${DATA:-target/bench-data}
-ADDR=127.0.0.1:18190
+ADDR=127.0.0.1:${PORT:-18190}
 command -v wrk >/dev/null || { echo "missing wrk: apt-get install wrk" >&2; exit 1; }
 
 cargo build --release --quiet --bin credgate

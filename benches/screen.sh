@@ -19,7 +19,8 @@
 #                 on the same two cores as the server)
 # --compare BIN runs every step with BIN as well, alternating with this build in each round,
 # so that "before" and "after" share the machine's load. The load average is printed next to
-# every figure. Data stays in WORKDIR between runs (delete it to rebuild).
+# every figure. Data stays in WORKDIR between runs (delete it to rebuild). PORT (18088) is
+# the port the servers of the HTTP steps listen on.
 set -euo pipefail
 
 ROOT=""
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
     --compare) COMPARE=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --no-http) HTTP=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) ARGS+=("$1"); shift ;;
   esac
 done

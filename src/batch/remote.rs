@@ -52,7 +52,7 @@ impl Remote {
             .map_err(|e| bad(format!("not a URL ({e}); expected http://HOST:PORT")))?;
         if uri.scheme_str() != Some("http") {
             return Err(bad(
-                "only http:// URLs are supported; put TLS in a proxy in front of credgate".into(),
+                "only http:// URLs are supported: reach a server that speaks HTTPS through a local proxy, or screen with --index".into(),
             ));
         }
         let authority = uri
