@@ -159,7 +159,7 @@ fn reloads_under_load_fail_no_request() {
                 let mut conn = common::http::Conn::open(addr);
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) || n < 50 {
-                    let (id, allowed): (&str, &[&str]) = if (n + t) % 2 == 0 {
+                    let (id, allowed): (&str, &[&str]) = if (n + t).is_multiple_of(2) {
                         ("914101027110665834", &["deny"])
                     } else {
                         (CHANGED, &["clear", "deny"])

@@ -42,7 +42,7 @@ impl SourceSink for Count {
 }
 
 fn row(i: u64) -> String {
-    let person = i % 3 == 0;
+    let person = i.is_multiple_of(3);
     let id = if person {
         sample_ric(i).to_vec()
     } else {
@@ -53,7 +53,7 @@ fn row(i: u64) -> String {
         ["court_defaulter", "tax_major_violation", "market_abnormal"][(i % 3) as usize],
         if person { "person" } else { "org" },
         String::from_utf8(id).unwrap(),
-        if i % 2 == 0 { "2025-05-06" } else { "" },
+        if i.is_multiple_of(2) { "2025-05-06" } else { "" },
     )
 }
 

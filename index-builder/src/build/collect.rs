@@ -328,14 +328,14 @@ mod tests {
             list_code: 1,
             subject_type: t,
             subject_id: *id,
-            nonconforming: line % 2 == 0,
+            nonconforming: line.is_multiple_of(2),
             subject_name: format!("名称{line}"),
             authority: "局".to_string(),
             doc_no: String::new(),
             reason: "reason\0with a NUL".to_string(),
             decided_on: day("2020-01-02"),
             effective_from: day("2020-01-03"),
-            effective_until: (line % 3 == 0).then(|| day("2030-01-01")),
+            effective_until: line.is_multiple_of(3).then(|| day("2030-01-01")),
             act_ended_on: ended,
         }
     }

@@ -164,7 +164,7 @@ impl<B: AsRef<[u8]>> IdIndex<B> {
     /// Checks the header against the payload length and the subject count (constant time).
     pub fn new(bytes: B, subjects: u32) -> Result<IdIndex<B>, String> {
         let b = bytes.as_ref();
-        if b.len() < IDIX_HEADER || (b.len() - IDIX_HEADER) % SLOT != 0 {
+        if b.len() < IDIX_HEADER || !(b.len() - IDIX_HEADER).is_multiple_of(SLOT) {
             return Err(format!(
                 "{} bytes is not a {IDIX_HEADER}-byte header and whole {SLOT}-byte slots",
                 b.len()

@@ -170,7 +170,7 @@ impl Generator {
 
     fn fault(&self, i: u64) -> Option<Fault> {
         let slot = i + self.bad_offset;
-        (slot % BAD_EVERY == 0).then(|| {
+        slot.is_multiple_of(BAD_EVERY).then(|| {
             FAULTS[((slot / BAD_EVERY + self.fault_offset) % FAULTS.len() as u64) as usize]
         })
     }
@@ -269,7 +269,7 @@ impl Generator {
             Some(Fault::ImpossibleDate) => {
                 self.report.bad.impossible_date += 1;
                 let which = self.report.bad.impossible_date;
-                let target = if which % 2 == 0 {
+                let target = if which.is_multiple_of(2) {
                     &mut decided_bytes
                 } else {
                     &mut from_bytes
