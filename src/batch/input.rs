@@ -146,21 +146,35 @@ pub fn headerless_names(n: usize) -> Vec<String> {
 }
 
 /// Whether the first non-blank row of a list is its header: when one of its cells is one of
-/// `id_names` (lower-case; cells compare trimmed and lower-cased), or when its first cell
-/// holds no digit, ASCII or full-width. Header names carry no digits and every identifier
-/// does, so a list without a header whose first identifier is mistyped still has that row
-/// screened (and reported invalid) instead of taken for a header. `credgate screen` and
+/// `id_names` (lower-case; cells compare trimmed and lower-cased), or when none of its cells
+/// looks like an identifier ([`looks_like_id`]). A row of data holds its supplier's code,
+/// mistyped or not, wherever its column is; header names are words, even one such as
+/// "2025年营业额". So a list without a header keeps its first row whether its first identifier
+/// is mistyped or its first column holds names, and that row is screened (an identifier
+/// that is wrong is reported invalid) instead of taken for a header. `credgate screen` and
 /// `POST /v1/screen` both decide by this rule.
 pub fn is_header_row<S: AsRef<str>>(cells: &[S], id_names: &[&str]) -> bool {
     let named = cells
         .iter()
         .any(|c| id_names.contains(&c.as_ref().trim().to_lowercase().as_str()));
-    named
-        || !cells.first().is_some_and(|c| {
-            c.as_ref()
-                .chars()
-                .any(|ch| matches!(ch, '0'..='9' | '０'..='９'))
-        })
+    named || !cells.iter().any(|c| looks_like_id(c.as_ref()))
+}
+
+/// Whether a cell looks like an identifier, valid or not: 15 to 18 letters and digits (ASCII
+/// or full-width) once spaces and hyphens are dropped, at least 6 of them digits, and nothing
+/// else.
+pub fn looks_like_id(cell: &str) -> bool {
+    let (mut len, mut digits) = (0, 0);
+    for c in cell.chars() {
+        match c {
+            '0'..='9' | '０'..='９' => digits += 1,
+            'a'..='z' | 'A'..='Z' | 'ａ'..='ｚ' | 'Ａ'..='Ｚ' => {}
+            ' ' | '\t' | '\u{3000}' | '-' | '－' | '‐'..='―' => continue,
+            _ => return false,
+        }
+        len += 1;
+    }
+    (15..=18).contains(&len) && digits >= 6
 }
 
 /// The names of a list's columns and where its identifier is, decided from its first
@@ -566,6 +580,25 @@ mod tests {
             1
         );
         assert_eq!(find_id_column(&h, Some("id")).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_header_is_a_row_with_no_identifier_in_it() {
+        let header = |cells: &[&str]| is_header_row(cells, ID_COLUMNS);
+        assert!(header(&["名称", "统一社会信用代码"]));
+        assert!(header(&["序号", "企业名称", "2025年营业额", "代码"]));
+        assert!(header(&["code", "name"]));
+        assert!(header(&["name", "ID"]));
+        // Data: a code anywhere in the row, valid, mistyped, spaced or full-width.
+        assert!(!header(&["恒达", "914101027110665834"]));
+        assert!(!header(&["410102196804120212", "王建国"]));
+        assert!(!header(&["王建国", "4101 0219 6804 1202 12"]));
+        assert!(!header(&["９１４１０１０２７１１０６６５８３４"]));
+        assert!(!header(&["1", "恒达", "91410102711066583"]));
+        // Not an identifier: too short, too few digits, or other characters in it.
+        assert!(!looks_like_id("13812345678"));
+        assert!(!looks_like_id("ABCDEFGHIJKLMNO12"));
+        assert!(!looks_like_id("2025年营业额12345678901"));
     }
 
     #[test]

@@ -16,7 +16,8 @@ Input: CSV (UTF-8 or GB18030, a BOM is fine) or .xlsx (first worksheet). The ide
 column is found by its header: 统一社会信用代码, 社会信用代码, 信用代码, uscc, credit_code,
 身份证号码, 身份证号, 证件号码, 证件号, subject_id or id (case and spaces ignored), or named
 with --id-column. The first row is the header when it has one of those names (or
---id-column is given) or its first cell holds no digit; otherwise the list has no header:
+--id-column is given) or none of its cells looks like an identifier (15 to 18 letters and
+digits, at least 6 of them digits); otherwise the list has no header:
 the first row is data, the identifier is the first column and the others are called
 column2, column3, .... Rows whose cells are all empty are skipped.
 

@@ -26,15 +26,16 @@ pub struct CsvLayout {
 }
 
 /// The first record is a header when one of its fields is `id` (the id is then that column)
-/// or when its first field holds no digit, ASCII or full-width (the id is then the first
-/// column): header names carry no digits, and every identifier does, so a mistyped
-/// identifier in the first row is still data and gets its `invalid_id` result. Otherwise the
-/// body has no header: the id is the first column and the others are called `column2`,
-/// `column3`, …. Returns the layout and whether the record was a header.
+/// or when none of its fields looks like an identifier (the id is then the first column):
+/// see [`is_header_row`]. A first row holding a mistyped identifier, or names before the
+/// codes, is data and gets its result. A first record that is not valid CSV is data too
+/// (an `invalid_row` result). Otherwise the body has no header: the id is the first column
+/// and the others are called `column2`, `column3`, …. Returns the layout and whether the
+/// record was a header.
 pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
     let text = String::from_utf8_lossy(first);
-    let fields = csv_fields(&text).unwrap_or_else(|_| vec![Cow::Borrowed(text.as_ref())]);
-    if is_header_row(&fields, &["id"]) {
+    let fields = csv_fields(&text).ok();
+    if let Some(fields) = fields.as_ref().filter(|f| is_header_row(f, &["id"])) {
         let id_col = fields
             .iter()
             .position(|f| f.trim().eq_ignore_ascii_case("id"))
@@ -45,7 +46,7 @@ pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
     (
         CsvLayout {
             id_col: 0,
-            names: headerless_names(fields.len()),
+            names: headerless_names(fields.map_or(1, |f| f.len())),
         },
         false,
     )
@@ -609,21 +610,26 @@ mod tests {
         let (l, header) = csv_layout(b"code,name");
         assert!(header);
         assert_eq!(l.id_col, 0);
-        // A mistyped identifier is still data (it holds digits), full-width ones too.
+        // A mistyped identifier is still data, full-width ones too; so is a row with names
+        // before the code, and one that is not valid CSV.
         for data in [
             "410102196804120212,王建国",
             "４１０１０２１９６８０４１２０２１２,王建国",
             "9141010271106658,short",
             "\"410102196804120211,x",
+            "恒达,914101027110665834",
+            "恒达,\"9141 0102 7110 6658 34\"",
         ] {
             let (l, header) = csv_layout(data.as_bytes());
             assert!(!header, "{data}");
             assert_eq!(l.id_col, 0);
         }
-        // Header names without digits, whatever the language.
+        // Header names, whatever the language, digits in them or not.
         let (l, header) = csv_layout("统一社会信用代码,名称".as_bytes());
         assert!(header);
         assert_eq!(l.names, ["统一社会信用代码", "名称"]);
+        let (_, header) = csv_layout("名称,2025年营业额,代码".as_bytes());
+        assert!(header);
     }
 
     #[test]

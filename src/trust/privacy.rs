@@ -136,21 +136,24 @@ pub fn mask_input(input: &str) -> Cow<'_, str> {
 }
 
 /// Masks every person's number inside free text a caller sent (an echoed CSV cell or row, a
-/// JSON value, a query parameter quoted in an error message): a run of 17 digits followed by
-/// a digit or `X`/`x`, or a run of exactly 15 digits, bounded on both sides by the ends of the
-/// text or by characters that are not letters or digits, keeps its first 6 and last 4
-/// characters and has the rest replaced by `*`. Full-width digits (`０`–`９`, and `Ｘ`/`ｘ`
-/// as the check character) count as digits, since the identifier parser accepts them; they
-/// stay full-width in the masked text. Letters and digits are ASCII and full-width ones
-/// only: a Chinese character is a boundary, so `王建国410102196804120211` is masked, while a
-/// longer run of digits (an account number) or a run glued to a Latin letter is not a
-/// person's number. An all-digit USCC has the same shape and is masked too. A number written
-/// with spaces or hyphens inside is masked when it is the whole text ([`mask_input`]).
+/// JSON value, a query parameter quoted in an error message): every run of 14 or more
+/// digits keeps its first 6 and last 4 characters and has the rest replaced by `*`. An `X`
+/// or `x` right after 17 digits (a check character) belongs to the run. Full-width digits
+/// (`０`–`９`, and `Ｘ`/`ｘ`) count as digits, since the identifier parser accepts them; they
+/// stay full-width in the masked text.
+///
+/// The rule is wider than a person's number on purpose. A mistyped number (17 or 19 digits,
+/// one glued to a letter) still gives the person away, 14 digits of a number leave only its
+/// sequence and check to guess, and a bank card's 16 to 19 digits are personal information
+/// too. What it costs is that an all-digit USCC, or another long number, echoed anywhere but
+/// as a row's recognised identifier is masked as well. A number written with spaces or
+/// hyphens inside is masked when it is the whole text ([`mask_input`]).
 ///
 /// Text with nothing to mask is returned borrowed: nothing is allocated.
 pub fn mask_numbers(text: &str) -> Cow<'_, str> {
-    // Shorter text cannot hold a 15-character number.
-    if text.len() < 15 {
+    /// The shortest run of digits that is masked.
+    const MIN_RUN: usize = 14;
+    if text.len() < MIN_RUN {
         return Cow::Borrowed(text);
     }
     if let Cow::Owned(m) = mask_input(text) {
@@ -159,17 +162,13 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
     let mut out: Option<String> = None;
     // Bytes of `text` already copied into `out`.
     let mut copied = 0;
-    let mut prev: Option<char> = None;
     let mut chars = text.char_indices().peekable();
     while let Some((start, c)) = chars.next() {
         if !digit(c) {
-            prev = Some(c);
             continue;
         }
-        let left_bounded = prev.is_none_or(|p| !word(p));
         let mut len = 1;
         let mut end = start + c.len_utf8();
-        let mut last = c;
         while let Some(&(i, d)) = chars.peek() {
             if !digit(d) {
                 break;
@@ -177,7 +176,6 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
             chars.next();
             len += 1;
             end = i + d.len_utf8();
-            last = d;
         }
         if len == 17 {
             if let Some(&(i, x)) = chars.peek() {
@@ -185,13 +183,14 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
                     chars.next();
                     len = 18;
                     end = i + x.len_utf8();
-                    last = x;
+                } else if x.is_ascii_uppercase() && valid_uscc(&text[start..i + 1]) {
+                    // An organisation's code whose only letter is its check character
+                    // (91110000600037341L): public, and left as it is.
+                    continue;
                 }
             }
         }
-        prev = Some(last);
-        let right_bounded = chars.peek().is_none_or(|&(_, n)| !word(n));
-        if !(left_bounded && right_bounded && (len == 15 || len == 18)) {
+        if len < MIN_RUN {
             continue;
         }
         let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
@@ -210,14 +209,14 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether `code` (17 ASCII or full-width digits and a capital letter) is a valid USCC.
+fn valid_uscc(code: &str) -> bool {
+    credgate_index::ids::parse_uscc(code, credgate_index::ids::Mode::Strict).is_ok()
+}
+
 /// An ASCII or full-width digit.
 fn digit(c: char) -> bool {
     matches!(c, '0'..='9' | '０'..='９')
-}
-
-/// A letter or digit, ASCII or full-width: what a number glued to it is part of.
-fn word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ')
 }
 
 /// Full-width digits and `X` as their ASCII forms.
@@ -275,20 +274,27 @@ mod tests {
                 "/v1/subjects/410102196804120211/x",
                 "/v1/subjects/410102********0211/x",
             ),
+            // Mistyped numbers still give the person away: too long, too short, glued to
+            // letters; and a bank card's digits are personal too. Every run of 14 or more.
+            ("4101021968041202110", "410102*********2110"),
+            ("41010219680412021", "410102*******2021"),
+            ("41018419790214", "410184****0214"),
+            ("A410102196804120211", "A410102********0211"),
+            ("410102196804120211B", "410102********0211B"),
+            ("41010219680412021XY", "410102********021XY"),
+            ("41010219680412021X0", "410102********021X0"),
+            ("card 6222021234567890123", "card 622202*********0123"),
+            // 17 digits and a letter that are no valid USCC.
+            ("91110000600037341N", "911100*******7341N"),
         ];
         for (text, want) in cases {
             assert_eq!(mask_numbers(text), want, "{text:?}");
         }
-        // Not a person's number: too long, too short, glued to letters, a USCC with letters.
+        // Shorter runs are left alone: USCCs with letters, dates, phone numbers.
         for text in [
-            "4101021968041202110",
-            "41010219680412021",
-            "4101021968041202",
-            "A410102196804120211",
-            "410102196804120211B",
-            "41010219680412021XY",
-            "41010219680412021X0",
+            "4101841979021",
             "91410104MACKHWBA9J and 91110000600037341L",
+            "2026-11-30, 13812345678",
             "no numbers here at all, just words",
             "",
         ] {
