@@ -116,6 +116,36 @@ try {
   check(/居民身份证号码格式正确/.test(await page.textContent("#code-msg")),
     "a code valid as both kinds is taken for a person's number");
 
+  // --- A 15-digit legacy number whose birth date does not exist (1968-13-32) is an error
+  // at once, not "15 / 18 typed"; 15 digits that may still become an 18-digit number are not.
+  await typeCode("410102681332021");
+  check(/19681332 不存在/.test(await page.textContent("#code-msg")) && await code.getAttribute("aria-invalid") === "true",
+    "410102681332021: the impossible legacy birth date is an error", await page.textContent("#code-msg"));
+  await typeCode("410102196804120");
+  check(/已输入 15 \/ 18/.test(await page.textContent("#code-msg")), "15 digits of an 18-digit number are progress");
+
+  // --- Screen readers hear a change of state (valid, invalid), not every key's count: the
+  // message under the field is no live region, a hidden one says only the changes.
+  check(await page.getAttribute("#code-msg", "aria-live") === null, "the typing message is no live region");
+  await typeCode("");
+  await page.evaluate(() => {
+    window.__announced = [];
+    new MutationObserver(() => window.__announced.push(document.getElementById("code-status").textContent))
+      .observe(document.getElementById("code-status"), { childList: true, characterData: true, subtree: true });
+  });
+  await typeCode("41010219680412021");
+  await code.pressSequentially("1");
+  await code.press("Backspace");
+  await code.pressSequentially("2");
+  await code.press("Backspace");
+  await code.pressSequentially("1");
+  const announced = await page.evaluate(() => window.__announced.filter((t) => t));
+  check(announced.length === 3 && /格式正确/.test(announced[0]) && /应为 1/.test(announced[1]) && /格式正确/.test(announced[2]),
+    "the live region announces valid, invalid, valid and nothing while typing", JSON.stringify(announced));
+  check(await page.getAttribute("#code-status", "aria-live") === "polite" &&
+    (await page.locator("#code-status").boundingBox()).width <= 1,
+    "the announcements are polite and not shown twice on screen");
+
   // --- A mistyped check character: the live message names the right one.
   await typeCode("9111000060003734");
   check(/已输入 16 \/ 18/.test(await page.textContent("#code-msg")), "a partial code shows its progress");
@@ -171,6 +201,11 @@ try {
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);
   check(wide <= 768, "at 768 px the page needs no horizontal scrolling", `scrollWidth ${wide}`);
   await page.screenshot({ path: join(SHOTS, "04-deny-768x1024.png") });
+  // --- Phone width: the token field and the card fit.
+  await page.setViewportSize({ width: 360, height: 740 });
+  const narrow = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(narrow <= 360, "at 360 px the page needs no horizontal scrolling", `scrollWidth ${narrow}`);
+  await page.screenshot({ path: join(SHOTS, "04b-deny-360x740.png"), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
 
   // --- Batch: upload a CSV, see the summary, download the results.

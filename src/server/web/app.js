@@ -156,10 +156,16 @@ function judgeId(input, lenient, today) {
   const code = n.code;
   if (code.length === 0) return { state: "empty", text: "" };
   if (code.length > 18) return { state: "error", text: `长度 ${code.length} 位，多于 18 位` };
-  if (code.length === 15) {
-    if (/^[0-9]{15}$/.test(code)) {
-      const birth = birthProblem("19" + code.slice(6, 12), today);
-      if (!birth) return { state: "ok", type: "ric", text: "15 位旧版身份证号码，将按 18 位核查" };
+  if (code.length === 15 && /^[0-9]{15}$/.test(code)) {
+    const birth = birthProblem("19" + code.slice(6, 12), today);
+    if (!birth) return { state: "ok", type: "ric", text: "15 位旧版身份证号码，将按 18 位核查" };
+    // Fifteen digits may also be an 18-digit number still being typed. When positions 7–14
+    // are no birth date either (410102681332021: 1968-13-32 as a legacy number, 6813-32-02
+    // as the start of a new one), they are shown as the error the server would give for
+    // them, a legacy number's; an all-digit credit code being typed can pass through this
+    // state too, hence the "如为".
+    if (birthProblem(code.slice(6, 14), today)) {
+      return { state: "error", text: `如为 15 位旧版身份证号码：${birth}` };
     }
   }
   if (code.length < 18) {
@@ -331,12 +337,22 @@ function setupTabs() {
 // ---------------------------------------------------------------------------------------
 // Single check.
 
+// The message under the code field changes with every key ("已输入 12 / 18 位"), so it is not
+// a live region: screen readers read it with the field (aria-describedby). A separate live
+// region announces only a change of state, to valid or to invalid.
+let announcedState = "empty";
+
 function showCodeJudgement() {
   const j = judgeId($("code").value, $("lenient").checked, todayLocal());
   const msg = $("code-msg");
   msg.textContent = j.text;
   msg.className = "msg msg-" + j.state;
   $("code").setAttribute("aria-invalid", String(j.state === "error"));
+  const state = j.state === "ok" || j.state === "error" ? j.state : "typing";
+  if (state !== announcedState) {
+    announcedState = state;
+    $("code-status").textContent = state === "typing" ? "" : j.text;
+  }
   return j;
 }
 
