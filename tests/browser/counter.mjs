@@ -172,7 +172,25 @@ try {
   check(text.includes("通过 郑州市中原区恒达建材有限公司（914101027110665834）的 法定代表人"),
     "the card says the record reaches him as legal representative of 恒达建材", text);
   check(text.includes("王建国"), "the card shows the person's name");
+  check(text.includes("本人无直接记录"), "every record reaches him through a link: 本人无直接记录", text);
   await page.screenshot({ path: join(SHOTS, "02-linked-person-1280x800.png"), fullPage: true });
+
+  // --- The same person with a record of his own besides (the demo data has none, so the
+  // answer is changed on its way): 本人无直接记录 would be false.
+  await page.route("**/v1/check?*", async (route) => {
+    const answer = await route.fetch();
+    const d = await answer.json();
+    const own = { ...d.records[0], record_id: "OWN-1", list_name: "本人记录" };
+    delete own.via;
+    d.records.unshift(own);
+    await route.fulfill({ response: answer, json: d });
+  });
+  await submitAndWait();
+  await page.waitForFunction(() => /OWN-1/.test(document.querySelector("#result .card")?.innerText || ""));
+  text = await card.innerText();
+  check(!text.includes("本人无直接记录") && /除本人的 1 条记录外，另有 [0-9]+ 条记录因其在失信单位中的任职而及于本人/.test(text),
+    "own and linked records: the note counts both and does not say 本人无直接记录", text);
+  await page.unroute("**/v1/check?*");
 
   // --- Name search: suggestions, keyboard pick, the code field filled and checked.
   const name = page.locator("#name");

@@ -419,7 +419,13 @@ function decisionCard(d) {
   const notes = el("ul", "notes");
   if (d.heightened) notes.append(el("li", "note note-heightened", "加重惩戒：在两个及以上领域存在严重失信记录，适用从重措施。"));
   if (d.nonconforming) notes.append(el("li", "note note-nonconforming", "非标准代码：校验位不符合 GB 32100（试点地区旧代码），已按宽松模式核查，请核对营业执照。"));
-  if (d.records.some((r) => r.via)) notes.append(el("li", "note note-linked", "本人无直接记录，限制因其在失信单位中的任职而及于本人（落实到人）。"));
+  const linked = d.records.filter((r) => r.via).length;
+  if (linked && linked === d.records.length) {
+    notes.append(el("li", "note note-linked", "本人无直接记录，限制因其在失信单位中的任职而及于本人（落实到人）。"));
+  } else if (linked) {
+    notes.append(el("li", "note note-linked",
+      `除本人的 ${d.records.length - linked} 条记录外，另有 ${linked} 条记录因其在失信单位中的任职而及于本人（落实到人）。`));
+  }
   if (notes.childElementCount) card.append(notes);
 
   if (d.records.length) {
