@@ -197,6 +197,18 @@ try {
     "own and linked records: the note counts both and does not say 本人无直接记录", text);
   await page.unroute("**/v1/check?*");
 
+  // --- A date before the data's history: the card says the data does not reach back.
+  const snapshot = await (await fetch(BASE + "/v1/snapshot")).json();
+  check(!text.includes("早于名单数据的起始日期"), "a date within the data's history has no caveat");
+  await page.fill("#as-of", "2019-01-01");
+  await page.selectOption("#scenario", { label: "公共资源交易" });
+  await typeCode("914101844590813695");
+  await submitAndWait();
+  await page.waitForFunction(() => /2019-01-01/.test(document.querySelector("#result .card")?.innerText || ""));
+  text = await card.innerText();
+  check(text.includes(`核查日期 2019-01-01 早于名单数据的起始日期 ${snapshot.history_from}`),
+    "a date before history_from gets the caveat", text);
+  await page.fill("#as-of", AS_OF);
 
   // --- Name search: suggestions, keyboard pick, the code field filled and checked.
   const name = page.locator("#name");

@@ -426,6 +426,8 @@ function decisionCard(d) {
     notes.append(el("li", "note note-linked",
       `除本人的 ${d.records.length - linked} 条记录外，另有 ${linked} 条记录因其在失信单位中的任职而及于本人（落实到人）。`));
   }
+  const caveat = historyCaveat(d.as_of);
+  if (caveat) notes.append(el("li", "note note-history", caveat));
   if (notes.childElementCount) card.append(notes);
 
   if (d.records.length) {
@@ -1052,6 +1054,13 @@ function rowError(r, lenient) {
   return `${ERROR_LABELS[e.code] || "代码无效"}：${maskNumbers(e.message)}`;
 }
 
+/** A caveat when the date asked about is before the data's history begins, else null. */
+function historyCaveat(asOf) {
+  if (!SNAPSHOT.historyFrom || !asOf || asOf >= SNAPSHOT.historyFrom) return null;
+  return `核查日期 ${asOf} 早于名单数据的起始日期 ${SNAPSHOT.historyFrom}：此前的记录不在数据中，` +
+    "“未发现限制”不能说明当时没有限制，请以当时的名单为准。";
+}
+
 function batchView(screening) {
   const box = el("div", "batch-view");
   if (screening.broken) {
@@ -1070,6 +1079,8 @@ function batchView(screening) {
   item("代码无效", c.invalid, "sum-invalid");
   box.append(el("h2", null, `${maskNumbers(screening.fileName)}：共 ${screening.done} 行`));
   box.append(el("p", "batch-params", screening.describe()));
+  const caveat = historyCaveat(screening.params.get("as_of"));
+  if (caveat) box.append(el("p", "note note-history", caveat));
   box.append(s);
   const dl = el("button", "primary", "下载结果（CSV）");
   dl.type = "button";
@@ -1123,6 +1134,8 @@ function downloadCsv(screening) {
 
 /** List names by code, from /v1/snapshot, for the batch table. */
 const LIST_NAMES = {};
+/** What the page needs of /v1/snapshot besides: the first day the data covers. */
+const SNAPSHOT = { historyFrom: null };
 
 async function showSnapshot() {
   const p = $("snapshot");
@@ -1141,6 +1154,7 @@ async function showSnapshot() {
     p.className = "snapshot";
     const s = await resp.json();
     for (const l of s.lists) LIST_NAMES[l.code] = l.name;
+    SNAPSHOT.historyFrom = s.history_from || null;
     p.textContent = `名单数据：${s.built_on} 版（${s.counts.subjects} 个主体，${s.counts.records} 条记录）`;
   } catch (_) {
     p.textContent = "无法连接服务";
