@@ -58,7 +58,12 @@ try {
     // On the keyed server 401 and 403 are expected answers too.
     if (m.type() === "error" && !/status of (401|403|422)/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  // A cancelled batch aborts its request on purpose; nothing else may fail.
+  let cancelling = false;
+  page.on("requestfailed", (r) => {
+    const aborted = cancelling && r.url().includes("/v1/screen") && r.failure()?.errorText === "net::ERR_ABORTED";
+    if (!aborted) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
 
   // --- The page and its headers.
   const resp = await page.goto(BASE + "/");
@@ -116,6 +121,36 @@ try {
   check(/居民身份证号码格式正确/.test(await page.textContent("#code-msg")),
     "a code valid as both kinds is taken for a person's number");
 
+  // --- A 15-digit legacy number whose birth date does not exist (1968-13-32) is an error
+  // at once, not "15 / 18 typed"; 15 digits that may still become an 18-digit number are not.
+  await typeCode("410102681332021");
+  check(/19681332 不存在/.test(await page.textContent("#code-msg")) && await code.getAttribute("aria-invalid") === "true",
+    "410102681332021: the impossible legacy birth date is an error", await page.textContent("#code-msg"));
+  await typeCode("410102196804120");
+  check(/已输入 15 \/ 18/.test(await page.textContent("#code-msg")), "15 digits of an 18-digit number are progress");
+
+  // --- Screen readers hear a change of state (valid, invalid), not every key's count: the
+  // message under the field is no live region, a hidden one says only the changes.
+  check(await page.getAttribute("#code-msg", "aria-live") === null, "the typing message is no live region");
+  await typeCode("");
+  await page.evaluate(() => {
+    window.__announced = [];
+    new MutationObserver(() => window.__announced.push(document.getElementById("code-status").textContent))
+      .observe(document.getElementById("code-status"), { childList: true, characterData: true, subtree: true });
+  });
+  await typeCode("41010219680412021");
+  await code.pressSequentially("1");
+  await code.press("Backspace");
+  await code.pressSequentially("2");
+  await code.press("Backspace");
+  await code.pressSequentially("1");
+  const announced = await page.evaluate(() => window.__announced.filter((t) => t));
+  check(announced.length === 3 && /格式正确/.test(announced[0]) && /应为 1/.test(announced[1]) && /格式正确/.test(announced[2]),
+    "the live region announces valid, invalid, valid and nothing while typing", JSON.stringify(announced));
+  check(await page.getAttribute("#code-status", "aria-live") === "polite" &&
+    (await page.locator("#code-status").boundingBox()).width <= 1,
+    "the announcements are polite and not shown twice on screen");
+
   // --- A mistyped check character: the live message names the right one.
   await typeCode("9111000060003734");
   check(/已输入 16 \/ 18/.test(await page.textContent("#code-msg")), "a partial code shows its progress");
@@ -142,7 +177,38 @@ try {
   check(text.includes("通过 郑州市中原区恒达建材有限公司（914101027110665834）的 法定代表人"),
     "the card says the record reaches him as legal representative of 恒达建材", text);
   check(text.includes("王建国"), "the card shows the person's name");
+  check(text.includes("本人无直接记录"), "every record reaches him through a link: 本人无直接记录", text);
   await page.screenshot({ path: join(SHOTS, "02-linked-person-1280x800.png"), fullPage: true });
+
+  // --- The same person with a record of his own besides (the demo data has none, so the
+  // answer is changed on its way): 本人无直接记录 would be false.
+  await page.route("**/v1/check?*", async (route) => {
+    const answer = await route.fetch();
+    const d = await answer.json();
+    const own = { ...d.records[0], record_id: "OWN-1", list_name: "本人记录" };
+    delete own.via;
+    d.records.unshift(own);
+    await route.fulfill({ response: answer, json: d });
+  });
+  await submitAndWait();
+  await page.waitForFunction(() => /OWN-1/.test(document.querySelector("#result .card")?.innerText || ""));
+  text = await card.innerText();
+  check(!text.includes("本人无直接记录") && /除本人的 1 条记录外，另有 [0-9]+ 条记录因其在失信单位中的任职而及于本人/.test(text),
+    "own and linked records: the note counts both and does not say 本人无直接记录", text);
+  await page.unroute("**/v1/check?*");
+
+  // --- A date before the data's history: the card says the data does not reach back.
+  const snapshot = await (await fetch(BASE + "/v1/snapshot")).json();
+  check(!text.includes("早于名单数据的起始日期"), "a date within the data's history has no caveat");
+  await page.fill("#as-of", "2019-01-01");
+  await page.selectOption("#scenario", { label: "公共资源交易" });
+  await typeCode("914101844590813695");
+  await submitAndWait();
+  await page.waitForFunction(() => /2019-01-01/.test(document.querySelector("#result .card")?.innerText || ""));
+  text = await card.innerText();
+  check(text.includes(`核查日期 2019-01-01 早于名单数据的起始日期 ${snapshot.history_from}`),
+    "a date before history_from gets the caveat", text);
+  await page.fill("#as-of", AS_OF);
 
   // --- Name search: suggestions, keyboard pick, the code field filled and checked.
   const name = page.locator("#name");
@@ -171,6 +237,11 @@ try {
   const wide = await page.evaluate(() => document.documentElement.scrollWidth);
   check(wide <= 768, "at 768 px the page needs no horizontal scrolling", `scrollWidth ${wide}`);
   await page.screenshot({ path: join(SHOTS, "04-deny-768x1024.png") });
+  // --- Phone width: the token field and the card fit.
+  await page.setViewportSize({ width: 360, height: 740 });
+  const narrow = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(narrow <= 360, "at 360 px the page needs no horizontal scrolling", `scrollWidth ${narrow}`);
+  await page.screenshot({ path: join(SHOTS, "04b-deny-360x740.png"), fullPage: true });
   await page.setViewportSize({ width: 1280, height: 800 });
 
   // --- Batch: upload a CSV, see the summary, download the results.
@@ -178,17 +249,22 @@ try {
   check(await page.isVisible("#batch-form") && !(await page.isVisible("#check-form")), "the batch tab shows");
   const dir = mkdtempSync(join(tmpdir(), "credgate-batch-"));
   const csv = join(dir, "suppliers.csv");
-  writeFileSync(csv, [
-    // The code column is not first: the page finds it by its name.
-    "名称,统一社会信用代码",
-    "恒达建材,914101027110665834",
-    "错码单位,91110000600037341N",
-    "永兴机械,914101844590813695",
-    "恒信电子,91410100MA2MAYK72W",
-    "华泰装饰,91410105MA3LWF6F8Q",
-    "刘洋,410184197902141699",
-    "",
-  ].join("\n"));
+  const suppliers = [
+    // The code column is not first: the page finds it by its name, quoted or not. The notes
+    // hold numbers that are masked wherever the page shows them: an account number and a
+    // person's number glued to letters.
+    ["名称", "统一社会信用代码", "备注"],
+    ["恒达建材", "914101027110665834", "账号6222021234567890123"],
+    ["错码单位", "91110000600037341N", ""],
+    ["永兴机械", "914101844590813695", ""],
+    ["恒信电子", "91410100MA2MAYK72W", ""],
+    ["华泰装饰", "91410105MA3LWF6F8Q", ""],
+    ["刘洋", "410184197902141699", "rep410102196804120211x"],
+    ["错号", "410184197902141698", ""],
+    ["短号", "41018419790214169", ""],
+  ];
+  const quoted = (cells) => cells.map((c) => `"${c}"`).join(",");
+  writeFileSync(csv, [quoted(suppliers[0]), ...suppliers.slice(1).map((r) => r.join(",")), ""].join("\n"));
   await page.setInputFiles("#batch-file", csv);
   await page.selectOption("#batch-scenario", { label: "公共资源交易" });
   await page.fill("#batch-as-of", AS_OF);
@@ -199,18 +275,28 @@ try {
   const sums = await page.evaluate(() =>
     Object.fromEntries([...document.querySelectorAll("#batch-summary .sum")].map((s) =>
       [s.querySelector("dt").textContent, Number(s.querySelector("dd").textContent)])));
-  check(sums["总行数"] === 6, "the summary counts 6 rows", JSON.stringify(sums));
+  check(sums["总行数"] === 8, "the summary counts 8 rows", JSON.stringify(sums));
   check(sums["禁止"] === 2 && sums["审慎审核"] === 1 && sums["绿色通道"] === 1 && sums["未发现限制"] === 1,
     "by decision: 2 deny, 1 review, 1 fast_track, 1 clear", JSON.stringify(sums));
-  check(sums["代码无效"] === 1, "one invalid code", JSON.stringify(sums));
+  check(sums["代码无效"] === 3, "three invalid codes", JSON.stringify(sums));
   const rows = await page.locator("#batch-result tbody tr").count();
-  check(rows === 6, "the table lists 6 rows", String(rows));
+  check(rows === 8, "the table lists 8 rows", String(rows));
   const table = await page.innerText("#batch-result table");
   check(table.includes("410184********1699") && !table.includes("410184197902141699"),
     "people's numbers are masked in the table");
-  check(/第 18 位应为 L/.test(table), "the invalid row says the check character should be L", table);
+  check(table.includes("410184*******4169") && table.includes("622202*********0123") &&
+    table.includes("rep410102********0211x"),
+    "every run of 14 or more digits in caller text is masked, whatever is next to it", table);
+  check(!/[0-9]{14}/.test(table.replace(/914101027110665834|914101844590813695/g, "")),
+    "no other run of 14 digits is in the table", table);
+  check(/校验位（第 18 位）应为 L/.test(table) && /校验位（第 18 位）应为 9/.test(table),
+    "the invalid rows give the server's expected check character", table);
+  check(/代码只有 17 位/.test(table) && !table.includes("“*”"),
+    "a short code is told by its length, never by the masking's stars", table);
   check(table.includes("失信被执行人名单") && table.includes("恒达建材"),
     "the table shows list names and the echoed name column", table);
+  check((await page.innerText("#batch-result")).includes("办理事项：公共资源交易"),
+    "the results name the scenario they were screened for");
   await page.screenshot({ path: join(SHOTS, "05-batch-1280x800.png"), fullPage: true });
 
   const downloading = page.waitForEvent("download");
@@ -218,16 +304,36 @@ try {
   const download = await downloading;
   const saved = join(dir, "out.csv");
   await download.saveAs(saved);
-  const lines = readFileSync(saved, "utf8").replace(/^\ufeff/, "").trim().split(/\r?\n/);
-  check(download.suggestedFilename().endsWith(".csv"), "the download is a .csv", download.suggestedFilename());
-  check(lines[0].startsWith("row,名称,统一社会信用代码,decision"), "the CSV numbers the rows and keeps the input columns and their names", lines[0]);
-  check(lines[1].startsWith("1,") && lines[6].startsWith("6,"), "the CSV rows carry their row numbers", lines.join("\n"));
-  check(lines.length === 7, "the CSV has a header and 6 rows", String(lines.length));
+  const downloaded = readFileSync(saved, "utf8");
+  const lines = downloaded.replace(/^\ufeff/, "").trim().split(/\r?\n/);
+  check(download.suggestedFilename() === "suppliers-结果.csv", "the download is named after the file", download.suggestedFilename());
+  check(lines[0].startsWith("row,名称,统一社会信用代码,备注,decision"), "the CSV numbers the rows and keeps the input columns and their names", lines[0]);
+  check(lines[1].startsWith("1,") && lines[8].startsWith("8,"), "the CSV rows carry their row numbers", lines.join("\n"));
+  check(lines.length === 9, "the CSV has a header and 8 rows", String(lines.length));
   check(lines[1].includes(",deny,") && lines[2].includes("invalid_id"), "the CSV rows carry the decisions");
+  check(!/[0-9０-９]{14}/.test(downloaded.replace(/914101027110665834|914101844590813695/g, "")) &&
+    downloaded.includes("rep410102********0211x"),
+    "the download masks every run of 14 or more digits but the organisations' codes", downloaded);
+
+  // The download is the screening shown: changing the form afterwards changes nothing in it.
+  await page.selectOption("#batch-scenario", { label: "乘坐飞机 / 高等级列车" });
+  await page.fill("#batch-as-of", "2020-01-01");
+  const other = join(dir, "other.csv");
+  writeFileSync(other, "id\n914101844590813695\n");
+  await page.setInputFiles("#batch-file", other);
+  const again = page.waitForEvent("download");
+  await page.click("#batch-download");
+  const second = await again;
+  const saved2 = join(dir, "out2.csv");
+  await second.saveAs(saved2);
+  check(second.suggestedFilename() === "suppliers-结果.csv" && readFileSync(saved2, "utf8") === downloaded,
+    "after the form changed, the download is still the screening shown", second.suggestedFilename());
+  await page.selectOption("#batch-scenario", { label: "公共资源交易" });
+  await page.fill("#batch-as-of", AS_OF);
 
   // The same suppliers as an Excel workbook: sent as it is, read by the server.
   const book = join(dir, "suppliers.xlsx");
-  writeFileSync(book, xlsx(readFileSync(csv, "utf8").trim().split("\n").map((l) => l.split(","))));
+  writeFileSync(book, xlsx(suppliers));
   await page.setInputFiles("#batch-file", book);
   const screenedBook = page.waitForResponse((r) => r.url().includes("/v1/screen"));
   await page.click("#batch-btn");
@@ -242,12 +348,121 @@ try {
       [s.querySelector("dt").textContent, Number(s.querySelector("dd").textContent)])));
   check(JSON.stringify(bookSums) === JSON.stringify(sums), "the workbook gives the CSV's summary", JSON.stringify(bookSums));
   const bookRows = await page.locator("#batch-result tbody tr").count();
-  check(bookRows === 6, "the workbook's table lists 6 rows", String(bookRows));
+  check(bookRows === 8, "the workbook's table lists 8 rows", String(bookRows));
 
   await page.setViewportSize({ width: 768, height: 1024 });
   const batchWide = await page.evaluate(() => document.documentElement.scrollWidth);
   check(batchWide <= 768, "at 768 px the batch results need no page-wide scrolling", `scrollWidth ${batchWide}`);
   await page.screenshot({ path: join(SHOTS, "06-batch-768x1024.png"), fullPage: true });
+  await page.setViewportSize({ width: 360, height: 740 });
+  const batchNarrow = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(batchNarrow <= 360, "at 360 px the batch results need no page-wide scrolling", `scrollWidth ${batchNarrow}`);
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  // --- A large list is sent in parts (one body of some 200,000 rows deadlocked Chromium's
+  // upload against the server's streamed answer), with progress, and joined in order. Names
+  // with quoted commas, quotes and line breaks must not be cut between parts.
+  const ids = ["914101027110665834", "91110000600037341N", "914101844590813695", "91410100MA2MAYK72W",
+    "91410105MA3LWF6F8Q", "410184197902141699"];
+  const expected = ["deny", "", "fast_track", "clear", "review", "deny"];
+  // How the code column reads: valid organisation codes as sent, every other run of 14 or
+  // more digits masked.
+  const maskIfPerson = (id) => (id === "914101027110665834" || id === "914101844590813695" ? id
+    : id.replace(/[0-9]{14,}/g, (run) => run.slice(0, 6) + "*".repeat(run.length - 10) + run.slice(-4)));
+  const big = join(dir, "big.csv");
+  const bigRows = 60_000;
+  const bigLines = ["序号,名称,统一社会信用代码"];
+  for (let i = 0; i < bigRows; i++) {
+    const name = i % 7 === 0 ? `"单位${i}，含""引号"",逗号,与\n换行"` : `单位${i}`;
+    bigLines.push(`${i + 1},${name},${ids[i % ids.length]}`);
+  }
+  writeFileSync(big, bigLines.join("\r\n") + "\r\n");
+  const bodies = [];
+  const onRequest = (r) => {
+    if (r.url().includes("/v1/screen")) bodies.push(r.postData() || "");
+  };
+  page.on("request", onRequest);
+  await page.setInputFiles("#batch-file", big);
+  const started = Date.now();
+  await page.click("#batch-btn");
+  check(await page.isDisabled("#batch-btn"), "the start button is disabled while a batch runs");
+  await page.waitForFunction(() => /已完成 [0-9]+ \/ 60000 行/.test(document.getElementById("batch-progress-text").textContent));
+  check(await page.isVisible("#batch-cancel"), "progress (rows done / total) and a cancel button show while it runs");
+  await page.locator("#batch-summary").waitFor({ timeout: 120_000 });
+  page.off("request", onRequest);
+  console.log(`# ${bigRows} rows screened in ${Date.now() - started} ms`);
+  check(!(await page.isDisabled("#batch-btn")) && !(await page.isVisible("#batch-progress")),
+    "when it is done the button is enabled again and the progress gone");
+  const bigSums = await page.evaluate(() =>
+    Object.fromEntries([...document.querySelectorAll("#batch-summary .sum")].map((s) =>
+      [s.querySelector("dt").textContent, Number(s.querySelector("dd").textContent)])));
+  check(bigSums["总行数"] === bigRows && bigSums["禁止"] === bigRows / 3 && bigSums["代码无效"] === bigRows / 6,
+    "all 60,000 rows are counted", JSON.stringify(bigSums));
+  check(bodies.length === Math.ceil(bigRows / 5000) && bodies.every((b) => b.startsWith("序号,名称,id\n")),
+    "the list went in parts of 5,000 rows, each with the header (the code column named id)",
+    `${bodies.length} requests; ${bodies.map((b) => b.slice(0, 20)).join(" | ")}`);
+  const bigDownloading = page.waitForEvent("download");
+  await page.click("#batch-download");
+  const bigSaved = join(dir, "big-out.csv");
+  await (await bigDownloading).saveAs(bigSaved);
+  const bigOut = readFileSync(bigSaved, "utf8").replace(/^\ufeff/, "");
+  // Records, not lines: the names hold line breaks.
+  const records = bigOut.match(/(?:[^"\n]|"(?:[^"]|"")*")+/g);
+  check(records.length === bigRows + 1 && records[0] === "row,序号,名称,统一社会信用代码,decision,heightened,nonconforming,lists,measures,error",
+    "the download has a header and a line per row", `${records.length} records; ${records[0]}`);
+  const cellsOf = (rec) => {
+    const cells = [];
+    for (let i = 0; ; i++) {
+      let cell = "";
+      if (rec[i] === '"') {
+        for (i++; ; i += 2) {
+          const q = rec.indexOf('"', i);
+          cell += rec.slice(i, q);
+          i = q;
+          if (rec[q + 1] !== '"') break;
+          cell += '"';
+        }
+        i++;
+      } else {
+        const comma = rec.indexOf(",", i);
+        const end = comma < 0 ? rec.length : comma;
+        cell = rec.slice(i, end);
+        i = end;
+      }
+      cells.push(cell);
+      if (i >= rec.length) return cells;
+    }
+  };
+  const misplaced = records.slice(1).findIndex((rec, i) => {
+    const c = cellsOf(rec);
+    return c.length !== 10 || c[0] !== String(i + 1) || c[1] !== String(i + 1) ||
+      c[3] !== maskIfPerson(ids[i % ids.length]) || c[4] !== expected[i % expected.length];
+  });
+  check(misplaced === -1, "every row has its own number, its own input and its own decision, in order",
+    misplaced < 0 ? "" : records[misplaced + 1]);
+
+  // --- Cancel: the requests stop and the page is ready for the next batch. (Small parts
+  // here, so that there is time to press the button between them.)
+  await page.evaluate(() => { document.getElementById("batch-form").dataset.partRows = "200"; });
+  await page.click("#batch-btn");
+  await page.waitForFunction(() => /已完成 [1-9][0-9]* \/ 60000 行/.test(document.getElementById("batch-progress-text").textContent));
+  await page.screenshot({ path: join(SHOTS, "08-batch-progress-1280x800.png") });
+  cancelling = true;
+  await page.click("#batch-cancel");
+  await page.waitForFunction(() => /已取消筛查/.test(document.getElementById("batch-result").textContent));
+  let after = 0;
+  const countAfter = (r) => {
+    if (r.url().includes("/v1/screen")) after++;
+  };
+  page.on("request", countAfter);
+  await page.waitForTimeout(300);
+  page.off("request", countAfter);
+  cancelling = false;
+  const cancelled = await page.innerText("#batch-result");
+  check(after === 0 && /已取消筛查（已完成 [0-9]+ \/ 60000 行）/.test(cancelled) && !(await page.isDisabled("#batch-btn")),
+    "cancel stops the requests, says how far it got and enables the button", `${after} requests after; ${cancelled}`);
+  check(await page.locator("#batch-download").count() === 0, "a cancelled batch offers no download of part of it");
+  await page.evaluate(() => { delete document.getElementById("batch-form").dataset.partRows; });
   rmSync(dir, { recursive: true, force: true });
 
   // --- A server with keys: the token field, 401/403 in Chinese, the token kept per tab.

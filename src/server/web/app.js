@@ -156,10 +156,16 @@ function judgeId(input, lenient, today) {
   const code = n.code;
   if (code.length === 0) return { state: "empty", text: "" };
   if (code.length > 18) return { state: "error", text: `长度 ${code.length} 位，多于 18 位` };
-  if (code.length === 15) {
-    if (/^[0-9]{15}$/.test(code)) {
-      const birth = birthProblem("19" + code.slice(6, 12), today);
-      if (!birth) return { state: "ok", type: "ric", text: "15 位旧版身份证号码，将按 18 位核查" };
+  if (code.length === 15 && /^[0-9]{15}$/.test(code)) {
+    const birth = birthProblem("19" + code.slice(6, 12), today);
+    if (!birth) return { state: "ok", type: "ric", text: "15 位旧版身份证号码，将按 18 位核查" };
+    // Fifteen digits may also be an 18-digit number still being typed. When positions 7–14
+    // are no birth date either (410102681332021: 1968-13-32 as a legacy number, 6813-32-02
+    // as the start of a new one), they are shown as the error the server would give for
+    // them, a legacy number's; an all-digit credit code being typed can pass through this
+    // state too, hence the "如为".
+    if (birthProblem(code.slice(6, 14), today)) {
+      return { state: "error", text: `如为 15 位旧版身份证号码：${birth}` };
     }
   }
   if (code.length < 18) {
@@ -298,7 +304,7 @@ function errorBox(err) {
   box.setAttribute("role", "alert");
   box.append(el("strong", null, errorLabel(err)));
   if (err.expected_check) box.append(el("p", null, `校验位应为 ${err.expected_check}。`));
-  box.append(el("p", "detail", err.message));
+  box.append(el("p", "detail", maskNumbers(err.message)));
   return box;
 }
 
@@ -331,12 +337,22 @@ function setupTabs() {
 // ---------------------------------------------------------------------------------------
 // Single check.
 
+// The message under the code field changes with every key ("已输入 12 / 18 位"), so it is not
+// a live region: screen readers read it with the field (aria-describedby). A separate live
+// region announces only a change of state, to valid or to invalid.
+let announcedState = "empty";
+
 function showCodeJudgement() {
   const j = judgeId($("code").value, $("lenient").checked, todayLocal());
   const msg = $("code-msg");
   msg.textContent = j.text;
   msg.className = "msg msg-" + j.state;
   $("code").setAttribute("aria-invalid", String(j.state === "error"));
+  const state = j.state === "ok" || j.state === "error" ? j.state : "typing";
+  if (state !== announcedState) {
+    announcedState = state;
+    $("code-status").textContent = state === "typing" ? "" : j.text;
+  }
   return j;
 }
 
@@ -403,7 +419,15 @@ function decisionCard(d) {
   const notes = el("ul", "notes");
   if (d.heightened) notes.append(el("li", "note note-heightened", "加重惩戒：在两个及以上领域存在严重失信记录，适用从重措施。"));
   if (d.nonconforming) notes.append(el("li", "note note-nonconforming", "非标准代码：校验位不符合 GB 32100（试点地区旧代码），已按宽松模式核查，请核对营业执照。"));
-  if (d.records.some((r) => r.via)) notes.append(el("li", "note note-linked", "本人无直接记录，限制因其在失信单位中的任职而及于本人（落实到人）。"));
+  const linked = d.records.filter((r) => r.via).length;
+  if (linked && linked === d.records.length) {
+    notes.append(el("li", "note note-linked", "本人无直接记录，限制因其在失信单位中的任职而及于本人（落实到人）。"));
+  } else if (linked) {
+    notes.append(el("li", "note note-linked",
+      `除本人的 ${d.records.length - linked} 条记录外，另有 ${linked} 条记录因其在失信单位中的任职而及于本人（落实到人）。`));
+  }
+  const caveat = historyCaveat(d.as_of);
+  if (caveat) notes.append(el("li", "note note-history", caveat));
   if (notes.childElementCount) card.append(notes);
 
   if (d.records.length) {
@@ -591,14 +615,77 @@ function setupSearch() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Batch: a CSV file is read here (UTF-8, else GB18030 as Excel writes it on Chinese Windows)
-// and sent as UTF-8 CSV to /v1/screen with a summary line; an .xlsx workbook is sent as it is
-// (the server reads its first sheet). The download asks the same endpoint for CSV.
+// Masking of caller text. Whatever the page shows or downloads of what the caller sent (the
+// code column of an invalid row, the other columns, header names, messages quoting a row, the
+// file's name) has people's numbers masked by the server's rule (trust::privacy::mask_numbers),
+// applied here again: the server does not mask for a key with `personal_full`, and the page
+// never shows a full number whatever the key.
 
-let batchText = null; // the body sent: CSV text, or the workbook's bytes
-let batchType = "text/csv; charset=utf-8";
+const isDigit = (c) => (c >= "0" && c <= "9") || (c >= "\uff10" && c <= "\uff19");
+const isCheckX = (c) => c === "X" || c === "x" || c === "\uff38" || c === "\uff58";
+const FULL_WIDTH_TO_ASCII = (c) => (c >= "\uff01" && c <= "\uff5e" ? String.fromCharCode(c.charCodeAt(0) - 0xfee0) : c);
+
+/** First 6 and last 4 characters of a number kept, every character between them a `*`. */
+function maskRun(chars) {
+  return chars.slice(0, 6).join("") + "*".repeat(chars.length - 10) + chars.slice(-4).join("");
+}
+
+/** The length of a run of digits starting at `i`, an X right after 17 digits included. */
+function numberRun(chars, i) {
+  let j = i;
+  while (j < chars.length && isDigit(chars[j])) j++;
+  if (j - i === 17 && j < chars.length && isCheckX(chars[j])) j++;
+  return j - i;
+}
+
+/**
+ * Masks people's numbers in caller text: every run of 14 or more digits (ASCII or
+ * full-width; an X or x right after 17 digits belongs to the run), whatever is next to it,
+ * keeps its first 6 and last 4 characters. Text that is such a number once its spaces and
+ * hyphens are dropped (typed in groups, `410102 19680412 0211`) is masked whole, in ASCII.
+ */
+function maskNumbers(text) {
+  const s = text === null || text === undefined ? "" : String(text);
+  if (s.length < 14) return s;
+  const compact = [...s].filter((c) => !/[\s\-\u2010-\u2015]/.test(c)).map(FULL_WIDTH_TO_ASCII);
+  if (compact.length >= 14 && numberRun(compact, 0) === compact.length) return maskRun(compact);
+  const chars = [...s];
+  let out = "";
+  for (let i = 0; i < chars.length;) {
+    const n = isDigit(chars[i]) ? numberRun(chars, i) : 0;
+    if (n >= 14) {
+      out += maskRun(chars.slice(i, i + n));
+      i += n;
+    } else if (n > 0) {
+      out += chars.slice(i, i + n).join("");
+      i += n;
+    } else {
+      out += chars[i];
+      i++;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Batch. A CSV file is read here (UTF-8, else GB18030 as Excel writes it on Chinese Windows),
+// cut into records as the server cuts a body, and sent to /v1/screen as UTF-8 CSV in parts of
+// PART_ROWS rows, each part with the header line; the answers are read as NDJSON and joined
+// in order, each row numbered by its place in the file. Parts keep a batch of any size from
+// deadlocking: Chromium sends a whole request body before it reads the answer, while the
+// server answers as it reads and stops reading while its answer is not taken, so one body of
+// some 200,000 rows never finished. An .xlsx workbook is sent as it is: the server reads a
+// workbook whole before it answers (a zip archive cannot be streamed), so it cannot deadlock.
+//
+// The table and the download are the same screening: each row's CSV line is made when its
+// answer arrives and kept with the parameters, file name and layout that were screened, so
+// changing the form afterwards changes nothing in the results shown or downloaded.
+
 const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-let batchName = "";
+/** Rows per request. A test may set `data-part-rows` on the batch form to use fewer. */
+const PART_ROWS = 5000;
+const PREVIEW_ROWS = 200;
+const RESULT_COLUMNS = ["decision", "heightened", "nonconforming", "lists", "measures", "error"];
 
 async function readCsv(file) {
   const bytes = await file.arrayBuffer();
@@ -609,28 +696,118 @@ async function readCsv(file) {
   }
 }
 
+/** A CSV field quoted as the server quotes it: when it holds a comma, a quote, CR or LF. */
+function csvCell(text) {
+  return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+}
+
+/**
+ * The records of CSV text as the server cuts a body into them (src/server/split.rs): at each
+ * line feed outside double quotes, a CR before it dropped, blank records skipped (the server
+ * does not number them either).
+ */
+function csvRecords(text) {
+  const out = [];
+  const push = (rec) => {
+    if (/^[ \t\n\f\r]*$/.test(rec)) return;
+    out.push(rec.endsWith("\r") ? rec.slice(0, -1) : rec);
+  };
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) quoted = !quoted;
+    else if (c === 10 && !quoted) {
+      push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  push(text.slice(start));
+  return out;
+}
+
+/** The fields of one CSV record (RFC 4180: quotes, doubled quotes), or null when malformed. */
+function csvFields(rec) {
+  const fields = [];
+  let i = 0;
+  for (;;) {
+    if (rec[i] === '"') {
+      let s = "";
+      i++;
+      for (;;) {
+        const j = rec.indexOf('"', i);
+        if (j < 0) return null; // a quoted field is not closed
+        s += rec.slice(i, j);
+        if (rec[j + 1] === '"') {
+          s += '"';
+          i = j + 2;
+        } else {
+          i = j + 1;
+          break;
+        }
+      }
+      if (i < rec.length && rec[i] !== ",") return null; // text follows a closing quote
+      fields.push(s);
+    } else {
+      const j = rec.indexOf(",", i);
+      const end = j < 0 ? rec.length : j;
+      fields.push(rec.slice(i, end));
+      i = end;
+    }
+    if (i >= rec.length) return fields;
+    i++;
+    if (i === rec.length) {
+      fields.push("");
+      return fields;
+    }
+  }
+}
+
 const CODE_COLUMNS = /^(id|统一社会信用代码|社会信用代码|信用代码|身份证号码|身份证号|公民身份号码|证件号码|证件号)$/i;
 
 /**
- * The server reads the `id` column, else the first. A spreadsheet whose code column has a
- * Chinese name and is not first gets that header cell renamed `id`, so the right column is
- * screened; the other columns are untouched.
+ * Whether a field looks like an identifier: 15 to 18 letters or digits, at least 6 of them
+ * digits, once spaces and hyphens are dropped and full-width forms folded.
  */
-let renamedColumn = null; // {index, name} of a header cell markCodeColumn renamed
+function looksLikeId(field) {
+  const n = normalizeId(field);
+  return n.code !== undefined && n.code.length >= 15 && n.code.length <= 18 && n.code.replace(/[^0-9]/g, "").length >= 6;
+}
 
-function markCodeColumn(text) {
-  renamedColumn = null;
-  const body = text.replace(/^\ufeff/, "");
-  const end = body.search(/\r?\n/);
-  const first = end < 0 ? body : body.slice(0, end);
-  if (first.includes('"')) return body; // quoted headers are left to the server
-  const cells = first.split(",");
-  if (cells.some((c) => c.trim().toLowerCase() === "id")) return body;
-  const i = cells.findIndex((c) => CODE_COLUMNS.test(c.trim()));
-  if (i <= 0) return body;
-  renamedColumn = { index: i, name: cells[i] };
-  cells[i] = "id";
-  return cells.join(",") + (end < 0 ? "" : body.slice(end));
+/**
+ * The server's rule for a first row (batch::input::is_header_row): a header when a field is
+ * `id` or when no field looks like an identifier; otherwise it is data.
+ */
+function isHeaderRow(fields) {
+  return fields.some((f) => f.trim().toLowerCase() === "id") || !fields.some(looksLikeId);
+}
+
+/**
+ * A CSV list laid out for the server: `names` (the header's names, or `id, column2, …` when
+ * the first row is data), `idCol` (the `id` column, else one with a known identifier name,
+ * else the first), the `records` of data and the header line each part is sent with. That
+ * line names the code column `id` and so is a header by any rule, whatever the first row
+ * was; the names the clerk gave are kept for the download.
+ */
+function csvLayout(text) {
+  const records = csvRecords(text.replace(/^\ufeff/, ""));
+  if (!records.length) return null;
+  const first = csvFields(records[0]) || [records[0]];
+  let names;
+  let idCol;
+  let data;
+  if (isHeaderRow(first)) {
+    names = first.map((f) => f.trim());
+    idCol = names.findIndex((n) => n.toLowerCase() === "id");
+    if (idCol < 0) idCol = Math.max(0, names.findIndex((n) => CODE_COLUMNS.test(n)));
+    data = records.slice(1);
+  } else {
+    names = first.map((_, i) => (i === 0 ? "id" : `column${i + 1}`));
+    idCol = 0;
+    data = records;
+  }
+  const sentHeader = names.map((n, i) => csvCell(i === idCol ? "id" : n)).join(",");
+  return { names, idCol, records: data, sentHeader };
 }
 
 function batchParams() {
@@ -640,7 +817,164 @@ function batchParams() {
   return p;
 }
 
+/** What to show of a row's code: a recognised organisation code as it is, anything else masked. */
+function shownInput(r) {
+  if (r.id && r.id_type === "uscc") return r.id;
+  return maskNumbers(r.id && r.id_type === "ric" ? r.id : r.input || "");
+}
+
+/** The code cell of the download: the server's echo of the input, masked unless an organisation's. */
+function inputCell(r) {
+  return r.id_type === "uscc" ? r.input || "" : maskNumbers(r.input || "");
+}
+
+/** The six result cells of a row, as the server writes them in a CSV answer. */
+function resultCells(r) {
+  return [
+    r.decision || "",
+    String(Boolean(r.heightened)),
+    String(Boolean(r.nonconforming)),
+    (r.lists || []).join(";"),
+    (r.measures || []).join(";"),
+    r.error ? maskNumbers(`${r.error.code}: ${r.error.message}`) : "",
+  ].map(csvCell).join(",");
+}
+
+/**
+ * A screening in progress or done: what was sent (file, parameters, layout) and what came
+ * back (counts, the first rows for the table, one CSV line per row for the download).
+ */
+class Screening {
+  constructor(file, params, layout) {
+    this.fileName = file.name;
+    this.baseName = file.name.replace(/\.[^.]*$/, "");
+    this.params = params;
+    this.lenient = params.get("lenient") === "1";
+    this.layout = layout; // null for a workbook
+    this.total = layout ? layout.records.length : null;
+    this.done = 0;
+    this.counts = { deny: 0, review: 0, fast_track: 0, clear: 0, invalid: 0 };
+    this.preview = [];
+    this.lines = [];
+    this.header = null;
+    this.broken = null;
+  }
+
+  /** Takes one answered row; `offset` is the number of rows before its part. */
+  add(r, offset) {
+    const row = offset + r.row;
+    this.done++;
+    if (r.decision) this.counts[r.decision] = (this.counts[r.decision] || 0) + 1;
+    else this.counts.invalid++;
+    if (this.preview.length < PREVIEW_ROWS) this.preview.push({ ...r, row });
+    let inputs;
+    if (this.layout) {
+      // Exactly the header's columns, as the server's CSV answer has them: a short row
+      // padded, cells past the header not echoed; an unparsable row as one cell.
+      const { names, idCol, records } = this.layout;
+      const fields = csvFields(records[row - 1]);
+      inputs = names.map((_, i) => {
+        if (!fields) return i === 0 ? maskNumbers(records[row - 1]) : "";
+        if (i === idCol) return inputCell(r);
+        return maskNumbers(fields[i] ?? "");
+      });
+    } else {
+      // A workbook's columns are known from its answers only: the code column first, then
+      // the columns the server echoes, named by the first row.
+      if (!this.header) this.header = ["id", ...Object.keys(r.columns || {})];
+      inputs = this.header.map((k, i) => (i === 0 ? inputCell(r) : maskNumbers((r.columns || {})[k] ?? "")));
+    }
+    this.lines.push(`${row},${inputs.map(csvCell).join(",")},${resultCells(r)}\n`);
+  }
+
+  headerLine() {
+    const names = this.layout ? this.layout.names : this.header || ["id"];
+    return ["row", ...names.map((n) => maskNumbers(n)), ...RESULT_COLUMNS].map(csvCell).join(",") + "\n";
+  }
+
+  /** The parameters in words, for the results' heading. */
+  describe() {
+    const scenario = (SCENARIOS.find(([c]) => c === this.params.get("scenario")) || [null, this.params.get("scenario")])[1];
+    const parts = [`办理事项：${scenario}`, `核查日期：${this.params.get("as_of") || "当日"}`];
+    if (this.lenient) parts.push("接受非标准代码");
+    return parts.join("；");
+  }
+}
+
+/** An API error answer that stops a screening. */
+class ScreenFailure extends Error {
+  constructor(err) {
+    super(err.message);
+    this.err = err;
+  }
+}
+
+/**
+ * Sends one body to /v1/screen and feeds its NDJSON answer to `screening` line by line as it
+ * arrives; `offset` is the number of rows before this part. Returns false when the answer
+ * ended with an error line instead of rows.
+ */
+async function screenPart(screening, body, type, offset, signal, onProgress) {
+  const resp = await api("/v1/screen?" + screening.params, {
+    method: "POST",
+    headers: { "Content-Type": type, Accept: "application/x-ndjson" },
+    body,
+    signal,
+  });
+  if (!resp.ok) throw new ScreenFailure(await apiError(resp));
+  const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+  let pending = "";
+  const take = (line) => {
+    if (!line.trim()) return true;
+    const v = JSON.parse(line);
+    if (v.summary) return true;
+    if (v.error && v.row === undefined) {
+      screening.broken = v.error;
+      return false;
+    }
+    screening.add(v, offset);
+    return true;
+  };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    const lines = (pending + value).split("\n");
+    pending = lines.pop();
+    for (const line of lines) {
+      if (!take(line)) {
+        reader.cancel().catch(() => {});
+        return false;
+      }
+    }
+    onProgress();
+  }
+  return take(pending);
+}
+
+let runningBatch = null; // the AbortController of the screening in progress
+
+function setBatchRunning(controller) {
+  runningBatch = controller;
+  $("batch-btn").disabled = Boolean(controller);
+  $("batch-progress").hidden = !controller;
+  $("batch-result").toggleAttribute("aria-busy", Boolean(controller));
+}
+
+function showProgress(screening) {
+  const bar = $("batch-progress-bar");
+  const text = $("batch-progress-text");
+  if (screening.total === null) {
+    bar.removeAttribute("value");
+    text.textContent = `正在筛查 ${maskNumbers(screening.fileName)}：已完成 ${screening.done} 行`;
+  } else {
+    bar.max = Math.max(screening.total, 1);
+    bar.value = screening.done;
+    text.textContent = `正在筛查 ${maskNumbers(screening.fileName)}：已完成 ${screening.done} / ${screening.total} 行`;
+  }
+}
+
 async function runBatch() {
+  if (runningBatch) return;
   const out = $("batch-result");
   const file = $("batch-file").files[0];
   if (!file) {
@@ -648,142 +982,148 @@ async function runBatch() {
     $("batch-file").focus();
     return;
   }
-  out.replaceChildren(el("p", "placeholder", `正在筛查 ${file.name} …`));
-  out.setAttribute("aria-busy", "true");
+  const controller = new AbortController();
+  const params = batchParams();
+  const form = $("batch-form");
+  const partRows = Number(form.dataset.partRows) > 0 ? Number(form.dataset.partRows) : PART_ROWS;
+  out.replaceChildren();
+  setBatchRunning(controller);
+  let screening = null;
   try {
     if (/\.xlsx$/i.test(file.name) || file.type === XLSX_TYPE) {
-      // The server reads the workbook's first sheet and finds the code column by name.
-      renamedColumn = null;
-      batchText = await file.arrayBuffer();
-      batchType = XLSX_TYPE;
+      screening = new Screening(file, params, null);
+      showProgress(screening);
+      const bytes = await file.arrayBuffer();
+      await screenPart(screening, bytes, XLSX_TYPE, 0, controller.signal, () => showProgress(screening));
     } else {
-      batchText = markCodeColumn(await readCsv(file));
-      batchType = "text/csv; charset=utf-8";
+      const layout = csvLayout(await readCsv(file));
+      if (!layout || !layout.records.length) {
+        out.replaceChildren(errorBox({ code: "bad_body", message: "文件中没有要筛查的数据行。" }));
+        return;
+      }
+      screening = new Screening(file, params, layout);
+      showProgress(screening);
+      for (let at = 0; at < layout.records.length; at += partRows) {
+        const part = layout.records.slice(at, at + partRows);
+        const body = layout.sentHeader + "\n" + part.join("\n") + "\n";
+        const whole = await screenPart(screening, body, "text/csv; charset=utf-8", at, controller.signal,
+          () => showProgress(screening));
+        showProgress(screening);
+        if (!whole) break;
+      }
     }
-    batchName = file.name.replace(/\.[^.]*$/, "");
-    const params = batchParams();
-    params.set("summary", "1");
-    const resp = await api("/v1/screen?" + params, {
-      method: "POST",
-      headers: { "Content-Type": batchType, Accept: "application/x-ndjson" },
-      body: batchText,
-    });
-    if (!resp.ok) {
-      out.replaceChildren(errorBox(await apiError(resp)));
-      return;
-    }
-    const rows = [];
-    let summary = null;
-    let broken = null;
-    for (const line of (await resp.text()).split("\n")) {
-      if (!line.trim()) continue;
-      const v = JSON.parse(line);
-      if (v.summary) summary = v.summary;
-      else if (v.error && v.row === undefined) broken = v.error;
-      else rows.push(v);
-    }
-    out.replaceChildren(batchView(file.name, rows, summary, broken));
+    out.replaceChildren(batchView(screening));
   } catch (e) {
-    out.replaceChildren(errorBox({ code: "network", message: "筛查失败：" + e.message }));
+    if (e.name === "AbortError") {
+      const done = screening ? screening.done : 0;
+      const of = screening && screening.total !== null ? ` / ${screening.total}` : "";
+      out.replaceChildren(el("p", "placeholder cancelled", `已取消筛查（已完成 ${done}${of} 行），结果未保留。`));
+    } else if (e instanceof ScreenFailure) {
+      out.replaceChildren(errorBox(e.err));
+    } else {
+      out.replaceChildren(errorBox({ code: "network", message: "筛查失败：" + e.message }));
+    }
   } finally {
-    out.removeAttribute("aria-busy");
+    setBatchRunning(null);
   }
 }
 
-/** What to show of an input: people's numbers masked as the server masks them. */
-function shownInput(row) {
-  if (row.id) return row.id;
-  const s = row.input || "";
-  return /^[0-9]{17}[0-9Xx]$/.test(s) ? s.slice(0, 6) + "********" + s.slice(14) : s;
+function cancelBatch() {
+  if (runningBatch) runningBatch.abort();
 }
 
-const PREVIEW_ROWS = 200;
-
-/** A row's error in Chinese: the page's own check says what is wrong with an invalid code. */
-function rowError(r) {
-  if (r.error.code === "missing_id") return "缺少代码";
-  if (r.error.code === "invalid_row") return "此行格式有误：" + r.error.message;
-  const j = judgeId(r.input || "", $("batch-lenient").checked, todayLocal());
-  if (j.state === "error") return j.text;
-  if (j.state === "partial") return `代码只有 ${j.text.match(/[0-9]+/)[0]} 位，应为 18 位`;
-  return r.error.expected_check ? `校验位应为 ${r.error.expected_check}` : r.error.message;
+/** A row's error in Chinese, from the server's error first. */
+function rowError(r, lenient) {
+  const e = r.error;
+  if (e.code === "missing_id") return "缺少代码";
+  if (e.code === "invalid_row") return "此行格式有误：" + maskNumbers(e.message);
+  if (e.expected_check) return `校验位（第 18 位）应为 ${e.expected_check}`;
+  // The page's own check says in Chinese what is wrong, but only of the code as it was
+  // typed: a masked input (410184*******4169) has lost the characters it would judge.
+  // Masking keeps the length, so a wrong length can still be told.
+  const input = r.input || "";
+  if (e.code === "invalid_id" && !input.includes("*")) {
+    const j = judgeId(input, lenient, todayLocal());
+    if (j.state === "error") return j.text;
+    if (j.state === "partial") return `代码只有 ${normalizeId(input).code.length} 位，应为 18 位`;
+  } else if (e.code === "invalid_id") {
+    const n = [...input.replace(/[\s\-\u2010-\u2015]/g, "")].length;
+    if (n > 18) return `长度 ${n} 位，多于 18 位`;
+    if (n !== 15 && n < 18) return `代码只有 ${n} 位，应为 18 位`;
+  }
+  return `${ERROR_LABELS[e.code] || "代码无效"}：${maskNumbers(e.message)}`;
 }
 
-function batchView(fileName, rows, summary, broken) {
+/** A caveat when the date asked about is before the data's history begins, else null. */
+function historyCaveat(asOf) {
+  if (!SNAPSHOT.historyFrom || !asOf || asOf >= SNAPSHOT.historyFrom) return null;
+  return `核查日期 ${asOf} 早于名单数据的起始日期 ${SNAPSHOT.historyFrom}：此前的记录不在数据中，` +
+    "“未发现限制”不能说明当时没有限制，请以当时的名单为准。";
+}
+
+function batchView(screening) {
   const box = el("div", "batch-view");
-  if (broken) box.append(errorBox(broken));
-  if (summary) {
-    const s = el("dl", "summary");
-    s.id = "batch-summary";
-    const item = (k, v, cls) => s.append(el("div", "sum " + (cls || ""), el("dt", null, k), el("dd", null, v)));
-    item("总行数", summary.rows);
-    item("禁止", summary.deny, "sum-deny");
-    item("审慎审核", summary.review, "sum-review");
-    item("绿色通道", summary.fast_track, "sum-fast_track");
-    item("未发现限制", summary.clear, "sum-clear");
-    item("代码无效", summary.invalid, "sum-invalid");
-    box.append(el("h2", null, `${fileName}：共 ${summary.rows} 行`), s);
+  if (screening.broken) {
+    box.append(errorBox(screening.broken));
+    box.append(el("p", "hint", `筛查在第 ${screening.done} 行后中断，以下仅为已完成的部分。`));
   }
+  const c = screening.counts;
+  const s = el("dl", "summary");
+  s.id = "batch-summary";
+  const item = (k, v, cls) => s.append(el("div", "sum " + (cls || ""), el("dt", null, k), el("dd", null, v)));
+  item("总行数", screening.done);
+  item("禁止", c.deny, "sum-deny");
+  item("审慎审核", c.review, "sum-review");
+  item("绿色通道", c.fast_track, "sum-fast_track");
+  item("未发现限制", c.clear, "sum-clear");
+  item("代码无效", c.invalid, "sum-invalid");
+  box.append(el("h2", null, `${maskNumbers(screening.fileName)}：共 ${screening.done} 行`));
+  box.append(el("p", "batch-params", screening.describe()));
+  const caveat = historyCaveat(screening.params.get("as_of"));
+  if (caveat) box.append(el("p", "note note-history", caveat));
+  box.append(s);
   const dl = el("button", "primary", "下载结果（CSV）");
   dl.type = "button";
   dl.id = "batch-download";
-  dl.addEventListener("click", downloadCsv);
+  dl.addEventListener("click", () => downloadCsv(screening));
   box.append(el("p", "actions", dl));
 
   // The first two echoed columns (a name, usually) help the clerk find a row again.
+  const rows = screening.preview;
   const extra = rows.length ? Object.keys(rows[0].columns || {}).slice(0, 2) : [];
   const table = el("table", "rows");
-  const head = el("tr", null, ...["行", "代码", ...extra, "结论", "名单", "说明"].map((h) => el("th", null, h)));
+  const head = el("tr", null, ...["行", "代码", ...extra.map(maskNumbers), "结论", "名单", "说明"].map((h) => el("th", null, h)));
   table.append(el("thead", null, head));
   const body = el("tbody");
-  for (const r of rows.slice(0, PREVIEW_ROWS)) {
+  for (const r of rows) {
     const outcome = r.decision ? OUTCOMES[r.decision].title : "代码无效";
     const note = r.error
-      ? rowError(r)
+      ? rowError(r, screening.lenient)
       : [r.heightened ? "加重惩戒" : "", r.nonconforming ? "非标准代码" : ""].filter(Boolean).join("、");
     const detail = el("td", "detail", note);
-    if (r.error) detail.title = r.error.message;
+    if (r.error) detail.title = maskNumbers(`${r.error.code}: ${r.error.message}`);
     const tr = el("tr", "row-" + (r.decision || "invalid"),
       el("td", "num", r.row),
       el("td", "mono", shownInput(r)),
-      ...extra.map((k) => el("td", null, (r.columns || {})[k] ?? "")),
+      ...extra.map((k) => el("td", null, maskNumbers((r.columns || {})[k] ?? ""))),
       el("td", "outcome", outcome),
-      el("td", null, r.lists.map((c) => LIST_NAMES[c] || c).join("、")),
+      el("td", null, r.lists.map((code) => LIST_NAMES[code] || code).join("、")),
       detail);
     body.append(tr);
   }
   table.append(body);
-  const wrap = el("div", "table-wrap", table);
-  box.append(wrap);
-  if (rows.length > PREVIEW_ROWS) box.append(el("p", "hint", `仅显示前 ${PREVIEW_ROWS} 行；完整结果请下载。`));
+  box.append(el("div", "table-wrap", table));
+  if (screening.done > PREVIEW_ROWS) box.append(el("p", "hint", `仅显示前 ${PREVIEW_ROWS} 行；完整结果请下载。`));
   return box;
 }
 
-async function downloadCsv() {
-  if (batchText === null) return;
-  const resp = await api("/v1/screen?" + batchParams(), {
-    method: "POST",
-    headers: { "Content-Type": batchType, Accept: "text/csv" },
-    body: batchText,
-  });
-  if (!resp.ok) {
-    $("batch-result").prepend(errorBox(await apiError(resp)));
-    return;
-  }
-  let csv = await resp.text();
-  if (renamedColumn) {
-    // Give the code column back the name it had in the uploaded file (the answer's first
-    // column is the row number, then the input columns).
-    const end = csv.indexOf("\n");
-    const cells = csv.slice(0, end).split(",");
-    cells[renamedColumn.index + 1] = renamedColumn.name;
-    csv = cells.join(",") + csv.slice(end);
-  }
+/** Saves the rows of `screening` as CSV: the answers shown, not a new screening. */
+function downloadCsv(screening) {
   // A BOM lets Excel on Chinese Windows open the UTF-8 file with the right encoding.
-  const blob = new Blob(["\ufeff", csv], { type: "text/csv;charset=utf-8" });
+  const blob = new Blob(["\ufeff", screening.headerLine(), screening.lines.join("")], { type: "text/csv;charset=utf-8" });
   const a = document.createElement("a");
   a.href = URL.createObjectURL(blob);
-  a.download = `${batchName || "screen"}-结果.csv`;
+  a.download = `${maskNumbers(screening.baseName) || "screen"}-结果.csv`;
   document.body.append(a);
   a.click();
   a.remove();
@@ -794,6 +1134,8 @@ async function downloadCsv() {
 
 /** List names by code, from /v1/snapshot, for the batch table. */
 const LIST_NAMES = {};
+/** What the page needs of /v1/snapshot besides: the first day the data covers. */
+const SNAPSHOT = { historyFrom: null };
 
 async function showSnapshot() {
   const p = $("snapshot");
@@ -812,6 +1154,7 @@ async function showSnapshot() {
     p.className = "snapshot";
     const s = await resp.json();
     for (const l of s.lists) LIST_NAMES[l.code] = l.name;
+    SNAPSHOT.historyFrom = s.history_from || null;
     p.textContent = `名单数据：${s.built_on} 版（${s.counts.subjects} 个主体，${s.counts.records} 条记录）`;
   } catch (_) {
     p.textContent = "无法连接服务";
@@ -838,6 +1181,7 @@ function init() {
     e.preventDefault();
     runBatch();
   });
+  $("batch-cancel").addEventListener("click", cancelBatch);
   showSnapshot();
 }
 
