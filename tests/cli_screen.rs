@@ -844,3 +844,38 @@ fn server_mode_works_against_a_server_that_signs_receipts() {
     assert!(rows[1].contains(&"deny".to_string()), "{rows:?}");
     assert!(rows[2].contains(&"fast_track".to_string()), "{rows:?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn out_that_is_no_plain_file_is_written_through_not_replaced() {
+    let f = fixture();
+    let list = f.write("list.csv", format!("id\n{DENIED}\n").as_bytes());
+    // A symbolic link to a results file: the link stays, and its target gets the results.
+    let target = f.write("target.csv", b"old\n");
+    let link = f.path("link.csv");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = f.cli_out(&list, "csv", &link);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(read_csv(&target)[1].contains(&"deny".to_string()));
+
+    // A named pipe (as /dev/null or a process reading the results would be) stays a pipe.
+    let fifo = f.path("results.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = f.cli_out(&list, "csv", &fifo);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(reader.join().unwrap().contains("deny"));
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+}

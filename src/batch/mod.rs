@@ -176,7 +176,9 @@ impl std::fmt::Display for Summary {
 /// An `--out` file appears only whole: the results go to a hidden `.NAME.PID.partial`
 /// beside it, renamed over `NAME` once everything is written, and removed when the run
 /// fails. A failed run therefore leaves an earlier `NAME` as it was, and a killed one
-/// leaves only the partial file. An `--out` that is the input file itself is refused.
+/// leaves only the partial file. An `--out` that is the input file itself is refused. An
+/// `--out` that exists and is not a plain file (`/dev/null`, a pipe, a symbolic link) is
+/// written to directly: renaming over it would replace the device, pipe or link itself.
 pub fn run(job: &Job, screener: &mut dyn Screener) -> Result<Summary, BatchError> {
     let Some(dest) = &job.out else {
         return run_to(job, None, screener);
@@ -189,6 +191,9 @@ pub fn run(job: &Job, screener: &mut dyn Screener) -> Result<Summary, BatchError
         return Err(refuse(
             "it is the input file; write the results somewhere else".into(),
         ));
+    }
+    if std::fs::symlink_metadata(dest).is_ok_and(|m| !m.file_type().is_file()) {
+        return run_to(job, Some(dest), screener);
     }
     let name = dest
         .file_name()
