@@ -38,6 +38,7 @@ impl<'a> Codes<'a> {
 }
 
 /// The result fields of one row, borrowed.
+#[derive(Clone, Copy)]
 pub struct Answer<'a> {
     /// The identifier as shown (masked unless entitled); `None` when invalid.
     pub id: Option<&'a str>,
@@ -81,23 +82,6 @@ impl<'a> Answer<'a> {
             lists: Codes::Indexed(&v.lists, plan.list_codes()),
             measures: Codes::Indexed(&v.measures, plan.measure_ids()),
             error: None,
-        }
-    }
-
-    /// The same answer with another error (a message with people's numbers masked).
-    pub fn with_error<'b>(&self, error: &'b ScreenError) -> Answer<'b>
-    where
-        'a: 'b,
-    {
-        Answer {
-            id: self.id,
-            id_type: self.id_type,
-            decision: self.decision,
-            heightened: self.heightened,
-            nonconforming: self.nonconforming,
-            lists: self.lists,
-            measures: self.measures,
-            error: Some(error),
         }
     }
 

@@ -525,7 +525,10 @@ fn emit(
     let masked_answer;
     let r = match &masked_error {
         Some(e) => {
-            masked_answer = r.with_error(e);
+            masked_answer = Answer {
+                error: Some(e),
+                ..*r
+            };
             &masked_answer
         }
         None => r,
