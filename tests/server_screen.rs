@@ -82,14 +82,16 @@ fn csv_without_header_and_csv_out() {
 #[test]
 fn a_mistyped_first_row_is_data_not_a_header() {
     let (_d, s) = server(4096);
-    let body = "410102196804120212,王建国\n914101027110665834,恒达\n";
-    let rows = s
-        .post(
+    let screen = |body: &str| {
+        s.post(
             "/v1/screen?scenario=procurement",
             "text/csv",
             body.as_bytes(),
         )
-        .lines();
+        .lines()
+    };
+    let body = "410102196804120212,王建国\n914101027110665834,恒达\n";
+    let rows = screen(body);
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0]["row"], 1);
     assert_eq!(rows[0]["error"]["code"], "invalid_id");
@@ -119,23 +121,11 @@ fn a_mistyped_first_row_is_data_not_a_header() {
 
     // Full-width digits are digits too; a header without an `id` field still is one.
     let body = "４１０１０２１９６８０４１２０２１２,王建国\n";
-    let rows = s
-        .post(
-            "/v1/screen?scenario=procurement",
-            "text/csv",
-            body.as_bytes(),
-        )
-        .lines();
+    let rows = screen(body);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["error"]["code"], "invalid_id");
     let body = "代码,名称\n914101027110665834,恒达\n";
-    let rows = s
-        .post(
-            "/v1/screen?scenario=procurement",
-            "text/csv",
-            body.as_bytes(),
-        )
-        .lines();
+    let rows = screen(body);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["columns"]["名称"], "恒达");
 }
