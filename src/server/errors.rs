@@ -7,6 +7,8 @@
 //! body ([`ApiError::body`]), for every caller: an error is written apart from the key's
 //! scopes (many before the key is known), and the caller knows what it sent.
 
+use std::borrow::Cow;
+
 use hyper::StatusCode;
 use serde::Serialize;
 
@@ -85,8 +87,10 @@ impl ApiError {
         }
     }
 
+    /// The path is shown with its `%XX` escapes decoded, so that a person's number spelled with
+    /// escaped digits is masked like any other in [`ApiError::body`].
     pub fn not_found(path: &str) -> ApiError {
-        let shown: String = path.chars().take(200).collect();
+        let shown: String = unescape_for_display(path).chars().take(200).collect();
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -192,6 +196,35 @@ impl ApiError {
     }
 }
 
+/// `path` with every valid `%XX` escape decoded (an invalid one stays as written), invalid
+/// UTF-8 replaced: for messages only, never for routing.
+pub(crate) fn unescape_for_display(path: &str) -> Cow<'_, str> {
+    let b = path.as_bytes();
+    if !b.contains(&b'%') {
+        return Cow::Borrowed(path);
+    }
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let escape = match (b[i], b.get(i + 1), b.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| (h * 16 + l) as u8),
+            _ => None,
+        };
+        match escape {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +250,14 @@ mod tests {
                 "410102196804120211",
             ),
             (
+                ApiError::not_found("/v1/subjects/4101%302196804120211/x"),
+                "410102196804120211",
+            ),
+            (
+                ApiError::not_found("/v1/x/%34%31%30%31%30%32%31%39%36%38%30%34%31%32%30%32%31%31"),
+                "410102196804120211",
+            ),
+            (
                 ApiError::bad_body(
                     "the body is not the expected JSON object: invalid type: integer \
                      `410102196804120211`, expected a string at line 1 column 24",
@@ -232,6 +273,16 @@ mod tests {
             assert!(!body.contains(raw), "{body}");
             assert!(body.contains("410102*****"), "{body}");
         }
+    }
+
+    #[test]
+    fn a_404_path_is_shown_unescaped() {
+        assert_eq!(unescape_for_display("/a%2Fb%zz%4"), "/a/b%zz%4");
+        assert_eq!(unescape_for_display("/%E5%90%8D%FF"), "/名\u{FFFD}");
+        assert!(matches!(
+            unescape_for_display("/plain"),
+            Cow::Borrowed("/plain")
+        ));
     }
 
     #[test]
