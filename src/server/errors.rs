@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use credgate_index::ids::IdError;
 
-use crate::trust::privacy::mask_numbers;
+use crate::trust::privacy::{cut, mask_numbers};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -90,7 +90,7 @@ impl ApiError {
     /// The path is shown with its `%XX` escapes decoded, so that a person's number spelled with
     /// escaped digits is masked like any other in [`ApiError::body`].
     pub fn not_found(path: &str) -> ApiError {
-        let shown: String = unescape_for_display(path).chars().take(200).collect();
+        let shown = cut(&unescape_for_display(path), 200).into_owned();
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -118,7 +118,7 @@ impl ApiError {
     }
 
     pub fn unsupported_type(found: &str, expected: &str) -> ApiError {
-        let shown: String = found.chars().take(100).collect();
+        let shown = cut(found, 100);
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -128,7 +128,7 @@ impl ApiError {
 
     /// A body declared in a charset other than UTF-8.
     pub fn not_utf8(charset: &str) -> ApiError {
-        let shown: String = charset.chars().take(100).collect();
+        let shown = cut(charset, 100);
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -156,7 +156,7 @@ impl ApiError {
     }
 
     pub fn forbidden(key: &str, scope: &'static str) -> ApiError {
-        let shown: String = key.chars().take(100).collect();
+        let shown = cut(key, 100);
         ApiError {
             scope: Some(scope),
             ..ApiError::new(
@@ -168,7 +168,7 @@ impl ApiError {
     }
 
     pub fn rate_limited(key: &str, retry_after: u64) -> ApiError {
-        let shown: String = key.chars().take(100).collect();
+        let shown = cut(key, 100);
         ApiError {
             retry_after: Some(retry_after),
             ..ApiError::new(
@@ -272,6 +272,19 @@ mod tests {
             let body = String::from_utf8(api.body()).unwrap();
             assert!(!body.contains(raw), "{body}");
             assert!(body.contains("410102*****"), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_cut_leaves_no_part_of_a_number() {
+        let n = "410102196804120211";
+        for api in [
+            ApiError::not_found(&format!("/v1/x/{}{n}", "a".repeat(181))),
+            ApiError::unsupported_type(&format!("text/{}{n}", "a".repeat(82)), "text/csv"),
+            ApiError::not_utf8(&format!("{}{n}", "a".repeat(90))),
+        ] {
+            let body = String::from_utf8(api.body()).unwrap();
+            assert!(!body.contains("4101021"), "{body}");
         }
     }
 

@@ -164,15 +164,7 @@ impl<'a> Iterator for Pairs<'a> {
 /// (`ApiError::body`), and the part of one left before the cut would be too short to be
 /// recognised as one.
 pub fn clip(s: &str) -> String {
-    const MAX: usize = 64;
-    let mut out: String = s.chars().take(MAX).collect();
-    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
-    if s.chars().nth(MAX).is_some_and(digit) {
-        while out.ends_with(digit) {
-            out.pop();
-        }
-    }
-    out
+    crate::trust::privacy::cut(s, 64).into_owned()
 }
 
 /// Decodes `%XX` and `+` (form encoding); `None` on a bad escape or invalid UTF-8.
