@@ -112,7 +112,7 @@ pub struct Engine {
     /// need not be read.
     pub(crate) classes_reaching: [u8; 8],
     /// The ranges of the string heap that hold a run of digits long enough to be a person's
-    /// number ([`privacy::digit_runs`]), found on first use (or by [`Engine::verify`]).
+    /// number ([`privacy::digit_runs`]), once [`Engine::scan_text`] has found them.
     digit_runs: OnceLock<Vec<(usize, usize)>>,
 }
 
@@ -191,30 +191,37 @@ impl Engine {
     }
 
     /// Reads and checks the whole snapshot (see [`Snapshot::verify`]), and scans its strings
-    /// for people's numbers (see [`Engine::text`]), so that a server pays for both before it
+    /// for people's numbers ([`Engine::scan_text`]), so that a server pays for both before it
     /// serves the snapshot.
     pub fn verify(&self) -> Result<(), FormatError> {
         self.snapshot.verify()?;
-        self.digit_runs();
+        self.scan_text();
         Ok(())
     }
 
-    fn digit_runs(&self) -> &[(usize, usize)] {
+    /// Finds the long runs of digits in the snapshot's strings once (linear in the string
+    /// heap: tens of milliseconds a million records), after which [`Engine::text`] looks
+    /// only at the strings that overlap one. Worth it for many decisions (a server, a batch);
+    /// a single check skips it and looks at the few strings it shows.
+    pub fn scan_text(&self) {
         self.digit_runs
-            .get_or_init(|| privacy::digit_runs(self.snapshot.strings_heap()))
+            .get_or_init(|| privacy::digit_runs(self.snapshot.strings_heap()));
     }
 
     /// A free-text string of the snapshot (a name, reason, document number, authority) as a
     /// caller may see it: with every person's number in it masked ([`privacy::mask_numbers`])
     /// unless the caller holds `personal_full`. Government exports do write the number of a
-    /// company's legal representative into a reason. Only the strings that overlap a long run
-    /// of digits in the heap are looked at, so the rest cost one comparison.
+    /// company's legal representative into a reason. After [`Engine::scan_text`], only the
+    /// strings that overlap a long run of digits in the heap are looked at, so the rest cost
+    /// a comparison or two; before it, each string is.
     pub(crate) fn text(&self, r: StrRef, opts: Options) -> Cow<'_, str> {
         let s = self.snapshot.str(r);
         if opts.full_personal_ids || s.len() < privacy::MIN_RUN {
             return Cow::Borrowed(s);
         }
-        let runs = self.digit_runs();
+        let Some(runs) = self.digit_runs.get() else {
+            return privacy::mask_numbers(s);
+        };
         // The first run that ends after the string starts; it overlaps the string when it
         // starts before the string ends.
         let i = runs.partition_point(|&(_, end)| end <= r.offset());
