@@ -28,7 +28,7 @@ pub(crate) fn lcg(x: &mut u64) -> u64 {
     *x
 }
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -65,7 +65,10 @@ pub struct BuildOptions {
     pub today: Day,
     /// How many generations to keep under the root.
     pub keep: usize,
+    /// The encoding of the source files…
     pub encoding: Encoding,
+    /// …but those named here (relative to `source`, e.g. `lists/court.csv`), in theirs.
+    pub file_encodings: BTreeMap<String, Encoding>,
 }
 
 pub struct BuildReport {
@@ -190,6 +193,7 @@ pub fn build_with_budget(
     // arrival-order copy: see `checks`).
     let src_opts = SourceOptions {
         encoding: opts.encoding,
+        file_encodings: opts.file_encodings.clone(),
         today: opts.today,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -222,6 +226,7 @@ pub fn build_with_budget(
             rows: f.rows,
             rejected: f.rejected,
             encoding: f.encoding.to_string(),
+            encoding_from: Some(f.encoding_from.name().to_string()),
         })
         .collect();
     phases.mark("read sources");

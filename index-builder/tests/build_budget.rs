@@ -25,6 +25,7 @@ fn options(source: &Path, out: &Path) -> BuildOptions {
         today: Day::parse("2026-11-28").unwrap(),
         keep: 2,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     }
 }
 

@@ -29,6 +29,7 @@ fn options(source: &Path, out: &Path, max_rejects: Option<u64>) -> BuildOptions 
         today: Day::parse("2026-11-28").unwrap(),
         keep: 2,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     }
 }
 
