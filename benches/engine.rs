@@ -77,6 +77,7 @@ fn snapshot_root(n: u64) -> PathBuf {
         today: today(),
         keep: 1,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     })
     .unwrap();
     // The source is only needed to build; keep the disk tidy.

@@ -214,6 +214,59 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
     }
 }
 
+/// A GB18030 list whose first 64 KiB are ASCII: many rows before the first Chinese name.
+fn late_chinese_list() -> Vec<u8> {
+    let mut text = String::from("id,name\n");
+    while text.len() < 70_000 {
+        text.push_str(&format!("{FAST},ACME Trading\n"));
+    }
+    text.push_str(&format!("{DENIED},恒达建材\n"));
+    encoding_rs::GB18030.encode(&text).0.into_owned()
+}
+
+/// Regression: a GB18030 list whose first 64 KiB were ASCII was read as UTF-8 and failed at
+/// its first Chinese name. A regular file is now detected by its first non-ASCII bytes.
+#[test]
+fn a_gb18030_list_with_an_ascii_first_window_is_detected_by_its_first_chinese_text() {
+    let f = fixture();
+    let input = f.write("late.csv", &late_chinese_list());
+    let out = f.path("late-out.csv");
+    f.screen(&input, &out, Format::Csv, 4096);
+    let rows = read_csv(&out);
+    let last = rows.last().unwrap();
+    assert_eq!(&last[1..4], [DENIED, "恒达建材", "deny"]);
+    assert_eq!(&rows[1][1..4], [FAST, "ACME Trading", "fast_track"]);
+}
+
+/// A list read from a pipe cannot be read twice, so its first 64 KiB decide alone (as
+/// documented): the same list fails at its first Chinese name, saying so.
+#[test]
+fn a_piped_list_is_detected_by_its_first_window() {
+    let f = fixture();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credgate"))
+        .args(["screen", "/dev/stdin", "--index"])
+        .arg(&f.root)
+        .args(["--scenario", "procurement", "--format", "ndjson"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // The reader may stop at the bad line before the end is written.
+        let _ = stdin.write_all(&late_chinese_list());
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not valid utf-8") && stderr.contains("give a GB18030 one as a file"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn ndjson_rows_carry_the_result_and_the_other_columns() {
     let f = fixture();

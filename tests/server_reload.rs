@@ -35,6 +35,7 @@ fn build_changed(root: &Path) -> PathBuf {
         today: sample_today(),
         keep: 10,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     })
     .unwrap()
     .generation

@@ -2,7 +2,8 @@
 //!
 //! The source reader validates each row on its own; this module does what needs the whole
 //! data set: duplicate record ids, repairs and objections that name no record, personal
-//! retention at build time, subject ordinals, the tables, the FSTs and the bitmaps. Then it
+//! retention at build time, subject ordinals (only subjects an accepted row names: see
+//! `support`), the tables, the FSTs and the bitmaps. Then it
 //! writes a generation and publishes it atomically (see [`crate::publish`]).
 
 mod checks;
@@ -15,6 +16,7 @@ mod names;
 mod runs;
 mod sink;
 mod spill;
+mod support;
 mod views;
 
 /// The build's tests draw their seeded data from one linear congruential generator: this
@@ -28,7 +30,7 @@ pub(crate) fn lcg(x: &mut u64) -> u64 {
     *x
 }
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -65,7 +67,10 @@ pub struct BuildOptions {
     pub today: Day,
     /// How many generations to keep under the root.
     pub keep: usize,
+    /// The encoding of the source files…
     pub encoding: Encoding,
+    /// …but those named here (relative to `source`, e.g. `lists/court.csv`), in theirs.
+    pub file_encodings: BTreeMap<String, Encoding>,
 }
 
 pub struct BuildReport {
@@ -190,6 +195,7 @@ pub fn build_with_budget(
     // arrival-order copy: see `checks`).
     let src_opts = SourceOptions {
         encoding: opts.encoding,
+        file_encodings: opts.file_encodings.clone(),
         today: opts.today,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -222,6 +228,7 @@ pub fn build_with_budget(
             rows: f.rows,
             rejected: f.rejected,
             encoding: f.encoding.to_string(),
+            encoding_from: Some(f.encoding_from.name().to_string()),
         })
         .collect();
     phases.mark("read sources");
@@ -278,11 +285,12 @@ pub fn build_with_budget(
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (checked, ordinals)
     });
-    let checked = checked.map_err(sio)?;
+    let mut checked = checked.map_err(sio)?;
     let emit::LinkOrders {
         by_person,
         by_org,
         rejected: links_rejected,
+        withdrawn: mut links_withdrawn,
     } = ordinals.map_err(sio)?;
 
     // Cross-row rejects, in the order a one-by-one reader finds them, are named and counted
@@ -342,6 +350,41 @@ pub fn build_with_budget(
             });
         }
     }
+    // A subject named only by rows passes 3 and 4 rejected is no subject (see `support`):
+    // from here on, the subjects are those that remain, and the links are renumbered.
+    let mut withdrawn = std::mem::take(&mut checked.withdrawn);
+    withdrawn.append(&mut links_withdrawn);
+    let (subject_file, renumber) =
+        support::settle(&spill, &subject_file, withdrawn).map_err(sio)?;
+    // ids.fst and ids.idx were written from pass 1's subjects meanwhile; when some are
+    // dropped, they are written again, beside pass 5, from those that remain.
+    let ids = if renumber.dropped() == 0 {
+        ids
+    } else {
+        let (_, spilled_before) = ids.join().map_err(io_at(gen.dir()))?;
+        for kind in [FileKind::Ids, FileKind::IdIndex] {
+            let path = gen.dir().join(kind.file_name());
+            std::fs::remove_file(&path).map_err(io_at(&path))?;
+        }
+        Background::spawn({
+            let dir = gen.dir().to_path_buf();
+            let spill_dir = spill_path.clone();
+            let subjects = subject_file.clone();
+            move || -> io::Result<(Vec<crate::manifest::FileEntry>, u64)> {
+                let spill = SpillDir::named(spill_dir, "ids-kept", per_sorter)?;
+                let mut subs = spill::read_seq::<items::Subject>(&subjects)?;
+                let mut ord = 0u64;
+                let feed = std::iter::from_fn(move || {
+                    let next = subs.next_item().transpose()?;
+                    let item = next.map(|s| (s.id, ord));
+                    ord += 1;
+                    Some(item)
+                });
+                let entries = emit::write_ids_from(&dir, feed, &spill)?;
+                Ok((entries, spilled_before + spill.runs_spilled()))
+            }
+        })
+    };
     phases.mark("cross-check");
 
     // Pass 5: every table in subject order. Pass 6, the names index, runs beside it: a
@@ -372,7 +415,7 @@ pub fn build_with_budget(
             .spawn_scoped(scope, || {
                 names::name_subjects(&spill, dir, &subject_file, name_inputs, name_sender)
             });
-        let written = emit::tables(dir, &opts.catalog, &subject_file, streams);
+        let written = emit::tables(dir, &opts.catalog, &subject_file, &renumber, streams);
         // The feed is gone by now (`tables` took it), so the thread cannot wait on it.
         let named = named.map(|t| t.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
         (written, named)

@@ -3,6 +3,7 @@
 
 #![deny(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -47,9 +48,14 @@ enum Command {
         /// The earliest day the data speaks for (default: the earliest effective_from read).
         #[arg(long)]
         history_from: Option<String>,
-        /// Source encoding: auto (UTF-8, else GB18030), utf-8 or gb18030.
+        /// Source encoding: auto (each file by its first non-ASCII bytes: UTF-8, else
+        /// GB18030), utf-8 or gb18030.
         #[arg(long, default_value = "auto")]
         encoding: String,
+        /// One file's encoding, overriding --encoding: PATH=auto|utf-8|gb18030, PATH
+        /// relative to --source (e.g. lists/court.csv=gb18030). Repeatable.
+        #[arg(long = "file-encoding", value_name = "PATH=ENCODING")]
+        file_encodings: Vec<String>,
         /// How many generations to keep under the root.
         #[arg(long, default_value_t = 3)]
         keep: usize,
@@ -98,6 +104,7 @@ fn main() -> ExitCode {
             max_rejects,
             history_from,
             encoding,
+            file_encodings,
             keep,
             today,
             memory_budget,
@@ -108,6 +115,7 @@ fn main() -> ExitCode {
             max_rejects,
             history_from,
             encoding,
+            file_encodings,
             keep,
             today,
             memory_budget,
@@ -139,6 +147,38 @@ fn parse_bytes(s: &str) -> Option<u64> {
     num.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
+/// The `--file-encoding PATH=ENCODING` values, by path (a leading `./` dropped). A path given
+/// twice with different encodings is an error; whether each names a source file, the
+/// build checks.
+fn parse_file_encodings(values: &[String]) -> anyhow::Result<BTreeMap<String, Encoding>> {
+    let mut map = BTreeMap::new();
+    for value in values {
+        let Some((path, name)) = value.rsplit_once('=') else {
+            anyhow::bail!(
+                "--file-encoding {value:?}: expected PATH=ENCODING, e.g. lists/court.csv=gb18030"
+            );
+        };
+        let path = path.trim();
+        let path = path.strip_prefix("./").unwrap_or(path);
+        let encoding = Encoding::parse(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--file-encoding {value:?}: unknown encoding {name:?} for {path}: expected \
+                 auto, utf-8 or gb18030 (a file in another encoding must be converted to \
+                 UTF-8 first)"
+            )
+        })?;
+        if path.is_empty() {
+            anyhow::bail!("--file-encoding {value:?}: no path before the '='");
+        }
+        if let Some(before) = map.insert(path.to_string(), encoding) {
+            if before != encoding {
+                anyhow::bail!("--file-encoding: {path} is given two different encodings");
+            }
+        }
+    }
+    Ok(map)
+}
+
 fn parse_day(what: &str, s: &str) -> anyhow::Result<Day> {
     Day::parse(s).map_err(|e| anyhow::anyhow!("--{what} {s:?}: {e}"))
 }
@@ -151,6 +191,7 @@ fn run_build(
     max_rejects: Option<u64>,
     history_from: Option<String>,
     encoding: String,
+    file_encodings: Vec<String>,
     keep: usize,
     today: Option<String>,
     memory_budget: String,
@@ -162,12 +203,13 @@ fn run_build(
         Some(path) => Catalog::load(path)?,
         None => Catalog::builtin(),
     };
-    let encoding = match encoding.as_str() {
-        "auto" => Encoding::Auto,
-        "utf-8" | "utf8" => Encoding::Utf8,
-        "gb18030" | "gbk" => Encoding::Gb18030,
-        other => anyhow::bail!("--encoding {other:?}: expected auto, utf-8 or gb18030"),
-    };
+    let encoding = Encoding::parse(&encoding).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--encoding {encoding:?}: expected auto, utf-8 or gb18030 (a file in another \
+             encoding must be converted to UTF-8 first)"
+        )
+    })?;
+    let file_encodings = parse_file_encodings(&file_encodings)?;
     let opts = BuildOptions {
         source,
         out,
@@ -182,6 +224,7 @@ fn run_build(
             .unwrap_or_else(Day::today_cst),
         keep,
         encoding,
+        file_encodings,
     };
     let report = match build_with_budget(&opts, budget) {
         Ok(r) => r,
@@ -217,6 +260,13 @@ fn run_build(
             "warning: the snapshot holds no records: retention erased every one; every check \
              against it answers clear"
         );
+    }
+    // A file in Big5 or Latin-1 is not UTF-8 either, and reading it as GB18030 may well
+    // succeed, garbled: so every file read as GB18030 without being declared so is named.
+    for s in &report.manifest.sources {
+        if s.encoding == "gb18030" && s.encoding_from.as_deref() == Some("detected") {
+            println!("{}: not UTF-8, read as GB18030", s.path);
+        }
     }
     for r in report.rejects.iter().take(10) {
         println!(

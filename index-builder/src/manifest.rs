@@ -74,7 +74,12 @@ pub struct SourceEntry {
     pub bytes: u64,
     pub rows: u64,
     pub rejected: u64,
+    /// `utf-8` or `gb18030`: what the file was read as.
     pub encoding: String,
+    /// `detected` (from the file's first non-ASCII bytes) or `declared` (by the operator);
+    /// absent in manifests written before builders recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding_from: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

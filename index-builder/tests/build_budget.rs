@@ -9,6 +9,8 @@ use std::path::Path;
 use credgate_index::build::{build_with_budget, BuildOptions, BuildReport};
 use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
+use credgate_index::format::reader::Snapshot;
+use credgate_index::ids::gen::sample_uscc;
 use credgate_index::ids::ric;
 use credgate_index::source::Encoding;
 use credgate_index::synth::{self, SynthOptions};
@@ -25,6 +27,7 @@ fn options(source: &Path, out: &Path) -> BuildOptions {
         today: Day::parse("2026-11-28").unwrap(),
         keep: 2,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     }
 }
 
@@ -37,7 +40,8 @@ fn append(path: &Path, text: &str) {
 /// plus the cross-row cases the synth does not write: a subject given as org then person,
 /// a record id copied three times, differently, and one delivered twice, the same,
 /// repairs and objections of an unknown and of duplicated records, a link whose person is known as an org, and a person named only by
-/// a link.
+/// a link; and subjects named only by rejected rows (differing copies, a link whose person
+/// is known as an org), which the build drops and renumbers around.
 fn source(dir: &Path) {
     synth::generate(
         dir,
@@ -59,7 +63,11 @@ fn source(dir: &Path) {
              X3,court_defaulter,org,121200004013590816,丁单位,法院,D6,,2024-03-01,2024-03-01,,\n\
              X5,court_defaulter,org,410170198703280932,丙公司,法院,D7,,2024-01-01,2024-01-01,,\n\
              X6,court_defaulter,person,410170198703280932,张三,法院,D8,,2024-01-01,2024-01-01,,\n\
-             X7,court_defaulter,org,121200004013590816,丁单位,法院,D9,,2024-04-01,2024-04-01,,\n"
+             X7,court_defaulter,org,121200004013590816,丁单位,法院,D9,,2024-04-01,2024-04-01,,\n\
+             X8,court_defaulter,org,{gone_a},戊公司,法院,D10,,2024-01-01,2024-01-01,,\n\
+             X8,court_defaulter,org,{gone_b},己公司,法院,D10,,2024-01-01,2024-01-01,,\n",
+            gone_a = std::str::from_utf8(&sample_uscc(901)).unwrap(),
+            gone_b = std::str::from_utf8(&sample_uscc(902)).unwrap(),
         ),
     )
     .unwrap();
@@ -91,7 +99,9 @@ fn source(dir: &Path) {
         &dir.join("links.csv"),
         &format!(
             "91110000600037341L,410170198703280932,某人,legal_rep,,\n\
-             121200004013590816,{person},只在链接里,legal_rep,,\n"
+             121200004013590816,{person},只在链接里,legal_rep,,\n\
+             {gone_c},410170198703280932,某人,director,,\n",
+            gone_c = std::str::from_utf8(&sample_uscc(903)).unwrap(),
         ),
     );
 }
@@ -207,4 +217,15 @@ fn a_tiny_budget_spills_and_writes_the_same_snapshot() {
     );
     assert!(!has("X7 repair"), "{reasons:#?}");
     assert_eq!(reasons.iter().filter(|r| r.contains(" X7 ")).count(), 1);
+
+    // The subjects that only rejected rows name are in neither snapshot, which both verify
+    // (the ids index was written again without them, the links renumbered).
+    for root in [roomy.path(), tight.path()] {
+        let snap = Snapshot::open(root).unwrap();
+        snap.verify().unwrap();
+        for seed in [901, 902, 903] {
+            assert_eq!(snap.lookup(&sample_uscc(seed)), None, "{seed}");
+        }
+        assert!(snap.lookup(b"410170198703280932").is_some());
+    }
 }

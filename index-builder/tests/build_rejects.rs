@@ -29,6 +29,7 @@ fn options(source: &Path, out: &Path, max_rejects: Option<u64>) -> BuildOptions 
         today: Day::parse("2026-11-28").unwrap(),
         keep: 2,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     }
 }
 
@@ -346,11 +347,10 @@ fn differing_copies_reject_every_copy_and_say_how_they_differ() {
     );
     let m = &report.manifest;
     assert_eq!((m.counts.records, m.counts.repairs), (1, 0));
+    // Its subject has no other row, so it is not known at all.
     let snap = Snapshot::open(out.path()).unwrap();
-    if let Some(ord) = snap.lookup(b"91110000600037341L") {
-        let subject = snap.subject(ord).unwrap();
-        assert_eq!(snap.records_of(&subject).count(), 0);
-    }
+    assert_eq!(snap.lookup(b"91110000600037341L"), None);
+    assert!(snap.lookup(b"9144030071526726XG").is_some());
 }
 
 /// Regression: with every list code misspelt, every list row was rejected and the build
@@ -425,4 +425,132 @@ fn a_build_that_accepts_no_list_row_publishes_nothing() {
         std::fs::read_to_string(out.path().join("CURRENT")).unwrap(),
         current
     );
+}
+
+/// Regression: a subject was entered in the identifier index by the first row naming it,
+/// even when that row was then rejected as a duplicate whose copies differ, or as a link
+/// whose other side has the other subject type; so an organisation whose every list row was
+/// rejected was `known` with no records. A subject now enters only through an accepted row:
+/// a list row or a link.
+#[test]
+fn a_subject_named_only_by_rejected_rows_is_not_known() {
+    use credgate_index::ids::gen::{sample_ric, sample_uscc};
+    let id = |b: [u8; 18]| String::from_utf8(b.to_vec()).unwrap();
+    let kept = id(sample_uscc(1)); // one accepted row, one with a bad date
+    let bad_date = id(sample_uscc(2)); // its only row has a bad date
+    let contradicted = id(sample_uscc(3)); // both copies of its record differ
+    let (dup_org, dup_person) = (id(sample_uscc(4)), id(sample_ric(5))); // copies naming each
+    let both_types = "410170198703280932"; // a person, then an org_id in a link
+    let behind_conflict = id(sample_ric(6)); // the person of that rejected link
+    let (link_org, link_person) = (id(sample_uscc(7)), id(sample_ric(8))); // an accepted link
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             K1,court_defaulter,org,{kept},甲公司,法院,D1,,2024-01-01,2024-01-01,,\n\
+             K2,court_defaulter,org,{kept},甲公司,法院,D2,,2024-02-30,2024-03-01,,\n\
+             B1,market_abnormal,org,{bad_date},乙公司,市监局,D3,,2024-13-01,2024-01-01,,\n\
+             C1,court_defaulter,org,{contradicted},丙公司,法院,D4,,2024-01-01,2024-01-01,,\n\
+             C1,court_defaulter,org,{contradicted},丙公司,法院,D5,,2024-01-01,2024-01-01,,\n\
+             E1,court_defaulter,org,{dup_org},丁公司,法院,D6,,2024-01-01,2024-01-01,,\n\
+             E1,court_defaulter,person,{dup_person},王某,法院,D6,,2024-01-01,2024-01-01,,\n\
+             P1,court_defaulter,person,{both_types},张三,法院,D7,,2024-01-01,2024-01-01,,\n"
+        ),
+    );
+    write(
+        src.path(),
+        "links.csv",
+        &format!(
+            "org_id,person_id,person_name,role,from,until\n\
+             {both_types},{behind_conflict},李四,legal_rep,,\n\
+             {link_org},{link_person},赵六,legal_rep,,\n"
+        ),
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    let mut reasons: Vec<String> = report
+        .rejects
+        .iter()
+        .map(|r| format!("{}:{}", r.file, r.line))
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            "links.csv:2",
+            "lists/a.csv:3",
+            "lists/a.csv:4",
+            "lists/a.csv:5",
+            "lists/a.csv:6",
+            "lists/a.csv:7",
+            "lists/a.csv:8"
+        ]
+    );
+
+    let snap = Snapshot::open(out.path()).unwrap();
+    snap.verify().unwrap();
+    for gone in [
+        &bad_date,
+        &contradicted,
+        &dup_org,
+        &dup_person,
+        &behind_conflict,
+    ] {
+        assert_eq!(snap.lookup(gone.as_bytes()), None, "{gone} is known");
+        assert_eq!(
+            snap.lookup_fst(gone.as_bytes()),
+            None,
+            "{gone} is in ids.fst"
+        );
+    }
+    // Nor are their names found: 乙, 丙, 丁, 王某 and 李四 name nobody.
+    let names: Vec<String> = {
+        use fst::{IntoStreamer, Streamer};
+        let mut stream = snap.names().into_stream();
+        let mut names = Vec::new();
+        while let Some((k, _)) = stream.next() {
+            names.push(String::from_utf8(k.to_vec()).unwrap());
+        }
+        names
+    };
+    assert_eq!(names, ["张三", "甲公司", "赵六"]);
+    assert_eq!(report.manifest.counts.subjects, 4);
+
+    // A subject with an accepted and a rejected row keeps the accepted record.
+    let s = snap.subject(snap.lookup(kept.as_bytes()).unwrap()).unwrap();
+    let records: Vec<String> = snap
+        .records_of(&s)
+        .map(|(_, r)| snap.str(r.record_id).to_string())
+        .collect();
+    assert_eq!(records, ["K1"]);
+    assert_eq!(snap.str(s.name), "甲公司");
+
+    // Subjects known only through an accepted link stay, linked to each other, and the
+    // person whose org_id was rejected keeps the record.
+    let org = snap.lookup(link_org.as_bytes()).expect("the link's org");
+    let person = snap
+        .lookup(link_person.as_bytes())
+        .expect("the link's person");
+    let p = snap.subject(person).unwrap();
+    assert_eq!(snap.str(p.name), "赵六");
+    let links: Vec<(u32, u32)> = snap.links_of(&p).map(|l| (l.this, l.other)).collect();
+    assert_eq!(links, [(person, org)]);
+    let o = snap.subject(org).unwrap();
+    let links: Vec<(u32, u32)> = snap.links_of(&o).map(|l| (l.this, l.other)).collect();
+    assert_eq!(links, [(org, person)]);
+    let z = snap
+        .subject(snap.lookup(both_types.as_bytes()).unwrap())
+        .unwrap();
+    assert_eq!(snap.records_of(&z).count(), 1);
+    assert_eq!(snap.links_of(&z).count(), 0);
+    for ord in 0..snap.subject_count() {
+        let s = snap.subject(ord).unwrap();
+        assert!(
+            s.rec_count + s.link_count > 0,
+            "{} has no record and no link",
+            snap.subject_id(ord)
+        );
+    }
 }

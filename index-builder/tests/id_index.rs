@@ -125,6 +125,7 @@ fn a_built_snapshot_answers_from_the_index_as_from_the_fst() {
         today: Day::parse("2026-11-28").unwrap(),
         keep: 1,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     })
     .unwrap();
     let snap = Snapshot::open(root.path()).unwrap();

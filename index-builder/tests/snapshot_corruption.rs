@@ -21,6 +21,7 @@ fn sample_generation(root: &Path) -> PathBuf {
         today: Day::parse("2026-11-28").unwrap(),
         keep: 2,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     })
     .unwrap();
     report.generation
@@ -194,6 +195,7 @@ fn a_file_swapped_for_another_generations_copy_is_caught_by_the_manifest() {
         today: Day::parse("2027-03-01").unwrap(),
         keep: 2,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     })
     .unwrap()
     .generation;

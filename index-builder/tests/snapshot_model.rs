@@ -114,6 +114,7 @@ proptest! {
             today: Day::parse("2026-11-28").unwrap(),
             keep: 1,
             encoding: Encoding::Auto,
+            file_encodings: Default::default(),
         }).unwrap();
         let snap = Snapshot::open(root.path()).unwrap();
         snap.verify().unwrap();

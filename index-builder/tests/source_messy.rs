@@ -136,6 +136,7 @@ fn generate(seed: u64, count: usize) -> Generated {
 fn every_data_row_becomes_exactly_one_sink_call() {
     let opts = SourceOptions {
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
         today: Day::parse("2024-06-01").unwrap(),
     };
     let (mut nonconforming, mut wrong_width) = (0, 0);

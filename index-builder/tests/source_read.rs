@@ -18,6 +18,7 @@ const LIST_HEADER: &str = "record_id,list_code,subject_type,subject_id,subject_n
 fn opts(encoding: Encoding) -> SourceOptions {
     SourceOptions {
         encoding,
+        file_encodings: Default::default(),
         today: Day::parse("2024-06-01").unwrap(),
     }
 }
@@ -210,8 +211,10 @@ fn gb18030_files_are_detected_and_decoded() {
     }
     assert_eq!(
         err.to_string(),
-        "lists/court.csv line 2: not valid utf-8: invalid UTF-8 in field 5; if the file is a GB18030 export, declare the source encoding \
-         as gb18030, or re-save the file as UTF-8"
+        "lists/court.csv line 2: not valid utf-8: invalid UTF-8 in field 5; the file was declared \
+         utf-8. If it is a GB18030 export, declare it with --file-encoding \
+         lists/court.csv=gb18030; otherwise fix the bytes on that line or re-save the file as \
+         UTF-8"
     );
 }
 
@@ -256,8 +259,10 @@ fn malformed_gb18030_is_an_error_with_its_line() {
         err.to_string(),
         format!(
             "lists/bad.csv line 3: not valid gb18030: malformed byte sequence FF at byte \
-             offset {bad_at}; the file is neither valid GB18030 nor UTF-8 here; re-export it \
-             or fix the bytes on that line"
+             offset {bad_at}; the file was read as gb18030 because its first non-ASCII bytes \
+             are not UTF-8. If it is UTF-8, declare it with --file-encoding lists/bad.csv=utf-8; \
+             if it is in another encoding (Big5, Latin-1, …), re-save it as UTF-8; otherwise \
+             fix the bytes on that line"
         )
     );
 }

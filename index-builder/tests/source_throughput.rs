@@ -80,6 +80,7 @@ fn measure(label: &str, encode_gb: bool, rows: u64) {
 
     let opts = SourceOptions {
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
         today: Day::parse("2024-06-01").unwrap(),
     };
     let codes = ["court_defaulter", "tax_major_violation", "market_abnormal"];

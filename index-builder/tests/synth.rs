@@ -469,6 +469,7 @@ fn a_build_of_a_synthetic_source_reports_exactly_the_expected_rejects() {
         today: Day::parse("2026-11-28").unwrap(),
         keep: 1,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     })
     .unwrap();
     let counts = &built.manifest.counts;

@@ -64,11 +64,22 @@ impl fmt::Display for BatchError {
                 "{}: no header row; the first non-empty row must name the columns, one of them the identifier",
                 path.display()
             ),
-            BatchError::Encoding { path, line, encoding, detail } => write!(
-                f,
-                "{}:{line}: not valid {encoding} text ({detail}); save the file as UTF-8 or GB18030",
-                path.display()
-            ),
+            BatchError::Encoding { path, line, encoding, detail } => {
+                write!(
+                    f,
+                    "{}:{line}: not valid {encoding} text ({detail}); it was read as {encoding} \
+                     by its first non-ASCII bytes; save the file as UTF-8 or GB18030 throughout",
+                    path.display()
+                )?;
+                if *encoding == "utf-8" {
+                    // A pipe cannot be read twice, so only its first 64 KiB are looked at.
+                    f.write_str(
+                        " (a list read from a pipe is told apart by its first 64 KiB only: \
+                         give a GB18030 one as a file)",
+                    )?;
+                }
+                Ok(())
+            }
             BatchError::Csv { path, line, detail } => {
                 write!(f, "{}:{line}: {detail}", path.display())
             }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use calamine::{DataRef, Reader as _, Xlsx};
 use credgate_index::source::Encoding;
-use credgate_index::source::{open_raw, Detected, Gb18030Reader, MalformedInput, Raw};
+use credgate_index::source::{open_raw_file, Detected, Gb18030Reader, MalformedInput, Raw};
 
 use super::BatchError;
 
@@ -308,7 +308,9 @@ impl CsvRows {
             file: File::open(path).map_err(io_err)?,
             read,
         };
-        let (detected, raw) = open_raw(file, Encoding::Auto).map_err(io_err)?;
+        // A regular file is detected by its first non-ASCII bytes wherever they are; a pipe
+        // (or /dev/stdin on one) cannot be read twice, and is by its first 64 KiB only.
+        let (detected, raw) = open_raw_file(path, file, Encoding::Auto).map_err(io_err)?;
         let text = match detected {
             Detected::Utf8 => Text::Utf8(raw),
             Detected::Gb18030 => Text::Gb18030(Gb18030Reader::new(raw)),

@@ -116,6 +116,7 @@ pub fn build_demo(dir: &Path, today: Day) -> anyhow::Result<PathBuf> {
         today,
         keep: 1,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     })
     .context("building the bundled sample")?;
     Ok(root)

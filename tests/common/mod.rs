@@ -46,6 +46,7 @@ pub fn build_source(
         today,
         keep: 3,
         encoding: Encoding::Auto,
+        file_encodings: Default::default(),
     })
 }
 

@@ -8,7 +8,10 @@
 //! 1. subjects — mentions sorted by (id, seq): the first mention of an id fixes its type; a
 //!    list row or link whose mention disagrees is rejected. The arrival numbers of those
 //!    rows are kept in a compressed bitmap ([`Conflicts`]: at most one bit a row, whatever
-//!    the input), which the later passes consult;
+//!    the input), which the later passes consult. Each subject counts the mentions that
+//!    agree with its type, its support: a subject whose every such row is rejected later
+//!    (a copy of a record whose copies differ, a link whose other side conflicts) is no
+//!    subject at all, and `support` drops it once passes 3 and 4 have said which;
 //! 2. records — list rows and events sorted by (record_id, seq), as they arrive: rows of a
 //!    conflict are set aside; the first remaining list row of an id is the record. Later
 //!    copies identical to it in every column (the same row delivered twice) are rejected
@@ -17,7 +20,8 @@
 //!    their file and line, so it needs nothing beyond the group of frames of one id, which
 //!    the pass holds anyway; only a duplicated id reads its group a second time. An event
 //!    that arrives before any row of its id names an unknown record; events of a record
-//!    whose copies differ are rejected with it, those of a kept record attach to it.
+//!    whose copies differ are rejected with it, those of a kept record attach to it. Each
+//!    copy rejected for differing withdraws its subject's support.
 //!
 //! The rows go into the sorters of pass 2 (by record id) and pass 4 (links by org id) as they
 //! are read (`collect`), not through a file in arrival order that a second pass re-sorts:
@@ -32,6 +36,7 @@ use std::io;
 
 use super::items::{ByRecordId, LinkKey, LiveEvent, LiveRecord, Mention, NameOffer, Subject};
 use super::spill::{SeqWriter, Sorter, SpillDir};
+use super::support::Withdrawn;
 use super::views::{record_id_key_len, text, ByRecordIdView, EventView, Frames, ListView, RowView};
 use crate::date::Day;
 use crate::format::layout::EVENT_OBJECTION;
@@ -72,8 +77,11 @@ pub(crate) fn subjects(
             Some(s) if s.id == m.id => {
                 if s.subject_type != m.subject_type {
                     conflicts.0.insert(m.seq);
-                } else if m.slot == 0 {
-                    s.nonconforming |= m.nonconforming;
+                } else {
+                    s.support = s.support.saturating_add(1);
+                    if m.slot == 0 {
+                        s.nonconforming |= m.nonconforming;
+                    }
                 }
             }
             _ => {
@@ -86,6 +94,7 @@ pub(crate) fn subjects(
                     id: m.id,
                     subject_type: m.subject_type,
                     nonconforming: m.slot == 0 && m.nonconforming,
+                    support: 1,
                 });
             }
         }
@@ -142,6 +151,8 @@ pub(crate) struct RecordChecks {
     pub(crate) earliest_from: Option<Day>,
     /// Records (list rows kept, not rejected) that retention erases at build time.
     pub(crate) erased_at_build: u64,
+    /// The subjects of the copies rejected because a record's copies differ.
+    pub(crate) withdrawn: Withdrawn,
 }
 
 /// Pass 3: one group per record id.
@@ -372,7 +383,11 @@ fn duplicates(
             (item.seq, 0),
             reject(r.file, r.line, rid.to_string(), reason),
         ));
+        if copies.differing.is_some() {
+            acc.withdrawn.push(r.subject_id, r.subject_type);
+        }
         if let (true, Some(d)) = (first_later, &copies.differing) {
+            acc.withdrawn.push(rec.subject_id, rec.subject_type);
             // The first copy, reported after the first later one.
             let reason = format!(
                 "duplicate record_id {rid:?}: also at {}:{}, differing in {}; which copy is \

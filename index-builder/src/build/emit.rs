@@ -4,7 +4,8 @@
 //! is reached, so nothing here grows with the input but the bitmaps (a few bits a subject)
 //! and the authority/reason dedup table (bounded). Each subject's name comes from the names
 //! thread (see `names`), which also writes the names index meanwhile; ids.fst is written
-//! from the subjects in identifier order on a thread of its own, fed by pass 1 (`idfeed`).
+//! from the subjects in identifier order on a thread of its own, fed by pass 1 (`idfeed`),
+//! and written again from the subjects that remain if `support` drops any.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -18,6 +19,7 @@ use super::items::{IdixEntry, LinkKey, LiveEvent, LiveRecord, OrdLink, PersonLin
 use super::names::NameFeed;
 use super::sink::{Pending, Sink};
 use super::spill::{read_seq, Sorter, SpillDir};
+use super::support::{Renumber, Withdrawn};
 use super::views::{text, Frames, ListView, LiveEventView};
 use super::BuildError;
 use crate::catalog::Catalog;
@@ -36,6 +38,8 @@ pub(crate) struct LinkOrders<'s> {
     pub(crate) by_org: Sorter<'s, OrdLink>,
     /// Links with a type conflict, by arrival.
     pub(crate) rejected: Vec<(u64, CrossReject)>,
+    /// Both sides of each of those links: the side whose type agrees loses a support.
+    pub(crate) withdrawn: Withdrawn,
 }
 
 /// Pass 4: sets aside the links of a type conflict and gives each other link the ordinals of
@@ -48,6 +52,7 @@ pub(crate) fn link_ordinals<'s>(
     conflicts: &Conflicts,
 ) -> io::Result<LinkOrders<'s>> {
     let mut rejected = Vec::new();
+    let mut withdrawn = Withdrawn::default();
     // Links sorted by org id: replace the org id by its ordinal, re-key by person id.
     let mut by_person_id = spill.sorter::<PersonLink>();
     let mut links = links.finish()?.0.prefetch().peekable();
@@ -61,6 +66,10 @@ pub(crate) fn link_ordinals<'s>(
                     l.terms.seq,
                     checks::reject(l.file, l.line, String::new(), reason.to_string()),
                 ));
+                // One side (or both) conflicts; the other, if its type agrees, was counted
+                // as a support of its subject in pass 1, which this link no longer is.
+                withdrawn.push(l.org, SubjectType::Org.code());
+                withdrawn.push(l.person, SubjectType::Person.code());
                 continue;
             }
             by_person_id.push(PersonLink {
@@ -96,6 +105,7 @@ pub(crate) fn link_ordinals<'s>(
         by_person,
         by_org,
         rejected,
+        withdrawn,
     })
 }
 
@@ -209,10 +219,14 @@ fn io_err(path: &Path, err: io::Error) -> BuildError {
 }
 
 /// Pass 5: subjects, records, events, links and strings, in ordinal order.
+///
+/// `subjects` are those that remain (see `support`); the links carry pass 4's ordinals,
+/// among all the subjects pass 1 found, which `renumber` turns into theirs.
 pub(crate) fn tables(
     dir: &Path,
     catalog: &Catalog,
     subjects: &Path,
+    renumber: &Renumber,
     streams: Streams<'_>,
 ) -> Result<Written, BuildError> {
     let io_at = |e| io_err(dir, e);
@@ -250,8 +264,11 @@ pub(crate) fn tables(
     let mut counts = Counts::default();
 
     let mut subs = read_seq::<Subject>(subjects).map_err(io_at)?;
+    let mut pass1_ords = renumber.kept();
     let mut ord = 0u32;
     while let Some(s) = subs.next_item().map_err(io_at)? {
+        // The links name this subject by the ordinal pass 1 gave it.
+        let pass1_ord = pass1_ords.next().unwrap_or(u32::MAX);
         let name_text = names.next_name().map_err(io_at)?;
         let name = heap.push(name_text)?;
 
@@ -333,10 +350,10 @@ pub(crate) fn tables(
             SubjectType::Org => (&mut by_org, &mut org_out),
         };
         let link_start = out.rows;
-        while let Some(l) = links.next_if(|l| l.this == ord).map_err(io_at)? {
+        while let Some(l) = links.next_if(|l| l.this == pass1_ord).map_err(io_at)? {
             let row = LinkRow {
                 this: ord,
-                other: l.other,
+                other: renumber.ordinal(l.other),
                 role: l.terms.role,
                 from: l.terms.from,
                 until: l.terms.until,

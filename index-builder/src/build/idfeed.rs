@@ -7,6 +7,10 @@
 //! goes, it builds ids.fst on the idle core. The queue is bounded by bytes (a sorter's
 //! share of the memory budget); when it is full pass 1 waits.
 //!
+//! Pass 1's subjects are those some row names; when passes 3 and 4 reject every row that
+//! names one, the build drops it (`support`) and writes the two files again, from the
+//! subjects that remain. That costs a second build of them, but only then.
+//!
 //! A feed closed without [`IdSender::finish`] (pass 1 failed) is an error on the ids side,
 //! never a short ids.fst; an ids thread that failed makes the sends no-ops, and the build
 //! reports its error when it joins it.

@@ -203,24 +203,30 @@ pub(crate) struct Subject {
     pub id: [u8; 18],
     pub subject_type: u8,
     pub nonconforming: bool,
+    /// The rows that name the subject with its type (list rows, and links on either side),
+    /// as pass 1 counts them: some may be rejected later (see `support`).
+    pub support: u32,
 }
 
 ord_by!(Subject, |s| (
     id_key(&s.id),
     s.subject_type,
-    s.nonconforming
+    s.nonconforming,
+    s.support
 ));
 
 impl Codec for Subject {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.id);
         out.extend_from_slice(&[self.subject_type, self.nonconforming as u8]);
+        put_u32(out, self.support);
     }
     fn decode(d: &mut Dec<'_>) -> Subject {
         Subject {
             id: d.id(),
             subject_type: d.u8(),
             nonconforming: d.u8() != 0,
+            support: d.u32(),
         }
     }
 }

@@ -149,7 +149,11 @@ pub(crate) fn name_subjects(
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
         // The newest record's name, else the first link's. Offers are sorted by subject id
-        // first, so a subject's offers are the frames that begin with its id.
+        // first, so a subject's offers are the frames that begin with its id. Those before
+        // it are of a subject dropped for want of an accepted row (see `support`): a copy
+        // of a record whose copies differ and a rejected link offer names too.
+        skip_before(&mut record_names, &s.id)?;
+        skip_before(&mut link_names, &s.id)?;
         let mut named = false;
         name_text.clear();
         while let Some(frame) = record_names.peek()? {
@@ -190,6 +194,17 @@ pub(crate) fn name_subjects(
     }
     drop(out);
     write_names(dir, names).map(Some)
+}
+
+/// Skips the offers, which begin with their subject's id, of ids before `id`.
+fn skip_before<T>(offers: &mut Frames<T>, id: &[u8; 18]) -> io::Result<()> {
+    while let Some(frame) = offers.peek()? {
+        if frame.get(..id.len()).is_some_and(|f| f >= &id[..]) {
+            break;
+        }
+        offers.advance();
+    }
+    Ok(())
 }
 
 /// names.fst and its postings from the (normalised name, ordinal) entries, read in place

@@ -5,16 +5,24 @@
 //! files, through a [`Gb18030Reader`] that decodes to UTF-8 with `encoding_rs`. UTF-8 files
 //! are passed through unchanged: the CSV reader validates each record as UTF-8 anyway, and
 //! reports the record's line when a file that looked like UTF-8 turns out not to be.
+//!
+//! Detection looks at a file's first non-ASCII bytes: ASCII is the same in both encodings,
+//! so only they tell them apart. They are usually in the first window read; an export whose
+//! first rows hold no Chinese text has them further in, and a regular file is then scanned
+//! up to them with a second handle ([`open_raw_file`]).
 
 use std::fmt;
-use std::io::{self, Cursor, Read};
+use std::fs::File;
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
 
 use encoding_rs::{Decoder, DecoderResult, GB18030};
 use sha2::{Digest, Sha256};
 
 use super::Encoding;
 
-/// How many leading bytes decide between UTF-8 and GB18030 when the encoding is `Auto`.
+/// How many bytes decide between UTF-8 and GB18030 when the encoding is `Auto`: the file's
+/// first ones, or, when those are all ASCII, those from its first non-ASCII byte on.
 pub const SNIFF_LEN: usize = 64 * 1024;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -72,6 +80,24 @@ impl Detected {
     }
 }
 
+/// How the encoding a file is read in was decided.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EncodingFrom {
+    /// `Encoding::Auto`: from the file's first non-ASCII bytes.
+    Detected,
+    /// Given by the operator, for the directory or for the file.
+    Declared,
+}
+
+impl EncodingFrom {
+    pub fn name(self) -> &'static str {
+        match self {
+            EncodingFrom::Detected => "detected",
+            EncodingFrom::Declared => "declared",
+        }
+    }
+}
+
 /// Decides the encoding of a file from its first bytes.
 ///
 /// A UTF-8 BOM or valid UTF-8 means UTF-8 (pure ASCII reads the same either way). A multi-byte
@@ -91,32 +117,108 @@ pub fn sniff(head: &[u8]) -> Detected {
     }
 }
 
-/// The raw stream after sniffing: the sniffed head replayed, then the rest of the file.
-pub type Raw<R> = io::Chain<Cursor<Vec<u8>>, R>;
-
-/// Reads the sniff window from `hashing` and returns the encoding to use together with a
-/// reader that replays the window, so the file is still read exactly once.
+/// Decides the encoding of the regular file at `path` from its first non-ASCII bytes at or
+/// after byte `from`: [`sniff`] of the window of up to [`SNIFF_LEN`] bytes that begins with
+/// the first of them; UTF-8 when there is none (ASCII reads the same either way).
 ///
-/// The source reader passes a [`HashingReader`] (it needs the digest); `credgate screen`
-/// passes the bare file, since a supplier list needs no digest and hashing costs time.
-pub fn open_raw<R: Read>(mut hashing: R, requested: Encoding) -> io::Result<(Detected, Raw<R>)> {
-    let mut head = vec![0u8; SNIFF_LEN];
+/// It reads with a handle of its own, so the caller's stream is untouched; it holds one
+/// window of the file at a time. A file read through it is read twice up to its first
+/// non-ASCII byte, which is why [`open_raw_file`] calls it only when the first window held
+/// none. Since everything before that byte is ASCII, the byte begins a character in
+/// either encoding, so the window is never cut inside one at its start.
+pub fn sniff_file_from(path: &Path, from: u64) -> io::Result<Detected> {
+    let mut file = File::open(path)?;
+    file.seek(SeekFrom::Start(from))?;
+    let mut window = vec![0u8; SNIFF_LEN];
+    loop {
+        let n = fill(&mut file, &mut window)?;
+        let chunk = &window[..n];
+        // `is_ascii` looks at a word at a time: the scan of a long ASCII prefix costs about
+        // what reading it costs.
+        if !chunk.is_ascii() {
+            let at = chunk.iter().position(|b| !b.is_ascii()).unwrap_or(0);
+            window.copy_within(at..n, 0);
+            let mut len = n - at;
+            len += fill(&mut file, &mut window[len..])?;
+            return Ok(sniff(&window[..len]));
+        }
+        if n < window.len() {
+            return Ok(Detected::Utf8);
+        }
+    }
+}
+
+/// Reads into `buf` until it is full or the stream ends; returns the bytes read.
+fn fill<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
-    while filled < head.len() {
-        match hashing.read(&mut head[filled..]) {
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
+    Ok(filled)
+}
+
+/// The raw stream after sniffing: the sniffed head replayed, then the rest of the file.
+pub type Raw<R> = io::Chain<Cursor<Vec<u8>>, R>;
+
+/// Reads the sniff window from `raw` and returns the encoding to use together with a
+/// reader that replays the window, so the stream is still read exactly once.
+///
+/// `Auto` decides on the window alone: for a stream (a pipe, standard input) nothing past
+/// it can be looked at without holding it. A stream whose first [`SNIFF_LEN`] bytes are
+/// ASCII is therefore read as UTF-8, and a GB18030 one fails at its first Chinese text;
+/// a regular file goes through [`open_raw_file`], which looks further.
+///
+/// The source reader passes a [`HashingReader`] (it needs the digest); `credgate screen`
+/// passes the bare file, since a supplier list needs no digest and hashing costs time.
+pub fn open_raw<R: Read>(raw: R, requested: Encoding) -> io::Result<(Detected, Raw<R>)> {
+    open(raw, requested, None)
+}
+
+/// [`open_raw`] for the regular file at `path`, which `raw` reads: with `Auto`, when the
+/// first [`SNIFF_LEN`] bytes are all ASCII, the encoding is decided by the file's first
+/// non-ASCII bytes wherever they are ([`sniff_file_from`], with a handle of its own).
+/// A file with non-ASCII bytes in its first window, the common case, costs nothing more
+/// than with [`open_raw`]. If `path` is not a regular file (a FIFO, `/dev/stdin` on a
+/// pipe), reading it twice would lose bytes, so the window decides alone.
+pub fn open_raw_file<R: Read>(
+    path: &Path,
+    raw: R,
+    requested: Encoding,
+) -> io::Result<(Detected, Raw<R>)> {
+    open(raw, requested, Some(path))
+}
+
+fn open<R: Read>(
+    mut raw: R,
+    requested: Encoding,
+    file: Option<&Path>,
+) -> io::Result<(Detected, Raw<R>)> {
+    let mut head = vec![0u8; SNIFF_LEN];
+    let filled = fill(&mut raw, &mut head)?;
     head.truncate(filled);
     let detected = match requested {
-        Encoding::Auto => sniff(&head),
+        Encoding::Auto => match file {
+            // A full window of ASCII: the file goes on, and its first non-ASCII bytes,
+            // if any, are further in.
+            Some(path) if filled == SNIFF_LEN && head.is_ascii() && is_regular(path) => {
+                sniff_file_from(path, filled as u64)?
+            }
+            _ => sniff(&head),
+        },
         Encoding::Utf8 => Detected::Utf8,
         Encoding::Gb18030 => Detected::Gb18030,
     };
-    Ok((detected, Cursor::new(head).chain(hashing)))
+    Ok((detected, Cursor::new(head).chain(raw)))
+}
+
+/// Whether `path` names (through symbolic links) a regular file, which can be read twice.
+fn is_regular(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// The payload of the `io::Error` a [`Gb18030Reader`] returns on bytes that are not GB18030.
@@ -316,6 +418,63 @@ mod tests {
         assert_eq!(sniff(&head), Detected::Utf8);
         // A lone continuation byte is not a cut character.
         assert_eq!(sniff(b"abc\x80def"), Detected::Gb18030);
+    }
+
+    /// Bytes of ASCII rows, `len` long.
+    fn ascii(len: usize) -> Vec<u8> {
+        b"abc,def,0123456789\n"
+            .iter()
+            .copied()
+            .cycle()
+            .take(len)
+            .collect()
+    }
+
+    #[test]
+    fn a_file_is_sniffed_from_its_first_non_ascii_bytes_wherever_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        let cases: [(&str, Vec<u8>, Detected); 4] = [
+            ("ascii", ascii(3 * SNIFF_LEN + 5), Detected::Utf8),
+            (
+                "gb18030 late",
+                [ascii(2 * SNIFF_LEN - 1), gb("甲,乙\n")].concat(),
+                Detected::Gb18030,
+            ),
+            (
+                "utf-8 late",
+                [ascii(SNIFF_LEN), "甲,乙\n".as_bytes().to_vec()].concat(),
+                Detected::Utf8,
+            ),
+            (
+                "gb18030 early",
+                [ascii(10), gb("甲,乙\n")].concat(),
+                Detected::Gb18030,
+            ),
+        ];
+        for (what, bytes, want) in cases {
+            std::fs::write(&path, &bytes).unwrap();
+            assert_eq!(sniff_file_from(&path, 0).unwrap(), want, "{what}");
+            let file = std::fs::File::open(&path).unwrap();
+            let (got, mut raw) = open_raw_file(&path, file, Encoding::Auto).unwrap();
+            assert_eq!(got, want, "{what}");
+            let mut replayed = Vec::new();
+            raw.read_to_end(&mut replayed).unwrap();
+            assert_eq!(replayed, bytes, "{what}: the stream is read whole, once");
+        }
+    }
+
+    /// A path that is not a regular file (here a directory; in use a pipe) cannot be read a
+    /// second time: the first window decides alone, as for any stream.
+    #[test]
+    fn a_stream_is_sniffed_from_its_first_window_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = [ascii(SNIFF_LEN), gb("甲,乙\n")].concat();
+        let (got, _) =
+            open_raw_file(dir.path(), Cursor::new(bytes.clone()), Encoding::Auto).unwrap();
+        assert_eq!(got, Detected::Utf8);
+        let (got, _) = open_raw(Cursor::new(bytes), Encoding::Auto).unwrap();
+        assert_eq!(got, Detected::Utf8);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use super::decode::EncodingFrom;
 use super::header::FileKind;
 
 /// A fatal problem with a source directory or one of its files.
@@ -36,8 +37,19 @@ pub enum SourceError {
         line: u64,
         /// `utf-8` or `gb18030`: what the file was read as.
         encoding: &'static str,
+        /// Whether that encoding was detected or declared.
+        from: EncodingFrom,
         /// How the bytes are bad, e.g. "invalid UTF-8 in field 4".
         detail: String,
+    },
+    /// A per-file encoding names a path that is not one of the source files.
+    UnknownEncodingFile {
+        /// The path as given.
+        path: String,
+        /// The source directory.
+        dir: PathBuf,
+        /// The source files, relative to `dir`.
+        files: Vec<String>,
     },
     /// The file ends inside a double-quoted field: its quote, on `line`, is never closed,
     /// so everything from there to the file's last line, `last_line`, was read as one field.
@@ -115,20 +127,51 @@ impl fmt::Display for SourceError {
                 path,
                 line,
                 encoding,
+                from,
                 detail,
             } => {
                 write!(f, "{path} line {line}: not valid {encoding}: {detail}; ")?;
-                if *encoding == "utf-8" {
-                    f.write_str(
-                        "if the file is a GB18030 export, declare the source encoding as \
-                         gb18030, or re-save the file as UTF-8",
+                let utf8 = *encoding == "utf-8";
+                match (from, utf8) {
+                    (EncodingFrom::Detected, true) => f.write_str(
+                        "the file was read as utf-8 because its first non-ASCII bytes are \
+                         UTF-8. ",
+                    )?,
+                    (EncodingFrom::Detected, false) => f.write_str(
+                        "the file was read as gb18030 because its first non-ASCII bytes are \
+                         not UTF-8. ",
+                    )?,
+                    (EncodingFrom::Declared, _) => write!(f, "the file was declared {encoding}. ")?,
+                }
+                if utf8 {
+                    write!(
+                        f,
+                        "If it is a GB18030 export, declare it with --file-encoding \
+                         {path}=gb18030; otherwise fix the bytes on that line or re-save the \
+                         file as UTF-8"
                     )
                 } else {
-                    f.write_str(
-                        "the file is neither valid GB18030 nor UTF-8 here; re-export it or \
-                         fix the bytes on that line",
+                    write!(
+                        f,
+                        "If it is UTF-8, declare it with --file-encoding {path}=utf-8; if it is \
+                         in another encoding (Big5, Latin-1, …), re-save it as UTF-8; \
+                         otherwise fix the bytes on that line"
                     )
                 }
+            }
+            SourceError::UnknownEncodingFile { path, dir, files } => {
+                write!(
+                    f,
+                    "--file-encoding {path:?}: no such source file in {}; give the path \
+                     relative to the source directory, one of: ",
+                    dir.display()
+                )?;
+                const SHOWN: usize = 12;
+                f.write_str(&files[..files.len().min(SHOWN)].join(", "))?;
+                if files.len() > SHOWN {
+                    write!(f, " (and {} more)", files.len() - SHOWN)?;
+                }
+                Ok(())
             }
             SourceError::UnclosedQuote {
                 path,

@@ -19,7 +19,11 @@
 //! use credgate_index::date::Day;
 //! use credgate_index::source::{read_source, Collect, Encoding, SourceOptions};
 //!
-//! let opts = SourceOptions { encoding: Encoding::Auto, today: Day::today_cst() };
+//! let opts = SourceOptions {
+//!     encoding: Encoding::Auto,
+//!     file_encodings: Default::default(),
+//!     today: Day::today_cst(),
+//! };
 //! let mut rows = Collect::default();
 //! let summary = read_source("data/sample".as_ref(), &["court_defaulter"], &opts, &mut rows)?;
 //! println!("{} files, {} rejects", summary.files.len(), rows.rejects.len());
@@ -35,7 +39,7 @@ mod records;
 mod rejects;
 mod rows;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -43,7 +47,10 @@ use std::path::{Path, PathBuf};
 use crate::date::Day;
 use crate::model::{Outcome, RepairAction, Role, SubjectType};
 
-pub use decode::{open_raw, sniff, Detected, Gb18030Reader, MalformedInput, Raw, SNIFF_LEN};
+pub use decode::{
+    open_raw, open_raw_file, sniff, sniff_file_from, Detected, EncodingFrom, Gb18030Reader,
+    MalformedInput, Raw, SNIFF_LEN,
+};
 pub use error::SourceError;
 pub use header::{FileKind, LINK_COLUMNS, LIST_COLUMNS, OBJECTION_COLUMNS, REPAIR_COLUMNS};
 pub use parallel::{read_source_batched, read_source_parallel, BatchSink};
@@ -56,20 +63,49 @@ use records::{Record, RecordError, RecordReader};
 /// The character encoding of the source files.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum Encoding {
-    /// Per file: UTF-8 (with or without BOM) when the first [`SNIFF_LEN`] bytes are valid
-    /// UTF-8, else GB18030.
+    /// Per file: UTF-8 (with or without BOM) when the file's first non-ASCII bytes are valid
+    /// UTF-8 (or it has none), else GB18030. See [`open_raw_file`].
     #[default]
     Auto,
     Utf8,
     Gb18030,
 }
 
+impl Encoding {
+    /// The encoding an operator names: `auto`, `utf-8` (or `utf8`), `gb18030` (or `gbk`,
+    /// which GB18030 contains), in any case.
+    pub fn parse(name: &str) -> Option<Encoding> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Encoding::Auto),
+            "utf-8" | "utf8" => Some(Encoding::Utf8),
+            "gb18030" | "gbk" => Some(Encoding::Gb18030),
+            _ => None,
+        }
+    }
+}
+
 /// How to read a source directory.
 #[derive(Clone, Debug)]
 pub struct SourceOptions {
+    /// The encoding of every file not in `file_encodings`.
     pub encoding: Encoding,
+    /// Per-file encodings, by path relative to the source directory (`lists/court.csv`,
+    /// `links.csv`), overriding `encoding`: a directory can then mix UTF-8 files with
+    /// GB18030 ones whose detection would go wrong. A path that names no source file
+    /// is an error ([`SourceError::UnknownEncodingFile`]).
+    pub file_encodings: BTreeMap<String, Encoding>,
     /// The build day: resident ID birth dates after it are invalid.
     pub today: Day,
+}
+
+impl SourceOptions {
+    /// The encoding to read the file at `rel` (relative to the source directory) in.
+    pub fn encoding_of(&self, rel: &str) -> Encoding {
+        self.file_encodings
+            .get(rel)
+            .copied()
+            .unwrap_or(self.encoding)
+    }
 }
 
 /// One row of `lists/*.csv`: a subject's entry on a list.
@@ -169,6 +205,8 @@ pub struct SourceFile {
     pub rejected: u64,
     /// `utf-8` or `gb18030`.
     pub encoding: &'static str,
+    /// Whether `encoding` was detected or declared.
+    pub encoding_from: EncodingFrom,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -194,10 +232,12 @@ pub fn read_source(
     sink: &mut dyn SourceSink,
 ) -> Result<SourceSummary, SourceError> {
     let plan = plan_files(dir)?;
+    check_file_encodings(dir, &plan, opts)?;
     let ctx = RowContext::new(list_codes, opts);
     let mut summary = SourceSummary::default();
     for (index, (rel, kind)) in plan.into_iter().enumerate() {
-        let file = read_file(dir, rel, kind, index as u16, &ctx, opts.encoding, sink)?;
+        let encoding = opts.encoding_of(&rel);
+        let file = read_file(dir, rel, kind, index as u16, &ctx, encoding, sink)?;
         summary.files.push(file);
     }
     Ok(summary)
@@ -239,6 +279,25 @@ fn plan_files(dir: &Path) -> Result<Vec<(String, FileKind)>, SourceError> {
         return Err(SourceError::TooManyFiles { count: plan.len() });
     }
     Ok(plan)
+}
+
+/// Refuses a per-file encoding for a path that is not one of the files `plan` reads: a typo
+/// there would otherwise leave the file to detection, unnoticed.
+fn check_file_encodings(
+    dir: &Path,
+    plan: &[(String, FileKind)],
+    opts: &SourceOptions,
+) -> Result<(), SourceError> {
+    for path in opts.file_encodings.keys() {
+        if !plan.iter().any(|(rel, _)| rel == path) {
+            return Err(SourceError::UnknownEncodingFile {
+                path: path.clone(),
+                dir: dir.into(),
+                files: plan.iter().map(|(rel, _)| rel.clone()).collect(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The names of the `*.csv` files in `dir/lists`, sorted.
@@ -310,7 +369,8 @@ pub(crate) fn read_file_records(
         err,
     };
     let file = File::open(&path).map_err(io_err)?;
-    let (detected, raw) = open_raw(HashingReader::new(file), encoding).map_err(io_err)?;
+    let (detected, raw) =
+        open_raw_file(&path, HashingReader::new(file), encoding).map_err(io_err)?;
     let mut file = SourceFile {
         path: rel,
         sha256: String::new(),
@@ -318,6 +378,10 @@ pub(crate) fn read_file_records(
         rows: 0,
         rejected: 0,
         encoding: detected.name(),
+        encoding_from: match encoding {
+            Encoding::Auto => EncodingFrom::Detected,
+            Encoding::Utf8 | Encoding::Gb18030 => EncodingFrom::Declared,
+        },
     };
     let hashing = match detected {
         Detected::Utf8 => {
@@ -429,6 +493,7 @@ fn record_error(e: RecordError, file: &SourceFile, path: &Path) -> SourceError {
             path: file.path.clone(),
             line,
             encoding: file.encoding,
+            from: file.encoding_from,
             detail: format!("invalid UTF-8 in field {field}"),
         },
         RecordError::UnclosedQuote { line, last_line } => SourceError::UnclosedQuote {
@@ -451,6 +516,7 @@ fn record_error(e: RecordError, file: &SourceFile, path: &Path) -> SourceError {
                     path: file.path.clone(),
                     line: m.line,
                     encoding: file.encoding,
+                    from: file.encoding_from,
                     detail: m.to_string(),
                 },
                 None => SourceError::Io {

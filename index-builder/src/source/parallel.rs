@@ -7,8 +7,8 @@ use std::path::Path;
 
 use super::pipeline::{self, BATCH};
 use super::{
-    plan_files, LinkRow, ListRow, ObjectionRow, Reject, RepairRow, RowContext, SourceError,
-    SourceOptions, SourceSink, SourceSummary,
+    check_file_encodings, plan_files, LinkRow, ListRow, ObjectionRow, Reject, RepairRow,
+    RowContext, SourceError, SourceOptions, SourceSink, SourceSummary,
 };
 
 /// A sink that runs on a reader thread and turns rows into batches for the calling thread.
@@ -163,8 +163,9 @@ pub fn read_source_batched<S: BatchSink>(
         return result;
     }
     let plan = plan_files(dir)?;
+    check_file_encodings(dir, &plan, opts)?;
     let ctx = RowContext::new(list_codes, opts);
-    pipeline::run(dir, &plan, &ctx, opts.encoding, threads, new_sink, consume)
+    pipeline::run(dir, &plan, &ctx, opts, threads, new_sink, consume)
 }
 
 #[cfg(test)]
@@ -178,6 +179,7 @@ mod tests {
     fn opts() -> SourceOptions {
         SourceOptions {
             encoding: Encoding::Auto,
+            file_encodings: Default::default(),
             today: Day::parse("2026-01-01").unwrap(),
         }
     }

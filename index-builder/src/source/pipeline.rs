@@ -27,7 +27,7 @@ use super::header::{ColumnMap, FileKind};
 use super::parallel::BatchSink;
 use super::records::Record;
 use super::{
-    read_file_records, validate_record, Encoding, RowContext, SourceError, SourceFile,
+    read_file_records, validate_record, RowContext, SourceError, SourceFile, SourceOptions,
     SourceSummary,
 };
 
@@ -108,7 +108,7 @@ pub(super) fn run<S: BatchSink>(
     dir: &Path,
     plan: &[(String, FileKind)],
     ctx: &RowContext<'_>,
-    encoding: Encoding,
+    opts: &SourceOptions,
     validators: usize,
     new_sink: &(dyn Fn() -> S + Sync),
     consume: &mut dyn FnMut(S::Batch),
@@ -118,7 +118,7 @@ pub(super) fn run<S: BatchSink>(
     let (slot_tx, slot_rx) = sync_channel::<Slot<S::Batch>>(SLOTS_PER_THREAD * validators);
     let job_rx = Mutex::new(job_rx);
     std::thread::scope(|scope| {
-        scope.spawn(move || split(dir, plan, encoding, &job_tx, &slot_tx));
+        scope.spawn(move || split(dir, plan, opts, &job_tx, &slot_tx));
         for _ in 0..validators {
             scope.spawn(|| validate(&job_rx, ctx, new_sink));
         }
@@ -133,7 +133,7 @@ pub(super) fn run<S: BatchSink>(
 fn split<B>(
     dir: &Path,
     plan: &[(String, FileKind)],
-    encoding: Encoding,
+    opts: &SourceOptions,
     jobs: &SyncSender<Job<B>>,
     slots: &SyncSender<Slot<B>>,
 ) {
@@ -154,6 +154,7 @@ fn split<B>(
             };
             slots.send(Slot::Batch(result)).is_ok() && jobs.send(job).is_ok()
         };
+        let encoding = opts.encoding_of(rel);
         let result = read_file_records(dir, rel.clone(), *kind, encoding, &mut |c, rec| {
             let c = cols.get_or_insert_with(|| c.clone());
             raw.push(rec);
@@ -263,7 +264,7 @@ fn deliver<B>(
 mod tests {
     use super::*;
     use crate::date::Day;
-    use crate::source::{read_source, read_source_parallel, Collect, SourceOptions};
+    use crate::source::{read_source, read_source_parallel, Collect, Encoding, SourceOptions};
     use crate::source::{LinkRow, ListRow, ObjectionRow, Reject, RepairRow, SourceSink};
 
     const HEADER: &str = "record_id,list_code,subject_type,subject_id,subject_name,authority,doc_no,reason,decided_on,effective_from,effective_until,act_ended_on\n";
@@ -271,6 +272,7 @@ mod tests {
     fn opts(encoding: Encoding) -> SourceOptions {
         SourceOptions {
             encoding,
+            file_encodings: Default::default(),
             today: Day::parse("2026-01-01").unwrap(),
         }
     }
