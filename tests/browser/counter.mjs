@@ -24,6 +24,15 @@ function check(cond, what, detail = "") {
   console.log(`ok - ${what}`);
 }
 
+/** Clicks the results' download button; returns the text of the file saved as `name`, without its BOM. */
+async function downloadResults(page, dir, name) {
+  const downloading = page.waitForEvent("download");
+  await page.click("#batch-download");
+  const saved = join(dir, name);
+  await (await downloading).saveAs(saved);
+  return readFileSync(saved, "utf8").replace(/^\ufeff/, "");
+}
+
 const profile = mkdtempSync(join(tmpdir(), "credgate-chromium-"));
 // Background networking, component updates and sync make Chromium open connections of its
 // own, which closed networks (and CI) refuse; the page itself needs only BASE.
@@ -349,6 +358,38 @@ try {
   check(JSON.stringify(bookSums) === JSON.stringify(sums), "the workbook gives the CSV's summary", JSON.stringify(bookSums));
   const bookRows = await page.locator("#batch-result tbody tr").count();
   check(bookRows === 8, "the workbook's table lists 8 rows", String(bookRows));
+  // Its download is the CSV's: the workbook's columns in its order and under its names, the
+  // code column where the workbook has it (second), not first.
+  const bookOut = await downloadResults(page, dir, "book-out.csv");
+  check(bookOut.split("\n")[0] === lines[0] && bookOut === downloaded.replace(/^\ufeff/, ""),
+    "the workbook's download is the CSV's, its columns in the workbook's order", bookOut.split("\n").slice(0, 3).join("\n"));
+
+  // Columns the page cannot take from a parsed answer's keys: a year (JavaScript lists such a
+  // key first), a name used twice (the second value would replace the first), rows shorter
+  // than the header, one without its code. The workbook's download must still be the CSV's.
+  const awkward = [
+    ["名称", "统一社会信用代码", "2025", "备注", "备注"],
+    ["恒达建材", "914101027110665834", "1200", "甲", "乙"],
+    ["刘洋", "410184197902141699", "", "丙", ""],
+    ["永兴机械", "914101844590813695"],
+    ["短行"],
+  ];
+  const awkwardOut = {};
+  for (const ext of ["csv", "xlsx"]) {
+    const file = join(dir, `awkward.${ext}`);
+    writeFileSync(file, ext === "csv" ? awkward.map((r) => r.join(",")).join("\n") + "\n" : xlsx(awkward));
+    await page.setInputFiles("#batch-file", file);
+    await page.click("#batch-btn");
+    await page.waitForFunction((name) => document.querySelector("#batch-result h2")?.textContent.startsWith(name), `awkward.${ext}`);
+    awkwardOut[ext] = await downloadResults(page, dir, `awkward-${ext}-out.csv`);
+  }
+  const awkwardLines = awkwardOut.xlsx.split("\n");
+  check(awkwardLines[0] === "row,名称,统一社会信用代码,2025,备注,备注,decision,heightened,nonconforming,lists,measures,error" &&
+    awkwardLines[1].startsWith("1,恒达建材,914101027110665834,1200,甲,乙,deny,") &&
+    awkwardLines[3].startsWith("3,永兴机械,914101844590813695,,,,fast_track,") &&
+    awkwardLines[4].startsWith("4,短行,,,,,,"),
+    "a workbook's download keeps a year column, both columns of one name and short rows in place", awkwardOut.xlsx);
+  check(awkwardOut.xlsx === awkwardOut.csv, "and it is the download of the same list as CSV", `${awkwardOut.csv}\n---\n${awkwardOut.xlsx}`);
 
   await page.setViewportSize({ width: 768, height: 1024 });
   const batchWide = await page.evaluate(() => document.documentElement.scrollWidth);
