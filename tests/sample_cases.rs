@@ -292,11 +292,11 @@ fn a_person_whose_records_are_all_erased_is_not_known() {
     let erase = day("2027-03-01");
     let before = engine.profile(&zhou, today, today, full);
     assert!(before.known);
-    assert_eq!(before.name, Some("周海燕"));
+    assert_eq!(before.name.as_deref(), Some("周海燕"));
     let hits = engine.search("周海燕", false, 10, today, full).unwrap();
     assert_eq!(hits.len(), 1);
     let d = engine.check(&zhou, Scenario::Procurement, today, today, full);
-    assert_eq!(d.name, Some("周海燕"));
+    assert_eq!(d.name.as_deref(), Some("周海燕"));
     // Seen from the erase day, as of it or from a served snapshot's today: no trace.
     for (as_of, now) in [(erase, today), (today, erase)] {
         let d = engine.check(&zhou, Scenario::Procurement, as_of, now, full);

@@ -18,6 +18,19 @@ fn check_get_and_post_give_the_decision() {
     let r = s.get("/v1/check?id=914101027110665834&scenario=procurement");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/json"));
+    // Answers about people are not for caches, and neither are errors or batches.
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    for r in [
+        s.get("/v1/check?id=1&scenario=procurement"),
+        s.post(
+            "/v1/screen?scenario=transport",
+            "text/csv",
+            b"914101027110665834\n",
+        ),
+        s.get("/v1/subjects/914101027110665834"),
+    ] {
+        assert_eq!(r.header("cache-control"), Some("no-store"), "{}", r.text());
+    }
     let v = r.json();
     assert_eq!(v["decision"], "deny");
     assert_eq!(v["id_type"], "uscc");

@@ -6,7 +6,7 @@ mod common;
 
 use common::http::request;
 use common::proc::Proc;
-use common::{build_sample, sample_today};
+use common::{build_source, copy_dir, repo, sample_today};
 use credgate::trust::keys::token_digest;
 use credgate::trust::privacy::Correlator;
 use credgate::trust::{hex, unhex};
@@ -90,8 +90,12 @@ fn requests() -> Vec<Req> {
         ));
         v.push(Req::get(format!("/v1/subjects/{p}")));
     }
-    // People reached through an organisation's profile and through a name search.
+    // People reached through an organisation's profile and through a name search, and
+    // numbers the source data wrote into the organisation's record (see `source`).
     v.push(Req::get("/v1/subjects/914101027110665834"));
+    v.push(Req::get(
+        "/v1/check?id=914101027110665834&scenario=procurement",
+    ));
     v.push(Req::get(format!(
         "/v1/search?name={}&limit=50",
         enc("孙丽")
@@ -179,11 +183,36 @@ fn requests() -> Vec<Req> {
 /// A person of the sample who appears only inside echoed text.
 const PERSON2: &str = "410102199505161527";
 
+/// The sample, with people's numbers written into free text as government exports do: the
+/// court record of 恒达 names its legal representative with his number in its reason and
+/// (full-width) in its document number, and another person's number in its authority.
+fn source(dir: &std::path::Path) -> std::path::PathBuf {
+    let src = dir.join("source");
+    copy_dir(&repo().join("data/sample"), &src);
+    let court = src.join("lists/court.csv");
+    let text = std::fs::read_to_string(&court).unwrap();
+    let edited = text.replacen(
+        "郑州市中原区人民法院,(2024)豫0102执1234号,有履行能力而拒不履行生效法律文书确定义务",
+        &format!(
+            "郑州市中原区人民法院（承办人{}）,(2024)豫0102执1234号（４１０１０２１９６８０４１２０２１１）,\
+             法定代表人王建国（{}）有履行能力而拒不履行",
+            PEOPLE[1], PEOPLE[0]
+        ),
+        1,
+    );
+    assert_ne!(
+        edited, text,
+        "the sample's court record changed; update this test"
+    );
+    std::fs::write(&court, edited).unwrap();
+    src
+}
+
 #[test]
 fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("index");
-    build_sample(&root, sample_today());
+    build_source(&source(dir.path()), &root, sample_today(), Some(0)).unwrap();
     let secret = dir.path().join("subject.key");
     let p = Proc::serve(
         &[
@@ -217,7 +246,10 @@ fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
             let r = request(p.addr, method, path, &h, &req.body);
             let text = r.text();
             assert_eq!(r.status, req.status, "{method} {path}: {text}");
-            let raw_seen = PEOPLE.iter().chain([&raw_typo]).any(|n| text.contains(n));
+            let raw_seen = PEOPLE
+                .iter()
+                .chain([&raw_typo, &"４１０１０２１９６８０４１２０２１１"])
+                .any(|n| text.contains(n));
             // Error messages are masked for every key.
             if token == "tok-masked" || req.status != 200 {
                 assert!(

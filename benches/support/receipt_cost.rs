@@ -48,7 +48,7 @@ fn main() {
         decision: Outcome::Deny,
         heightened: false,
         nonconforming: false,
-        name: Some("河南恒达建设工程有限公司"),
+        name: Some("河南恒达建设工程有限公司".into()),
         measures: vec![
             measure(
                 "procurement.black.restrict",
@@ -69,9 +69,9 @@ fn main() {
             list_name: "失信被执行人",
             class: Class::Black,
             domain: "court",
-            authority: "郑州市中级人民法院",
-            doc_no: "(2024)豫01执123号",
-            reason: "有履行能力而拒不履行",
+            authority: "郑州市中级人民法院".into(),
+            doc_no: "(2024)豫01执123号".into(),
+            reason: "有履行能力而拒不履行".into(),
             decided_on: Day::parse("2024-03-01").unwrap(),
             effective_from: Day::parse("2024-03-01").unwrap(),
             effective_until: None,

@@ -1,6 +1,8 @@
 //! The answer to "may we grant this to this subject today?" (SPEC §7), borrowing its strings
 //! from the snapshot so that producing it copies nothing.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use credgate_index::date::Day;
@@ -48,7 +50,7 @@ pub struct Decision<'a> {
     pub nonconforming: bool,
     /// The subject's name as the lists record it; `null` when the subject is not in any list,
     /// or is a person whose every record is erased and who holds no role (rule 6).
-    pub name: Option<&'a str>,
+    pub name: Option<Cow<'a, str>>,
     pub measures: Vec<AppliedMeasure<'a>>,
     pub records: Vec<ActiveRecord<'a>>,
     pub snapshot: &'a str,
@@ -89,7 +91,7 @@ pub enum Because<'a> {
 #[derive(Clone, Debug, Serialize)]
 pub struct Via<'a> {
     pub org: &'a str,
-    pub org_name: &'a str,
+    pub org_name: Cow<'a, str>,
     pub role: Role,
 }
 
@@ -100,9 +102,9 @@ pub struct ActiveRecord<'a> {
     pub list_name: &'a str,
     pub class: Class,
     pub domain: &'a str,
-    pub authority: &'a str,
-    pub doc_no: &'a str,
-    pub reason: &'a str,
+    pub authority: Cow<'a, str>,
+    pub doc_no: Cow<'a, str>,
+    pub reason: Cow<'a, str>,
     pub decided_on: Day,
     pub effective_from: Day,
     pub effective_until: Option<Day>,

@@ -30,8 +30,8 @@ impl Decision<'_> {
         out.extend_from_slice(b",\"nonconforming\":");
         boolean(out, self.nonconforming);
         out.extend_from_slice(b",\"name\":");
-        match self.name {
-            Some(n) => string(out, n),
+        match &self.name {
+            Some(n) => string(out, n.as_ref()),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"measures\":[");
@@ -118,11 +118,11 @@ fn record(out: &mut Vec<u8>, r: &ActiveRecord<'_>) {
     out.extend_from_slice(b",\"domain\":");
     string(out, r.domain);
     out.extend_from_slice(b",\"authority\":");
-    string(out, r.authority);
+    string(out, &r.authority);
     out.extend_from_slice(b",\"doc_no\":");
-    string(out, r.doc_no);
+    string(out, &r.doc_no);
     out.extend_from_slice(b",\"reason\":");
-    string(out, r.reason);
+    string(out, &r.reason);
     out.extend_from_slice(b",\"decided_on\":");
     day(out, r.decided_on);
     out.extend_from_slice(b",\"effective_from\":");
@@ -145,7 +145,7 @@ fn via(out: &mut Vec<u8>, v: &Via<'_>) {
     out.extend_from_slice(b"{\"org\":");
     string(out, v.org);
     out.extend_from_slice(b",\"org_name\":");
-    string(out, v.org_name);
+    string(out, &v.org_name);
     out.extend_from_slice(b",\"role\":");
     word(out, v.role.as_str());
     out.push(b'}');
@@ -277,7 +277,7 @@ mod tests {
         let national = vec!["国发〔2016〕33号".to_string(), "x\"y".to_string()];
         let via = Via {
             org: "91110000600037341L",
-            org_name: "某\n公司",
+            org_name: "某\n公司".into(),
             role: Role::LegalRep,
         };
         let d = Decision {
@@ -288,7 +288,7 @@ mod tests {
             decision: Outcome::Deny,
             heightened: true,
             nonconforming: false,
-            name: Some("张三"),
+            name: Some("张三".into()),
             measures: vec![AppliedMeasure {
                 id: "m1",
                 name: "限制乘坐飞机",
@@ -321,9 +321,9 @@ mod tests {
                     list_name: "失信被执行人名单",
                     class: Class::Black,
                     domain: "judicial",
-                    authority: "法院",
-                    doc_no: "(2024)京01执1号",
-                    reason: "tab\there",
+                    authority: "法院".into(),
+                    doc_no: "(2024)京01执1号".into(),
+                    reason: "tab\there".into(),
                     decided_on: Day::parse("2024-01-02").unwrap(),
                     effective_from: Day::parse("2024-01-03").unwrap(),
                     effective_until: None,
@@ -336,9 +336,9 @@ mod tests {
                     list_name: "n",
                     class: Class::Red,
                     domain: "tax",
-                    authority: "",
-                    doc_no: "",
-                    reason: "",
+                    authority: "".into(),
+                    doc_no: "".into(),
+                    reason: "".into(),
                     decided_on: Day::parse("2020-02-29").unwrap(),
                     effective_from: Day::parse("2020-02-29").unwrap(),
                     effective_until: Some(Day::parse("2029-12-31").unwrap()),

@@ -24,15 +24,20 @@ pub mod screen;
 pub mod search;
 pub mod verdict;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use credgate_index::catalog::{Catalog, CatalogError, Measure};
 use credgate_index::date::Day;
+use credgate_index::format::layout::StrRef;
 use credgate_index::format::reader::Snapshot;
 use credgate_index::format::FormatError;
 use credgate_index::ids::{self, Id, IdError, IdType};
 use credgate_index::model::{Class, Effect, Kind, Scenario, SubjectType};
+
+use crate::trust::privacy;
 
 pub use decision::{Decision, Outcome};
 
@@ -40,7 +45,8 @@ pub use decision::{Decision, Outcome};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Show people's identity numbers in full (the `personal_full` scope); otherwise they
-    /// are masked as first 6 + `********` + last 4.
+    /// are masked as first 6 + `********` + last 4, also where the source data wrote one
+    /// into a name, reason, document number or authority (see [`Engine::text`]).
     pub full_personal_ids: bool,
 }
 
@@ -105,6 +111,9 @@ pub struct Engine {
     /// `class_mask` shares no bit with it cannot reach a person in that role, so its records
     /// need not be read.
     pub(crate) classes_reaching: [u8; 8],
+    /// The ranges of the string heap that hold a run of digits long enough to be a person's
+    /// number ([`privacy::digit_runs`]), found on first use (or by [`Engine::verify`]).
+    digit_runs: OnceLock<Vec<(usize, usize)>>,
 }
 
 impl Engine {
@@ -177,12 +186,42 @@ impl Engine {
             lists,
             by_scenario,
             classes_reaching,
+            digit_runs: OnceLock::new(),
         })
     }
 
-    /// Reads and checks the whole snapshot (see [`Snapshot::verify`]).
+    /// Reads and checks the whole snapshot (see [`Snapshot::verify`]), and scans its strings
+    /// for people's numbers (see [`Engine::text`]), so that a server pays for both before it
+    /// serves the snapshot.
     pub fn verify(&self) -> Result<(), FormatError> {
-        self.snapshot.verify()
+        self.snapshot.verify()?;
+        self.digit_runs();
+        Ok(())
+    }
+
+    fn digit_runs(&self) -> &[(usize, usize)] {
+        self.digit_runs
+            .get_or_init(|| privacy::digit_runs(self.snapshot.strings_heap()))
+    }
+
+    /// A free-text string of the snapshot (a name, reason, document number, authority) as a
+    /// caller may see it: with every person's number in it masked ([`privacy::mask_numbers`])
+    /// unless the caller holds `personal_full`. Government exports do write the number of a
+    /// company's legal representative into a reason. Only the strings that overlap a long run
+    /// of digits in the heap are looked at, so the rest cost one comparison.
+    pub(crate) fn text(&self, r: StrRef, opts: Options) -> Cow<'_, str> {
+        let s = self.snapshot.str(r);
+        if opts.full_personal_ids || s.len() < privacy::MIN_RUN {
+            return Cow::Borrowed(s);
+        }
+        let runs = self.digit_runs();
+        // The first run that ends after the string starts; it overlaps the string when it
+        // starts before the string ends.
+        let i = runs.partition_point(|&(_, end)| end <= r.offset());
+        match runs.get(i) {
+            Some(&(start, _)) if start < r.end() => privacy::mask_numbers(s),
+            _ => Cow::Borrowed(s),
+        }
     }
 
     pub fn snapshot(&self) -> &Snapshot {

@@ -1,6 +1,7 @@
 //! A subject's profile (`GET /v1/subjects/{id}`): every record it has with its history, its
 //! links, and the decision in every scenario.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -20,7 +21,7 @@ use super::{display_id, Engine, Options};
 pub struct Profile<'a> {
     pub id: String,
     pub id_type: &'static str,
-    pub name: Option<&'a str>,
+    pub name: Option<Cow<'a, str>>,
     pub nonconforming: bool,
     pub as_of: Day,
     /// Whether the subject is in the snapshot at all (a record or a link).
@@ -44,9 +45,9 @@ pub struct ProfileRecord<'a> {
     pub list_name: &'a str,
     pub class: Class,
     pub domain: &'a str,
-    pub authority: &'a str,
-    pub doc_no: &'a str,
-    pub reason: &'a str,
+    pub authority: Cow<'a, str>,
+    pub doc_no: Cow<'a, str>,
+    pub reason: Cow<'a, str>,
     pub decided_on: Day,
     pub effective_from: Day,
     pub effective_until: Option<Day>,
@@ -68,16 +69,16 @@ pub struct Event<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<&'static str>,
     #[serde(skip_serializing_if = "str::is_empty")]
-    pub authority: &'a str,
+    pub authority: Cow<'a, str>,
     #[serde(skip_serializing_if = "str::is_empty")]
-    pub doc_no: &'a str,
+    pub doc_no: Cow<'a, str>,
 }
 
 #[derive(Serialize)]
 pub struct ProfileLink<'a> {
     /// The other side: an organisation for a person, a person (masked) for an organisation.
     pub id: String,
-    pub name: &'a str,
+    pub name: Cow<'a, str>,
     pub role: Role,
     pub from: Option<Day>,
     pub until: Option<Day>,
@@ -112,7 +113,7 @@ impl Engine {
             linked_records.extend(
                 hits.iter()
                     .filter(|h| h.via.is_some())
-                    .map(|h| self.active_record(h, as_of)),
+                    .map(|h| self.active_record(h, as_of, opts)),
             );
             for (_, r) in snap.records_of(s).filter(|(_, r)| present(r, as_of, today)) {
                 let l = self.list(r.list);
@@ -137,8 +138,8 @@ impl Engine {
                             date: Day(e.date),
                             closed_on: high_opt(e.closed_on),
                             outcome,
-                            authority: snap.str(e.authority),
-                            doc_no: snap.str(e.doc_no),
+                            authority: self.text(e.authority, opts),
+                            doc_no: self.text(e.doc_no, opts),
                         }
                     })
                     .collect();
@@ -148,9 +149,9 @@ impl Engine {
                     list_name: &l.name,
                     class: l.class,
                     domain: &l.domain,
-                    authority: snap.str(r.authority),
-                    doc_no: snap.str(r.doc_no),
-                    reason: snap.str(r.reason),
+                    authority: self.text(r.authority, opts),
+                    doc_no: self.text(r.doc_no, opts),
+                    reason: self.text(r.reason, opts),
                     decided_on: Day(r.decided_on),
                     effective_from: Day(r.effective_from),
                     effective_until: (r.effective_until != NONE_HIGH)
@@ -172,7 +173,7 @@ impl Engine {
                 links.push(ProfileLink {
                     // The other side of a person's link is an org, and vice versa.
                     id: display_id(&other.id, !person, opts.full_personal_ids),
-                    name: snap.str(other.name),
+                    name: self.text(other.name, opts),
                     role,
                     from: low_opt(l.from),
                     until: high_opt(l.until),
@@ -195,8 +196,8 @@ impl Engine {
             id_type: id.id_type().as_str(),
             name: subject
                 .as_ref()
-                .map(|s| snap.str(s.name))
-                .filter(|n| !n.is_empty()),
+                .filter(|s| !snap.str(s.name).is_empty())
+                .map(|s| self.text(s.name, opts)),
             nonconforming: id.is_nonconforming(),
             as_of,
             known: subject.is_some(),

@@ -197,7 +197,7 @@ impl Engine {
                             && h.via
                                 .is_none_or(|(_, _, role)| c.roles & (1 << role.code()) != 0);
                         if reached {
-                            because.push(self.because(h));
+                            because.push(self.because(h, opts));
                         }
                     }
                 }
@@ -206,7 +206,7 @@ impl Engine {
                         .iter()
                         .filter(|h| h.via.is_none() && c.reaches[h.record.list as usize])
                     {
-                        because.push(self.because(h));
+                        because.push(self.because(h, opts));
                     }
                     let years = if m.clean_years > 0 {
                         m.clean_years
@@ -261,7 +261,10 @@ impl Engine {
             Outcome::Clear
         };
 
-        let records = hits.iter().map(|h| self.active_record(h, as_of)).collect();
+        let records = hits
+            .iter()
+            .map(|h| self.active_record(h, as_of, opts))
+            .collect();
         let person = id.id_type() == IdType::Ric;
         Decision {
             id: DisplayId::new(id.as_bytes(), person, opts.full_personal_ids),
@@ -274,31 +277,31 @@ impl Engine {
             name: subject
                 .as_ref()
                 .filter(|s| self.visible(s, as_of, today))
-                .map(|s| snap.str(s.name))
-                .filter(|n| !n.is_empty()),
+                .filter(|s| !snap.str(s.name).is_empty())
+                .map(|s| self.text(s.name, opts)),
             measures,
             records,
             snapshot: snap.id(),
         }
     }
 
-    fn via(&self, via: Option<(u32, SubjectRow, Role)>) -> Option<Via<'_>> {
+    fn via(&self, via: Option<(u32, SubjectRow, Role)>, opts: Options) -> Option<Via<'_>> {
         let snap = self.snapshot();
         via.map(|(ord, org, role)| Via {
             org: snap.subject_id(ord),
-            org_name: snap.str(org.name),
+            org_name: self.text(org.name, opts),
             role,
         })
     }
 
-    fn because(&self, h: &Hit) -> Because<'_> {
+    fn because(&self, h: &Hit, opts: Options) -> Because<'_> {
         Because::Record {
             record_id: self.snapshot().str(h.record.record_id),
-            via: self.via(h.via),
+            via: self.via(h.via, opts),
         }
     }
 
-    pub(crate) fn active_record(&self, h: &Hit, as_of: Day) -> ActiveRecord<'_> {
+    pub(crate) fn active_record(&self, h: &Hit, as_of: Day, opts: Options) -> ActiveRecord<'_> {
         let snap = self.snapshot();
         let r = &h.record;
         let l = self.list(r.list);
@@ -312,14 +315,14 @@ impl Engine {
             list_name: &l.name,
             class: l.class,
             domain: &l.domain,
-            authority: snap.str(r.authority),
-            doc_no: snap.str(r.doc_no),
-            reason: snap.str(r.reason),
+            authority: self.text(r.authority, opts),
+            doc_no: self.text(r.doc_no, opts),
+            reason: self.text(r.reason, opts),
             decided_on: Day(r.decided_on),
             effective_from: Day(r.effective_from),
             effective_until: (r.effective_until != NONE_HIGH).then_some(Day(r.effective_until)),
             under_objection,
-            via: self.via(h.via),
+            via: self.via(h.via, opts),
         }
     }
 }

@@ -17,7 +17,7 @@ use super::{display_id, Engine, Options};
 pub struct SearchHit<'a> {
     pub id: String,
     pub id_type: &'static str,
-    pub name: &'a str,
+    pub name: std::borrow::Cow<'a, str>,
     /// `exact`, `prefix` or `fuzzy`.
     #[serde(rename = "match")]
     pub how: &'static str,
@@ -228,7 +228,7 @@ impl Engine {
                 Some(SearchHit {
                     id: display_id(&s.id, person, opts.full_personal_ids),
                     id_type: if person { "ric" } else { "uscc" },
-                    name: snap.str(s.name),
+                    name: self.text(s.name, opts),
                     how,
                     distance,
                 })

@@ -7,12 +7,14 @@
 //! body ([`ApiError::body`]), for every caller: an error is written apart from the key's
 //! scopes (many before the key is known), and the caller knows what it sent.
 
+use std::borrow::Cow;
+
 use hyper::StatusCode;
 use serde::Serialize;
 
 use credgate_index::ids::IdError;
 
-use crate::trust::privacy::mask_numbers;
+use crate::trust::privacy::{cut, mask_numbers};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -85,8 +87,10 @@ impl ApiError {
         }
     }
 
+    /// The path is shown with its `%XX` escapes decoded, so that a person's number spelled with
+    /// escaped digits is masked like any other in [`ApiError::body`].
     pub fn not_found(path: &str) -> ApiError {
-        let shown: String = path.chars().take(200).collect();
+        let shown = cut(&unescape_for_display(path), 200).into_owned();
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -114,7 +118,7 @@ impl ApiError {
     }
 
     pub fn unsupported_type(found: &str, expected: &str) -> ApiError {
-        let shown: String = found.chars().take(100).collect();
+        let shown = cut(found, 100);
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -124,7 +128,7 @@ impl ApiError {
 
     /// A body declared in a charset other than UTF-8.
     pub fn not_utf8(charset: &str) -> ApiError {
-        let shown: String = charset.chars().take(100).collect();
+        let shown = cut(charset, 100);
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -152,7 +156,7 @@ impl ApiError {
     }
 
     pub fn forbidden(key: &str, scope: &'static str) -> ApiError {
-        let shown: String = key.chars().take(100).collect();
+        let shown = cut(key, 100);
         ApiError {
             scope: Some(scope),
             ..ApiError::new(
@@ -164,7 +168,7 @@ impl ApiError {
     }
 
     pub fn rate_limited(key: &str, retry_after: u64) -> ApiError {
-        let shown: String = key.chars().take(100).collect();
+        let shown = cut(key, 100);
         ApiError {
             retry_after: Some(retry_after),
             ..ApiError::new(
@@ -192,6 +196,35 @@ impl ApiError {
     }
 }
 
+/// `path` with every valid `%XX` escape decoded (an invalid one stays as written), invalid
+/// UTF-8 replaced: for messages only, never for routing.
+pub(crate) fn unescape_for_display(path: &str) -> Cow<'_, str> {
+    let b = path.as_bytes();
+    if !b.contains(&b'%') {
+        return Cow::Borrowed(path);
+    }
+    let hex = |c: u8| (c as char).to_digit(16);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let escape = match (b[i], b.get(i + 1), b.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| (h * 16 + l) as u8),
+            _ => None,
+        };
+        match escape {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,6 +250,14 @@ mod tests {
                 "410102196804120211",
             ),
             (
+                ApiError::not_found("/v1/subjects/4101%302196804120211/x"),
+                "410102196804120211",
+            ),
+            (
+                ApiError::not_found("/v1/x/%34%31%30%31%30%32%31%39%36%38%30%34%31%32%30%32%31%31"),
+                "410102196804120211",
+            ),
+            (
                 ApiError::bad_body(
                     "the body is not the expected JSON object: invalid type: integer \
                      `410102196804120211`, expected a string at line 1 column 24",
@@ -232,6 +273,29 @@ mod tests {
             assert!(!body.contains(raw), "{body}");
             assert!(body.contains("410102*****"), "{body}");
         }
+    }
+
+    #[test]
+    fn a_cut_leaves_no_part_of_a_number() {
+        let n = "410102196804120211";
+        for api in [
+            ApiError::not_found(&format!("/v1/x/{}{n}", "a".repeat(181))),
+            ApiError::unsupported_type(&format!("text/{}{n}", "a".repeat(82)), "text/csv"),
+            ApiError::not_utf8(&format!("{}{n}", "a".repeat(90))),
+        ] {
+            let body = String::from_utf8(api.body()).unwrap();
+            assert!(!body.contains("4101021"), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_404_path_is_shown_unescaped() {
+        assert_eq!(unescape_for_display("/a%2Fb%zz%4"), "/a/b%zz%4");
+        assert_eq!(unescape_for_display("/%E5%90%8D%FF"), "/名\u{FFFD}");
+        assert!(matches!(
+            unescape_for_display("/plain"),
+            Cow::Borrowed("/plain")
+        ));
     }
 
     #[test]

@@ -81,12 +81,22 @@ fn takes(names: &[&str]) -> String {
     }
 }
 
-/// A parameter the endpoint does not take, named exactly as the caller wrote it (names are
-/// matched undecoded, so `%61s_of` is not `as_of`), and what the endpoint takes.
+/// A parameter the endpoint does not take, and what the endpoint takes. Names are matched
+/// undecoded (`%61s_of` is not `as_of`), but the message shows the name unescaped, so that a
+/// person's number spelled with escaped digits is masked in it.
 #[cold]
 #[inline(never)]
 fn unknown(name: &str, takes: &str) -> ApiError {
-    ApiError::bad_parameter(format!("unknown query parameter {:?}; {takes}", clip(name)))
+    let shown = crate::server::errors::unescape_for_display(name);
+    let escaped = if name.contains('%') {
+        " (written with %-escapes: names are matched as written, not decoded)"
+    } else {
+        ""
+    };
+    ApiError::bad_parameter(format!(
+        "unknown query parameter {:?}{escaped}; {takes}",
+        clip(&shown)
+    ))
 }
 
 #[cold]
@@ -154,15 +164,7 @@ impl<'a> Iterator for Pairs<'a> {
 /// (`ApiError::body`), and the part of one left before the cut would be too short to be
 /// recognised as one.
 pub fn clip(s: &str) -> String {
-    const MAX: usize = 64;
-    let mut out: String = s.chars().take(MAX).collect();
-    let digit = |c: char| c.is_ascii_digit() || ('０'..='９').contains(&c);
-    if s.chars().nth(MAX).is_some_and(digit) {
-        while out.ends_with(digit) {
-            out.pop();
-        }
-    }
-    out
+    crate::trust::privacy::cut(s, 64).into_owned()
 }
 
 /// Decodes `%XX` and `+` (form encoding); `None` on a bad escape or invalid UTF-8.
@@ -258,7 +260,11 @@ mod tests {
             ("id=1&scenario=procurement&asof=2020-01-01", "\"asof\""),
             ("foo=1&id=1", "\"foo\""),
             ("id=1&=x", "\"\""),
-            ("id=1&%61s_of=2020-01-01", "\"%61s_of\""),
+            (
+                "id=1&%61s_of=2020-01-01",
+                "\"as_of\" (written with %-escapes",
+            ),
+            ("id=1&4101%302196804120211=1", "\"410102196804120211\""),
             ("ID=1", "\"ID\""),
             ("id=1&id=2", "`id` is given more than once"),
             ("lenient&id=1&lenient", "`lenient` is given more than once"),

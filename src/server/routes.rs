@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
 use hyper::header::{
-    HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -238,12 +238,18 @@ fn fixed(route: Route, state: &State) -> Result<Response<Body>, ApiError> {
     }
 }
 
+/// A JSON answer. `Cache-Control: no-store`: answers name people and decisions about them,
+/// which no browser or proxy cache should keep.
 pub fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     let mut r = Response::new(Body::full(body));
     *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, JSON);
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, JSON);
+    h.insert(CACHE_CONTROL, NO_STORE);
     r
 }
+
+pub const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
 pub fn error_response(e: &ApiError) -> Response<Body> {
     let mut r = json(e.status, e.body());

@@ -295,11 +295,20 @@ fn row_error(code: &'static str, message: impl Into<String>) -> ScreenResult {
     }))
 }
 
+/// A row as it is echoed: invalid UTF-8 replaced, at most 256 bytes' worth of characters,
+/// without a cut number ([`crate::trust::privacy::cut`]).
 fn raw_text(rec: &[u8]) -> Cow<'_, str> {
     const SHOWN: usize = 256;
-    match String::from_utf8_lossy(&rec[..rec.len().min(SHOWN)]) {
+    let head = &rec[..rec.len().min(SHOWN)];
+    match String::from_utf8_lossy(head) {
         Cow::Borrowed(s) if rec.len() <= SHOWN => Cow::Borrowed(s),
-        other => Cow::Owned(other.into_owned()),
+        text => {
+            // Characters past the cut decide whether it split a number.
+            let more = String::from_utf8_lossy(&rec[head.len()..rec.len().min(SHOWN + 4)]);
+            let whole = format!("{text}{more}");
+            let shown = text.chars().count();
+            Cow::Owned(crate::trust::privacy::cut(&whole, shown).into_owned())
+        }
     }
 }
 
@@ -578,6 +587,17 @@ fn emit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_echoed_row_is_cut_without_leaving_part_of_a_number() {
+        let mut row = b"\xFF".to_vec();
+        row.extend_from_slice("a".repeat(242).as_bytes());
+        row.extend_from_slice(b"410102196804120211,x");
+        let shown = raw_text(&row);
+        assert!(!shown.contains("4101021"), "{shown}");
+        assert!(shown.ends_with('a'), "{shown}");
+        assert_eq!(raw_text(b"short,row"), "short,row");
+    }
 
     #[test]
     fn csv_fields_follow_rfc4180() {

@@ -207,8 +207,9 @@ fn start(
     } else {
         "application/x-ndjson"
     };
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+    h.insert(hyper::header::CACHE_CONTROL, super::routes::NO_STORE);
     resp
 }
 

@@ -85,8 +85,8 @@ pub fn write_decision(d: &Decision<'_>, out: &mut Vec<u8>) {
     }
     out.push(b']');
     key(out, false, "name");
-    match d.name {
-        Some(n) => string(out, n),
+    match &d.name {
+        Some(n) => string(out, n.as_ref()),
         None => out.extend_from_slice(b"null"),
     }
     key(out, false, "nonconforming");
@@ -171,7 +171,7 @@ fn via(out: &mut Vec<u8>, v: &Via<'_>) {
     key(out, true, "org");
     string(out, v.org);
     key(out, false, "org_name");
-    string(out, v.org_name);
+    string(out, &v.org_name);
     key(out, false, "role");
     string(out, v.role.as_str());
     out.push(b'}');
@@ -180,13 +180,13 @@ fn via(out: &mut Vec<u8>, v: &Via<'_>) {
 fn record(out: &mut Vec<u8>, r: &ActiveRecord<'_>) {
     out.push(b'{');
     key(out, true, "authority");
-    string(out, r.authority);
+    string(out, &r.authority);
     key(out, false, "class");
     string(out, r.class.as_str());
     key(out, false, "decided_on");
     day(out, r.decided_on);
     key(out, false, "doc_no");
-    string(out, r.doc_no);
+    string(out, &r.doc_no);
     key(out, false, "domain");
     string(out, r.domain);
     key(out, false, "effective_from");
@@ -201,7 +201,7 @@ fn record(out: &mut Vec<u8>, r: &ActiveRecord<'_>) {
     key(out, false, "list_name");
     string(out, r.list_name);
     key(out, false, "reason");
-    string(out, r.reason);
+    string(out, &r.reason);
     key(out, false, "record_id");
     string(out, r.record_id);
     key(out, false, "under_objection");
@@ -237,7 +237,7 @@ mod tests {
     fn via() -> Via<'static> {
         Via {
             org: "91410100MA000000X0",
-            org_name: "某\"公司\"\\",
+            org_name: "某\"公司\"\\".into(),
             role: Role::LegalRep,
         }
     }
@@ -252,9 +252,9 @@ mod tests {
             list_name: "失信被执行人",
             class: Class::Black,
             domain: "court",
-            authority: "郑州市中级人民法院",
-            doc_no: "(2024)豫01执123号\n",
-            reason: "\u{7f}\u{1f}",
+            authority: "郑州市中级人民法院".into(),
+            doc_no: "(2024)豫01执123号\n".into(),
+            reason: "\u{7f}\u{1f}".into(),
             decided_on: Day(19_000),
             effective_from: Day(19_001),
             effective_until: until,
@@ -281,7 +281,7 @@ mod tests {
             decision: Outcome::Deny,
             heightened: true,
             nonconforming: false,
-            name: Some("张\"三"),
+            name: Some("张\"三".into()),
             measures: vec![
                 measure(vec![
                     Because::Record {

@@ -106,25 +106,20 @@ pub fn mask18(id: &str) -> String {
 }
 
 /// Masks text a caller sent as an identifier when it may be a person's number: anything that,
-/// without spaces and hyphens, is 15 digits or 17 digits and a check digit or `X`. (An
-/// all-digit USCC is masked too when it is not recognised as one: erring that way costs
-/// nothing.) Full-width digits and `Ｘ` count as their ASCII forms, and the masked text is
-/// written with ASCII digits. Other text is returned as it is, without allocating.
+/// without the separators the identifier parser drops (white space, hyphens and the dashes
+/// U+2010..U+2015, full-width `－`), is 15 digits, 17 digits and a check digit or `X`, or any
+/// other run of [`MIN_RUN`] or more digits (a mistyped number written in groups gives the
+/// person away as much as one written without them). (An all-digit USCC is masked too when
+/// it is not recognised as one: erring that way costs nothing.) Full-width digits and `Ｘ`
+/// count as their ASCII forms, and the masked text is written with ASCII digits. Other text
+/// is returned as it is, without allocating.
 pub fn mask_input(input: &str) -> Cow<'_, str> {
-    let compact = || {
-        input
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .map(half_width)
-    };
+    let compact = || input.chars().filter(|&c| !separator(c)).map(half_width);
     let n = compact().count();
-    let personal = match n {
-        15 => compact().all(|c| c.is_ascii_digit()),
-        18 => compact()
+    let personal = n >= MIN_RUN
+        && compact()
             .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || (i == 17 && matches!(c, 'X' | 'x'))),
-        _ => false,
-    };
+            .all(|(i, c)| c.is_ascii_digit() || (i == n - 1 && n >= 18 && matches!(c, 'X' | 'x')));
     if !personal {
         return Cow::Borrowed(input);
     }
@@ -133,6 +128,54 @@ pub fn mask_input(input: &str) -> Cow<'_, str> {
         out.push(if i < 6 || i >= n - 4 { c } else { '*' });
     }
     Cow::Owned(out)
+}
+
+/// The shortest run of digits that is masked in free text ([`mask_numbers`]).
+pub const MIN_RUN: usize = 14;
+
+/// A separator the identifier parser drops inside a number (see
+/// `credgate_index::ids::normalize`).
+fn separator(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '-' | '－' | '\u{2010}'..='\u{2015}')
+}
+
+/// The byte ranges of `text` that hold a run of [`MIN_RUN`] or more digits (ASCII or
+/// full-width), in order. A string of the snapshot that overlaps none of the ranges found in
+/// its string heap has nothing [`mask_numbers`] would mask, so the engine masks only the few
+/// that do (the heap is scanned once per snapshot).
+pub fn digit_runs(text: &[u8]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let (mut start, mut len) = (0, 0);
+    let mut i = 0;
+    while i < text.len() {
+        // A full-width digit `０`..`９` is EF BC 90..99 in UTF-8.
+        let width = match text[i] {
+            b'0'..=b'9' => 1,
+            0xEF if text.get(i + 1) == Some(&0xBC)
+                && matches!(text.get(i + 2), Some(0x90..=0x99)) =>
+            {
+                3
+            }
+            _ => 0,
+        };
+        if width == 0 {
+            if len >= MIN_RUN {
+                runs.push((start, i));
+            }
+            len = 0;
+            i += 1;
+            continue;
+        }
+        if len == 0 {
+            start = i;
+        }
+        len += 1;
+        i += width;
+    }
+    if len >= MIN_RUN {
+        runs.push((start, text.len()));
+    }
+    runs
 }
 
 /// Masks every person's number inside free text a caller sent (an echoed CSV cell or row, a
@@ -151,8 +194,6 @@ pub fn mask_input(input: &str) -> Cow<'_, str> {
 ///
 /// Text with nothing to mask is returned borrowed: nothing is allocated.
 pub fn mask_numbers(text: &str) -> Cow<'_, str> {
-    /// The shortest run of digits that is masked.
-    const MIN_RUN: usize = 14;
     if text.len() < MIN_RUN {
         return Cow::Borrowed(text);
     }
@@ -209,6 +250,21 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// The first `max` characters of `text`, for a message or an echo that must stay short. A
+/// run of digits the cut would split is dropped whole: the part left before the cut could be
+/// too short for [`mask_numbers`] to recognise and still give most of a number away.
+pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
+    let Some((at, next)) = text.char_indices().nth(max) else {
+        return Cow::Borrowed(text);
+    };
+    let kept = &text[..at];
+    if digit(next) {
+        Cow::Borrowed(kept.trim_end_matches(digit))
+    } else {
+        Cow::Borrowed(kept)
+    }
+}
+
 /// Whether `code` (17 ASCII or full-width digits and a capital letter) is a valid USCC.
 fn valid_uscc(code: &str) -> bool {
     credgate_index::ids::parse_uscc(code, credgate_index::ids::Mode::Strict).is_ok()
@@ -244,6 +300,39 @@ mod tests {
         assert_eq!(mask_input("410102680412021"), "410102*****2021");
         assert_eq!(mask_input("91410104MACKHWBA9J"), "91410104MACKHWBA9J");
         assert_eq!(mask_input("abc"), "abc");
+        // Every separator the identifier parser drops, and mistyped numbers in groups.
+        for sep in [
+            "－", "‐", "‑", "‒", "–", "—", "―", "\u{3000}", "\u{A0}", "\t",
+        ] {
+            let grouped = format!("410102{sep}19680412{sep}0211");
+            assert_eq!(mask_input(&grouped), "410102********0211", "{grouped:?}");
+        }
+        assert_eq!(mask_input("4101 0219 6804 1202 110"), "410102*********2110");
+        assert_eq!(mask_input("3201 0285 0611 1230"), "320102******1230");
+        assert_eq!(mask_input("1234 5678 9012 3"), "1234 5678 9012 3");
+        assert_eq!(mask_input("4101 0219 6804 12X2"), "4101 0219 6804 12X2");
+    }
+
+    #[test]
+    fn digit_runs_find_what_mask_numbers_masks() {
+        assert!(digit_runs("有限公司，2024年第12345号".as_bytes()).is_empty());
+        let text = "法定代表人（410102196804120211）与（４１０１０２１９６８０４１２０２１１）";
+        let runs = digit_runs(text.as_bytes());
+        assert_eq!(runs.len(), 2);
+        assert_eq!(&text[runs[0].0..runs[0].1], "410102196804120211");
+        assert_eq!(
+            &text[runs[1].0..runs[1].1],
+            "４１０１０２１９６８０４１２０２１１"
+        );
+        // Runs at either end of the text, and exactly 13 and 14 digits.
+        assert_eq!(digit_runs(b"12345678901234"), vec![(0, 14)]);
+        assert!(digit_runs(b"1234567890123,").is_empty());
+        assert_eq!(digit_runs(b"a12345678901234"), vec![(1, 15)]);
+        // Whatever the run finder misses, mask_numbers leaves alone.
+        for t in ["x1234567890123y", "12345678901２3"] {
+            assert!(digit_runs(t.as_bytes()).is_empty());
+            assert!(matches!(mask_numbers(t), Cow::Borrowed(_)), "{t}");
+        }
     }
 
     #[test]

@@ -747,7 +747,7 @@ mod tests {
             decision: Outcome::Clear,
             heightened: false,
             nonconforming: false,
-            name: Some("某某有限公司"),
+            name: Some("某某有限公司".into()),
             measures: vec![],
             records: vec![],
             snapshot: "snap-1",

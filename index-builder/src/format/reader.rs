@@ -554,6 +554,12 @@ impl Snapshot {
         .unwrap_or("")
     }
 
+    /// The bytes of `strings.heap`, every string of the snapshot (a [`StrRef`] is a range of
+    /// them).
+    pub fn strings_heap(&self) -> &[u8] {
+        &self.strings
+    }
+
     /// The names FST: normalised subject name → postings (see [`Snapshot::posting`]).
     pub fn names(&self) -> &fst::Map<Window> {
         &self.names
