@@ -41,11 +41,18 @@ fn the_page_and_its_assets_are_served_with_type_cache_and_policy() {
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     }
 
-    // The page's script calls the API paths that exist.
+    // The page's script calls the API paths that exist; a check goes as a POST with a
+    // JSON body, never with the code in its URL (which a proxy's access log would keep).
     let js = s.get("/assets/app.js").text();
-    for api in ["/v1/check?", "/v1/search?", "/v1/screen?", "/v1/snapshot"] {
+    for api in [
+        "\"/v1/check\"",
+        "/v1/search?",
+        "/v1/screen?",
+        "/v1/snapshot",
+    ] {
         assert!(js.contains(api), "app.js calls {api}");
     }
+    assert!(!js.contains("/v1/check?"), "app.js puts a check in a URL");
 
     s.get("/assets/missing.js").error(404, "not_found");
     let post = s.post("/", "text/plain", b"x");

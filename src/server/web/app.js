@@ -363,16 +363,19 @@ async function runCheck() {
     $("code").focus();
     return;
   }
-  const params = new URLSearchParams({
-    id: $("code").value,
-    scenario: $("scenario").value,
-  });
-  if ($("as-of").value) params.set("as_of", $("as-of").value);
-  if ($("lenient").checked) params.set("lenient", "1");
+  // The code goes in a POST body, not the URL: a query string lands in the access logs of
+  // every proxy on the way, and a person's number must not.
+  const body = { id: $("code").value, scenario: $("scenario").value };
+  if ($("as-of").value) body.as_of = $("as-of").value;
+  if ($("lenient").checked) body.lenient = true;
   result.replaceChildren(el("p", "placeholder", "正在核查…"));
   result.setAttribute("aria-busy", "true");
   try {
-    const resp = await api("/v1/check?" + params, { headers: { Accept: "application/json" } });
+    const resp = await api("/v1/check", {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
     if (!resp.ok) {
       const err = await apiError(resp);
       result.replaceChildren(errorBox(err));
@@ -527,12 +530,21 @@ function setupSearch() {
     close();
     input.value = h.name;
     if (h.id_type === "ric") {
-      // People's numbers come back masked; the clerk types the number from the ID card.
-      $("code").value = "";
-      showCodeJudgement();
       const msg = $("code-msg");
-      msg.textContent = `${h.name}：个人证件号码已脱敏（${h.id}），请按身份证输入完整号码。`;
-      msg.className = "msg msg-partial";
+      if (h.id.includes("*")) {
+        // A masked number (the key lacks personal_full): the clerk types it from the ID card.
+        $("code").value = "";
+        showCodeJudgement();
+        msg.textContent = `${h.name}：个人证件号码已脱敏（${h.id}），请按身份证输入完整号码。`;
+        msg.className = "msg msg-partial";
+      } else {
+        // The whole number (the key holds personal_full). People share names, so it is not
+        // checked at once: the clerk compares it with the ID card first, then presses Enter.
+        $("code").value = h.id;
+        if (showCodeJudgement().state === "ok") {
+          msg.textContent = `${h.name}：已填入完整证件号码，请与身份证核对后按回车核查。`;
+        }
+      }
       $("code").focus();
       return;
     }
@@ -623,46 +635,75 @@ function setupSearch() {
 
 const isDigit = (c) => (c >= "0" && c <= "9") || (c >= "\uff10" && c <= "\uff19");
 const isCheckX = (c) => c === "X" || c === "x" || c === "\uff38" || c === "\uff58";
-const FULL_WIDTH_TO_ASCII = (c) => (c >= "\uff01" && c <= "\uff5e" ? String.fromCharCode(c.charCodeAt(0) - 0xfee0) : c);
+
+// What the identifier parser drops inside a number (trust::privacy::separator): white space as
+// Rust's char::is_whitespace has it (JavaScript's \s differs in U+0085 and U+FEFF), `-`,
+// full-width `－` and the dashes U+2010–U+2015.
+const SEPARATOR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\-\uff0d\u2010-\u2015]/;
+
+/** Full-width digits and X as ASCII (trust::privacy::half_width); other characters as they are. */
+function halfWidth(c) {
+  if (c >= "\uff10" && c <= "\uff19") return String.fromCharCode(c.charCodeAt(0) - 0xfee0);
+  return c === "\uff38" || c === "\uff58" ? "X" : c;
+}
 
 /** First 6 and last 4 characters of a number kept, every character between them a `*`. */
 function maskRun(chars) {
   return chars.slice(0, 6).join("") + "*".repeat(chars.length - 10) + chars.slice(-4).join("");
 }
 
-/** The length of a run of digits starting at `i`, an X right after 17 digits included. */
-function numberRun(chars, i) {
-  let j = i;
-  while (j < chars.length && isDigit(chars[j])) j++;
-  if (j - i === 17 && j < chars.length && isCheckX(chars[j])) j++;
-  return j - i;
+/**
+ * A whole field that is a person's number, masked, or null (trust::privacy::mask_input): once
+ * the separators are dropped, 14 or more digits, the last of 18 or more may be X; written
+ * with ASCII digits.
+ */
+function maskWhole(chars) {
+  const compact = chars.filter((c) => !SEPARATOR.test(c)).map(halfWidth);
+  const n = compact.length;
+  const personal = n >= 14 &&
+    compact.every((c, i) => (c >= "0" && c <= "9") || (i === n - 1 && n >= 18 && (c === "X" || c === "x")));
+  return personal ? maskRun(compact) : null;
+}
+
+/** Whether 17 digits and a letter (ASCII or full-width digits) are a valid credit code. */
+function validUscc(chars) {
+  const n = normalizeId(chars.join(""));
+  return n.code !== undefined && n.code.length === 18 && usccProblem(n.code, false) === "";
 }
 
 /**
- * Masks people's numbers in caller text: every run of 14 or more digits (ASCII or
- * full-width; an X or x right after 17 digits belongs to the run), whatever is next to it,
- * keeps its first 6 and last 4 characters. Text that is such a number once its spaces and
- * hyphens are dropped (typed in groups, `410102 19680412 0211`) is masked whole, in ASCII.
+ * Masks people's numbers in caller text as the server does (trust::privacy::mask_numbers): a
+ * text that is a number as a whole (maskWhole: typed in groups, `410102 19680412 0211`,
+ * or split by dashes) is masked whole, in ASCII; otherwise every run of 14 or more digits
+ * (ASCII or full-width; an X right after 17 digits belongs to the run), whatever is next to
+ * it, keeps its first 6 and last 4 characters. 17 digits and a capital letter that make a
+ * valid credit code are an organisation's code and stay as they are.
  */
 function maskNumbers(text) {
   const s = text === null || text === undefined ? "" : String(text);
   if (s.length < 14) return s;
-  const compact = [...s].filter((c) => !/[\s\-\u2010-\u2015]/.test(c)).map(FULL_WIDTH_TO_ASCII);
-  if (compact.length >= 14 && numberRun(compact, 0) === compact.length) return maskRun(compact);
   const chars = [...s];
+  const whole = maskWhole(chars);
+  if (whole !== null) return whole;
   let out = "";
   for (let i = 0; i < chars.length;) {
-    const n = isDigit(chars[i]) ? numberRun(chars, i) : 0;
-    if (n >= 14) {
-      out += maskRun(chars.slice(i, i + n));
-      i += n;
-    } else if (n > 0) {
-      out += chars.slice(i, i + n).join("");
-      i += n;
-    } else {
-      out += chars[i];
-      i++;
+    if (!isDigit(chars[i])) {
+      out += chars[i++];
+      continue;
     }
+    let j = i;
+    while (j < chars.length && isDigit(chars[j])) j++;
+    let organisation = false;
+    if (j - i === 17 && j < chars.length) {
+      if (isCheckX(chars[j])) j++;
+      else if (/[A-Z]/.test(chars[j]) && validUscc(chars.slice(i, j + 1))) {
+        j++;
+        organisation = true;
+      }
+    }
+    const run = chars.slice(i, j);
+    out += run.length >= 14 && !organisation ? maskRun(run) : run.join("");
+    i = j;
   }
   return out;
 }
