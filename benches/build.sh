@@ -40,6 +40,7 @@
 # written) before it was published as the 3.1 GiB snapshot: about 1,100 bytes a record in
 # all, so 100M records need about 110 GB free. Each size is checked against that before it
 # starts, and a size that would not fit is refused with what it needs and what is free.
+# NO_BUILD=1 skips the release build and uses target/release (or $CARGO_TARGET_DIR/release) as it is.
 set -euo pipefail
 
 sizes="1000000 10000000"
@@ -54,7 +55,7 @@ while [ $# -gt 0 ]; do
         --budget) budget="$2"; shift ;;
         --work) work="$2"; shift ;;
         --keep-data) keep=1 ;;
-        -h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -67,8 +68,11 @@ fi
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-cargo build --release -p credgate-index --quiet
-bin="$root/target/release/index-builder"
+# shellcheck source=support/release.sh
+source benches/support/release.sh
+release_build -p credgate-index --quiet
+need_release index-builder
+bin="$BIN/index-builder"
 
 if [ -z "$work" ]; then
     work="$(mktemp -d "${TMPDIR:-/tmp}/credgate-build-bench.XXXXXX")"

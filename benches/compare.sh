@@ -41,6 +41,7 @@
 # 6. A callgrind profile of 10,000 checks of each kind (inclusive instruction counts).
 # Every figure is the median of the rounds with min–max. Generated data stays under --work
 # (default target/compare) and is removed at the end unless --keep-data.
+# NO_BUILD=1 skips the release build and uses target/release (or $CARGO_TARGET_DIR/release) as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -64,7 +65,7 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift ;;
     --out) OUT=$2; shift ;;
     --keep-data) KEEP=1 ;;
-    -h|--help) sed -n '2,43p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -84,11 +85,18 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -q && $SUDO apt-get install -y -q "${need[@]}"
 fi
 
-cargo build --release --quiet --bin credgate --example hello_server --example rate_load
-cargo build --release --quiet -p credgate-index --bin index-builder
-cargo bench --quiet --bench check_latency --no-run 2>/dev/null
-BIN=$REPO/target/release
-LAT=$(ls -t "$BIN"/deps/check_latency-* | grep -v '\.d$' | head -n 1)
+# shellcheck source=support/release.sh
+source benches/support/release.sh
+release_build --quiet --bin credgate --example hello_server --example rate_load
+release_build --quiet -p credgate-index --bin index-builder
+[[ -n "${NO_BUILD:-}" ]] || cargo bench --quiet --bench check_latency --no-run 2>/dev/null
+need_release credgate examples/hello_server examples/rate_load index-builder
+# The newest build of benches/check_latency.rs (`cargo bench --no-run` names it by a hash).
+LAT=$(ls -t "$BIN"/deps/check_latency-* 2>/dev/null | grep -v '\.d$' | head -n 1 || true)
+if [[ -z "$LAT" ]]; then
+  echo "compare.sh: no check_latency bench in $BIN/deps; cargo bench --bench check_latency --no-run builds it${NO_BUILD:+ (NO_BUILD is set)}" >&2
+  exit 1
+fi
 
 pids=(); CGDIRS=()
 cleanup() {

@@ -10,7 +10,7 @@
 # --audit-dir (durability batch) and --signing-key, and runs interleaved wrk rounds on
 # /v1/check against both instead of the hello/Redis comparison, printing req/s, p99, the
 # ratio trusted/open (goal ≥ 0.85) and the 1-minute load average after each round.
-# NO_BUILD=1 skips the release build and uses target/release as it is.
+# NO_BUILD=1 skips the release build and uses target/release (or $CARGO_TARGET_DIR/release) as it is.
 # ROOT and SOURCE may point at an existing snapshot root and its source directory (read
 # only) instead of building one under DATA.
 #
@@ -47,12 +47,11 @@ for tool in wrk redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install wrk redis-server" >&2; exit 1; }
 done
 
-# NO_BUILD=1 uses the release binaries already in target/release as they are.
-if [[ -z "${NO_BUILD:-}" ]]; then
-  cargo build --release --quiet --bin credgate --example hello_server --example rate_load
-  cargo build --release --quiet -p credgate-index --bin index-builder
-fi
-BIN=target/release
+# shellcheck source=support/release.sh
+source benches/support/release.sh
+release_build --quiet --bin credgate --example hello_server --example rate_load
+release_build --quiet -p credgate-index --bin index-builder
+need_release credgate examples/hello_server examples/rate_load index-builder
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }

@@ -22,9 +22,9 @@
 # Environment: RECORDS (100000) records of `index-builder synth --seed 1` in the snapshot,
 # N (2000) requests, RATE (400) per second (callgrind runs code ~50× slower), DATA
 # (target/bench-data), PORT_BASE (18250; the next few ports too), BINS (credgate binaries,
-# default target/release/credgate), NO_BUILD=1 to use target/release as it is. Needs
-# valgrind (apt-get install valgrind) and curl. The callgrind files stay in
-# $DATA/instructions/ for `callgrind_annotate --inclusive=yes FILE`.
+# default target/release/credgate). Needs valgrind (apt-get install valgrind) and curl. The
+# callgrind files stay in $DATA/instructions/ for `callgrind_annotate --inclusive=yes FILE`.
+# NO_BUILD=1 skips the release build and uses target/release (or $CARGO_TARGET_DIR/release) as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,11 +36,11 @@ PORT_BASE=${PORT_BASE:-18250}
 for tool in valgrind callgrind_control callgrind_annotate curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install valgrind curl" >&2; exit 1; }
 done
-if [[ -z "${NO_BUILD:-}" ]]; then
-  cargo build --release --quiet --bin credgate --example hello_server --example rate_load
-  cargo build --release --quiet -p credgate-index --bin index-builder
-fi
-BIN=target/release
+# shellcheck source=support/release.sh
+source benches/support/release.sh
+release_build --quiet --bin credgate --example hello_server --example rate_load
+release_build --quiet -p credgate-index --bin index-builder
+need_release credgate examples/hello_server examples/rate_load index-builder
 BINS=${BINS:-$BIN/credgate}
 OUT="$DATA/instructions"
 mkdir -p "$OUT"

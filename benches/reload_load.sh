@@ -11,6 +11,7 @@
 # Environment: RECORDS (1000000), SEED (1), RELOADS (9), CONNECTIONS (64), DATA
 # (target/bench-data), PORT (18190, the server's). Needs wrk and curl (apt-get install wrk
 # curl).
+# NO_BUILD=1 skips the release build and uses target/release (or $CARGO_TARGET_DIR/release) as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,9 +23,11 @@ DATA=${DATA:-target/bench-data}
 ADDR=127.0.0.1:${PORT:-18190}
 command -v wrk >/dev/null || { echo "missing wrk: apt-get install wrk" >&2; exit 1; }
 
-cargo build --release --quiet --bin credgate
-cargo build --release --quiet -p credgate-index --bin index-builder
-BIN=target/release
+# shellcheck source=support/release.sh
+source benches/support/release.sh
+release_build --quiet --bin credgate
+release_build --quiet -p credgate-index --bin index-builder
+need_release credgate index-builder
 mkdir -p "$DATA"
 WORK=$(mktemp -d "$DATA/reload.XXXXXX")
 pids=()

@@ -21,6 +21,7 @@
 # so that "before" and "after" share the machine's load. The load average is printed next to
 # every figure. Data stays in WORKDIR between runs (delete it to rebuild). PORT (18088) is
 # the port the servers of the HTTP steps listen on.
+# NO_BUILD=1 skips the release build and uses target/release (or $CARGO_TARGET_DIR/release) as it is.
 set -euo pipefail
 
 ROOT=""
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
     --compare) COMPARE=$2; shift 2 ;;
     --rounds) ROUNDS=$2; shift 2 ;;
     --no-http) HTTP=0; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) ARGS+=("$1"); shift ;;
   esac
 done
@@ -45,10 +46,12 @@ cd "$(dirname "$0")/.."
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 
+# shellcheck source=support/release.sh
+source benches/support/release.sh
 # Two packages, one binary each (`cargo build --bin a --bin b` looks in the default package only).
-cargo build --release -p credgate --bin credgate
-cargo build --release -p credgate-index --bin index-builder
-BIN=$PWD/target/release
+release_build -p credgate --bin credgate
+release_build -p credgate-index --bin index-builder
+need_release credgate index-builder
 
 if [ -z "$ROOT" ]; then
   if [ ! -d "$WORK/source" ]; then

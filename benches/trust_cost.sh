@@ -30,7 +30,10 @@ OPEN=${OPEN:-1}
 PARTS=${PARTS:-0}
 DURABILITY=${DURABILITY:-batch}
 BINS=("$@")
-[[ ${#BINS[@]} -gt 0 ]] || BINS=(target/release/credgate)
+[[ ${#BINS[@]} -gt 0 ]] || BINS=("${CARGO_TARGET_DIR:-target}/release/credgate")
+for b in "${BINS[@]}"; do
+  [[ -x "$b" ]] || { echo "no credgate binary at $b (cargo build --release --bin credgate)" >&2; exit 1; }
+done
 [[ -f "$ROOT/CURRENT" ]] || { echo "no snapshot at $ROOT (set ROOT)" >&2; exit 1; }
 [[ -s "$IDS" ]] || { echo "no ids at $IDS (run benches/http_load.sh once, or set IDS)" >&2; exit 1; }
 command -v wrk >/dev/null || { echo "missing wrk" >&2; exit 1; }

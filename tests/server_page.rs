@@ -41,11 +41,18 @@ fn the_page_and_its_assets_are_served_with_type_cache_and_policy() {
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     }
 
-    // The page's script calls the API paths that exist.
+    // The page's script calls the API paths that exist; a check goes as a POST with a
+    // JSON body, never with the code in its URL (which a proxy's access log would keep).
     let js = s.get("/assets/app.js").text();
-    for api in ["/v1/check?", "/v1/search?", "/v1/screen?", "/v1/snapshot"] {
+    for api in [
+        "\"/v1/check\"",
+        "/v1/search?",
+        "/v1/screen?",
+        "/v1/snapshot",
+    ] {
         assert!(js.contains(api), "app.js calls {api}");
     }
+    assert!(!js.contains("/v1/check?"), "app.js puts a check in a URL");
 
     s.get("/assets/missing.js").error(404, "not_found");
     let post = s.post("/", "text/plain", b"x");
@@ -130,4 +137,18 @@ fn with_keys_the_page_loads_and_its_api_calls_need_the_token() {
     );
     assert_eq!(ok.status, 200);
     assert_eq!(ok.json()["decision"], "deny");
+}
+
+/// The page lays out a workbook's download around the column the server screens in it
+/// (`workbookLayout` in app.js), so it must pick that column as the server does: by the
+/// server's list of code column names, in the server's order of preference.
+#[test]
+fn the_page_picks_a_workbooks_code_column_by_the_servers_names() {
+    let js = include_str!("../src/server/web/app.js");
+    let names: Vec<String> = credgate::batch::input::ID_COLUMNS
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect();
+    let expected = format!("const WORKBOOK_CODE_COLUMNS = [{}];", names.join(", "));
+    assert!(js.contains(&expected), "app.js should say {expected}");
 }

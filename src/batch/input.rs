@@ -473,10 +473,27 @@ fn stream_sheet(
 }
 
 /// Calls `f` with each row of the first worksheet of the workbook in `reader`, in order,
-/// gaps filled with empty cells; stops when `f` returns false.
+/// gaps filled with empty cells; stops when `f` returns false. A malformed workbook is an
+/// error, never a panic (see [`super::workbook`]).
 fn for_each_sheet_row<R: Read + io::Seek>(
-    reader: R,
+    mut reader: R,
     mut f: impl FnMut(Vec<String>) -> bool,
+) -> Result<(), String> {
+    let repaired =
+        super::workbook::guarded(|| super::workbook::repair_shared_strings(&mut reader))?;
+    super::workbook::guarded(move || match repaired {
+        Some(bytes) => sheet_rows(io::Cursor::new(bytes), &mut f),
+        None => {
+            reader.rewind().map_err(|e| e.to_string())?;
+            sheet_rows(reader, &mut f)
+        }
+    })
+}
+
+/// [`for_each_sheet_row`] for a workbook calamine can be given.
+fn sheet_rows<R: Read + io::Seek>(
+    reader: R,
+    f: &mut impl FnMut(Vec<String>) -> bool,
 ) -> Result<(), String> {
     let mut book: Xlsx<_> = Xlsx::new(reader).map_err(|e| e.to_string())?;
     let sheet = book

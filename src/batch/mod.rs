@@ -23,6 +23,7 @@ pub mod local;
 pub mod output;
 pub mod remote;
 pub mod render;
+mod workbook;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

@@ -15,6 +15,8 @@ const AS_OF = process.env.AS_OF || "2026-11-28";
 const KEYED = process.env.KEYED_URL;
 const TOKEN_CHECK = process.env.TOKEN_CHECK;
 const TOKEN_SEARCH = process.env.TOKEN_SEARCH;
+// And one that may check, search and see people's numbers whole (personal_full).
+const TOKEN_FULL = process.env.TOKEN_FULL;
 if (!BASE || !SHOTS) throw new Error("BASE_URL and SCREENSHOTS must be set (run tests/browser/run.sh)");
 
 const steps = [];
@@ -22,6 +24,15 @@ function check(cond, what, detail = "") {
   if (!cond) throw new Error(`FAILED: ${what}${detail ? `\n  ${detail}` : ""}`);
   steps.push(what);
   console.log(`ok - ${what}`);
+}
+
+/** Clicks the results' download button; returns the text of the file saved as `name`, without its BOM. */
+async function downloadResults(page, dir, name) {
+  const downloading = page.waitForEvent("download");
+  await page.click("#batch-download");
+  const saved = join(dir, name);
+  await (await downloading).saveAs(saved);
+  return readFileSync(saved, "utf8").replace(/^\ufeff/, "");
 }
 
 const profile = mkdtempSync(join(tmpdir(), "credgate-chromium-"));
@@ -58,10 +69,22 @@ try {
     // On the keyed server 401 and 403 are expected answers too.
     if (m.type() === "error" && !/status of (401|403|422)/.test(m.text())) problems.push(`console: ${m.text()}`);
   });
+  // Every single check goes as POST with the code in a JSON body: a URL (and a person's
+  // number in it) lands in the access log of every proxy on the way.
+  const checkRequests = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/v1/check")) checkRequests.push(r);
+  });
   // A cancelled batch aborts its request on purpose; nothing else may fail.
   let cancelling = false;
   page.on("requestfailed", (r) => {
-    const aborted = cancelling && r.url().includes("/v1/screen") && r.failure()?.errorText === "net::ERR_ABORTED";
+    const screenAborted = r.url().includes("/v1/screen") && r.failure()?.errorText === "net::ERR_ABORTED";
+    // Chromium can report a no-store answer that a stream reader read to its end as aborted
+    // (microsoft/playwright#42742); /v1/screen answers are no-store and read so. Such an
+    // answer arrived whole (responseEnd is set, and the row counts checked below would show
+    // a lost row), so only an abort before the answer ended counts.
+    const readToEnd = screenAborted && r.timing().responseEnd > 0;
+    const aborted = (cancelling && screenAborted) || readToEnd;
     if (!aborted) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
 
@@ -98,7 +121,14 @@ try {
   await page.selectOption("#scenario", { label: "公共资源交易" });
   await typeCode("914101027110665834");
   check(/格式正确/.test(await page.textContent("#code-msg")), "a valid code is accepted as typed");
+  const firstCheck = page.waitForRequest((r) => r.url().includes("/v1/check"));
   await submitAndWait();
+  const posted = await firstCheck;
+  check(posted.method() === "POST" && new URL(posted.url()).pathname === "/v1/check" && new URL(posted.url()).search === "",
+    "a check is a POST to /v1/check with nothing in the URL", `${posted.method()} ${posted.url()}`);
+  check((posted.headers()["content-type"] || "").startsWith("application/json") &&
+    JSON.stringify(posted.postDataJSON()) === JSON.stringify({ id: "914101027110665834", scenario: "procurement", as_of: AS_OF }),
+    "its JSON body carries the code, the scenario and the date", posted.postData());
   let text = await card.innerText();
   check(await card.getAttribute("data-decision") === "deny", "914101027110665834 in 公共资源交易 is deny");
   check(text.includes("禁止") && text.includes("不予办理"), "the card shows the deny wording", text);
@@ -182,7 +212,7 @@ try {
 
   // --- The same person with a record of his own besides (the demo data has none, so the
   // answer is changed on its way): 本人无直接记录 would be false.
-  await page.route("**/v1/check?*", async (route) => {
+  await page.route("**/v1/check", async (route) => {
     const answer = await route.fetch();
     const d = await answer.json();
     const own = { ...d.records[0], record_id: "OWN-1", list_name: "本人记录" };
@@ -195,7 +225,7 @@ try {
   text = await card.innerText();
   check(!text.includes("本人无直接记录") && /除本人的 1 条记录外，另有 [0-9]+ 条记录因其在失信单位中的任职而及于本人/.test(text),
     "own and linked records: the note counts both and does not say 本人无直接记录", text);
-  await page.unroute("**/v1/check?*");
+  await page.unroute("**/v1/check");
 
   // --- A date before the data's history: the card says the data does not reach back.
   const snapshot = await (await fetch(BASE + "/v1/snapshot")).json();
@@ -224,6 +254,50 @@ try {
   check(await code.inputValue() === "914101027110665834", "picking 恒达建材 fills the code field");
   await page.waitForFunction(() => document.querySelector("#result .card")?.innerText.includes("914101027110665834"));
   check(await card.getAttribute("data-decision") === "deny", "and checks it at once");
+
+  // --- Name search for a person, whose number comes back masked: the code field is
+  // emptied for the number from the ID card, and the message says it is masked.
+  const pickPerson = async (who) => {
+    await name.fill("");
+    // Escape closes an earlier list, so that the option waited for is this search's.
+    await name.press("Escape");
+    await name.pressSequentially(who);
+    await page.locator("#suggestions [role=option]", { hasText: who }).waitFor();
+    await page.evaluate(() => { document.getElementById("code-msg").textContent = ""; });
+    await name.press("Enter");
+    await page.waitForFunction((w) => document.getElementById("code-msg").textContent.startsWith(w), who);
+    return [await code.inputValue(), await page.textContent("#code-msg")];
+  };
+  const before = checkRequests.length;
+  let [picked, said] = await pickPerson("刘洋");
+  check(picked === "" && said.includes("已脱敏（410184********1699）"),
+    "picking a person whose number is masked empties the code field and says it is masked", `${picked} | ${said}`);
+  check(checkRequests.length === before, "and checks nothing");
+
+  // --- The page masks caller text by the server's rule (trust::privacy::mask_numbers).
+  const maskCases = [
+    ["410102196804120211", "410102********0211"],
+    ["410102－19680412－0211", "410102********0211"],
+    ["410102‐19680412―0211", "410102********0211"],
+    ["410102\u300019680412\u00a00211", "410102********0211"],
+    ["4101 0219 6804 1202 110", "410102*********2110"],
+    ["4101 0219 6804 1202 1x", "410102********021x"],
+    ["４１０１０２１９６８０４１２０２１Ｘ", "410102********021X"],
+    ["3201 0285 0611 1230", "320102******1230"],
+    ["410102680412021", "410102*****2021"],
+    ["1234 5678 9012 3", "1234 5678 9012 3"],
+    ["4101 0219 6804 12X2", "4101 0219 6804 12X2"],
+    ["91410104MACKHWBA9J", "91410104MACKHWBA9J"],
+    ["法人（410102196804120211）与（４１０１０２１９６８０４１２０２１１）", "法人（410102********0211）与（４１０１０２********０２１１）"],
+    ["代码91110000600037341L，号41010219680412021X", "代码91110000600037341L，号410102********021X"],
+    ["错码91110000600037341N", "错码911100*******7341N"],
+    ["账号6222021234567890123", "账号622202*********0123"],
+  ];
+  const masked = await page.evaluate((cases) => cases.map(([c]) => maskNumbers(c)), maskCases);
+  const wrong = maskCases.map(([c, want], i) => [c, masked[i], want]).filter(([, got, want]) => got !== want)
+    .map(([c, got, want]) => `${c} → ${got}, want ${want}`);
+  check(wrong.length === 0, "maskNumbers masks as the server: whole fields without separators, runs of 14+ digits, credit codes kept",
+    wrong.join("\n  "));
 
   // --- Keyboard order: name search, code, scenario.
   await name.focus();
@@ -255,8 +329,8 @@ try {
     // person's number glued to letters.
     ["名称", "统一社会信用代码", "备注"],
     ["恒达建材", "914101027110665834", "账号6222021234567890123"],
-    ["错码单位", "91110000600037341N", ""],
-    ["永兴机械", "914101844590813695", ""],
+    ["错码单位", "91110000600037341N", "410102－19680412－0211"],
+    ["永兴机械", "914101844590813695", "4101 0219 6804 1202 110"],
     ["恒信电子", "91410100MA2MAYK72W", ""],
     ["华泰装饰", "91410105MA3LWF6F8Q", ""],
     ["刘洋", "410184197902141699", "rep410102196804120211x"],
@@ -314,6 +388,9 @@ try {
   check(!/[0-9０-９]{14}/.test(downloaded.replace(/914101027110665834|914101844590813695/g, "")) &&
     downloaded.includes("rep410102********0211x"),
     "the download masks every run of 14 or more digits but the organisations' codes", downloaded);
+  check(lines[2].includes(",410102********0211,") && lines[3].includes(",410102*********2110,") &&
+    !downloaded.includes("19680412") && !downloaded.includes("6804 1202"),
+    "a cell that is a number split by full-width dashes or written in groups is masked whole", downloaded);
 
   // The download is the screening shown: changing the form afterwards changes nothing in it.
   await page.selectOption("#batch-scenario", { label: "乘坐飞机 / 高等级列车" });
@@ -349,6 +426,38 @@ try {
   check(JSON.stringify(bookSums) === JSON.stringify(sums), "the workbook gives the CSV's summary", JSON.stringify(bookSums));
   const bookRows = await page.locator("#batch-result tbody tr").count();
   check(bookRows === 8, "the workbook's table lists 8 rows", String(bookRows));
+  // Its download is the CSV's: the workbook's columns in its order and under its names, the
+  // code column where the workbook has it (second), not first.
+  const bookOut = await downloadResults(page, dir, "book-out.csv");
+  check(bookOut.split("\n")[0] === lines[0] && bookOut === downloaded.replace(/^\ufeff/, ""),
+    "the workbook's download is the CSV's, its columns in the workbook's order", bookOut.split("\n").slice(0, 3).join("\n"));
+
+  // Columns the page cannot take from a parsed answer's keys: a year (JavaScript lists such a
+  // key first), a name used twice (the second value would replace the first), rows shorter
+  // than the header, one without its code. The workbook's download must still be the CSV's.
+  const awkward = [
+    ["名称", "统一社会信用代码", "2025", "备注", "备注"],
+    ["恒达建材", "914101027110665834", "1200", "甲", "乙"],
+    ["刘洋", "410184197902141699", "", "丙", ""],
+    ["永兴机械", "914101844590813695"],
+    ["短行"],
+  ];
+  const awkwardOut = {};
+  for (const ext of ["csv", "xlsx"]) {
+    const file = join(dir, `awkward.${ext}`);
+    writeFileSync(file, ext === "csv" ? awkward.map((r) => r.join(",")).join("\n") + "\n" : xlsx(awkward));
+    await page.setInputFiles("#batch-file", file);
+    await page.click("#batch-btn");
+    await page.waitForFunction((name) => document.querySelector("#batch-result h2")?.textContent.startsWith(name), `awkward.${ext}`);
+    awkwardOut[ext] = await downloadResults(page, dir, `awkward-${ext}-out.csv`);
+  }
+  const awkwardLines = awkwardOut.xlsx.split("\n");
+  check(awkwardLines[0] === "row,名称,统一社会信用代码,2025,备注,备注,decision,heightened,nonconforming,lists,measures,error" &&
+    awkwardLines[1].startsWith("1,恒达建材,914101027110665834,1200,甲,乙,deny,") &&
+    awkwardLines[3].startsWith("3,永兴机械,914101844590813695,,,,fast_track,") &&
+    awkwardLines[4].startsWith("4,短行,,,,,,"),
+    "a workbook's download keeps a year column, both columns of one name and short rows in place", awkwardOut.xlsx);
+  check(awkwardOut.xlsx === awkwardOut.csv, "and it is the download of the same list as CSV", `${awkwardOut.csv}\n---\n${awkwardOut.xlsx}`);
 
   await page.setViewportSize({ width: 768, height: 1024 });
   const batchWide = await page.evaluate(() => document.documentElement.scrollWidth);
@@ -514,7 +623,36 @@ try {
     check(await page.inputValue("#token") === TOKEN_CHECK, "a reload in the same tab keeps the token");
     await page.waitForFunction(() => /名单数据/.test(document.getElementById("snapshot").textContent));
     await page.screenshot({ path: join(SHOTS, "07-keyed-1280x800.png") });
+
+    // Name search with keys: a key without personal_full gets the number masked, and the
+    // page says so; one with it gets the whole number, which the page fills in for the
+    // clerk to compare with the ID card, and says nothing of masking.
+    [picked, said] = await pickPerson("刘洋");
+    check(picked === "" && said.includes("已脱敏（410184********1699）"),
+      "with a key that may not see numbers, the pick says the number is masked", `${picked} | ${said}`);
+    if (TOKEN_FULL) {
+      await page.fill("#token", TOKEN_FULL);
+      await page.press("#token", "Tab");
+      const checksBefore = checkRequests.length;
+      [picked, said] = await pickPerson("刘洋");
+      check(picked === "410184197902141699" && !said.includes("脱敏") && said.includes("已填入完整证件号码"),
+        "with a personal_full key, the pick fills in the whole number and claims no masking", `${picked} | ${said}`);
+      check(checkRequests.length === checksBefore && await page.evaluate(() => document.activeElement.id) === "code",
+        "the number waits in the code field, focused, to be compared with the ID card");
+      const fullCheck = page.waitForRequest((r) => r.url().includes("/v1/check"));
+      await page.press("#code", "Enter");
+      const req = await fullCheck;
+      check(req.method() === "POST" && !req.url().includes("410184197902141699") && req.postDataJSON().id === "410184197902141699",
+        "Enter checks it, the number in the POST body and not in the URL", `${req.method()} ${req.url()}`);
+      await page.waitForFunction(() => document.querySelector("#result .card")?.innerText.includes("刘洋"));
+      check((await page.innerText("#result .card")).includes("410184197902141699"),
+        "and the card, for this key, shows the number whole");
+    }
   }
+
+  const queried = checkRequests.filter((r) => r.method() !== "POST" || new URL(r.url()).search !== "");
+  check(checkRequests.length > 0 && queried.length === 0, `all ${checkRequests.length} checks were POSTs with nothing in the URL`,
+    queried.map((r) => `${r.method()} ${r.url()}`).join("\n  "));
 
   check(problems.length === 0, "no script errors, CSP violations or failed requests", problems.join("\n  "));
   console.log(`# ${steps.length} checks passed`);

@@ -67,12 +67,13 @@ log="$work/server.log"
 CREDGATE_TODAY=2026-11-28 NO_COLOR=1 "$bin" serve --demo --listen "127.0.0.1:$port" >"$log" 2>&1 &
 server=$!
 # A second server with API keys, for the token field: one key that may check and search,
-# one that may only search.
+# one that may only search, and one that may check and search with people's numbers whole.
 keyed_port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });')
 keyed_base="http://127.0.0.1:$keyed_port"
 rm -f "$work/keys.toml"
 token_check=$("$bin" keys new --name counter --scopes check,search --file "$work/keys.toml" 2>/dev/null)
 token_search=$("$bin" keys new --name reader --scopes search --file "$work/keys.toml" 2>/dev/null)
+token_full=$("$bin" keys new --name registrar --scopes check,search,personal_full --file "$work/keys.toml" 2>/dev/null)
 CREDGATE_TODAY=2026-11-28 NO_COLOR=1 "$bin" serve --demo --listen "127.0.0.1:$keyed_port" \
   --keys "$work/keys.toml" >"$work/server-keyed.log" 2>&1 &
 keyed=$!
@@ -106,7 +107,7 @@ echo "ready at $base"
 echo "== browser test: counter.mjs"
 start=$SECONDS
 status=0
-BASE_URL="$base" KEYED_URL="$keyed_base" TOKEN_CHECK="$token_check" TOKEN_SEARCH="$token_search" \
+BASE_URL="$base" KEYED_URL="$keyed_base" TOKEN_CHECK="$token_check" TOKEN_SEARCH="$token_search" TOKEN_FULL="$token_full" \
   SCREENSHOTS="$shots" AS_OF=2026-11-28 node "$work/counter.mjs" || status=$?
 echo "browser steps took $((SECONDS - start)) s; screenshots in $shots"
 if [ $status -ne 0 ]; then

@@ -363,16 +363,19 @@ async function runCheck() {
     $("code").focus();
     return;
   }
-  const params = new URLSearchParams({
-    id: $("code").value,
-    scenario: $("scenario").value,
-  });
-  if ($("as-of").value) params.set("as_of", $("as-of").value);
-  if ($("lenient").checked) params.set("lenient", "1");
+  // The code goes in a POST body, not the URL: a query string lands in the access logs of
+  // every proxy on the way, and a person's number must not.
+  const body = { id: $("code").value, scenario: $("scenario").value };
+  if ($("as-of").value) body.as_of = $("as-of").value;
+  if ($("lenient").checked) body.lenient = true;
   result.replaceChildren(el("p", "placeholder", "正在核查…"));
   result.setAttribute("aria-busy", "true");
   try {
-    const resp = await api("/v1/check?" + params, { headers: { Accept: "application/json" } });
+    const resp = await api("/v1/check", {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
     if (!resp.ok) {
       const err = await apiError(resp);
       result.replaceChildren(errorBox(err));
@@ -527,12 +530,21 @@ function setupSearch() {
     close();
     input.value = h.name;
     if (h.id_type === "ric") {
-      // People's numbers come back masked; the clerk types the number from the ID card.
-      $("code").value = "";
-      showCodeJudgement();
       const msg = $("code-msg");
-      msg.textContent = `${h.name}：个人证件号码已脱敏（${h.id}），请按身份证输入完整号码。`;
-      msg.className = "msg msg-partial";
+      if (h.id.includes("*")) {
+        // A masked number (the key lacks personal_full): the clerk types it from the ID card.
+        $("code").value = "";
+        showCodeJudgement();
+        msg.textContent = `${h.name}：个人证件号码已脱敏（${h.id}），请按身份证输入完整号码。`;
+        msg.className = "msg msg-partial";
+      } else {
+        // The whole number (the key holds personal_full). People share names, so it is not
+        // checked at once: the clerk compares it with the ID card first, then presses Enter.
+        $("code").value = h.id;
+        if (showCodeJudgement().state === "ok") {
+          msg.textContent = `${h.name}：已填入完整证件号码，请与身份证核对后按回车核查。`;
+        }
+      }
       $("code").focus();
       return;
     }
@@ -623,46 +635,75 @@ function setupSearch() {
 
 const isDigit = (c) => (c >= "0" && c <= "9") || (c >= "\uff10" && c <= "\uff19");
 const isCheckX = (c) => c === "X" || c === "x" || c === "\uff38" || c === "\uff58";
-const FULL_WIDTH_TO_ASCII = (c) => (c >= "\uff01" && c <= "\uff5e" ? String.fromCharCode(c.charCodeAt(0) - 0xfee0) : c);
+
+// What the identifier parser drops inside a number (trust::privacy::separator): white space as
+// Rust's char::is_whitespace has it (JavaScript's \s differs in U+0085 and U+FEFF), `-`,
+// full-width `－` and the dashes U+2010–U+2015.
+const SEPARATOR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\-\uff0d\u2010-\u2015]/;
+
+/** Full-width digits and X as ASCII (trust::privacy::half_width); other characters as they are. */
+function halfWidth(c) {
+  if (c >= "\uff10" && c <= "\uff19") return String.fromCharCode(c.charCodeAt(0) - 0xfee0);
+  return c === "\uff38" || c === "\uff58" ? "X" : c;
+}
 
 /** First 6 and last 4 characters of a number kept, every character between them a `*`. */
 function maskRun(chars) {
   return chars.slice(0, 6).join("") + "*".repeat(chars.length - 10) + chars.slice(-4).join("");
 }
 
-/** The length of a run of digits starting at `i`, an X right after 17 digits included. */
-function numberRun(chars, i) {
-  let j = i;
-  while (j < chars.length && isDigit(chars[j])) j++;
-  if (j - i === 17 && j < chars.length && isCheckX(chars[j])) j++;
-  return j - i;
+/**
+ * A whole field that is a person's number, masked, or null (trust::privacy::mask_input): once
+ * the separators are dropped, 14 or more digits, the last of 18 or more may be X; written
+ * with ASCII digits.
+ */
+function maskWhole(chars) {
+  const compact = chars.filter((c) => !SEPARATOR.test(c)).map(halfWidth);
+  const n = compact.length;
+  const personal = n >= 14 &&
+    compact.every((c, i) => (c >= "0" && c <= "9") || (i === n - 1 && n >= 18 && (c === "X" || c === "x")));
+  return personal ? maskRun(compact) : null;
+}
+
+/** Whether 17 digits and a letter (ASCII or full-width digits) are a valid credit code. */
+function validUscc(chars) {
+  const n = normalizeId(chars.join(""));
+  return n.code !== undefined && n.code.length === 18 && usccProblem(n.code, false) === "";
 }
 
 /**
- * Masks people's numbers in caller text: every run of 14 or more digits (ASCII or
- * full-width; an X or x right after 17 digits belongs to the run), whatever is next to it,
- * keeps its first 6 and last 4 characters. Text that is such a number once its spaces and
- * hyphens are dropped (typed in groups, `410102 19680412 0211`) is masked whole, in ASCII.
+ * Masks people's numbers in caller text as the server does (trust::privacy::mask_numbers): a
+ * text that is a number as a whole (maskWhole: typed in groups, `410102 19680412 0211`,
+ * or split by dashes) is masked whole, in ASCII; otherwise every run of 14 or more digits
+ * (ASCII or full-width; an X right after 17 digits belongs to the run), whatever is next to
+ * it, keeps its first 6 and last 4 characters. 17 digits and a capital letter that make a
+ * valid credit code are an organisation's code and stay as they are.
  */
 function maskNumbers(text) {
   const s = text === null || text === undefined ? "" : String(text);
   if (s.length < 14) return s;
-  const compact = [...s].filter((c) => !/[\s\-\u2010-\u2015]/.test(c)).map(FULL_WIDTH_TO_ASCII);
-  if (compact.length >= 14 && numberRun(compact, 0) === compact.length) return maskRun(compact);
   const chars = [...s];
+  const whole = maskWhole(chars);
+  if (whole !== null) return whole;
   let out = "";
   for (let i = 0; i < chars.length;) {
-    const n = isDigit(chars[i]) ? numberRun(chars, i) : 0;
-    if (n >= 14) {
-      out += maskRun(chars.slice(i, i + n));
-      i += n;
-    } else if (n > 0) {
-      out += chars.slice(i, i + n).join("");
-      i += n;
-    } else {
-      out += chars[i];
-      i++;
+    if (!isDigit(chars[i])) {
+      out += chars[i++];
+      continue;
     }
+    let j = i;
+    while (j < chars.length && isDigit(chars[j])) j++;
+    let organisation = false;
+    if (j - i === 17 && j < chars.length) {
+      if (isCheckX(chars[j])) j++;
+      else if (/[A-Z]/.test(chars[j]) && validUscc(chars.slice(i, j + 1))) {
+        j++;
+        organisation = true;
+      }
+    }
+    const run = chars.slice(i, j);
+    out += run.length >= 14 && !organisation ? maskRun(run) : run.join("");
+    i = j;
   }
   return out;
 }
@@ -810,6 +851,238 @@ function csvLayout(text) {
   return { names, idCol, records: data, sentHeader };
 }
 
+// ---------------------------------------------------------------------------------------
+// A workbook's header. The server screens a workbook's first worksheet and echoes each row's
+// cells by column name without the code column, so its answers alone do not say where that
+// column stood. The page reads the sheet's first row that is not blank itself, as the server
+// does (batch::input::xlsx_to_csv), and lays the download out by it: the workbook's columns in
+// its order and under its names, as a CSV list's download has them. Only that row and the
+// shared strings before the last it uses are inflated; the rest of the archive is not read.
+
+/** Known names of a code column, in the server's order of preference (batch::input::ID_COLUMNS). */
+const WORKBOOK_CODE_COLUMNS = ["统一社会信用代码", "社会信用代码", "信用代码", "uscc", "credit_code", "身份证号码", "身份证号", "证件号码", "证件号", "subject_id", "id"];
+
+/** The entries of a zip archive by lower-case name (the server's reader ignores case): method, size, offset. */
+function zipEntries(bytes) {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = -1;
+  for (let i = bytes.length - 22; i >= 0 && i >= bytes.length - 22 - 0xffff; i--) {
+    if (v.getUint32(i, true) === 0x06054b50) {
+      end = i;
+      break;
+    }
+  }
+  if (end < 0) return null;
+  const entries = new Map();
+  const utf8 = new TextDecoder();
+  let at = v.getUint32(end + 16, true);
+  for (let n = v.getUint16(end + 10, true); n > 0; n--) {
+    if (at + 46 > bytes.length || v.getUint32(at, true) !== 0x02014b50) return null;
+    const nameLength = v.getUint16(at + 28, true);
+    const name = utf8.decode(bytes.subarray(at + 46, at + 46 + nameLength));
+    entries.set(name.replace(/\\/g, "/").toLowerCase(), {
+      method: v.getUint16(at + 10, true),
+      size: v.getUint32(at + 20, true),
+      offset: v.getUint32(at + 42, true),
+    });
+    at += 46 + nameLength + v.getUint16(at + 30, true) + v.getUint16(at + 32, true);
+  }
+  return entries;
+}
+
+/**
+ * The text of a zip entry, read piece by piece as it is inflated: `more()` appends the next
+ * piece to `text` and is false at the end. Null when the entry is missing or packed by a
+ * method other than store or deflate.
+ */
+function zipText(bytes, entries, name) {
+  const e = entries.get(name.toLowerCase());
+  if (!e || (e.method !== 0 && e.method !== 8) || e.offset + 30 > bytes.length) return null;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const start = e.offset + 30 + v.getUint16(e.offset + 26, true) + v.getUint16(e.offset + 28, true);
+  let stream = new Blob([bytes.subarray(start, start + e.size)]).stream();
+  if (e.method === 8) stream = stream.pipeThrough(new DecompressionStream("deflate-raw"));
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  const feed = {
+    text: "",
+    done: false,
+    async more() {
+      if (feed.done) return false;
+      const { value, done } = await reader.read();
+      if (done) feed.done = true;
+      else feed.text += value;
+      return !done;
+    },
+    close: () => reader.cancel().catch(() => {}),
+  };
+  return feed;
+}
+
+/** The whole text of a zip entry, or null. */
+async function zipWhole(bytes, entries, name) {
+  const feed = zipText(bytes, entries, name);
+  if (!feed) return null;
+  while (await feed.more());
+  return feed.text;
+}
+
+/** XML character data with its entity and character references replaced. */
+function xmlText(s) {
+  const named = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+  return s.replace(/&(?:#x([0-9a-f]+)|#([0-9]+)|([a-z]+));/gi, (m, hex, dec, name) =>
+    hex ? String.fromCodePoint(parseInt(hex, 16)) : dec ? String.fromCodePoint(Number(dec)) : named[name] ?? m);
+}
+
+/** An attribute's value in a start tag, or null. */
+function xmlAttr(tag, name) {
+  const m = new RegExp(`\\s${name}\\s*=\\s*(?:"([^"]*)"|'([^']*)')`).exec(tag);
+  return m ? xmlText(m[1] ?? m[2]) : null;
+}
+
+/** The text of a string item (`<si>`, `<is>`): its `<t>` runs, phonetic guides (`<rPh>`) left out. */
+function richText(xml) {
+  const runs = xml.replace(/<(\w+:)?rPh\b[\s\S]*?<\/\1?rPh>/g, "").matchAll(/<(\w+:)?t(?:\s[^>]*)?>([\s\S]*?)<\/\1?t>/g);
+  return [...runs].map((m) => xmlText(m[2])).join("");
+}
+
+/** A column's number from a cell reference such as "AB12" (A is 0), or null. */
+function columnIndex(ref) {
+  const m = /^([A-Z]+)[0-9]*$/i.exec(ref || "");
+  if (!m) return null;
+  let n = 0;
+  for (const c of m[1].toUpperCase()) n = n * 26 + c.charCodeAt(0) - 64;
+  return n - 1;
+}
+
+/**
+ * A number cell as the server writes it (batch::input::cell_text): a whole number in digits
+ * (an identifier typed as a number keeps them), anything else as the number reads.
+ */
+function numberText(v) {
+  const f = Number(v);
+  if (v.trim() === "" || Number.isNaN(f)) return v;
+  return Number.isInteger(f) && Math.abs(f) < 1e17 ? f.toFixed(0) : String(f);
+}
+
+/**
+ * The cells of the first row of a worksheet (`feed`) that holds something, gaps filled with
+ * empty cells, as text; shared strings are looked up in `shared` (an async function of the
+ * index). Null when the sheet has no such row.
+ */
+async function firstSheetRow(feed, shared) {
+  const rows = /<(\w+:)?row\b[^>]*?(?:\/>|>([\s\S]*?)<\/\1?row>)/g;
+  for (;;) {
+    const m = rows.exec(feed.text);
+    if (!m) {
+      if (/<\/(\w+:)?sheetData>/.test(feed.text.slice(rows.lastIndex)) || !(await feed.more())) return null;
+      continue;
+    }
+    const cells = [];
+    let col = 0;
+    for (const c of (m[2] || "").matchAll(/<(\w+:)?c\b([^>]*?)(?:\/>|>([\s\S]*?)<\/\1?c>)/g)) {
+      const tag = c[2];
+      const body = c[3] || "";
+      col = columnIndex(xmlAttr(tag, "r")) ?? col;
+      const type = xmlAttr(tag, "t");
+      const value = /<(\w+:)?v\b[^>]*>([\s\S]*?)<\/\1?v>/.exec(body);
+      const v = value ? xmlText(value[2]) : "";
+      let text;
+      if (/<(\w+:)?is\b/.test(body)) text = richText(body);
+      else if (type === "s") text = value ? await shared(Number(v)) : "";
+      else if (type === "b") text = value ? (v !== "0" ? "TRUE" : "FALSE") : "";
+      else if (type === "str" || type === "d" || type === "e" || type === "inlineStr") text = v;
+      else text = numberText(v);
+      while (cells.length < col) cells.push("");
+      cells[col] = text;
+      col++;
+    }
+    if (cells.some((c) => c.trim() !== "")) return cells;
+    // Forget the rows passed, so a sheet of blank rows does not pile up.
+    feed.text = feed.text.slice(rows.lastIndex);
+    rows.lastIndex = 0;
+  }
+}
+
+/**
+ * How the server lays out a workbook (`bytes`) it screens: `names`, the first worksheet's
+ * column names (its first row that is not blank, or `id, column2, …` when that row is data),
+ * and `idCol`, the code column; null when the page cannot read the workbook (the server then
+ * says why, or the download falls back to the order of the answers).
+ */
+async function workbookLayout(bytes) {
+  const entries = zipEntries(bytes);
+  if (!entries) return null;
+  const book = await zipWhole(bytes, entries, "xl/workbook.xml");
+  const rels = await zipWhole(bytes, entries, "xl/_rels/workbook.xml.rels");
+  const sheetTag = book && /<(?:\w+:)?sheet\b[^>]*>/.exec(book);
+  const rid = sheetTag && (xmlAttr(sheetTag[0], "r:id") ?? xmlAttr(sheetTag[0], "relationships:id"));
+  if (!rid || !rels) return null;
+  const rel = [...rels.matchAll(/<(?:\w+:)?Relationship\b[^>]*>/g)].find((r) => xmlAttr(r[0], "Id") === rid);
+  const target = rel && xmlAttr(rel[0], "Target");
+  if (!target) return null;
+  // Where the server finds a sheet: a target under xl/ as it is, else relative to xl/.
+  const path = target.startsWith("/xl/") ? target.slice(1) : target.startsWith("xl/") ? target : `xl/${target}`;
+  const sheet = zipText(bytes, entries, path);
+  if (!sheet) return null;
+  // The shared strings are read as far as the row needs them, each item once.
+  const strings = [];
+  const items = /<(\w+:)?si\b[^>]*?(?:\/>|>([\s\S]*?)<\/\1?si>)/g;
+  let sharedFeed;
+  const shared = async (i) => {
+    sharedFeed ??= zipText(bytes, entries, "xl/sharedStrings.xml");
+    while (sharedFeed && strings.length <= i) {
+      const at = items.lastIndex;
+      const m = items.exec(sharedFeed.text);
+      if (m) {
+        strings.push(richText(m[2] || ""));
+      } else {
+        // The next item is not all there yet: keep only it, and read on.
+        sharedFeed.text = sharedFeed.text.slice(at);
+        if (!(await sharedFeed.more())) break;
+      }
+    }
+    return strings[i] ?? "";
+  };
+  let cells;
+  try {
+    cells = await firstSheetRow(sheet, shared);
+  } finally {
+    sheet.close();
+    if (sharedFeed) sharedFeed.close();
+  }
+  if (!cells) return null;
+  // The server's rules: the code column is one named `id`, else the first known name
+  // (renamed `id` before the rows are read), and the row is a header when it has one or
+  // when none of its cells looks like an identifier; otherwise it is data.
+  const norm = cells.map((c) => c.trim().toLowerCase());
+  let idCol = norm.indexOf("id");
+  for (const n of WORKBOOK_CODE_COLUMNS) if (idCol < 0) idCol = norm.indexOf(n);
+  if (idCol >= 0 || !cells.some(looksLikeId)) return { names: cells.map((c) => c.trim()), idCol: Math.max(idCol, 0) };
+  return { names: cells.map((_, i) => (i === 0 ? "id" : `column${i + 1}`)), idCol: 0 };
+}
+
+/**
+ * The entries of a row's `columns` object in the order the server wrote them, which is the
+ * order of the input's columns. JSON.parse keeps neither that order (an integer-like key such
+ * as "2025" comes first) nor both of two columns of one name. `line` is the row's NDJSON line,
+ * whose last member is `columns` (no string can hold `"columns":{`: its quotes would be
+ * escaped). Null when the object holds anything but strings, which a workbook's never does.
+ */
+function orderedColumns(line) {
+  const at = line.indexOf('"columns":{');
+  if (at < 0) return null;
+  const out = [];
+  const entry = /\s*("(?:[^"\\]|\\.)*")\s*:\s*("(?:[^"\\]|\\.)*")\s*([,}])/y;
+  entry.lastIndex = at + '"columns":{'.length;
+  if (/^\s*\}/.test(line.slice(entry.lastIndex))) return out;
+  for (;;) {
+    const m = entry.exec(line);
+    if (!m) return null;
+    out.push([JSON.parse(m[1]), JSON.parse(m[2])]);
+    if (m[3] === "}") return out;
+  }
+}
+
 function batchParams() {
   const p = new URLSearchParams({ scenario: $("batch-scenario").value });
   if ($("batch-as-of").value) p.set("as_of", $("batch-as-of").value);
@@ -845,23 +1118,27 @@ function resultCells(r) {
  * back (counts, the first rows for the table, one CSV line per row for the download).
  */
 class Screening {
-  constructor(file, params, layout) {
+  /**
+   * `layout` is a CSV list's (`csvLayout`), null for a workbook; `book` a workbook's
+   * (`workbookLayout`), null for a CSV list or a workbook the page could not read.
+   */
+  constructor(file, params, layout, book = null) {
     this.fileName = file.name;
     this.baseName = file.name.replace(/\.[^.]*$/, "");
     this.params = params;
     this.lenient = params.get("lenient") === "1";
-    this.layout = layout; // null for a workbook
+    this.layout = layout;
+    this.book = book;
     this.total = layout ? layout.records.length : null;
     this.done = 0;
     this.counts = { deny: 0, review: 0, fast_track: 0, clear: 0, invalid: 0 };
     this.preview = [];
     this.lines = [];
-    this.header = null;
     this.broken = null;
   }
 
-  /** Takes one answered row; `offset` is the number of rows before its part. */
-  add(r, offset) {
+  /** Takes one answered row, parsed from its NDJSON `line`; `offset` is the number of rows before its part. */
+  add(r, offset, line) {
     const row = offset + r.row;
     this.done++;
     if (r.decision) this.counts[r.decision] = (this.counts[r.decision] || 0) + 1;
@@ -879,16 +1156,19 @@ class Screening {
         return maskNumbers(fields[i] ?? "");
       });
     } else {
-      // A workbook's columns are known from its answers only: the code column first, then
-      // the columns the server echoes, named by the first row.
-      if (!this.header) this.header = ["id", ...Object.keys(r.columns || {})];
-      inputs = this.header.map((k, i) => (i === 0 ? inputCell(r) : maskNumbers((r.columns || {})[k] ?? "")));
+      // A workbook's row: the echoed cells in their order, the code column put back in its
+      // place, as many cells as the header has (a short row padded). Without the workbook's
+      // header the code column goes first and the first row's echo names the others.
+      const echoed = orderedColumns(line) ?? Object.entries(r.columns || {});
+      this.book ??= { names: ["id", ...echoed.map(([k]) => k)], idCol: 0 };
+      const { names, idCol } = this.book;
+      inputs = names.map((_, i) => (i === idCol ? inputCell(r) : maskNumbers(echoed[i < idCol ? i : i - 1]?.[1] ?? "")));
     }
     this.lines.push(`${row},${inputs.map(csvCell).join(",")},${resultCells(r)}\n`);
   }
 
   headerLine() {
-    const names = this.layout ? this.layout.names : this.header || ["id"];
+    const names = (this.layout || this.book || { names: ["id"] }).names;
     return ["row", ...names.map((n) => maskNumbers(n)), ...RESULT_COLUMNS].map(csvCell).join(",") + "\n";
   }
 
@@ -932,7 +1212,7 @@ async function screenPart(screening, body, type, offset, signal, onProgress) {
       screening.broken = v.error;
       return false;
     }
-    screening.add(v, offset);
+    screening.add(v, offset, line);
     return true;
   };
   for (;;) {
@@ -991,9 +1271,10 @@ async function runBatch() {
   let screening = null;
   try {
     if (/\.xlsx$/i.test(file.name) || file.type === XLSX_TYPE) {
-      screening = new Screening(file, params, null);
-      showProgress(screening);
       const bytes = await file.arrayBuffer();
+      const book = await workbookLayout(new Uint8Array(bytes)).catch(() => null);
+      screening = new Screening(file, params, null, book);
+      showProgress(screening);
       await screenPart(screening, bytes, XLSX_TYPE, 0, controller.signal, () => showProgress(screening));
     } else {
       const layout = csvLayout(await readCsv(file));
