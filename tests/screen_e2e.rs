@@ -1,12 +1,15 @@
 //! `credgate screen --server` against the real `/v1/screen` of a real server: the same
-//! output as screening offline against the same snapshot.
+//! output as screening offline against the same snapshot, and the same rows, row numbers,
+//! answers and errors as the server gives the same list posted to it.
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::http::TestServer;
 use common::{build_sample, sample_today};
+use credgate_index::date::Day;
 
 #[test]
 fn screening_through_the_server_matches_screening_offline() {
@@ -67,4 +70,120 @@ fn screening_through_the_server_matches_screening_offline() {
     assert_eq!(remote, local);
     assert!(remote.lines().nth(1).unwrap().contains("deny"), "{remote}");
     server.stop();
+}
+
+/// A sample snapshot served by a real server, and a directory for lists and results.
+struct Env {
+    root: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    server: TestServer,
+}
+
+/// What one run of `credgate screen` gave.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn env() -> Env {
+    let root = tempfile::tempdir().unwrap();
+    build_sample(root.path(), sample_today());
+    // The CLI decides with today's date in China; so does this server.
+    let server = TestServer::start(root.path(), Day::today_cst(), |c| c.screen_chunk_rows = 2);
+    server.wait_ready(None);
+    Env {
+        root,
+        dir: tempfile::tempdir().unwrap(),
+        server,
+    }
+}
+
+impl Env {
+    fn url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// `credgate screen LIST --index ROOT` (`remote` false) or `--server URL`, with
+    /// `--scenario procurement --as-of 2026-11-28 --format FORMAT` and `extra`, to stdout.
+    fn cli(&self, list: &Path, remote: bool, format: &str, extra: &[&str]) -> Run {
+        let url = self.url();
+        let target = if remote {
+            ["--server", url.as_str()]
+        } else {
+            ["--index", self.root.path().to_str().unwrap()]
+        };
+        let o = Command::new(env!("CARGO_BIN_EXE_credgate"))
+            .arg("screen")
+            .arg(list)
+            .args(target)
+            .args([
+                "--scenario",
+                "procurement",
+                "--as-of",
+                "2026-11-28",
+                "--format",
+                format,
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8(o.stdout).unwrap(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Screens `list` offline and through the server, in CSV and NDJSON, checks that both
+    /// ways give the same bytes, and returns the NDJSON rows.
+    fn cli_both_ways(&self, name: &str, list: &[u8], extra: &[&str]) -> Vec<serde_json::Value> {
+        let path = self.write(name, list);
+        let mut rows = Vec::new();
+        for format in ["csv", "ndjson"] {
+            let local = self.cli(&path, false, format, extra);
+            let remote = self.cli(&path, true, format, extra);
+            assert!(matches!(local.code, Some(0 | 1)), "{name}: {local:?}");
+            assert_eq!(
+                (remote.code, &remote.stdout),
+                (local.code, &local.stdout),
+                "{name} as {format}: --server, then --index; {}",
+                remote.stderr
+            );
+            if format == "ndjson" {
+                rows = lines(&local.stdout);
+            }
+        }
+        rows
+    }
+}
+
+fn lines(ndjson: &str) -> Vec<serde_json::Value> {
+    ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `--lenient` with `--server` asks the server for `lenient=true` (it was refused): the
+/// sample's pilot-area code is then a nonconforming organisation under review, as offline.
+#[test]
+fn lenient_goes_through_to_the_server() {
+    let e = env();
+    let list = b"id\n91350102896967053Y\n914101027110665834\n";
+    let rows = e.cli_both_ways("lenient.csv", list, &["--lenient"]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["decision"], "review", "{rows:?}");
+    assert_eq!(rows[0]["nonconforming"], true, "{rows:?}");
+    assert_eq!(rows[1]["decision"], "deny", "{rows:?}");
+    // Without it, the same code is invalid both ways.
+    let rows = e.cli_both_ways("strict.csv", list, &[]);
+    assert_eq!(rows[0]["error"]["code"], "invalid_id", "{rows:?}");
 }

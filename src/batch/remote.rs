@@ -1,5 +1,5 @@
 //! Screening through a credgate server: each chunk's identifiers go to
-//! `POST {URL}/v1/screen?scenario=…&as_of=…` as a one-column CSV body, and the NDJSON answer
+//! `POST {URL}/v1/screen?scenario=…&as_of=…[&lenient=true]` as a one-column CSV body, and the NDJSON answer
 //! (one `{"row","input",<ScreenResult fields>,"columns"}` per row, in order) comes back.
 //!
 //! The other input columns stay here: the output is assembled locally exactly as in offline
@@ -15,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 
 use credgate_index::date::Day;
+use credgate_index::ids::Mode;
 use credgate_index::model::Scenario;
 
 use super::{BatchError, Chunk, Screener};
@@ -27,7 +28,7 @@ pub const CONNECTIONS: usize = 2;
 pub struct Remote {
     url: String,
     authority: String,
-    /// `{path prefix}/v1/screen?scenario=…&as_of=…`.
+    /// `{path prefix}/v1/screen?scenario=…&as_of=…[&lenient=true]`.
     target: String,
     token: Option<String>,
     rt: tokio::runtime::Runtime,
@@ -42,6 +43,7 @@ impl Remote {
         token: Option<String>,
         scenario: Scenario,
         as_of: Day,
+        mode: Mode,
     ) -> Result<Remote, BatchError> {
         let bad = |detail: String| BatchError::Remote {
             url: url.to_string(),
@@ -60,8 +62,14 @@ impl Remote {
             .ok_or_else(|| bad("the URL has no host".into()))?
             .to_string();
         let prefix = uri.path().trim_end_matches('/');
+        // `--lenient` is the server's `lenient` parameter: the same rows get the same
+        // answers whichever side screens them.
+        let lenient = match mode {
+            Mode::Lenient => "&lenient=true",
+            Mode::Strict => "",
+        };
         let target = format!(
-            "{prefix}/v1/screen?scenario={}&as_of={as_of}",
+            "{prefix}/v1/screen?scenario={}&as_of={as_of}{lenient}",
             scenario.as_str()
         );
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -68,7 +68,8 @@ pub struct Args {
     /// The header of the identifier column, when it is not one of the known names.
     #[arg(long)]
     pub id_column: Option<String>,
-    /// Accept organisation codes that fail only the MOD 31 check (pilot-area codes).
+    /// Accept organisation codes that fail only the MOD 31 check (pilot-area codes); with
+    /// --server, asks the server for `lenient=true`.
     #[arg(long)]
     pub lenient: bool,
     /// Rows per chunk (memory in use grows with it).
@@ -183,13 +184,7 @@ fn screen(args: Args) -> Result<Summary, Failure> {
             .server
             .as_deref()
             .expect("clap requires --index or --server");
-        if args.lenient {
-            return Err(Invalid(
-                "--lenient applies to --index only; the server decides its own mode".into(),
-            )
-            .into());
-        }
-        let mut remote = batch::remote::Remote::new(url, args.token, scenario, as_of)?;
+        let mut remote = batch::remote::Remote::new(url, args.token, scenario, as_of, mode)?;
         Ok(batch::run(&job, &mut remote)?)
     }
 }
