@@ -552,8 +552,8 @@ fn cli_xlsx_out_by_extension_matches_the_engine() {
     );
 }
 
-/// A stand-in for `POST /v1/screen` (the real endpoint is written on another branch): reads
-/// each keep-alive request's one-column CSV, screens it with the engine and answers NDJSON in
+/// A stand-in for `POST /v1/screen`: reads each keep-alive request's NDJSON body of
+/// identifier strings, screens it with the engine and answers NDJSON in
 /// the endpoint's row shape. Checks the bearer token.
 fn stand_in_server(root: PathBuf, token: &'static str) -> (String, std::thread::JoinHandle<usize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -623,11 +623,11 @@ fn serve(stream: std::net::TcpStream, engine: &Engine, today: Day, token: &str) 
             .any(|h| h.eq_ignore_ascii_case(&format!("authorization: Bearer {token}")));
         let (status, answer) = if authorized {
             let mut out = Vec::new();
-            let mut csv = csv::Reader::from_reader(&body[..]);
-            for (i, rec) in csv.records().enumerate() {
-                let rec = rec.unwrap();
+            let ids = body.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+            for (i, line) in ids.enumerate() {
+                let id: String = serde_json::from_slice(line).unwrap();
                 let r: ScreenResult = engine.screen_one(
-                    &rec[0],
+                    &id,
                     Scenario::Procurement,
                     Day::parse("2026-11-28").unwrap(),
                     today,
@@ -636,7 +636,7 @@ fn serve(stream: std::net::TcpStream, engine: &Engine, today: Day, token: &str) 
                 );
                 let mut v = serde_json::to_value(&r).unwrap();
                 v["row"] = (i + 1).into();
-                v["input"] = rec[0].into();
+                v["input"] = id.into();
                 v["columns"] = serde_json::json!({});
                 serde_json::to_writer(&mut out, &v).unwrap();
                 out.push(b'\n');

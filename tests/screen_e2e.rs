@@ -187,3 +187,24 @@ fn lenient_goes_through_to_the_server() {
     let rows = e.cli_both_ways("strict.csv", list, &[]);
     assert_eq!(rows[0]["error"]["code"], "invalid_id", "{rows:?}");
 }
+
+/// A row whose identifier cell holds only white space (a space, a tab) is a row like any
+/// other, answered `invalid_id` offline, through the server and by the server itself. The
+/// client used to send a one-column CSV in which that cell became a blank line, which the
+/// server skips, and `--server` failed the whole run: "sent 3 rows, got 1 results".
+#[test]
+fn a_blank_identifier_cell_is_an_invalid_row_through_the_server_too() {
+    let e = env();
+    let list = "id,name\n914101027110665834,恒达\n ,无代码\n\t,制表符\n\"a,\"\"b\"\"\nc\",引号\n";
+    let rows = e.cli_both_ways("blank-id.csv", list.as_bytes(), &[]);
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert_eq!(rows[0]["decision"], "deny");
+    for (row, input) in rows[1..].iter().zip([" ", "\t", "a,\"b\"\nc"]) {
+        assert_eq!(row["error"]["code"], "invalid_id", "{row}");
+        assert_eq!(row["input"], input, "{row}");
+    }
+    assert_eq!(
+        (rows[1]["row"].as_u64(), rows[3]["row"].as_u64()),
+        (Some(2), Some(4))
+    );
+}

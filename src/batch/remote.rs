@@ -1,11 +1,15 @@
 //! Screening through a credgate server: each chunk's identifiers go to
-//! `POST {URL}/v1/screen?scenario=…&as_of=…[&lenient=true]` as a one-column CSV body, and the NDJSON answer
-//! (one `{"row","input",<ScreenResult fields>,"columns"}` per row, in order) comes back.
+//! `POST {URL}/v1/screen?scenario=…&as_of=…[&lenient=true]` as an NDJSON body of JSON
+//! strings, one per row, and the NDJSON answer (one `{"row","input",<ScreenResult
+//! fields>,"columns"}` per row, in order) comes back.
 //!
-//! The other input columns stay here: the output is assembled locally exactly as in offline
-//! mode, so the server never sees them. A chunk is split over [`CONNECTIONS`] keep-alive
-//! HTTP/1.1 connections driven by a current-thread tokio runtime, so that the server can
-//! screen the two halves in parallel.
+//! A JSON string carries a cell exactly as it was read: a cell of spaces or a tab, quotes,
+//! commas, line breaks. (A one-column CSV body did not: the server skips a line of white
+//! space as blank, so a row whose identifier cell was blank got no result and the run
+//! failed.) The other input columns stay here: the output is assembled locally exactly as
+//! in offline mode, so the server never sees them. A chunk is split over [`CONNECTIONS`]
+//! keep-alive HTTP/1.1 connections driven by a current-thread tokio runtime, so that the
+//! server can screen the two halves in parallel.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -18,6 +22,7 @@ use credgate_index::date::Day;
 use credgate_index::ids::Mode;
 use credgate_index::model::Scenario;
 
+use super::render::json_str;
 use super::{BatchError, Chunk, Screener};
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::Outcome;
@@ -114,7 +119,7 @@ async fn post(
         .method(Method::POST)
         .uri(target)
         .header("host", authority)
-        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-type", "application/x-ndjson")
         .header("accept", "application/x-ndjson");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
@@ -151,15 +156,14 @@ async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
     Ok(sender)
 }
 
-/// A one-column CSV body (`id` header) holding the identifier of each row in `rows`.
-fn csv_body(chunk: &Chunk, id_col: usize, rows: std::ops::Range<usize>) -> Result<Bytes, String> {
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(rows.len() * 20 + 3));
-    w.write_record(["id"]).map_err(|e| e.to_string())?;
+/// An NDJSON body holding the identifier cell of each row in `rows` as a JSON string.
+fn ndjson_body(chunk: &Chunk, id_col: usize, rows: std::ops::Range<usize>) -> Bytes {
+    let mut out = Vec::with_capacity(rows.len() * 22);
     for i in rows {
-        w.write_record([chunk.cell(i, id_col)])
-            .map_err(|e| e.to_string())?;
+        json_str(&mut out, chunk.cell(i, id_col));
+        out.push(b'\n');
     }
-    w.into_inner().map(Bytes::from).map_err(|e| e.to_string())
+    Bytes::from(out)
 }
 
 #[derive(Deserialize)]
@@ -252,16 +256,20 @@ fn into_result(row: Row) -> Result<ScreenResult, String> {
         Some("ric") => Some("ric"),
         Some(t) => return Err(format!("row {}: unknown id_type {t:?}", row.row)),
     };
-    // The only per-row error the server reports is an invalid identifier; anything else
-    // keeps its code in the message.
-    let error = row.error.map(|e| ScreenError {
-        code: "invalid_id",
-        message: if e.code == "invalid_id" {
-            e.message
-        } else {
-            format!("{}: {}", e.code, e.message)
-        },
-        expected_check: e.expected_check,
+    // The server's row errors keep their code; one this client does not know keeps it in
+    // the message.
+    let error = row.error.map(|e| {
+        let known = ["invalid_id", "missing_id", "invalid_row"]
+            .into_iter()
+            .find(|c| *c == e.code);
+        ScreenError {
+            code: known.unwrap_or("invalid_row"),
+            message: match known {
+                Some(_) => e.message,
+                None => format!("{}: {}", e.code, e.message),
+            },
+            expected_check: e.expected_check,
+        }
     });
     if decision.is_none() && error.is_none() {
         return Err(format!("row {}: neither a decision nor an error", row.row));
@@ -289,11 +297,10 @@ impl Screener for Remote {
         let per = n.div_ceil(self.conns.len()).max(1);
         let ranges: Vec<std::ops::Range<usize>> =
             (0..n).step_by(per).map(|s| s..(s + per).min(n)).collect();
-        let bodies = ranges
+        let bodies: Vec<Bytes> = ranges
             .iter()
-            .map(|r| csv_body(chunk, id_col, r.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.error(e))?;
+            .map(|r| ndjson_body(chunk, id_col, r.clone()))
+            .collect();
         let (authority, target, token) = (&self.authority, &self.target, self.token.as_deref());
         let answers = self.rt.block_on(async {
             let calls = self
@@ -344,6 +351,31 @@ async fn join_all<F: std::future::Future<Output = Result<Bytes, String>>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_body_carries_every_cell_as_it_was_read() {
+        let cells = [" ", "\t", "", "a\"b,c\r\nd", "９１４１ ０１", "\u{3000}"];
+        let mut chunk = Chunk::default();
+        chunk.clear(1);
+        for cell in cells {
+            chunk.push_cell("name");
+            chunk.push_cell(cell);
+            chunk.end_row();
+        }
+        let body = ndjson_body(&chunk, 1, 0..cells.len());
+        let sent: Vec<String> = body
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert_eq!(sent, cells);
+        // No line of the body is blank, so the server skips none of them.
+        assert!(body
+            .split(|&b| b == b'\n')
+            .rev()
+            .skip(1)
+            .all(|l| !l.iter().all(u8::is_ascii_whitespace)));
+    }
 
     #[test]
     fn parses_results_and_checks_their_order() {
