@@ -142,6 +142,22 @@ impl Env {
         }
     }
 
+    /// The list posted to `/v1/screen` as CSV, answered in `format` (`csv` or `ndjson`).
+    fn post(&self, list: &[u8], format: &str, query: &str) -> String {
+        let accept = if format == "csv" {
+            "text/csv"
+        } else {
+            "application/x-ndjson"
+        };
+        let r = self.server.post_with(
+            &format!("/v1/screen?scenario=procurement&as_of=2026-11-28{query}"),
+            &[("Content-Type", "text/csv"), ("Accept", accept)],
+            list,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    }
+
     /// Screens `list` offline and through the server, in CSV and NDJSON, checks that both
     /// ways give the same bytes, and returns the NDJSON rows.
     fn cli_both_ways(&self, name: &str, list: &[u8], extra: &[&str]) -> Vec<serde_json::Value> {
@@ -160,6 +176,22 @@ impl Env {
             if format == "ndjson" {
                 rows = lines(&local.stdout);
             }
+        }
+        rows
+    }
+
+    /// [`Env::cli_both_ways`], and the same bytes again from the server for the list posted
+    /// to it.
+    fn every_way(&self, name: &str, list: &[u8]) -> Vec<serde_json::Value> {
+        let rows = self.cli_both_ways(name, list, &[]);
+        let path = self.dir.path().join(name);
+        for format in ["csv", "ndjson"] {
+            let cli = self.cli(&path, false, format, &[]);
+            assert_eq!(
+                cli.stdout,
+                self.post(list, format, ""),
+                "{name} as {format}: credgate screen, then POST /v1/screen"
+            );
         }
         rows
     }
@@ -207,4 +239,36 @@ fn a_blank_identifier_cell_is_an_invalid_row_through_the_server_too() {
         (rows[1]["row"].as_u64(), rows[3]["row"].as_u64()),
         (Some(2), Some(4))
     );
+}
+
+/// The CLI writes CSV and NDJSON with the server's writer: the same columns and cells for
+/// the same rows, invalid ones included (`false` flags and `code: message`, where the CLI
+/// left the flags empty and dropped the code), and people's numbers masked alike in the
+/// identifier, the other columns and messages.
+#[test]
+fn the_cli_writes_the_rows_the_server_writes() {
+    let e = env();
+    let list = "id,name,note\n\
+                914101027110665834,恒达,\"a, \"\"quoted\"\" note\"\n\
+                91410184MAUN17PB6X,校验位错,x\n\
+                410102196804120211,王建国,法人 410102196804120211\n\
+                410102196804120212,王建国,typo\n\
+                914101844590813695\n\
+                91410104MACKHWBA9J,b,extra,cells\n";
+    let rows = e.every_way("writer.csv", list.as_bytes());
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert_eq!(rows[1]["error"]["code"], "invalid_id");
+    assert_eq!(rows[2]["input"], "410102********0211");
+    assert_eq!(rows[2]["columns"]["note"], "法人 410102********0211");
+    assert_eq!(rows[3]["input"], "410102********0212");
+    assert_eq!(rows[5]["columns"]["column4"], "cells");
+    let csv = e.post(list.as_bytes(), "csv", "");
+    assert!(
+        csv.lines()
+            .nth(2)
+            .unwrap()
+            .starts_with("2,91410184MAUN17PB6X,校验位错,x,,false,false,,,\"invalid_id: "),
+        "{csv}"
+    );
+    assert!(!csv.contains("196804"), "{csv}");
 }

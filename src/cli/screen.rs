@@ -21,13 +21,13 @@ digits, at least 6 of them digits); otherwise the list has no header:
 the first row is data, the identifier is the first column and the others are called
 column2, column3, .... Rows whose cells are all empty are skipped.
 
-Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV):
-CSV and xlsx give the row number (row, counted like NDJSON's \"row\"), every input column as
-given, then decision, heightened, nonconforming, lists, measures (codes joined with ';') and
-error. The identifier column is your own data and is echoed unmasked. NDJSON rows are
-{\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,\"columns\"} as from POST /v1/screen,
-with people's numbers masked in \"id\". An invalid identifier gets an error in its row and
-never stops the run.
+Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV),
+the rows POST /v1/screen writes for the same list: CSV and xlsx give the row number (row,
+counted like NDJSON's \"row\"), the input columns, then decision, heightened, nonconforming,
+lists, measures (codes joined with ';') and error (code: message). NDJSON rows are
+{\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,\"columns\"}. People's numbers are
+masked (410102********0211) in the identifier, in the other columns and in messages, as the
+server masks them. An invalid identifier gets an error in its row and never stops the run.
 
 A summary goes to stderr at the end; a progress bar too when stderr is a terminal.
 
@@ -167,6 +167,7 @@ fn screen(args: Args) -> Result<Summary, Failure> {
         format,
         chunk_rows: args.chunk_rows,
         progress: batch::stderr_is_terminal(),
+        full_ids: false,
     };
     if let Some(root) = &args.index {
         let engine = Engine::open_checked(root).map_err(|err| BatchError::Snapshot {
