@@ -272,3 +272,33 @@ fn the_cli_writes_the_rows_the_server_writes() {
     );
     assert!(!csv.contains("196804"), "{csv}");
 }
+
+/// `--full-ids` shows people's numbers in full, as `credgate check --full-ids` does: in `id`,
+/// in `input`, in the other columns and in CSV cells. Without it they are masked there as
+/// the server masks them (they used to be masked in `id` only). Through a server, `id` is
+/// what the server shows the key: masked by an open server.
+#[test]
+fn full_ids_shows_people_s_numbers_and_masking_is_the_default() {
+    let e = env();
+    let person = "410102196804120211";
+    let list = format!("id,rep\n{person},{person}\n4101021968041202,x\n");
+    let path = e.write("people.csv", list.as_bytes());
+    let masked = lines(&e.cli(&path, false, "ndjson", &[]).stdout);
+    assert_eq!(masked[0]["id"], "410102********0211");
+    assert_eq!(masked[0]["input"], "410102********0211");
+    assert_eq!(masked[0]["columns"]["rep"], "410102********0211");
+    assert_eq!(masked[1]["input"], "410102******1202");
+
+    let full = lines(&e.cli(&path, false, "ndjson", &["--full-ids"]).stdout);
+    assert_eq!(full[0]["id"], person);
+    assert_eq!(full[0]["input"], person);
+    assert_eq!(full[0]["columns"]["rep"], person);
+    assert_eq!(full[1]["input"], "4101021968041202");
+    let csv = e.cli(&path, false, "csv", &["--full-ids"]).stdout;
+    assert!(csv.contains(&format!("\n1,{person},{person},")), "{csv}");
+
+    let remote = lines(&e.cli(&path, true, "ndjson", &["--full-ids"]).stdout);
+    assert_eq!(remote[0]["id"], "410102********0211", "the server's answer");
+    assert_eq!(remote[0]["input"], person, "the operator's own file");
+    assert_eq!(remote[0]["columns"]["rep"], person);
+}

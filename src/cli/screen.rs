@@ -1,6 +1,6 @@
 //! `credgate screen FILE (--index ROOT | --server URL [--token T]) --scenario S [--as-of D]
-//! [--out FILE] [--format csv|ndjson|xlsx] [--id-column NAME] [--lenient]`: batch screening
-//! of a supplier list. See [`AFTER_HELP`] for the output and the exit codes.
+//! [--out FILE] [--format csv|ndjson|xlsx] [--id-column NAME] [--lenient] [--full-ids]`: batch
+//! screening of a supplier list. See [`AFTER_HELP`] for the output and the exit codes.
 
 use std::path::PathBuf;
 
@@ -27,7 +27,8 @@ counted like NDJSON's \"row\"), the input columns, then decision, heightened, no
 lists, measures (codes joined with ';') and error (code: message). NDJSON rows are
 {\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,\"columns\"}. People's numbers are
 masked (410102********0211) in the identifier, in the other columns and in messages, as the
-server masks them. An invalid identifier gets an error in its row and never stops the run.
+server masks them, unless --full-ids is given (with --server, \"id\" is then what the server
+shows the token). An invalid identifier gets an error in its row and never stops the run.
 
 A summary goes to stderr at the end; a progress bar too when stderr is a terminal.
 
@@ -72,6 +73,11 @@ pub struct Args {
     /// --server, asks the server for `lenient=true`.
     #[arg(long)]
     pub lenient: bool,
+    /// Show people's identity numbers in full, in `id` and in everything echoed from the
+    /// list (the operator is entitled to them); with --server, `id` is as the server shows
+    /// it to the token.
+    #[arg(long)]
+    pub full_ids: bool,
     /// Rows per chunk (memory in use grows with it).
     #[arg(long, default_value_t = CHUNK_ROWS, hide = true)]
     pub chunk_rows: usize,
@@ -167,7 +173,7 @@ fn screen(args: Args) -> Result<Summary, Failure> {
         format,
         chunk_rows: args.chunk_rows,
         progress: batch::stderr_is_terminal(),
-        full_ids: false,
+        full_ids: args.full_ids,
     };
     if let Some(root) = &args.index {
         let engine = Engine::open_checked(root).map_err(|err| BatchError::Snapshot {
@@ -179,6 +185,7 @@ fn screen(args: Args) -> Result<Summary, Failure> {
             local.workers = w.max(1);
         }
         local.sorted = args.sort_ids;
+        local.full_ids = args.full_ids;
         Ok(batch::run(&job, &mut local)?)
     } else {
         let url = args
