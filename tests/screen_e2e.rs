@@ -302,3 +302,42 @@ fn full_ids_shows_people_s_numbers_and_masking_is_the_default() {
     assert_eq!(remote[0]["input"], person, "the operator's own file");
     assert_eq!(remote[0]["columns"]["rep"], person);
 }
+
+/// One rule for what a row is, on every path (batch::records): a line of white space is no
+/// row and is not numbered; every other line is a row with a result (`,` is `invalid_id`,
+/// never dropped); a row that is not valid CSV is `invalid_row`, never a decision; a row
+/// without the identifier's column is `missing_id`. The CLI used to read with the csv crate:
+/// it numbered a line of spaces as a row, dropped `,`, and read a quote left open as a
+/// code to decide.
+#[test]
+fn every_path_counts_the_same_rows() {
+    let e = env();
+    let rows = e.every_way("spaces.csv", b"id\n \n914101027110665834\n");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        (rows[0]["row"].as_u64(), &rows[0]["decision"]),
+        (Some(1), &"deny".into())
+    );
+
+    let list = b"id,tag\r\n\r\n914101027110665834,a\n,\n\t \x0c\n91410184MAUN17PB6B,b\n";
+    let rows = e.every_way("comma.csv", list);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[1]["row"], 2);
+    assert_eq!(rows[1]["error"]["code"], "invalid_id");
+    assert_eq!(rows[2]["row"], 3);
+    assert!(rows[2]["decision"].is_string(), "{rows:?}");
+
+    let rows = e.every_way("open.csv", b"id,tag\n\"914101027110665834\n");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["error"]["code"], "invalid_row", "{rows:?}");
+    assert!(rows[0]["decision"].is_null());
+
+    // A quote inside a field opens a quoted stretch for the record cutter, so the next line
+    // belongs to the same row; text after a closing quote makes a row invalid.
+    let list = b"name,id\nx\n\"a\"b,914101027110665834\n\xef\xbc\x91,91410102\"7110665834,a\n914101844590813695,b\n";
+    let rows = e.every_way("quotes.csv", list);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[0]["error"]["code"], "missing_id", "{rows:?}");
+    assert_eq!(rows[1]["error"]["code"], "invalid_row", "{rows:?}");
+    assert_eq!(rows[2]["error"]["code"], "invalid_id", "{rows:?}");
+}

@@ -20,7 +20,7 @@ pub enum BatchError {
         encoding: &'static str,
         detail: String,
     },
-    /// CSV structure the reader cannot follow (e.g. an unterminated quote).
+    /// A CSV record too long to be a row (a quote left open swallowing the rest of the file).
     Csv {
         path: PathBuf,
         line: u64,

@@ -93,7 +93,10 @@ impl Screener for Local<'_> {
         let screen_part = |part: &[(u128, u32)]| -> Vec<ScreenResult> {
             let mut v = Verdict::default();
             part.iter()
-                .map(|&(_, i)| plan.screen_result(chunk.cell(i as usize, id_col), full_ids, &mut v))
+                .map(|&(_, i)| match chunk.row_error(i as usize, id_col) {
+                    Some(e) => ScreenResult::undecided(Some(e)),
+                    None => plan.screen_result(chunk.cell(i as usize, id_col), full_ids, &mut v),
+                })
                 .collect()
         };
         let parts: Vec<Vec<ScreenResult>> = std::thread::scope(|s| {
@@ -143,6 +146,12 @@ impl Screener for Local<'_> {
             let mut counts = Summary::default();
             let mut v = Verdict::default();
             for i in first..(first + per).min(n) {
+                if let Some(e) = chunk.row_error(i, layout.id_col) {
+                    let r = ScreenResult::undecided(Some(e));
+                    layout.row(buf, chunk, i, &Answer::of_result(&r));
+                    counts.count_row(None);
+                    continue;
+                }
                 let input = chunk.cell(i, layout.id_col);
                 match plan.screen(input, &mut v) {
                     Ok(id) => {

@@ -22,6 +22,7 @@ pub mod error;
 pub mod input;
 pub mod local;
 pub mod output;
+pub mod records;
 pub mod remote;
 pub mod render;
 

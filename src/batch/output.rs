@@ -237,14 +237,11 @@ impl Output {
                     // width), then the result.
                     let answer = Answer::of_result(r);
                     let cells = ChunkRow(chunk, i);
-                    let echoed = Echoed::Cells {
-                        names: &self.headers,
-                        cells: &cells,
-                        id_col: self.id_col,
-                    };
+                    let echoed = echoed(chunk, i, &cells, &self.headers, self.id_col);
+                    let input = chunk.input(i, self.id_col);
                     let mut col = 1u16;
                     let mut failed = None;
-                    echo.input_cells(chunk.cell(i, self.id_col), &answer, &echoed, |cell| {
+                    echo.input_cells(input, &answer, &echoed, |cell| {
                         if !cell.is_empty() && failed.is_none() {
                             failed = sheet.write_string(*row, col, cell).err();
                         }
@@ -321,12 +318,26 @@ impl RowLayout<'_> {
             width: self.headers.len(),
         };
         let cells = ChunkRow(chunk, i);
-        let echoed = Echoed::Cells {
-            names: self.headers,
-            cells: &cells,
-            id_col: self.id_col,
-        };
+        let echoed = echoed(chunk, i, &cells, self.headers, self.id_col);
         let number = chunk.first_row + i as u64;
-        writer.write(out, number, chunk.cell(i, self.id_col), answer, &echoed);
+        writer.write(out, number, chunk.input(i, self.id_col), answer, &echoed);
+    }
+}
+
+/// What row `i` of `chunk` echoes: its cells, or only its text when it could not be parsed.
+fn echoed<'a>(
+    chunk: &Chunk,
+    i: usize,
+    cells: &'a ChunkRow<'a>,
+    names: &'a [String],
+    id_col: usize,
+) -> Echoed<'a> {
+    match chunk.malformed(i) {
+        Some(_) => Echoed::Raw,
+        None => Echoed::Cells {
+            names,
+            cells,
+            id_col,
+        },
     }
 }

@@ -6,7 +6,9 @@
 //! A JSON string carries a cell exactly as it was read: a cell of spaces or a tab, quotes,
 //! commas, line breaks. (A one-column CSV body did not: the server skips a line of white
 //! space as blank, so a row whose identifier cell was blank got no result and the run
-//! failed.) The other input columns stay here: the output is assembled locally exactly as
+//! failed.) A row that is not valid CSV, or too short to have the identifier's column, is
+//! answered here with the error the server would give it (`invalid_row`, `missing_id`).
+//! The other input columns stay here: the output is assembled locally exactly as
 //! in offline mode, so the server never sees them. A chunk is split over [`CONNECTIONS`]
 //! keep-alive HTTP/1.1 connections driven by a current-thread tokio runtime, so that the
 //! server can screen the two halves in parallel.
@@ -157,9 +159,9 @@ async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
 }
 
 /// An NDJSON body holding the identifier cell of each row in `rows` as a JSON string.
-fn ndjson_body(chunk: &Chunk, id_col: usize, rows: std::ops::Range<usize>) -> Bytes {
+fn ndjson_body(chunk: &Chunk, id_col: usize, rows: &[usize]) -> Bytes {
     let mut out = Vec::with_capacity(rows.len() * 22);
-    for i in rows {
+    for &i in rows {
         json_str(&mut out, chunk.cell(i, id_col));
         out.push(b'\n');
     }
@@ -293,13 +295,16 @@ impl Screener for Remote {
         id_col: usize,
         out: &mut Vec<ScreenResult>,
     ) -> Result<(), BatchError> {
-        let n = chunk.len();
-        let per = n.div_ceil(self.conns.len()).max(1);
-        let ranges: Vec<std::ops::Range<usize>> =
-            (0..n).step_by(per).map(|s| s..(s + per).min(n)).collect();
-        let bodies: Vec<Bytes> = ranges
+        // A row that could not be parsed, or that has no identifier's column, is answered
+        // here with the error the server gives it; the others go to the server.
+        let sent: Vec<usize> = (0..chunk.len())
+            .filter(|&i| chunk.row_error(i, id_col).is_none())
+            .collect();
+        let per = sent.len().div_ceil(self.conns.len()).max(1);
+        let parts: Vec<&[usize]> = sent.chunks(per).collect();
+        let bodies: Vec<Bytes> = parts
             .iter()
-            .map(|r| ndjson_body(chunk, id_col, r.clone()))
+            .map(|rows| ndjson_body(chunk, id_col, rows))
             .collect();
         let (authority, target, token) = (&self.authority, &self.target, self.token.as_deref());
         let answers = self.rt.block_on(async {
@@ -310,10 +315,18 @@ impl Screener for Remote {
                 .map(|(slot, body)| post(slot, authority, target, token, body));
             join_all(calls).await
         });
-        out.clear();
-        for (range, answer) in ranges.iter().zip(answers) {
+        let mut answered = Vec::with_capacity(sent.len());
+        for (rows, answer) in parts.iter().zip(answers) {
             let body = answer.map_err(|e| self.error(e))?;
-            parse_rows(&body, range.len(), out).map_err(|e| self.error(e))?;
+            parse_rows(&body, rows.len(), &mut answered).map_err(|e| self.error(e))?;
+        }
+        let mut answered = answered.into_iter();
+        out.clear();
+        for i in 0..chunk.len() {
+            out.push(match chunk.row_error(i, id_col) {
+                Some(e) => ScreenResult::undecided(Some(e)),
+                None => answered.next().expect("one answer per row sent"),
+            });
         }
         Ok(())
     }
@@ -362,7 +375,8 @@ mod tests {
             chunk.push_cell(cell);
             chunk.end_row();
         }
-        let body = ndjson_body(&chunk, 1, 0..cells.len());
+        let rows: Vec<usize> = (0..cells.len()).collect();
+        let body = ndjson_body(&chunk, 1, &rows);
         let sent: Vec<String> = body
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())

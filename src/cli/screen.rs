@@ -19,7 +19,10 @@ with --id-column. The first row is the header when it has one of those names (or
 --id-column is given) or none of its cells looks like an identifier (15 to 18 letters and
 digits, at least 6 of them digits); otherwise the list has no header:
 the first row is data, the identifier is the first column and the others are called
-column2, column3, .... Rows whose cells are all empty are skipped.
+column2, column3, .... Rows as POST /v1/screen counts them: a line of only white space
+(or a worksheet row of blank cells) is skipped and not numbered; every other line is a row
+with a result: an empty identifier is invalid_id, a line that is not valid CSV (a quote
+left open) invalid_row, a row without the identifier's column missing_id.
 
 Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV),
 the rows POST /v1/screen writes for the same list: CSV and xlsx give the row number (row,

@@ -11,6 +11,7 @@ use super::screen::Batch;
 use super::split::{InputFormat, Records};
 use crate::batch::echo::Echoed;
 use crate::batch::input::{headerless_names, is_header_row};
+use crate::batch::records::{invalid_row, missing_id};
 use crate::batch::render::Answer;
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::verdict::{ScreenPlan, Verdict};
@@ -65,63 +66,7 @@ pub fn csv_header(batch: &Batch) -> String {
     String::from_utf8_lossy(&header).into_owned()
 }
 
-/// Splits one CSV record (RFC 4180 quoting) into fields.
-pub fn csv_fields(rec: &str) -> Result<Vec<Cow<'_, str>>, &'static str> {
-    let mut fields = Vec::new();
-    csv_fields_into(rec, &mut fields)?;
-    Ok(fields)
-}
-
-/// [`csv_fields`] into a vector that is cleared first, so that a chunk's records reuse one.
-pub fn csv_fields_into<'a>(
-    rec: &'a str,
-    fields: &mut Vec<Cow<'a, str>>,
-) -> Result<(), &'static str> {
-    let b = rec.as_bytes();
-    fields.clear();
-    let mut i = 0;
-    loop {
-        if b.get(i) == Some(&b'"') {
-            let mut s = String::new();
-            i += 1;
-            let mut seg = i;
-            loop {
-                let Some(j) = b[i..].iter().position(|&c| c == b'"').map(|p| p + i) else {
-                    return Err("a quoted field is not closed");
-                };
-                s.push_str(&rec[seg..j]);
-                if b.get(j + 1) == Some(&b'"') {
-                    s.push('"');
-                    i = j + 2;
-                    seg = i;
-                } else {
-                    i = j + 1;
-                    break;
-                }
-            }
-            if i < b.len() && b[i] != b',' {
-                return Err("text follows a closing quote");
-            }
-            fields.push(Cow::Owned(s));
-        } else {
-            let j = b[i..]
-                .iter()
-                .position(|&c| c == b',')
-                .map_or(b.len(), |p| p + i);
-            fields.push(Cow::Borrowed(&rec[i..j]));
-            i = j;
-        }
-        if i >= b.len() {
-            return Ok(());
-        }
-        i += 1;
-        if i == b.len() {
-            fields.push(Cow::Borrowed(""));
-            return Ok(());
-        }
-    }
-}
-
+pub use crate::batch::records::{csv_fields, csv_fields_into};
 pub use crate::batch::render::csv_field as write_csv_field;
 
 /// Counts of a batch, for `?summary=1` and the metrics.
@@ -240,10 +185,10 @@ pub fn screen_chunk(
                 let text = match std::str::from_utf8(rec) {
                     Ok(t) => t,
                     Err(e) => {
-                        let r = row_error(
-                            "invalid_row",
-                            format!("the row is not UTF-8 (byte {})", e.valid_up_to()),
-                        );
+                        let r = ScreenResult::undecided(Some(invalid_row(format!(
+                            "the row is not UTF-8 (byte {})",
+                            e.valid_up_to()
+                        ))));
                         let raw = raw_text(rec);
                         let a = Answer::of_result(&r);
                         emit(&mut out, batch, row, &raw, &a, Echoed::Raw, &mut tally);
@@ -251,7 +196,7 @@ pub fn screen_chunk(
                     }
                 };
                 if let Err(msg) = csv_fields_into(text, &mut fields) {
-                    let r = row_error("invalid_row", msg);
+                    let r = ScreenResult::undecided(Some(invalid_row(msg)));
                     let a = Answer::of_result(&r);
                     emit(&mut out, batch, row, text, &a, Echoed::Raw, &mut tally);
                     continue;
@@ -263,10 +208,7 @@ pub fn screen_chunk(
                 };
                 match fields.get(id_col) {
                     None => {
-                        let r = row_error(
-                            "missing_id",
-                            format!("the row has no column {}", id_col + 1),
-                        );
+                        let r = ScreenResult::undecided(Some(missing_id(id_col)));
                         let a = Answer::of_result(&r);
                         emit(&mut out, batch, row, "", &a, cols, &mut tally);
                     }
@@ -359,29 +301,6 @@ mod tests {
         assert!(!shown.contains("4101021"), "{shown}");
         assert!(shown.ends_with('a'), "{shown}");
         assert_eq!(raw_text(b"short,row"), "short,row");
-    }
-
-    #[test]
-    fn csv_fields_follow_rfc4180() {
-        let f = |s| {
-            csv_fields(s)
-                .unwrap()
-                .into_iter()
-                .map(|c| c.into_owned())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(f("a,b,c"), ["a", "b", "c"]);
-        assert_eq!(f("a,,"), ["a", "", ""]);
-        assert_eq!(f("\"x,\"\"y\"\"\",z"), ["x,\"y\"", "z"]);
-        assert_eq!(f("\"a\nb\""), ["a\nb"]);
-        assert_eq!(
-            csv_fields("\"abc").unwrap_err(),
-            "a quoted field is not closed"
-        );
-        assert_eq!(
-            csv_fields("\"a\"b").unwrap_err(),
-            "text follows a closing quote"
-        );
     }
 
     #[test]
