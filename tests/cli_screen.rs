@@ -439,9 +439,27 @@ fn exit_codes_and_messages() {
         "--scenario",
         "procurement",
     ]);
+    // No known name: the first column is the identifier's, as on the server.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("invalid 1"), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("\n1,甲,123,,false,false,,,invalid_id: "),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = f.cli(&[
+        nocol.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+        "--id-column",
+        "税号",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("no identifier column") && stderr(&o).contains("\"名称\", \"电话\""),
+        stderr(&o).contains("no column named \"税号\"")
+            && stderr(&o).contains("\"名称\", \"电话\""),
         "{}",
         stderr(&o)
     );

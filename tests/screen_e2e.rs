@@ -144,6 +144,11 @@ impl Env {
 
     /// The list posted to `/v1/screen` as CSV, answered in `format` (`csv` or `ndjson`).
     fn post(&self, list: &[u8], format: &str, query: &str) -> String {
+        self.post_as(list, "text/csv", format, query)
+    }
+
+    /// The list posted to `/v1/screen` as `content_type`, answered in `format`.
+    fn post_as(&self, list: &[u8], content_type: &str, format: &str, query: &str) -> String {
         let accept = if format == "csv" {
             "text/csv"
         } else {
@@ -151,7 +156,7 @@ impl Env {
         };
         let r = self.server.post_with(
             &format!("/v1/screen?scenario=procurement&as_of=2026-11-28{query}"),
-            &[("Content-Type", "text/csv"), ("Accept", accept)],
+            &[("Content-Type", content_type), ("Accept", accept)],
             list,
         );
         assert_eq!(r.status, 200, "{}", r.text());
@@ -183,18 +188,39 @@ impl Env {
     /// [`Env::cli_both_ways`], and the same bytes again from the server for the list posted
     /// to it.
     fn every_way(&self, name: &str, list: &[u8]) -> Vec<serde_json::Value> {
+        let content_type = if name.ends_with(".xlsx") {
+            XLSX
+        } else {
+            "text/csv"
+        };
         let rows = self.cli_both_ways(name, list, &[]);
         let path = self.dir.path().join(name);
         for format in ["csv", "ndjson"] {
             let cli = self.cli(&path, false, format, &[]);
             assert_eq!(
                 cli.stdout,
-                self.post(list, format, ""),
+                self.post_as(list, content_type, format, ""),
                 "{name} as {format}: credgate screen, then POST /v1/screen"
             );
         }
         rows
     }
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A workbook whose first sheet holds `rows`.
+fn workbook(rows: &[&[&str]]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            if !cell.is_empty() {
+                sheet.write_string(r as u32, c as u16, *cell).unwrap();
+            }
+        }
+    }
+    book.save_to_buffer().unwrap()
 }
 
 fn lines(ndjson: &str) -> Vec<serde_json::Value> {
@@ -340,4 +366,57 @@ fn every_path_counts_the_same_rows() {
     assert_eq!(rows[0]["error"]["code"], "missing_id", "{rows:?}");
     assert_eq!(rows[1]["error"]["code"], "invalid_row", "{rows:?}");
     assert_eq!(rows[2]["error"]["code"], "invalid_id", "{rows:?}");
+}
+
+/// One rule picks the identifier column on every path and in every format: the column
+/// named `id`, else the one with the most specific known name (统一社会信用代码 before
+/// 身份证号码), else the first. The server used to screen the first column unless one was
+/// called `id`, and the CLI refused a header without a known name; a first row with a known
+/// name is a header on both sides.
+#[test]
+fn every_path_screens_the_same_column() {
+    let e = env();
+    let deny = "914101027110665834";
+    for (name, header, code_first) in [
+        ("chinese.csv", "名称,统一社会信用代码", false),
+        ("spaced.csv", " 名称 , 统一社会信用代码 ", false),
+        ("person-and-org.csv", "身份证号码,统一社会信用代码", false),
+        ("id-wins.csv", "统一社会信用代码, ID ", false),
+        ("code.csv", "code,name", true),
+        ("name-code.csv", "name,code", false),
+        ("tax-id.csv", "tax id,名称", true),
+        ("id-number.csv", "ID Number,名称", true),
+    ] {
+        let row = if code_first {
+            format!("{deny},恒达")
+        } else {
+            format!("恒达,{deny}")
+        };
+        let list = format!("{header}\n{row}\n");
+        let rows = e.every_way(name, list.as_bytes());
+        assert_eq!(rows.len(), 1, "{name}: {rows:?}");
+        let want_code = !header.starts_with("name,");
+        assert_eq!(
+            rows[0]["input"] == deny,
+            want_code,
+            "{name}: the header picks the column: {rows:?}"
+        );
+    }
+    // A known name makes the first row a header even with an identifier beside it.
+    let other = "91410184MAUN17PB6B";
+    let rows = e.every_way("named.csv", format!("uscc,{other}\n{deny},x\n").as_bytes());
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["columns"][other], "x", "{rows:?}");
+
+    // A workbook: the CLI reads it, the server gets it posted.
+    let book = workbook(&[
+        &["序号", "名称", "统一社会信用代码"],
+        &["1", "恒达", deny],
+        &["", " ", "\t"],
+        &["2", "无名", "91410184MAUN17PB6X"],
+    ]);
+    let rows = e.every_way("list.xlsx", &book);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["decision"], "deny");
+    assert_eq!(rows[1]["error"]["code"], "invalid_id");
 }

@@ -23,6 +23,8 @@ use crate::engine::screen::ScreenError;
 
 /// Header names that mark the identifier column, most specific first: a list with both a
 /// credit code and a legal representative's identity number is screened by the credit code.
+/// `id` is here too, for [`is_header_row`]; as a column it comes before all of them
+/// ([`id_column`]). The counter page (`web/app.js`) holds a copy, checked by a test.
 pub const ID_COLUMNS: &[&str] = &[
     "统一社会信用代码",
     "社会信用代码",
@@ -31,6 +33,7 @@ pub const ID_COLUMNS: &[&str] = &[
     "credit_code",
     "身份证号码",
     "身份证号",
+    "公民身份号码",
     "证件号码",
     "证件号",
     "subject_id",
@@ -152,21 +155,56 @@ impl InputKind {
     }
 }
 
-/// The column that holds the identifier: `wanted` (from `--id-column`) or the best of
-/// [`ID_COLUMNS`]; names compare trimmed and case-insensitively.
+/// A header name as names compare: trimmed, lower case.
+fn norm(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The column a header names as the identifier's: the one called `id`, else the one with
+/// the most specific name of [`ID_COLUMNS`]; `None` when no name says so. Names compare
+/// trimmed and case-insensitively.
+pub fn named_id_column<S: AsRef<str>>(names: &[S]) -> Option<usize> {
+    let names: Vec<String> = names.iter().map(|n| norm(n.as_ref())).collect();
+    std::iter::once(&"id")
+        .chain(ID_COLUMNS)
+        .find_map(|c| names.iter().position(|n| n == c))
+}
+
+/// The identifier column of a list with a header, on every path (`credgate screen`, and
+/// `POST /v1/screen` for CSV and xlsx): [`named_id_column`], else the first column.
+pub fn id_column<S: AsRef<str>>(names: &[S]) -> usize {
+    named_id_column(names).unwrap_or(0)
+}
+
+/// The identifier column of a header: the one named `wanted` (from `--id-column`; names
+/// compare trimmed and case-insensitively), or [`id_column`].
 pub fn find_id_column(headers: &[String], wanted: Option<&str>) -> Result<usize, BatchError> {
-    let norm = |s: &str| s.trim().to_lowercase();
-    let names: Vec<String> = headers.iter().map(|h| norm(h)).collect();
-    let found = match wanted {
-        Some(w) => names.iter().position(|n| *n == norm(w)),
-        None => ID_COLUMNS
-            .iter()
-            .find_map(|c| names.iter().position(|n| n == c)),
+    let Some(wanted) = wanted else {
+        return Ok(id_column(headers));
     };
-    found.ok_or_else(|| BatchError::NoIdColumn {
-        wanted: wanted.map(str::to_string),
-        headers: headers.to_vec(),
-    })
+    headers
+        .iter()
+        .position(|h| norm(h) == norm(wanted))
+        .ok_or_else(|| BatchError::NoIdColumn {
+            wanted: wanted.to_string(),
+            headers: headers.to_vec(),
+        })
+}
+
+/// The column names and identifier column of a list whose first row is `first`, when that
+/// row is a header ([`is_header_row`] with [`ID_COLUMNS`]); `None` when it is data. Names
+/// are trimmed. `credgate screen` (without `--id-column`) and `POST /v1/screen` both lay a
+/// list out by this.
+pub fn header_layout<S: AsRef<str>>(first: &[S]) -> Option<(Vec<String>, usize)> {
+    if !is_header_row(first, ID_COLUMNS) {
+        return None;
+    }
+    let names: Vec<String> = first
+        .iter()
+        .map(|f| f.as_ref().trim().to_string())
+        .collect();
+    let id_col = id_column(&names);
+    Some((names, id_col))
 }
 
 /// The column names of a list without a header of `n` columns: `id` (the identifier is the
@@ -224,11 +262,10 @@ pub enum Row {
 }
 
 /// The names of a list's columns and where its identifier is, decided from its first row
-/// by [`is_header_row`] with the names of [`ID_COLUMNS`] (or, with `--id-column`, that name
-/// only, and the first row is then always the header). A row that is no header is data
-/// (a first row that is not valid CSV is data too): the identifier is its first cell and
-/// the columns are called `id`, `column2`, `column3`, …; the row is given back to `reader`
-/// to be read again.
+/// by [`header_layout`] (with `--id-column`, the first row is always the header and names
+/// the column). A row that is no header is data (a first row that is not valid CSV is data
+/// too): the identifier is its first cell and the columns are called `id`, `column2`,
+/// `column3`, …; the row is given back to `reader` to be read again.
 pub fn layout(
     first: Row,
     wanted: Option<&str>,
@@ -239,20 +276,26 @@ pub fn layout(
         Row::Malformed(..) => None,
     };
     match (cells, wanted) {
-        (Some(cells), _) if wanted.is_some() || is_header_row(cells, ID_COLUMNS) => {
-            let id_col = find_id_column(cells, wanted)?;
-            return Ok((cells.clone(), id_col));
+        (Some(cells), Some(_)) => {
+            let names: Vec<String> = cells.iter().map(|c| c.trim().to_string()).collect();
+            let id_col = find_id_column(&names, wanted)?;
+            return Ok((names, id_col));
         }
-        (None, Some(_)) => {
+        (Some(cells), None) => {
+            if let Some(layout) = header_layout(cells) {
+                return Ok(layout);
+            }
+        }
+        (None, Some(wanted)) => {
             let Row::Malformed(text, _) = first else {
                 unreachable!("matched above")
             };
             return Err(BatchError::NoIdColumn {
-                wanted: wanted.map(str::to_string),
+                wanted: wanted.to_string(),
                 headers: vec![text],
             });
         }
-        _ => {}
+        (None, None) => {}
     }
     let names = headerless_names(cells.map_or(1, Vec::len));
     reader.unread(first);
@@ -691,27 +734,22 @@ fn for_each_sheet_row<R: Read + io::Seek>(
     Ok(())
 }
 
-/// The first worksheet of an uploaded workbook as CSV for `POST /v1/screen`, which reads the
-/// `id` column or else the first. Blank rows are left out. When no header cell is `id` but
-/// one carries a known identifier name ([`ID_COLUMNS`], e.g. 统一社会信用代码), that cell
-/// is renamed `id` so the right column is screened, as `credgate screen` would choose it.
-/// A workbook is a zip archive and cannot be read as a stream, so it is converted whole
-/// (the server bounds its size by the screen body limit).
+/// The first worksheet of an uploaded workbook as CSV for `POST /v1/screen`, which then
+/// finds its header and identifier column as in a CSV body ([`header_layout`]). Rows of
+/// blank cells are left out ([`is_blank_row`]). A workbook is a zip archive and cannot be
+/// read as a stream, so it is converted whole (the server bounds its size by the screen
+/// body limit).
 pub fn xlsx_to_csv(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::with_capacity(bytes.len() * 2));
-    let mut header = true;
+    let mut empty = true;
     let mut failed = None;
-    for_each_sheet_row(io::Cursor::new(bytes), |mut row| {
+    for_each_sheet_row(io::Cursor::new(bytes), |row| {
         if is_blank_row(&row) {
             return true;
         }
-        if std::mem::take(&mut header) && !row.iter().any(|c| c.trim().eq_ignore_ascii_case("id")) {
-            if let Ok(i) = find_id_column(&row, None) {
-                row[i] = "id".to_string();
-            }
-        }
+        empty = false;
         match out.write_record(&row) {
             Ok(()) => true,
             Err(e) => {
@@ -723,7 +761,7 @@ pub fn xlsx_to_csv(bytes: &[u8]) -> Result<Vec<u8>, String> {
     if let Some(e) = failed {
         return Err(e);
     }
-    if header {
+    if empty {
         return Err("the first worksheet has no rows".to_string());
     }
     out.into_inner().map_err(|e| e.to_string())
@@ -755,14 +793,26 @@ mod tests {
     }
 
     #[test]
-    fn id_column_by_name_most_specific_first() {
+    fn id_column_is_id_else_the_most_specific_name_else_the_first() {
         let h = headers(&["序号", " ID ", "企业名称", "统一社会信用代码"]);
-        assert_eq!(find_id_column(&h, None).unwrap(), 3);
+        assert_eq!(id_column(&h), 1);
         assert_eq!(
-            find_id_column(&headers(&["name", "Credit_Code"]), None).unwrap(),
-            1
+            id_column(&headers(&["序号", "身份证号码", "统一社会信用代码"])),
+            2
         );
-        assert_eq!(find_id_column(&h, Some("id")).unwrap(), 1);
+        assert_eq!(id_column(&headers(&["name", "Credit_Code"])), 1);
+        assert_eq!(id_column(&headers(&["名称", "统一社会信用代码"])), 1);
+        for h in [
+            &["code"][..],
+            &["name", "code"],
+            &["tax id"],
+            &["ID Number"],
+        ] {
+            assert_eq!(id_column(&headers(h)), 0, "{h:?}");
+            assert_eq!(named_id_column(&headers(h)), None, "{h:?}");
+        }
+        assert_eq!(find_id_column(&h, Some("企业名称")).unwrap(), 2);
+        assert_eq!(find_id_column(&h, None).unwrap(), 1);
     }
 
     #[test]
@@ -785,11 +835,11 @@ mod tests {
     }
 
     #[test]
-    fn missing_id_column_lists_the_headers() {
-        let err = find_id_column(&headers(&["name", "phone"]), None).unwrap_err();
+    fn a_missing_id_column_lists_the_headers() {
+        let err = find_id_column(&headers(&["name", "phone"]), Some("code")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("\"name\", \"phone\""), "{msg}");
-        assert!(msg.contains("--id-column"), "{msg}");
+        assert!(msg.contains("\"code\""), "{msg}");
     }
 
     #[test]

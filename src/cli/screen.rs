@@ -13,13 +13,14 @@ use crate::engine::{Engine, Outcome};
 
 pub const AFTER_HELP: &str = "\
 Input: CSV (UTF-8 or GB18030, a BOM is fine) or .xlsx (first worksheet). The identifier
-column is found by its header: 统一社会信用代码, 社会信用代码, 信用代码, uscc, credit_code,
-身份证号码, 身份证号, 证件号码, 证件号, subject_id or id (case and spaces ignored), or named
-with --id-column. The first row is the header when it has one of those names (or
---id-column is given) or none of its cells looks like an identifier (15 to 18 letters and
-digits, at least 6 of them digits); otherwise the list has no header:
-the first row is data, the identifier is the first column and the others are called
-column2, column3, .... Rows as POST /v1/screen counts them: a line of only white space
+column, as POST /v1/screen picks it: the one named with --id-column, else the one named id,
+else the one with the most specific of 统一社会信用代码, 社会信用代码, 信用代码, uscc,
+credit_code, 身份证号码, 身份证号, 公民身份号码, 证件号码, 证件号, subject_id (case and spaces
+ignored), else the first column. The first row is the header when it has one of those
+names (or --id-column is given) or none of its cells looks like an identifier (15 to 18
+letters and digits, at least 6 of them digits); otherwise the list has no header: the
+first row is data, the identifier is the first column and the others are called column2,
+column3, .... Rows as POST /v1/screen counts them: a line of only white space
 (or a worksheet row of blank cells) is skipped and not numbered; every other line is a row
 with a result: an empty identifier is invalid_id, a line that is not valid CSV (a quote
 left open) invalid_row, a row without the identifier's column missing_id.
@@ -38,8 +39,8 @@ A summary goes to stderr at the end; a progress bar too when stderr is a termina
 Exit codes:
   0  every row screened; none denied, none invalid
   1  every row screened; at least one deny or invalid identifier (check the output)
-  2  usage or input/output problem: bad scenario or date, unreadable file, no identifier
-     column, unwritable output (partial output may have been written)
+  2  usage or input/output problem: bad scenario or date, unreadable file, no column named
+     by --id-column, unwritable output (partial output may have been written)
   3  the snapshot could not be opened, or the server failed";
 
 #[derive(clap::Args, Debug)]
@@ -69,7 +70,8 @@ pub struct Args {
     /// csv, ndjson or xlsx (xlsx needs --out).
     #[arg(long)]
     pub format: Option<String>,
-    /// The header of the identifier column, when it is not one of the known names.
+    /// The header of the identifier column, when it is not the one found by name (or the
+    /// first).
     #[arg(long)]
     pub id_column: Option<String>,
     /// Accept organisation codes that fail only the MOD 31 check (pilot-area codes); with

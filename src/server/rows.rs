@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::screen::Batch;
 use super::split::{InputFormat, Records};
 use crate::batch::echo::Echoed;
-use crate::batch::input::{headerless_names, is_header_row};
+use crate::batch::input::{header_layout, headerless_names, named_id_column};
 use crate::batch::records::{invalid_row, missing_id};
 use crate::batch::render::Answer;
 use crate::engine::screen::{ScreenError, ScreenResult};
@@ -25,22 +25,18 @@ pub struct CsvLayout {
     pub names: Vec<String>,
 }
 
-/// The first record is a header when one of its fields is `id` (the id is then that column)
-/// or when none of its fields looks like an identifier (the id is then the first column):
-/// see [`is_header_row`]. A first row holding a mistyped identifier, or names before the
-/// codes, is data and gets its result. A first record that is not valid CSV is data too
+/// The first record is a header or data by the rule `credgate screen` follows too
+/// ([`header_layout`]: a header when a field is a known identifier name or none looks like
+/// an identifier; the id is then the column named `id`, else the one with the most specific
+/// known name, else the first). A first row holding a mistyped identifier, or names before
+/// the codes, is data and gets its result. A first record that is not valid CSV is data too
 /// (an `invalid_row` result). Otherwise the body has no header: the id is the first column
 /// and the others are called `column2`, `column3`, …. Returns the layout and whether the
 /// record was a header.
 pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
     let text = String::from_utf8_lossy(first);
     let fields = csv_fields(&text).ok();
-    if let Some(fields) = fields.as_ref().filter(|f| is_header_row(f, &["id"])) {
-        let id_col = fields
-            .iter()
-            .position(|f| f.trim().eq_ignore_ascii_case("id"))
-            .unwrap_or(0);
-        let names = fields.iter().map(|f| f.trim().to_string()).collect();
+    if let Some((names, id_col)) = fields.as_deref().and_then(header_layout) {
         return (CsvLayout { id_col, names }, true);
     }
     (
@@ -103,6 +99,27 @@ impl Tally {
 
 /// An NDJSON/JSON row: its identifier and the other fields of its object, if any.
 type JsonRow<'a> = (Cow<'a, str>, Option<Map<String, Value>>);
+
+/// The identifier of an NDJSON or JSON array object and its other fields. The field is
+/// chosen as a CSV column is ([`named_id_column`]): `id`, else the most specific known
+/// identifier name (such as `统一社会信用代码`). An object has no column order to fall back
+/// on, so without such a field the row is `missing_id`.
+fn object_id(mut m: Map<String, Value>) -> Result<JsonRow<'static>, (&'static str, String)> {
+    let keys: Vec<&String> = m.keys().collect();
+    let Some(key) = named_id_column(&keys).map(|i| keys[i].clone()) else {
+        return Err((
+            "missing_id",
+            "the object has no `id` (or 统一社会信用代码, 身份证号码, … field)".to_string(),
+        ));
+    };
+    match m.remove(&key) {
+        Some(Value::String(s)) => Ok((Cow::Owned(s), Some(m))),
+        _ => Err((
+            "missing_id",
+            format!("the object's `{key}` is not a string"),
+        )),
+    }
+}
 
 fn row_error(code: &'static str, message: impl Into<String>) -> ScreenResult {
     ScreenResult::undecided(Some(ScreenError {
@@ -223,23 +240,21 @@ pub fn screen_chunk(
                     .position(|b| !b.is_ascii_whitespace())
                     .unwrap_or(rec.len());
                 let body = &rec[t..];
-                let parsed: Result<JsonRow, String> = match body.first() {
+                let parsed: Result<JsonRow, (&'static str, String)> = match body.first() {
                     Some(b'"') => match plain_json_string(body) {
                         Some(s) => Ok((Cow::Borrowed(s), None)),
                         None => serde_json::from_slice::<String>(body)
                             .map(|s| (Cow::Owned(s), None))
-                            .map_err(|e| e.to_string()),
+                            .map_err(|e| ("invalid_row", e.to_string())),
                     },
                     Some(b'{') => match serde_json::from_slice::<Map<String, Value>>(body) {
-                        Ok(mut m) => match m.remove("id") {
-                            Some(Value::String(s)) => Ok((Cow::Owned(s), Some(m))),
-                            _ => Err("the object has no string `id`".to_string()),
-                        },
-                        Err(e) => Err(e.to_string()),
+                        Ok(m) => object_id(m),
+                        Err(e) => Err(("invalid_row", e.to_string())),
                     },
-                    _ => Err(
+                    _ => Err((
+                        "invalid_row",
                         "expected an identifier string or an object with a string `id`".to_string(),
-                    ),
+                    )),
                 };
                 match parsed {
                     Ok((input, map)) => {
@@ -248,12 +263,7 @@ pub fn screen_chunk(
                             emit(&mut out, batch, row, &input, a, cols, &mut tally)
                         });
                     }
-                    Err(msg) => {
-                        let code = if body.first() == Some(&b'{') && msg.contains("`id`") {
-                            "missing_id"
-                        } else {
-                            "invalid_row"
-                        };
+                    Err((code, msg)) => {
                         let r = row_error(code, msg);
                         let raw = raw_text(body);
                         let a = Answer::of_result(&r);
