@@ -32,14 +32,15 @@ pub const RESULT_COLUMNS: [&str; 6] = [
 
 /// The cells of one input row.
 pub trait Cells {
-    fn len(&self) -> usize;
-    /// Cell `i`; `i < len()`.
+    /// How many cells the row has.
+    fn count(&self) -> usize;
+    /// Cell `i`; `i < count()`.
     fn cell(&self, i: usize) -> &str;
 }
 
 impl<S: AsRef<str>> Cells for Vec<S> {
-    fn len(&self) -> usize {
-        self.as_slice().len()
+    fn count(&self) -> usize {
+        self.len()
     }
 
     fn cell(&self, i: usize) -> &str {
@@ -51,7 +52,7 @@ impl<S: AsRef<str>> Cells for Vec<S> {
 pub struct ChunkRow<'a>(pub &'a Chunk, pub usize);
 
 impl Cells for ChunkRow<'_> {
-    fn len(&self) -> usize {
+    fn count(&self) -> usize {
         self.0.row(self.1).len()
     }
 
@@ -152,7 +153,7 @@ impl RowWriter {
         let mut written = 0;
         match echoed {
             Echoed::Cells { cells, id_col, .. } => {
-                for i in 0..cells.len().min(width) {
+                for i in 0..cells.count().min(width) {
                     if i == *id_col {
                         f(&self.shown(input, answer));
                     } else {
@@ -225,7 +226,7 @@ impl RowWriter {
                 cells,
                 id_col,
             } => {
-                for i in 0..cells.len() {
+                for i in 0..cells.count() {
                     if i == *id_col {
                         continue;
                     }
