@@ -33,6 +33,7 @@ enum Command {
     /// Decide one subject in one scenario: the decision JSON of SPEC §7 on stdout.
     Check(cli::check::Args),
     /// Batch-screen a supplier list (CSV or xlsx): every row with its decision.
+    #[command(after_help = cli::screen::AFTER_HELP)]
     Screen(cli::screen::Args),
     /// Serve the HTTP API (SPEC §7); `--demo` builds and serves the bundled sample.
     Serve(cli::serve::Args),

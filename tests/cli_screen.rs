@@ -14,6 +14,7 @@ use common::{build_sample, sample_today};
 use credgate::batch::{self, Format, Job, Local};
 use credgate::engine::screen::ScreenResult;
 use credgate::engine::{Engine, Options, Outcome};
+use credgate::trust::privacy::mask_numbers;
 use credgate_index::date::Day;
 use credgate_index::ids::{gen, Mode};
 use credgate_index::model::Scenario;
@@ -53,10 +54,11 @@ impl Fixture {
         format: Format,
         chunk_rows: usize,
     ) -> batch::Summary {
-        self.screen_with(input, out, format, chunk_rows, false)
+        self.screen_with(input, out, format, chunk_rows, false, false)
     }
 
-    /// Like [`Fixture::screen`], optionally looking a chunk's identifiers up in sorted order.
+    /// Like [`Fixture::screen`], optionally looking a chunk's identifiers up in sorted order,
+    /// and optionally showing people's numbers in full (`--full-ids`).
     fn screen_with(
         &self,
         input: &Path,
@@ -64,11 +66,13 @@ impl Fixture {
         format: Format,
         chunk_rows: usize,
         sorted: bool,
+        full_ids: bool,
     ) -> batch::Summary {
         let engine = Engine::open(&self.root).unwrap();
         let today = sample_today();
         let mut local = Local::new(&engine, Scenario::Procurement, today, today, Mode::Strict);
         local.sorted = sorted;
+        local.full_ids = full_ids;
         local.workers = 2;
         let job = Job {
             input: input.to_path_buf(),
@@ -77,6 +81,7 @@ impl Fixture {
             format,
             chunk_rows,
             progress: false,
+            full_ids,
         };
         batch::run(&job, &mut local).unwrap()
     }
@@ -173,8 +178,12 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
     );
     assert!(rows[1][8].contains("court_defaulter"), "{:?}", rows[1]);
     assert!(!rows[1][9].is_empty());
-    // A person's number is the caller's own data: echoed as given.
-    assert_eq!(&rows[2][..5], ["2", "2", "王建国", PERSON, "含,逗号"]);
+    // A person's number is masked as the server masks it (shown in full with --full-ids,
+    // below).
+    assert_eq!(
+        &rows[2][..5],
+        ["2", "2", "王建国", "410102********0211", "含,逗号"]
+    );
     assert_eq!(rows[3][5], "", "an invalid row has no decision");
     let engine = Engine::open(&f.root).unwrap();
     let today = sample_today();
@@ -186,7 +195,9 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
         Mode::Strict,
         Options::default(),
     );
-    assert_eq!(rows[3][10], want.error.unwrap().message);
+    let error = want.error.unwrap();
+    assert_eq!(rows[3][10], format!("invalid_id: {}", error.message));
+    assert_eq!(rows[3][6..8], ["false", "false"], "as the server writes it");
     // Numbered like NDJSON's `row`: the blank line is not counted.
     assert_eq!(rows[4][0], "4");
     assert_eq!(rows[4][3], "\u{3000}９１４１０１８４４５９０８１３６９５ ");
@@ -212,6 +223,12 @@ fn chinese_csv_utf8_and_gb18030_with_echoed_columns() {
         f.screen(&input, &again, Format::Csv, 3);
         assert_eq!(read_csv(&again), rows, "{}", input.display());
     }
+
+    // With --full-ids the list comes back as it was given.
+    let full = f.path("full.csv");
+    f.screen_with(&utf8, &full, Format::Csv, 2, false, true);
+    let full = read_csv(&full);
+    assert_eq!(&full[2][..5], ["2", "2", "王建国", PERSON, "含,逗号"]);
 }
 
 /// A GB18030 list whose first 64 KiB are ASCII: many rows before the first Chinese name.
@@ -283,10 +300,13 @@ fn ndjson_rows_carry_the_result_and_the_other_columns() {
         rows[0]["columns"],
         serde_json::json!({"序号": "1", "企业名称": "恒达建材", "备注": "老客户"})
     );
-    assert_eq!(rows[1]["input"], PERSON);
     assert_eq!(
         rows[1]["id"], "410102********0211",
         "people are masked in results"
+    );
+    assert_eq!(
+        rows[1]["input"], "410102********0211",
+        "and in what is echoed"
     );
     assert_eq!(rows[2]["error"]["code"], "invalid_id");
     assert!(rows[2]["decision"].is_null());
@@ -378,7 +398,7 @@ fn output_order_is_input_order_across_chunks() {
     let input = f.write("big.csv", text.as_bytes());
     let out = f.path("big.ndjson");
     // Odd-sized chunks, so rows straddle chunk edges and each chunk is sorted for lookup.
-    let summary = f.screen_with(&input, &out, Format::Ndjson, 4_999, true);
+    let summary = f.screen_with(&input, &out, Format::Ndjson, 4_999, true, false);
     assert_eq!(summary.rows, 50_000);
 
     let engine = Engine::open(&f.root).unwrap();
@@ -397,7 +417,14 @@ fn output_order_is_input_order_across_chunks() {
         );
         invalid += usize::from(want.error.is_some());
         assert_eq!(v["row"], i + 1);
-        assert_eq!(v["input"], ids[i].as_str());
+        // Echoed as the server echoes it: a person's number as the masked `id`, a valid
+        // organisation code as given, anything else with its numbers masked.
+        let input = match (want.id_type, &want.id) {
+            (Some("ric"), Some(id)) => id.clone(),
+            (Some(_), _) => ids[i].clone(),
+            _ => mask_numbers(&ids[i]).into_owned(),
+        };
+        assert_eq!(v["input"], input.as_str());
         assert_eq!(v["columns"]["n"], i.to_string());
         let mut got = v.clone();
         for k in ["row", "input", "columns"] {
@@ -465,9 +492,27 @@ fn exit_codes_and_messages() {
         "--scenario",
         "procurement",
     ]);
+    // No known name: the first column is the identifier's, as on the server.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("invalid 1"), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("\n1,甲,123,,false,false,,,invalid_id: "),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let o = f.cli(&[
+        nocol.to_str().unwrap(),
+        "--index",
+        root,
+        "--scenario",
+        "procurement",
+        "--id-column",
+        "税号",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("no identifier column") && stderr(&o).contains("\"名称\", \"电话\""),
+        stderr(&o).contains("no column named \"税号\"")
+            && stderr(&o).contains("\"名称\", \"电话\""),
         "{}",
         stderr(&o)
     );
@@ -540,7 +585,7 @@ fn a_headerless_list_keeps_a_mistyped_first_row() {
     let rows = read_csv(&out);
     assert_eq!(rows.len(), 3, "{rows:?}");
     assert_eq!(&rows[0][..4], ["row", "id", "column2", "decision"]);
-    assert_eq!(&rows[1][..4], ["1", typo, "王建国", ""]);
+    assert_eq!(&rows[1][..4], ["1", "410102********0212", "王建国", ""]);
     assert!(rows[1][8].contains("check"), "{:?}", rows[1]);
     assert_eq!(&rows[2][..4], ["2", DENIED, "恒达", "deny"]);
 
@@ -605,8 +650,8 @@ fn cli_xlsx_out_by_extension_matches_the_engine() {
     );
 }
 
-/// A stand-in for `POST /v1/screen` (the real endpoint is written on another branch): reads
-/// each keep-alive request's one-column CSV, screens it with the engine and answers NDJSON in
+/// A stand-in for `POST /v1/screen`: reads each keep-alive request's NDJSON body of
+/// identifier strings, screens it with the engine and answers NDJSON in
 /// the endpoint's row shape. Checks the bearer token.
 fn stand_in_server(root: PathBuf, token: &'static str) -> (String, std::thread::JoinHandle<usize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -676,11 +721,11 @@ fn serve(stream: std::net::TcpStream, engine: &Engine, today: Day, token: &str) 
             .any(|h| h.eq_ignore_ascii_case(&format!("authorization: Bearer {token}")));
         let (status, answer) = if authorized {
             let mut out = Vec::new();
-            let mut csv = csv::Reader::from_reader(&body[..]);
-            for (i, rec) in csv.records().enumerate() {
-                let rec = rec.unwrap();
+            let ids = body.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+            for (i, line) in ids.enumerate() {
+                let id: String = serde_json::from_slice(line).unwrap();
                 let r: ScreenResult = engine.screen_one(
-                    &rec[0],
+                    &id,
                     Scenario::Procurement,
                     Day::parse("2026-11-28").unwrap(),
                     today,
@@ -689,7 +734,7 @@ fn serve(stream: std::net::TcpStream, engine: &Engine, today: Day, token: &str) 
                 );
                 let mut v = serde_json::to_value(&r).unwrap();
                 v["row"] = (i + 1).into();
-                v["input"] = rec[0].into();
+                v["input"] = id.into();
                 v["columns"] = serde_json::json!({});
                 serde_json::to_writer(&mut out, &v).unwrap();
                 out.push(b'\n');

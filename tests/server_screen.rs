@@ -391,3 +391,32 @@ fn ragged_csv_rows_keep_the_result_columns_under_their_headers() {
     assert_eq!(rows[1].len(), rows[0].len(), "{text}");
     assert_eq!(rows[2].len(), rows[0].len(), "{text}");
 }
+
+/// An NDJSON or JSON array object gives its identifier as a CSV header does: `id`, else the
+/// most specific known identifier name; it has no column order to fall back on, so without
+/// such a field the row is `missing_id`.
+#[test]
+fn an_object_names_its_identifier_as_a_csv_header_does() {
+    let (_d, s) = server(4096);
+    let body = "{\"名称\":\"恒达\",\"统一社会信用代码\":\"914101027110665834\"}\n\
+                {\"身份证号码\":\"410102196804120211\",\"统一社会信用代码\":\"91110000600037341L\"}\n\
+                {\"ID\":\"914101027110665834\",\"uscc\":\"x\"}\n\
+                {\"ref\":\"914101027110665834\"}\n\
+                {\"id\":7}\n";
+    let rows = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "application/x-ndjson",
+            body.as_bytes(),
+        )
+        .lines();
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert_eq!(rows[0]["decision"], "deny");
+    assert_eq!(rows[0]["columns"], serde_json::json!({"名称": "恒达"}));
+    assert_eq!(rows[1]["input"], "91110000600037341L");
+    assert_eq!(rows[1]["columns"]["身份证号码"], "410102********0211");
+    assert_eq!(rows[2]["decision"], "deny");
+    assert_eq!(rows[2]["columns"], serde_json::json!({"uscc": "x"}));
+    assert_eq!(rows[3]["error"]["code"], "missing_id");
+    assert_eq!(rows[4]["error"]["code"], "missing_id");
+}

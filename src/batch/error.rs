@@ -20,7 +20,7 @@ pub enum BatchError {
         encoding: &'static str,
         detail: String,
     },
-    /// CSV structure the reader cannot follow (e.g. an unterminated quote).
+    /// A CSV record too long to be a row (a quote left open swallowing the rest of the file).
     Csv {
         path: PathBuf,
         line: u64,
@@ -28,9 +28,9 @@ pub enum BatchError {
     },
     /// The workbook cannot be read.
     Xlsx { path: PathBuf, detail: String },
-    /// No header names the identifier column.
+    /// No header is the column `--id-column` names.
     NoIdColumn {
-        wanted: Option<String>,
+        wanted: String,
         headers: Vec<String>,
     },
     /// Writing the results failed (`path` `None`: stdout or an already named file).
@@ -90,14 +90,7 @@ impl fmt::Display for BatchError {
             ),
             BatchError::NoIdColumn { wanted, headers } => {
                 let list = headers.iter().map(|h| format!("{h:?}")).collect::<Vec<_>>().join(", ");
-                match wanted {
-                    Some(w) => write!(f, "no column named {w:?}; the header has: {list}"),
-                    None => write!(
-                        f,
-                        "no identifier column: name it id, 统一社会信用代码, 信用代码, 身份证号码, 证件号码 \
-                         (or uscc, credit_code, subject_id) or pass --id-column NAME; the header has: {list}"
-                    ),
-                }
+                write!(f, "no column named {wanted:?}; the header has: {list}")
             }
             BatchError::Output { path: Some(p), detail } => {
                 write!(f, "writing {}: {detail}", p.display())

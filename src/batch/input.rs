@@ -2,9 +2,11 @@
 //! worksheet of an `.xlsx`, and finding its identifier column by name.
 //!
 //! A reader never holds the file: it fills one [`Chunk`] of at most `chunk_rows` rows at a
-//! time, and chunks are recycled, so memory stays flat however long the list is. Rows whose
-//! cells are all empty are not data rows (spreadsheets are full of them) and are skipped.
+//! time, and chunks are recycled, so memory stays flat however long the list is. What a row
+//! is, and which rows are skipped, is the rule of [`super::records`], which `/v1/screen`
+//! follows too.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -15,10 +17,14 @@ use calamine::{DataRef, Reader as _, Xlsx};
 use credgate_index::source::Encoding;
 use credgate_index::source::{open_raw_file, Detected, Gb18030Reader, MalformedInput, Raw};
 
+use super::records::{csv_fields_into, invalid_row, is_blank_row, missing_id, Lines, Records};
 use super::BatchError;
+use crate::engine::screen::ScreenError;
 
 /// Header names that mark the identifier column, most specific first: a list with both a
 /// credit code and a legal representative's identity number is screened by the credit code.
+/// `id` is here too, for [`is_header_row`]; as a column it comes before all of them
+/// ([`id_column`]). The counter page (`web/app.js`) holds a copy, checked by a test.
 pub const ID_COLUMNS: &[&str] = &[
     "统一社会信用代码",
     "社会信用代码",
@@ -27,6 +33,7 @@ pub const ID_COLUMNS: &[&str] = &[
     "credit_code",
     "身份证号码",
     "身份证号",
+    "公民身份号码",
     "证件号码",
     "证件号",
     "subject_id",
@@ -44,6 +51,8 @@ pub struct Chunk {
     cell_ends: Vec<usize>,
     /// End index in `cell_ends` of every row.
     row_ends: Vec<usize>,
+    /// Why each row could not be parsed, if it could not (its one cell is then its text).
+    malformed: Vec<Option<&'static str>>,
 }
 
 impl Chunk {
@@ -52,6 +61,7 @@ impl Chunk {
         self.text.clear();
         self.cell_ends.clear();
         self.row_ends.clear();
+        self.malformed.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -69,6 +79,37 @@ impl Chunk {
 
     pub fn end_row(&mut self) {
         self.row_ends.push(self.cell_ends.len());
+        self.malformed.push(None);
+    }
+
+    /// Adds a row that could not be parsed: its text as its one cell, and why.
+    pub fn push_malformed(&mut self, text: &str, why: &'static str) {
+        self.push_cell(text);
+        self.row_ends.push(self.cell_ends.len());
+        self.malformed.push(Some(why));
+    }
+
+    /// Why row `i` could not be parsed; `None` when its cells are its fields.
+    pub fn malformed(&self, i: usize) -> Option<&'static str> {
+        self.malformed[i]
+    }
+
+    /// The error row `i` is answered with instead of a decision: it could not be parsed
+    /// (`invalid_row`), or it has no column `id_col` (`missing_id`). As `/v1/screen` answers.
+    pub fn row_error(&self, i: usize, id_col: usize) -> Option<ScreenError> {
+        if let Some(why) = self.malformed(i) {
+            return Some(invalid_row(why));
+        }
+        (self.row(i).len() <= id_col).then(|| missing_id(id_col))
+    }
+
+    /// The text row `i` is screened by, and echoed as its `input`: the identifier's cell,
+    /// or the whole row when it could not be parsed.
+    pub fn input(&self, i: usize, id_col: usize) -> &str {
+        match self.malformed(i) {
+            Some(_) => self.cell(i, 0),
+            None => self.cell(i, id_col),
+        }
     }
 
     /// The cells of row `i` of the chunk (0-based).
@@ -114,21 +155,56 @@ impl InputKind {
     }
 }
 
-/// The column that holds the identifier: `wanted` (from `--id-column`) or the best of
-/// [`ID_COLUMNS`]; names compare trimmed and case-insensitively.
+/// A header name as names compare: trimmed, lower case.
+fn norm(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// The column a header names as the identifier's: the one called `id`, else the one with
+/// the most specific name of [`ID_COLUMNS`]; `None` when no name says so. Names compare
+/// trimmed and case-insensitively.
+pub fn named_id_column<S: AsRef<str>>(names: &[S]) -> Option<usize> {
+    let names: Vec<String> = names.iter().map(|n| norm(n.as_ref())).collect();
+    std::iter::once(&"id")
+        .chain(ID_COLUMNS)
+        .find_map(|c| names.iter().position(|n| n == c))
+}
+
+/// The identifier column of a list with a header, on every path (`credgate screen`, and
+/// `POST /v1/screen` for CSV and xlsx): [`named_id_column`], else the first column.
+pub fn id_column<S: AsRef<str>>(names: &[S]) -> usize {
+    named_id_column(names).unwrap_or(0)
+}
+
+/// The identifier column of a header: the one named `wanted` (from `--id-column`; names
+/// compare trimmed and case-insensitively), or [`id_column`].
 pub fn find_id_column(headers: &[String], wanted: Option<&str>) -> Result<usize, BatchError> {
-    let norm = |s: &str| s.trim().to_lowercase();
-    let names: Vec<String> = headers.iter().map(|h| norm(h)).collect();
-    let found = match wanted {
-        Some(w) => names.iter().position(|n| *n == norm(w)),
-        None => ID_COLUMNS
-            .iter()
-            .find_map(|c| names.iter().position(|n| n == c)),
+    let Some(wanted) = wanted else {
+        return Ok(id_column(headers));
     };
-    found.ok_or_else(|| BatchError::NoIdColumn {
-        wanted: wanted.map(str::to_string),
-        headers: headers.to_vec(),
-    })
+    headers
+        .iter()
+        .position(|h| norm(h) == norm(wanted))
+        .ok_or_else(|| BatchError::NoIdColumn {
+            wanted: wanted.to_string(),
+            headers: headers.to_vec(),
+        })
+}
+
+/// The column names and identifier column of a list whose first row is `first`, when that
+/// row is a header ([`is_header_row`] with [`ID_COLUMNS`]); `None` when it is data. Names
+/// are trimmed. `credgate screen` (without `--id-column`) and `POST /v1/screen` both lay a
+/// list out by this.
+pub fn header_layout<S: AsRef<str>>(first: &[S]) -> Option<(Vec<String>, usize)> {
+    if !is_header_row(first, ID_COLUMNS) {
+        return None;
+    }
+    let names: Vec<String> = first
+        .iter()
+        .map(|f| f.as_ref().trim().to_string())
+        .collect();
+    let id_col = id_column(&names);
+    Some((names, id_col))
 }
 
 /// The column names of a list without a header of `n` columns: `id` (the identifier is the
@@ -177,21 +253,51 @@ pub fn looks_like_id(cell: &str) -> bool {
     (15..=18).contains(&len) && digits >= 6
 }
 
-/// The names of a list's columns and where its identifier is, decided from its first
-/// non-blank row by [`is_header_row`] with the names of [`ID_COLUMNS`] (or, with
-/// `--id-column`, that name only, and the first row is then always the header). A row that
-/// is no header is data: the identifier is its first cell and the columns are called `id`,
-/// `column2`, `column3`, …; the row is given back to `reader` to be read again.
+/// One row of a list as read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Row {
+    Cells(Vec<String>),
+    /// A CSV record that is not valid CSV: its text, and why ([`super::records`]).
+    Malformed(String, &'static str),
+}
+
+/// The names of a list's columns and where its identifier is, decided from its first row
+/// by [`header_layout`] (with `--id-column`, the first row is always the header and names
+/// the column). A row that is no header is data (a first row that is not valid CSV is data
+/// too): the identifier is its first cell and the columns are called `id`, `column2`,
+/// `column3`, …; the row is given back to `reader` to be read again.
 pub fn layout(
-    first: Vec<String>,
+    first: Row,
     wanted: Option<&str>,
     reader: &mut RowReader,
 ) -> Result<(Vec<String>, usize), BatchError> {
-    if wanted.is_some() || is_header_row(&first, ID_COLUMNS) {
-        let id_col = find_id_column(&first, wanted)?;
-        return Ok((first, id_col));
+    let cells = match &first {
+        Row::Cells(cells) => Some(cells),
+        Row::Malformed(..) => None,
+    };
+    match (cells, wanted) {
+        (Some(cells), Some(_)) => {
+            let names: Vec<String> = cells.iter().map(|c| c.trim().to_string()).collect();
+            let id_col = find_id_column(&names, wanted)?;
+            return Ok((names, id_col));
+        }
+        (Some(cells), None) => {
+            if let Some(layout) = header_layout(cells) {
+                return Ok(layout);
+            }
+        }
+        (None, Some(wanted)) => {
+            let Row::Malformed(text, _) = first else {
+                unreachable!("matched above")
+            };
+            return Err(BatchError::NoIdColumn {
+                wanted: wanted.to_string(),
+                headers: vec![text],
+            });
+        }
+        (None, None) => {}
     }
-    let names = headerless_names(first.len());
+    let names = headerless_names(cells.map_or(1, Vec::len));
     reader.unread(first);
     Ok((names, 0))
 }
@@ -200,7 +306,7 @@ pub fn layout(
 pub struct RowReader {
     source: Source,
     /// A first row that turned out to be data ([`layout`]): the first row of the first fill.
-    unread: Option<Vec<String>>,
+    unread: Option<Row>,
 }
 
 enum Source {
@@ -209,22 +315,25 @@ enum Source {
 }
 
 impl RowReader {
-    /// Opens `path` and reads its first non-blank row (the header, unless [`layout`] finds
-    /// it is data). `bytes_read` follows how far into a CSV file the reader is, for the
-    /// progress bar.
+    /// Opens `path` and reads its first row (the header, unless [`layout`] finds it is
+    /// data). `bytes_read` follows how far into a CSV file the reader is, for the progress
+    /// bar.
     pub fn open(
         path: &Path,
         kind: InputKind,
         bytes_read: Arc<AtomicU64>,
-    ) -> Result<(RowReader, Vec<String>), BatchError> {
+    ) -> Result<(RowReader, Row), BatchError> {
         match kind {
             InputKind::Csv => {
-                let (rows, header) = CsvRows::open(path, bytes_read)?;
-                Ok((RowReader::new(Source::Csv(Box::new(rows))), header))
+                let (rows, first) = CsvRows::open(path, bytes_read)?;
+                Ok((RowReader::new(Source::Csv(Box::new(rows))), first))
             }
             InputKind::Xlsx => {
-                let (rows, header) = XlsxRows::open(path)?;
-                Ok((RowReader::new(Source::Xlsx(Box::new(rows))), header))
+                let (rows, first) = XlsxRows::open(path)?;
+                Ok((
+                    RowReader::new(Source::Xlsx(Box::new(rows))),
+                    Row::Cells(first),
+                ))
             }
         }
     }
@@ -237,7 +346,7 @@ impl RowReader {
     }
 
     /// Gives back the first row, which is data, to be the first row of the first fill.
-    pub fn unread(&mut self, row: Vec<String>) {
+    pub fn unread(&mut self, row: Row) {
         self.unread = Some(row);
     }
 
@@ -249,11 +358,15 @@ impl RowReader {
         max: usize,
     ) -> Result<(), BatchError> {
         chunk.clear(first_row);
-        if let Some(row) = self.unread.take() {
-            for cell in &row {
-                chunk.push_cell(cell);
+        match self.unread.take() {
+            Some(Row::Cells(cells)) => {
+                for cell in &cells {
+                    chunk.push_cell(cell);
+                }
+                chunk.end_row();
             }
-            chunk.end_row();
+            Some(Row::Malformed(text, why)) => chunk.push_malformed(&text, why),
+            None => {}
         }
         match &mut self.source {
             Source::Csv(r) => r.fill(chunk, max),
@@ -291,15 +404,36 @@ impl Read for Text {
     }
 }
 
+/// The rows of a CSV file, cut into records and fields by the rule of [`super::records`],
+/// which `/v1/screen` follows too.
 pub struct CsvRows {
     path: PathBuf,
     encoding: &'static str,
-    reader: csv::Reader<Text>,
-    record: csv::StringRecord,
+    text: Text,
+    /// Text read and not yet cut off: the unfinished record, from its start.
+    buf: Vec<u8>,
+    /// How much of `buf` is known to be UTF-8 (a character may be split between reads).
+    valid: usize,
+    /// The line (1-based) `buf` starts on.
+    line: u64,
+    lines: Lines,
+    /// How much of `buf` `lines` has scanned.
+    scanned: usize,
+    /// Records cut and not yet handed out, from the `next`th.
+    ready: Records,
+    next: usize,
+    eof: bool,
 }
 
+/// The longest record: a quote left open would otherwise make the rest of a file one row,
+/// held in memory.
+pub const MAX_RECORD: usize = 1 << 20;
+
+/// Bytes read from the file at a time.
+const READ_BLOCK: usize = 256 * 1024;
+
 impl CsvRows {
-    fn open(path: &Path, read: Arc<AtomicU64>) -> Result<(CsvRows, Vec<String>), BatchError> {
+    fn open(path: &Path, read: Arc<AtomicU64>) -> Result<(CsvRows, Row), BatchError> {
         let io_err = |err| BatchError::Io {
             path: path.to_path_buf(),
             err,
@@ -315,86 +449,178 @@ impl CsvRows {
             Detected::Utf8 => Text::Utf8(raw),
             Detected::Gb18030 => Text::Gb18030(Gb18030Reader::new(raw)),
         };
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .buffer_capacity(256 * 1024)
-            .from_reader(text);
         let mut rows = CsvRows {
             path: path.to_path_buf(),
             encoding: detected.name(),
-            reader,
-            record: csv::StringRecord::new(),
+            text,
+            buf: Vec::with_capacity(READ_BLOCK),
+            valid: 0,
+            line: 1,
+            lines: Lines::new(true),
+            scanned: 0,
+            ready: Records::default(),
+            next: 0,
+            eof: false,
         };
-        let mut header = Vec::new();
-        while rows.next_record()? {
-            if !rows.record.iter().all(|c| c.trim().is_empty()) {
-                header = rows.record.iter().map(str::to_string).collect();
-                break;
-            }
+        // The first row, whatever it turns out to be. A byte-order mark (UTF-8's, or
+        // GB18030's once decoded) is no part of it.
+        rows.read_more()?;
+        if rows.buf.starts_with(b"\xEF\xBB\xBF") {
+            rows.buf.drain(..3);
+            rows.valid -= 3;
         }
-        // A byte-order mark survives decoding as U+FEFF at the start of the first name.
-        if let Some(first) = header.first_mut() {
-            if let Some(rest) = first.strip_prefix('\u{FEFF}') {
-                *first = rest.to_string();
-            }
-        }
-        if header.is_empty() {
+        let mut first = None;
+        rows.each_row(1, |row| first = Some(row.to_row()))?;
+        let Some(first) = first else {
             return Err(BatchError::Empty {
                 path: path.to_path_buf(),
             });
+        };
+        Ok((rows, first))
+    }
+
+    /// Reads the next block of text; false at the end of the file.
+    fn read_more(&mut self) -> Result<bool, BatchError> {
+        if self.eof {
+            return Ok(false);
         }
-        Ok((rows, header))
-    }
-
-    fn next_record(&mut self) -> Result<bool, BatchError> {
-        self.reader.read_record(&mut self.record).map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            let detail = match e.kind() {
-                csv::ErrorKind::Io(io) => match io
-                    .get_ref()
-                    .and_then(|x| x.downcast_ref::<MalformedInput>())
-                {
-                    Some(m) => {
-                        return BatchError::Encoding {
-                            path: self.path.clone(),
-                            line: m.line,
-                            encoding: self.encoding,
-                            detail: m.to_string(),
-                        }
-                    }
-                    None => io.to_string(),
-                },
-                csv::ErrorKind::Utf8 { err, .. } => {
-                    return BatchError::Encoding {
-                        path: self.path.clone(),
-                        line,
-                        encoding: self.encoding,
-                        detail: format!("invalid UTF-8 in field {}", err.field() + 1),
-                    }
+        let at = self.buf.len();
+        self.buf.resize(at + READ_BLOCK, 0);
+        let n = loop {
+            match self.text.read(&mut self.buf[at..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(at);
+                    return Err(self.read_error(e));
                 }
-                _ => e.to_string(),
-            };
-            BatchError::Csv {
-                path: self.path.clone(),
-                line,
-                detail,
             }
-        })
+        };
+        self.buf.truncate(at + n);
+        match std::str::from_utf8(&self.buf[self.valid..]) {
+            Ok(_) => self.valid = self.buf.len(),
+            // The rest of a character that the next read brings.
+            Err(e) if e.error_len().is_none() && n > 0 => self.valid += e.valid_up_to(),
+            Err(e) => {
+                let bad = self.valid + e.valid_up_to();
+                return Err(BatchError::Encoding {
+                    path: self.path.clone(),
+                    line: self.line + newlines(&self.buf[..bad]),
+                    encoding: self.encoding,
+                    detail: format!("invalid UTF-8 at byte {}", bad + 1),
+                });
+            }
+        }
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(true)
     }
 
-    fn fill(&mut self, chunk: &mut Chunk, max: usize) -> Result<(), BatchError> {
-        while chunk.len() < max && self.next_record()? {
-            if self.record.iter().all(str::is_empty) {
-                continue;
-            }
-            for cell in self.record.iter() {
-                chunk.push_cell(cell);
-            }
-            chunk.end_row();
+    fn read_error(&self, e: io::Error) -> BatchError {
+        match e.get_ref().and_then(|x| x.downcast_ref::<MalformedInput>()) {
+            Some(m) => BatchError::Encoding {
+                path: self.path.clone(),
+                line: m.line,
+                encoding: self.encoding,
+                detail: m.to_string(),
+            },
+            None => BatchError::Io {
+                path: self.path.clone(),
+                err: e,
+            },
+        }
+    }
+
+    /// Cuts the records that `buf` completes into `ready`, keeping the unfinished one.
+    fn cut(&mut self) -> Result<(), BatchError> {
+        self.ready.clear();
+        self.next = 0;
+        // Only text known to be UTF-8 is cut, so every record is.
+        let end = if self.eof { self.buf.len() } else { self.valid };
+        let mut start = self
+            .lines
+            .scan(&self.buf[..end], self.scanned, 0, &mut self.ready);
+        if self.eof {
+            self.lines.finish(&self.buf[start..], &mut self.ready);
+            start = self.buf.len();
+        }
+        self.scanned = end - start;
+        self.line += newlines(&self.buf[..start]);
+        self.buf.drain(..start);
+        self.valid -= start;
+        if self.buf.len() > MAX_RECORD {
+            return Err(BatchError::Csv {
+                path: self.path.clone(),
+                line: self.line,
+                detail: format!(
+                    "a row longer than {} MiB starts here; is a double quote left open?",
+                    MAX_RECORD >> 20
+                ),
+            });
         }
         Ok(())
     }
+
+    /// Calls `f` with up to `max` further rows.
+    fn each_row(&mut self, max: usize, mut f: impl FnMut(RecordRow<'_>)) -> Result<(), BatchError> {
+        let mut done = 0;
+        while done < max {
+            if self.next == self.ready.len() {
+                if !self.read_more()? && self.buf.is_empty() {
+                    break;
+                }
+                self.cut()?;
+                continue;
+            }
+            // One vector of fields for the records cut from one block (they borrow it).
+            let mut fields = Vec::new();
+            while done < max && self.next < self.ready.len() {
+                let rec = self.ready.get(self.next);
+                self.next += 1;
+                // Cut at line feeds out of text that is UTF-8 throughout.
+                let text = std::str::from_utf8(rec).unwrap_or_default();
+                match csv_fields_into(text, &mut fields) {
+                    Ok(()) => f(RecordRow::Cells(&fields)),
+                    Err(why) => f(RecordRow::Malformed(text, why)),
+                }
+                done += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn fill(&mut self, chunk: &mut Chunk, max: usize) -> Result<(), BatchError> {
+        let room = max.saturating_sub(chunk.len());
+        self.each_row(room, |row| match row {
+            RecordRow::Cells(cells) => {
+                for cell in cells {
+                    chunk.push_cell(cell);
+                }
+                chunk.end_row();
+            }
+            RecordRow::Malformed(text, why) => chunk.push_malformed(text, why),
+        })
+    }
+}
+
+/// A record as read: its fields, or its text and why it could not be parsed.
+enum RecordRow<'a> {
+    Cells(&'a [Cow<'a, str>]),
+    Malformed(&'a str, &'static str),
+}
+
+impl RecordRow<'_> {
+    fn to_row(&self) -> Row {
+        match self {
+            RecordRow::Cells(cells) => Row::Cells(cells.iter().map(|c| c.to_string()).collect()),
+            RecordRow::Malformed(text, why) => Row::Malformed(text.to_string(), why),
+        }
+    }
+}
+
+fn newlines(text: &[u8]) -> u64 {
+    text.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// The first worksheet of a workbook, read cell by cell through calamine's streaming
@@ -424,7 +650,7 @@ impl XlsxRows {
         };
         let header = loop {
             match rows.next_row()? {
-                Some(r) if r.iter().all(|c| c.trim().is_empty()) => continue,
+                Some(r) if is_blank_row(&r) => continue,
                 Some(r) => break r,
                 None => {
                     return Err(BatchError::Empty {
@@ -450,7 +676,7 @@ impl XlsxRows {
     fn fill(&mut self, chunk: &mut Chunk, max: usize) -> Result<(), BatchError> {
         while chunk.len() < max {
             let Some(row) = self.next_row()? else { break };
-            if row.iter().all(String::is_empty) {
+            if is_blank_row(&row) {
                 continue;
             }
             for cell in &row {
@@ -527,27 +753,22 @@ fn sheet_rows<R: Read + io::Seek>(
     Ok(())
 }
 
-/// The first worksheet of an uploaded workbook as CSV for `POST /v1/screen`, which reads the
-/// `id` column or else the first. Blank rows are left out. When no header cell is `id` but
-/// one carries a known identifier name ([`ID_COLUMNS`], e.g. 统一社会信用代码), that cell
-/// is renamed `id` so the right column is screened, as `credgate screen` would choose it.
-/// A workbook is a zip archive and cannot be read as a stream, so it is converted whole
-/// (the server bounds its size by the screen body limit).
+/// The first worksheet of an uploaded workbook as CSV for `POST /v1/screen`, which then
+/// finds its header and identifier column as in a CSV body ([`header_layout`]). Rows of
+/// blank cells are left out ([`is_blank_row`]). A workbook is a zip archive and cannot be
+/// read as a stream, so it is converted whole (the server bounds its size by the screen
+/// body limit).
 pub fn xlsx_to_csv(bytes: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::with_capacity(bytes.len() * 2));
-    let mut header = true;
+    let mut empty = true;
     let mut failed = None;
-    for_each_sheet_row(io::Cursor::new(bytes), |mut row| {
-        if row.iter().all(|c| c.trim().is_empty()) {
+    for_each_sheet_row(io::Cursor::new(bytes), |row| {
+        if is_blank_row(&row) {
             return true;
         }
-        if std::mem::take(&mut header) && !row.iter().any(|c| c.trim().eq_ignore_ascii_case("id")) {
-            if let Ok(i) = find_id_column(&row, None) {
-                row[i] = "id".to_string();
-            }
-        }
+        empty = false;
         match out.write_record(&row) {
             Ok(()) => true,
             Err(e) => {
@@ -559,7 +780,7 @@ pub fn xlsx_to_csv(bytes: &[u8]) -> Result<Vec<u8>, String> {
     if let Some(e) = failed {
         return Err(e);
     }
-    if header {
+    if empty {
         return Err("the first worksheet has no rows".to_string());
     }
     out.into_inner().map_err(|e| e.to_string())
@@ -591,14 +812,26 @@ mod tests {
     }
 
     #[test]
-    fn id_column_by_name_most_specific_first() {
+    fn id_column_is_id_else_the_most_specific_name_else_the_first() {
         let h = headers(&["序号", " ID ", "企业名称", "统一社会信用代码"]);
-        assert_eq!(find_id_column(&h, None).unwrap(), 3);
+        assert_eq!(id_column(&h), 1);
         assert_eq!(
-            find_id_column(&headers(&["name", "Credit_Code"]), None).unwrap(),
-            1
+            id_column(&headers(&["序号", "身份证号码", "统一社会信用代码"])),
+            2
         );
-        assert_eq!(find_id_column(&h, Some("id")).unwrap(), 1);
+        assert_eq!(id_column(&headers(&["name", "Credit_Code"])), 1);
+        assert_eq!(id_column(&headers(&["名称", "统一社会信用代码"])), 1);
+        for h in [
+            &["code"][..],
+            &["name", "code"],
+            &["tax id"],
+            &["ID Number"],
+        ] {
+            assert_eq!(id_column(&headers(h)), 0, "{h:?}");
+            assert_eq!(named_id_column(&headers(h)), None, "{h:?}");
+        }
+        assert_eq!(find_id_column(&h, Some("企业名称")).unwrap(), 2);
+        assert_eq!(find_id_column(&h, None).unwrap(), 1);
     }
 
     #[test]
@@ -621,11 +854,11 @@ mod tests {
     }
 
     #[test]
-    fn missing_id_column_lists_the_headers() {
-        let err = find_id_column(&headers(&["name", "phone"]), None).unwrap_err();
+    fn a_missing_id_column_lists_the_headers() {
+        let err = find_id_column(&headers(&["name", "phone"]), Some("code")).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("\"name\", \"phone\""), "{msg}");
-        assert!(msg.contains("--id-column"), "{msg}");
+        assert!(msg.contains("\"code\""), "{msg}");
     }
 
     #[test]
@@ -642,6 +875,70 @@ mod tests {
         assert_eq!(c.row(0).collect::<Vec<_>>(), ["a", "", "b"]);
         assert_eq!(c.cell(1, 0), "c");
         assert_eq!(c.cell(1, 2), "");
+    }
+
+    /// Reads a CSV file through [`RowReader`]: the first row, then every other row.
+    fn read_csv(bytes: &[u8]) -> Result<Vec<Row>, BatchError> {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), bytes).unwrap();
+        let (mut reader, first) = RowReader::open(file.path(), InputKind::Csv, Arc::default())?;
+        let mut rows = vec![first];
+        let mut chunk = Chunk::default();
+        loop {
+            reader.fill(&mut chunk, 0, 1000)?;
+            if chunk.is_empty() {
+                return Ok(rows);
+            }
+            for i in 0..chunk.len() {
+                rows.push(match chunk.malformed(i) {
+                    Some(why) => Row::Malformed(chunk.cell(i, 0).to_string(), why),
+                    None => Row::Cells(chunk.row(i).map(str::to_string).collect()),
+                });
+            }
+        }
+    }
+
+    #[test]
+    fn csv_rows_are_cut_by_the_shared_rule_across_reads() {
+        // Rows of Chinese text and quoted line breaks over several read blocks, so that
+        // characters and quoted fields are split between reads.
+        let mut text = "\u{FEFF}名称,id\r\n".to_string();
+        let mut want = vec![Row::Cells(vec!["名称".into(), "id".into()])];
+        for i in 0..40_000 {
+            text.push_str(&format!("\"恒达\n第{i}号\",9141{i}\n  \n"));
+            want.push(Row::Cells(vec![
+                format!("恒达\n第{i}号"),
+                format!("9141{i}"),
+            ]));
+        }
+        text.push_str(",\n\"open,\n");
+        want.push(Row::Cells(vec![String::new(), String::new()]));
+        want.push(Row::Malformed(
+            "\"open,\n".into(),
+            "a quoted field is not closed",
+        ));
+        assert!(text.len() > 3 * READ_BLOCK);
+        let got = read_csv(text.as_bytes()).unwrap();
+        assert_eq!(got.len(), want.len());
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_row_past_the_limit_stops_the_run_at_its_line() {
+        let mut text = b"id\n914101027110665834\n\"".to_vec();
+        text.resize(text.len() + MAX_RECORD + 10, b'x');
+        match read_csv(&text) {
+            Err(BatchError::Csv { line, detail, .. }) => {
+                assert_eq!(line, 3);
+                assert!(detail.contains("quote"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let err = read_csv(b"id\n91410\xff\n").unwrap_err();
+        assert!(
+            matches!(err, BatchError::Encoding { line: 2, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]

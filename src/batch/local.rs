@@ -25,6 +25,8 @@ pub struct Local<'e> {
     /// 10M-record snapshot the sort and the scattered reads of the chunk cost more than the
     /// FST locality saved (the lookups are a small part of a row's cost).
     pub sorted: bool,
+    /// Show people's numbers in full in `id` (`--full-ids`).
+    pub full_ids: bool,
     order: Vec<(u128, u32)>,
 }
 
@@ -38,6 +40,7 @@ impl<'e> Local<'e> {
             mode,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             sorted: false,
+            full_ids: false,
             order: Vec::new(),
         }
     }
@@ -78,18 +81,22 @@ impl Screener for Local<'_> {
             self.order.sort_unstable();
         }
         let per = n.div_ceil(self.workers.max(1)).max(1);
-        let (engine, scenario, as_of, today, mode) = (
+        let (engine, scenario, as_of, today, mode, full_ids) = (
             self.engine,
             self.scenario,
             self.as_of,
             self.today,
             self.mode,
+            self.full_ids,
         );
         let plan = ScreenPlan::new(engine, scenario, as_of, today, mode);
         let screen_part = |part: &[(u128, u32)]| -> Vec<ScreenResult> {
             let mut v = Verdict::default();
             part.iter()
-                .map(|&(_, i)| plan.screen_result(chunk.cell(i as usize, id_col), false, &mut v))
+                .map(|&(_, i)| match chunk.row_error(i as usize, id_col) {
+                    Some(e) => ScreenResult::undecided(Some(e)),
+                    None => plan.screen_result(chunk.cell(i as usize, id_col), full_ids, &mut v),
+                })
                 .collect()
         };
         let parts: Vec<Vec<ScreenResult>> = std::thread::scope(|s| {
@@ -139,12 +146,18 @@ impl Screener for Local<'_> {
             let mut counts = Summary::default();
             let mut v = Verdict::default();
             for i in first..(first + per).min(n) {
+                if let Some(e) = chunk.row_error(i, layout.id_col) {
+                    let r = ScreenResult::undecided(Some(e));
+                    layout.row(buf, chunk, i, &Answer::of_result(&r));
+                    counts.count_row(None);
+                    continue;
+                }
                 let input = chunk.cell(i, layout.id_col);
                 match plan.screen(input, &mut v) {
                     Ok(id) => {
-                        // Offline rows show people's numbers masked, like the server does
-                        // for a caller without `personal_full`.
-                        let shown = id.shown(false);
+                        // People's numbers masked, as the server shows them to a caller
+                        // without `personal_full`, unless `--full-ids`.
+                        let shown = id.shown(self.full_ids);
                         let answer = Answer::of_verdict(&plan, &id, shown.as_str(), &v);
                         layout.row(buf, chunk, i, &answer);
                         counts.count_row(v.decision);

@@ -17,10 +17,12 @@
 //! produces one [`ScreenResult`] per row and the writer writes them ([`render`] writes the
 //! same bytes either way).
 
+pub mod echo;
 pub mod error;
 pub mod input;
 pub mod local;
 pub mod output;
+pub mod records;
 pub mod remote;
 pub mod render;
 mod workbook;
@@ -96,6 +98,9 @@ pub struct Job {
     pub chunk_rows: usize,
     /// Draw a progress line on stderr (only sensible when stderr is a terminal).
     pub progress: bool,
+    /// Echo people's numbers in full (`--full-ids`); else they are masked as the server
+    /// masks them for a key without `personal_full`.
+    pub full_ids: bool,
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -257,7 +262,8 @@ fn run_to(
     let (mut reader, first) = input::RowReader::open(&job.input, kind, bytes_read.clone())?;
     let (headers, id_col) = input::layout(first, job.id_column.as_deref(), &mut reader)?;
     let headers_copy = headers.clone();
-    let mut output = output::Output::create(job.format, out, headers, id_col)?;
+    let mask = !job.full_ids;
+    let mut output = output::Output::create(job.format, out, headers, id_col, mask)?;
     // The screener writes rows itself for CSV and NDJSON (`Some(is_ndjson)`).
     let layout_of = output.layout().map(|l| l.ndjson);
     let total_bytes = match kind {
@@ -322,6 +328,7 @@ fn run_to(
                 ndjson,
                 headers: &headers,
                 id_col,
+                mask,
             });
             for fed in feed_rx {
                 let (chunk, mut screened) = fed?;

@@ -1,12 +1,13 @@
-//! Writing screened rows: each input row as it came, then the result columns, as CSV,
-//! NDJSON or an xlsx workbook.
+//! Writing screened rows: each input row with its result, as CSV, NDJSON or an xlsx
+//! workbook.
 //!
-//! CSV and xlsx rows carry the row number (`row`, numbered like NDJSON's `row`: data rows
-//! from 1, blank rows skipped), every input column (the identifier as the caller wrote it: it
-//! is the caller's own data, so a person's number is echoed unmasked) and then
-//! [`RESULT_COLUMNS`]. An NDJSON row is the `POST /v1/screen` shape: `{"row","input",
-//! <ScreenResult fields>,"columns"}` where `id` is the normalised, masked identifier and
-//! `columns` holds the other input columns by header name.
+//! CSV and NDJSON rows are written by [`RowWriter`], byte for byte as `POST /v1/screen`
+//! writes them: a CSV row is the row number (`row`, numbered like NDJSON's `row`), the input
+//! columns, then [`RESULT_COLUMNS`]; an NDJSON row is `{"row","input",<ScreenResult
+//! fields>,"columns"}`, `columns` holding the other input columns by header name. People's
+//! numbers in what is echoed are masked as the server masks them for a key without
+//! `personal_full`, unless the run shows them in full (`--full-ids`). An xlsx row holds the
+//! same cells as the CSV row, the row number as a number and the flags as booleans.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -14,20 +15,12 @@ use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::Workbook;
 
+pub use super::echo::RESULT_COLUMNS;
+use super::echo::{ChunkRow, Echoed, RowWriter};
 use super::input::Chunk;
-use super::render::{csv_field, json_str, Answer};
+use super::render::{error_text, Answer};
 use super::{BatchError, Rendered};
 use crate::engine::screen::ScreenResult;
-
-/// The columns appended to every CSV and xlsx row.
-pub const RESULT_COLUMNS: [&str; 6] = [
-    "decision",
-    "heightened",
-    "nonconforming",
-    "lists",
-    "measures",
-    "error",
-];
 
 /// The first column of every CSV and xlsx row: the row's number in the input.
 pub const ROW_COLUMN: &str = "row";
@@ -77,16 +70,19 @@ pub struct Output {
     kind: Kind,
     headers: Vec<String>,
     id_col: usize,
+    mask: bool,
 }
 
 impl Output {
     /// Starts the output and writes its header row (CSV, xlsx). `dest` `None` is stdout,
-    /// which cannot take an xlsx (the format needs a seekable file).
+    /// which cannot take an xlsx (the format needs a seekable file). With `mask`, people's
+    /// numbers in echoed text are masked.
     pub fn create(
         format: Format,
         dest: Option<&Path>,
         headers: Vec<String>,
         id_col: usize,
+        mask: bool,
     ) -> Result<Output, BatchError> {
         let out_err = |detail: String| BatchError::Output {
             path: dest.map(Path::to_path_buf),
@@ -103,18 +99,12 @@ impl Output {
         let kind = match format {
             Format::Csv => {
                 let mut w = BufWriter::with_capacity(256 * 1024, sink()?);
-                let mut line = Vec::new();
-                for (i, h) in std::iter::once(ROW_COLUMN)
-                    .chain(headers.iter().map(String::as_str))
-                    .chain(RESULT_COLUMNS)
-                    .enumerate()
-                {
-                    if i > 0 {
-                        line.push(b',');
-                    }
-                    csv_field(&mut line, h);
+                let line = RowWriter {
+                    csv: true,
+                    mask,
+                    width: headers.len(),
                 }
-                line.push(b'\n');
+                .csv_header(&headers);
                 w.write_all(&line).map_err(|e| out_err(e.to_string()))?;
                 Kind::Csv(w)
             }
@@ -130,9 +120,15 @@ impl Output {
                 // Constant-memory mode flushes each finished row to a temporary file, so a
                 // million-row workbook does not sit in memory.
                 let sheet = book.add_worksheet_with_constant_memory();
-                for (c, h) in std::iter::once(ROW_COLUMN)
-                    .chain(headers.iter().map(String::as_str))
-                    .chain(RESULT_COLUMNS)
+                let echo = RowWriter {
+                    csv: true,
+                    mask,
+                    width: headers.len(),
+                };
+                let names = headers.iter().map(|h| echo.echo(h));
+                for (c, h) in std::iter::once(ROW_COLUMN.into())
+                    .chain(names)
+                    .chain(RESULT_COLUMNS.map(Into::into))
                     .enumerate()
                 {
                     sheet
@@ -150,6 +146,7 @@ impl Output {
             kind,
             headers,
             id_col,
+            mask,
         })
     }
 
@@ -165,6 +162,7 @@ impl Output {
             ndjson,
             headers: &self.headers,
             id_col: self.id_col,
+            mask: self.mask,
         })
     }
 
@@ -225,37 +223,54 @@ impl Output {
                     });
                 }
                 let sheet = book.worksheet_from_index(0).map_err(err)?;
-                let width = self.headers.len();
+                let echo = RowWriter {
+                    csv: true,
+                    mask: self.mask,
+                    width: self.headers.len(),
+                };
                 for (i, r) in results.iter().enumerate() {
                     sheet
                         .write_number(*row, 0, (chunk.first_row + i as u64) as f64)
                         .map_err(err)?;
-                    // The input cells under the header's columns (see `RowLayout::row`), so
-                    // the result columns sit under their headers whatever the row's width.
-                    for (c, cell) in chunk.row(i).take(width).enumerate() {
-                        sheet.write_string(*row, 1 + c as u16, cell).map_err(err)?;
+                    // The cells of the CSV row: the input cells under the header's columns
+                    // (so the result columns sit under their headers whatever the row's
+                    // width), then the result.
+                    let answer = Answer::of_result(r);
+                    let cells = ChunkRow(chunk, i);
+                    let echoed = echoed(chunk, i, &cells, &self.headers, self.id_col);
+                    let input = chunk.input(i, self.id_col);
+                    let mut col = 1u16;
+                    let mut failed = None;
+                    echo.input_cells(input, &answer, &echoed, |cell| {
+                        if !cell.is_empty() && failed.is_none() {
+                            failed = sheet.write_string(*row, col, cell).err();
+                        }
+                        col += 1;
+                    });
+                    if let Some(e) = failed {
+                        return Err(err(e));
                     }
-                    let mut col = 1 + width as u16;
-                    if r.error.is_none() {
+                    if r.decision.is_some() {
                         sheet
                             .write_string(*row, col, decision_str(r))
                             .map_err(err)?;
-                        sheet
-                            .write_boolean(*row, col + 1, r.heightened)
-                            .map_err(err)?;
-                        sheet
-                            .write_boolean(*row, col + 2, r.nonconforming)
-                            .map_err(err)?;
-                        sheet
-                            .write_string(*row, col + 3, r.lists.join(";"))
-                            .map_err(err)?;
-                        sheet
-                            .write_string(*row, col + 4, r.measures.join(";"))
-                            .map_err(err)?;
                     }
-                    col += 5;
-                    if let Some(e) = &r.error {
-                        sheet.write_string(*row, col, &e.message).map_err(err)?;
+                    sheet
+                        .write_boolean(*row, col + 1, r.heightened)
+                        .map_err(err)?;
+                    sheet
+                        .write_boolean(*row, col + 2, r.nonconforming)
+                        .map_err(err)?;
+                    sheet
+                        .write_string(*row, col + 3, r.lists.join(";"))
+                        .map_err(err)?;
+                    sheet
+                        .write_string(*row, col + 4, r.measures.join(";"))
+                        .map_err(err)?;
+                    if let Some(e) = echo.error(&answer) {
+                        sheet
+                            .write_string(*row, col + 5, error_text(&e))
+                            .map_err(err)?;
                     }
                     *row += 1;
                 }
@@ -290,84 +305,39 @@ pub struct RowLayout<'a> {
     pub ndjson: bool,
     pub headers: &'a [String],
     pub id_col: usize,
+    /// Mask people's numbers in what is echoed.
+    pub mask: bool,
 }
 
 impl RowLayout<'_> {
-    /// Appends row `i` of `chunk` with its answer: in CSV the row number, every input cell,
-    /// then the result cells; in NDJSON `{"row","input",<result fields>,"columns"}` where
-    /// `columns` holds the other input cells by header name (cells past the header by their
-    /// 1-based position).
+    /// Appends row `i` of `chunk` with its answer ([`RowWriter::write`]).
     pub fn row(&self, out: &mut Vec<u8>, chunk: &Chunk, i: usize, answer: &Answer<'_>) {
-        let mut digits = itoa_buf();
-        let number = itoa(&mut digits, chunk.first_row + i as u64);
-        if !self.ndjson {
-            out.extend_from_slice(number);
-            out.push(b',');
-            // Exactly the header's columns, so that the result columns stay under their
-            // headers: a short row is padded with empty cells, and the cells of a long row
-            // beyond the header's are not echoed (they have no column to go in; NDJSON
-            // output echoes them as `columnN`).
-            let width = self.headers.len();
-            let mut written = 0;
-            for cell in chunk.row(i).take(width) {
-                csv_field(out, cell);
-                out.push(b',');
-                written += 1;
-            }
-            for _ in written..width {
-                out.push(b',');
-            }
-            answer.write_csv_cells(out);
-            out.push(b'\n');
-            return;
-        }
-        out.extend_from_slice(b"{\"row\":");
-        out.extend_from_slice(number);
-        out.extend_from_slice(b",\"input\":");
-        json_str(out, chunk.cell(i, self.id_col));
-        out.push(b',');
-        answer.write_json_fields(out);
-        out.extend_from_slice(b",\"columns\":{");
-        let mut cells = chunk.row(i);
-        let width = cells.len().max(self.headers.len());
-        let mut first = true;
-        for c in 0..width {
-            let cell = cells.next().unwrap_or("");
-            if c == self.id_col {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            match self.headers.get(c) {
-                Some(h) => json_str(out, h),
-                None => json_str(out, itoa_str(&mut digits, c as u64 + 1)),
-            }
-            out.push(b':');
-            json_str(out, cell);
-        }
-        out.extend_from_slice(b"}}\n");
+        let writer = RowWriter {
+            csv: !self.ndjson,
+            mask: self.mask,
+            width: self.headers.len(),
+        };
+        let cells = ChunkRow(chunk, i);
+        let echoed = echoed(chunk, i, &cells, self.headers, self.id_col);
+        let number = chunk.first_row + i as u64;
+        writer.write(out, number, chunk.input(i, self.id_col), answer, &echoed);
     }
 }
 
-fn itoa_buf() -> [u8; 20] {
-    [0u8; 20]
-}
-
-/// The decimal digits of `n`, written into `buf`.
-fn itoa(buf: &mut [u8; 20], mut n: u64) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
+/// What row `i` of `chunk` echoes: its cells, or only its text when it could not be parsed.
+fn echoed<'a>(
+    chunk: &Chunk,
+    i: usize,
+    cells: &'a ChunkRow<'a>,
+    names: &'a [String],
+    id_col: usize,
+) -> Echoed<'a> {
+    match chunk.malformed(i) {
+        Some(_) => Echoed::Raw,
+        None => Echoed::Cells {
+            names,
+            cells,
+            id_col,
+        },
     }
-}
-
-fn itoa_str(buf: &mut [u8; 20], n: u64) -> &str {
-    std::str::from_utf8(itoa(buf, n)).expect("digits are ASCII")
 }

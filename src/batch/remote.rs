@@ -1,11 +1,17 @@
 //! Screening through a credgate server: each chunk's identifiers go to
-//! `POST {URL}/v1/screen?scenario=…&as_of=…` as a one-column CSV body, and the NDJSON answer
-//! (one `{"row","input",<ScreenResult fields>,"columns"}` per row, in order) comes back.
+//! `POST {URL}/v1/screen?scenario=…&as_of=…[&lenient=true]` as an NDJSON body of JSON
+//! strings, one per row, and the NDJSON answer (one `{"row","input",<ScreenResult
+//! fields>,"columns"}` per row, in order) comes back.
 //!
-//! The other input columns stay here: the output is assembled locally exactly as in offline
-//! mode, so the server never sees them. A chunk is split over [`CONNECTIONS`] keep-alive
-//! HTTP/1.1 connections driven by a current-thread tokio runtime, so that the server can
-//! screen the two halves in parallel.
+//! A JSON string carries a cell exactly as it was read: a cell of spaces or a tab, quotes,
+//! commas, line breaks. (A one-column CSV body did not: the server skips a line of white
+//! space as blank, so a row whose identifier cell was blank got no result and the run
+//! failed.) A row that is not valid CSV, or too short to have the identifier's column, is
+//! answered here with the error the server would give it (`invalid_row`, `missing_id`).
+//! The other input columns stay here: the output is assembled locally exactly as
+//! in offline mode, so the server never sees them. A chunk is split over [`CONNECTIONS`]
+//! keep-alive HTTP/1.1 connections driven by a current-thread tokio runtime, so that the
+//! server can screen the two halves in parallel.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -15,8 +21,10 @@ use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 
 use credgate_index::date::Day;
+use credgate_index::ids::Mode;
 use credgate_index::model::Scenario;
 
+use super::render::json_str;
 use super::{BatchError, Chunk, Screener};
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::Outcome;
@@ -27,7 +35,7 @@ pub const CONNECTIONS: usize = 2;
 pub struct Remote {
     url: String,
     authority: String,
-    /// `{path prefix}/v1/screen?scenario=…&as_of=…`.
+    /// `{path prefix}/v1/screen?scenario=…&as_of=…[&lenient=true]`.
     target: String,
     token: Option<String>,
     rt: tokio::runtime::Runtime,
@@ -42,6 +50,7 @@ impl Remote {
         token: Option<String>,
         scenario: Scenario,
         as_of: Day,
+        mode: Mode,
     ) -> Result<Remote, BatchError> {
         let bad = |detail: String| BatchError::Remote {
             url: url.to_string(),
@@ -60,8 +69,14 @@ impl Remote {
             .ok_or_else(|| bad("the URL has no host".into()))?
             .to_string();
         let prefix = uri.path().trim_end_matches('/');
+        // `--lenient` is the server's `lenient` parameter: the same rows get the same
+        // answers whichever side screens them.
+        let lenient = match mode {
+            Mode::Lenient => "&lenient=true",
+            Mode::Strict => "",
+        };
         let target = format!(
-            "{prefix}/v1/screen?scenario={}&as_of={as_of}",
+            "{prefix}/v1/screen?scenario={}&as_of={as_of}{lenient}",
             scenario.as_str()
         );
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -106,7 +121,7 @@ async fn post(
         .method(Method::POST)
         .uri(target)
         .header("host", authority)
-        .header("content-type", "text/csv; charset=utf-8")
+        .header("content-type", "application/x-ndjson")
         .header("accept", "application/x-ndjson");
     if let Some(t) = token {
         req = req.header("authorization", format!("Bearer {t}"));
@@ -143,15 +158,14 @@ async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
     Ok(sender)
 }
 
-/// A one-column CSV body (`id` header) holding the identifier of each row in `rows`.
-fn csv_body(chunk: &Chunk, id_col: usize, rows: std::ops::Range<usize>) -> Result<Bytes, String> {
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(rows.len() * 20 + 3));
-    w.write_record(["id"]).map_err(|e| e.to_string())?;
-    for i in rows {
-        w.write_record([chunk.cell(i, id_col)])
-            .map_err(|e| e.to_string())?;
+/// An NDJSON body holding the identifier cell of each row in `rows` as a JSON string.
+fn ndjson_body(chunk: &Chunk, id_col: usize, rows: &[usize]) -> Bytes {
+    let mut out = Vec::with_capacity(rows.len() * 22);
+    for &i in rows {
+        json_str(&mut out, chunk.cell(i, id_col));
+        out.push(b'\n');
     }
-    w.into_inner().map(Bytes::from).map_err(|e| e.to_string())
+    Bytes::from(out)
 }
 
 #[derive(Deserialize)]
@@ -244,16 +258,20 @@ fn into_result(row: Row) -> Result<ScreenResult, String> {
         Some("ric") => Some("ric"),
         Some(t) => return Err(format!("row {}: unknown id_type {t:?}", row.row)),
     };
-    // The only per-row error the server reports is an invalid identifier; anything else
-    // keeps its code in the message.
-    let error = row.error.map(|e| ScreenError {
-        code: "invalid_id",
-        message: if e.code == "invalid_id" {
-            e.message
-        } else {
-            format!("{}: {}", e.code, e.message)
-        },
-        expected_check: e.expected_check,
+    // The server's row errors keep their code; one this client does not know keeps it in
+    // the message.
+    let error = row.error.map(|e| {
+        let known = ["invalid_id", "missing_id", "invalid_row"]
+            .into_iter()
+            .find(|c| *c == e.code);
+        ScreenError {
+            code: known.unwrap_or("invalid_row"),
+            message: match known {
+                Some(_) => e.message,
+                None => format!("{}: {}", e.code, e.message),
+            },
+            expected_check: e.expected_check,
+        }
     });
     if decision.is_none() && error.is_none() {
         return Err(format!("row {}: neither a decision nor an error", row.row));
@@ -277,15 +295,17 @@ impl Screener for Remote {
         id_col: usize,
         out: &mut Vec<ScreenResult>,
     ) -> Result<(), BatchError> {
-        let n = chunk.len();
-        let per = n.div_ceil(self.conns.len()).max(1);
-        let ranges: Vec<std::ops::Range<usize>> =
-            (0..n).step_by(per).map(|s| s..(s + per).min(n)).collect();
-        let bodies = ranges
+        // A row that could not be parsed, or that has no identifier's column, is answered
+        // here with the error the server gives it; the others go to the server.
+        let sent: Vec<usize> = (0..chunk.len())
+            .filter(|&i| chunk.row_error(i, id_col).is_none())
+            .collect();
+        let per = sent.len().div_ceil(self.conns.len()).max(1);
+        let parts: Vec<&[usize]> = sent.chunks(per).collect();
+        let bodies: Vec<Bytes> = parts
             .iter()
-            .map(|r| csv_body(chunk, id_col, r.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| self.error(e))?;
+            .map(|rows| ndjson_body(chunk, id_col, rows))
+            .collect();
         let (authority, target, token) = (&self.authority, &self.target, self.token.as_deref());
         let answers = self.rt.block_on(async {
             let calls = self
@@ -295,10 +315,18 @@ impl Screener for Remote {
                 .map(|(slot, body)| post(slot, authority, target, token, body));
             join_all(calls).await
         });
-        out.clear();
-        for (range, answer) in ranges.iter().zip(answers) {
+        let mut answered = Vec::with_capacity(sent.len());
+        for (rows, answer) in parts.iter().zip(answers) {
             let body = answer.map_err(|e| self.error(e))?;
-            parse_rows(&body, range.len(), out).map_err(|e| self.error(e))?;
+            parse_rows(&body, rows.len(), &mut answered).map_err(|e| self.error(e))?;
+        }
+        let mut answered = answered.into_iter();
+        out.clear();
+        for i in 0..chunk.len() {
+            out.push(match chunk.row_error(i, id_col) {
+                Some(e) => ScreenResult::undecided(Some(e)),
+                None => answered.next().expect("one answer per row sent"),
+            });
         }
         Ok(())
     }
@@ -336,6 +364,32 @@ async fn join_all<F: std::future::Future<Output = Result<Bytes, String>>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_body_carries_every_cell_as_it_was_read() {
+        let cells = [" ", "\t", "", "a\"b,c\r\nd", "９１４１ ０１", "\u{3000}"];
+        let mut chunk = Chunk::default();
+        chunk.clear(1);
+        for cell in cells {
+            chunk.push_cell("name");
+            chunk.push_cell(cell);
+            chunk.end_row();
+        }
+        let rows: Vec<usize> = (0..cells.len()).collect();
+        let body = ndjson_body(&chunk, 1, &rows);
+        let sent: Vec<String> = body
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        assert_eq!(sent, cells);
+        // No line of the body is blank, so the server skips none of them.
+        assert!(body
+            .split(|&b| b == b'\n')
+            .rev()
+            .skip(1)
+            .all(|l| !l.iter().all(u8::is_ascii_whitespace)));
+    }
 
     #[test]
     fn parses_results_and_checks_their_order() {

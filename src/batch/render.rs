@@ -119,28 +119,13 @@ impl<'a> Answer<'a> {
         }
     }
 
-    /// The six result cells of a `credgate screen` CSV row, each but the last followed by a
-    /// comma (no line end): an invalid row leaves the decision cells empty and gives the
-    /// error's message.
+    /// The six result cells of a CSV row, each but the last followed by a comma (no line
+    /// end): the decision, the two flags (`false` for an invalid row), the lists and measures
+    /// joined with `;`, and the error as `code: message`.
     pub fn write_csv_cells(&self, out: &mut Vec<u8>) {
-        if let Some(e) = self.error {
-            out.extend_from_slice(b",,,,,");
-            csv_field(out, &e.message);
-            return;
-        }
-        self.write_decision_cells(out);
-    }
-
-    /// The six result cells of a `POST /v1/screen` CSV row: the same, except that an
-    /// invalid row keeps `false` in the flag cells and its error reads `code: message`.
-    pub fn write_server_csv_cells(&self, out: &mut Vec<u8>) {
         self.write_decision_cells(out);
         if let Some(e) = self.error {
-            let mut text = String::with_capacity(e.code.len() + 2 + e.message.len());
-            text.push_str(e.code);
-            text.push_str(": ");
-            text.push_str(&e.message);
-            csv_field(out, &text);
+            csv_field(out, &error_text(e));
         }
     }
 
@@ -156,6 +141,15 @@ impl<'a> Answer<'a> {
         csv_joined(out, self.measures);
         out.push(b',');
     }
+}
+
+/// An error as one cell of a CSV or xlsx row: `code: message`.
+pub fn error_text(e: &ScreenError) -> String {
+    let mut text = String::with_capacity(e.code.len() + 2 + e.message.len());
+    text.push_str(e.code);
+    text.push_str(": ");
+    text.push_str(&e.message);
+    text
 }
 
 fn bool_str(b: bool) -> &'static str {
@@ -301,24 +295,14 @@ mod tests {
             out.push(b'\n');
             // The former writer: the csv crate with the same six cells.
             let a = Answer::of_result(&r);
-            let cells: Vec<String> = match &r.error {
-                Some(e) => vec![
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    e.message.clone(),
-                ],
-                None => vec![
-                    a.decision.map_or("", Outcome::as_str).to_string(),
-                    r.heightened.to_string(),
-                    r.nonconforming.to_string(),
-                    r.lists.join(";"),
-                    r.measures.join(";"),
-                    String::new(),
-                ],
-            };
+            let cells: Vec<String> = vec![
+                a.decision.map_or("", Outcome::as_str).to_string(),
+                r.heightened.to_string(),
+                r.nonconforming.to_string(),
+                r.lists.join(";"),
+                r.measures.join(";"),
+                r.error.as_ref().map(error_text).unwrap_or_default(),
+            ];
             let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
             w.write_record(&cells).unwrap();
             assert_eq!(

@@ -1,6 +1,6 @@
 //! `credgate screen FILE (--index ROOT | --server URL [--token T]) --scenario S [--as-of D]
-//! [--out FILE] [--format csv|ndjson|xlsx] [--id-column NAME] [--lenient]`: batch screening
-//! of a supplier list. See [`AFTER_HELP`] for the output and the exit codes.
+//! [--out FILE] [--format csv|ndjson|xlsx] [--id-column NAME] [--lenient] [--full-ids]`: batch
+//! screening of a supplier list. See [`AFTER_HELP`] for the output and the exit codes.
 
 use std::path::PathBuf;
 
@@ -13,29 +13,34 @@ use crate::engine::{Engine, Outcome};
 
 pub const AFTER_HELP: &str = "\
 Input: CSV (UTF-8 or GB18030, a BOM is fine) or .xlsx (first worksheet). The identifier
-column is found by its header: 统一社会信用代码, 社会信用代码, 信用代码, uscc, credit_code,
-身份证号码, 身份证号, 证件号码, 证件号, subject_id or id (case and spaces ignored), or named
-with --id-column. The first row is the header when it has one of those names (or
---id-column is given) or none of its cells looks like an identifier (15 to 18 letters and
-digits, at least 6 of them digits); otherwise the list has no header:
-the first row is data, the identifier is the first column and the others are called
-column2, column3, .... Rows whose cells are all empty are skipped.
+column, as POST /v1/screen picks it: the one named with --id-column, else the one named id,
+else the one with the most specific of 统一社会信用代码, 社会信用代码, 信用代码, uscc,
+credit_code, 身份证号码, 身份证号, 公民身份号码, 证件号码, 证件号, subject_id (case and spaces
+ignored), else the first column. The first row is the header when it has one of those
+names (or --id-column is given) or none of its cells looks like an identifier (15 to 18
+letters and digits, at least 6 of them digits); otherwise the list has no header: the
+first row is data, the identifier is the first column and the others are called column2,
+column3, .... Rows as POST /v1/screen counts them: a line of only white space
+(or a worksheet row of blank cells) is skipped and not numbered; every other line is a row
+with a result: an empty identifier is invalid_id, a line that is not valid CSV (a quote
+left open) invalid_row, a row without the identifier's column missing_id.
 
-Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV):
-CSV and xlsx give the row number (row, counted like NDJSON's \"row\"), every input column as
-given, then decision, heightened, nonconforming, lists, measures (codes joined with ';') and
-error. The identifier column is your own data and is echoed unmasked. NDJSON rows are
-{\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,\"columns\"} as from POST /v1/screen,
-with people's numbers masked in \"id\". An invalid identifier gets an error in its row and
-never stops the run.
+Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV),
+the rows POST /v1/screen writes for the same list: CSV and xlsx give the row number (row,
+counted like NDJSON's \"row\"), the input columns, then decision, heightened, nonconforming,
+lists, measures (codes joined with ';') and error (code: message). NDJSON rows are
+{\"row\",\"input\",\"id\",\"id_type\",\"decision\",...,\"columns\"}. People's numbers are
+masked (410102********0211) in the identifier, in the other columns and in messages, as the
+server masks them, unless --full-ids is given (with --server, \"id\" is then what the server
+shows the token). An invalid identifier gets an error in its row and never stops the run.
 
 A summary goes to stderr at the end; a progress bar too when stderr is a terminal.
 
 Exit codes:
   0  every row screened; none denied, none invalid
   1  every row screened; at least one deny or invalid identifier (check the output)
-  2  usage or input/output problem: bad scenario or date, unreadable file, no identifier
-     column, unwritable output (partial output may have been written)
+  2  usage or input/output problem: bad scenario or date, unreadable file, no column named
+     by --id-column, unwritable output (partial output may have been written)
   3  the snapshot could not be opened, or the server failed";
 
 #[derive(clap::Args, Debug)]
@@ -65,12 +70,19 @@ pub struct Args {
     /// csv, ndjson or xlsx (xlsx needs --out).
     #[arg(long)]
     pub format: Option<String>,
-    /// The header of the identifier column, when it is not one of the known names.
+    /// The header of the identifier column, when it is not the one found by name (or the
+    /// first).
     #[arg(long)]
     pub id_column: Option<String>,
-    /// Accept organisation codes that fail only the MOD 31 check (pilot-area codes).
+    /// Accept organisation codes that fail only the MOD 31 check (pilot-area codes); with
+    /// --server, asks the server for `lenient=true`.
     #[arg(long)]
     pub lenient: bool,
+    /// Show people's identity numbers in full, in `id` and in everything echoed from the
+    /// list (the operator is entitled to them); with --server, `id` is as the server shows
+    /// it to the token.
+    #[arg(long)]
+    pub full_ids: bool,
     /// Rows per chunk (memory in use grows with it).
     #[arg(long, default_value_t = CHUNK_ROWS, hide = true)]
     pub chunk_rows: usize,
@@ -166,6 +178,7 @@ fn screen(args: Args) -> Result<Summary, Failure> {
         format,
         chunk_rows: args.chunk_rows,
         progress: batch::stderr_is_terminal(),
+        full_ids: args.full_ids,
     };
     if let Some(root) = &args.index {
         let engine = Engine::open_checked(root).map_err(|err| BatchError::Snapshot {
@@ -179,19 +192,14 @@ fn screen(args: Args) -> Result<Summary, Failure> {
             local.workers = w.max(1);
         }
         local.sorted = args.sort_ids;
+        local.full_ids = args.full_ids;
         Ok(batch::run(&job, &mut local)?)
     } else {
         let url = args
             .server
             .as_deref()
             .expect("clap requires --index or --server");
-        if args.lenient {
-            return Err(Invalid(
-                "--lenient applies to --index only; the server decides its own mode".into(),
-            )
-            .into());
-        }
-        let mut remote = batch::remote::Remote::new(url, args.token, scenario, as_of)?;
+        let mut remote = batch::remote::Remote::new(url, args.token, scenario, as_of, mode)?;
         Ok(batch::run(&job, &mut remote)?)
     }
 }

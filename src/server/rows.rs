@@ -3,19 +3,19 @@
 //! blocking pool, one chunk of records per call.
 
 use std::borrow::Cow;
-use std::io::Write;
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::screen::Batch;
 use super::split::{InputFormat, Records};
-use crate::batch::input::{headerless_names, is_header_row};
-use crate::batch::render::{json_str, Answer};
+use crate::batch::echo::Echoed;
+use crate::batch::input::{header_layout, headerless_names, named_id_column};
+use crate::batch::records::{invalid_row, missing_id};
+use crate::batch::render::Answer;
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::verdict::{ScreenPlan, Verdict};
 use crate::engine::{Engine, Outcome};
-use crate::trust::privacy::mask_numbers;
 
 /// How a CSV body is laid out, decided from its first record.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,22 +25,18 @@ pub struct CsvLayout {
     pub names: Vec<String>,
 }
 
-/// The first record is a header when one of its fields is `id` (the id is then that column)
-/// or when none of its fields looks like an identifier (the id is then the first column):
-/// see [`is_header_row`]. A first row holding a mistyped identifier, or names before the
-/// codes, is data and gets its result. A first record that is not valid CSV is data too
+/// The first record is a header or data by the rule `credgate screen` follows too
+/// ([`header_layout`]: a header when a field is a known identifier name or none looks like
+/// an identifier; the id is then the column named `id`, else the one with the most specific
+/// known name, else the first). A first row holding a mistyped identifier, or names before
+/// the codes, is data and gets its result. A first record that is not valid CSV is data too
 /// (an `invalid_row` result). Otherwise the body has no header: the id is the first column
 /// and the others are called `column2`, `column3`, …. Returns the layout and whether the
 /// record was a header.
 pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
     let text = String::from_utf8_lossy(first);
     let fields = csv_fields(&text).ok();
-    if let Some(fields) = fields.as_ref().filter(|f| is_header_row(f, &["id"])) {
-        let id_col = fields
-            .iter()
-            .position(|f| f.trim().eq_ignore_ascii_case("id"))
-            .unwrap_or(0);
-        let names = fields.iter().map(|f| f.trim().to_string()).collect();
+    if let Some((names, id_col)) = fields.as_deref().and_then(header_layout) {
         return (CsvLayout { id_col, names }, true);
     }
     (
@@ -52,83 +48,21 @@ pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
     )
 }
 
-const RESULT_COLUMNS: &str = "decision,heightened,nonconforming,lists,measures,error\n";
-
 /// The first line of a CSV answer: `row`, the input columns, then the result columns.
 /// Header names are the caller's text, masked like every echo.
 pub fn csv_header(batch: &Batch) -> String {
-    let mut out = b"row,".to_vec();
-    match (&batch.layout, batch.input) {
-        (Some(l), InputFormat::Csv) => {
-            for n in &l.names {
-                write_csv_field(&mut out, &batch.echo(n));
-                out.push(b',');
-            }
-        }
-        (None, InputFormat::Csv) => out.extend_from_slice(b"id,"),
-        _ => out.extend_from_slice(b"input,"),
-    }
-    out.extend_from_slice(RESULT_COLUMNS.as_bytes());
-    String::from_utf8_lossy(&out).into_owned()
+    let id = ["id".to_string()];
+    let input = ["input".to_string()];
+    let names: &[String] = match (&batch.layout, batch.input) {
+        (Some(l), InputFormat::Csv) => &l.names,
+        (None, InputFormat::Csv) => &id,
+        _ => &input,
+    };
+    let header = batch.writer(names.len()).csv_header(names);
+    String::from_utf8_lossy(&header).into_owned()
 }
 
-/// Splits one CSV record (RFC 4180 quoting) into fields.
-pub fn csv_fields(rec: &str) -> Result<Vec<Cow<'_, str>>, &'static str> {
-    let mut fields = Vec::new();
-    csv_fields_into(rec, &mut fields)?;
-    Ok(fields)
-}
-
-/// [`csv_fields`] into a vector that is cleared first, so that a chunk's records reuse one.
-pub fn csv_fields_into<'a>(
-    rec: &'a str,
-    fields: &mut Vec<Cow<'a, str>>,
-) -> Result<(), &'static str> {
-    let b = rec.as_bytes();
-    fields.clear();
-    let mut i = 0;
-    loop {
-        if b.get(i) == Some(&b'"') {
-            let mut s = String::new();
-            i += 1;
-            let mut seg = i;
-            loop {
-                let Some(j) = b[i..].iter().position(|&c| c == b'"').map(|p| p + i) else {
-                    return Err("a quoted field is not closed");
-                };
-                s.push_str(&rec[seg..j]);
-                if b.get(j + 1) == Some(&b'"') {
-                    s.push('"');
-                    i = j + 2;
-                    seg = i;
-                } else {
-                    i = j + 1;
-                    break;
-                }
-            }
-            if i < b.len() && b[i] != b',' {
-                return Err("text follows a closing quote");
-            }
-            fields.push(Cow::Owned(s));
-        } else {
-            let j = b[i..]
-                .iter()
-                .position(|&c| c == b',')
-                .map_or(b.len(), |p| p + i);
-            fields.push(Cow::Borrowed(&rec[i..j]));
-            i = j;
-        }
-        if i >= b.len() {
-            return Ok(());
-        }
-        i += 1;
-        if i == b.len() {
-            fields.push(Cow::Borrowed(""));
-            return Ok(());
-        }
-    }
-}
-
+pub use crate::batch::records::{csv_fields, csv_fields_into};
 pub use crate::batch::render::csv_field as write_csv_field;
 
 /// Counts of a batch, for `?summary=1` and the metrics.
@@ -166,124 +100,24 @@ impl Tally {
 /// An NDJSON/JSON row: its identifier and the other fields of its object, if any.
 type JsonRow<'a> = (Cow<'a, str>, Option<Map<String, Value>>);
 
-/// The columns echoed back with a row.
-enum Columns<'a> {
-    None,
-    Csv {
-        names: &'a [String],
-        fields: &'a [Cow<'a, str>],
-        id_col: usize,
-    },
-    Json(&'a Map<String, Value>),
-}
-
-impl Columns<'_> {
-    /// The `columns` object, as serde wrote it: entries in order, `columnN` for CSV cells
-    /// past the header, an object's other fields (sorted by key) without `id`. With `mask`,
-    /// people's numbers in names and values are masked ([`mask_numbers`]).
-    fn write_json(&self, out: &mut Vec<u8>, mask: bool) {
-        out.push(b'{');
-        let mut first = true;
-        let mut key = |out: &mut Vec<u8>, k: &str| {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            json_text(out, k, mask);
-            out.push(b':');
-        };
-        match self {
-            Columns::None => {}
-            Columns::Csv {
-                names,
-                fields,
-                id_col,
-            } => {
-                for (i, f) in fields.iter().enumerate() {
-                    if i == *id_col {
-                        continue;
-                    }
-                    match names.get(i) {
-                        Some(n) => key(out, n),
-                        None => key(out, &format!("column{}", i + 1)),
-                    }
-                    json_text(out, f, mask);
-                }
-            }
-            Columns::Json(map) => {
-                for (k, v) in map.iter().filter(|(k, _)| k.as_str() != "id") {
-                    key(out, k);
-                    json_value(out, v, mask);
-                }
-            }
-        }
-        out.push(b'}');
-    }
-}
-
-/// A JSON string of `text`, masked when `mask`.
-fn json_text(out: &mut Vec<u8>, text: &str, mask: bool) {
-    if mask {
-        json_str(out, &mask_numbers(text));
-    } else {
-        json_str(out, text);
-    }
-}
-
-/// A JSON value as serde_json writes it (compact), with people's numbers masked when `mask`:
-/// in strings and object keys at every depth, and a number that is one (an NDJSON
-/// `{"rep":410102196804120211}`) becomes the masked string, since `410102********0211` is
-/// no JSON number.
-fn json_value(out: &mut Vec<u8>, v: &Value, mask: bool) {
-    match v {
-        _ if !mask => {
-            // Writing a JSON value into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, v);
-        }
-        Value::String(s) => json_text(out, s, true),
-        Value::Number(n) => {
-            // Written into a buffer on the stack first, so that a number with nothing to mask
-            // costs no allocation.
-            let mut buf = [0u8; 40];
-            let mut cursor = std::io::Cursor::new(&mut buf[..]);
-            let owned;
-            let text = if write!(cursor, "{n}").is_ok() {
-                let len = cursor.position() as usize;
-                std::str::from_utf8(&buf[..len]).unwrap_or_default()
-            } else {
-                owned = n.to_string();
-                &owned
-            };
-            match mask_numbers(text) {
-                Cow::Owned(masked) => json_str(out, &masked),
-                Cow::Borrowed(text) => out.extend_from_slice(text.as_bytes()),
-            }
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                json_value(out, item, true);
-            }
-            out.push(b']');
-        }
-        Value::Object(map) => {
-            out.push(b'{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                json_text(out, k, true);
-                out.push(b':');
-                json_value(out, item, true);
-            }
-            out.push(b'}');
-        }
-        Value::Null | Value::Bool(_) => {
-            let _ = serde_json::to_writer(&mut *out, v);
-        }
+/// The identifier of an NDJSON or JSON array object and its other fields. The field is
+/// chosen as a CSV column is ([`named_id_column`]): `id`, else the most specific known
+/// identifier name (such as `统一社会信用代码`). An object has no column order to fall back
+/// on, so without such a field the row is `missing_id`.
+fn object_id(mut m: Map<String, Value>) -> Result<JsonRow<'static>, (&'static str, String)> {
+    let keys: Vec<&String> = m.keys().collect();
+    let Some(key) = named_id_column(&keys).map(|i| keys[i].clone()) else {
+        return Err((
+            "missing_id",
+            "the object has no `id` (or 统一社会信用代码, 身份证号码, … field)".to_string(),
+        ));
+    };
+    match m.remove(&key) {
+        Some(Value::String(s)) => Ok((Cow::Owned(s), Some(m))),
+        _ => Err((
+            "missing_id",
+            format!("the object's `{key}` is not a string"),
+        )),
     }
 }
 
@@ -368,76 +202,35 @@ pub fn screen_chunk(
                 let text = match std::str::from_utf8(rec) {
                     Ok(t) => t,
                     Err(e) => {
-                        let r = row_error(
-                            "invalid_row",
-                            format!("the row is not UTF-8 (byte {})", e.valid_up_to()),
-                        );
+                        let r = ScreenResult::undecided(Some(invalid_row(format!(
+                            "the row is not UTF-8 (byte {})",
+                            e.valid_up_to()
+                        ))));
                         let raw = raw_text(rec);
-                        emit(
-                            &mut out,
-                            batch,
-                            row,
-                            &raw,
-                            &Answer::of_result(&r),
-                            Columns::None,
-                            &[Cow::Borrowed(raw.as_ref())],
-                            names.len(),
-                            &mut tally,
-                        );
+                        let a = Answer::of_result(&r);
+                        emit(&mut out, batch, row, &raw, &a, Echoed::Raw, &mut tally);
                         continue;
                     }
                 };
                 if let Err(msg) = csv_fields_into(text, &mut fields) {
-                    let r = row_error("invalid_row", msg);
-                    emit(
-                        &mut out,
-                        batch,
-                        row,
-                        text,
-                        &Answer::of_result(&r),
-                        Columns::None,
-                        &[Cow::Borrowed(text)],
-                        names.len(),
-                        &mut tally,
-                    );
+                    let r = ScreenResult::undecided(Some(invalid_row(msg)));
+                    let a = Answer::of_result(&r);
+                    emit(&mut out, batch, row, text, &a, Echoed::Raw, &mut tally);
                     continue;
                 }
-                let cols = Columns::Csv {
+                let cols = Echoed::Cells {
                     names,
-                    fields: &fields,
+                    cells: &fields,
                     id_col,
                 };
                 match fields.get(id_col) {
                     None => {
-                        let r = row_error(
-                            "missing_id",
-                            format!("the row has no column {}", id_col + 1),
-                        );
+                        let r = ScreenResult::undecided(Some(missing_id(id_col)));
                         let a = Answer::of_result(&r);
-                        emit(
-                            &mut out,
-                            batch,
-                            row,
-                            "",
-                            &a,
-                            cols,
-                            &fields,
-                            names.len(),
-                            &mut tally,
-                        );
+                        emit(&mut out, batch, row, "", &a, cols, &mut tally);
                     }
                     Some(id) => with_answer(&plan, &mut v, id, batch.full_ids, |a| {
-                        emit(
-                            &mut out,
-                            batch,
-                            row,
-                            id,
-                            a,
-                            cols,
-                            &fields,
-                            names.len(),
-                            &mut tally,
-                        )
+                        emit(&mut out, batch, row, id, a, cols, &mut tally)
                     }),
                 }
             }
@@ -447,50 +240,34 @@ pub fn screen_chunk(
                     .position(|b| !b.is_ascii_whitespace())
                     .unwrap_or(rec.len());
                 let body = &rec[t..];
-                let parsed: Result<JsonRow, String> = match body.first() {
+                let parsed: Result<JsonRow, (&'static str, String)> = match body.first() {
                     Some(b'"') => match plain_json_string(body) {
                         Some(s) => Ok((Cow::Borrowed(s), None)),
                         None => serde_json::from_slice::<String>(body)
                             .map(|s| (Cow::Owned(s), None))
-                            .map_err(|e| e.to_string()),
+                            .map_err(|e| ("invalid_row", e.to_string())),
                     },
                     Some(b'{') => match serde_json::from_slice::<Map<String, Value>>(body) {
-                        Ok(mut m) => match m.remove("id") {
-                            Some(Value::String(s)) => Ok((Cow::Owned(s), Some(m))),
-                            _ => Err("the object has no string `id`".to_string()),
-                        },
-                        Err(e) => Err(e.to_string()),
+                        Ok(m) => object_id(m),
+                        Err(e) => Err(("invalid_row", e.to_string())),
                     },
-                    _ => Err(
+                    _ => Err((
+                        "invalid_row",
                         "expected an identifier string or an object with a string `id`".to_string(),
-                    ),
+                    )),
                 };
                 match parsed {
                     Ok((input, map)) => {
-                        let cols = map.as_ref().map_or(Columns::None, Columns::Json);
+                        let cols = Echoed::Json(map.as_ref());
                         with_answer(&plan, &mut v, &input, batch.full_ids, |a| {
-                            emit(&mut out, batch, row, &input, a, cols, &[], 0, &mut tally)
+                            emit(&mut out, batch, row, &input, a, cols, &mut tally)
                         });
                     }
-                    Err(msg) => {
-                        let code = if body.first() == Some(&b'{') && msg.contains("`id`") {
-                            "missing_id"
-                        } else {
-                            "invalid_row"
-                        };
+                    Err((code, msg)) => {
                         let r = row_error(code, msg);
                         let raw = raw_text(body);
-                        emit(
-                            &mut out,
-                            batch,
-                            row,
-                            &raw,
-                            &Answer::of_result(&r),
-                            Columns::None,
-                            &[],
-                            0,
-                            &mut tally,
-                        );
+                        let a = Answer::of_result(&r);
+                        emit(&mut out, batch, row, &raw, &a, Echoed::Raw, &mut tally);
                     }
                 }
             }
@@ -499,89 +276,26 @@ pub fn screen_chunk(
     (Bytes::from(out), tally)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Writes one row ([`RowWriter::write`]) and counts it.
 fn emit(
     out: &mut Vec<u8>,
     batch: &Batch,
     row: u64,
     input: &str,
     r: &Answer<'_>,
-    columns: Columns<'_>,
-    fields: &[Cow<'_, str>],
-    ncols: usize,
+    echoed: Echoed<'_>,
     tally: &mut Tally,
 ) {
-    // Everything echoed is the caller's own text, and a person's number in it is masked
-    // like everywhere else unless the key holds `personal_full`: the input of a person's
-    // valid number shows as the masked `id`; a valid organisation code as it was sent; any
-    // other input (a mistyped number, a row that could not be parsed) and every other
-    // column with each number in it masked ([`mask_numbers`]).
-    let mask = !batch.full_ids;
-    let shown: Cow<'_, str> = match (r.id, r.id_type) {
-        _ if !mask => Cow::Borrowed(input),
-        (Some(id), Some("ric")) => Cow::Borrowed(id),
-        (Some(_), Some(_)) => Cow::Borrowed(input),
-        _ => mask_numbers(input),
-    };
-    // An error message may quote the row.
-    let masked_error = r.error.and_then(|e| match batch.echo(&e.message) {
-        Cow::Owned(message) => Some(ScreenError {
-            message,
-            ..e.clone()
-        }),
-        Cow::Borrowed(_) => None,
-    });
-    let masked_answer;
-    let r = match &masked_error {
-        Some(e) => {
-            masked_answer = Answer {
-                error: Some(e),
-                ..*r
-            };
-            &masked_answer
-        }
-        None => r,
-    };
     tally.rows += 1;
     match r.decision {
         Some(d) => tally.by_outcome[Outcome::ALL.iter().position(|&o| o == d).unwrap_or(0)] += 1,
         None => tally.invalid += 1,
     }
-    if !batch.csv_out {
-        // {"row","input",<the result's fields>,"columns"}, as one line.
-        let _ = write!(out, "{{\"row\":{row},\"input\":");
-        json_str(out, &shown);
-        out.push(b',');
-        r.write_json_fields(out);
-        out.extend_from_slice(b",\"columns\":");
-        columns.write_json(out, mask);
-        out.extend_from_slice(b"}\n");
-        return;
-    }
-    // `row`, the input columns (or `input`), the result columns.
-    let _ = write!(out, "{row},");
-    if batch.input == InputFormat::Csv {
-        // Exactly the header's columns, so the result columns stay under their headers: a
-        // short row is padded, and cells beyond the header's are not echoed (NDJSON output
-        // echoes them as `columnN`).
-        let width = ncols.max(1);
-        for f in fields.iter().take(width) {
-            if f.as_ref() == input {
-                write_csv_field(out, &shown);
-            } else {
-                write_csv_field(out, &batch.echo(f));
-            }
-            out.push(b',');
-        }
-        for _ in fields.len().min(width)..width {
-            out.push(b',');
-        }
-    } else {
-        write_csv_field(out, &shown);
-        out.push(b',');
-    }
-    r.write_server_csv_cells(out);
-    out.push(b'\n');
+    let width = match (batch.input, &batch.layout) {
+        (InputFormat::Csv, Some(l)) => l.names.len(),
+        _ => 1,
+    };
+    batch.writer(width).write(out, row, input, r, &echoed);
 }
 
 #[cfg(test)]
@@ -597,29 +311,6 @@ mod tests {
         assert!(!shown.contains("4101021"), "{shown}");
         assert!(shown.ends_with('a'), "{shown}");
         assert_eq!(raw_text(b"short,row"), "short,row");
-    }
-
-    #[test]
-    fn csv_fields_follow_rfc4180() {
-        let f = |s| {
-            csv_fields(s)
-                .unwrap()
-                .into_iter()
-                .map(|c| c.into_owned())
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(f("a,b,c"), ["a", "b", "c"]);
-        assert_eq!(f("a,,"), ["a", "", ""]);
-        assert_eq!(f("\"x,\"\"y\"\"\",z"), ["x,\"y\"", "z"]);
-        assert_eq!(f("\"a\nb\""), ["a\nb"]);
-        assert_eq!(
-            csv_fields("\"abc").unwrap_err(),
-            "a quoted field is not closed"
-        );
-        assert_eq!(
-            csv_fields("\"a\"b").unwrap_err(),
-            "text follows a closing quote"
-        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! `{"row","input","id","id_type","decision","heightened","nonconforming","lists","measures",
 //! "error","columns"}`; CSV with `Accept: text/csv`: `row`, the input columns, then
 //! `decision,heightened,nonconforming,lists,measures,error`. Echoed caller text has people's
-//! numbers masked unless the key holds `personal_full` ([`Batch::echo`]). With `?summary=1`
+//! numbers masked unless the key holds `personal_full` ([`RowWriter`]). With `?summary=1`
 //! (NDJSON only) a last line `{"summary":{…}}` counts the rows. A body that breaks off, passes
 //! the size cap or is not one well-formed JSON array ends the output, after the rows read
 //! before the break, with a line `{"error":{…}}` (NDJSON) or `#error,"<code>: <message>"`
@@ -41,6 +41,7 @@ use super::routes::{
 use super::rows::{self, CsvLayout, Tally};
 use super::split::{InputFormat, Records, Splitter};
 use super::{trail, Body, Caller, State};
+use crate::batch::echo::RowWriter;
 use crate::engine::Engine;
 
 /// Chunks being screened at once.
@@ -64,13 +65,13 @@ pub struct Batch {
 }
 
 impl Batch {
-    /// Caller text as it may be echoed back: with people's numbers masked unless the key
-    /// holds `personal_full`.
-    pub fn echo<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
-        if self.full_ids {
-            std::borrow::Cow::Borrowed(text)
-        } else {
-            crate::trust::privacy::mask_numbers(text)
+    /// The writer of this batch's rows, CSV lines `width` input columns wide: people's
+    /// numbers in echoed text are masked unless the key holds `personal_full`.
+    pub fn writer(&self, width: usize) -> RowWriter {
+        RowWriter {
+            csv: self.csv_out,
+            mask: !self.full_ids,
+            width,
         }
     }
 }

@@ -5,39 +5,14 @@
 
 use std::fmt;
 
+use crate::batch::records::Lines;
+pub use crate::batch::records::Records;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputFormat {
     Csv,
     Ndjson,
     JsonArray,
-}
-
-/// Complete records, copied out of the stream in order.
-#[derive(Default)]
-pub struct Records {
-    pub data: Vec<u8>,
-    /// End offset of each record in `data`; record `i` starts where `i - 1` ended.
-    pub ends: Vec<usize>,
-}
-
-impl Records {
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    pub fn get(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.data[start..self.ends[i]]
-    }
-
-    fn push(&mut self, rec: &[u8]) {
-        self.data.extend_from_slice(rec);
-        self.ends.push(self.data.len());
-    }
 }
 
 /// The body is not one well-formed JSON array (rows themselves are never a structural error).
@@ -72,12 +47,9 @@ pub struct Splitter {
     start: usize,
     /// Bytes dropped from the front of `buf` so far (for error offsets).
     dropped: u64,
-    in_quotes: bool,
+    /// CSV and NDJSON: the records' line rule, shared with `credgate screen`.
+    lines: Lines,
     json: Json,
-}
-
-fn is_blank(rec: &[u8]) -> bool {
-    rec.iter().all(u8::is_ascii_whitespace)
 }
 
 impl Splitter {
@@ -88,7 +60,7 @@ impl Splitter {
             scan: 0,
             start: 0,
             dropped: 0,
-            in_quotes: false,
+            lines: Lines::new(format == InputFormat::Csv),
             json: Json::BeforeOpen,
         }
     }
@@ -114,10 +86,7 @@ impl Splitter {
     pub fn finish(&mut self, out: &mut Records) -> Result<(), StructureError> {
         match self.format {
             InputFormat::Csv | InputFormat::Ndjson => {
-                let rest = &self.buf[self.start..];
-                if !is_blank(rest) {
-                    out.push(strip_cr(rest));
-                }
+                self.lines.finish(&self.buf[self.start..], out);
                 self.start = self.buf.len();
                 Ok(())
             }
@@ -143,22 +112,8 @@ impl Splitter {
     }
 
     fn lines(&mut self, out: &mut Records) {
-        let csv = self.format == InputFormat::Csv;
-        let mut i = self.scan;
-        while i < self.buf.len() {
-            let b = self.buf[i];
-            if csv && b == b'"' {
-                self.in_quotes = !self.in_quotes;
-            } else if b == b'\n' && !self.in_quotes {
-                let rec = &self.buf[self.start..i];
-                if !is_blank(rec) {
-                    out.push(strip_cr(rec));
-                }
-                self.start = i + 1;
-            }
-            i += 1;
-        }
-        self.scan = i;
+        self.start = self.lines.scan(&self.buf, self.scan, self.start, out);
+        self.scan = self.buf.len();
     }
 
     fn json(&mut self, out: &mut Records) -> Result<(), StructureError> {
@@ -295,10 +250,6 @@ impl Splitter {
         self.json = Json::AfterElem;
         self.start = end;
     }
-}
-
-fn strip_cr(rec: &[u8]) -> &[u8] {
-    rec.strip_suffix(b"\r").unwrap_or(rec)
 }
 
 #[cfg(test)]

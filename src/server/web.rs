@@ -207,6 +207,19 @@ mod tests {
         })
     }
 
+    /// The page picks a CSV's code column itself (it sends the column as `id`), so its copy
+    /// of the identifier column names must be the server's, in the same order.
+    #[test]
+    fn the_page_knows_the_server_s_code_column_names() {
+        let js = include_str!("web/app.js");
+        let line = js
+            .lines()
+            .find(|l| l.starts_with("const ID_COLUMNS = ["))
+            .expect("app.js declares ID_COLUMNS");
+        let names: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        assert_eq!(names, crate::batch::input::ID_COLUMNS);
+    }
+
     #[test]
     fn unknown_asset_is_not_found() {
         let req = Request::builder().uri("/assets/nope.js").body(()).unwrap();

@@ -804,7 +804,16 @@ function csvFields(rec) {
   }
 }
 
-const CODE_COLUMNS = /^(id|统一社会信用代码|社会信用代码|信用代码|身份证号码|身份证号|公民身份号码|证件号码|证件号)$/i;
+/**
+ * Header names that mark the code column, most specific first: a copy of the server's
+ * batch::input::ID_COLUMNS (a test in src/server/web.rs compares the two). Names compare
+ * trimmed and in lower case.
+ */
+const ID_COLUMNS = ["统一社会信用代码", "社会信用代码", "信用代码", "uscc", "credit_code", "身份证号码", "身份证号", "公民身份号码", "证件号码", "证件号", "subject_id", "id"];
+
+function headerName(name) {
+  return name.trim().toLowerCase();
+}
 
 /**
  * Whether a field looks like an identifier: 15 to 18 letters or digits, at least 6 of them
@@ -817,16 +826,29 @@ function looksLikeId(field) {
 
 /**
  * The server's rule for a first row (batch::input::is_header_row): a header when a field is
- * `id` or when no field looks like an identifier; otherwise it is data.
+ * a known code column name or when no field looks like an identifier; otherwise it is data.
  */
 function isHeaderRow(fields) {
-  return fields.some((f) => f.trim().toLowerCase() === "id") || !fields.some(looksLikeId);
+  return fields.some((f) => ID_COLUMNS.includes(headerName(f))) || !fields.some(looksLikeId);
+}
+
+/**
+ * The server's code column of a header (batch::input::id_column): the one named `id`, else
+ * the one with the most specific known name, else the first.
+ */
+function idColumn(names) {
+  const norm = names.map(headerName);
+  for (const name of ["id", ...ID_COLUMNS]) {
+    const i = norm.indexOf(name);
+    if (i >= 0) return i;
+  }
+  return 0;
 }
 
 /**
  * A CSV list laid out for the server: `names` (the header's names, or `id, column2, …` when
- * the first row is data), `idCol` (the `id` column, else one with a known identifier name,
- * else the first), the `records` of data and the header line each part is sent with. That
+ * the first row is data), `idCol` (the server's choice: `id`, else the most specific known
+ * code column name, else the first), the `records` of data and the header line each part is sent with. That
  * line names the code column `id` and so is a header by any rule, whatever the first row
  * was; the names the clerk gave are kept for the download.
  */
@@ -839,8 +861,7 @@ function csvLayout(text) {
   let data;
   if (isHeaderRow(first)) {
     names = first.map((f) => f.trim());
-    idCol = names.findIndex((n) => n.toLowerCase() === "id");
-    if (idCol < 0) idCol = Math.max(0, names.findIndex((n) => CODE_COLUMNS.test(n)));
+    idCol = idColumn(names);
     data = records.slice(1);
   } else {
     names = first.map((_, i) => (i === 0 ? "id" : `column${i + 1}`));
