@@ -138,17 +138,3 @@ fn with_keys_the_page_loads_and_its_api_calls_need_the_token() {
     assert_eq!(ok.status, 200);
     assert_eq!(ok.json()["decision"], "deny");
 }
-
-/// The page lays out a workbook's download around the column the server screens in it
-/// (`workbookLayout` in app.js), so it must pick that column as the server does: by the
-/// server's list of code column names, in the server's order of preference.
-#[test]
-fn the_page_picks_a_workbooks_code_column_by_the_servers_names() {
-    let js = include_str!("../src/server/web/app.js");
-    let names: Vec<String> = credgate::batch::input::ID_COLUMNS
-        .iter()
-        .map(|n| format!("{n:?}"))
-        .collect();
-    let expected = format!("const WORKBOOK_CODE_COLUMNS = [{}];", names.join(", "));
-    assert!(js.contains(&expected), "app.js should say {expected}");
-}

@@ -880,8 +880,6 @@ function csvLayout(text) {
 // its order and under its names, as a CSV list's download has them. Only that row and the
 // shared strings before the last it uses are inflated; the rest of the archive is not read.
 
-/** Known names of a code column, in the server's order of preference (batch::input::ID_COLUMNS). */
-const WORKBOOK_CODE_COLUMNS = ["统一社会信用代码", "社会信用代码", "信用代码", "uscc", "credit_code", "身份证号码", "身份证号", "证件号码", "证件号", "subject_id", "id"];
 
 /** The entries of a zip archive by lower-case name (the server's reader ignores case): method, size, offset. */
 function zipEntries(bytes) {
@@ -1072,13 +1070,8 @@ async function workbookLayout(bytes) {
     if (sharedFeed) sharedFeed.close();
   }
   if (!cells) return null;
-  // The server's rules: the code column is one named `id`, else the first known name
-  // (renamed `id` before the rows are read), and the row is a header when it has one or
-  // when none of its cells looks like an identifier; otherwise it is data.
-  const norm = cells.map((c) => c.trim().toLowerCase());
-  let idCol = norm.indexOf("id");
-  for (const n of WORKBOOK_CODE_COLUMNS) if (idCol < 0) idCol = norm.indexOf(n);
-  if (idCol >= 0 || !cells.some(looksLikeId)) return { names: cells.map((c) => c.trim()), idCol: Math.max(idCol, 0) };
+  // The server's rules for a first row, the same as for a CSV list's (isHeaderRow, idColumn).
+  if (isHeaderRow(cells)) return { names: cells.map((c) => c.trim()), idCol: idColumn(cells) };
   return { names: cells.map((_, i) => (i === 0 ? "id" : `column${i + 1}`)), idCol: 0 };
 }
 
