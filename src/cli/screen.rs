@@ -185,8 +185,6 @@ fn screen(args: Args) -> Result<Summary, Failure> {
             path: root.clone(),
             err,
         })?;
-        // Many decisions: find the strings that may hold a person's number once.
-        engine.scan_text();
         let mut local = Local::new(&engine, scenario, as_of, today, mode);
         if let Some(w) = args.workers {
             local.workers = w.max(1);

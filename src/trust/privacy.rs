@@ -114,6 +114,15 @@ pub fn mask18(id: &str) -> String {
 /// count as their ASCII forms, and the masked text is written with ASCII digits. Other text
 /// is returned as it is, without allocating.
 pub fn mask_input(input: &str) -> Cow<'_, str> {
+    // Most text has too few digits to be anything masked: a full-width digit's UTF-8 starts
+    // with EF, an ASCII one is itself, so fewer such bytes than MIN_RUN settle it at once.
+    let digitish = input
+        .bytes()
+        .filter(|&b| b.is_ascii_digit() || b == 0xEF)
+        .count();
+    if digitish < MIN_RUN {
+        return Cow::Borrowed(input);
+    }
     let compact = || input.chars().filter(|&c| !separator(c)).map(half_width);
     let n = compact().count();
     let personal = n >= MIN_RUN
