@@ -188,7 +188,7 @@ impl RowWriter {
             ..*answer
         };
         if self.csv {
-            decimal(out, row);
+            crate::engine::json::decimal(out, row);
             out.push(b',');
             self.input_cells(input, &answer, echoed, |cell| {
                 csv_field(out, cell);
@@ -199,7 +199,7 @@ impl RowWriter {
             return;
         }
         out.extend_from_slice(b"{\"row\":");
-        decimal(out, row);
+        crate::engine::json::decimal(out, row);
         out.extend_from_slice(b",\"input\":");
         json_str(out, &self.shown(input, &answer));
         out.push(b',');
@@ -306,22 +306,6 @@ fn json_value(out: &mut Vec<u8>, v: &Value, mask: bool) {
             let _ = serde_json::to_writer(&mut *out, v);
         }
     }
-}
-
-/// Appends `n` in decimal (a row number on every row: `write!` would go through the
-/// formatting machinery for it).
-fn decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 #[cfg(test)]

@@ -161,8 +161,14 @@ pub fn day(out: &mut Vec<u8>, d: Day) {
     out.push(b'"');
 }
 
-fn number(out: &mut Vec<u8>, mut n: u32) {
-    let mut digits = [0u8; 10];
+fn number(out: &mut Vec<u8>, n: u32) {
+    decimal(out, u64::from(n));
+}
+
+/// Appends `n` in decimal, without the formatting machinery (a number on every row of a
+/// batch, several in every decision).
+pub(crate) fn decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
         at -= 1;
