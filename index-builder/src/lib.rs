@@ -9,6 +9,7 @@ pub mod date;
 pub mod format;
 pub mod ids;
 pub mod manifest;
+pub mod mask;
 pub mod model;
 pub mod names;
 pub mod publish;

@@ -14,6 +14,7 @@ use credgate_index::build::{build_with_budget, BuildError, BuildOptions};
 use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
 use credgate_index::format::reader::Snapshot;
+use credgate_index::mask::mask_numbers;
 use credgate_index::source::Encoding;
 use credgate_index::synth::{self, SynthOptions};
 
@@ -268,10 +269,16 @@ fn run_build(
             println!("{}: not UTF-8, read as GB18030", s.path);
         }
     }
+    // Build logs travel further than the sources do: people's numbers in a reason (a valid
+    // number under the wrong subject_type, a mistyped one) are masked here. The rejects
+    // report beside the snapshot keeps them whole, for whoever corrects the source.
     for r in report.rejects.iter().take(10) {
         println!(
             "  reject {}:{} {} {}",
-            r.file, r.line, r.record_id, r.reason
+            r.file,
+            r.line,
+            mask_numbers(&r.record_id),
+            mask_numbers(&r.reason)
         );
     }
     if report.rejects.len() > 10 {

@@ -143,3 +143,29 @@ fn file_encoding_refuses_an_unknown_path_or_encoding() {
         );
     }
 }
+
+/// Not about encodings, but about what the same command prints: a rejected row's reason that
+/// quotes a person's number is masked on standard output, and kept whole in the report.
+#[test]
+fn the_printed_rejects_mask_people_s_numbers() {
+    let src = tempfile::tempdir().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    source(src.path());
+    // A valid resident ID number under subject_type org: rejected, the reason quoting it.
+    let person = "410102196804120211";
+    std::fs::write(
+        src.path().join("lists/b.csv"),
+        format!(
+            "{LIST_HEADER}P1,court_defaulter,org,{person},王某,法院,D3,,2024-01-01,2024-01-01,,\n"
+        ),
+    )
+    .unwrap();
+    let out = build(src.path(), root.path(), &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("reject lists/b.csv:2"), "{stdout}");
+    assert!(!stdout.contains(person), "{stdout}");
+    assert!(stdout.contains("410102********0211"), "{stdout}");
+    let report = std::fs::read_to_string(root.path().join("rejects.csv")).unwrap();
+    assert!(report.contains(person), "{report}");
+}
