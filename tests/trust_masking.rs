@@ -183,9 +183,13 @@ fn requests() -> Vec<Req> {
 /// A person of the sample who appears only inside echoed text.
 const PERSON2: &str = "410102199505161527";
 
+/// A person's number written in groups, as the whole of a field.
+const SPLIT: &str = "410103－19710730－1034";
+
 /// The sample, with people's numbers written into free text as government exports do: the
-/// court record of 恒达 names its legal representative with his number in its reason and
-/// (full-width) in its document number, and another person's number in its authority.
+/// court record of 恒达 names its legal representative with his number in its reason (also
+/// in full-width digits), another person's number in its authority, and a third person's,
+/// written in groups, is the whole of its document number.
 fn source(dir: &std::path::Path) -> std::path::PathBuf {
     let src = dir.join("source");
     copy_dir(&repo().join("data/sample"), &src);
@@ -194,8 +198,8 @@ fn source(dir: &std::path::Path) -> std::path::PathBuf {
     let edited = text.replacen(
         "郑州市中原区人民法院,(2024)豫0102执1234号,有履行能力而拒不履行生效法律文书确定义务",
         &format!(
-            "郑州市中原区人民法院（承办人{}）,(2024)豫0102执1234号（４１０１０２１９６８０４１２０２１１）,\
-             法定代表人王建国（{}）有履行能力而拒不履行",
+            "郑州市中原区人民法院（承办人{}）,{SPLIT},\
+             法定代表人王建国（{}）（４１０１０２１９６８０４１２０２１１）有履行能力而拒不履行",
             PEOPLE[1], PEOPLE[0]
         ),
         1,
@@ -248,7 +252,7 @@ fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
             assert_eq!(r.status, req.status, "{method} {path}: {text}");
             let raw_seen = PEOPLE
                 .iter()
-                .chain([&raw_typo, &"４１０１０２１９６８０４１２０２１１"])
+                .chain([&raw_typo, &"４１０１０２１９６８０４１２０２１１", &SPLIT])
                 .any(|n| text.contains(n));
             // Error messages are masked for every key.
             if token == "tok-masked" || req.status != 200 {

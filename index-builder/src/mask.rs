@@ -48,41 +48,32 @@ fn separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '-' | '－' | '\u{2010}'..='\u{2015}')
 }
 
-/// The byte ranges of `text` that hold a run of [`MIN_RUN`] or more digits (ASCII or
-/// full-width), in order. A string of the snapshot that overlaps none of the ranges found in
-/// its string heap has nothing [`mask_numbers`] would mask, so the engine masks only the few
-/// that do (the heap is scanned once per snapshot).
-pub fn digit_runs(text: &[u8]) -> Vec<(usize, usize)> {
+/// The byte ranges of `text` that hold [`MIN_RUN`] or more digits (ASCII or full-width)
+/// with nothing between them but separators (see [`mask_input`]), in order: every place where
+/// [`mask_numbers`] could find something to mask, a run or a whole field of a number written
+/// in groups. A string of the snapshot that overlaps none of the ranges found in its string
+/// heap has nothing to mask, so the engine masks only the few that do (the heap is scanned
+/// once per snapshot). A range may be wider than what is masked; never narrower.
+pub fn digit_runs(text: &str) -> Vec<(usize, usize)> {
     let mut runs = Vec::new();
-    let (mut start, mut len) = (0, 0);
-    let mut i = 0;
-    while i < text.len() {
-        // A full-width digit `０`..`９` is EF BC 90..99 in UTF-8.
-        let width = match text[i] {
-            b'0'..=b'9' => 1,
-            0xEF if text.get(i + 1) == Some(&0xBC)
-                && matches!(text.get(i + 2), Some(0x90..=0x99)) =>
-            {
-                3
+    // The run so far: where its first digit starts, where its last digit ends, its digits.
+    let (mut start, mut end, mut digits) = (0, 0, 0);
+    for (i, c) in text.char_indices() {
+        if digit(c) {
+            if digits == 0 {
+                start = i;
             }
-            _ => 0,
-        };
-        if width == 0 {
-            if len >= MIN_RUN {
-                runs.push((start, i));
+            digits += 1;
+            end = i + c.len_utf8();
+        } else if digits > 0 && !separator(c) {
+            if digits >= MIN_RUN {
+                runs.push((start, end));
             }
-            len = 0;
-            i += 1;
-            continue;
+            digits = 0;
         }
-        if len == 0 {
-            start = i;
-        }
-        len += 1;
-        i += width;
     }
-    if len >= MIN_RUN {
-        runs.push((start, text.len()));
+    if digits >= MIN_RUN {
+        runs.push((start, end));
     }
     runs
 }
@@ -223,9 +214,9 @@ mod tests {
 
     #[test]
     fn digit_runs_find_what_mask_numbers_masks() {
-        assert!(digit_runs("有限公司，2024年第12345号".as_bytes()).is_empty());
+        assert!(digit_runs("有限公司，2024年第12345号").is_empty());
         let text = "法定代表人（410102196804120211）与（４１０１０２１９６８０４１２０２１１）";
-        let runs = digit_runs(text.as_bytes());
+        let runs = digit_runs(text);
         assert_eq!(runs.len(), 2);
         assert_eq!(&text[runs[0].0..runs[0].1], "410102196804120211");
         assert_eq!(
@@ -233,12 +224,22 @@ mod tests {
             "４１０１０２１９６８０４１２０２１１"
         );
         // Runs at either end of the text, and exactly 13 and 14 digits.
-        assert_eq!(digit_runs(b"12345678901234"), vec![(0, 14)]);
-        assert!(digit_runs(b"1234567890123,").is_empty());
-        assert_eq!(digit_runs(b"a12345678901234"), vec![(1, 15)]);
+        assert_eq!(digit_runs("12345678901234"), vec![(0, 14)]);
+        assert!(digit_runs("1234567890123,").is_empty());
+        assert_eq!(digit_runs("a12345678901234"), vec![(1, 15)]);
+        // Numbers written in groups, as a whole field is masked: the run spans the groups.
+        for grouped in [
+            "4101 0219 6804 1202 110",
+            "410184-1979-0214-1699",
+            "４１０１０２\u{3000}１９６８０４１２\u{2012}０２１１",
+        ] {
+            assert_eq!(digit_runs(grouped), vec![(0, grouped.len())], "{grouped}");
+            assert!(matches!(mask_numbers(grouped), Cow::Owned(_)), "{grouped}");
+        }
+        assert!(digit_runs("4101 0219 6804 1 号").is_empty());
         // Whatever the run finder misses, mask_numbers leaves alone.
         for t in ["x1234567890123y", "12345678901２3"] {
-            assert!(digit_runs(t.as_bytes()).is_empty());
+            assert!(digit_runs(t).is_empty());
             assert!(matches!(mask_numbers(t), Cow::Borrowed(_)), "{t}");
         }
     }

@@ -204,8 +204,14 @@ impl Engine {
     /// only at the strings that overlap one. Worth it for many decisions (a server, a batch);
     /// a single check skips it and looks at the few strings it shows.
     pub fn scan_text(&self) {
-        self.digit_runs
-            .get_or_init(|| privacy::digit_runs(self.snapshot.strings_heap()));
+        self.digit_runs.get_or_init(|| {
+            let heap = self.snapshot.strings_heap();
+            match std::str::from_utf8(heap) {
+                Ok(text) => privacy::digit_runs(text),
+                // Not text (verify refuses such a snapshot): every string is looked at.
+                Err(_) => vec![(0, heap.len())],
+            }
+        });
     }
 
     /// A free-text string of the snapshot (a name, reason, document number, authority) as a
