@@ -162,7 +162,6 @@ fn requests() -> Vec<Req> {
     );
     v.push(Req::get(format!("/v1/subjects/{p}/x")).status(404));
     v.push(Req::get(format!("/v1/nothing/{p}")).status(404));
-    v.push(Req::get(format!("/v1/search?name={p}")));
     for bad in [
         format!("/v1/check?id=914101027110665834&scenario={p}"),
         format!("/v1/check?id=914101027110665834&scenario=procurement&as_of={p}"),
@@ -268,6 +267,29 @@ fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
     }
     // The personal_full key does see numbers (else the test above proves nothing).
     assert!(full_saw_raw >= PEOPLE.len() * 3, "{full_saw_raw}");
+    // A name search may not guess at what a masked number hides, digit by digit, unless the
+    // key may see it anyway (six digits are shown by the mask itself).
+    for (query, token, status) in [
+        ("%E6%81%92%E8%BE%BE4101021", "tok-masked", 400),
+        ("%E6%81%92%E8%BE%BE4101%2002-1", "tok-masked", 400),
+        ("%E6%81%92%E8%BE%BE410102", "tok-masked", 200),
+        ("%E6%81%92%E8%BE%BE4101021", "tok-full", 200),
+        (PEOPLE[0], "tok-masked", 400),
+        (PEOPLE[0], "tok-full", 200),
+    ] {
+        let auth = format!("Bearer {token}");
+        let r = request(
+            p.addr,
+            "GET",
+            &format!("/v1/search?name={query}"),
+            &[("Authorization", auth.as_str())],
+            b"",
+        );
+        assert_eq!(r.status, status, "{query} ({token}): {}", r.text());
+        if token == "tok-masked" {
+            assert!(!r.text().contains(PEOPLE[0]), "{}", r.text());
+        }
+    }
     let (_, log) = p.stop("TERM");
     for n in PEOPLE.iter().chain([&raw_typo]) {
         assert!(!log.contains(n), "the log shows {n}:\n{log}");

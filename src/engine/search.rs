@@ -31,7 +31,15 @@ pub enum SearchError {
     /// Fuzzy search of names longer than [`MAX_FUZZY_CHARS`] characters is refused: the
     /// automaton's rows grow with the query.
     TooLongForFuzzy,
+    /// A query with more than [`MAX_DIGITS`] digits in a row, from a caller who may not see
+    /// people's numbers in full: names that hold one show it masked, and matching such a
+    /// query would tell the hidden digits one guess at a time.
+    TooManyDigits,
 }
+
+/// The most digits in a row (separators aside) a name search may hold for a caller without
+/// `personal_full`: the first six of a person's number are shown anyway.
+pub const MAX_DIGITS: usize = 6;
 
 impl fmt::Display for SearchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,6 +48,12 @@ impl fmt::Display for SearchError {
             SearchError::TooLongForFuzzy => {
                 f.write_str("name is too long for a fuzzy search; search without fuzzy")
             }
+            SearchError::TooManyDigits => write!(
+                f,
+                "name holds more than {MAX_DIGITS} digits in a row: a key without \
+                 personal_full may not search by what a masked number hides; look the \
+                 subject up by its identifier (/v1/check, /v1/subjects/{{id}}) instead"
+            ),
         }
     }
 }
@@ -177,6 +191,9 @@ impl Engine {
         if q.is_empty() {
             return Err(SearchError::EmptyName);
         }
+        if !opts.full_personal_ids && most_digits_in_a_row(&q) > MAX_DIGITS {
+            return Err(SearchError::TooManyDigits);
+        }
         let snap = self.snapshot();
         let names = snap.names();
         // Ordinals in match order (exact, prefix, fuzzy by distance), each subject once.
@@ -238,9 +255,33 @@ impl Engine {
     }
 }
 
+/// The most digits (ASCII or full-width) in `text` with nothing but separators between them
+/// (the separators a person's number is written with; see `credgate_index::mask`).
+fn most_digits_in_a_row(text: &str) -> usize {
+    let (mut most, mut run) = (0, 0);
+    for c in text.chars() {
+        if c.is_ascii_digit() || ('０'..='９').contains(&c) {
+            run += 1;
+            most = most.max(run);
+        } else if !(c.is_whitespace() || matches!(c, '-' | '－' | '\u{2010}'..='\u{2015}')) {
+            run = 0;
+        }
+    }
+    most
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_in_a_row_count_across_separators() {
+        assert_eq!(most_digits_in_a_row("恒达公司"), 0);
+        assert_eq!(most_digits_in_a_row("供应商2024年12号"), 4);
+        assert_eq!(most_digits_in_a_row("法人4101021"), 7);
+        assert_eq!(most_digits_in_a_row("410184-1979-0"), 11);
+        assert_eq!(most_digits_in_a_row("４１０１０２１"), 7);
+    }
     use fst::{IntoStreamer, Map, Streamer};
 
     fn matches(query: &str, keys: &[&str], max: u32) -> Vec<String> {
