@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use credgate_index::ids::IdError;
 
-use crate::trust::privacy::{cut, mask_numbers};
+use crate::trust::privacy::{cut, mask_input, mask_numbers};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -90,7 +90,7 @@ impl ApiError {
     /// The path is shown with its `%XX` escapes decoded, so that a person's number spelled with
     /// escaped digits is masked like any other in [`ApiError::body`].
     pub fn not_found(path: &str) -> ApiError {
-        let shown = cut(&unescape_for_display(path), 200).into_owned();
+        let shown = cut(&mask_input(&unescape_for_display(path)), 200).into_owned();
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -118,7 +118,7 @@ impl ApiError {
     }
 
     pub fn unsupported_type(found: &str, expected: &str) -> ApiError {
-        let shown = cut(found, 100);
+        let shown = cut(&mask_input(found), 100).into_owned();
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -128,7 +128,7 @@ impl ApiError {
 
     /// A body declared in a charset other than UTF-8.
     pub fn not_utf8(charset: &str) -> ApiError {
-        let shown = cut(charset, 100);
+        let shown = cut(&mask_input(charset), 100).into_owned();
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
@@ -282,6 +282,9 @@ mod tests {
             ApiError::not_found(&format!("/v1/x/{}{n}", "a".repeat(181))),
             ApiError::unsupported_type(&format!("text/{}{n}", "a".repeat(82)), "text/csv"),
             ApiError::not_utf8(&format!("{}{n}", "a".repeat(90))),
+            // A number written in groups, the whole of what is echoed.
+            ApiError::unsupported_type("4101 0219 6804 1202 11", "text/csv"),
+            ApiError::not_found("/4101%200219%206804%201202%2011"),
         ] {
             let body = String::from_utf8(api.body()).unwrap();
             assert!(!body.contains("4101021"), "{body}");

@@ -87,7 +87,8 @@ fn takes(names: &[&str]) -> String {
 #[cold]
 #[inline(never)]
 fn unknown(name: &str, takes: &str) -> ApiError {
-    let shown = crate::server::errors::unescape_for_display(name);
+    let unescaped = crate::server::errors::unescape_for_display(name);
+    let shown = crate::trust::privacy::mask_input(&unescaped);
     let escaped = if name.contains('%') {
         " (written with %-escapes: names are matched as written, not decoded)"
     } else {
@@ -264,7 +265,11 @@ mod tests {
                 "id=1&%61s_of=2020-01-01",
                 "\"as_of\" (written with %-escapes",
             ),
-            ("id=1&4101%302196804120211=1", "\"410102196804120211\""),
+            ("id=1&4101%302196804120211=1", "\"410102********0211\""),
+            (
+                "id=1&4101%200219%206804%201202%2011=1",
+                "\"410102********0211\"",
+            ),
             ("ID=1", "\"ID\""),
             ("id=1&id=2", "`id` is given more than once"),
             ("lenient&id=1&lenient", "`lenient` is given more than once"),
