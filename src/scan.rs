@@ -26,11 +26,16 @@ fn word(w: &[u8]) -> u64 {
 
 /// The position of the first byte of `bytes` that is `a` or `b`.
 pub fn find_either(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
+    find_any(bytes, [a, b])
+}
+
+/// The position of the first byte of `bytes` that is one of `set`.
+pub fn find_any<const N: usize>(bytes: &[u8], set: [u8; N]) -> Option<usize> {
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for w in &mut words {
         let x = word(w);
-        let hit = equal(x, a) | equal(x, b);
+        let hit = set.iter().fold(0, |hit, &b| hit | equal(x, b));
         if hit != 0 {
             return Some(at + hit.trailing_zeros() as usize / 8);
         }
@@ -39,7 +44,7 @@ pub fn find_either(bytes: &[u8], a: u8, b: u8) -> Option<usize> {
     words
         .remainder()
         .iter()
-        .position(|&c| c == a || c == b)
+        .position(|c| set.contains(c))
         .map(|i| at + i)
 }
 

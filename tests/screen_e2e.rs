@@ -353,6 +353,15 @@ fn every_path_counts_the_same_rows() {
     assert_eq!(rows[2]["row"], 3);
     assert!(rows[2]["decision"].is_string(), "{rows:?}");
 
+    // Lines ended by a CR alone (old Mac exports) are rows like any others; a CR inside
+    // quotes stays in its field.
+    let list = b"id,tag\r914101027110665834,a\r\r91410184MAUN17PB6B,\"b\rc\"\r";
+    let rows = e.every_way("mac.csv", list);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["decision"], "deny", "{rows:?}");
+    assert_eq!(rows[1]["row"], 2);
+    assert_eq!(rows[1]["columns"]["tag"], "b\rc", "{rows:?}");
+
     let rows = e.every_way("open.csv", b"id,tag\n\"914101027110665834\n");
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["error"]["code"], "invalid_row", "{rows:?}");

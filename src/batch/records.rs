@@ -1,8 +1,8 @@
 //! What a row of a CSV list is: one rule for `credgate screen` and `POST /v1/screen`, so the
 //! same file gets the same rows and row numbers on every path.
 //!
-//! - A record ends at a line feed outside double quotes (a quoted field may hold line
-//!   breaks); a carriage return before the line feed is dropped.
+//! - A record ends at a line end outside double quotes (a quoted field may hold line
+//!   breaks): LF, CRLF, or a CR alone, as old Mac exports end lines.
 //! - A record of nothing but white space (space, tab, CR, LF, form feed) is not a row: it is
 //!   skipped and not numbered. Every other record is a row and gets a result: `,` is a row
 //!   whose identifier is empty (`invalid_id`).
@@ -90,11 +90,17 @@ impl Lines {
     /// ends in it goes to `out` (unless blank). Returns where the unfinished record now
     /// begins.
     pub fn scan(&mut self, buf: &[u8], scan: usize, mut start: usize, out: &mut Records) -> usize {
-        // From one quote or line feed to the next, eight bytes at a time (NDJSON's quotes
-        // are not looked for: a line feed always ends its record).
-        let quote = if self.csv { b'"' } else { b'\n' };
+        // From one quote or line end to the next, eight bytes at a time. A CSV line ends at
+        // a line feed or at a carriage return (CRLF, and the CR alone of old Mac exports:
+        // the LF of a CRLF then ends an empty record, which is no row). NDJSON's quotes are
+        // not looked for, and only a line feed ends its record.
+        let set = if self.csv {
+            [b'"', b'\n', b'\r']
+        } else {
+            [b'\n'; 3]
+        };
         let mut i = scan;
-        while let Some(p) = crate::scan::find_either(&buf[i.min(buf.len())..], quote, b'\n') {
+        while let Some(p) = crate::scan::find_any(&buf[i.min(buf.len())..], set) {
             let at = i + p;
             if buf[at] == b'"' && self.csv {
                 self.in_quotes = !self.in_quotes;
