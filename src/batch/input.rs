@@ -621,12 +621,16 @@ impl RecordRow<'_> {
 
 /// Line ends in `text`: LF, CRLF, or a CR alone (old Mac exports), as [`Lines`] cuts them.
 fn newlines(text: &[u8]) -> u64 {
+    let lf = text.iter().filter(|&&b| b == b'\n').count() as u64;
+    if crate::scan::find_any(text, [b'\r']).is_none() {
+        return lf;
+    }
     let lone_cr = text
         .windows(2)
         .filter(|w| w[0] == b'\r' && w[1] != b'\n')
         .count();
     let last_cr = text.last() == Some(&b'\r');
-    (text.iter().filter(|&&b| b == b'\n').count() + lone_cr + usize::from(last_cr)) as u64
+    lf + (lone_cr + usize::from(last_cr)) as u64
 }
 
 /// The first worksheet of a workbook, read cell by cell through calamine's streaming
