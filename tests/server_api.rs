@@ -5,16 +5,9 @@ mod common;
 use common::http::TestServer;
 use common::{build_sample, sample_today};
 
-fn server() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().unwrap();
-    build_sample(dir.path(), sample_today());
-    let s = TestServer::start(dir.path(), sample_today(), |_| {});
-    (dir, s)
-}
-
 #[test]
 fn check_get_and_post_give_the_decision() {
-    let (_d, s) = server();
+    let (_d, s) = TestServer::sample();
     let r = s.get("/v1/check?id=914101027110665834&scenario=procurement");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/json"));
@@ -92,7 +85,7 @@ fn check_get_and_post_give_the_decision() {
 
 #[test]
 fn invalid_ids_are_422_with_the_expected_check() {
-    let (_d, s) = server();
+    let (_d, s) = TestServer::sample();
     let v = s
         .get("/v1/check?id=91110000600037341N&scenario=procurement")
         .error(422, "invalid_id");
@@ -106,7 +99,7 @@ fn invalid_ids_are_422_with_the_expected_check() {
 
 #[test]
 fn subjects_profile_has_every_scenario() {
-    let (_d, s) = server();
+    let (_d, s) = TestServer::sample();
     let v = s.get("/v1/subjects/914101027110665834").json();
     assert_eq!(v["known"], true);
     assert_eq!(v["decisions"]["procurement"], "deny");
@@ -131,7 +124,7 @@ fn subjects_profile_has_every_scenario() {
 
 #[test]
 fn search_exact_prefix_fuzzy_with_people_masked() {
-    let (_d, s) = server();
+    let (_d, s) = TestServer::sample();
     let enc = |t: &str| t.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
     let v = s
         .get(&format!(
@@ -185,7 +178,7 @@ fn search_exact_prefix_fuzzy_with_people_masked() {
 
 #[test]
 fn snapshot_health_and_metrics() {
-    let (_d, s) = server();
+    let (_d, s) = TestServer::sample();
     let id = s.wait_ready(None);
     let v = s.get("/v1/snapshot").json();
     assert_eq!(v["snapshot_id"], id);
@@ -257,7 +250,7 @@ fn readyz_is_503_without_a_snapshot() {
 
 #[test]
 fn unknown_and_repeated_query_parameters_are_refused() {
-    let (_d, s) = server();
+    let (_d, s) = TestServer::sample();
     let check = "/v1/check?id=914101027110665834&scenario=procurement";
     // A misspelt as_of used to answer for today with 200.
     let v = s
@@ -340,7 +333,7 @@ fn unknown_and_repeated_query_parameters_are_refused() {
 
 #[test]
 fn bodies_in_a_charset_other_than_utf8_are_415() {
-    let (_d, s) = server();
+    let (_d, s) = TestServer::sample();
     let csv = "id,名称\n914101027110665834,郑州市中原区恒达建材有限公司\n".as_bytes();
     for ctype in [
         "text/csv; charset=gb18030",

@@ -107,16 +107,9 @@ fn list_with_a_missing_string() -> Vec<u8> {
     )
 }
 
-fn server() -> (tempfile::TempDir, TestServer) {
-    let dir = tempfile::tempdir().unwrap();
-    build_sample(dir.path(), sample_today());
-    let s = TestServer::start(dir.path(), sample_today(), |_| {});
-    (dir, s)
-}
-
 #[test]
 fn an_empty_shared_string_is_empty_and_the_rest_keep_their_places() {
-    let (_d, s) = server();
+    let (_d, s) = TestServer::sample();
     let r = s.post(
         "/v1/screen?scenario=transport",
         XLSX,
@@ -137,7 +130,7 @@ fn an_empty_shared_string_is_empty_and_the_rest_keep_their_places() {
 
 #[test]
 fn a_workbook_that_refers_past_its_strings_is_a_clean_400() {
-    let (_d, s) = server();
+    let (_d, s) = TestServer::sample();
     let r = s.post(
         "/v1/screen?scenario=transport",
         XLSX,

@@ -21,6 +21,16 @@ pub struct TestServer {
 
 impl TestServer {
     /// Serves `root` (which may not hold a snapshot yet) with `today` fixed.
+    /// A server of the sample data, built into a directory that lives as long as the
+    /// returned guard.
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn sample() -> (tempfile::TempDir, TestServer) {
+        let dir = tempfile::tempdir().unwrap();
+        super::build_sample(dir.path(), super::sample_today());
+        let s = TestServer::start(dir.path(), super::sample_today(), |_| {});
+        (dir, s)
+    }
+
     pub fn start(root: &Path, today: Day, tweak: impl FnOnce(&mut Config)) -> TestServer {
         TestServer::start_with(root, today, tweak, |_| {})
     }
