@@ -48,6 +48,27 @@ fn separator(c: char) -> bool {
     c.is_whitespace() || matches!(c, '-' | '－' | '\u{2010}'..='\u{2015}')
 }
 
+/// The stretches of `text` made of digits (ASCII or full-width) with nothing between them but
+/// separators (see [`mask_input`]): the byte range from a stretch's first digit to the end
+/// of its last, and how many digits it holds, in order.
+fn digit_stretches(text: &str) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (start, first) = chars.find(|&(_, c)| digit(c))?;
+        let (mut end, mut digits) = (start + first.len_utf8(), 1);
+        while let Some(&(i, c)) = chars.peek() {
+            if digit(c) {
+                end = i + c.len_utf8();
+                digits += 1;
+            } else if !separator(c) {
+                break;
+            }
+            chars.next();
+        }
+        Some((start, end, digits))
+    })
+}
+
 /// The byte ranges of `text` that hold [`MIN_RUN`] or more digits (ASCII or full-width)
 /// with nothing between them but separators (see [`mask_input`]), in order: every place where
 /// [`mask_numbers`] could find something to mask, a run or a whole field of a number written
@@ -55,27 +76,18 @@ fn separator(c: char) -> bool {
 /// heap has nothing to mask, so the engine masks only the few that do (the heap is scanned
 /// once per snapshot). A range may be wider than what is masked; never narrower.
 pub fn digit_runs(text: &str) -> Vec<(usize, usize)> {
-    let mut runs = Vec::new();
-    // The run so far: where its first digit starts, where its last digit ends, its digits.
-    let (mut start, mut end, mut digits) = (0, 0, 0);
-    for (i, c) in text.char_indices() {
-        if digit(c) {
-            if digits == 0 {
-                start = i;
-            }
-            digits += 1;
-            end = i + c.len_utf8();
-        } else if digits > 0 && !separator(c) {
-            if digits >= MIN_RUN {
-                runs.push((start, end));
-            }
-            digits = 0;
-        }
-    }
-    if digits >= MIN_RUN {
-        runs.push((start, end));
-    }
-    runs
+    digit_stretches(text)
+        .filter(|&(_, _, digits)| digits >= MIN_RUN)
+        .map(|(start, end, _)| (start, end))
+        .collect()
+}
+
+/// The most digits (ASCII or full-width) in `text` with nothing but separators between them.
+pub fn most_digits_in_a_row(text: &str) -> usize {
+    digit_stretches(text)
+        .map(|(_, _, digits)| digits)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Masks every person's number inside free text a caller sent (an echoed CSV cell or row, a

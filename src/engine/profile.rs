@@ -196,8 +196,8 @@ impl Engine {
             id_type: id.id_type().as_str(),
             name: subject
                 .as_ref()
-                .filter(|s| !snap.str(s.name).is_empty())
-                .map(|s| self.text(s.name, opts)),
+                .map(|s| self.text(s.name, opts))
+                .filter(|n| !n.is_empty()),
             nonconforming: id.is_nonconforming(),
             as_of,
             known: subject.is_some(),

@@ -277,8 +277,8 @@ impl Engine {
             name: subject
                 .as_ref()
                 .filter(|s| self.visible(s, as_of, today))
-                .filter(|s| !snap.str(s.name).is_empty())
-                .map(|s| self.text(s.name, opts)),
+                .map(|s| self.text(s.name, opts))
+                .filter(|n| !n.is_empty()),
             measures,
             records,
             snapshot: snap.id(),

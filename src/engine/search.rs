@@ -12,6 +12,7 @@ use credgate_index::model::SubjectType;
 use credgate_index::names::normalize_name;
 
 use super::{display_id, Engine, Options};
+use crate::trust::privacy;
 
 #[derive(Serialize, Debug)]
 pub struct SearchHit<'a> {
@@ -191,7 +192,7 @@ impl Engine {
         if q.is_empty() {
             return Err(SearchError::EmptyName);
         }
-        if !opts.full_personal_ids && most_digits_in_a_row(&q) > MAX_DIGITS {
+        if !opts.full_personal_ids && privacy::most_digits_in_a_row(&q) > MAX_DIGITS {
             return Err(SearchError::TooManyDigits);
         }
         let snap = self.snapshot();
@@ -255,27 +256,13 @@ impl Engine {
     }
 }
 
-/// The most digits (ASCII or full-width) in `text` with nothing but separators between them
-/// (the separators a person's number is written with; see `credgate_index::mask`).
-fn most_digits_in_a_row(text: &str) -> usize {
-    let (mut most, mut run) = (0, 0);
-    for c in text.chars() {
-        if c.is_ascii_digit() || ('０'..='９').contains(&c) {
-            run += 1;
-            most = most.max(run);
-        } else if !(c.is_whitespace() || matches!(c, '-' | '－' | '\u{2010}'..='\u{2015}')) {
-            run = 0;
-        }
-    }
-    most
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn digits_in_a_row_count_across_separators() {
+        use privacy::most_digits_in_a_row;
         assert_eq!(most_digits_in_a_row("恒达公司"), 0);
         assert_eq!(most_digits_in_a_row("供应商2024年12号"), 4);
         assert_eq!(most_digits_in_a_row("法人4101021"), 7);

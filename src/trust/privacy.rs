@@ -14,7 +14,9 @@ use sha2::Sha256;
 
 // The masking rules live beside the identifier parser, whose separators they share, so that
 // the index builder masks what it prints with them too.
-pub use credgate_index::mask::{cut, digit_runs, mask_input, mask_numbers, MIN_RUN};
+pub use credgate_index::mask::{
+    cut, digit_runs, mask_input, mask_numbers, most_digits_in_a_row, MIN_RUN,
+};
 
 /// The keyed pseudonym of subjects.
 #[derive(Clone)]
