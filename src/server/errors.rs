@@ -7,13 +7,12 @@
 //! body ([`ApiError::body`]), for every caller: an error is written apart from the key's
 //! scopes (many before the key is known), and the caller knows what it sent.
 
-use std::borrow::Cow;
-
 use hyper::StatusCode;
 use serde::Serialize;
 
 use credgate_index::ids::IdError;
 
+use super::query::unescape_for_display;
 use crate::trust::privacy::{cut, mask_input, mask_numbers};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -196,40 +195,12 @@ impl ApiError {
     }
 }
 
-/// `path` with every valid `%XX` escape decoded (an invalid one stays as written), invalid
-/// UTF-8 replaced: for messages only, never for routing.
-pub(crate) fn unescape_for_display(path: &str) -> Cow<'_, str> {
-    let b = path.as_bytes();
-    if !b.contains(&b'%') {
-        return Cow::Borrowed(path);
-    }
-    let hex = |c: u8| (c as char).to_digit(16);
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let escape = match (b[i], b.get(i + 1), b.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| (h * 16 + l) as u8),
-            _ => None,
-        };
-        match escape {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use credgate_index::date::Day;
     use credgate_index::ids::{parse, Mode};
+    use std::borrow::Cow;
 
     #[test]
     fn invalid_id_carries_the_expected_check_character() {

@@ -87,7 +87,7 @@ fn takes(names: &[&str]) -> String {
 #[cold]
 #[inline(never)]
 fn unknown(name: &str, takes: &str) -> ApiError {
-    let unescaped = crate::server::errors::unescape_for_display(name);
+    let unescaped = unescape_for_display(name);
     let shown = crate::trust::privacy::mask_input(&unescaped);
     let escaped = if name.contains('%') {
         " (written with %-escapes: names are matched as written, not decoded)"
@@ -173,29 +173,54 @@ pub fn decode(v: &str) -> Option<Cow<'_, str>> {
     if find_either(v.as_bytes(), b'%', b'+').is_none() {
         return Some(Cow::Borrowed(v));
     }
-    let b = v.as_bytes();
+    let (bytes, all_valid) = unescape(v.as_bytes(), true);
+    if !all_valid {
+        return None;
+    }
+    String::from_utf8(bytes).ok().map(Cow::Owned)
+}
+
+/// `path` with every valid `%XX` escape decoded (an invalid one stays as written), invalid
+/// UTF-8 replaced: for messages only, never for routing.
+pub(crate) fn unescape_for_display(path: &str) -> Cow<'_, str> {
+    if !path.as_bytes().contains(&b'%') {
+        return Cow::Borrowed(path);
+    }
+    let (bytes, _) = unescape(path.as_bytes(), false);
+    Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `b` with its `%XX` escapes decoded (and `+` as a space when `plus_is_space`), and whether
+/// every `%` began a valid escape; one that does not is kept as written.
+fn unescape(b: &[u8], plus_is_space: bool) -> (Vec<u8>, bool) {
+    let hex = |c: u8| (c as char).to_digit(16);
     let mut out = Vec::with_capacity(b.len());
+    let mut all_valid = true;
     let mut i = 0;
     while i < b.len() {
         match b[i] {
             b'%' => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                let hi = b.get(i + 1).copied().and_then(hex)?;
-                let lo = b.get(i + 2).copied().and_then(hex)?;
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
+                let escape = b
+                    .get(i + 1)
+                    .copied()
+                    .and_then(hex)
+                    .zip(b.get(i + 2).copied().and_then(hex));
+                match escape {
+                    Some((hi, lo)) => {
+                        out.push((hi * 16 + lo) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    None => all_valid = false,
+                }
+                out.push(b'%');
             }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
+            b'+' if plus_is_space => out.push(b' '),
+            c => out.push(c),
         }
+        i += 1;
     }
-    String::from_utf8(out).ok().map(Cow::Owned)
+    (out, all_valid)
 }
 
 #[cfg(test)]
