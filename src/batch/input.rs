@@ -271,33 +271,25 @@ pub fn layout(
     wanted: Option<&str>,
     reader: &mut RowReader,
 ) -> Result<(Vec<String>, usize), BatchError> {
-    let cells = match &first {
-        Row::Cells(cells) => Some(cells),
-        Row::Malformed(..) => None,
-    };
-    match (cells, wanted) {
-        (Some(cells), Some(_)) => {
+    let width = match (&first, wanted) {
+        (Row::Cells(cells), Some(_)) => {
             let names: Vec<String> = cells.iter().map(|c| c.trim().to_string()).collect();
             let id_col = find_id_column(&names, wanted)?;
             return Ok((names, id_col));
         }
-        (Some(cells), None) => {
-            if let Some(layout) = header_layout(cells) {
-                return Ok(layout);
-            }
-        }
-        (None, Some(wanted)) => {
-            let Row::Malformed(text, _) = first else {
-                unreachable!("matched above")
-            };
+        (Row::Cells(cells), None) => match header_layout(cells) {
+            Some(layout) => return Ok(layout),
+            None => cells.len(),
+        },
+        (Row::Malformed(text, _), Some(wanted)) => {
             return Err(BatchError::NoIdColumn {
                 wanted: wanted.to_string(),
-                headers: vec![text],
-            });
+                headers: vec![text.clone()],
+            })
         }
-        (None, None) => {}
-    }
-    let names = headerless_names(cells.map_or(1, Vec::len));
+        (Row::Malformed(..), None) => 1,
+    };
+    let names = headerless_names(width);
     reader.unread(first);
     Ok((names, 0))
 }
