@@ -102,6 +102,19 @@ impl Fixture {
         ])
     }
 
+    /// `credgate screen FILE --index ROOT --scenario procurement` and `extra`.
+    fn procurement(&self, file: &std::path::Path, extra: &[&str]) -> Output {
+        let mut args = vec![
+            file.to_str().unwrap(),
+            "--index",
+            self.root.to_str().unwrap(),
+            "--scenario",
+            "procurement",
+        ];
+        args.extend_from_slice(extra);
+        self.cli(&args)
+    }
+
     fn cli(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_credgate"))
             .arg("screen")
@@ -452,13 +465,7 @@ fn exit_codes_and_messages() {
     let bad = f.write("bad.csv", b"name,id\nx,12345\n");
     let nocol = f.write("nocol.csv", "名称,电话\n甲,123\n".as_bytes());
 
-    let o = f.cli(&[
-        clean.to_str().unwrap(),
-        "--index",
-        root,
-        "--scenario",
-        "procurement",
-    ]);
+    let o = f.procurement(&clean, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let stdout = String::from_utf8(o.stdout.clone()).unwrap();
     assert!(
@@ -475,23 +482,11 @@ fn exit_codes_and_messages() {
         stderr(&o)
     );
 
-    let o = f.cli(&[
-        bad.to_str().unwrap(),
-        "--index",
-        root,
-        "--scenario",
-        "procurement",
-    ]);
+    let o = f.procurement(&bad, &[]);
     assert_eq!(o.status.code(), Some(1), "an invalid row: {}", stderr(&o));
     assert!(stderr(&o).contains("invalid 1"));
 
-    let o = f.cli(&[
-        nocol.to_str().unwrap(),
-        "--index",
-        root,
-        "--scenario",
-        "procurement",
-    ]);
+    let o = f.procurement(&nocol, &[]);
     // No known name: the first column is the identifier's, as on the server.
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("invalid 1"), "{}", stderr(&o));
@@ -500,15 +495,7 @@ fn exit_codes_and_messages() {
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
-    let o = f.cli(&[
-        nocol.to_str().unwrap(),
-        "--index",
-        root,
-        "--scenario",
-        "procurement",
-        "--id-column",
-        "税号",
-    ]);
+    let o = f.procurement(&nocol, &["--id-column", "税号"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("no column named \"税号\"")
@@ -516,15 +503,7 @@ fn exit_codes_and_messages() {
         "{}",
         stderr(&o)
     );
-    let o = f.cli(&[
-        nocol.to_str().unwrap(),
-        "--index",
-        root,
-        "--scenario",
-        "procurement",
-        "--id-column",
-        " 电话 ",
-    ]);
+    let o = f.procurement(&nocol, &["--id-column", " 电话 "]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -541,15 +520,7 @@ fn exit_codes_and_messages() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown scenario"), "{}", stderr(&o));
-    let o = f.cli(&[
-        clean.to_str().unwrap(),
-        "--index",
-        root,
-        "--scenario",
-        "procurement",
-        "--format",
-        "xlsx",
-    ]);
+    let o = f.procurement(&clean, &["--format", "xlsx"]);
     assert_eq!(o.status.code(), Some(2));
     let o = f.cli(&[
         "/nonexistent.csv",
@@ -822,7 +793,6 @@ fn server_mode_matches_offline_mode() {
 #[test]
 fn out_appears_only_whole_and_never_over_the_input() {
     let f = fixture();
-    let root = f.root.to_str().unwrap();
     let list = f.write("list.csv", format!("id\n{DENIED}\n{FAST}\n").as_bytes());
     let out = f.write("results.csv", b"earlier results\n");
     let files = || {
@@ -851,15 +821,7 @@ fn out_appears_only_whole_and_never_over_the_input() {
     assert_eq!(files(), before);
 
     // The input as the output is refused before anything is written.
-    let o = f.cli(&[
-        list.to_str().unwrap(),
-        "--index",
-        root,
-        "--scenario",
-        "procurement",
-        "--out",
-        list.to_str().unwrap(),
-    ]);
+    let o = f.procurement(&list, &["--out", list.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("input file"), "{}", stderr(&o));
     assert_eq!(
