@@ -269,7 +269,8 @@ fn a_gb18030_list_with_an_ascii_first_window_is_detected_by_its_first_chinese_te
 }
 
 /// A list read from a pipe cannot be read twice, so its first 64 KiB decide alone (as
-/// documented): the same list fails at its first Chinese name, saying so.
+/// documented): read as UTF-8, the same list's Chinese row is an `invalid_row` (not the end
+/// of the run: every other row is screened), and the summary says why and what to do.
 #[test]
 fn a_piped_list_is_detected_by_its_first_window() {
     let f = fixture();
@@ -283,16 +284,26 @@ fn a_piped_list_is_detected_by_its_first_window() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        // The reader may stop at the bad line before the end is written.
-        let _ = stdin.write_all(&late_chinese_list());
-    });
+    let list = late_chinese_list();
+    let rows = list.iter().filter(|&&b| b == b'\n').count() - 1;
+    let writer = std::thread::spawn(move || stdin.write_all(&list).unwrap());
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
-    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let results: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), rows);
+    assert_eq!(results[0]["decision"], "fast_track");
+    let last = results.last().unwrap();
+    assert_eq!(last["error"]["code"], "invalid_row", "{last}");
     assert!(
-        stderr.contains("not valid utf-8") && stderr.contains("give a GB18030 one as a file"),
+        stderr.contains("invalid 1;")
+            && stderr.contains("1 of the invalid rows are not UTF-8")
+            && stderr.contains("give a GB18030 one as a file"),
         "{stderr}"
     );
 }

@@ -429,3 +429,41 @@ fn every_path_screens_the_same_column() {
     assert_eq!(rows[0]["decision"], "deny");
     assert_eq!(rows[1]["error"]["code"], "invalid_id");
 }
+
+/// A row holding bytes that are not UTF-8 (a GBK name pasted into a UTF-8 list, past the
+/// first 64 KiB by which the CLI tells the encoding) is a row answered `invalid_row` with the
+/// same message offline, through the server and by the server itself; the CLI used to stop
+/// the whole run at it. The server takes a first record that is not UTF-8 for data, not a
+/// header: it is row 1, answered alike.
+#[test]
+fn a_row_that_is_not_utf8_is_an_invalid_row_every_way() {
+    let e = env();
+    let mut list = "id,name\n".as_bytes().to_vec();
+    let mut n = 0;
+    while list.len() < 70_000 {
+        list.extend_from_slice("914101027110665834,恒达\n".as_bytes());
+        n += 1;
+    }
+    list.extend_from_slice(b"914101844590813695,");
+    list.extend_from_slice(&[0xBA, 0xE3, 0xB4, 0xEF]); // 恒达 in GBK
+    list.extend_from_slice(b"\n91410184MAUN17PB6X,x\n");
+    let rows = e.every_way("mixed.csv", &list);
+    assert_eq!(rows.len(), n + 2, "{:?}", &rows[n..]);
+    assert_eq!(rows[0]["decision"], "deny");
+    let bad = &rows[n];
+    assert_eq!(bad["row"], n + 1, "{bad}");
+    assert_eq!(bad["error"]["code"], "invalid_row", "{bad}");
+    assert_eq!(
+        bad["error"]["message"],
+        "the row is not UTF-8 (byte 20 of the row)"
+    );
+    assert_eq!(rows[n + 1]["error"]["code"], "invalid_id");
+
+    let mut list = "名称,id,".as_bytes().to_vec();
+    list.extend_from_slice(&[0xE6, 0x81, b'\n']); // a character cut short
+    list.extend_from_slice(b"914101027110665834,x\n");
+    let rows = lines(&e.post(&list, "ndjson", ""));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["error"]["code"], "invalid_row", "{rows:?}");
+    assert_eq!(rows[1]["decision"], "deny", "{rows:?}");
+}

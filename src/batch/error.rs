@@ -13,7 +13,8 @@ pub enum BatchError {
     Io { path: PathBuf, err: io::Error },
     /// The input has no header row.
     Empty { path: PathBuf },
-    /// Bytes that are not text in the file's (sniffed) encoding.
+    /// Bytes that are not text in the file's (sniffed) encoding: GB18030 (a record that is
+    /// not UTF-8 is a row answered `invalid_row`, not the end of the run).
     Encoding {
         path: PathBuf,
         line: u64,
@@ -70,15 +71,7 @@ impl fmt::Display for BatchError {
                     "{}:{line}: not valid {encoding} text ({detail}); it was read as {encoding} \
                      by its first non-ASCII bytes; save the file as UTF-8 or GB18030 throughout",
                     path.display()
-                )?;
-                if *encoding == "utf-8" {
-                    // A pipe cannot be read twice, so only its first 64 KiB are looked at.
-                    f.write_str(
-                        " (a list read from a pipe is told apart by its first 64 KiB only: \
-                         give a GB18030 one as a file)",
-                    )?;
-                }
-                Ok(())
+                )
             }
             BatchError::Csv { path, line, detail } => {
                 write!(f, "{}:{line}: {detail}", path.display())

@@ -17,7 +17,9 @@ use calamine::{DataRef, Reader as _, Xlsx};
 use credgate_index::source::Encoding;
 use credgate_index::source::{open_raw_file, Detected, Gb18030Reader, MalformedInput, Raw};
 
-use super::records::{csv_fields_into, invalid_row, is_blank_row, missing_id, Lines, Records};
+use super::records::{
+    csv_fields_into, invalid_row, is_blank_row, missing_id, row_text, shown_raw, Lines, Records,
+};
 use super::BatchError;
 use crate::engine::screen::ScreenError;
 
@@ -52,7 +54,9 @@ pub struct Chunk {
     /// End index in `cell_ends` of every row.
     row_ends: Vec<usize>,
     /// Why each row could not be parsed, if it could not (its one cell is then its text).
-    malformed: Vec<Option<&'static str>>,
+    malformed: Vec<Option<Cow<'static, str>>>,
+    /// How many of the rows were malformed for not being UTF-8.
+    pub not_utf8: u64,
 }
 
 impl Chunk {
@@ -62,6 +66,7 @@ impl Chunk {
         self.cell_ends.clear();
         self.row_ends.clear();
         self.malformed.clear();
+        self.not_utf8 = 0;
     }
 
     pub fn len(&self) -> usize {
@@ -83,15 +88,15 @@ impl Chunk {
     }
 
     /// Adds a row that could not be parsed: its text as its one cell, and why.
-    pub fn push_malformed(&mut self, text: &str, why: &'static str) {
+    pub fn push_malformed(&mut self, text: &str, why: impl Into<Cow<'static, str>>) {
         self.push_cell(text);
         self.row_ends.push(self.cell_ends.len());
-        self.malformed.push(Some(why));
+        self.malformed.push(Some(why.into()));
     }
 
     /// Why row `i` could not be parsed; `None` when its cells are its fields.
-    pub fn malformed(&self, i: usize) -> Option<&'static str> {
-        self.malformed[i]
+    pub fn malformed(&self, i: usize) -> Option<&str> {
+        self.malformed[i].as_deref()
     }
 
     /// The error row `i` is answered with instead of a decision: it could not be parsed
@@ -257,8 +262,11 @@ pub fn looks_like_id(cell: &str) -> bool {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Row {
     Cells(Vec<String>),
-    /// A CSV record that is not valid CSV: its text, and why ([`super::records`]).
-    Malformed(String, &'static str),
+    /// A CSV record that is not valid CSV (or not UTF-8): its text as echoed, and why
+    /// ([`super::records`]).
+    Malformed(String, Cow<'static, str>),
+    /// A CSV record that is not UTF-8: its text as echoed, and why ([`row_text`]).
+    NotUtf8(String, String),
 }
 
 /// The names of a list's columns and where its identifier is, decided from its first row
@@ -281,13 +289,13 @@ pub fn layout(
             Some(layout) => return Ok(layout),
             None => cells.len(),
         },
-        (Row::Malformed(text, _), Some(wanted)) => {
+        (Row::Malformed(text, _) | Row::NotUtf8(text, _), Some(wanted)) => {
             return Err(BatchError::NoIdColumn {
                 wanted: wanted.to_string(),
                 headers: vec![text.clone()],
             })
         }
-        (Row::Malformed(..), None) => 1,
+        (Row::Malformed(..) | Row::NotUtf8(..), None) => 1,
     };
     let names = headerless_names(width);
     reader.unread(first);
@@ -358,6 +366,10 @@ impl RowReader {
                 chunk.end_row();
             }
             Some(Row::Malformed(text, why)) => chunk.push_malformed(&text, why),
+            Some(Row::NotUtf8(text, why)) => {
+                chunk.push_malformed(&text, why);
+                chunk.not_utf8 += 1;
+            }
             None => {}
         }
         match &mut self.source {
@@ -404,8 +416,6 @@ pub struct CsvRows {
     text: Text,
     /// Text read and not yet cut off: the unfinished record, from its start.
     buf: Vec<u8>,
-    /// How much of `buf` is known to be UTF-8 (a character may be split between reads).
-    valid: usize,
     /// The line (1-based) `buf` starts on.
     line: u64,
     lines: Lines,
@@ -446,7 +456,6 @@ impl CsvRows {
             encoding: detected.name(),
             text,
             buf: Vec::with_capacity(READ_BLOCK),
-            valid: 0,
             line: 1,
             lines: Lines::new(true),
             scanned: 0,
@@ -459,7 +468,6 @@ impl CsvRows {
         rows.read_more()?;
         if rows.buf.starts_with(b"\xEF\xBB\xBF") {
             rows.buf.drain(..3);
-            rows.valid -= 3;
         }
         let mut first = None;
         rows.each_row(1, |row| first = Some(row.to_row()))?;
@@ -489,20 +497,6 @@ impl CsvRows {
             }
         };
         self.buf.truncate(at + n);
-        match std::str::from_utf8(&self.buf[self.valid..]) {
-            Ok(_) => self.valid = self.buf.len(),
-            // The rest of a character that the next read brings.
-            Err(e) if e.error_len().is_none() && n > 0 => self.valid += e.valid_up_to(),
-            Err(e) => {
-                let bad = self.valid + e.valid_up_to();
-                return Err(BatchError::Encoding {
-                    path: self.path.clone(),
-                    line: self.line + newlines(&self.buf[..bad]),
-                    encoding: self.encoding,
-                    detail: format!("invalid UTF-8 at byte {}", bad + 1),
-                });
-            }
-        }
         if n == 0 {
             self.eof = true;
         }
@@ -528,8 +522,9 @@ impl CsvRows {
     fn cut(&mut self) -> Result<(), BatchError> {
         self.ready.clear();
         self.next = 0;
-        // Only text known to be UTF-8 is cut, so every record is.
-        let end = if self.eof { self.buf.len() } else { self.valid };
+        // Line ends are ASCII, which no byte of a UTF-8 character is: the bytes are cut as
+        // read, and each record is then checked ([`row_text`]).
+        let end = self.buf.len();
         let mut start = self
             .lines
             .scan(&self.buf[..end], self.scanned, 0, &mut self.ready);
@@ -540,7 +535,6 @@ impl CsvRows {
         self.scanned = end - start;
         self.line += newlines(&self.buf[..start]);
         self.buf.drain(..start);
-        self.valid -= start;
         if self.buf.len() > MAX_RECORD {
             return Err(BatchError::Csv {
                 path: self.path.clone(),
@@ -570,11 +564,12 @@ impl CsvRows {
             while done < max && self.next < self.ready.len() {
                 let rec = self.ready.get(self.next);
                 self.next += 1;
-                // Cut at line feeds out of text that is UTF-8 throughout.
-                let text = std::str::from_utf8(rec).unwrap_or_default();
-                match csv_fields_into(text, &mut fields) {
-                    Ok(()) => f(RecordRow::Cells(&fields)),
-                    Err(why) => f(RecordRow::Malformed(text, why)),
+                match row_text(rec) {
+                    Ok(text) => match csv_fields_into(text, &mut fields) {
+                        Ok(()) => f(RecordRow::Cells(&fields)),
+                        Err(why) => f(RecordRow::Malformed(text.into(), why.into())),
+                    },
+                    Err(why) => f(RecordRow::NotUtf8(shown_raw(rec), why)),
                 }
                 done += 1;
             }
@@ -591,7 +586,11 @@ impl CsvRows {
                 }
                 chunk.end_row();
             }
-            RecordRow::Malformed(text, why) => chunk.push_malformed(text, why),
+            RecordRow::Malformed(text, why) => chunk.push_malformed(&text, why),
+            RecordRow::NotUtf8(text, why) => {
+                chunk.push_malformed(&text, why);
+                chunk.not_utf8 += 1;
+            }
         })
     }
 }
@@ -599,14 +598,17 @@ impl CsvRows {
 /// A record as read: its fields, or its text and why it could not be parsed.
 enum RecordRow<'a> {
     Cells(&'a [Cow<'a, str>]),
-    Malformed(&'a str, &'static str),
+    Malformed(Cow<'a, str>, Cow<'static, str>),
+    /// A record that is not UTF-8: its text as echoed, and why.
+    NotUtf8(Cow<'a, str>, String),
 }
 
 impl RecordRow<'_> {
     fn to_row(&self) -> Row {
         match self {
             RecordRow::Cells(cells) => Row::Cells(cells.iter().map(|c| c.to_string()).collect()),
-            RecordRow::Malformed(text, why) => Row::Malformed(text.to_string(), why),
+            RecordRow::Malformed(text, why) => Row::Malformed(text.to_string(), why.clone()),
+            RecordRow::NotUtf8(text, why) => Row::NotUtf8(text.to_string(), why.clone()),
         }
     }
 }
@@ -893,7 +895,9 @@ mod tests {
             }
             for i in 0..chunk.len() {
                 rows.push(match chunk.malformed(i) {
-                    Some(why) => Row::Malformed(chunk.cell(i, 0).to_string(), why),
+                    Some(why) => {
+                        Row::Malformed(chunk.cell(i, 0).to_string(), why.to_string().into())
+                    }
                     None => Row::Cells(chunk.row(i).map(str::to_string).collect()),
                 });
             }
@@ -917,7 +921,7 @@ mod tests {
         want.push(Row::Cells(vec![String::new(), String::new()]));
         want.push(Row::Malformed(
             "\"open,\n".into(),
-            "a quoted field is not closed",
+            "a quoted field is not closed".into(),
         ));
         assert!(text.len() > 3 * READ_BLOCK);
         let got = read_csv(text.as_bytes()).unwrap();
@@ -936,11 +940,33 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // A first window with such bytes is read as GB18030, whose bytes these are not.
         let err = read_csv(b"id\n91410\xff\n").unwrap_err();
         assert!(
             matches!(err, BatchError::Encoding { line: 2, .. }),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn a_record_that_is_not_utf8_is_a_row_of_its_own() {
+        // Read as UTF-8 by its first window; the bad bytes come in a later read.
+        let mut text = b"id,name\n".to_vec();
+        while text.len() < 2 * READ_BLOCK {
+            text.extend_from_slice("91410,恒达\n".as_bytes());
+        }
+        let good = text.len() / "91410,恒达\n".len();
+        text.extend_from_slice(b"91410,\xBA\xE3\n91411,x\n");
+        let rows = read_csv(&text).unwrap();
+        assert_eq!(rows.len(), good + 3);
+        assert_eq!(
+            rows[good + 1],
+            Row::Malformed(
+                "91410,\u{FFFD}\u{FFFD}".into(),
+                "the row is not UTF-8 (byte 7 of the row)".into()
+            )
+        );
+        assert_eq!(rows[good + 2], Row::Cells(vec!["91411".into(), "x".into()]));
     }
 
     #[test]

@@ -110,6 +110,8 @@ pub struct Summary {
     /// Indexed like [`Outcome::ALL`]: deny, review, fast_track, clear.
     pub by_decision: [u64; 4],
     pub invalid: u64,
+    /// How many of the invalid rows were CSV records that are not UTF-8.
+    pub not_utf8: u64,
     pub seconds: f64,
 }
 
@@ -122,6 +124,7 @@ impl Summary {
     pub fn merge(&mut self, other: &Summary) {
         self.rows += other.rows;
         self.invalid += other.invalid;
+        self.not_utf8 += other.not_utf8;
         for (a, b) in self.by_decision.iter_mut().zip(other.by_decision) {
             *a += b;
         }
@@ -172,7 +175,17 @@ impl std::fmt::Display for Summary {
             self.invalid,
             self.seconds,
             self.ids_per_second()
-        )
+        )?;
+        if self.not_utf8 > 0 {
+            write!(
+                f,
+                "; {} of the invalid rows are not UTF-8: save the list as UTF-8 or GB18030 \
+                 throughout (a list read from a pipe is told apart by its first 64 KiB only: \
+                 give a GB18030 one as a file)",
+                self.not_utf8
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -302,6 +315,7 @@ fn run_to(
             let mut summary = Summary::default();
             let mut progress = progress;
             for (chunk, mut screened) in done_rx {
+                summary.not_utf8 += chunk.not_utf8;
                 if screened.is_rendered {
                     output.write_rendered(&screened.rendered)?;
                     summary.merge(&screened.rendered.counts);

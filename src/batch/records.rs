@@ -178,8 +178,36 @@ pub fn csv_fields_into<'a>(
     }
 }
 
-/// The error of a row that could not be read (`message` from [`csv_fields`], or one saying
-/// it is not UTF-8).
+/// A record's text, or why it is not text: a CSV row (of a UTF-8 file or body) holding bytes
+/// that are not UTF-8 is a row answered `invalid_row` with this message, on every path.
+pub fn row_text(rec: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(rec).map_err(|e| {
+        format!(
+            "the row is not UTF-8 (byte {} of the row)",
+            e.valid_up_to() + 1
+        )
+    })
+}
+
+/// How a row that could not be read is echoed: invalid UTF-8 replaced, at most 256 bytes'
+/// worth of characters, and never a cut number ([`crate::trust::privacy::cut`]).
+pub fn shown_raw(rec: &[u8]) -> Cow<'_, str> {
+    const SHOWN: usize = 256;
+    let head = &rec[..rec.len().min(SHOWN)];
+    match String::from_utf8_lossy(head) {
+        Cow::Borrowed(s) if rec.len() <= SHOWN => Cow::Borrowed(s),
+        text => {
+            // Characters past the cut decide whether it split a number.
+            let more = String::from_utf8_lossy(&rec[head.len()..rec.len().min(SHOWN + 4)]);
+            let whole = format!("{text}{more}");
+            let shown = text.chars().count();
+            Cow::Owned(crate::trust::privacy::cut(&whole, shown).into_owned())
+        }
+    }
+}
+
+/// The error of a row that could not be read (`message` from [`csv_fields`], or
+/// [`row_text`]'s).
 pub fn invalid_row(message: impl Into<String>) -> ScreenError {
     ScreenError {
         code: "invalid_row",

@@ -23,7 +23,9 @@ first row is data, the identifier is the first column and the others are called 
 column3, .... Rows as POST /v1/screen counts them: a line of only white space
 (or a worksheet row of blank cells) is skipped and not numbered; every other line is a row
 with a result: an empty identifier is invalid_id, a line that is not valid CSV (a quote
-left open) invalid_row, a row without the identifier's column missing_id.
+left open) or not UTF-8 (in a list read as UTF-8) invalid_row, a row without the
+identifier's column missing_id. A list is read as GB18030 when its first non-ASCII bytes
+are not UTF-8; one read from a pipe is told apart by its first 64 KiB only.
 
 Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV),
 the rows POST /v1/screen writes for the same list: CSV and xlsx give the row number (row,

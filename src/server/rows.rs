@@ -11,7 +11,7 @@ use super::screen::Batch;
 use super::split::{InputFormat, Records};
 use crate::batch::echo::Echoed;
 use crate::batch::input::{header_layout, headerless_names, named_id_column};
-use crate::batch::records::{invalid_row, missing_id};
+use crate::batch::records::{invalid_row, missing_id, row_text, shown_raw};
 use crate::batch::render::Answer;
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::verdict::{ScreenPlan, Verdict};
@@ -29,13 +29,12 @@ pub struct CsvLayout {
 /// ([`header_layout`]: a header when a field is a known identifier name or none looks like
 /// an identifier; the id is then the column named `id`, else the one with the most specific
 /// known name, else the first). A first row holding a mistyped identifier, or names before
-/// the codes, is data and gets its result. A first record that is not valid CSV is data too
-/// (an `invalid_row` result). Otherwise the body has no header: the id is the first column
+/// the codes, is data and gets its result. A first record that is not valid CSV, or not
+/// UTF-8, is data too (an `invalid_row` result). Otherwise the body has no header: the id is the first column
 /// and the others are called `column2`, `column3`, …. Returns the layout and whether the
 /// record was a header.
 pub fn csv_layout(first: &[u8]) -> (CsvLayout, bool) {
-    let text = String::from_utf8_lossy(first);
-    let fields = csv_fields(&text).ok();
+    let fields = row_text(first).ok().and_then(|text| csv_fields(text).ok());
     if let Some((names, id_col)) = fields.as_deref().and_then(header_layout) {
         return (CsvLayout { id_col, names }, true);
     }
@@ -129,23 +128,6 @@ fn row_error(code: &'static str, message: impl Into<String>) -> ScreenResult {
     }))
 }
 
-/// A row as it is echoed: invalid UTF-8 replaced, at most 256 bytes' worth of characters,
-/// without a cut number ([`crate::trust::privacy::cut`]).
-fn raw_text(rec: &[u8]) -> Cow<'_, str> {
-    const SHOWN: usize = 256;
-    let head = &rec[..rec.len().min(SHOWN)];
-    match String::from_utf8_lossy(head) {
-        Cow::Borrowed(s) if rec.len() <= SHOWN => Cow::Borrowed(s),
-        text => {
-            // Characters past the cut decide whether it split a number.
-            let more = String::from_utf8_lossy(&rec[head.len()..rec.len().min(SHOWN + 4)]);
-            let whole = format!("{text}{more}");
-            let shown = text.chars().count();
-            Cow::Owned(crate::trust::privacy::cut(&whole, shown).into_owned())
-        }
-    }
-}
-
 /// A JSON string with nothing to unescape (`"91…"`, possibly followed by white space),
 /// borrowed; `None` for anything else, which then goes through serde_json.
 fn plain_json_string(body: &[u8]) -> Option<&str> {
@@ -199,14 +181,11 @@ pub fn screen_chunk(
                 let layout = batch.layout.as_ref();
                 let id_col = layout.map_or(0, |l| l.id_col);
                 let names: &[String] = layout.map_or(&[], |l| &l.names);
-                let text = match std::str::from_utf8(rec) {
+                let text = match row_text(rec) {
                     Ok(t) => t,
-                    Err(e) => {
-                        let r = ScreenResult::undecided(Some(invalid_row(format!(
-                            "the row is not UTF-8 (byte {})",
-                            e.valid_up_to()
-                        ))));
-                        let raw = raw_text(rec);
+                    Err(why) => {
+                        let r = ScreenResult::undecided(Some(invalid_row(why)));
+                        let raw = shown_raw(rec);
                         let a = Answer::of_result(&r);
                         emit(&mut out, batch, row, &raw, &a, Echoed::Raw, &mut tally);
                         continue;
@@ -265,7 +244,7 @@ pub fn screen_chunk(
                     }
                     Err((code, msg)) => {
                         let r = row_error(code, msg);
-                        let raw = raw_text(body);
+                        let raw = shown_raw(body);
                         let a = Answer::of_result(&r);
                         emit(&mut out, batch, row, &raw, &a, Echoed::Raw, &mut tally);
                     }
@@ -307,10 +286,10 @@ mod tests {
         let mut row = b"\xFF".to_vec();
         row.extend_from_slice("a".repeat(242).as_bytes());
         row.extend_from_slice(b"410102196804120211,x");
-        let shown = raw_text(&row);
+        let shown = shown_raw(&row);
         assert!(!shown.contains("4101021"), "{shown}");
         assert!(shown.ends_with('a'), "{shown}");
-        assert_eq!(raw_text(b"short,row"), "short,row");
+        assert_eq!(shown_raw(b"short,row"), "short,row");
     }
 
     #[test]
