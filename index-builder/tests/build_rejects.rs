@@ -427,6 +427,34 @@ fn a_build_that_accepts_no_list_row_publishes_nothing() {
     );
 }
 
+/// Regression: a record whose copies differ is rejected whole, but its first copy still
+/// offered its subject's name, and being the newest it won: the organisation was shown and
+/// found under a name only a rejected row gave. The name now comes from the accepted record.
+#[test]
+fn a_record_whose_copies_differ_names_nobody() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             R1,court_defaulter,org,91110000600037341L,甲公司,法院,D1,,2023-01-01,2023-01-01,,\n\
+             R2,court_defaulter,org,91110000600037341L,甲新名公司,法院,D2,,2024-06-01,2024-06-01,,\n\
+             R2,court_defaulter,org,91110000600037341L,甲新名公司,法院,D3,,2024-06-01,2024-06-01,,\n"
+        ),
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(report.rejects.len(), 2);
+    let snap = Snapshot::open(out.path()).unwrap();
+    let s = snap
+        .subject(snap.lookup(b"91110000600037341L").unwrap())
+        .unwrap();
+    assert_eq!(snap.str(s.name), "甲公司");
+    assert!(snap.names().get("甲新名公司").is_none());
+    assert!(snap.names().get("甲公司").is_some());
+}
+
 /// Regression: a subject was entered in the identifier index by the first row naming it,
 /// even when that row was then rejected as a duplicate whose copies differ, or as a link
 /// whose other side has the other subject type; so an organisation whose every list row was

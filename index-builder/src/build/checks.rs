@@ -283,9 +283,10 @@ fn record_group(
         return Ok(());
     };
     let (seq, erased, rec) = (copies.seq, copies.erased, copies.rec);
-    // A record that is not erased names its subject even when it is then rejected as a
-    // duplicate: the one-by-one reader named the subject as the first copy arrived.
-    if !erased && !rec.subject_name.is_empty() {
+    // A record that is not erased names its subject; a copy identical to it changes
+    // nothing. A record whose copies differ names nobody: every copy is rejected, and the
+    // name it carried is no more certain than the rest of it.
+    if !erased && copies.differing.is_none() && !rec.subject_name.is_empty() {
         scratch.clear();
         NameOffer::encode_parts(
             &rec.subject_id,

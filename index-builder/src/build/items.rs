@@ -389,7 +389,8 @@ impl Codec for LiveEvent {
 }
 
 /// A name offered for a subject: by a record (`decided_on`, the newest wins, later arrival
-/// on ties) or by a link (the first wins, and only when no record names the subject).
+/// on ties; a record whose copies differ offers none) or by a link (the first wins, and only
+/// when no record names the subject).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct NameOffer {
     pub id: [u8; 18],
