@@ -82,6 +82,7 @@ impl Fixture {
             chunk_rows,
             progress: false,
             full_ids,
+            encoding: Default::default(),
         };
         batch::run(&job, &mut local).unwrap()
     }
@@ -268,30 +269,44 @@ fn a_gb18030_list_with_an_ascii_first_window_is_detected_by_its_first_chinese_te
     assert_eq!(&rows[1][1..4], [FAST, "ACME Trading", "fast_track"]);
 }
 
-/// A list read from a pipe cannot be read twice, so its first 64 KiB decide alone (as
-/// documented): read as UTF-8, the same list's Chinese row is an `invalid_row` (not the end
-/// of the run: every other row is screened), and the summary says why and what to do.
-#[test]
-fn a_piped_list_is_detected_by_its_first_window() {
-    let f = fixture();
+/// `credgate screen /dev/stdin --index <fixture> --scenario procurement --format ndjson` and
+/// `extra`, with `list` piped in: its exit code, stdout and stderr.
+fn screen_piped(f: &Fixture, list: Vec<u8>, extra: &[&str]) -> (Option<i32>, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_credgate"))
         .args(["screen", "/dev/stdin", "--index"])
         .arg(&f.root)
         .args(["--scenario", "procurement", "--format", "ndjson"])
+        .args(extra)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    let list = late_chinese_list();
-    let rows = list.iter().filter(|&&b| b == b'\n').count() - 1;
-    let writer = std::thread::spawn(move || stdin.write_all(&list).unwrap());
+    // The run may end (a usage error) before the list is written.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&list);
+    });
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A list read from a pipe cannot be read twice, so its first 64 KiB decide alone (as
+/// documented): read as UTF-8, the same list's Chinese row is an `invalid_row` (not the end
+/// of the run: every other row is screened), and the summary says why and what to do.
+/// `--encoding gb18030` reads it right.
+#[test]
+fn a_piped_list_is_detected_by_its_first_window() {
+    let f = fixture();
+    let list = late_chinese_list();
+    let rows = list.iter().filter(|&&b| b == b'\n').count() - 1;
+    let (code, stdout, stderr) = screen_piped(&f, list.clone(), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
     let results: Vec<serde_json::Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -303,7 +318,21 @@ fn a_piped_list_is_detected_by_its_first_window() {
     assert!(
         stderr.contains("invalid 1;")
             && stderr.contains("1 of the invalid rows are not UTF-8")
-            && stderr.contains("give a GB18030 one as a file"),
+            && stderr.contains("or with --encoding gb18030"),
+        "{stderr}"
+    );
+
+    let (code, stdout, stderr) = screen_piped(&f, list.clone(), &["--encoding", "GB18030"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["decision"], "deny", "{last}");
+    assert_eq!(last["columns"]["name"], "恒达建材", "{last}");
+    assert!(stderr.contains("invalid 0;"), "{stderr}");
+
+    let (code, _, stderr) = screen_piped(&f, list, &["--encoding", "big5"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unknown encoding \"big5\"; expected auto, utf-8 or gb18030"),
         "{stderr}"
     );
 }

@@ -321,11 +321,12 @@ impl RowReader {
     pub fn open(
         path: &Path,
         kind: InputKind,
+        encoding: Encoding,
         bytes_read: Arc<AtomicU64>,
     ) -> Result<(RowReader, Row), BatchError> {
         match kind {
             InputKind::Csv => {
-                let (rows, first) = CsvRows::open(path, bytes_read)?;
+                let (rows, first) = CsvRows::open(path, encoding, bytes_read)?;
                 Ok((RowReader::new(Source::Csv(Box::new(rows))), first))
             }
             InputKind::Xlsx => {
@@ -435,7 +436,11 @@ pub const MAX_RECORD: usize = 1 << 20;
 const READ_BLOCK: usize = 256 * 1024;
 
 impl CsvRows {
-    fn open(path: &Path, read: Arc<AtomicU64>) -> Result<(CsvRows, Row), BatchError> {
+    fn open(
+        path: &Path,
+        encoding: Encoding,
+        read: Arc<AtomicU64>,
+    ) -> Result<(CsvRows, Row), BatchError> {
         let io_err = |err| BatchError::Io {
             path: path.to_path_buf(),
             err,
@@ -444,9 +449,10 @@ impl CsvRows {
             file: File::open(path).map_err(io_err)?,
             read,
         };
-        // A regular file is detected by its first non-ASCII bytes wherever they are; a pipe
-        // (or /dev/stdin on one) cannot be read twice, and is by its first 64 KiB only.
-        let (detected, raw) = open_raw_file(path, file, Encoding::Auto).map_err(io_err)?;
+        // Unless declared, a regular file is detected by its first non-ASCII bytes wherever
+        // they are; a pipe (or /dev/stdin on one) cannot be read twice, and is by its first
+        // 64 KiB only.
+        let (detected, raw) = open_raw_file(path, file, encoding).map_err(io_err)?;
         let text = match detected {
             Detected::Utf8 => Text::Utf8(raw),
             Detected::Gb18030 => Text::Gb18030(Gb18030Reader::new(raw)),
@@ -885,7 +891,8 @@ mod tests {
     fn read_csv(bytes: &[u8]) -> Result<Vec<Row>, BatchError> {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), bytes).unwrap();
-        let (mut reader, first) = RowReader::open(file.path(), InputKind::Csv, Arc::default())?;
+        let (mut reader, first) =
+            RowReader::open(file.path(), InputKind::Csv, Encoding::Auto, Arc::default())?;
         let mut rows = vec![first];
         let mut chunk = Chunk::default();
         loop {

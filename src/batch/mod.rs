@@ -101,6 +101,8 @@ pub struct Job {
     /// Echo people's numbers in full (`--full-ids`); else they are masked as the server
     /// masks them for a key without `personal_full`.
     pub full_ids: bool,
+    /// The encoding of a CSV list (`--encoding`): by its first non-ASCII bytes, or declared.
+    pub encoding: credgate_index::source::Encoding,
 }
 
 /// What a run did, for the summary line and the exit code.
@@ -181,7 +183,7 @@ impl std::fmt::Display for Summary {
                 f,
                 "; {} of the invalid rows are not UTF-8: save the list as UTF-8 or GB18030 \
                  throughout (a list read from a pipe is told apart by its first 64 KiB only: \
-                 give a GB18030 one as a file)",
+                 give a GB18030 one as a file, or with --encoding gb18030)",
                 self.not_utf8
             )?;
         }
@@ -272,7 +274,8 @@ fn run_to(
     let started = Instant::now();
     let kind = InputKind::of(&job.input);
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let (mut reader, first) = input::RowReader::open(&job.input, kind, bytes_read.clone())?;
+    let (mut reader, first) =
+        input::RowReader::open(&job.input, kind, job.encoding, bytes_read.clone())?;
     let (headers, id_col) = input::layout(first, job.id_column.as_deref(), &mut reader)?;
     let headers_copy = headers.clone();
     let mask = !job.full_ids;

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use credgate_index::date::Day;
 use credgate_index::ids::Mode;
+use credgate_index::source::Encoding;
 
 use super::check::{parse_as_of, parse_scenario, Invalid};
 use crate::batch::{self, BatchError, Format, Job, Local, Summary, CHUNK_ROWS};
@@ -25,7 +26,7 @@ column3, .... Rows as POST /v1/screen counts them: a line of only white space
 with a result: an empty identifier is invalid_id, a line that is not valid CSV (a quote
 left open) or not UTF-8 (in a list read as UTF-8) invalid_row, a row without the
 identifier's column missing_id. A list is read as GB18030 when its first non-ASCII bytes
-are not UTF-8; one read from a pipe is told apart by its first 64 KiB only.
+are not UTF-8 (one read from a pipe by its first 64 KiB only), unless --encoding says.
 
 Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV),
 the rows POST /v1/screen writes for the same list: CSV and xlsx give the row number (row,
@@ -85,6 +86,11 @@ pub struct Args {
     /// it to the token.
     #[arg(long)]
     pub full_ids: bool,
+    /// The encoding of a CSV list: auto (UTF-8 when its first non-ASCII bytes are, else
+    /// GB18030), utf-8 or gb18030. Declare it for a GB18030 list read from a pipe whose first
+    /// 64 KiB are ASCII.
+    #[arg(long, default_value = "auto")]
+    pub encoding: String,
     /// Rows per chunk (memory in use grows with it).
     #[arg(long, default_value_t = CHUNK_ROWS, hide = true)]
     pub chunk_rows: usize,
@@ -173,7 +179,14 @@ fn screen(args: Args) -> Result<Summary, Failure> {
         )
         .into());
     }
+    let encoding = Encoding::parse(&args.encoding).ok_or_else(|| {
+        Invalid(format!(
+            "unknown encoding {:?}; expected auto, utf-8 or gb18030",
+            args.encoding
+        ))
+    })?;
     let job = Job {
+        encoding,
         input: args.file,
         id_column: args.id_column,
         out: args.out,
