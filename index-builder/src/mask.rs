@@ -52,29 +52,26 @@ fn separator(c: char) -> bool {
 /// separators (see [`mask_input`]): the byte range from a stretch's first digit to the end
 /// of its last, and how many digits it holds, in order.
 fn digit_stretches(text: &str) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
-    let mut chars = text.char_indices().peekable();
+    let mut runs = runs(text).peekable();
     std::iter::from_fn(move || {
-        let (start, first) = chars.find(|&(_, c)| digit(c))?;
-        let (mut end, mut digits) = (start + first.len_utf8(), 1);
-        while let Some(&(i, c)) = chars.peek() {
-            if digit(c) {
-                end = i + c.len_utf8();
-                digits += 1;
-            } else if !separator(c) {
-                break;
-            }
-            chars.next();
+        let first = runs.next()?;
+        let (mut end, mut digits) = (first.end, first.len);
+        while let Some(run) = runs.next_if(|r| joined(text, end, r.start)) {
+            end = run.end;
+            digits += run.len;
         }
-        Some((start, end, digits))
+        Some((first.start, end, digits))
     })
 }
 
 /// The byte ranges of `text` that hold [`MIN_RUN`] or more digits (ASCII or full-width)
 /// with nothing between them but separators (see [`mask_input`]), in order: every place where
-/// [`mask_numbers`] could find something to mask, a run or a whole field of a number written
-/// in groups. A string of the snapshot that overlaps none of the ranges found in its string
-/// heap has nothing to mask, so the engine masks only the few that do (the heap is scanned
-/// once per snapshot). A range may be wider than what is masked; never narrower.
+/// [`mask_numbers`] could find something to mask, a run, a number written in groups inside
+/// text or a whole field that is a number (each needs 14 digits with only separators between
+/// them, and only digits are masked). A string of the snapshot that overlaps none of the
+/// ranges found in its string heap has nothing to mask, so the engine masks only the few that
+/// do (the heap is scanned once per snapshot). A range may be wider than what is masked;
+/// never narrower.
 pub fn digit_runs(text: &str) -> Vec<(usize, usize)> {
     digit_stretches(text)
         .filter(|&(_, _, digits)| digits >= MIN_RUN)
@@ -91,18 +88,37 @@ pub fn most_digits_in_a_row(text: &str) -> usize {
 }
 
 /// Masks every person's number inside free text a caller sent (an echoed CSV cell or row, a
-/// JSON value, a query parameter quoted in an error message): every run of 14 or more
-/// digits keeps its first 6 and last 4 characters and has the rest replaced by `*`. An `X`
-/// or `x` right after 17 digits (a check character) belongs to the run. Full-width digits
-/// (`０`–`９`, and `Ｘ`/`ｘ`) count as digits, since the identifier parser accepts them; they
-/// stay full-width in the masked text.
+/// JSON value, a query parameter quoted in an error message) or the data holds (a record's
+/// reason). A number keeps its first 6 and last 4 digits, and every digit between them
+/// becomes `*`. Full-width digits (`０`–`９`, and `Ｘ`/`ｘ`) count as digits, since the
+/// identifier parser accepts them; they stay full-width in the masked text. A text that is a
+/// number as a whole, in groups or not, is masked as [`mask_input`] masks it. Inside longer
+/// text, two kinds of numbers are masked:
+///
+/// - **A run** of 14 or more digits, whatever is next to it. An `X` or `x` right after 17
+///   digits (a check character) belongs to the run. 17 digits and a capital letter that make
+///   a valid USCC (`91110000600037341L`) are an organisation's code and left as they are.
+/// - **A number written in groups**: groups of 3 to 13 digits one after the other with only
+///   separators between them (white space, `-`, `－`, U+2010–U+2015, as [`mask_input`]
+///   drops), holding 14 or more digits in all, at least one group of 4 or more, and not only
+///   8-digit dates (`YYYYMMDD` of 1900–2099). A group of 1 or 2 digits, or a run of 14 or
+///   more, ends it; the short group belongs to it when the groups before hold 14 digits (the
+///   last digits of a card, `6222 0212 3456 7890 12`), and an `X` right after its 17th digit
+///   belongs to it. The separators stay where they were. So `110101 19900307 123X`,
+///   `110101-19900307-1234`, `110101 1990 0307 1234`, `110 101 19900307 1234`,
+///   `110101 900307 123` and `6222 0212 3456 7890 123` are masked
+///   (`110101 ******** 123X`), and a date's month and day (`2019-01-01 2019-12-31`,
+///   `2019-01-01 - 2020-12-31`, a time `08 30 00`), an amount grouped in thousands
+///   (`123 456 789 012 345`), a range of compact dates (`20190101-20191231`) and a phone
+///   number (`0371-6512 3456`) are not.
 ///
 /// The rule is wider than a person's number on purpose. A mistyped number (17 or 19 digits,
 /// one glued to a letter) still gives the person away, 14 digits of a number leave only its
 /// sequence and check to guess, and a bank card's 16 to 19 digits are personal information
 /// too. What it costs is that an all-digit USCC, or another long number, echoed anywhere but
-/// as a row's recognised identifier is masked as well. A number written with spaces or
-/// hyphens inside is masked when it is the whole text ([`mask_input`]).
+/// as a row's recognised identifier is masked as well, and so are numbers in groups that are
+/// neither a person's nor a card's: two phone numbers with only a space between them, a date
+/// written right after a number in groups.
 ///
 /// Text with nothing to mask is returned borrowed: nothing is allocated.
 pub fn mask_numbers(text: &str) -> Cow<'_, str> {
@@ -112,54 +128,197 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
     if let Cow::Owned(m) = mask_input(text) {
         return Cow::Owned(m);
     }
-    let mut out: Option<String> = None;
-    // Bytes of `text` already copied into `out`.
-    let mut copied = 0;
-    let mut chars = text.char_indices().peekable();
-    while let Some((start, c)) = chars.next() {
-        if !digit(c) {
-            continue;
-        }
-        let mut len = 1;
-        let mut end = start + c.len_utf8();
-        while let Some(&(i, d)) = chars.peek() {
-            if !digit(d) {
-                break;
+    let mut out = Masked {
+        text,
+        out: None,
+        copied: 0,
+    };
+    // The number in groups being read, and where the previous run ended.
+    let mut grouped: Option<Grouped> = None;
+    let mut previous: Option<usize> = None;
+    for run in runs(text) {
+        let same_stretch = previous.is_some_and(|end| joined(text, end, run.start));
+        previous = Some(run.end);
+        if !same_stretch {
+            if let Some(g) = grouped.take() {
+                g.finish(&mut out);
             }
-            chars.next();
-            len += 1;
-            end = i + d.len_utf8();
         }
-        if len == 17 {
-            if let Some(&(i, x)) = chars.peek() {
-                if matches!(x, 'X' | 'x' | 'Ｘ' | 'ｘ') {
-                    chars.next();
-                    len = 18;
-                    end = i + x.len_utf8();
-                } else if x.is_ascii_uppercase() && valid_uscc(&text[start..i + 1]) {
-                    // An organisation's code whose only letter is its check character
-                    // (91110000600037341L): public, and left as it is.
-                    continue;
+        if run.len >= MIN_RUN {
+            if let Some(g) = grouped.take() {
+                g.finish(&mut out);
+            }
+            let (mut end, mut len) = (run.end, run.len);
+            if len == 17 {
+                if let Some(x) = text[end..].chars().next() {
+                    if check_x(x) {
+                        end += x.len_utf8();
+                        len = 18;
+                    } else if x.is_ascii_uppercase() && valid_uscc(&text[run.start..end + 1]) {
+                        // An organisation's code whose only letter is its check character
+                        // (91110000600037341L): public, and left as it is.
+                        continue;
+                    }
                 }
             }
-        }
-        if len < MIN_RUN {
-            continue;
-        }
-        let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
-        out.push_str(&text[copied..start]);
-        for (i, d) in text[start..end].chars().enumerate() {
-            out.push(if i < 6 || i >= len - 4 { d } else { '*' });
-        }
-        copied = end;
-    }
-    match out {
-        None => Cow::Borrowed(text),
-        Some(mut out) => {
-            out.push_str(&text[copied..]);
-            Cow::Owned(out)
+            out.mask(run.start, end, len);
+        } else if run.len <= 2 {
+            if let Some(mut g) = grouped.take() {
+                if g.digits >= MIN_RUN {
+                    g.end = run.end;
+                    g.digits += run.len;
+                }
+                g.finish(&mut out);
+            }
+        } else if let Some(g) = &mut grouped {
+            g.push(run);
+        } else {
+            grouped = Some(Grouped::new(text, run));
         }
     }
+    if let Some(g) = grouped {
+        g.finish(&mut out);
+    }
+    out.finish()
+}
+
+/// Whether only separators lie between the run of digits that ends at `end` and the one
+/// that starts at `start`.
+fn joined(text: &str, end: usize, start: usize) -> bool {
+    text[end..start].chars().all(separator)
+}
+
+/// A maximal run of digits (ASCII or full-width): its byte range and how many digits it
+/// holds.
+#[derive(Clone, Copy)]
+struct Run {
+    start: usize,
+    end: usize,
+    len: usize,
+}
+
+/// The runs of digits of `text`, in order.
+fn runs(text: &str) -> impl Iterator<Item = Run> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (start, first) = chars.find(|&(_, c)| digit(c))?;
+        let mut run = Run {
+            start,
+            end: start + first.len_utf8(),
+            len: 1,
+        };
+        while let Some(&(i, c)) = chars.peek() {
+            if !digit(c) {
+                break;
+            }
+            run.end = i + c.len_utf8();
+            run.len += 1;
+            chars.next();
+        }
+        Some(run)
+    })
+}
+
+/// A number written in groups of 3 to 13 digits, as [`mask_numbers`] reads it: from the first
+/// digit of its first group to the last of its last.
+struct Grouped<'t> {
+    text: &'t str,
+    start: usize,
+    end: usize,
+    digits: usize,
+    /// Whether a group holds 4 or more digits: without one, the groups are an amount's
+    /// thousands.
+    wide: bool,
+    /// Whether every group is an 8-digit date: then it is a range of dates.
+    dates: bool,
+}
+
+impl<'t> Grouped<'t> {
+    fn new(text: &'t str, run: Run) -> Self {
+        Grouped {
+            text,
+            start: run.start,
+            end: run.end,
+            digits: run.len,
+            wide: run.len >= 4,
+            dates: run.len == 8 && compact_date(&text[run.start..run.end]),
+        }
+    }
+
+    fn push(&mut self, run: Run) {
+        self.end = run.end;
+        self.digits += run.len;
+        self.wide |= run.len >= 4;
+        self.dates &= run.len == 8 && compact_date(&self.text[run.start..run.end]);
+    }
+
+    /// Masks the number if it is one to mask.
+    fn finish(self, out: &mut Masked<'_>) {
+        if self.digits < MIN_RUN || !self.wide || self.dates {
+            return;
+        }
+        let (mut end, mut len) = (self.end, self.digits);
+        if len == 17 {
+            if let Some(x) = self.text[end..].chars().next().filter(|&x| check_x(x)) {
+                end += x.len_utf8();
+                len = 18;
+            }
+        }
+        out.mask(self.start, end, len);
+    }
+}
+
+/// The masked copy of a text, made only once something is masked.
+struct Masked<'t> {
+    text: &'t str,
+    out: Option<String>,
+    /// Bytes of `text` already copied into `out`.
+    copied: usize,
+}
+
+impl<'t> Masked<'t> {
+    /// Masks the number in `text[start..end]`, which holds `len` digits (a final `X` counted):
+    /// the first 6 and last 4 kept, every other digit a `*`, separators as they are.
+    fn mask(&mut self, start: usize, end: usize, len: usize) {
+        let out = self
+            .out
+            .get_or_insert_with(|| String::with_capacity(self.text.len()));
+        out.push_str(&self.text[self.copied..start]);
+        let mut i = 0;
+        for c in self.text[start..end].chars() {
+            if separator(c) {
+                out.push(c);
+                continue;
+            }
+            out.push(if i < 6 || i >= len - 4 { c } else { '*' });
+            i += 1;
+        }
+        self.copied = end;
+    }
+
+    fn finish(self) -> Cow<'t, str> {
+        match self.out {
+            None => Cow::Borrowed(self.text),
+            Some(mut out) => {
+                out.push_str(&self.text[self.copied..]);
+                Cow::Owned(out)
+            }
+        }
+    }
+}
+
+/// Whether 8 digits (ASCII or full-width) are a date `YYYYMMDD` of 1900–2099, its day 01 to
+/// 31 whatever the month.
+fn compact_date(digits: &str) -> bool {
+    let mut d = digits.chars().map(|c| half_width(c) as u32 - '0' as u32);
+    let mut two = || d.next().unwrap_or(99) * 10 + d.next().unwrap_or(99);
+    let (century, _, month, day) = (two(), two(), two(), two());
+    matches!(century, 19 | 20) && (1..=12).contains(&month) && (1..=31).contains(&day)
+}
+
+/// A check character: `X` in either case, ASCII or full-width.
+fn check_x(c: char) -> bool {
+    matches!(c, 'X' | 'x' | 'Ｘ' | 'ｘ')
 }
 
 /// The first `max` characters of `text`, for a message or an echo that must stay short. A
@@ -312,6 +471,300 @@ mod tests {
                 matches!(mask_numbers(text), Cow::Borrowed(t) if t == text),
                 "{text:?}"
             );
+        }
+    }
+
+    /// Numbers written in groups inside longer text: the groupings of a person's number and
+    /// of a bank card are masked digit by digit, separators and full-width digits kept.
+    #[test]
+    fn grouped_numbers_inside_text_are_masked() {
+        let cases = [
+            // 6-8-4 with spaces, hyphens, full-width dashes.
+            (
+                "法定代表人身份证号 110101 19900307 1234 被列入",
+                "法定代表人身份证号 110101 ******** 1234 被列入",
+            ),
+            (
+                "身份证：110101-19900307-1234，",
+                "身份证：110101-********-1234，",
+            ),
+            (
+                "证号110101－19900307－1234。",
+                "证号110101－********－1234。",
+            ),
+            // 6-8-3 and the check character X (or x, Ｘ) glued to the last group.
+            (
+                "法定代表人身份证号 110101 19900307 123X 被列入",
+                "法定代表人身份证号 110101 ******** 123X 被列入",
+            ),
+            ("号110101 19900307 123x号", "号110101 ******** 123x号"),
+            // 6-4-4-4 and 3-3-8-4.
+            (
+                "证号 110101 1990 0307 1234。",
+                "证号 110101 **** **** 1234。",
+            ),
+            (
+                "证号 110 101 19900307 1234。",
+                "证号 110 101 ******** 1234。",
+            ),
+            // The 15-digit old form: 6-6-3 and 6-9.
+            ("旧证 110101 900307 123。", "旧证 110101 *****7 123。"),
+            ("旧证 110101-900307123。", "旧证 110101-*****7123。"),
+            // Bank cards in groups of 4: 16, 18 (a short last group) and 19 digits, and a
+            // 13-digit group followed by more.
+            ("卡号 6222 0212 3456 7890。", "卡号 6222 02** **** 7890。"),
+            ("卡号4101 0219 6804 1202 11", "卡号4101 02** **** **02 11"),
+            (
+                "账户 6222 0212 3456 7890 123 。",
+                "账户 6222 02** **** ***0 123 。",
+            ),
+            ("号4101021968041 20211。", "号410102******* *0211。"),
+            // Full-width digits stay full-width; the stars are ASCII as in a run.
+            (
+                "号码１１０１０１\u{3000}１９９００３０７\u{3000}１２３Ｘ。",
+                "号码１１０１０１\u{3000}********\u{3000}１２３Ｘ。",
+            ),
+            // A date in front ends at its day; the number after it is masked.
+            (
+                "于2019-01-01 110101 19900307 1234被列入",
+                "于2019-01-01 110101 ******** 1234被列入",
+            ),
+            // Two numbers with only a space between them are masked as one.
+            (
+                "号 110101 19900307 1234 110102 19800101 5678。",
+                "号 110101 ******** **** ****** ******** 5678。",
+            ),
+            // A run of 14 or more digits is masked as a run; the group beside it is not part
+            // of it.
+            (
+                "号 410102196804120211 5678。",
+                "号 410102********0211 5678。",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(mask_numbers(text), want, "{text:?}");
+        }
+    }
+
+    /// Dates, date ranges, times, amounts and short numbers in groups are left as they are,
+    /// without allocating.
+    #[test]
+    fn dates_amounts_and_short_numbers_in_groups_are_not_masked() {
+        for text in [
+            // Dates and ranges of them, with hyphens, spaces, full-width dashes, compact.
+            "有效期 2019-01-01 2019-12-31 止",
+            "有效期 2019-01-01 - 2020-12-31 止",
+            "有效期 2019-01-01－2020-12-31 止",
+            "有效期 2019 01 01 2020 12 31 止",
+            "有效期 20190101-20191231 止",
+            "有效期 20190101 - 20201231 20210101 止",
+            "有效期 20190101-2019-12-31 止",
+            // Times.
+            "2024-03-15 08:30:00 至 2024-03-16 17:45:00",
+            "自 2024-03-15 08 30 00 2024-03-16 17 45 00 止",
+            // Amounts grouped in thousands.
+            "罚款 1 000 000 000 000 000 元",
+            "罚款 123 456 789 012 345 元",
+            "罚款 12 345 678 901 234 元",
+            // Fewer than 14 digits: phone numbers, a card's first groups.
+            "电话 0371-6512 3456 转 801",
+            "手机 138 1234 5678 或 139 8765 4321",
+            "编号 1234 5678 9012 3 号",
+            "编号4101 0219 6804 12X2",
+        ] {
+            assert!(
+                matches!(mask_numbers(text), Cow::Borrowed(t) if t == text),
+                "{text:?} -> {:?}",
+                mask_numbers(text)
+            );
+        }
+    }
+}
+
+/// Property tests of the heap scan's promise to the engine ([`digit_runs`]), on text made of
+/// digit groups, separators, check characters and other text, as numbers, dates and amounts
+/// are written.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
+
+    use super::*;
+
+    /// Fixed seed so a run is reproducible; no failure files are written.
+    fn config() -> Config {
+        Config {
+            cases: 1024,
+            rng_seed: RngSeed::Fixed(0x6D61_736B),
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    /// A group of 1 to 19 digits, each ASCII or full-width.
+    fn group() -> impl Strategy<Value = String> {
+        prop::collection::vec((0u8..10, prop::bool::weighted(0.2)), 1..=19).prop_map(|ds| {
+            ds.into_iter()
+                .map(|(d, wide)| {
+                    let c = char::from(b'0' + d);
+                    if wide {
+                        char::from_u32('０' as u32 + u32::from(d)).unwrap_or(c)
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        })
+    }
+
+    fn piece() -> impl Strategy<Value = String> {
+        let separators = [
+            " ", "-", " - ", "－", "\u{2010}", "\u{2015}", "\u{3000}", "\t", "\n",
+        ];
+        let other = [
+            "X",
+            "x",
+            "Ｘ",
+            "L",
+            "号",
+            "，",
+            ":",
+            ".",
+            "a",
+            "91110000600037341L",
+            "2019-01-01",
+            "20191231",
+        ];
+        prop_oneof![
+            5 => group(),
+            4 => prop::sample::select(separators.to_vec()).prop_map(str::to_owned),
+            2 => prop::sample::select(other.to_vec()).prop_map(str::to_owned),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(piece(), 0..16).prop_map(|pieces| pieces.concat())
+    }
+
+    /// A person's number or a card's, 15 to 19 digits (ASCII or full-width), in one of the
+    /// groupings people write them in, with one to three separators between the groups.
+    fn grouped_number() -> impl Strategy<Value = String> {
+        let groupings: [&[usize]; 10] = [
+            &[6, 8, 4],
+            &[6, 4, 4, 4],
+            &[3, 3, 8, 4],
+            &[6, 8, 3],
+            &[6, 6, 3],
+            &[6, 9],
+            &[4, 4, 4, 4],
+            &[4, 4, 4, 4, 2],
+            &[4, 4, 4, 4, 3],
+            &[6, 13],
+        ];
+        let separators = [" ", "-", " - ", "－", "\u{2012}", "\u{3000}", "  "];
+        (
+            prop::sample::select(groupings.to_vec()),
+            prop::collection::vec(group(), 5),
+            prop::collection::vec(prop::sample::select(separators.to_vec()), 4),
+            prop::sample::select(vec!["", "X", "x", "Ｘ"]),
+        )
+            .prop_map(|(grouping, digits, seps, x)| {
+                let digits: Vec<char> = digits
+                    .concat()
+                    .chars()
+                    .chain(('0'..='9').cycle().take(19))
+                    .collect();
+                let mut out = String::new();
+                let mut at = 0;
+                for (i, &len) in grouping.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(seps[i - 1]);
+                    }
+                    out.extend(&digits[at..at + len]);
+                    at += len;
+                }
+                if at == 17 {
+                    out.push_str(x);
+                }
+                out
+            })
+    }
+
+    /// `number` masked by hand: its first 6 and last 4 digits (an X counted) kept, the other
+    /// digits starred, the separators kept.
+    fn masked_by_hand(number: &str) -> String {
+        let n = number.chars().filter(|&c| !separator(c)).count();
+        let mut i = 0;
+        number
+            .chars()
+            .map(|c| {
+                if separator(c) {
+                    return c;
+                }
+                i += 1;
+                if i <= 6 || i > n - 4 {
+                    c
+                } else {
+                    '*'
+                }
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// A string `b` the engine reads out of a heap `a b c` overlaps a range the heap
+        /// scan found whenever `mask_numbers` masks something in it; and within `b`, every
+        /// character masked in place is a digit inside a range of `b`'s own.
+        #[test]
+        fn digit_runs_cover_everything_mask_numbers_masks(
+            (a, b, c) in (text(), text(), text())
+        ) {
+            let masked = mask_numbers(&b);
+            let Cow::Owned(m) = &masked else {
+                return Ok(());
+            };
+            prop_assert_ne!(m, &b);
+            let heap = format!("{a}{b}{c}");
+            let (from, to) = (a.len(), a.len() + b.len());
+            let runs = digit_runs(&heap);
+            let i = runs.partition_point(|&(_, end)| end <= from);
+            prop_assert!(
+                runs.get(i).is_some_and(|&(start, _)| start < to),
+                "{b:?} masked as {m:?}, but no range of {runs:?} overlaps {from}..{to} of {heap:?}"
+            );
+            if matches!(mask_input(&b), Cow::Owned(_)) {
+                // A whole field is rewritten in ASCII without its separators.
+                return Ok(());
+            }
+            let own = digit_runs(&b);
+            prop_assert_eq!(m.chars().count(), b.chars().count());
+            for ((at, was), now) in b.char_indices().zip(m.chars()) {
+                if was != now {
+                    prop_assert!(digit(was) && now == '*', "{b:?} -> {m:?}");
+                    prop_assert!(
+                        own.iter().any(|&(start, end)| start <= at && at < end),
+                        "{b:?} -> {m:?}: byte {at} is in no range of {own:?}"
+                    );
+                }
+            }
+        }
+
+        /// A person's or a card's number in groups inside text is masked digit by digit,
+        /// whatever the text around it.
+        #[test]
+        fn grouped_numbers_inside_any_text_are_masked(
+            (a, number, c) in (text(), grouped_number(), text())
+        ) {
+            let got = mask_numbers(&format!("{a}：{number}。{c}")).into_owned();
+            let want = format!(
+                "{}{}{}",
+                mask_numbers(&format!("{a}：")),
+                masked_by_hand(&number),
+                mask_numbers(&format!("。{c}")),
+            );
+            prop_assert_eq!(got, want);
         }
     }
 }
