@@ -192,3 +192,66 @@ fn codes_valid_as_both_types_take_the_type_the_snapshot_gives_them() {
         "{err}"
     );
 }
+
+/// `credgate check` masks what the server masks for a key without `personal_full`: a
+/// person's number in a record id and numbers written in groups in a reason, shown whole with
+/// `--full-ids`.
+#[test]
+fn numbers_in_record_ids_and_grouped_in_reasons_are_masked_unless_full_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source");
+    common::copy_dir(&common::repo().join("data/sample"), &source);
+    std::fs::write(
+        source.join("lists/extra.csv"),
+        "record_id,list_code,subject_type,subject_id,subject_name,authority,doc_no,reason,\
+         decided_on,effective_from,effective_until,act_ended_on\n\
+         JUD-410108197301091757-0009,court_defaulter,org,91410102MAM7WRQ31P,\
+         郑州市中原区鑫隆钢材贸易有限公司,郑州市中级人民法院,(2025)豫01执9号,\
+         担保人身份证号 410105 19800821 1022，卡号4101 0219 6804 1202 11，\
+         执行期间 2025-01-10 - 2026-01-09,2025-01-10,2025-01-10,,\n",
+    )
+    .unwrap();
+    let root = dir.path().join("root");
+    common::build_source(&source, &root, sample_today(), Some(0)).unwrap();
+    let args = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "--id",
+            "91410102MAM7WRQ31P",
+            "--scenario",
+            "procurement",
+            "--as-of",
+            "2026-11-28",
+        ];
+        args.extend_from_slice(extra);
+        args
+    };
+    let (code, out, err) = check(&root, &args(&[]));
+    assert_eq!(code, 0, "{err}");
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let record = d["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["doc_no"] == "(2025)豫01执9号")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(record["record_id"], "JUD-410108********1757-0009");
+    assert_eq!(
+        record["reason"],
+        "担保人身份证号 410105 ******** 1022，卡号4101 02** **** **02 11，\
+         执行期间 2025-01-10 - 2026-01-09"
+    );
+    assert!(
+        out.contains("\"record_id\": \"JUD-410108********1757-0009\"")
+            && !out.contains("410108197301091757"),
+        "{out}"
+    );
+
+    let (code, out, err) = check(&root, &args(&["--full-ids"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("JUD-410108197301091757-0009")
+            && out.contains("410105 19800821 1022")
+            && out.contains("4101 0219 6804 1202 11"),
+        "{out}"
+    );
+}

@@ -76,10 +76,14 @@ impl Req {
     }
 }
 
+/// `t` with every byte %-escaped, for a query.
+fn percent(t: &str) -> String {
+    t.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
 /// Every endpoint that can show a person, and every echo of caller text that can carry a
 /// person's number: screened rows that cannot be parsed, echoed columns, error messages.
 fn requests() -> Vec<Req> {
-    let enc = |t: &str| t.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
     let mut v = Vec::new();
     for p in PEOPLE {
         v.push(Req::get(format!("/v1/check?id={p}&scenario=transport")));
@@ -98,11 +102,15 @@ fn requests() -> Vec<Req> {
     ));
     v.push(Req::get(format!(
         "/v1/search?name={}&limit=50",
-        enc("孙丽")
+        percent("孙丽")
     )));
     v.push(Req::get(format!(
         "/v1/search?name={}&limit=50&fuzzy=1",
-        enc("王建国")
+        percent("王建国")
+    )));
+    v.push(Req::get(format!(
+        "/v1/search?name={}",
+        percent("郑州市中原区恒达")
     )));
     let csv: String = PEOPLE.iter().map(|p| format!("{p},x\n")).collect();
     // A wrong check digit: not a valid number, still a person's, still masked.
@@ -185,21 +193,42 @@ const PERSON2: &str = "410102199505161527";
 /// A person's number written in groups, as the whole of a field.
 const SPLIT: &str = "410103－19710730－1034";
 
+/// Numbers written in groups inside longer text (see `source`), each with what a key without
+/// `personal_full` sees of it: a person's number in a reason, a bank card's 18 digits in the
+/// same reason, a person's number in an organisation's name.
+const GROUPED: [(&str, &str); 3] = [
+    ("410105 19800821 1022", "410105 ******** 1022"),
+    ("6222 0212 3456 7890 12", "6222 02** **** **90 12"),
+    ("410184-19790214-1699", "410184-********-1699"),
+];
+
+/// A range of dates in the same reason, shown as it is to every key.
+const DATES: &str = "2024-03-15 - 2025-03-14";
+
+/// A record id that carries a person's number, as some exports build them.
+const RECORD_ID: &str = "JUD-410108197301091757-0001";
+
 /// The sample, with people's numbers written into free text as government exports do: the
 /// court record of 恒达 names its legal representative with his number in its reason (also
 /// in full-width digits), another person's number in its authority, and a third person's,
-/// written in groups, is the whole of its document number.
+/// written in groups, is the whole of its document number. Its reason also holds a
+/// guarantor's number and a card's in groups, and a range of dates; its record id holds a
+/// person's number, and 恒达's name another one in groups ([`GROUPED`], [`RECORD_ID`]).
 fn source(dir: &std::path::Path) -> std::path::PathBuf {
     let src = dir.join("source");
     copy_dir(&repo().join("data/sample"), &src);
     let court = src.join("lists/court.csv");
     let text = std::fs::read_to_string(&court).unwrap();
     let edited = text.replacen(
-        "郑州市中原区人民法院,(2024)豫0102执1234号,有履行能力而拒不履行生效法律文书确定义务",
+        "JUD-2024-0001,court_defaulter,org,914101027110665834,郑州市中原区恒达建材有限公司,\
+         郑州市中原区人民法院,(2024)豫0102执1234号,有履行能力而拒不履行生效法律文书确定义务",
         &format!(
-            "郑州市中原区人民法院（承办人{}）,{SPLIT},\
-             法定代表人王建国（{}）（４１０１０２１９６８０４１２０２１１）有履行能力而拒不履行",
-            PEOPLE[1], PEOPLE[0]
+            "{RECORD_ID},court_defaulter,org,914101027110665834,\
+             郑州市中原区恒达建材有限公司（法定代表人 {}）,\
+             郑州市中原区人民法院（承办人{}）,{SPLIT},\
+             法定代表人王建国（{}）（４１０１０２１９６８０４１２０２１１）有履行能力而拒不履行；\
+             担保人身份证号 {}，还款卡号{}，执行期间 {DATES}",
+            GROUPED[2].0, PEOPLE[1], PEOPLE[0], GROUPED[0].0, GROUPED[1].0
         ),
         1,
     );
@@ -211,12 +240,10 @@ fn source(dir: &std::path::Path) -> std::path::PathBuf {
     src
 }
 
-#[test]
-fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("index");
-    build_source(&source(dir.path()), &root, sample_today(), Some(0)).unwrap();
-    let secret = dir.path().join("subject.key");
+/// Builds [`source`] in `dir` and serves it with [`keys`] and the subject key `secret`.
+fn serve(dir: &std::path::Path, secret: &std::path::Path) -> Proc {
+    let root = dir.join("index");
+    build_source(&source(dir), &root, sample_today(), Some(0)).unwrap();
     let p = Proc::serve(
         &[
             "--index",
@@ -224,7 +251,7 @@ fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
             "--listen",
             "127.0.0.1:0",
             "--keys",
-            keys(dir.path()).to_str().unwrap(),
+            keys(dir).to_str().unwrap(),
             "--subject-key",
             secret.to_str().unwrap(),
         ],
@@ -233,6 +260,14 @@ fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
     while request(p.addr, "GET", "/readyz", &[], b"").status != 200 {
         std::thread::yield_now();
     }
+    p
+}
+
+#[test]
+fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("subject.key");
+    let p = serve(dir.path(), &secret);
     let raw_typo = "410102196804120212";
     let mut full_saw_raw = 0;
     for req in requests() {
@@ -252,6 +287,8 @@ fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
             let raw_seen = PEOPLE
                 .iter()
                 .chain([&raw_typo, &"４１０１０２１９６８０４１２０２１１", &SPLIT])
+                .chain(GROUPED.iter().map(|(raw, _)| raw))
+                .chain([&"410108197301091757"])
                 .any(|n| text.contains(n));
             // Error messages are masked for every key.
             if token == "tok-masked" || req.status != 200 {
@@ -299,4 +336,57 @@ fn responses_and_logs_never_show_a_raw_number_without_personal_full() {
     let subject = Correlator::new(&key).subject(PEOPLE[0].as_bytes());
     assert!(log.contains(&subject), "{log}");
     assert!(log.contains("410102********0211"), "{log}");
+}
+
+/// A number written in groups inside the data's text (a reason, a name) and a person's number
+/// in a record id are masked in a check, a profile and a search for a key without
+/// `personal_full`, and shown whole to a key with it; a range of dates is shown as it is.
+#[test]
+fn numbers_in_groups_inside_text_and_record_ids_are_masked_without_personal_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = serve(dir.path(), &dir.path().join("subject.key"));
+    let masked_id = "JUD-410108********1757-0001";
+    for path in [
+        "/v1/check?id=914101027110665834&scenario=procurement".to_string(),
+        "/v1/subjects/914101027110665834".to_string(),
+        format!("/v1/search?name={}", percent("郑州市中原区恒达")),
+    ] {
+        let search = path.starts_with("/v1/search");
+        for token in ["tok-masked", "tok-full"] {
+            let auth = format!("Bearer {token}");
+            let r = request(
+                p.addr,
+                "GET",
+                &path,
+                &[("Authorization", auth.as_str())],
+                b"",
+            );
+            let text = r.text();
+            assert_eq!(r.status, 200, "{path}: {text}");
+            // A search shows names only: the organisation's, with GROUPED[2] in it.
+            let shown = if search { &GROUPED[2..] } else { &GROUPED[..] };
+            for (raw, masked) in shown {
+                if token == "tok-masked" {
+                    assert!(
+                        text.contains(masked) && !text.contains(raw),
+                        "{path} ({token}) shows {raw} unmasked: {text}"
+                    );
+                } else {
+                    assert!(text.contains(raw), "{path} ({token}) lacks {raw}: {text}");
+                }
+            }
+            if search {
+                continue;
+            }
+            assert!(text.contains(DATES), "{path} ({token}): {text}");
+            if token == "tok-masked" {
+                assert!(
+                    text.contains(masked_id) && !text.contains(RECORD_ID),
+                    "{path} ({token}) shows the record id unmasked: {text}"
+                );
+            } else {
+                assert!(text.contains(RECORD_ID), "{path} ({token}): {text}");
+            }
+        }
+    }
 }

@@ -36,7 +36,7 @@ fn main() {
             national: &national,
         },
         because: vec![Because::Record {
-            record_id: "court-000123",
+            record_id: "court-000123".into(),
             via: None,
         }],
     };
@@ -64,7 +64,7 @@ fn main() {
             ),
         ],
         records: vec![ActiveRecord {
-            record_id: "court-000123",
+            record_id: "court-000123".into(),
             list_code: "court_defaulter",
             list_name: "失信被执行人",
             class: Class::Black,

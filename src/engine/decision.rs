@@ -79,7 +79,7 @@ pub struct Basis<'a> {
 #[serde(untagged)]
 pub enum Because<'a> {
     Record {
-        record_id: &'a str,
+        record_id: Cow<'a, str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         via: Option<Via<'a>>,
     },
@@ -97,7 +97,7 @@ pub struct Via<'a> {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct ActiveRecord<'a> {
-    pub record_id: &'a str,
+    pub record_id: Cow<'a, str>,
     pub list_code: &'a str,
     pub list_name: &'a str,
     pub class: Class,

@@ -108,7 +108,7 @@ fn measure(out: &mut Vec<u8>, m: &AppliedMeasure<'_>) {
 
 fn record(out: &mut Vec<u8>, r: &ActiveRecord<'_>) {
     out.extend_from_slice(b"{\"record_id\":");
-    string(out, r.record_id);
+    string(out, &r.record_id);
     out.extend_from_slice(b",\"list_code\":");
     string(out, r.list_code);
     out.extend_from_slice(b",\"list_name\":");
@@ -307,11 +307,11 @@ mod tests {
                 },
                 because: vec![
                     Because::Record {
-                        record_id: "r1",
+                        record_id: "r1".into(),
                         via: Some(via.clone()),
                     },
                     Because::Record {
-                        record_id: "r2",
+                        record_id: "r2".into(),
                         via: None,
                     },
                     Because::CleanHistory {
@@ -322,7 +322,7 @@ mod tests {
             }],
             records: vec![
                 ActiveRecord {
-                    record_id: "r1",
+                    record_id: "r1".into(),
                     list_code: "court_defaulter",
                     list_name: "失信被执行人名单",
                     class: Class::Black,
@@ -337,7 +337,7 @@ mod tests {
                     via: Some(via),
                 },
                 ActiveRecord {
-                    record_id: "r2",
+                    record_id: "r2".into(),
                     list_code: "c",
                     list_name: "n",
                     class: Class::Red,

@@ -40,7 +40,7 @@ pub struct Profile<'a> {
 
 #[derive(Serialize)]
 pub struct ProfileRecord<'a> {
-    pub record_id: &'a str,
+    pub record_id: Cow<'a, str>,
     pub list_code: &'a str,
     pub list_name: &'a str,
     pub class: Class,
@@ -144,7 +144,7 @@ impl Engine {
                     })
                     .collect();
                 records.push(ProfileRecord {
-                    record_id: snap.str(r.record_id),
+                    record_id: self.text(r.record_id, opts),
                     list_code: &l.code,
                     list_name: &l.name,
                     class: l.class,

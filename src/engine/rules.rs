@@ -296,7 +296,7 @@ impl Engine {
 
     fn because(&self, h: &Hit, opts: Options) -> Because<'_> {
         Because::Record {
-            record_id: self.snapshot().str(h.record.record_id),
+            record_id: self.text(h.record.record_id, opts),
             via: self.via(h.via, opts),
         }
     }
@@ -310,7 +310,7 @@ impl Engine {
                 .events_of(r)
                 .any(|e| e.kind == EVENT_OBJECTION && e.date <= as_of.0 && as_of.0 < e.closed_on);
         ActiveRecord {
-            record_id: snap.str(r.record_id),
+            record_id: self.text(r.record_id, opts),
             list_code: &l.code,
             list_name: &l.name,
             class: l.class,

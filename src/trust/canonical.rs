@@ -203,7 +203,7 @@ fn record(out: &mut Vec<u8>, r: &ActiveRecord<'_>) {
     key(out, false, "reason");
     string(out, &r.reason);
     key(out, false, "record_id");
-    string(out, r.record_id);
+    string(out, &r.record_id);
     key(out, false, "under_objection");
     boolean(out, r.under_objection);
     if let Some(v) = &r.via {
@@ -247,7 +247,7 @@ mod tests {
     fn write_decision_equals_the_value_form() {
         let national = vec!["发改财金〔2016〕141号".to_string(), "a\tb".to_string()];
         let record = |via: Option<Via<'static>>, until: Option<Day>| ActiveRecord {
-            record_id: "court-1",
+            record_id: "court-1".into(),
             list_code: "court_defaulter",
             list_name: "失信被执行人",
             class: Class::Black,
@@ -285,11 +285,11 @@ mod tests {
             measures: vec![
                 measure(vec![
                     Because::Record {
-                        record_id: "court-1",
+                        record_id: "court-1".into(),
                         via: Some(via()),
                     },
                     Because::Record {
-                        record_id: "court-2",
+                        record_id: "court-2".into(),
                         via: None,
                     },
                 ]),
