@@ -6,6 +6,7 @@ import { chromium } from "playwright-core";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { generatedTexts } from "./maskcases.mjs";
 import { xlsx } from "./xlsx.mjs";
 
 const BASE = process.env.BASE_URL;
@@ -292,12 +293,49 @@ try {
     ["代码91110000600037341L，号41010219680412021X", "代码91110000600037341L，号410102********021X"],
     ["错码91110000600037341N", "错码911100*******7341N"],
     ["账号6222021234567890123", "账号622202*********0123"],
+    // Numbers in groups inside text: masked digit by digit, separators kept; dates, ranges
+    // and amounts in groups left alone.
+    ["法定代表人身份证号 110101 19900307 123X 被列入", "法定代表人身份证号 110101 ******** 123X 被列入"],
+    ["卡号4101 0219 6804 1202 11", "卡号4101 02** **** **02 11"],
+    ["身份证：110101-19900307-1234，", "身份证：110101-********-1234，"],
+    ["号码１１０１０１\u3000１９９００３０７\u3000１２３Ｘ。", "号码１１０１０１\u3000********\u3000１２３Ｘ。"],
+    ["有效期 2019-01-01 - 2020-12-31 止", "有效期 2019-01-01 - 2020-12-31 止"],
+    ["有效期 20190101-20191231 止", "有效期 20190101-20191231 止"],
+    ["罚款 123 456 789 012 345 元", "罚款 123 456 789 012 345 元"],
   ];
   const masked = await page.evaluate((cases) => cases.map(([c]) => maskNumbers(c)), maskCases);
   const wrong = maskCases.map(([c, want], i) => [c, masked[i], want]).filter(([, got, want]) => got !== want)
     .map(([c, got, want]) => `${c} → ${got}, want ${want}`);
-  check(wrong.length === 0, "maskNumbers masks as the server: whole fields without separators, runs of 14+ digits, credit codes kept",
+  check(wrong.length === 0, "maskNumbers masks as the server: whole fields, runs of 14+ digits, numbers in groups inside text; credit codes, dates, amounts kept",
     wrong.join("\n  "));
+
+  // --- And on 20,000 generated strings (tests/browser/maskcases.mjs): the server masks them as
+  // the `t` field of NDJSON rows it screens and echoes, the page as its own rule has it.
+  {
+    const texts = generatedTexts(20_000);
+    const screened = await fetch(`${BASE}/v1/screen?scenario=procurement`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-ndjson", Accept: "application/x-ndjson" },
+      body: texts.map((t) => JSON.stringify({ id: "914101027110665834", t }) + "\n").join(""),
+    });
+    check(screened.ok, "the server screens the 20,000 generated strings", String(screened.status));
+    const served = [];
+    for (const line of (await screened.text()).split("\n")) {
+      const v = line ? JSON.parse(line) : {};
+      if (v.row !== undefined) served[v.row - 1] = v.columns?.t;
+    }
+    const paged = await page.evaluate((ts) => ts.map((t) => maskNumbers(t)), texts);
+    const differ = texts.flatMap((t, i) => (served[i] === paged[i] ? [] : [JSON.stringify([t, served[i], paged[i]])]));
+    check(differ.length === 0, "maskNumbers masks 20,000 generated strings as the server does (text, server, page)",
+      differ.slice(0, 10).join("\n  "));
+    // The strings hold what the rules tell apart: numbers masked in groups only (no 14 digits
+    // in a row), and dates and ranges of dates left as they are.
+    const inGroups = texts.filter((t, i) => served[i] !== t && !/[0-9\uff10-\uff19]{14}/.test(t)).length;
+    const range = /\d{4}-\d\d-\d\d( - |-| )\d{4}-\d\d-\d\d/;
+    const datesKept = texts.filter((t, i) => range.test(t) && (served[i] ?? "").includes(t.match(range)[0])).length;
+    check(inGroups >= 1000 && datesKept >= 100,
+      "the generated strings hold numbers masked only in groups, and date ranges left alone", `${inGroups}, ${datesKept}`);
+  }
 
   // --- Keyboard order: name search, code, scenario.
   await name.focus();

@@ -46,7 +46,7 @@ if [ "$installed" != "$version" ]; then
     --loglevel=error "playwright-core@$version")
 fi
 # The script runs from next to its node_modules so that `import "playwright-core"` resolves.
-cp "$root/tests/browser/counter.mjs" "$root/tests/browser/xlsx.mjs" "$work/"
+cp "$root/tests/browser/counter.mjs" "$root/tests/browser/maskcases.mjs" "$root/tests/browser/xlsx.mjs" "$work/"
 
 echo "== browser test: credgate"
 if [ -n "${CREDGATE_BIN:-}" ]; then

@@ -672,12 +672,31 @@ function validUscc(chars) {
 }
 
 /**
- * Masks people's numbers in caller text as the server does (trust::privacy::mask_numbers): a
- * text that is a number as a whole (maskWhole: typed in groups, `410102 19680412 0211`,
- * or split by dashes) is masked whole, in ASCII; otherwise every run of 14 or more digits
- * (ASCII or full-width; an X right after 17 digits belongs to the run), whatever is next to
- * it, keeps its first 6 and last 4 characters. 17 digits and a capital letter that make a
- * valid credit code are an organisation's code and stay as they are.
+ * Whether 8 digits (ASCII or full-width) are a date YYYYMMDD of 1900–2099, its day 01 to 31
+ * whatever the month (trust::privacy::compact_date).
+ */
+function compactDate(chars) {
+  const d = chars.map(halfWidth).join("");
+  const month = Number(d.slice(4, 6));
+  const day = Number(d.slice(6, 8));
+  return d.length === 8 && (d.startsWith("19") || d.startsWith("20")) &&
+    month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+/**
+ * Masks people's numbers in caller text as the server does (trust::privacy::mask_numbers). A
+ * text that is a number as a whole (maskWhole: typed in groups, `410102 19680412 0211`, or
+ * split by dashes) is masked whole, in ASCII. Inside longer text, a number keeps its first 6
+ * and last 4 digits and every digit between becomes `*` (full-width digits stay full-width,
+ * separators stay where they were), and a number is:
+ * - a run of 14 or more digits, whatever is next to it (an X right after 17 digits belongs to
+ *   it), except 17 digits and a capital letter that make a valid credit code;
+ * - or groups of 3 to 13 digits with only separators between them, 14 or more digits in all,
+ *   a group of 4 or more among them, not only 8-digit dates (YYYYMMDD). A group of 1 or 2
+ *   digits, or a run of 14 or more, ends it; the short group belongs to it when the groups
+ *   before hold 14 digits (a card's last digits), and an X right after its 17th digit too.
+ *   So `110101 19900307 123X` and `6222 0212 3456 7890 12` are masked, and
+ *   `2019-01-01 - 2020-12-31`, `123 456 789 012 345` and `20190101-20191231` are not.
  */
 function maskNumbers(text) {
   const s = text === null || text === undefined ? "" : String(text);
@@ -685,27 +704,77 @@ function maskNumbers(text) {
   const chars = [...s];
   const whole = maskWhole(chars);
   if (whole !== null) return whole;
-  let out = "";
-  for (let i = 0; i < chars.length;) {
-    if (!isDigit(chars[i])) {
-      out += chars[i++];
+  // The numbers to mask, in order: [start, end, digits] over `chars` (an X counted).
+  const spans = [];
+  // The number in groups being read: { start, end, digits, wide, dates }.
+  let grouped = null;
+  const finish = () => {
+    const g = grouped;
+    grouped = null;
+    if (!g || g.digits < 14 || !g.wide || g.dates) return;
+    if (g.digits === 17 && g.end < chars.length && isCheckX(chars[g.end])) {
+      spans.push([g.start, g.end + 1, 18]);
+    } else {
+      spans.push([g.start, g.end, g.digits]);
+    }
+  };
+  let previous = -1; // where the previous run of digits ended
+  for (let start = 0; start < chars.length;) {
+    if (!isDigit(chars[start])) {
+      start++;
       continue;
     }
-    let j = i;
-    while (j < chars.length && isDigit(chars[j])) j++;
-    let organisation = false;
-    if (j - i === 17 && j < chars.length) {
-      if (isCheckX(chars[j])) j++;
-      else if (/[A-Z]/.test(chars[j]) && validUscc(chars.slice(i, j + 1))) {
-        j++;
-        organisation = true;
+    let end = start;
+    while (end < chars.length && isDigit(chars[end])) end++;
+    const len = end - start;
+    const joined = previous >= 0 && chars.slice(previous, start).every((c) => SEPARATOR.test(c));
+    previous = end;
+    if (!joined) finish();
+    if (len >= 14) {
+      finish();
+      if (len === 17 && end < chars.length && isCheckX(chars[end])) {
+        spans.push([start, end + 1, 18]);
+      } else if (!(len === 17 && end < chars.length && /[A-Z]/.test(chars[end]) &&
+          validUscc(chars.slice(start, end + 1)))) {
+        spans.push([start, end, len]);
+      }
+    } else if (len <= 2) {
+      if (grouped && grouped.digits >= 14) {
+        grouped.end = end;
+        grouped.digits += len;
+      }
+      finish();
+    } else {
+      const date = len === 8 && compactDate(chars.slice(start, end));
+      if (grouped) {
+        grouped.end = end;
+        grouped.digits += len;
+        grouped.wide ||= len >= 4;
+        grouped.dates &&= date;
+      } else {
+        grouped = { start, end, digits: len, wide: len >= 4, dates: date };
       }
     }
-    const run = chars.slice(i, j);
-    out += run.length >= 14 && !organisation ? maskRun(run) : run.join("");
-    i = j;
+    start = end;
   }
-  return out;
+  finish();
+  if (!spans.length) return s;
+  let out = "";
+  let copied = 0;
+  for (const [start, end, digits] of spans) {
+    out += chars.slice(copied, start).join("");
+    let i = 0;
+    for (const c of chars.slice(start, end)) {
+      if (SEPARATOR.test(c)) {
+        out += c;
+      } else {
+        out += i < 6 || i >= digits - 4 ? c : "*";
+        i++;
+      }
+    }
+    copied = end;
+  }
+  return out + chars.slice(copied).join("");
 }
 
 // ---------------------------------------------------------------------------------------
