@@ -322,15 +322,17 @@ fn check_x(c: char) -> bool {
 }
 
 /// The first `max` characters of `text`, for a message or an echo that must stay short. A
-/// run of digits the cut would split is dropped whole: the part left before the cut could be
-/// too short for [`mask_numbers`] to recognise and still give most of a number away.
+/// number the cut would split is dropped whole, with the groups written before it (digits
+/// with only separators between them): the part left before the cut could be too short for
+/// [`mask_numbers`] to recognise and still give most of a number away (`卡号 6222 0212 3456 7`
+/// would show 12 of a card's 19 digits).
 pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
     let Some((at, next)) = text.char_indices().nth(max) else {
         return Cow::Borrowed(text);
     };
     let kept = &text[..at];
     if digit(next) {
-        Cow::Borrowed(kept.trim_end_matches(digit))
+        Cow::Borrowed(kept.trim_end_matches(|c| digit(c) || separator(c)))
     } else {
         Cow::Borrowed(kept)
     }
@@ -544,6 +546,20 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(mask_numbers(text), want, "{text:?}");
         }
+    }
+
+    #[test]
+    fn cut_drops_a_number_it_would_split_with_its_groups() {
+        assert_eq!(cut("卡号 6222 0212 3456 7890 123", 20), "卡号");
+        assert_eq!(cut("身份证 110101-1990", 14), "身份证");
+        assert_eq!(cut("abc410102196804120211", 10), "abc");
+        // A cut between a number and what follows it, or in text, keeps everything before.
+        assert_eq!(
+            cut("号 110101 19900307 1234，", 22),
+            "号 110101 19900307 1234"
+        );
+        assert_eq!(cut("有效期 2019-01-01 止", 15), "有效期 2019-01-01 ");
+        assert_eq!(cut("abc", 3), "abc");
     }
 
     /// Dates, date ranges, times, amounts and short numbers in groups are left as they are,
