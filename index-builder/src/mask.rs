@@ -1,7 +1,17 @@
-//! People's identity numbers in text, masked as first 6, a `*` for every middle character,
-//! last 4. The server masks what it echoes and the data's own text with these rules
-//! (`credgate::trust::privacy` re-exports them); the builder masks what it prints of a
-//! rejected row with them.
+//! People's identity numbers in text, masked as first 6, a `*` for every middle digit, last
+//! 4: a whole field ([`mask_input`]), and runs of digits and numbers written in groups inside
+//! longer text ([`mask_numbers`]). The server masks what it echoes and the data's own text
+//! with these rules (`credgate::trust::privacy` re-exports them); the builder masks what it
+//! prints of a rejected row with them.
+//!
+//! ```
+//! use credgate_index::mask::mask_numbers;
+//!
+//! assert_eq!(
+//!     mask_numbers("身份证号 110101 19900307 123X，2019-01-01 - 2020-12-31"),
+//!     "身份证号 110101 ******** 123X，2019-01-01 - 2020-12-31"
+//! );
+//! ```
 
 use std::borrow::Cow;
 
