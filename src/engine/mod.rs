@@ -217,9 +217,9 @@ impl Engine {
     /// A free-text string of the snapshot (a name, record id, reason, document number,
     /// authority) as a caller may see it: with every person's number in it masked
     /// ([`privacy::mask_numbers`]) unless the caller holds `personal_full`. Government exports
-    /// do write the number of a company's legal representative into a reason. After [`Engine::scan_text`], only the
-    /// strings that overlap a long run of digits in the heap are looked at, so the rest cost
-    /// a comparison or two; before it, each string is.
+    /// do write the number of a company's legal representative into a reason. After
+    /// [`Engine::scan_text`], only the strings that overlap a long run of digits in the heap
+    /// are looked at, so the rest cost a comparison or two; before it, each string is.
     pub(crate) fn text(&self, r: StrRef, opts: Options) -> Cow<'_, str> {
         let s = self.snapshot.str(r);
         if opts.full_personal_ids || s.len() < privacy::MIN_RUN {
