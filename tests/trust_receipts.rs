@@ -456,3 +456,47 @@ fn secret_files_open_to_other_users_are_named_in_a_warning() {
         assert_eq!(mode, 0o600, "{}", f.display());
     }
 }
+
+/// A member named twice has two readings: serde_json (and the verifier before this test)
+/// keeps the last, so `{"decision":"clear",…,"decision":"deny"}` verified as the signed
+/// `deny` while a reader taking the first sees `clear`. Such a document is refused.
+#[test]
+fn a_response_naming_a_member_twice_does_not_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path());
+    s.wait_ready(None);
+    let pk_file = dir.path().join("pk.json");
+    std::fs::write(&pk_file, s.get("/v1/receipts/public-key").body).unwrap();
+    let r = s.get("/v1/check?id=914101027110665834&scenario=procurement");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("\"decision\":\"deny\""), "{text}");
+    assert_eq!(verify(&pk_file, text.as_bytes()).0, 0);
+    let altered = [
+        // A second decision ahead of the signed one.
+        text.replacen('{', "{\"decision\":\"clear\",", 1),
+        // A second receipt id ahead of the signed one.
+        text.replacen("\"receipt\":{", "\"receipt\":{\"id\":\"forged\",", 1),
+        // A nested record's reason, named twice.
+        text.replacen("\"reason\":", "\"reason\":\"none\",\"reason\":", 1),
+    ];
+    for (i, w) in altered.iter().enumerate() {
+        assert_ne!(w, &text, "alteration {i} changed nothing");
+        let (code, msg) = verify(&pk_file, w.as_bytes());
+        assert_eq!(code, 1, "alteration {i} verified: {msg}");
+        assert!(msg.contains("twice"), "{msg}");
+    }
+    // The same in a batch's receipt line: two ids, one signed.
+    let b = s.post(
+        "/v1/screen?scenario=procurement",
+        "text/csv",
+        b"914101027110665834\n",
+    );
+    assert_eq!(b.status, 200);
+    let batch = b.text();
+    assert_eq!(verify(&pk_file, batch.as_bytes()).0, 0);
+    let w = batch.replacen("{\"receipt\":{", "{\"receipt\":{\"id\":\"forged\",", 1);
+    assert_ne!(w, batch);
+    let (code, msg) = verify(&pk_file, w.as_bytes());
+    assert_eq!(code, 1, "{msg}");
+}

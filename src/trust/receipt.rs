@@ -62,8 +62,8 @@ use sha2::{Digest, Sha256};
 use credgate_index::date::Day;
 
 use super::batching::{root_message, BatchSigner, Proof, Unsigned};
-pub use super::canonical::canonical;
 use super::canonical::write_decision;
+pub use super::canonical::{canonical, parse_strict};
 use super::merkle::{leaf_hash, leaf_hash_parts, root_from_path, Hash};
 use crate::engine::json::string;
 use crate::engine::Decision;
@@ -579,7 +579,9 @@ fn parse_hash(s: &str, what: &str) -> Result<Hash, VerifyError> {
         })
 }
 
-/// Verifies a check response (the whole JSON object, receipt included).
+/// Verifies a check response (the whole JSON object, receipt included), read with
+/// [`parse_strict`]: a response read by a parser that keeps one of two members of the same
+/// name may not mean what was signed.
 pub fn verify_check(response: &Value, key: &VerifyingKey) -> Result<Receipt, VerifyError> {
     let mut decision = response.as_object().ok_or(VerifyError::NoReceipt)?.clone();
     let receipt = decision.remove("receipt").ok_or(VerifyError::NoReceipt)?;
@@ -622,7 +624,12 @@ pub fn verify_batch(body: &[u8], key: &VerifyingKey) -> Result<Receipt, VerifyEr
             .replace("\"\"", "\""),
         None => last.to_string(),
     };
-    let v: Value = serde_json::from_str(&json).map_err(|_| VerifyError::NoReceipt)?;
+    let v: Value = match parse_strict(json.as_bytes()) {
+        Ok(v) => v,
+        // Well-formed JSON that repeats a member: one receipt line, two readings of it.
+        Err(e) if e.is_data() => return Err(VerifyError::Malformed(e.to_string())),
+        Err(_) => return Err(VerifyError::NoReceipt),
+    };
     let receipt: Receipt =
         serde_json::from_value(v.get("receipt").cloned().ok_or(VerifyError::NoReceipt)?)
             .map_err(|e| VerifyError::Malformed(e.to_string()))?;
