@@ -402,9 +402,11 @@ fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
     assert_eq!(lines[1]["id"], "410102********0211");
 }
 
+/// A subject key open to other users draws a warning; a signing key open to them is
+/// refused, since whoever reads it can sign receipts in this server's name.
 #[cfg(unix)]
 #[test]
-fn secret_files_open_to_other_users_are_named_in_a_warning() {
+fn secret_files_open_to_other_users_are_named_in_a_warning_or_refused() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("index");
@@ -430,17 +432,43 @@ fn secret_files_open_to_other_users_are_named_in_a_warning() {
         ]
     };
     let a = args(&signing, &subject);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credgate"))
+        .arg("serve")
+        .args(&a)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the log to its end, or to the line that says the server started anyway.
+    let mut err = String::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap())) {
+        let line = line.unwrap();
+        err.push_str(&line);
+        err.push('\n');
+        if line.contains("credgate listening") {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started with a signing key open to others:\n{err}");
+        }
+    }
+    assert!(!child.wait().unwrap().success(), "{err}");
+    assert!(
+        err.contains(&format!("chmod 600 {}", signing.display())) && err.contains("mode 644"),
+        "{err}"
+    );
+    // A private signing key: the server starts, and warns about the subject key only.
+    std::fs::set_permissions(&signing, std::fs::Permissions::from_mode(0o600)).unwrap();
     let p = common::proc::Proc::serve(&a.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
     let log = p.log();
     p.stop("TERM");
-    for f in [&signing, &subject] {
-        assert!(
-            log.lines()
-                .any(|l| l.contains("chmod 600") && l.contains(&f.display().to_string())),
-            "{}: {log}",
-            f.display()
-        );
-    }
+    let warned = |f: &Path| {
+        log.lines()
+            .any(|l| l.contains("chmod 600") && l.contains(&f.display().to_string()))
+    };
+    assert!(warned(&subject), "{log}");
+    assert!(!warned(&signing), "{log}");
     // Files the server creates itself are its owner's only, and draw no warning.
     let (signing, subject) = (
         dir.path().join("new-signing.key"),

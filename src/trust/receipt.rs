@@ -182,12 +182,16 @@ impl Signer {
     }
 
     /// The key in `path` (the 32-byte Ed25519 seed as 64 hex digits), created 0600 with a
-    /// fresh key if absent.
+    /// fresh key if absent. A key file that other users may read or write is refused:
+    /// whoever reads it can sign receipts in this server's name, and whoever writes it can
+    /// put in a key of their own, so receipts would prove nothing.
     pub fn from_file(path: &Path) -> Result<Signer, KeyFileError> {
         let io = |e: std::io::Error| KeyFileError::Io(path.to_path_buf(), e.to_string());
         let seed = match std::fs::read_to_string(path) {
             Ok(text) => {
-                super::warn_if_exposed(path, "sign receipts in this server's name");
+                if let Some(mode) = super::exposed_mode(path) {
+                    return Err(KeyFileError::Exposed(path.to_path_buf(), mode));
+                }
                 super::unhex::<32>(text.trim())
                     .ok_or_else(|| KeyFileError::Malformed(path.to_path_buf()))?
             }
@@ -677,6 +681,8 @@ impl std::error::Error for VerifyError {}
 pub enum KeyFileError {
     Io(PathBuf, String),
     Malformed(PathBuf),
+    /// Users other than the owner may read or write the key (its permission bits).
+    Exposed(PathBuf, u32),
 }
 
 impl fmt::Display for KeyFileError {
@@ -686,6 +692,12 @@ impl fmt::Display for KeyFileError {
             KeyFileError::Malformed(p) => write!(
                 f,
                 "signing key {}: expected the 32-byte Ed25519 seed as 64 hex digits",
+                p.display()
+            ),
+            KeyFileError::Exposed(p, mode) => write!(
+                f,
+                "signing key {0}: other users may read or write it (mode {mode:03o}), and whoever \
+                 reads it can sign receipts in this server's name; run `chmod 600 {0}`",
                 p.display()
             ),
         }
@@ -725,6 +737,33 @@ mod tests {
         );
         let pk = parse_public_key(&s.public_key_json().to_string()).unwrap();
         assert_eq!(pk, s.verifying_key());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_open_to_others_or_malformed_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let made = d.path().join("made.key");
+        let a = Signer::from_file(&made).unwrap();
+        let mode = std::fs::metadata(&made).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            Signer::from_file(&made).unwrap().verifying_key(),
+            a.verifying_key()
+        );
+        for open in [0o644, 0o640, 0o604, 0o620] {
+            std::fs::set_permissions(&made, std::fs::Permissions::from_mode(open)).unwrap();
+            let e = Signer::from_file(&made).err().unwrap();
+            assert_eq!(e, KeyFileError::Exposed(made.clone(), open));
+            assert!(e.to_string().contains("chmod 600"), "{e}");
+        }
+        let bad = d.path().join("bad.key");
+        std::fs::write(&bad, "not a key\n").unwrap();
+        std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let e = Signer::from_file(&bad).err().unwrap();
+        assert_eq!(e, KeyFileError::Malformed(bad.clone()));
+        assert!(e.to_string().contains("64 hex digits"), "{e}");
     }
 
     #[test]
