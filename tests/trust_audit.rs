@@ -251,3 +251,75 @@ fn a_full_disk_fails_closed_in_sync_mode_and_raises_a_metric_in_batch_mode() {
         s.stop();
     }
 }
+
+/// A client that reads part of a batch's rows and hangs up still leaves the batch's line:
+/// the rows it read were answers like any other. (The line was written only when the
+/// batch ran to its end, so hanging up before the last rows screened people unrecorded.)
+#[test]
+fn a_batch_cut_off_by_its_client_still_leaves_its_line() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let audit_dir = dir.path().join("audit");
+    let audit = Audit::open_dir(&audit_dir, Durability::Sync, Limits::default()).unwrap();
+    let s = TestServer::start_with(
+        dir.path(),
+        sample_today(),
+        |c| c.screen_chunk_rows = 16,
+        |st| st.audit = Some(audit),
+    );
+    s.wait_ready(None);
+    // Far more output than the sockets hold while the client does not read: the server is
+    // still streaming rows when the client goes.
+    let rows = 40_000;
+    let body: String = (0..rows)
+        .map(|i| format!("{}\n", IDS[i % IDS.len()]))
+        .collect();
+    let stream = std::net::TcpStream::connect(s.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let head = format!(
+        "POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\nContent-Type: text/csv\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    // The body is written on its own thread: the server reads it only as fast as its
+    // answer is taken. The write fails once the client has hung up.
+    let sending = std::thread::spawn(move || {
+        let _ = writer
+            .write_all(head.as_bytes())
+            .and_then(|()| writer.write_all(body.as_bytes()));
+    });
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    // Read up to the first row, then hang up with the rest unread.
+    while !line.contains("\"row\":1,") {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0);
+    }
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    sending.join().unwrap();
+    drop((reader, stream));
+    // Polled with a deadline, so that a line that never comes fails the test.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let screen = loop {
+        let lines = audit_lines(&audit_dir);
+        if let Some(l) = lines.iter().find(|l| l.contains("\"/v1/screen\"")) {
+            break serde_json::from_str::<serde_json::Value>(l).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no audit line for the cut batch: {lines:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let n = screen["rows"].as_u64().unwrap();
+    assert!((1..rows as u64).contains(&n), "{screen}");
+    assert_eq!(screen["digest"].as_str().unwrap().len(), 64, "{screen}");
+    assert_eq!(screen["key"], "anonymous");
+    s.stop();
+}

@@ -402,9 +402,11 @@ fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
     assert_eq!(lines[1]["id"], "410102********0211");
 }
 
+/// A subject key open to other users draws a warning; a signing key open to them is
+/// refused, since whoever reads it can sign receipts in this server's name.
 #[cfg(unix)]
 #[test]
-fn secret_files_open_to_other_users_are_named_in_a_warning() {
+fn secret_files_open_to_other_users_are_named_in_a_warning_or_refused() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("index");
@@ -430,17 +432,43 @@ fn secret_files_open_to_other_users_are_named_in_a_warning() {
         ]
     };
     let a = args(&signing, &subject);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credgate"))
+        .arg("serve")
+        .args(&a)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read the log to its end, or to the line that says the server started anyway.
+    let mut err = String::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap())) {
+        let line = line.unwrap();
+        err.push_str(&line);
+        err.push('\n');
+        if line.contains("credgate listening") {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started with a signing key open to others:\n{err}");
+        }
+    }
+    assert!(!child.wait().unwrap().success(), "{err}");
+    assert!(
+        err.contains(&format!("chmod 600 {}", signing.display())) && err.contains("mode 644"),
+        "{err}"
+    );
+    // A private signing key: the server starts, and warns about the subject key only.
+    std::fs::set_permissions(&signing, std::fs::Permissions::from_mode(0o600)).unwrap();
     let p = common::proc::Proc::serve(&a.iter().map(String::as_str).collect::<Vec<_>>(), &[]);
     let log = p.log();
     p.stop("TERM");
-    for f in [&signing, &subject] {
-        assert!(
-            log.lines()
-                .any(|l| l.contains("chmod 600") && l.contains(&f.display().to_string())),
-            "{}: {log}",
-            f.display()
-        );
-    }
+    let warned = |f: &Path| {
+        log.lines()
+            .any(|l| l.contains("chmod 600") && l.contains(&f.display().to_string()))
+    };
+    assert!(warned(&subject), "{log}");
+    assert!(!warned(&signing), "{log}");
     // Files the server creates itself are its owner's only, and draw no warning.
     let (signing, subject) = (
         dir.path().join("new-signing.key"),
@@ -455,4 +483,48 @@ fn secret_files_open_to_other_users_are_named_in_a_warning() {
         let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", f.display());
     }
+}
+
+/// A member named twice has two readings: serde_json (and the verifier before this test)
+/// keeps the last, so `{"decision":"clear",…,"decision":"deny"}` verified as the signed
+/// `deny` while a reader taking the first sees `clear`. Such a document is refused.
+#[test]
+fn a_response_naming_a_member_twice_does_not_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path());
+    s.wait_ready(None);
+    let pk_file = dir.path().join("pk.json");
+    std::fs::write(&pk_file, s.get("/v1/receipts/public-key").body).unwrap();
+    let r = s.get("/v1/check?id=914101027110665834&scenario=procurement");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("\"decision\":\"deny\""), "{text}");
+    assert_eq!(verify(&pk_file, text.as_bytes()).0, 0);
+    let altered = [
+        // A second decision ahead of the signed one.
+        text.replacen('{', "{\"decision\":\"clear\",", 1),
+        // A second receipt id ahead of the signed one.
+        text.replacen("\"receipt\":{", "\"receipt\":{\"id\":\"forged\",", 1),
+        // A nested record's reason, named twice.
+        text.replacen("\"reason\":", "\"reason\":\"none\",\"reason\":", 1),
+    ];
+    for (i, w) in altered.iter().enumerate() {
+        assert_ne!(w, &text, "alteration {i} changed nothing");
+        let (code, msg) = verify(&pk_file, w.as_bytes());
+        assert_eq!(code, 1, "alteration {i} verified: {msg}");
+        assert!(msg.contains("twice"), "{msg}");
+    }
+    // The same in a batch's receipt line: two ids, one signed.
+    let b = s.post(
+        "/v1/screen?scenario=procurement",
+        "text/csv",
+        b"914101027110665834\n",
+    );
+    assert_eq!(b.status, 200);
+    let batch = b.text();
+    assert_eq!(verify(&pk_file, batch.as_bytes()).0, 0);
+    let w = batch.replacen("{\"receipt\":{", "{\"receipt\":{\"id\":\"forged\",", 1);
+    assert_ne!(w, batch);
+    let (code, msg) = verify(&pk_file, w.as_bytes());
+    assert_eq!(code, 1, "{msg}");
 }

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::trust::receipt::{parse_public_key, verify_batch, verify_check};
+use crate::trust::receipt::{
+    parse_public_key, parse_strict, verify_batch, verify_check, VerifyError,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -44,9 +46,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("reading the response on stdin")?;
     // One JSON object is a check; anything else (NDJSON or CSV lines) is a batch.
     let result = match serde_json::from_slice::<serde_json::Value>(&input) {
-        Ok(v) if v.get("receipt").is_some() && v.get("decision").is_some() => {
-            verify_check(&v, &key)
-        }
+        // Read again strictly: the digest covers one meaning of the text, so a member named
+        // twice (which serde_json reads as its last) is refused, not verified.
+        Ok(v) if v.get("receipt").is_some() && v.get("decision").is_some() => parse_strict(&input)
+            .map_err(|e| VerifyError::Malformed(e.to_string()))
+            .and_then(|v| verify_check(&v, &key)),
         _ => verify_batch(&input, &key),
     };
     match result {

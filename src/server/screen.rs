@@ -409,13 +409,17 @@ async fn pipeline(
     let mut in_flight = InFlight::new();
     let mut tally = Tally::default();
     let mut next_row: u64 = 1;
-    loop {
+    // The client hung up: nothing more is screened or sent, but the rows it may have read
+    // are still recorded in the audit trail below.
+    let mut gone = false;
+    'read: loop {
         // Hand complete chunks (or the rest, at the end) to the workers, in order.
         while pending.len() >= chunk_rows || (reader.ended && !pending.is_empty()) {
             if in_flight.len() >= IN_FLIGHT
                 && !send_oldest(&mut in_flight, &mut tx, &mut tally).await
             {
-                return;
+                gone = true;
+                break 'read;
             }
             let chunk = take_front(&mut pending, chunk_rows);
             let start_row = next_row;
@@ -433,22 +437,27 @@ async fn pipeline(
             reader.ended = true;
         }
     }
-    while send_oldest(&mut in_flight, &mut tx, &mut tally).await {}
+    while !gone && send_oldest(&mut in_flight, &mut tx, &mut tally).await {}
     for (outcome, n) in tally.outcomes() {
         state.metrics.decisions_add(batch.scenario, outcome, n);
     }
     state.metrics.screened(tally.rows);
-    if let Some((code, msg)) = failure {
-        if code != "body_timeout" {
-            reader.drain().await;
+    // No error line or summary for a client that is not there.
+    if !gone {
+        if let Some((code, msg)) = failure {
+            if code != "body_timeout" {
+                reader.drain().await;
+            }
+            fail(&mut tx, csv_out, code, msg).await;
+        } else if summary && !csv_out {
+            let _ = tx.send(Bytes::from(tally.summary_line())).await;
         }
-        fail(&mut tx, csv_out, code, msg).await;
-    } else if summary && !csv_out {
-        let _ = tx.send(Bytes::from(tally.summary_line())).await;
     }
     // The receipt covers every byte sent before it, so a cut or altered batch fails to
     // verify; it is the last line. The audit line is written first: in `sync` mode a batch
-    // whose line cannot be made durable ends with an error line instead of a receipt.
+    // whose line cannot be made durable ends with an error line instead of a receipt. A
+    // batch cut off by its client gets its line (the rows and the digest of what was handed
+    // to the connection) and no receipt.
     let Some(h) = tx.hasher.take() else {
         return;
     };
@@ -457,6 +466,7 @@ async fn pipeline(
     let receipt = state
         .signer
         .as_ref()
+        .filter(|_| !gone)
         .map(|signer| signer.issue(snapshot, digest.clone(), Some(tally.rows)));
     let mut line = trail::Line::now(&batch.key, "/v1/screen", snapshot);
     line.scenario = Some(batch.scenario.as_str());

@@ -51,6 +51,77 @@ pub fn canonical(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// Parses JSON into a `Value` as `serde_json::from_slice` does, but refuses an object that
+/// names a member twice, at any depth. serde_json keeps the last of such members, and
+/// [`canonical`] encodes only that one, while another reader (or a person reading the
+/// text) may take the first: `{"decision":"clear",…,"decision":"deny",…}` would verify as
+/// the signed `deny` and read as `clear`. A document a receipt is checked against must
+/// therefore have one meaning.
+pub fn parse_strict(bytes: &[u8]) -> Result<Value, serde_json::Error> {
+    serde_json::from_slice::<Strict>(bytes).map(|s| s.0)
+}
+
+/// A `Value` read with every object's member names checked for repeats.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Strict, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::from(n))
+    }
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        // As serde_json's own Value does (JSON text has no NaN or infinity).
+        Ok(serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_string()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let Strict(v) = map.next_value()?;
+            if out.contains_key(&name) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the member {name:?} appears twice in one object"
+                )));
+            }
+            out.insert(name, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 /// Writes `"name":` (with a leading comma unless it is the first member).
 fn key(out: &mut Vec<u8>, first: bool, name: &str) {
     if !first {
@@ -232,6 +303,23 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"{"A":-1.5,"a":{"x":true,"y":[3,{"c":null,"d":"é\"\n\u0001"}]},"b":1}"#
         );
+    }
+
+    #[test]
+    fn strict_parsing_refuses_repeated_members_at_any_depth() {
+        let text = r#"{"b":[1,-2,3.5,"x",null,true,{"c":{}}],"a":{"y":1e2}}"#;
+        assert_eq!(
+            parse_strict(text.as_bytes()).unwrap(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        for twice in [
+            r#"{"decision":"clear","id":"x","decision":"deny"}"#,
+            r#"{"records":[{"reason":"a","reason":"b"}]}"#,
+            r#"{"receipt":{"id":"1","digest":"d","id":"2"}}"#,
+        ] {
+            let e = parse_strict(twice.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains("appears twice"), "{twice}: {e}");
+        }
     }
 
     fn via() -> Via<'static> {

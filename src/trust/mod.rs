@@ -74,19 +74,28 @@ pub fn write_private_new(path: &std::path::Path, bytes: &[u8]) -> std::io::Resul
 /// owner: whoever reads it can `what`. The server still starts (the operator decides), but
 /// says how to fix it.
 pub fn warn_if_exposed(path: &std::path::Path, what: &str) {
+    if let Some(mode) = exposed_mode(path) {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:03o}"),
+            "a secret file is open to other users, and whoever reads it can {what}: chmod 600 it"
+        );
+    }
+}
+
+/// The permission bits of the file at `path` when users other than its owner may read or
+/// write it (`None` when they may not, or off Unix).
+pub fn exposed_mode(path: &std::path::Path) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                tracing::warn!(
-                    path = %path.display(),
-                    mode = format!("{mode:03o}"),
-                    "a secret file is open to other users, and whoever reads it can {what}: chmod 600 it"
-                );
-            }
-        }
+        let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+        (mode & 0o077 != 0).then_some(mode)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 

@@ -62,8 +62,8 @@ use sha2::{Digest, Sha256};
 use credgate_index::date::Day;
 
 use super::batching::{root_message, BatchSigner, Proof, Unsigned};
-pub use super::canonical::canonical;
 use super::canonical::write_decision;
+pub use super::canonical::{canonical, parse_strict};
 use super::merkle::{leaf_hash, leaf_hash_parts, root_from_path, Hash};
 use crate::engine::json::string;
 use crate::engine::Decision;
@@ -182,12 +182,16 @@ impl Signer {
     }
 
     /// The key in `path` (the 32-byte Ed25519 seed as 64 hex digits), created 0600 with a
-    /// fresh key if absent.
+    /// fresh key if absent. A key file that other users may read or write is refused:
+    /// whoever reads it can sign receipts in this server's name, and whoever writes it can
+    /// put in a key of their own, so receipts would prove nothing.
     pub fn from_file(path: &Path) -> Result<Signer, KeyFileError> {
         let io = |e: std::io::Error| KeyFileError::Io(path.to_path_buf(), e.to_string());
         let seed = match std::fs::read_to_string(path) {
             Ok(text) => {
-                super::warn_if_exposed(path, "sign receipts in this server's name");
+                if let Some(mode) = super::exposed_mode(path) {
+                    return Err(KeyFileError::Exposed(path.to_path_buf(), mode));
+                }
                 super::unhex::<32>(text.trim())
                     .ok_or_else(|| KeyFileError::Malformed(path.to_path_buf()))?
             }
@@ -579,7 +583,9 @@ fn parse_hash(s: &str, what: &str) -> Result<Hash, VerifyError> {
         })
 }
 
-/// Verifies a check response (the whole JSON object, receipt included).
+/// Verifies a check response (the whole JSON object, receipt included), read with
+/// [`parse_strict`]: a response read by a parser that keeps one of two members of the same
+/// name may not mean what was signed.
 pub fn verify_check(response: &Value, key: &VerifyingKey) -> Result<Receipt, VerifyError> {
     let mut decision = response.as_object().ok_or(VerifyError::NoReceipt)?.clone();
     let receipt = decision.remove("receipt").ok_or(VerifyError::NoReceipt)?;
@@ -622,7 +628,12 @@ pub fn verify_batch(body: &[u8], key: &VerifyingKey) -> Result<Receipt, VerifyEr
             .replace("\"\"", "\""),
         None => last.to_string(),
     };
-    let v: Value = serde_json::from_str(&json).map_err(|_| VerifyError::NoReceipt)?;
+    let v: Value = match parse_strict(json.as_bytes()) {
+        Ok(v) => v,
+        // Well-formed JSON that repeats a member: one receipt line, two readings of it.
+        Err(e) if e.is_data() => return Err(VerifyError::Malformed(e.to_string())),
+        Err(_) => return Err(VerifyError::NoReceipt),
+    };
     let receipt: Receipt =
         serde_json::from_value(v.get("receipt").cloned().ok_or(VerifyError::NoReceipt)?)
             .map_err(|e| VerifyError::Malformed(e.to_string()))?;
@@ -670,6 +681,8 @@ impl std::error::Error for VerifyError {}
 pub enum KeyFileError {
     Io(PathBuf, String),
     Malformed(PathBuf),
+    /// Users other than the owner may read or write the key (its permission bits).
+    Exposed(PathBuf, u32),
 }
 
 impl fmt::Display for KeyFileError {
@@ -679,6 +692,12 @@ impl fmt::Display for KeyFileError {
             KeyFileError::Malformed(p) => write!(
                 f,
                 "signing key {}: expected the 32-byte Ed25519 seed as 64 hex digits",
+                p.display()
+            ),
+            KeyFileError::Exposed(p, mode) => write!(
+                f,
+                "signing key {0}: other users may read or write it (mode {mode:03o}), and whoever \
+                 reads it can sign receipts in this server's name; run `chmod 600 {0}`",
                 p.display()
             ),
         }
@@ -718,6 +737,33 @@ mod tests {
         );
         let pk = parse_public_key(&s.public_key_json().to_string()).unwrap();
         assert_eq!(pk, s.verifying_key());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_open_to_others_or_malformed_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let made = d.path().join("made.key");
+        let a = Signer::from_file(&made).unwrap();
+        let mode = std::fs::metadata(&made).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            Signer::from_file(&made).unwrap().verifying_key(),
+            a.verifying_key()
+        );
+        for open in [0o644, 0o640, 0o604, 0o620] {
+            std::fs::set_permissions(&made, std::fs::Permissions::from_mode(open)).unwrap();
+            let e = Signer::from_file(&made).err().unwrap();
+            assert_eq!(e, KeyFileError::Exposed(made.clone(), open));
+            assert!(e.to_string().contains("chmod 600"), "{e}");
+        }
+        let bad = d.path().join("bad.key");
+        std::fs::write(&bad, "not a key\n").unwrap();
+        std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let e = Signer::from_file(&bad).err().unwrap();
+        assert_eq!(e, KeyFileError::Malformed(bad.clone()));
+        assert!(e.to_string().contains("64 hex digits"), "{e}");
     }
 
     #[test]
