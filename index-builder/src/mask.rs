@@ -24,13 +24,7 @@ use std::borrow::Cow;
 /// count as their ASCII forms, and the masked text is written with ASCII digits. Other text
 /// is returned as it is, without allocating.
 pub fn mask_input(input: &str) -> Cow<'_, str> {
-    // Most text has too few digits to be anything masked: a full-width digit's UTF-8 starts
-    // with EF, an ASCII one is itself, so fewer such bytes than MIN_RUN settle it at once.
-    let digitish = input
-        .bytes()
-        .filter(|&b| b.is_ascii_digit() || b == 0xEF)
-        .count();
-    if digitish < MIN_RUN {
+    if too_few_digits(input) {
         return Cow::Borrowed(input);
     }
     let compact = || input.chars().filter(|&c| !separator(c)).map(half_width);
@@ -51,6 +45,17 @@ pub fn mask_input(input: &str) -> Cow<'_, str> {
 
 /// The shortest run of digits that is masked in free text ([`mask_numbers`]).
 pub const MIN_RUN: usize = 14;
+
+/// Whether `text` has too few digits to hold anything masked, which settles most text at
+/// once: every masked number has [`MIN_RUN`] digits or more, and a digit's UTF-8 is either
+/// itself or, full-width, starts with EF (as do other characters, which errs the safe way).
+fn too_few_digits(text: &str) -> bool {
+    let digitish = text
+        .bytes()
+        .filter(|&b| b.is_ascii_digit() || b == 0xEF)
+        .count();
+    digitish < MIN_RUN
+}
 
 /// A separator the identifier parser drops inside a number (see
 /// `credgate_index::ids::normalize`).
@@ -132,7 +137,7 @@ pub fn most_digits_in_a_row(text: &str) -> usize {
 ///
 /// Text with nothing to mask is returned borrowed: nothing is allocated.
 pub fn mask_numbers(text: &str) -> Cow<'_, str> {
-    if text.len() < MIN_RUN {
+    if text.len() < MIN_RUN || too_few_digits(text) {
         return Cow::Borrowed(text);
     }
     if let Cow::Owned(m) = mask_input(text) {

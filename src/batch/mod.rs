@@ -289,7 +289,10 @@ fn run_to(
     let chunk_rows = job.chunk_rows.max(1);
     let progress = job.progress.then(|| Progress::new(total_bytes, bytes_read));
 
-    // Two chunks queued ahead of the screener and two behind it bound the memory in use.
+    // Two chunks queued ahead of the screener and two behind it bound the memory in use:
+    // with the one being filled, the one being screened and the one being written, seven
+    // at most ever exist.
+    const CHUNKS: usize = 7;
     let (feed_tx, feed_rx) = sync_channel::<Result<(Chunk, Screened), BatchError>>(2);
     let (done_tx, done_rx) = sync_channel::<(Chunk, Screened)>(2);
     let (free_tx, free_rx) = channel::<(Chunk, Screened)>();
@@ -297,9 +300,23 @@ fn run_to(
     std::thread::scope(|s| {
         s.spawn(move || {
             let mut next_row = 1u64;
+            let mut made = 0;
             loop {
-                // Emptied chunks and their output buffers come back to be filled again.
-                let (mut chunk, screened) = free_rx.try_recv().unwrap_or_default();
+                // Emptied chunks and their output buffers come back to be filled again. Once
+                // as many exist as the stages can hold, the reader waits for one: fresh ones
+                // would grow their buffers from nothing, page by page, every time.
+                let (mut chunk, screened) = match free_rx.try_recv() {
+                    Ok(free) => free,
+                    Err(_) if made < CHUNKS => {
+                        made += 1;
+                        Default::default()
+                    }
+                    Err(_) => match free_rx.recv() {
+                        Ok(free) => free,
+                        // The writer stopped; it says why.
+                        Err(_) => return,
+                    },
+                };
                 let filled = reader.fill(&mut chunk, next_row, chunk_rows);
                 let stop = !matches!(filled, Ok(())) || chunk.is_empty();
                 if stop {
