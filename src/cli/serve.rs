@@ -254,6 +254,11 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
+    // The signals are taken over before anything slow: the default action of SIGHUP and
+    // SIGTERM ends the process, so one sent while the first snapshot is verified (seconds
+    // for a large one) would kill the server, its audit trail unclosed.
+    let stop = shutdown_signal();
+    let hup = hangups();
     let poll = config.poll_interval_ms;
     let mut state = State::new(config);
     state.auth = auth;
@@ -263,11 +268,19 @@ async fn serve(
     let scheme = if tls.is_some() { "https" } else { "http" };
     state.tls = tls;
     let state = Arc::new(state);
+    let addr = listener.local_addr()?;
+    // Connections are answered from here on: `/healthz` at once, `/readyz` with 503 and
+    // checks with `not_ready` until the first snapshot is verified and loaded.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut rx = stop_rx.clone();
+    let server = tokio::spawn(server::run(listener, state.clone(), async move {
+        let _ = rx.wait_for(|s| *s).await;
+    }));
+    tracing::info!(%addr, scheme, "accepting connections; loading the snapshot");
     if let Err(e) = state.reloader.reload(&state, Trigger::Startup).await {
         tracing::error!(error = %e, "no snapshot loaded yet; /readyz answers 503 until one is");
     }
-    tracing::info!(addr = %listener.local_addr()?, scheme, "credgate listening");
-    let (stop_tx, stop_rx) = watch::channel(false);
+    tracing::info!(%addr, scheme, "credgate listening");
     if poll > 0 {
         let mut rx = stop_rx.clone();
         tokio::spawn(reload::watch(
@@ -278,12 +291,8 @@ async fn serve(
             },
         ));
     }
-    tokio::spawn(on_sighup(state.clone()));
-    let mut rx = stop_rx.clone();
-    let server = tokio::spawn(server::run(listener, state.clone(), async move {
-        let _ = rx.wait_for(|s| *s).await;
-    }));
-    shutdown_signal().await;
+    tokio::spawn(on_sighup(hup, state.clone()));
+    stop.await;
     tracing::info!("shutting down: finishing requests in flight");
     let _ = stop_tx.send(true);
     server.await.context("server task")?;
@@ -295,10 +304,24 @@ async fn serve(
     Ok(())
 }
 
+/// SIGHUP, taken over from its default action (the end of the process) at once; `None` if
+/// it cannot be.
 #[cfg(unix)]
-async fn on_sighup(state: Arc<State>) {
+fn hangups() -> Option<tokio::signal::unix::Signal> {
     use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+    signal(SignalKind::hangup()).ok()
+}
+
+#[cfg(not(unix))]
+fn hangups() -> Option<()> {
+    None
+}
+
+/// Reloads the keys and the snapshot on every SIGHUP (one sent before this runs, during
+/// the start, is taken too).
+#[cfg(unix)]
+async fn on_sighup(hup: Option<tokio::signal::unix::Signal>, state: Arc<State>) {
+    let Some(mut hup) = hup else {
         return;
     };
     while hup.recv().await.is_some() {
@@ -317,19 +340,33 @@ async fn on_sighup(state: Arc<State>) {
 }
 
 #[cfg(not(unix))]
-async fn on_sighup(_state: Arc<State>) {}
+async fn on_sighup(_hup: Option<()>, _state: Arc<State>) {}
 
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {},
-                _ = tokio::signal::ctrl_c() => {},
+/// Resolves on SIGTERM or ctrl-c (SIGINT). On Unix both are taken over when this is called,
+/// not when it is first polled, so a signal in between is neither lost nor fatal.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    async move {
+        match (term, int) {
+            (Some(mut term), Some(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
             }
-            return;
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
