@@ -200,7 +200,10 @@ impl KeyTable {
                     if !(r.is_finite() && r > 0.0) {
                         return Err(at(KeyProblem::BadRate(r)));
                     }
-                    let burst = b.unwrap_or_else(|| r.ceil().max(1.0) as u32).max(1);
+                    if b == Some(0) {
+                        return Err(at(KeyProblem::ZeroBurst));
+                    }
+                    let burst = b.unwrap_or_else(|| r.ceil().max(1.0) as u32);
                     let keep = old
                         .get(entry.name.as_str())
                         .and_then(|k| k.bucket.as_ref())
@@ -297,6 +300,7 @@ pub enum KeyProblem {
     UnknownScope(String),
     BadRate(f64),
     BurstWithoutRate,
+    ZeroBurst,
 }
 
 impl fmt::Display for KeysError {
@@ -320,6 +324,7 @@ impl fmt::Display for KeysError {
                     KeyProblem::UnknownScope(s) => write!(f, "unknown scope {s:?}; expected one of: {}", Scope::expected()),
                     KeyProblem::BadRate(r) => write!(f, "rate_per_second {r} must be a positive number"),
                     KeyProblem::BurstWithoutRate => write!(f, "burst is set without rate_per_second; set both or neither"),
+                    KeyProblem::ZeroBurst => write!(f, "burst = 0 would refuse every request; give at least 1 (or take the key's scopes away)"),
                 }
             }
         }
@@ -373,6 +378,7 @@ mod tests {
             ("[[key]]\nname=\"a\"\ntoken_sha256=\"secret\"\nscopes=[]\n".to_string(), "not 64 hex digits"),
             (format!("[[key]]\nname=\"a\"\ntoken_sha256=\"{d}\"\nscopes=[]\nburst=3\n"), "burst is set without"),
             (format!("[[key]]\nname=\"a\"\ntoken_sha256=\"{d}\"\nscopes=[]\nrate_per_second=0\n"), "must be a positive"),
+            (format!("[[key]]\nname=\"a\"\ntoken_sha256=\"{d}\"\nscopes=[]\nrate_per_second=1\nburst=0\n"), "burst = 0 would refuse"),
             (format!("[[key]]\nname=\"a\"\ntoken=\"{d}\"\nscopes=[]\n"), "not a keys file"),
         ];
         for (text, want) in cases {

@@ -37,8 +37,12 @@ pub fn now_ns() -> u64 {
 
 impl Bucket {
     pub fn new(rate_per_second: f64, burst: u32) -> Bucket {
-        let interval = (1e9 / rate_per_second).clamp(1.0, u64::MAX as f64 / 4.0) as u64;
         let burst = burst.max(1);
+        // A whole burst's worth of time stays below a quarter of the clock's range, so no
+        // sum below can overflow however slow the rate: at most one token in some 1.5 years
+        // for a burst of 100, which is as good as none.
+        let most = u64::MAX / 4 / u64::from(burst);
+        let interval = (1e9 / rate_per_second).clamp(1.0, most as f64) as u64;
         Bucket {
             interval,
             tolerance: interval.saturating_mul(burst as u64 - 1),
@@ -124,6 +128,19 @@ mod tests {
             .collect();
         let total: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
         assert_eq!(total, 100);
+    }
+
+    /// Regression: a rate so slow that a burst's worth of time passed the clock's range
+    /// overflowed a sum (a panic in debug builds; a wrap, and so a full bucket, in release).
+    #[test]
+    fn an_absurdly_slow_rate_still_allows_the_burst_and_then_nothing() {
+        let b = Bucket::new(1e-9, 100);
+        let now = 7 * S;
+        assert_eq!((0..200).filter(|_| b.take_at(now).is_ok()).count(), 100);
+        assert!(b.take_at(now + 1000 * S).is_err());
+        let b = Bucket::new(f64::MIN_POSITIVE, u32::MAX);
+        assert!(b.take_at(now).is_ok());
+        assert!(b.take_at(now).is_ok());
     }
 
     #[test]
