@@ -143,6 +143,7 @@ fn sigterm_loses_nothing_in_either_mode() {
                 "/v1/screen" => {
                     assert_eq!(v["rows"], 4);
                     assert_eq!(v["digest"].as_str().unwrap().len(), 64);
+                    assert!(v.get("cut_off").is_none(), "{v}");
                 }
                 e => panic!("unexpected endpoint {e}"),
             }
@@ -321,6 +322,7 @@ fn a_batch_cut_off_by_its_client_still_leaves_its_line() {
     assert!((1..rows as u64).contains(&n), "{screen}");
     assert_eq!(screen["digest"].as_str().unwrap().len(), 64, "{screen}");
     assert_eq!(screen["key"], "anonymous");
+    assert_eq!(screen["cut_off"], true, "{screen}");
     s.stop();
 }
 

@@ -250,16 +250,24 @@ type Tx = mpsc::Sender<Result<Bytes, Abort>>;
 /// The response body's sending end, hashing what it sends when the batch gets a receipt.
 pub struct Out {
     tx: Tx,
+    /// The digest of the bytes handed to the connection, when the batch gets a receipt or
+    /// an audit line.
     hasher: Option<Sha256>,
+    /// The client has gone: a send failed.
+    gone: bool,
 }
 
 impl Out {
     /// Sends bytes of the body; false when the client has gone.
     async fn send(&mut self, bytes: Bytes) -> bool {
+        if self.gone || self.tx.send(Ok(bytes.clone())).await.is_err() {
+            self.gone = true;
+            return false;
+        }
         if let Some(h) = &mut self.hasher {
             h.update(&bytes);
         }
-        self.tx.send(Ok(bytes)).await.is_ok()
+        true
     }
 }
 
@@ -291,6 +299,8 @@ struct Reader {
     /// How long the body may send nothing before the batch ends with `body_timeout`.
     wait: Duration,
     ended: bool,
+    /// Reading the body failed: the connection broke (the client went away mid-body).
+    broken: bool,
 }
 
 /// How much of a body the server still reads, and drops, after a failure ended its batch.
@@ -331,10 +341,13 @@ impl Reader {
                 self.ended = true;
                 self.splitter.finish(pending).map_err(structure)
             }
-            Some(Err(e)) => Err((
-                "bad_body",
-                format!("reading the body after {} bytes: {e}", self.read),
-            )),
+            Some(Err(e)) => {
+                self.broken = true;
+                Err((
+                    "bad_body",
+                    format!("reading the body after {} bytes: {e}", self.read),
+                ))
+            }
             Some(Ok(frame)) => {
                 let Ok(bytes) = frame.into_data() else {
                     return Ok(());
@@ -370,6 +383,7 @@ async fn pipeline(
     let mut tx = Out {
         tx,
         hasher: (state.signer.is_some() || state.audit.is_some()).then(Sha256::new),
+        gone: false,
     };
     let mut reader = Reader {
         body,
@@ -378,6 +392,7 @@ async fn pipeline(
         limit,
         wait: state.body_wait(),
         ended: false,
+        broken: false,
     };
     let mut pending = Records::default();
     // A broken body ends the batch after the rows before the break have been answered.
@@ -438,6 +453,8 @@ async fn pipeline(
         }
     }
     while !gone && send_oldest(&mut in_flight, &mut tx, &mut tally).await {}
+    // A client that went away while the last chunks were sent.
+    gone |= tx.gone;
     for (outcome, n) in tally.outcomes() {
         state.metrics.decisions_add(batch.scenario, outcome, n);
     }
@@ -474,6 +491,9 @@ async fn pipeline(
     line.rows = Some(tally.rows);
     line.digest = Some(&digest);
     line.receipt = receipt.as_ref().map(|r| r.id.as_str());
+    // Cut off by its client: an answer it stopped taking, a body that broke off, or an
+    // error line or summary it was no longer there for.
+    line.cut_off = gone || tx.gone || reader.broken;
     if let Err(e) = trail::record(&state, &line).await {
         return fail(&mut tx, csv_out, e.code, e.message).await;
     }

@@ -38,6 +38,10 @@ pub struct Line<'a> {
     /// A batch: hex SHA-256 of its response bytes (the receipt's digest when signed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<&'a str>,
+    /// A batch whose client went away before its end: `rows` and `digest` are of the rows
+    /// handed to the connection by then. Written only when true.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cut_off: bool,
 }
 
 impl Line<'_> {
@@ -66,6 +70,7 @@ impl Line<'_> {
             receipt: None,
             rows: None,
             digest: None,
+            cut_off: false,
         }
     }
 }
@@ -117,6 +122,9 @@ impl Line<'_> {
             out.extend_from_slice(b",\"digest\":");
             string(out, digest);
         }
+        if self.cut_off {
+            out.extend_from_slice(b",\"cut_off\":true");
+        }
         out.push(b'}');
     }
 }
@@ -155,8 +163,12 @@ mod tests {
         let mut batch = Line::now("k\\\u{7}", "/v1/screen", "snap-1");
         batch.rows = Some(12_345);
         batch.digest = Some("00ff");
+        let mut cut = Line::now("k", "/v1/screen", "snap-1");
+        cut.rows = Some(3);
+        cut.digest = Some("00ff");
+        cut.cut_off = true;
         let bare = Line::now("anonymous", "/v1/subjects", "snap \"2\"");
-        for line in [check, batch, bare] {
+        for line in [check, batch, cut, bare] {
             let expected = serde_json::to_vec(&line).unwrap();
             assert_eq!(
                 String::from_utf8(line.to_json()).unwrap(),
