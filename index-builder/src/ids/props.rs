@@ -31,11 +31,15 @@ fn digit() -> impl Strategy<Value = u8> {
 fn valid_uscc() -> impl Strategy<Value = [u8; 18]> {
     (
         prop::sample::select(b"123456789ANY".to_vec()),
-        charset_char(),
+        1u8..=9,
         prop::array::uniform6(digit()),
         prop::array::uniform8(charset_char()),
     )
-        .prop_map(|(a, e, region, body)| gen::make_uscc(a, e, &region, &body))
+        .prop_map(|(a, e, region, body)| {
+            // Authority 9 issues entity types 1-3 only; fold 4-9 onto them.
+            let e = if a == b'9' { (e - 1) % 3 + 1 } else { e };
+            gen::make_uscc(a, b'0' + e, &region, &body)
+        })
 }
 
 fn valid_ric() -> impl Strategy<Value = [u8; 18]> {

@@ -179,7 +179,7 @@ fn every_error_has_its_exact_message() {
         // BadChar from the USCC rules, one row per kind of position
         (Uscc, "B1110000600037341L", "invalid USCC: bad character 'B' at position 1: expected a registration-authority code (1-9, A, N or Y)"),
         (Uscc, "O1110000600037341L", "invalid USCC: bad character 'O' at position 1: expected a registration-authority code (1-9, A, N or Y)"),
-        (Uscc, "9I110000600037341L", "invalid USCC: bad character 'I' at position 2: expected a digit or a capital letter other than I, O, S, V, Z"),
+        (Uscc, "9I110000600037341L", "invalid USCC: bad character 'I' at position 2: expected an entity type of registration authority 9 (1, 2 or 3)"),
         (Uscc, "911A0000600037341L", "invalid USCC: bad character 'A' at position 4: expected a digit (positions 3-8 are the region code)"),
         (Uscc, "9111000060003S341L", "invalid USCC: bad character 'S' at position 14: expected a digit or a capital letter other than I, O, S, V, Z"),
         // CheckCharNotAllowed
@@ -395,4 +395,62 @@ fn earliest_birth_constant_is_1800_01_01() {
         today()
     )
     .is_ok());
+}
+
+#[test]
+fn entity_type_must_be_one_the_authority_can_issue() {
+    // GB 32100-2015 table 1: every entity type (position 2) is a digit 1-9, and market
+    // regulation (authority 9) issues only 1 企业, 2 个体工商户 and 3 农民专业合作社.
+    for (authority, types) in [(b'9', &b"123"[..]), (b'1', b"1239"), (b'5', b"1239")] {
+        for &t in types {
+            let code = gen::make_uscc(authority, t, b"110000", b"60003734");
+            let s = std::str::from_utf8(&code).unwrap();
+            assert!(parse_uscc(s, Mode::Strict).is_ok(), "{s}");
+        }
+    }
+    let rows: &[(u8, u8, &str)] = &[
+        (
+            b'9',
+            b'0',
+            "an entity type of registration authority 9 (1, 2 or 3)",
+        ),
+        (
+            b'9',
+            b'4',
+            "an entity type of registration authority 9 (1, 2 or 3)",
+        ),
+        (
+            b'9',
+            b'A',
+            "an entity type of registration authority 9 (1, 2 or 3)",
+        ),
+        (
+            b'9',
+            b'Y',
+            "an entity type of registration authority 9 (1, 2 or 3)",
+        ),
+        (b'1', b'0', "an entity-type code (a digit 1-9)"),
+        (b'N', b'K', "an entity-type code (a digit 1-9)"),
+        (b'Y', b'0', "an entity-type code (a digit 1-9)"),
+    ];
+    for &(authority, t, expected) in rows {
+        let code = gen::make_uscc(authority, t, b"110000", b"60003734");
+        let s = std::str::from_utf8(&code).unwrap();
+        for mode in [Mode::Strict, Mode::Lenient] {
+            let e = parse_uscc(s, mode).unwrap_err();
+            assert_eq!(
+                e,
+                IdError::BadChar {
+                    id_type: Some(IdType::Uscc),
+                    position: 2,
+                    found: t as char,
+                    expected
+                },
+                "{s}"
+            );
+            assert!(parse(s, mode, today()).is_err(), "{s}");
+        }
+    }
+    // Lenient mode relaxes only MOD 31: a nonconforming code with a bad entity type fails.
+    assert!(parse_uscc("90110000600037341A", Mode::Lenient).is_err());
 }

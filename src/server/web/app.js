@@ -96,6 +96,9 @@ function ricCheck(first17) {
 /** An error message for a USCC, or "" when valid; `lenient` accepts a wrong MOD 31 check. */
 function usccProblem(code, lenient) {
   if (!/[1-9ANY]/.test(code[0])) return "第 1 位应为登记管理部门代码（1–9、A、N 或 Y）";
+  // Entity types are the digits 1-9; market regulation (9) issues only 1, 2 and 3.
+  if (code[0] === "9" && !/[1-3]/.test(code[1])) return "第 2 位应为机构类别代码（登记管理部门 9 只用 1、2、3）";
+  if (!/[1-9]/.test(code[1])) return "第 2 位应为机构类别代码（1–9）";
   for (let i = 1; i < 17; i++) {
     if (i >= 2 && i <= 7 && !/[0-9]/.test(code[i])) return `第 ${i + 1} 位应为数字（第 3–8 位是行政区划码）`;
     if (USCC_CHARSET.indexOf(code[i]) < 0) return `第 ${i + 1} 位“${code[i]}”不能出现在代码中（不用 I、O、S、V、Z）`;
