@@ -29,9 +29,12 @@
 //! - **USCC positions 3-8** (the registering authority's division code) must be digits; the
 //!   code is not looked up in GB/T 2260 (SPEC §1 does not ask for it, divisions change every
 //!   year, and a code keeps the division it was issued under).
-//! - **RIC region codes** (positions 1–6) are not checked against GB/T 2260: divisions change
-//!   every year while numbers keep the code they were issued under, and residence permits
-//!   (81/82/83) and the foreigners' permanent residence number (9) share the format.
+//! - **RIC address codes** (positions 1–6): only the province-level part is checked, which
+//!   never changes: GB/T 2260's provinces (11–15, 21–23, 31–37, 41–46, 50–54, 61–65, 71),
+//!   the residence permits (81/82/83), and 9 for the foreigners' permanent residence card
+//!   (2023), whose other digits follow rules of their own. No number starts with 0. The
+//!   rest is not looked up in GB/T 2260: divisions change every year while numbers keep the
+//!   code they were issued under.
 //! - **RIC birth dates** must exist, not be after the day the number is judged on, and not be
 //!   before 1800-01-01.
 //! - **Nonconforming USCCs**: a code well formed in every respect except its MOD 31 check

@@ -42,13 +42,32 @@ fn valid_uscc() -> impl Strategy<Value = [u8; 18]> {
         })
 }
 
+/// An address code: a province-level code of GB/T 2260, a residence permit's (81-83) or a
+/// foreigners' permanent residence card's (9 and five digits), and four more digits.
+fn address() -> impl Strategy<Value = [u8; 6]> {
+    const PROVINCES: [&[u8; 2]; 35] = [
+        b"11", b"12", b"13", b"14", b"15", b"21", b"22", b"23", b"31", b"32", b"33", b"34", b"35",
+        b"36", b"37", b"41", b"42", b"43", b"44", b"45", b"46", b"50", b"51", b"52", b"53", b"54",
+        b"61", b"62", b"63", b"64", b"65", b"71", b"81", b"82", b"83",
+    ];
+    (
+        prop_oneof![
+            prop::sample::select(PROVINCES.to_vec()).prop_map(|p| *p),
+            digit().prop_map(|d| [b'9', d]),
+        ],
+        prop::array::uniform4(digit()),
+    )
+        .prop_map(|(p, rest)| {
+            let mut a = [0u8; 6];
+            a[..2].copy_from_slice(&p);
+            a[2..].copy_from_slice(&rest);
+            a
+        })
+}
+
 fn valid_ric() -> impl Strategy<Value = [u8; 18]> {
     let first = Day::from_ymd(1800, 1, 1).unwrap().0;
-    (
-        prop::array::uniform6(digit()),
-        first..=today().0,
-        0u16..=999,
-    )
+    (address(), first..=today().0, 0u16..=999)
         .prop_map(|(region, birth, seq)| gen::make_ric(&region, Day(birth), seq))
 }
 

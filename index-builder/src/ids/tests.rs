@@ -283,8 +283,8 @@ fn error_accessors() {
 
 #[test]
 fn all_digit_codes_ruled_out_as_uscc_are_read_as_people() {
-    // A person's number whose position 17 is not the GB 11714 character of 9-16, one whose
-    // first digit is 0 (authority 0 does not exist), and an all-digit USCC whose inner check
+    // A person's number whose position 17 is not the GB 11714 character of 9-16, one from
+    // Chongqing (50…: entity type 0 does not exist), and an all-digit USCC whose inner check
     // holds: the shortcut takes the first two, the third stays a USCC.
     let t = today();
     let person = "410102196804120211";
@@ -293,13 +293,16 @@ fn all_digit_codes_ruled_out_as_uscc_are_read_as_people() {
         parse(person, Mode::Strict, t).unwrap().id_type(),
         IdType::Ric
     );
-    let zero = gen::make_ric(b"010101", Day::from_ymd(1990, 1, 1).unwrap(), 7);
+    let zero = gen::make_ric(b"500101", Day::from_ymd(1990, 1, 1).unwrap(), 7);
     assert!(uscc_ruled_out(&zero));
     let zero = std::str::from_utf8(&zero).unwrap();
     assert_eq!(
         parse(zero, Mode::Lenient, t).unwrap().id_type(),
         IdType::Ric
     );
+    // A first digit 0 is neither an authority nor a province: the person's error.
+    let e = parse("010101199001010070", Mode::Lenient, t).unwrap_err();
+    assert_eq!(e.id_type(), Some(IdType::Ric), "{e}");
     let org = "121200004013590816";
     assert!(!uscc_ruled_out(org.as_bytes().try_into().unwrap()));
     assert_eq!(parse(org, Mode::Strict, t).unwrap().id_type(), IdType::Uscc);
@@ -453,4 +456,108 @@ fn entity_type_must_be_one_the_authority_can_issue() {
     }
     // Lenient mode relaxes only MOD 31: a nonconforming code with a bad entity type fails.
     assert!(parse_uscc("90110000600037341A", Mode::Lenient).is_err());
+}
+
+#[test]
+fn address_code_starts_with_a_province_level_code() {
+    let born = Day::from_ymd(1990, 1, 1).unwrap();
+    // Every province-level code of GB/T 2260, the residence permits (81, 82, 83) and the
+    // foreigners' permanent residence card (9…) are accepted, in both forms.
+    let provinces = [
+        11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51,
+        52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91, 93, 99,
+    ];
+    for p in provinces {
+        let region = format!("{p}0101");
+        let code = gen::make_ric(region.as_bytes().try_into().unwrap(), born, 7);
+        let s = std::str::from_utf8(&code).unwrap();
+        assert_eq!(parse_ric(s, today()).unwrap().as_bytes(), &code, "{s}");
+        let legacy = format!("{region}900101007");
+        assert!(parse_ric(&legacy, today()).is_ok(), "{legacy}");
+    }
+    // No address code starts with 0; 10, 16-20, 24-30, 38-40, 47-49, 55-60, 66-70, 72-80
+    // and 84-89 are no province.
+    let rows: &[(&[u8; 6], usize, char, &str)] = &[
+        (
+            b"010101",
+            1,
+            '0',
+            "1-9 (a province-level address code, or 9 for a foreigner's permanent residence card)",
+        ),
+        (
+            b"000000",
+            1,
+            '0',
+            "1-9 (a province-level address code, or 9 for a foreigner's permanent residence card)",
+        ),
+        (
+            b"100000",
+            2,
+            '0',
+            "1-5 (the province-level codes starting with 1 are 11-15)",
+        ),
+        (
+            b"160101",
+            2,
+            '6',
+            "1-5 (the province-level codes starting with 1 are 11-15)",
+        ),
+        (
+            b"200101",
+            2,
+            '0',
+            "1-3 (the province-level codes starting with 2 are 21-23)",
+        ),
+        (
+            b"380101",
+            2,
+            '8',
+            "1-7 (the province-level codes starting with 3 are 31-37)",
+        ),
+        (
+            b"470101",
+            2,
+            '7',
+            "1-6 (the province-level codes starting with 4 are 41-46)",
+        ),
+        (
+            b"550101",
+            2,
+            '5',
+            "0-4 (the province-level codes starting with 5 are 50-54)",
+        ),
+        (
+            b"600101",
+            2,
+            '0',
+            "1-5 (the province-level codes starting with 6 are 61-65)",
+        ),
+        (
+            b"720101",
+            2,
+            '2',
+            "1 (the province-level code starting with 7 is 71)",
+        ),
+        (
+            b"840000",
+            2,
+            '4',
+            "1-3 (81 Hong Kong, 82 Macau and 83 Taiwan residence permits)",
+        ),
+    ];
+    for &(region, position, found, expected) in rows {
+        let code = gen::make_ric(region, born, 7);
+        let s = std::str::from_utf8(&code).unwrap();
+        let want = IdError::BadChar {
+            id_type: Some(IdType::Ric),
+            position,
+            found,
+            expected,
+        };
+        assert_eq!(parse_ric(s, today()).unwrap_err(), want, "{s}");
+        let legacy = format!("{}900101007", std::str::from_utf8(region).unwrap());
+        assert_eq!(parse_ric(&legacy, today()).unwrap_err(), want, "{legacy}");
+        assert_eq!(parse(&legacy, Mode::Strict, today()).unwrap_err(), want);
+        assert!(parse(s, Mode::Lenient, today()).is_err(), "{s}");
+    }
 }
