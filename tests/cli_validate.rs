@@ -108,7 +108,7 @@ fn standard_input_is_read_line_by_line() {
     );
     assert_eq!(
         rows[3]["error"],
-        "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"
+        "invalid resident ID number: birth date (positions 7-14) is no calendar day: month 13 does not exist"
     );
 }
 
@@ -154,7 +154,7 @@ fn birth_dates_are_judged_against_as_of() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         json_lines(&out)[0]["error"],
-        "invalid resident ID number: birth date 2014-10-05 (positions 7-14) is in the future"
+        "invalid resident ID number: birth date (positions 7-14) is after the day the number is judged on"
     );
 }
 

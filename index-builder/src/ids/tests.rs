@@ -119,7 +119,7 @@ fn birth_date_is_judged_against_today() {
     let e = parse_ric(born, Day::from_ymd(1949, 12, 30).unwrap()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "invalid resident ID number: birth date 1949-12-31 (positions 7-14) is in the future"
+        "invalid resident ID number: birth date (positions 7-14) is after the day the number is judged on"
     );
 }
 
@@ -195,12 +195,12 @@ fn every_error_has_its_exact_message() {
         (Uscc, "91110000600037341N", "invalid USCC: well formed but fails the MOD 31 check: position 18 should be 'L', found 'N' (a nonconforming pilot-area code is accepted only in lenient mode)"),
         (Auto, "91350100M000100Y4L", "invalid USCC: well formed but fails the MOD 31 check: position 18 should be '3', found 'L' (a nonconforming pilot-area code is accepted only in lenient mode)"),
         // BirthDate, each problem
-        (Ric, "360426199113010079", "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"),
-        (Auto, "360426199113010079", "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"),
-        (Ric, "110105194902310026", "invalid resident ID number: birth date 1949-02-31 (positions 7-14) does not exist"),
-        (Ric, "110105490231002", "invalid resident ID number: birth date 1949-02-31 (positions 7-12 of the 15-digit number) does not exist"),
-        (Ric, "110105209901010012", "invalid resident ID number: birth date 2099-01-01 (positions 7-14) is in the future"),
-        (Ric, "110105179912310016", "invalid resident ID number: birth date 1799-12-31 (positions 7-14) is before 1800-01-01"),
+        (Ric, "360426199113010079", "invalid resident ID number: birth date (positions 7-14) is no calendar day: month 13 does not exist"),
+        (Auto, "360426199113010079", "invalid resident ID number: birth date (positions 7-14) is no calendar day: month 13 does not exist"),
+        (Ric, "110105194902310026", "invalid resident ID number: birth date (positions 7-14) is no calendar day: day 31 does not exist in month 02"),
+        (Ric, "110105490231002", "invalid resident ID number: birth date (positions 7-12 of the 15-digit number) is no calendar day: day 31 does not exist in month 02"),
+        (Ric, "110105209901010012", "invalid resident ID number: birth date (positions 7-14) is after the day the number is judged on"),
+        (Ric, "110105179912310016", "invalid resident ID number: birth date (positions 7-14) is before 1800-01-01"),
         // RicCheck
         (Ric, "36042619910102009X", "invalid resident ID number: check character (position 18) should be '3', found 'X'; the number is probably mistyped"),
         (Auto, "110105194912310032", "invalid resident ID number: check character (position 18) should be '8', found '2'; the number is probably mistyped"),
@@ -559,5 +559,41 @@ fn address_code_starts_with_a_province_level_code() {
         assert_eq!(parse_ric(&legacy, today()).unwrap_err(), want, "{legacy}");
         assert_eq!(parse(&legacy, Mode::Strict, today()).unwrap_err(), want);
         assert!(parse(s, Mode::Lenient, today()).is_err(), "{s}");
+    }
+}
+
+#[test]
+fn birth_date_errors_do_not_give_back_the_masked_digits() {
+    // Positions 7-14 are what masking hides (110105********002X); an error shown next to
+    // the masked input (a screening row, the builder's rejects) must not put them back.
+    // It names the wrong part instead, never the year.
+    let rows = [
+        ("360426199113010079", "1991", "month 13 does not exist"),
+        (
+            "110105194902310026",
+            "1949",
+            "day 31 does not exist in month 02",
+        ),
+        (
+            "110105190002290017",
+            "1900",
+            "day 29 does not exist in month 02",
+        ),
+        (
+            "110105490231002",
+            "1949",
+            "day 31 does not exist in month 02",
+        ),
+        (
+            "110105209901010012",
+            "2099",
+            "is after the day the number is judged on",
+        ),
+        ("110105179912310016", "1799", "is before 1800-01-01"),
+    ];
+    for (input, year, want) in rows {
+        let e = parse_ric(input, today()).unwrap_err().to_string();
+        assert!(!e.contains(year), "{input}: {e}");
+        assert!(e.contains(want), "{input}: {e}");
     }
 }
