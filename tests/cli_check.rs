@@ -76,6 +76,22 @@ fn invalid_input_is_one_line_on_stderr_with_exit_2() {
             vec!["--id", "91350102896967053Y", "--scenario", "procurement"],
             "MOD 31",
         ),
+        // Entity type 0 and an address code starting with 0: rejected as `validate`
+        // rejects them, lenient or not.
+        (
+            vec![
+                "--id",
+                "90110000600037341P",
+                "--scenario",
+                "procurement",
+                "--lenient",
+            ],
+            "position 2",
+        ),
+        (
+            vec!["--id", "010101199001010070", "--scenario", "transport"],
+            "position 1",
+        ),
     ] {
         let (code, out, err) = check(root.path(), &args);
         assert_eq!(code, 2, "{args:?}: {err}");

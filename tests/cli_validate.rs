@@ -108,7 +108,7 @@ fn standard_input_is_read_line_by_line() {
     );
     assert_eq!(
         rows[3]["error"],
-        "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"
+        "invalid resident ID number: birth date (positions 7-14) is no calendar day: month 13 does not exist"
     );
 }
 
@@ -154,7 +154,7 @@ fn birth_dates_are_judged_against_as_of() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         json_lines(&out)[0]["error"],
-        "invalid resident ID number: birth date 2014-10-05 (positions 7-14) is in the future"
+        "invalid resident ID number: birth date (positions 7-14) is after the day the number is judged on"
     );
 }
 
@@ -171,4 +171,35 @@ fn usage_errors_exit_two() {
         assert!(out.stdout.is_empty(), "{args:?}");
         assert!(!out.stderr.is_empty(), "{args:?}");
     }
+}
+
+#[test]
+fn every_part_of_a_code_is_checked_not_only_its_check_characters() {
+    // Both pass their check characters; position 2 and the address code are wrong.
+    let out = credgate(
+        &[
+            "validate",
+            "--lenient",
+            "--as-of",
+            "2024-06-01",
+            "9A110000600037341Q",
+            "010105491231002",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let rows = json_lines(&out);
+    assert_eq!(
+        rows[0]["error"],
+        "invalid USCC: bad character 'A' at position 2: expected an entity type of \
+         registration authority 9 (1, 2 or 3)"
+    );
+    assert_eq!(
+        rows[1]["error"],
+        "invalid resident ID number: bad character '0' at position 1: expected 1-9 (a \
+         province-level address code, or 9 for a foreigner's permanent residence card)"
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r["valid"] == false && r["normalized"].is_null()));
 }

@@ -168,20 +168,33 @@ impl fmt::Display for IdError {
                 problem,
                 legacy,
             } => {
-                // The date bytes are digits: the variant is built only after checking them.
-                let s = std::str::from_utf8(&date).unwrap_or("????????");
-                let (y, m, dd) = (&s[0..4], &s[4..6], &s[6..8]);
+                // Positions 7-14 are what a masked number hides, and this message is shown
+                // next to masked input (screening rows, the builder's rejects), so it names
+                // the wrong part of the date, never the whole date or its year.
                 let at = if legacy {
                     "positions 7-12 of the 15-digit number"
                 } else {
                     "positions 7-14"
                 };
-                let problem = match problem {
-                    BirthDateProblem::DoesNotExist => "does not exist",
-                    BirthDateProblem::InFuture => "is in the future",
-                    BirthDateProblem::TooEarly => "is before 1800-01-01",
-                };
-                write!(f, "birth date {y}-{m}-{dd} ({at}) {problem}")
+                write!(f, "birth date ({at}) ")?;
+                // The date bytes are digits: the variant is built only after checking them.
+                let s = std::str::from_utf8(&date).unwrap_or("????????");
+                let (m, dd) = (&s[4..6], &s[6..8]);
+                match problem {
+                    BirthDateProblem::DoesNotExist if !("01"..="12").contains(&m) => {
+                        write!(f, "is no calendar day: month {m} does not exist")
+                    }
+                    BirthDateProblem::DoesNotExist => {
+                        write!(
+                            f,
+                            "is no calendar day: day {dd} does not exist in month {m}"
+                        )
+                    }
+                    BirthDateProblem::InFuture => {
+                        f.write_str("is after the day the number is judged on")
+                    }
+                    BirthDateProblem::TooEarly => f.write_str("is before 1800-01-01"),
+                }
             }
             IdError::CheckCharNotAllowed {
                 id_type,

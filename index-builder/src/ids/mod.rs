@@ -23,11 +23,18 @@
 //! ```
 //!
 //! # Choices the standards leave open
-//! - **USCC position 2** (entity type) must be in the character set but is not checked
-//!   against the authority's table: real codes use more values than the table lists.
-//! - **RIC region codes** (positions 1–6) are not checked against GB/T 2260: divisions change
-//!   every year while numbers keep the code they were issued under, and residence permits
-//!   (81/82/83) and the foreigners' permanent residence number (9) share the format.
+//! - **USCC position 2** (entity type) must be a digit 1-9, as every type in GB 32100's
+//!   table is, and 1, 2 or 3 after authority 9 (market regulation issues no other). The
+//!   other authorities' lists are not enforced digit by digit: they have grown since.
+//! - **USCC positions 3-8** (the registering authority's division code) must be digits; the
+//!   code is not looked up in GB/T 2260 (SPEC §1 does not ask for it, divisions change every
+//!   year, and a code keeps the division it was issued under).
+//! - **RIC address codes** (positions 1–6): only the province-level part is checked, which
+//!   never changes: GB/T 2260's provinces (11–15, 21–23, 31–37, 41–46, 50–54, 61–65, 71),
+//!   the residence permits (81/82/83), and 9 for the foreigners' permanent residence card
+//!   (2023), whose other digits follow rules of their own. No number starts with 0. The
+//!   rest is not looked up in GB/T 2260: divisions change every year while numbers keep the
+//!   code they were issued under.
 //! - **RIC birth dates** must exist, not be after the day the number is judged on, and not be
 //!   before 1800-01-01.
 //! - **Nonconforming USCCs**: a code well formed in every respect except its MOD 31 check
@@ -330,13 +337,16 @@ pub fn parse_known(
 
 /// Whether an 18-character code whose first 17 characters are digits fails USCC validation
 /// in any mode, by a test cheaper than the validation: such a code passes every character
-/// rule of GB 32100 except position 1 (the registration authority, never `0`), so it fails
-/// exactly when that is `0` or when position 17 is not the GB 11714 check character of
-/// positions 9–16 (one chance in eleven to match for a person's number). Failing the inner
-/// check is never "nonconforming", so lenient mode cannot accept it either.
+/// rule of GB 32100 except positions 1 (the registration authority, never `0`) and 2 (the
+/// entity type, never `0`, and 1-3 after authority 9), so it fails exactly when one of those
+/// is wrong or when position 17 is not the GB 11714 check character of positions 9–16 (one
+/// chance in eleven to match for a person's number). Failing these is never
+/// "nonconforming", so lenient mode cannot accept it either.
 fn uscc_ruled_out(code: &[u8; 18]) -> bool {
     code[..17].iter().all(u8::is_ascii_digit)
-        && (code[0] == b'0' || uscc::org_check_char(&code[8..16]) != Some(code[16]))
+        && (code[0] == b'0'
+            || !uscc::is_entity_type(code[0], code[1])
+            || uscc::org_check_char(&code[8..16]) != Some(code[16]))
 }
 
 /// Whether an 18-character code that is valid as neither type looks more like a resident ID

@@ -29,14 +29,82 @@ const EARLIEST_BIRTH: Day = Day(-62_091); // 1800-01-01
 const DIGIT: &str = "a digit";
 const LEGACY_DIGIT: &str = "a digit (a 15-character number is the all-digit legacy form)";
 
-/// Validates a normalised 18-character number, reporting the leftmost problem: characters,
-/// then the birth date, then the check character.
+/// The address code's province-level part (positions 1–2), the one part of it that does
+/// not change: GB/T 2260's provinces 11–65 and 71, the residence permits of Hong Kong (81),
+/// Macau (82) and Taiwan (83) residents, and 9 for the foreigners' permanent residence card
+/// (2023), whose positions 2–6 follow rules of their own. Citizens' numbers start with 1–8.
+/// Returns the position (1 or 2) of the wrong digit and what it should be, or `None` when
+/// the part is right or not made of digits (which the digit check reports).
+fn address_problem(first: u8, second: u8) -> Option<(usize, &'static str)> {
+    if first == b'0' {
+        return Some((
+            1,
+            "1-9 (a province-level address code, or 9 for a foreigner's permanent residence card)",
+        ));
+    }
+    if !second.is_ascii_digit() {
+        return None;
+    }
+    let (allowed, expected) = match first {
+        b'1' => (
+            b'1'..=b'5',
+            "1-5 (the province-level codes starting with 1 are 11-15)",
+        ),
+        b'2' => (
+            b'1'..=b'3',
+            "1-3 (the province-level codes starting with 2 are 21-23)",
+        ),
+        b'3' => (
+            b'1'..=b'7',
+            "1-7 (the province-level codes starting with 3 are 31-37)",
+        ),
+        b'4' => (
+            b'1'..=b'6',
+            "1-6 (the province-level codes starting with 4 are 41-46)",
+        ),
+        b'5' => (
+            b'0'..=b'4',
+            "0-4 (the province-level codes starting with 5 are 50-54)",
+        ),
+        b'6' => (
+            b'1'..=b'5',
+            "1-5 (the province-level codes starting with 6 are 61-65)",
+        ),
+        b'7' => (
+            b'1'..=b'1',
+            "1 (the province-level code starting with 7 is 71)",
+        ),
+        b'8' => (
+            b'1'..=b'3',
+            "1-3 (81 Hong Kong, 82 Macau and 83 Taiwan residence permits)",
+        ),
+        _ => return None,
+    };
+    (!allowed.contains(&second)).then_some((2, expected))
+}
+
+/// The address error of a number whose positions 1–2 are `first` and `second`, if any.
+fn check_address(first: u8, second: u8) -> Result<(), IdError> {
+    match address_problem(first, second) {
+        Some((position, expected)) => Err(IdError::BadChar {
+            id_type: Some(IdType::Ric),
+            position,
+            found: [first, second][position - 1] as char,
+            expected,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Validates a normalised 18-character number, reporting the leftmost problem: characters
+/// and the province-level part of the address code, then the birth date, then the check
+/// character.
 ///
-/// The region code (positions 1–6) is not checked against GB/T 2260: divisions are created
-/// and merged every year, numbers keep the code of the division that issued them, and the
-/// residence permits (810000, 820000, 830000) and the foreigners' permanent residence card
-/// (9…) share the format. Any six digits are accepted.
+/// Of the address code (positions 1–6) only the province-level part is checked
+/// ([`address_problem`]); the rest is not looked up in GB/T 2260: divisions are created
+/// and merged every year, and numbers keep the code of the division that issued them.
 pub(crate) fn validate(code: &[u8; 18], today: Day) -> Result<(), IdError> {
+    check_address(code[0], code[1])?;
     if let Some(i) = code[..17].iter().position(|c| !c.is_ascii_digit()) {
         return Err(IdError::BadChar {
             id_type: Some(IdType::Ric),
@@ -67,6 +135,7 @@ pub(crate) fn validate(code: &[u8; 18], today: Day) -> Result<(), IdError> {
 /// "19" goes before the two-digit birth year and the check character is appended.
 pub(crate) fn convert_legacy(code: &[u8], today: Day) -> Result<[u8; 18], IdError> {
     debug_assert_eq!(code.len(), 15);
+    check_address(code[0], code[1])?;
     if let Some(i) = code.iter().position(|c| !c.is_ascii_digit()) {
         return Err(IdError::BadChar {
             id_type: Some(IdType::Ric),

@@ -119,7 +119,7 @@ fn birth_date_is_judged_against_today() {
     let e = parse_ric(born, Day::from_ymd(1949, 12, 30).unwrap()).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "invalid resident ID number: birth date 1949-12-31 (positions 7-14) is in the future"
+        "invalid resident ID number: birth date (positions 7-14) is after the day the number is judged on"
     );
 }
 
@@ -179,7 +179,7 @@ fn every_error_has_its_exact_message() {
         // BadChar from the USCC rules, one row per kind of position
         (Uscc, "B1110000600037341L", "invalid USCC: bad character 'B' at position 1: expected a registration-authority code (1-9, A, N or Y)"),
         (Uscc, "O1110000600037341L", "invalid USCC: bad character 'O' at position 1: expected a registration-authority code (1-9, A, N or Y)"),
-        (Uscc, "9I110000600037341L", "invalid USCC: bad character 'I' at position 2: expected a digit or a capital letter other than I, O, S, V, Z"),
+        (Uscc, "9I110000600037341L", "invalid USCC: bad character 'I' at position 2: expected an entity type of registration authority 9 (1, 2 or 3)"),
         (Uscc, "911A0000600037341L", "invalid USCC: bad character 'A' at position 4: expected a digit (positions 3-8 are the region code)"),
         (Uscc, "9111000060003S341L", "invalid USCC: bad character 'S' at position 14: expected a digit or a capital letter other than I, O, S, V, Z"),
         // CheckCharNotAllowed
@@ -195,12 +195,12 @@ fn every_error_has_its_exact_message() {
         (Uscc, "91110000600037341N", "invalid USCC: well formed but fails the MOD 31 check: position 18 should be 'L', found 'N' (a nonconforming pilot-area code is accepted only in lenient mode)"),
         (Auto, "91350100M000100Y4L", "invalid USCC: well formed but fails the MOD 31 check: position 18 should be '3', found 'L' (a nonconforming pilot-area code is accepted only in lenient mode)"),
         // BirthDate, each problem
-        (Ric, "360426199113010079", "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"),
-        (Auto, "360426199113010079", "invalid resident ID number: birth date 1991-13-01 (positions 7-14) does not exist"),
-        (Ric, "110105194902310026", "invalid resident ID number: birth date 1949-02-31 (positions 7-14) does not exist"),
-        (Ric, "110105490231002", "invalid resident ID number: birth date 1949-02-31 (positions 7-12 of the 15-digit number) does not exist"),
-        (Ric, "110105209901010012", "invalid resident ID number: birth date 2099-01-01 (positions 7-14) is in the future"),
-        (Ric, "110105179912310016", "invalid resident ID number: birth date 1799-12-31 (positions 7-14) is before 1800-01-01"),
+        (Ric, "360426199113010079", "invalid resident ID number: birth date (positions 7-14) is no calendar day: month 13 does not exist"),
+        (Auto, "360426199113010079", "invalid resident ID number: birth date (positions 7-14) is no calendar day: month 13 does not exist"),
+        (Ric, "110105194902310026", "invalid resident ID number: birth date (positions 7-14) is no calendar day: day 31 does not exist in month 02"),
+        (Ric, "110105490231002", "invalid resident ID number: birth date (positions 7-12 of the 15-digit number) is no calendar day: day 31 does not exist in month 02"),
+        (Ric, "110105209901010012", "invalid resident ID number: birth date (positions 7-14) is after the day the number is judged on"),
+        (Ric, "110105179912310016", "invalid resident ID number: birth date (positions 7-14) is before 1800-01-01"),
         // RicCheck
         (Ric, "36042619910102009X", "invalid resident ID number: check character (position 18) should be '3', found 'X'; the number is probably mistyped"),
         (Auto, "110105194912310032", "invalid resident ID number: check character (position 18) should be '8', found '2'; the number is probably mistyped"),
@@ -283,8 +283,8 @@ fn error_accessors() {
 
 #[test]
 fn all_digit_codes_ruled_out_as_uscc_are_read_as_people() {
-    // A person's number whose position 17 is not the GB 11714 character of 9-16, one whose
-    // first digit is 0 (authority 0 does not exist), and an all-digit USCC whose inner check
+    // A person's number whose position 17 is not the GB 11714 character of 9-16, one from
+    // Chongqing (50…: entity type 0 does not exist), and an all-digit USCC whose inner check
     // holds: the shortcut takes the first two, the third stays a USCC.
     let t = today();
     let person = "410102196804120211";
@@ -293,13 +293,16 @@ fn all_digit_codes_ruled_out_as_uscc_are_read_as_people() {
         parse(person, Mode::Strict, t).unwrap().id_type(),
         IdType::Ric
     );
-    let zero = gen::make_ric(b"010101", Day::from_ymd(1990, 1, 1).unwrap(), 7);
+    let zero = gen::make_ric(b"500101", Day::from_ymd(1990, 1, 1).unwrap(), 7);
     assert!(uscc_ruled_out(&zero));
     let zero = std::str::from_utf8(&zero).unwrap();
     assert_eq!(
         parse(zero, Mode::Lenient, t).unwrap().id_type(),
         IdType::Ric
     );
+    // A first digit 0 is neither an authority nor a province: the person's error.
+    let e = parse("010101199001010070", Mode::Lenient, t).unwrap_err();
+    assert_eq!(e.id_type(), Some(IdType::Ric), "{e}");
     let org = "121200004013590816";
     assert!(!uscc_ruled_out(org.as_bytes().try_into().unwrap()));
     assert_eq!(parse(org, Mode::Strict, t).unwrap().id_type(), IdType::Uscc);
@@ -395,4 +398,202 @@ fn earliest_birth_constant_is_1800_01_01() {
         today()
     )
     .is_ok());
+}
+
+#[test]
+fn entity_type_must_be_one_the_authority_can_issue() {
+    // GB 32100-2015 table 1: every entity type (position 2) is a digit 1-9, and market
+    // regulation (authority 9) issues only 1 企业, 2 个体工商户 and 3 农民专业合作社.
+    for (authority, types) in [(b'9', &b"123"[..]), (b'1', b"1239"), (b'5', b"1239")] {
+        for &t in types {
+            let code = gen::make_uscc(authority, t, b"110000", b"60003734");
+            let s = std::str::from_utf8(&code).unwrap();
+            assert!(parse_uscc(s, Mode::Strict).is_ok(), "{s}");
+        }
+    }
+    let rows: &[(u8, u8, &str)] = &[
+        (
+            b'9',
+            b'0',
+            "an entity type of registration authority 9 (1, 2 or 3)",
+        ),
+        (
+            b'9',
+            b'4',
+            "an entity type of registration authority 9 (1, 2 or 3)",
+        ),
+        (
+            b'9',
+            b'A',
+            "an entity type of registration authority 9 (1, 2 or 3)",
+        ),
+        (
+            b'9',
+            b'Y',
+            "an entity type of registration authority 9 (1, 2 or 3)",
+        ),
+        (b'1', b'0', "an entity-type code (a digit 1-9)"),
+        (b'N', b'K', "an entity-type code (a digit 1-9)"),
+        (b'Y', b'0', "an entity-type code (a digit 1-9)"),
+    ];
+    for &(authority, t, expected) in rows {
+        let code = gen::make_uscc(authority, t, b"110000", b"60003734");
+        let s = std::str::from_utf8(&code).unwrap();
+        for mode in [Mode::Strict, Mode::Lenient] {
+            let e = parse_uscc(s, mode).unwrap_err();
+            assert_eq!(
+                e,
+                IdError::BadChar {
+                    id_type: Some(IdType::Uscc),
+                    position: 2,
+                    found: t as char,
+                    expected
+                },
+                "{s}"
+            );
+            assert!(parse(s, mode, today()).is_err(), "{s}");
+        }
+    }
+    // Lenient mode relaxes only MOD 31: a nonconforming code with a bad entity type fails.
+    assert!(parse_uscc("90110000600037341A", Mode::Lenient).is_err());
+}
+
+#[test]
+fn address_code_starts_with_a_province_level_code() {
+    let born = Day::from_ymd(1990, 1, 1).unwrap();
+    // Every province-level code of GB/T 2260, the residence permits (81, 82, 83) and the
+    // foreigners' permanent residence card (9…) are accepted, in both forms.
+    let provinces = [
+        11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46, 50, 51,
+        52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91, 93, 99,
+    ];
+    for p in provinces {
+        let region = format!("{p}0101");
+        let code = gen::make_ric(region.as_bytes().try_into().unwrap(), born, 7);
+        let s = std::str::from_utf8(&code).unwrap();
+        assert_eq!(parse_ric(s, today()).unwrap().as_bytes(), &code, "{s}");
+        let legacy = format!("{region}900101007");
+        assert!(parse_ric(&legacy, today()).is_ok(), "{legacy}");
+    }
+    // No address code starts with 0; 10, 16-20, 24-30, 38-40, 47-49, 55-60, 66-70, 72-80
+    // and 84-89 are no province.
+    let rows: &[(&[u8; 6], usize, char, &str)] = &[
+        (
+            b"010101",
+            1,
+            '0',
+            "1-9 (a province-level address code, or 9 for a foreigner's permanent residence card)",
+        ),
+        (
+            b"000000",
+            1,
+            '0',
+            "1-9 (a province-level address code, or 9 for a foreigner's permanent residence card)",
+        ),
+        (
+            b"100000",
+            2,
+            '0',
+            "1-5 (the province-level codes starting with 1 are 11-15)",
+        ),
+        (
+            b"160101",
+            2,
+            '6',
+            "1-5 (the province-level codes starting with 1 are 11-15)",
+        ),
+        (
+            b"200101",
+            2,
+            '0',
+            "1-3 (the province-level codes starting with 2 are 21-23)",
+        ),
+        (
+            b"380101",
+            2,
+            '8',
+            "1-7 (the province-level codes starting with 3 are 31-37)",
+        ),
+        (
+            b"470101",
+            2,
+            '7',
+            "1-6 (the province-level codes starting with 4 are 41-46)",
+        ),
+        (
+            b"550101",
+            2,
+            '5',
+            "0-4 (the province-level codes starting with 5 are 50-54)",
+        ),
+        (
+            b"600101",
+            2,
+            '0',
+            "1-5 (the province-level codes starting with 6 are 61-65)",
+        ),
+        (
+            b"720101",
+            2,
+            '2',
+            "1 (the province-level code starting with 7 is 71)",
+        ),
+        (
+            b"840000",
+            2,
+            '4',
+            "1-3 (81 Hong Kong, 82 Macau and 83 Taiwan residence permits)",
+        ),
+    ];
+    for &(region, position, found, expected) in rows {
+        let code = gen::make_ric(region, born, 7);
+        let s = std::str::from_utf8(&code).unwrap();
+        let want = IdError::BadChar {
+            id_type: Some(IdType::Ric),
+            position,
+            found,
+            expected,
+        };
+        assert_eq!(parse_ric(s, today()).unwrap_err(), want, "{s}");
+        let legacy = format!("{}900101007", std::str::from_utf8(region).unwrap());
+        assert_eq!(parse_ric(&legacy, today()).unwrap_err(), want, "{legacy}");
+        assert_eq!(parse(&legacy, Mode::Strict, today()).unwrap_err(), want);
+        assert!(parse(s, Mode::Lenient, today()).is_err(), "{s}");
+    }
+}
+
+#[test]
+fn birth_date_errors_do_not_give_back_the_masked_digits() {
+    // Positions 7-14 are what masking hides (110105********002X); an error shown next to
+    // the masked input (a screening row, the builder's rejects) must not put them back.
+    // It names the wrong part instead, never the year.
+    let rows = [
+        ("360426199113010079", "1991", "month 13 does not exist"),
+        (
+            "110105194902310026",
+            "1949",
+            "day 31 does not exist in month 02",
+        ),
+        (
+            "110105190002290017",
+            "1900",
+            "day 29 does not exist in month 02",
+        ),
+        (
+            "110105490231002",
+            "1949",
+            "day 31 does not exist in month 02",
+        ),
+        (
+            "110105209901010012",
+            "2099",
+            "is after the day the number is judged on",
+        ),
+        ("110105179912310016", "1799", "is before 1800-01-01"),
+    ];
+    for (input, year, want) in rows {
+        let e = parse_ric(input, today()).unwrap_err().to_string();
+        assert!(!e.contains(year), "{input}: {e}");
+        assert!(e.contains(want), "{input}: {e}");
+    }
 }

@@ -69,17 +69,29 @@ pub fn is_authority(c: u8) -> bool {
     matches!(c, b'1'..=b'9' | b'A' | b'N' | b'Y')
 }
 
+/// Whether `entity` (position 2) is an entity type registration authority `authority`
+/// (position 1) can issue: GB 32100-2015 table 1 numbers every authority's types with the
+/// digits 1-9, and market regulation (9) has exactly three, 1 企业, 2 个体工商户 and
+/// 3 农民专业合作社. The other authorities' lists are not enforced beyond 1-9: they have been
+/// extended since the standard, and a code keeps the type it was issued with.
+pub fn is_entity_type(authority: u8, entity: u8) -> bool {
+    match authority {
+        b'9' => matches!(entity, b'1'..=b'3'),
+        _ => matches!(entity, b'1'..=b'9'),
+    }
+}
+
 /// What a position admits, in the words error messages use.
 const ANY: &str = "a digit or a capital letter other than I, O, S, V, Z";
 const AUTHORITY: &str = "a registration-authority code (1-9, A, N or Y)";
+const ENTITY: &str = "an entity-type code (a digit 1-9)";
+const ENTITY_9: &str = "an entity type of registration authority 9 (1, 2 or 3)";
 const REGION: &str = "a digit (positions 3-8 are the region code)";
 
 /// Validates a normalised 18-character code, reporting the leftmost problem (position 18
 /// last, so that its error can name the expected check character).
 ///
-/// Position 2 (entity type) is only required to be in the character set: its meaning
-/// depends on the authority and real codes use more values than the standard's table lists,
-/// so rejecting them would drop lawful codes. A code that is right in every respect except
+/// Position 2 (entity type) must be a type its authority issues ([`is_entity_type`]). A code that is right in every respect except
 /// the MOD 31 character yields [`IdError::UsccCheck`]; the caller decides whether that is
 /// acceptable ("nonconforming").
 pub(crate) fn validate(code: &[u8; 18]) -> Result<(), IdError> {
@@ -89,6 +101,10 @@ pub(crate) fn validate(code: &[u8; 18]) -> Result<(), IdError> {
         let value = char_value(c);
         let expected = match (i, value) {
             (0, _) if !is_authority(c) => AUTHORITY,
+            (1, _) if !is_entity_type(code[0], c) => match code[0] {
+                b'9' => ENTITY_9,
+                _ => ENTITY,
+            },
             (2..=7, _) if !c.is_ascii_digit() => REGION,
             (_, None) => ANY,
             (_, Some(v)) => {

@@ -458,7 +458,7 @@ mod tests {
                     (L_SUBJECT_ID, "110105202501010011"),
                 ],
                 "subject_id \"110105202501010011\": invalid resident ID number: birth date \
-                 2025-01-01 (positions 7-14) is in the future",
+                 (positions 7-14) is after the day the number is judged on",
             ),
             (
                 &[(L_SUBJECT_ID, "9111000060003734")],
@@ -479,8 +479,8 @@ mod tests {
         assert_eq!(
             reason(list_err(&[(L_SUBJECT_TYPE, "person")])),
             "subject_id \"91110000600037341L\": invalid resident ID number: birth date \
-             0060-00-37 (positions 7-14) does not exist; it is a valid USCC: is subject_type \
-             wrong?"
+             (positions 7-14) is no calendar day: month 00 does not exist; it is a valid \
+             USCC: is subject_type wrong?"
         );
         let ric_as_org = reason(list_err(&[(L_SUBJECT_ID, "11010519491231002X")]));
         assert!(

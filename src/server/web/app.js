@@ -96,6 +96,9 @@ function ricCheck(first17) {
 /** An error message for a USCC, or "" when valid; `lenient` accepts a wrong MOD 31 check. */
 function usccProblem(code, lenient) {
   if (!/[1-9ANY]/.test(code[0])) return "第 1 位应为登记管理部门代码（1–9、A、N 或 Y）";
+  // Entity types are the digits 1-9; market regulation (9) issues only 1, 2 and 3.
+  if (code[0] === "9" && !/[1-3]/.test(code[1])) return "第 2 位应为机构类别代码（登记管理部门 9 只用 1、2、3）";
+  if (!/[1-9]/.test(code[1])) return "第 2 位应为机构类别代码（1–9）";
   for (let i = 1; i < 17; i++) {
     if (i >= 2 && i <= 7 && !/[0-9]/.test(code[i])) return `第 ${i + 1} 位应为数字（第 3–8 位是行政区划码）`;
     if (USCC_CHARSET.indexOf(code[i]) < 0) return `第 ${i + 1} 位“${code[i]}”不能出现在代码中（不用 I、O、S、V、Z）`;
@@ -130,7 +133,13 @@ function birthProblem(yyyymmdd, today) {
   return "";
 }
 
+/** Province-level address codes (GB/T 2260), residence permits 81–83; 9 is a foreigner's card. */
+const RIC_PROVINCE = /^(1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[1-3]|9[0-9])/;
+
 function ricProblem(code, today) {
+  if (/^[0-9]{2}/.test(code) && !RIC_PROVINCE.test(code)) {
+    return `地址码第 1–2 位“${code.slice(0, 2)}”不是省级行政区划代码`;
+  }
   const i = code.slice(0, 17).search(/[^0-9]/);
   if (i >= 0) return `第 ${i + 1} 位应为数字`;
   const birth = birthProblem(code.slice(6, 14), today);
@@ -157,7 +166,9 @@ function judgeId(input, lenient, today) {
   if (code.length === 0) return { state: "empty", text: "" };
   if (code.length > 18) return { state: "error", text: `长度 ${code.length} 位，多于 18 位` };
   if (code.length === 15 && /^[0-9]{15}$/.test(code)) {
-    const birth = birthProblem("19" + code.slice(6, 12), today);
+    const birth = RIC_PROVINCE.test(code)
+      ? birthProblem("19" + code.slice(6, 12), today)
+      : `地址码第 1–2 位“${code.slice(0, 2)}”不是省级行政区划代码`;
     if (!birth) return { state: "ok", type: "ric", text: "15 位旧版身份证号码，将按 18 位核查" };
     // Fifteen digits may also be an 18-digit number still being typed. When positions 7–14
     // are no birth date either (410102681332021: 1968-13-32 as a legacy number, 6813-32-02
