@@ -91,9 +91,9 @@ const REGION: &str = "a digit (positions 3-8 are the region code)";
 /// Validates a normalised 18-character code, reporting the leftmost problem (position 18
 /// last, so that its error can name the expected check character).
 ///
-/// Position 2 (entity type) must be a type its authority issues ([`is_entity_type`]). A code that is right in every respect except
-/// the MOD 31 character yields [`IdError::UsccCheck`]; the caller decides whether that is
-/// acceptable ("nonconforming").
+/// Position 2 (entity type) must be a type its authority issues ([`is_entity_type`]). A code
+/// that is right in every respect except the MOD 31 character yields [`IdError::UsccCheck`];
+/// the caller decides whether that is acceptable ("nonconforming").
 pub(crate) fn validate(code: &[u8; 18]) -> Result<(), IdError> {
     // One pass checks each position's rule and accumulates the MOD 31 sum.
     let mut sum = 0u32;
