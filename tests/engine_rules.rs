@@ -649,3 +649,51 @@ fn heightening_turns_an_advisory_denial_into_a_denial() {
         .unwrap();
     assert_eq!(advisory["binding"], "mandatory");
 }
+
+/// Rule 6 (seed 六(七): 失信记录只保留5年, 5年后予以消除): a person's record is kept five
+/// years from the day the act ended and is gone from the same calendar day five years later.
+/// An act that ended on 29 February is kept to the end of 28 February of the fifth year and
+/// gone from 1 March: gone on 28 February, it was kept 1,825 days, a day short of any five
+/// years (1,826 or 1,827 days).
+#[test]
+fn a_record_whose_act_ended_on_29_february_is_kept_five_full_years() {
+    const LEAP: Source<'static> = Source {
+        lists: &[
+            "R6-LEAP court_defaulter person 410108197301091757 2019-06-01 2019-06-01 - 2020-02-29",
+            "R6-DAY court_defaulter person 410184197706191154 2019-06-01 2019-06-01 - 2020-06-30",
+        ],
+        repairs: &[],
+        objections: &[],
+        links: &[],
+    };
+    let (leap, other) = ("410108197301091757", "410184197706191154");
+    let decide = |engine: &Engine, id: &str, as_of: &str, today: &str| {
+        outcome(&check(engine, id, Transport, day(as_of), day(today)))
+    };
+    let (_dir, engine, _) = open(&LEAP, Catalog::builtin(), day("2024-06-01"));
+    for (id, d, expect) in [
+        (other, "2025-06-29", Deny),
+        (other, "2025-06-30", Clear),
+        (leap, "2025-02-27", Deny),
+        (leap, "2025-02-28", Deny),
+        (leap, "2025-03-01", Clear),
+    ] {
+        assert_eq!(decide(&engine, id, d, d), expect, "{id} on {d}");
+    }
+    // A served snapshot whose real date has reached the erase day shows it for no as_of.
+    assert_eq!(decide(&engine, leap, "2025-02-28", "2025-03-01"), Clear);
+    let id = ids::parse(leap, Mode::Strict, day("2024-06-01")).unwrap();
+    let p = engine.profile(
+        &id,
+        day("2024-06-01"),
+        day("2024-06-01"),
+        Options::default(),
+    );
+    assert_eq!(p.records[0].erase_on, Some(day("2025-03-01")));
+    // The builder keeps it on 28 February and drops it from 1 March.
+    let (_dir, engine, report) = open(&LEAP, Catalog::builtin(), day("2025-02-28"));
+    assert_eq!(report.manifest.counts.erased_at_build, 0);
+    assert_eq!(decide(&engine, leap, "2025-02-28", "2025-02-28"), Deny);
+    let (_dir, _, report) = open(&LEAP, Catalog::builtin(), day("2025-03-01"));
+    assert_eq!(report.manifest.counts.erased_at_build, 1);
+}
