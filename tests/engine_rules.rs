@@ -697,3 +697,53 @@ fn a_record_whose_act_ended_on_29_february_is_kept_five_full_years() {
     let (_dir, _, report) = open(&LEAP, Catalog::builtin(), day("2025-03-01"));
     assert_eq!(report.manifest.counts.erased_at_build, 1);
 }
+
+/// A profile's record `status` on as_of says what stopped the record first: one revoked
+/// before it took effect is `ended` (it never will take effect), not `pending`; one that
+/// expired before a later removal is `expired`, not `ended`.
+#[test]
+fn a_profile_status_says_what_stopped_the_record_first() {
+    const STATUS: Source<'static> = Source {
+        lists: &[
+            "S-EARLY customs_dishonest org 91410103MACWCW8956 2024-11-20 2025-01-01 - -",
+            "S-LATE food_drug org 91410100338847532D 2024-01-01 2024-01-01 2024-12-31 -",
+            "S-MID environment org 91410100MA2MAYK72W 2024-01-01 2024-01-01 2025-12-31 -",
+            "S-OPEN tax_major_violation org 91410184MATY51UW3C 2024-01-01 2025-01-01 2025-12-31 -",
+        ],
+        repairs: &[
+            "S-EARLY,revocation,2024-12-01,某机关,某文号",
+            "S-LATE,removal,2025-03-01,某机关,某文号",
+            "S-MID,repair,2025-06-18,某机关,某文号",
+        ],
+        objections: &[],
+        links: &[],
+    };
+    let (_dir, engine, _) = open(&STATUS, Catalog::builtin(), day(TODAY));
+    let status = |id: &str, as_of: &str| {
+        let id = ids::parse(id, Mode::Strict, day(TODAY)).unwrap();
+        let p = engine.profile(&id, day(as_of), day(TODAY), Options::default());
+        assert_eq!(p.records.len(), 1);
+        p.records[0].status
+    };
+    let mut wrong = Vec::new();
+    for (id, as_of, expect) in [
+        ("91410103MACWCW8956", "2024-11-30", "pending"),
+        ("91410103MACWCW8956", "2024-12-01", "ended"),
+        ("91410103MACWCW8956", "2025-02-01", "ended"),
+        ("91410100338847532D", "2024-06-01", "active"),
+        ("91410100338847532D", "2025-01-15", "expired"),
+        ("91410100338847532D", "2025-06-01", "expired"),
+        ("91410100MA2MAYK72W", "2025-06-17", "active"),
+        ("91410100MA2MAYK72W", "2025-06-18", "ended"),
+        ("91410100MA2MAYK72W", "2026-06-01", "ended"),
+        ("91410184MATY51UW3C", "2024-06-01", "pending"),
+        ("91410184MATY51UW3C", "2025-12-31", "active"),
+        ("91410184MATY51UW3C", "2026-01-01", "expired"),
+    ] {
+        let got = status(id, as_of);
+        if got != expect {
+            wrong.push(format!("{id} on {as_of}: {got}, expected {expect}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
