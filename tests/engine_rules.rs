@@ -747,3 +747,56 @@ fn a_profile_status_says_what_stopped_the_record_first() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The three ways to ask agree on the rule cases' snapshot: for every subject, scenario and
+/// date of [`CASES`], the lean screening path ([`ScreenPlan`]) gives the row
+/// [`Engine::screen_one`] builds from the check, a profile gives the check's decision, and
+/// the hand-written JSON of `/v1/check` is serde's.
+#[test]
+fn screening_profiles_and_checks_agree_on_the_rule_cases() {
+    use credgate::engine::verdict::{ScreenPlan, Verdict};
+    let (_dir, engine, _) = open(&RULES, Catalog::builtin(), day(TODAY));
+    let snap = engine.snapshot();
+    let subjects: Vec<String> = (0..snap.subject_count())
+        .map(|o| snap.subject_id(o).to_string())
+        .chain(["91110000600037341L".to_string()])
+        .collect();
+    let mut days: Vec<(Day, Day)> = CASES.iter().map(|c| (day(c.as_of), day(c.today))).collect();
+    days.sort();
+    days.dedup();
+    let full = Options {
+        full_personal_ids: true,
+    };
+    let mut wrong = Vec::new();
+    let mut v = Verdict::default();
+    for &(as_of, today) in &days {
+        for &scenario in Scenario::ALL {
+            let plan = ScreenPlan::new(&engine, scenario, as_of, today, Mode::Strict);
+            for s in &subjects {
+                let want = engine.screen_one(s, scenario, as_of, today, Mode::Strict, full);
+                let got = plan.screen_result(s, true, &mut v);
+                if want != got {
+                    wrong.push(format!(
+                        "{s} {scenario} {as_of} {today}: lean {got:?}, check {want:?}"
+                    ));
+                }
+                let id = ids::parse(s, Mode::Strict, today).unwrap();
+                let d = engine.check(&id, scenario, as_of, today, full);
+                let p = engine.profile(&id, as_of, today, full);
+                if p.decisions[scenario.as_str()] != d.decision {
+                    wrong.push(format!("{s} {scenario} {as_of} {today}: profile differs"));
+                }
+                let mut hand = Vec::new();
+                d.write_json(&mut hand);
+                if hand != serde_json::to_vec(&d).unwrap() {
+                    wrong.push(format!("{s} {scenario} {as_of} {today}: JSON differs"));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{}",
+        wrong[..wrong.len().min(10)].join("\n")
+    );
+}
