@@ -54,6 +54,16 @@ struct Reference {
     links_of: HashMap<String, Vec<usize>>,
 }
 
+/// Rule 6's erase day: the same calendar day five years after the act ended, and 1 March for
+/// an act that ended on 29 February (five years on is a common year).
+fn erase_day(ended: Day) -> Day {
+    let (y, m, d) = ended.ymd();
+    match (m, d) {
+        (2, 29) => Day::from_ymd(y + 5, 3, 1).unwrap(),
+        _ => Day::from_ymd(y + 5, m, d).unwrap(),
+    }
+}
+
 fn opt_day(s: &str) -> Option<Day> {
     (!s.is_empty()).then(|| Day::parse(s).unwrap())
 }
@@ -183,7 +193,7 @@ impl Reference {
     fn erased(&self, r: &Row, d: Day, today: Day) -> bool {
         r.person
             && r.act_ended.is_some_and(|e| {
-                let erase = e.add_years(5);
+                let erase = erase_day(e);
                 erase <= today || erase <= d
             })
     }
@@ -278,7 +288,7 @@ impl Reference {
                 [
                     Some(r.from),
                     r.until,
-                    r.act_ended.map(|e| e.add_years(5)),
+                    r.act_ended.map(erase_day),
                     self.stop(r),
                 ]
                 .into_iter()

@@ -55,6 +55,23 @@ use spill::SpillDir;
 /// Years a person's negative record is kept after the act ended (seed 六(七), rule 6).
 pub const PERSONAL_RETENTION_YEARS: i32 = 5;
 
+/// Rule 6: the first day a person's record no longer exists, for an act that ended on
+/// `act_ended_on` (seed 六(七): 失信记录只保留5年, 5年后予以消除). The record is kept five
+/// years counted from that day and is gone from the same calendar day five years later. An
+/// act that ended on 29 February is kept to the end of 28 February of the fifth year (a
+/// common year; 民法典 Art. 202: without a corresponding day, the month's last day ends the
+/// period) and is gone from 1 March: gone on 28 February, it would be kept 1,825 days, a day
+/// short of any five years.
+pub fn erase_day(act_ended_on: Day) -> Day {
+    let same_day = act_ended_on.add_years(PERSONAL_RETENTION_YEARS);
+    if same_day.ymd().2 == act_ended_on.ymd().2 {
+        same_day
+    } else {
+        // `add_years` moved 29 February back to the 28th; the period ends on it.
+        same_day.add_days(1)
+    }
+}
+
 pub struct BuildOptions {
     pub source: PathBuf,
     /// The snapshot root; the new generation is published under it.
@@ -646,6 +663,26 @@ impl<T> Drop for Background<T> {
     fn drop(&mut self) {
         if let Some(h) = self.0.take() {
             let _ = h.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn a_record_is_gone_five_years_to_the_day_after_the_act_ended() {
+        let d = |s: &str| Day::parse(s).unwrap();
+        for (ended, gone) in [
+            ("2020-06-30", "2025-06-30"),
+            ("2020-02-28", "2025-02-28"),
+            ("2020-02-29", "2025-03-01"),
+            ("2020-03-01", "2025-03-01"),
+            ("2019-02-28", "2024-02-28"),
+            ("2019-03-01", "2024-03-01"),
+        ] {
+            assert_eq!(erase_day(d(ended)), d(gone), "act ended {ended}");
         }
     }
 }

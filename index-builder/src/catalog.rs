@@ -38,6 +38,12 @@ use crate::model::{Binding, Class, Effect, Kind, Role, Scenario};
 /// The only catalogue format this build reads.
 pub const FORMAT: u32 = 1;
 
+/// The longest clean history a reward may ask for (`clean_years`). The seed's green
+/// channel asks for 3 years (四(三)); more than a century is a typing error, and the
+/// engine counts the years back from as_of in calendar arithmetic that a number near
+/// 2^31 would overflow.
+pub const MAX_CLEAN_YEARS: u32 = 100;
+
 /// The standard lists of SPEC §2: code, name, class, domain. Every catalogue must declare them
 /// with this class and domain, because data providers and callers rely on their meaning.
 pub const STANDARD_LISTS: [(&str, &str, Class, &str); 12] = [
@@ -465,6 +471,12 @@ impl Validator<'_> {
         let clean_years = match &m.clean_years {
             Some(y) if kind == Kind::Punish && *y.get_ref() > 0 => {
                 let problem = MeasureProblem::CleanYearsOnPunish {
+                    years: *y.get_ref(),
+                };
+                return Err(fail(self.pos(y), problem));
+            }
+            Some(y) if *y.get_ref() > MAX_CLEAN_YEARS => {
+                let problem = MeasureProblem::CleanYearsTooMany {
                     years: *y.get_ref(),
                 };
                 return Err(fail(self.pos(y), problem));

@@ -120,7 +120,8 @@ impl Day {
     }
 
     /// The same calendar day `years` later; 29 February falls back to 28 February in a
-    /// common year (the rule used for anniversaries such as the five-year retention).
+    /// common year. (The five-year retention counts its period to that day and erases on
+    /// the next: see `build::erase_day`.)
     pub fn add_years(self, years: i32) -> Day {
         let (y, m, d) = self.ymd();
         let y2 = y + years;

@@ -160,7 +160,7 @@ fn check_lists() -> (HashSet<String>, HashSet<String>, Day) {
                     "{at}: act_ended_on is a personal-retention date"
                 );
             }
-            if ended.is_none_or(|e| e.add_years(5) > demo) {
+            if ended.is_none_or(|e| credgate_index::build::erase_day(e) > demo) {
                 history_from = history_from.min(from);
             }
         }

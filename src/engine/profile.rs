@@ -55,7 +55,9 @@ pub struct ProfileRecord<'a> {
     /// Personal records: the day the record will be erased (rule 6).
     pub erase_on: Option<Day>,
     /// On as_of: `active`, `pending` (not yet effective), `expired` or `ended` (by repair,
-    /// removal, revocation or an objection).
+    /// removal, revocation or an objection). A record that is not active says what stopped
+    /// it first: one revoked before its effective_from is `ended` (it never takes effect),
+    /// one removed after its effective_until is `expired`.
     pub status: &'static str,
     pub history: Vec<Event<'a>>,
 }
@@ -87,10 +89,12 @@ pub struct ProfileLink<'a> {
 fn status(r: &RecordRow, d: Day) -> &'static str {
     if active_on(r, d) {
         "active"
+    } else if d.0 >= r.stop_on && r.stop_on <= r.effective_until {
+        // Stopped by an event on or before the last day it would have had: also before it
+        // began, when it never takes effect.
+        "ended"
     } else if d.0 < r.effective_from {
         "pending"
-    } else if d.0 >= r.stop_on {
-        "ended"
     } else {
         "expired"
     }

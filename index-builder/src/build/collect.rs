@@ -12,9 +12,9 @@ use std::io;
 
 use super::checks::RecordInputs;
 use super::codec::Codec;
+use super::erase_day;
 use super::items::{ByRecordId, EventRec, LinkKey, LinkTerms, ListRec, Mention, NameOffer, Row};
 use super::spill::{Sorter, SpillDir};
-use super::PERSONAL_RETENTION_YEARS;
 use crate::date::Day;
 use crate::format::layout::{opt_high, opt_low, EVENT_OBJECTION, NONE_HIGH};
 use crate::model::SubjectType;
@@ -209,7 +209,7 @@ impl SourceSink for Encoder {
         let mut erased = false;
         if r.subject_type == SubjectType::Person {
             if let Some(ended) = r.act_ended_on {
-                let erase = ended.add_years(PERSONAL_RETENTION_YEARS);
+                let erase = erase_day(ended);
                 row.erase_on = erase.0;
                 erased = erase <= self.today;
             }
@@ -389,7 +389,7 @@ mod tests {
             };
             let mut erased = false;
             if let (SubjectType::Person, Some(e)) = (r.subject_type, r.act_ended_on) {
-                rec.erase_on = e.add_years(PERSONAL_RETENTION_YEARS).0;
+                rec.erase_on = erase_day(e).0;
                 erased = Day(rec.erase_on) <= today;
             }
             let row = Row::List(Box::new(rec));

@@ -78,6 +78,8 @@ pub enum MeasureProblem {
     },
     /// `clean_years` describes a reward for a clean history; it means nothing on a punishment.
     CleanYearsOnPunish { years: u32 },
+    /// `clean_years` above [`MAX_CLEAN_YEARS`](super::MAX_CLEAN_YEARS).
+    CleanYearsTooMany { years: u32 },
     /// Rewards are not passed on to linked persons; only punishments are 落实到人.
     LinkedRolesOnReward,
 }
@@ -273,6 +275,12 @@ fn fmt_measure_problem(problem: &MeasureProblem, f: &mut fmt::Formatter<'_>) -> 
         MeasureProblem::CleanYearsOnPunish { years } => write!(
             f,
             "clean_years = {years} is only meaningful on a reward measure; remove it or set it to 0"
+        ),
+        MeasureProblem::CleanYearsTooMany { years } => write!(
+            f,
+            "clean_years = {years} is more than {} years, longer than any record's history; \
+             the green channel of 四(三) asks for 3",
+            super::MAX_CLEAN_YEARS
         ),
         MeasureProblem::LinkedRolesOnReward => f.write_str(
             "linked_roles is only meaningful on a punish measure (落实到人); remove it",

@@ -253,6 +253,14 @@ fn rejections_name_the_line_and_say_how_to_fix_it() {
         (r#""deny""#, r#""fast_track""#),
         ("roles = []", r#"roles = ["legal_rep"]"#),
     ];
+    let reward_clean = |years: &'static str| {
+        vec![
+            reward[0],
+            reward[1],
+            (r#""deny""#, r#""fast_track""#),
+            ("linked_roles = []", years),
+        ]
+    };
     let cases: Vec<(&str, Vec<Edit>, &str)> = vec![
         (
             "unknown list code",
@@ -342,6 +350,13 @@ fn rejections_name_the_line_and_say_how_to_fix_it() {
             vec![("linked_roles = []", "linked_roles = []\nclean_years = 3")],
             "catalog.toml:12:15: measure \"procurement.black.restrict\": clean_years = 3 is only \
              meaningful on a reward measure; remove it or set it to 0",
+        ),
+        (
+            "clean years longer than a lifetime",
+            reward_clean("linked_roles = []\nclean_years = 2147483648"),
+            "catalog.toml:12:15: measure \"procurement.black.restrict\": clean_years = \
+             2147483648 is more than 100 years, longer than any record's history; the green \
+             channel of 四(三) asks for 3",
         ),
         (
             "no target",
