@@ -57,10 +57,10 @@ fn too_few_digits(text: &str) -> bool {
     digitish < MIN_RUN
 }
 
-/// A separator the identifier parser drops inside a number (see
-/// `credgate_index::ids::normalize`).
+/// A separator the identifier parser drops inside a number
+/// ([`crate::ids::normalize::is_separator`], and the full-width `－` it folds to `-`).
 fn separator(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '-' | '－' | '\u{2010}'..='\u{2015}')
+    c == '－' || crate::ids::normalize::is_separator(c)
 }
 
 /// The stretches of `text` made of digits (ASCII or full-width) with nothing between them but
@@ -389,10 +389,22 @@ mod tests {
         assert_eq!(mask_input("abc"), "abc");
         // Every separator the identifier parser drops, and mistyped numbers in groups.
         for sep in [
-            "－", "‐", "‑", "‒", "–", "—", "―", "\u{3000}", "\u{A0}", "\t",
+            "－", "‐", "‑", "‒", "–", "—", "―", "\u{3000}", "\u{A0}", "\t", "\u{200B}", "\u{FEFF}",
+            "\u{2060}", "\u{2212}", "\u{202F}",
         ] {
             let grouped = format!("410102{sep}19680412{sep}0211");
             assert_eq!(mask_input(&grouped), "410102********0211", "{grouped:?}");
+            // What the parser reads as a number, the masking treats as one.
+            assert!(
+                crate::ids::normalize::normalize(&grouped).is_ok(),
+                "{grouped:?}"
+            );
+            let inside = format!("法人{grouped}，");
+            assert_eq!(
+                mask_numbers(&inside),
+                format!("法人410102{sep}********{sep}0211，"),
+                "{inside:?}"
+            );
         }
         assert_eq!(mask_input("4101 0219 6804 1202 110"), "410102*********2110");
         assert_eq!(mask_input("3201 0285 0611 1230"), "320102******1230");

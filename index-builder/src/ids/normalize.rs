@@ -74,13 +74,23 @@ fn map_char(c: char) -> Mapped {
     match c {
         '0'..='9' | 'A'..='Z' => Mapped::Keep(c as u8),
         'a'..='z' => Mapped::Keep(c.to_ascii_uppercase() as u8),
-        // Separators seen in printed and pasted codes: ASCII blanks, the ideographic space,
-        // the no-break space of web pages, the ASCII hyphen (full-width one folded above),
-        // and the Unicode dashes U+2010..U+2015 that word processors substitute.
-        ' ' | '\t' | '\r' | '\n' | '\u{0C}' | '\u{3000}' | '\u{A0}' | '-' => Mapped::Skip,
-        '\u{2010}'..='\u{2015}' => Mapped::Skip,
+        c if is_separator(c) => Mapped::Skip,
         _ => Mapped::Bad,
     }
+}
+
+/// Whether `c` separates the characters of a printed or pasted code, and is dropped: white
+/// space of every kind (ASCII blanks, the ideographic space U+3000, the no-break spaces of web
+/// pages), the characters that do not show (zero-width spaces and joiners U+200B..U+200D, the
+/// word joiner U+2060, a byte-order mark U+FEFF, which copied web and chat text carries), the
+/// ASCII hyphen (the full-width one is folded to it), the dashes U+2010..U+2015 that word
+/// processors substitute, and the minus sign U+2212. `credgate_index::mask` drops the same.
+pub fn is_separator(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '-' | '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+        )
 }
 
 /// An ASCII letter or digit upper-cased, and 0 for every other byte.
@@ -97,9 +107,9 @@ const UPPER_ALNUM: [u8; 256] = {
     t
 };
 
-/// Trims, drops inner ASCII/ideographic spaces (U+3000) and hyphens (also full-width `－` and
-/// the dashes U+2010..U+2015), maps full-width characters (U+FF01..U+FF5E) to ASCII and
-/// upper-cases.
+/// Drops separators wherever they are ([`is_separator`]: spaces, invisible characters,
+/// hyphens and dashes, also the full-width `－`), maps full-width characters (U+FF01..U+FF5E)
+/// to ASCII and upper-cases.
 ///
 /// Errors: [`IdError::Empty`] when nothing significant remains, [`IdError::BadChar`] for the
 /// first character that is not an ASCII letter or digit after mapping (its 1-based position
@@ -196,6 +206,13 @@ mod tests {
             ("\u{3000}44011320141005001x\u{3000}", "44011320141005001X"),
             ("４４０１１３２０１４１００５００１ｘ", "44011320141005001X"),
             ("110105\u{A0}491231\u{2010}002", "110105491231002"),
+            // Copied from web pages and chats: zero-width spaces and joiners, a byte-order
+            // mark, a narrow no-break space, the word joiner and a minus sign.
+            (
+                "\u{FEFF}9111\u{200B}0000\u{202F}6000\u{200D}3734\u{2060}1L\u{200C}",
+                "91110000600037341L",
+            ),
+            ("110105\u{2212}491231\u{2009}002", "110105491231002"),
             ("a", "A"),
         ];
         for (input, want) in cases {

@@ -52,7 +52,13 @@ const ORG_WEIGHTS = [3, 7, 9, 10, 5, 8, 4, 2];
 const RIC_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const RIC_CHECK = "10X98765432";
 
-/** Folds full-width forms to ASCII, drops spaces and dashes, upper-cases. */
+/**
+ * What the server's parser drops between a code's characters (ids::normalize::is_separator):
+ * white space, zero-width characters and byte-order marks, hyphens, dashes and the minus sign.
+ */
+const ID_SEPARATOR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\-\u2010-\u2015\u2212]/;
+
+/** Folds full-width forms to ASCII, drops separators, upper-cases. */
 function normalizeId(input) {
   let out = "";
   for (const ch of input) {
@@ -60,7 +66,7 @@ function normalizeId(input) {
     if (c >= 0xff01 && c <= 0xff5e) c -= 0xfee0;
     const s = String.fromCodePoint(c);
     if (/[0-9A-Za-z]/.test(s)) out += s.toUpperCase();
-    else if (/[\s\u3000\u00a0\-\u2010-\u2015]/.test(s)) continue;
+    else if (ID_SEPARATOR.test(s)) continue;
     else return { bad: s, position: out.length + 1 };
   }
   return { code: out };
@@ -647,10 +653,11 @@ function setupSearch() {
 const isDigit = (c) => (c >= "0" && c <= "9") || (c >= "\uff10" && c <= "\uff19");
 const isCheckX = (c) => c === "X" || c === "x" || c === "\uff38" || c === "\uff58";
 
-// What the identifier parser drops inside a number (trust::privacy::separator): white space as
-// Rust's char::is_whitespace has it (JavaScript's \s differs in U+0085 and U+FEFF), `-`,
-// full-width `－` and the dashes U+2010–U+2015.
-const SEPARATOR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\-\uff0d\u2010-\u2015]/;
+// What the identifier parser drops inside a number (ids::normalize::is_separator, and `－`):
+// white space as Rust's char::is_whitespace has it (JavaScript's \s differs in U+0085 and
+// U+FEFF), the zero-width characters U+200B–U+200D and U+2060, U+FEFF, `-`, full-width `－`,
+// the dashes U+2010–U+2015 and the minus sign U+2212.
+const SEPARATOR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\-\uff0d\u2010-\u2015\u2212]/;
 
 /** Full-width digits and X as ASCII (trust::privacy::half_width); other characters as they are. */
 function halfWidth(c) {
@@ -1422,7 +1429,7 @@ function rowError(r, lenient) {
     if (j.state === "error") return j.text;
     if (j.state === "partial") return `代码只有 ${normalizeId(input).code.length} 位，应为 18 位`;
   } else if (e.code === "invalid_id") {
-    const n = [...input.replace(/[\s\-\u2010-\u2015]/g, "")].length;
+    const n = [...input].filter((c) => !ID_SEPARATOR.test(c) && c !== "\uff0d").length;
     if (n > 18) return `长度 ${n} 位，多于 18 位`;
     if (n !== 15 && n < 18) return `代码只有 ${n} 位，应为 18 位`;
   }
