@@ -44,9 +44,6 @@ pub(crate) struct Hit {
     pub via: Option<(u32, SubjectRow, Role)>,
 }
 
-/// How many years of clean history earn the green channel when the catalogue does not say.
-const DEFAULT_CLEAN_YEARS: u32 = 3;
-
 impl Engine {
     /// The subject's active records on `as_of`: its own, and for a person the records of
     /// organisations reaching it through a role (rule 3).
@@ -208,13 +205,9 @@ impl Engine {
                     {
                         because.push(self.because(h, opts));
                     }
-                    let years = if m.clean_years > 0 {
-                        m.clean_years
-                    } else {
-                        DEFAULT_CLEAN_YEARS
-                    };
+                    let years = m.clean_years;
                     if because.is_empty()
-                        && m.clean_years > 0
+                        && years > 0
                         && self.history_covers(as_of, years)
                         && self.clean_for(subject.as_ref(), as_of, today, years)
                     {
