@@ -45,43 +45,23 @@ fn address_problem(first: u8, second: u8) -> Option<(usize, &'static str)> {
     if !second.is_ascii_digit() {
         return None;
     }
-    let (allowed, expected) = match first {
-        b'1' => (
-            b'1'..=b'5',
-            "1-5 (the province-level codes starting with 1 are 11-15)",
-        ),
-        b'2' => (
-            b'1'..=b'3',
-            "1-3 (the province-level codes starting with 2 are 21-23)",
-        ),
-        b'3' => (
-            b'1'..=b'7',
-            "1-7 (the province-level codes starting with 3 are 31-37)",
-        ),
-        b'4' => (
-            b'1'..=b'6',
-            "1-6 (the province-level codes starting with 4 are 41-46)",
-        ),
-        b'5' => (
-            b'0'..=b'4',
-            "0-4 (the province-level codes starting with 5 are 50-54)",
-        ),
-        b'6' => (
-            b'1'..=b'5',
-            "1-5 (the province-level codes starting with 6 are 61-65)",
-        ),
-        b'7' => (
-            b'1'..=b'1',
-            "1 (the province-level code starting with 7 is 71)",
-        ),
-        b'8' => (
-            b'1'..=b'3',
-            "1-3 (81 Hong Kong, 82 Macau and 83 Taiwan residence permits)",
-        ),
-        _ => return None,
-    };
-    (!allowed.contains(&second)).then_some((2, expected))
+    let (_, low, high, expected) = PROVINCES.iter().find(|p| p.0 == first)?;
+    (!(*low..=*high).contains(&second)).then_some((2, *expected))
 }
+
+/// For each first digit of a citizen's number, the second digits a province-level address
+/// code (or a residence permit's, 81–83) may have, and how an error says so.
+#[rustfmt::skip]
+const PROVINCES: [(u8, u8, u8, &str); 8] = [
+    (b'1', b'1', b'5', "1-5 (the province-level codes starting with 1 are 11-15)"),
+    (b'2', b'1', b'3', "1-3 (the province-level codes starting with 2 are 21-23)"),
+    (b'3', b'1', b'7', "1-7 (the province-level codes starting with 3 are 31-37)"),
+    (b'4', b'1', b'6', "1-6 (the province-level codes starting with 4 are 41-46)"),
+    (b'5', b'0', b'4', "0-4 (the province-level codes starting with 5 are 50-54)"),
+    (b'6', b'1', b'5', "1-5 (the province-level codes starting with 6 are 61-65)"),
+    (b'7', b'1', b'1', "1 (the province-level code starting with 7 is 71)"),
+    (b'8', b'1', b'3', "1-3 (81 Hong Kong, 82 Macau and 83 Taiwan residence permits)"),
+];
 
 /// The address error of a number whose positions 1–2 are `first` and `second`, if any.
 fn check_address(first: u8, second: u8) -> Result<(), IdError> {
