@@ -264,11 +264,15 @@ fn a_batch_cut_off_by_its_client_still_leaves_its_line() {
     build_sample(dir.path(), sample_today());
     let audit_dir = dir.path().join("audit");
     let audit = Audit::open_dir(&audit_dir, Durability::Sync, Limits::default()).unwrap();
+    // A signing server, whose complete batches end with a receipt: a cut one gets none.
     let s = TestServer::start_with(
         dir.path(),
         sample_today(),
         |c| c.screen_chunk_rows = 16,
-        |st| st.audit = Some(audit),
+        |st| {
+            st.audit = Some(audit);
+            st.signer = Some(credgate::trust::receipt::Signer::new([7; 32]).unwrap());
+        },
     );
     s.wait_ready(None);
     // Far more output than the sockets hold while the client does not read: the server is
@@ -323,6 +327,7 @@ fn a_batch_cut_off_by_its_client_still_leaves_its_line() {
     assert_eq!(screen["digest"].as_str().unwrap().len(), 64, "{screen}");
     assert_eq!(screen["key"], "anonymous");
     assert_eq!(screen["cut_off"], true, "{screen}");
+    assert_eq!(screen["receipt"], serde_json::Value::Null, "{screen}");
     s.stop();
 }
 

@@ -480,10 +480,13 @@ async fn pipeline(
     };
     let digest = crate::trust::hex(&h.finalize());
     let snapshot = engine.snapshot().id();
+    // Cut off by its client: an answer it stopped taking, a body that broke off, or an
+    // error line or summary it was no longer there for.
+    let cut_off = gone || tx.gone || reader.broken;
     let receipt = state
         .signer
         .as_ref()
-        .filter(|_| !gone)
+        .filter(|_| !cut_off)
         .map(|signer| signer.issue(snapshot, digest.clone(), Some(tally.rows)));
     let mut line = trail::Line::now(&batch.key, "/v1/screen", snapshot);
     line.scenario = Some(batch.scenario.as_str());
@@ -491,9 +494,7 @@ async fn pipeline(
     line.rows = Some(tally.rows);
     line.digest = Some(&digest);
     line.receipt = receipt.as_ref().map(|r| r.id.as_str());
-    // Cut off by its client: an answer it stopped taking, a body that broke off, or an
-    // error line or summary it was no longer there for.
-    line.cut_off = gone || tx.gone || reader.broken;
+    line.cut_off = cut_off;
     if let Err(e) = trail::record(&state, &line).await {
         return fail(&mut tx, csv_out, e.code, e.message).await;
     }
