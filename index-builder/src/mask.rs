@@ -163,19 +163,19 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
             if let Some(g) = grouped.take() {
                 g.finish(&mut out);
             }
-            let (mut end, mut len) = (run.end, run.len);
-            if len == 17 {
-                if let Some(x) = text[end..].chars().next() {
-                    if check_x(x) {
-                        end += x.len_utf8();
-                        len = 18;
-                    } else if x.is_ascii_uppercase() && valid_uscc(&text[run.start..end + 1]) {
-                        // An organisation's code whose only letter is its check character
-                        // (91110000600037341L): public, and left as it is.
-                        continue;
-                    }
-                }
+            let next = text[run.end..].chars().next();
+            if run.len == 17
+                && next.is_some_and(|x| {
+                    x.is_ascii_uppercase()
+                        && !check_x(x)
+                        && valid_uscc(&text[run.start..run.end + 1])
+                })
+            {
+                // An organisation's code whose only letter is its check character
+                // (91110000600037341L): public, and left as it is.
+                continue;
             }
+            let (end, len) = with_check_x(text, run.end, run.len);
             out.mask(run.start, end, len);
         } else if run.len <= 2 {
             if let Some(mut g) = grouped.take() {
@@ -272,13 +272,7 @@ impl<'t> Grouped<'t> {
         if self.digits < MIN_RUN || !self.wide || self.dates {
             return;
         }
-        let (mut end, mut len) = (self.end, self.digits);
-        if len == 17 {
-            if let Some(x) = self.text[end..].chars().next().filter(|&x| check_x(x)) {
-                end += x.len_utf8();
-                len = 18;
-            }
-        }
+        let (end, len) = with_check_x(self.text, self.end, self.digits);
         out.mask(self.start, end, len);
     }
 }
@@ -334,6 +328,15 @@ fn compact_date(digits: &str) -> bool {
 /// A check character: `X` in either case, ASCII or full-width.
 fn check_x(c: char) -> bool {
     matches!(c, 'X' | 'x' | 'Ｘ' | 'ｘ')
+}
+
+/// The end and length of a number of `len` digits ending at `end`, with the check character
+/// `X` right after its 17th digit counted in.
+fn with_check_x(text: &str, end: usize, len: usize) -> (usize, usize) {
+    match text[end..].chars().next() {
+        Some(x) if len == 17 && check_x(x) => (end + x.len_utf8(), 18),
+        _ => (end, len),
+    }
 }
 
 /// The first `max` characters of `text`, for a message or an echo that must stay short. A
