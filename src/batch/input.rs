@@ -94,6 +94,12 @@ impl Chunk {
         self.malformed.push(Some(why.into()));
     }
 
+    /// Adds a row that is not UTF-8 ([`Chunk::push_malformed`]), counted in `not_utf8`.
+    pub fn push_not_utf8(&mut self, text: &str, why: String) {
+        self.push_malformed(text, why);
+        self.not_utf8 += 1;
+    }
+
     /// Why row `i` could not be parsed; `None` when its cells are its fields.
     pub fn malformed(&self, i: usize) -> Option<&str> {
         self.malformed[i].as_deref()
@@ -367,10 +373,7 @@ impl RowReader {
                 chunk.end_row();
             }
             Some(Row::Malformed(text, why)) => chunk.push_malformed(&text, why),
-            Some(Row::NotUtf8(text, why)) => {
-                chunk.push_malformed(&text, why);
-                chunk.not_utf8 += 1;
-            }
+            Some(Row::NotUtf8(text, why)) => chunk.push_not_utf8(&text, why),
             None => {}
         }
         match &mut self.source {
@@ -593,10 +596,7 @@ impl CsvRows {
                 chunk.end_row();
             }
             RecordRow::Malformed(text, why) => chunk.push_malformed(&text, why),
-            RecordRow::NotUtf8(text, why) => {
-                chunk.push_malformed(&text, why);
-                chunk.not_utf8 += 1;
-            }
+            RecordRow::NotUtf8(text, why) => chunk.push_not_utf8(&text, why),
         })
     }
 }
