@@ -54,7 +54,8 @@ const RIC_CHECK = "10X98765432";
 
 /**
  * What the server's parser drops between a code's characters (ids::normalize::is_separator):
- * white space, zero-width characters and byte-order marks, hyphens, dashes and the minus sign.
+ * white space as Rust's char::is_whitespace has it (JavaScript's \s differs in U+0085 and
+ * U+FEFF), zero-width characters and byte-order marks, hyphens, dashes and the minus sign.
  */
 const ID_SEPARATOR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\-\u2010-\u2015\u2212]/;
 
@@ -653,11 +654,9 @@ function setupSearch() {
 const isDigit = (c) => (c >= "0" && c <= "9") || (c >= "\uff10" && c <= "\uff19");
 const isCheckX = (c) => c === "X" || c === "x" || c === "\uff38" || c === "\uff58";
 
-// What the identifier parser drops inside a number (ids::normalize::is_separator, and `－`):
-// white space as Rust's char::is_whitespace has it (JavaScript's \s differs in U+0085 and
-// U+FEFF), the zero-width characters U+200B–U+200D and U+2060, U+FEFF, `-`, full-width `－`,
-// the dashes U+2010–U+2015 and the minus sign U+2212.
-const SEPARATOR = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200d\u2028\u2029\u202f\u205f\u2060\u3000\ufeff\-\uff0d\u2010-\u2015\u2212]/;
+// What the masking takes for a separator inside a number (mask::separator): what the
+// identifier parser drops (ID_SEPARATOR), and the full-width `－` it folds into `-` first.
+const isSeparator = (c) => c === "\uff0d" || ID_SEPARATOR.test(c);
 
 /** Full-width digits and X as ASCII (trust::privacy::half_width); other characters as they are. */
 function halfWidth(c) {
@@ -676,7 +675,7 @@ function maskRun(chars) {
  * with ASCII digits.
  */
 function maskWhole(chars) {
-  const compact = chars.filter((c) => !SEPARATOR.test(c)).map(halfWidth);
+  const compact = chars.filter((c) => !isSeparator(c)).map(halfWidth);
   const n = compact.length;
   const personal = n >= 14 &&
     compact.every((c, i) => (c >= "0" && c <= "9") || (i === n - 1 && n >= 18 && (c === "X" || c === "x")));
@@ -745,7 +744,7 @@ function maskNumbers(text) {
     let end = start;
     while (end < chars.length && isDigit(chars[end])) end++;
     const len = end - start;
-    const joined = previous >= 0 && chars.slice(previous, start).every((c) => SEPARATOR.test(c));
+    const joined = previous >= 0 && chars.slice(previous, start).every(isSeparator);
     previous = end;
     if (!joined) finish();
     if (len >= 14) {
@@ -783,7 +782,7 @@ function maskNumbers(text) {
     out += chars.slice(copied, start).join("");
     let i = 0;
     for (const c of chars.slice(start, end)) {
-      if (SEPARATOR.test(c)) {
+      if (isSeparator(c)) {
         out += c;
       } else {
         out += i < 6 || i >= digits - 4 ? c : "*";
@@ -1429,7 +1428,7 @@ function rowError(r, lenient) {
     if (j.state === "error") return j.text;
     if (j.state === "partial") return `代码只有 ${normalizeId(input).code.length} 位，应为 18 位`;
   } else if (e.code === "invalid_id") {
-    const n = [...input].filter((c) => !ID_SEPARATOR.test(c) && c !== "\uff0d").length;
+    const n = [...input].filter((c) => !isSeparator(c)).length;
     if (n > 18) return `长度 ${n} 位，多于 18 位`;
     if (n !== 15 && n < 18) return `代码只有 ${n} 位，应为 18 位`;
   }
