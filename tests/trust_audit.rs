@@ -402,3 +402,38 @@ fn signals_at_start_are_handled_and_the_server_answers_while_it_loads() {
     assert!(child.wait().unwrap().success());
     assert_eq!(audit_lines(&dir.path().join("audit")).len(), 1);
 }
+
+/// Once the trail is closed (the last step of a shutdown), an answer that would go out
+/// without its line is refused in either mode: a request still running after the grace
+/// period used to get its `200` in `batch` mode, its line lost.
+#[test]
+fn after_the_trail_is_closed_nothing_is_answered_without_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    for mode in [Durability::Batch, Durability::Sync] {
+        let audit_dir = dir.path().join(format!("audit-{mode:?}"));
+        let audit = Audit::open_dir(&audit_dir, mode, Limits::default()).unwrap();
+        let s = TestServer::start_with(
+            dir.path(),
+            sample_today(),
+            |_| {},
+            |st| st.audit = Some(audit),
+        );
+        s.wait_ready(None);
+        let mut answered = 0;
+        for id in IDS {
+            let r = s.get(&format!("/v1/check?id={id}&scenario=procurement"));
+            assert_eq!(r.status, 200, "{mode:?}");
+            answered += 1;
+        }
+        s.state.audit.as_ref().unwrap().close();
+        for id in IDS {
+            let r = s.get(&format!("/v1/check?id={id}&scenario=procurement"));
+            r.error(503, "audit_unavailable");
+            s.get(&format!("/v1/subjects/{id}"))
+                .error(503, "audit_unavailable");
+        }
+        assert_eq!(audit_lines(&audit_dir).len(), answered, "{mode:?}");
+        s.stop();
+    }
+}

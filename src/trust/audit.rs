@@ -152,6 +152,9 @@ struct Pending {
     waiters: Vec<Waiter>,
     /// No more lines are taken: the trail is being closed (or never got its thread).
     closed: bool,
+    /// Closed by [`Audit::close`]: the server is stopping. A line refused then fails its
+    /// request in `Batch` mode too, so no answer goes out after the close without its line.
+    stopping: bool,
     /// The writer is waiting for a first line and needs a notification.
     idle: bool,
 }
@@ -281,6 +284,7 @@ impl Audit {
         let mut rx = None;
         let mut p = self.shared.pending.lock();
         let taken = !p.closed;
+        let stopping = p.stopping;
         if taken {
             write(&mut p.buf);
             p.buf.push(b'\n');
@@ -302,8 +306,10 @@ impl Audit {
         async move {
             match rx {
                 Some(rx) => rx.await.unwrap_or(Err(AuditError::Closed)),
-                // A refused line fails the request only when it would have waited for it.
-                None if taken || batch => Ok(()),
+                // A refused line fails the request when it would have waited for it, and
+                // in either mode once the server is stopping: `close` has written what it
+                // had, so an answer sent now would have no line.
+                None if taken || (batch && !stopping) => Ok(()),
                 None => Err(AuditError::Closed),
             }
         }
@@ -313,6 +319,7 @@ impl Audit {
     pub fn close(&self) {
         let mut p = self.shared.pending.lock();
         p.closed = true;
+        p.stopping = true;
         p.idle = false;
         drop(p);
         self.shared.wake.notify_one();
@@ -533,8 +540,10 @@ mod tests {
         a.close();
         assert_eq!(lines_in(d.path()).len(), 1000);
         assert_eq!(a.stats.lines_durable.load(Relaxed), 1000);
-        assert_eq!(block(a.record(b"{}".to_vec())), Ok(()));
+        // After the close, a line is refused in batch mode too: its answer must not go out.
+        assert_eq!(block(a.record(b"{}".to_vec())), Err(AuditError::Closed));
         assert_eq!(a.stats.lines_failed.load(Relaxed), 1);
+        assert_eq!(lines_in(d.path()).len(), 1000);
     }
 
     #[test]
