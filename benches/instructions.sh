@@ -72,7 +72,7 @@ measure() {
   rm -f "$file" "$file".*
   valgrind --tool=callgrind --callgrind-out-file="$file" "$@" 2>/dev/null & pid=$!; pids+=("$pid")
   for _ in $(seq 600); do
-    curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port$health" && break
+    curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$port$health" && break
     kill -0 "$pid" 2>/dev/null || { echo "$name exited before answering" >&2; exit 1; }
     sleep 0.5
   done
@@ -91,7 +91,7 @@ rows=()
 port=$PORT_BASE
 for b in $BINS; do
   port=$((port + 1))
-  rows+=("$(measure "$(basename "$b")" "$port" "$OUT/check.paths" /healthz \
+  rows+=("$(measure "$(basename "$b")" "$port" "$OUT/check.paths" /readyz \
     "$b" serve --index "$ROOT" --listen "127.0.0.1:$port")")
 done
 port=$((port + 1))
