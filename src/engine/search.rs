@@ -64,11 +64,20 @@ impl std::error::Error for SearchError {}
 /// The most edits a fuzzy search allows (SPEC §7).
 pub const MAX_DISTANCE: u32 = 2;
 
+/// The most edits a fuzzy search allows for a query of `chars` characters: two from four
+/// characters on, one for two or three, none for one. Two edits to a two-character personal
+/// name leave nothing of it (刘洋 would find 孙丽 and 张伟), and a person's name is two or
+/// three characters; a typo there is one character. Company names are longer and get two.
+pub fn max_distance(chars: usize) -> u32 {
+    match chars {
+        0 | 1 => 0,
+        2 | 3 => 1,
+        _ => MAX_DISTANCE,
+    }
+}
+
 /// The longest query (in characters) a fuzzy search accepts.
 pub const MAX_FUZZY_CHARS: usize = 64;
-
-/// How many fuzzy candidates are ranked per requested result.
-const FUZZY_CANDIDATES_PER_RESULT: usize = 20;
 
 /// A Levenshtein automaton over Unicode scalar values, run on the UTF-8 bytes of FST keys.
 ///
@@ -223,18 +232,21 @@ impl Engine {
             if q.chars().count() > MAX_FUZZY_CHARS {
                 return Err(SearchError::TooLongForFuzzy);
             }
-            let aut = CharLevenshtein::new(&q, MAX_DISTANCE);
-            let mut stream = names.search(aut).into_stream();
-            let mut candidates = Vec::new();
-            while candidates.len() < limit.saturating_mul(FUZZY_CANDIDATES_PER_RESULT) {
-                let Some((key, v)) = stream.next() else { break };
-                let key = std::str::from_utf8(key).unwrap_or("").to_string();
-                candidates.push((char_distance(&q, &key), key, v));
-            }
-            candidates.sort();
-            for (distance, _, v) in candidates {
-                if take(v, "fuzzy", distance) {
+            // One pass per distance, nearest first: a pass at distance d streams the names
+            // within d and takes those exactly d away, in name order. (Ranking the first
+            // names the automaton yields would miss near names that sort after many far
+            // ones: the stream is in byte order, not by distance.)
+            for d in 1..=max_distance(q.chars().count()) {
+                if full {
                     break;
+                }
+                let mut stream = names.search(CharLevenshtein::new(&q, d)).into_stream();
+                while let Some((key, v)) = stream.next() {
+                    let key = std::str::from_utf8(key).unwrap_or("");
+                    if char_distance(&q, key) == d && take(v, "fuzzy", d) {
+                        full = true;
+                        break;
+                    }
                 }
             }
         }
