@@ -582,3 +582,58 @@ fn a_subject_named_only_by_rejected_rows_is_not_known() {
         );
     }
 }
+
+/// Regression: the manifest's `history_from` (rule 5's "the data reaches back to") was the
+/// earliest effective_from of every list row without a type conflict, the copies of a
+/// record rejected as duplicates included: a rejected row dated 2010 made a snapshot of
+/// records from 2020 on claim ten years of history, and so grant the green channel to
+/// subjects it knows nothing about. It now comes from the records accepted, those erased at
+/// build time included (see ARCHITECTURE.md).
+#[test]
+fn history_from_comes_from_accepted_records_only() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let both = "410170198703280932";
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             K1,court_defaulter,org,91110000600037341L,甲公司,法院,K1,,2020-03-01,2020-03-01,,\n\
+             D1,court_defaulter,org,9144030071526726XG,乙公司,法院,D1,,2010-01-01,2010-01-01,,\n\
+             D1,court_defaulter,org,9144030071526726XG,乙公司,法院,D2,,2010-01-01,2010-01-01,,\n\
+             T1,court_defaulter,org,{both},丙公司,法院,T1,,2021-01-01,2021-01-01,,\n\
+             T2,court_defaulter,person,{both},张三,法院,T2,,2009-01-01,2009-01-01,,\n"
+        ),
+    );
+    write(
+        src.path(),
+        "lists/b.csv",
+        &format!(
+            "{LIST_HEADER}\
+             B1,court_defaulter,org,121200004013590816,丁单位,法院,B1,,2008-13-01,2008-01-01,,\n"
+        ),
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(report.rejects.len(), 4, "{:?}", report.rejects);
+    assert_eq!(
+        report.manifest.history_from,
+        Some(Day::parse("2020-03-01").unwrap())
+    );
+
+    // A record erased at build time was accepted, and its history did exist: it counts.
+    write(
+        src.path(),
+        "lists/c.csv",
+        &format!(
+            "{LIST_HEADER}\
+             E1,court_defaulter,person,11010519491231002X,王某,法院,E1,,2015-06-01,2015-06-01,2016-01-01,2016-01-01\n"
+        ),
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(report.manifest.counts.erased_at_build, 1);
+    assert_eq!(
+        report.manifest.history_from,
+        Some(Day::parse("2015-06-01").unwrap())
+    );
+}

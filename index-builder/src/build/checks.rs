@@ -147,7 +147,8 @@ pub(crate) struct RecordChecks {
     /// Events of records whose copies differ, by arrival.
     pub(crate) orphaned: Vec<(u64, CrossReject)>,
     pub(crate) events_of_erased: u64,
-    /// The earliest effective_from of a list row without a type conflict.
+    /// The earliest effective_from of an accepted record, erased at build time or not:
+    /// the default `history_from` of the manifest.
     pub(crate) earliest_from: Option<Day>,
     /// Records (list rows kept, not rejected) that retention erases at build time.
     pub(crate) erased_at_build: u64,
@@ -244,27 +245,23 @@ fn record_group(
                     reject(r.file, r.line, text(r.record_id)?.to_string(), reason),
                 ));
             }
-            RowView::List(r) => {
-                let from = Day(r.effective_from);
-                acc.earliest_from = Some(acc.earliest_from.map_or(from, |d| d.min(from)));
-                match &mut first {
-                    None => {
-                        first = Some(Copies {
-                            seq: item.seq,
-                            erased: item.erased,
-                            rec: r,
-                            later: 0,
-                            differing: None,
-                        })
-                    }
-                    Some(c) => {
-                        c.later += 1;
-                        if c.differing.is_none() && r.content() != c.rec.content() {
-                            c.differing = Some(r);
-                        }
+            RowView::List(r) => match &mut first {
+                None => {
+                    first = Some(Copies {
+                        seq: item.seq,
+                        erased: item.erased,
+                        rec: r,
+                        later: 0,
+                        differing: None,
+                    })
+                }
+                Some(c) => {
+                    c.later += 1;
+                    if c.differing.is_none() && r.content() != c.rec.content() {
+                        c.differing = Some(r);
                     }
                 }
-            }
+            },
             RowView::Event(e) if first.is_none() => {
                 let what = event_word(e.kind);
                 let reason = format!(
@@ -318,6 +315,11 @@ fn record_group(
         }
         return Ok(());
     }
+    // The record is accepted: its history is the data's, also when retention erases it
+    // (the record existed; it is only no longer shown). Copies rejected above, and rows
+    // of a type conflict, say nothing about how far back the data reaches.
+    let from = Day(rec.effective_from);
+    acc.earliest_from = Some(acc.earliest_from.map_or(from, |d| d.min(from)));
     if erased {
         acc.erased_at_build += 1;
         acc.events_of_erased += events.len() as u64;
