@@ -9,6 +9,7 @@
 mod checks;
 mod codec;
 mod collect;
+mod contested;
 mod emit;
 mod idfeed;
 mod items;
@@ -48,7 +49,7 @@ use crate::manifest::{rfc3339_utc, Counts, ListEntry, Manifest, SetCount, Source
 use crate::model::Class;
 use crate::publish::{self, TempGeneration};
 use crate::source::{self, Encoding, Reject, SourceOptions};
-use checks::{Conflicts, RecordInputs, TableInputs};
+use checks::{RecordInputs, TableInputs};
 use collect::Collector;
 use spill::SpillDir;
 
@@ -251,8 +252,9 @@ pub fn build_with_budget(
     phases.mark("read sources");
 
     // Pass 1: subject types. ids.fst and ids.idx are written on a thread of their own,
-    // fed the subjects as pass 1 finds them (see `idfeed`).
-    let mut conflicts = Conflicts::default();
+    // fed the subjects as pass 1 finds them (see `idfeed`). Identifiers named with both
+    // types are set aside until pass 3 has said which rows are accepted (see `contested`).
+    let mut contested = contested::Contested::default();
     let (id_sender, id_feed) = idfeed::channel(per_sorter);
     let ids = Background::spawn({
         let dir = gen.dir().to_path_buf();
@@ -268,7 +270,7 @@ pub fn build_with_budget(
         // which ends the ids thread with an error, before the return joins that thread
         // (dropped after `ids`, it left the join waiting for subjects forever).
         let mut id_sender = id_sender;
-        let subjects = checks::subjects(&spill, mentions, &mut conflicts, &mut |s| {
+        let subjects = checks::subjects(&spill, mentions, &mut contested, &mut |s| {
             id_sender.send(s.id)
         })
         .and_then(|done| test_hook_fail("subjects").map(|()| done));
@@ -295,20 +297,32 @@ pub fn build_with_budget(
     // links), so pass 4 (link ordinals) runs on a thread beside pass 3.
     let (checked, ordinals) = std::thread::scope(|scope| {
         let ordinals =
-            scope.spawn(|| emit::link_ordinals(&spill, &subject_file, links, &conflicts));
-        let checked = checks::records(by_record_id, &conflicts, &summary.files, &mut table_inputs);
+            scope.spawn(|| emit::link_ordinals(&spill, &subject_file, links, &contested));
+        let checked = checks::records(by_record_id, &contested, &summary.files, &mut table_inputs);
         let ordinals = ordinals
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (checked, ordinals)
     });
     let mut checked = checked.map_err(sio)?;
+    let mut link_orders = ordinals.map_err(sio)?;
+    // The types of the identifiers named with both, from the rows accepted; then the rows
+    // of theirs that passes 3 and 4 set aside are judged (see `contested`).
+    let settled = contested::settle_types(&contested, &checked.no_say);
+    drop(contested);
+    checks::finish_deferred(
+        &mut checked,
+        &settled.conflicts,
+        &summary.files,
+        &mut table_inputs,
+    )
+    .map_err(sio)?;
+    let (links_rejected, mut links_withdrawn) =
+        emit::finish_links(&mut link_orders, &settled.conflicts).map_err(sio)?;
     let emit::LinkOrders {
-        by_person,
-        by_org,
-        rejected: links_rejected,
-        withdrawn: mut links_withdrawn,
-    } = ordinals.map_err(sio)?;
+        by_person, by_org, ..
+    } = link_orders;
+    let conflicts = settled.conflicts;
 
     // Cross-row rejects, in the order a one-by-one reader finds them, are named and counted
     // against the file of their row, like the reader's own rejects.
@@ -372,7 +386,7 @@ pub fn build_with_budget(
     let mut withdrawn = std::mem::take(&mut checked.withdrawn);
     withdrawn.append(&mut links_withdrawn);
     let (subject_file, renumber) =
-        support::settle(&spill, &subject_file, withdrawn).map_err(sio)?;
+        support::settle(&spill, &subject_file, withdrawn, settled.subjects).map_err(sio)?;
     // ids.fst and ids.idx were written from pass 1's subjects meanwhile; when some are
     // dropped, they are written again, beside pass 5, from those that remain.
     let ids = if renumber.dropped() == 0 {

@@ -46,7 +46,8 @@ enum Command {
         /// Fail, publishing nothing, when more rows than this are rejected.
         #[arg(long)]
         max_rejects: Option<u64>,
-        /// The earliest day the data speaks for (default: the earliest effective_from read).
+        /// The earliest day the data speaks for (default: the earliest effective_from of
+        /// an accepted record, one erased at build time included; rejected rows never).
         #[arg(long)]
         history_from: Option<String>,
         /// Source encoding: auto (each file by its first non-ASCII bytes: UTF-8, else

@@ -20,7 +20,8 @@ pub struct Manifest {
     /// The calendar day (CST) the build ran; personal records erased by then were dropped.
     pub built_on: Day,
     /// The earliest day the data speaks for: `--history-from`, else the earliest
-    /// effective_from read. Rule 5's three clean years need it at least three years back.
+    /// effective_from of an accepted record (one erased at build time included; a rejected
+    /// row never). Rule 5's three clean years need it at least three years back.
     pub history_from: Option<Day>,
     pub builder_version: String,
     /// The lists, in the order of the records' list index.

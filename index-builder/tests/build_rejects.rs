@@ -582,3 +582,274 @@ fn a_subject_named_only_by_rejected_rows_is_not_known() {
         );
     }
 }
+
+/// Codes that are a valid resident ID number and, read leniently, a USCC as well (about one
+/// person's number in eleven passes the USCC checks but MOD 31): the only identifiers whose
+/// rows can disagree on subject_type.
+fn both_types(n: usize) -> Vec<String> {
+    use credgate_index::ids::gen::sample_ric;
+    use credgate_index::ids::{parse_ric, parse_uscc, Mode};
+    let today = Day::parse("2026-11-28").unwrap();
+    let codes: Vec<String> = (0..100_000u64)
+        .map(|seed| String::from_utf8(sample_ric(seed).to_vec()).unwrap())
+        .filter(|c| parse_ric(c, today).is_ok() && parse_uscc(c, Mode::Lenient).is_ok())
+        .take(n)
+        .collect();
+    assert_eq!(codes.len(), n);
+    codes
+}
+
+/// The snapshot's subject under `id`: its type's wire name, its name and its records' ids.
+fn subject_of(snap: &Snapshot, id: &str) -> Option<(&'static str, String, Vec<String>)> {
+    use credgate_index::model::SubjectType;
+    let s = snap.subject(snap.lookup(id.as_bytes())?).unwrap();
+    let records = snap
+        .records_of(&s)
+        .map(|(_, r)| snap.str(r.record_id).to_string())
+        .collect();
+    let t = SubjectType::from_code(s.subject_type).unwrap().as_str();
+    Some((t, snap.str(s.name).to_string(), records))
+}
+
+/// Regression: the first row naming an identifier fixed its subject's type even when that
+/// row was then rejected. Here both copies of an organisation's record differ and are
+/// rejected, and the later, valid person's record under the same code was rejected in turn
+/// ("already known with subject_type org") and the subject dropped: a defaulter cleared by
+/// rows the report itself calls unusable. Only accepted rows decide a subject's type.
+#[test]
+fn a_rejected_duplicate_does_not_decide_its_subjects_type() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let both = "410170198703280932";
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             D1,court_defaulter,org,{both},甲公司,法院,D1,,2024-01-01,2024-01-01,,\n\
+             D1,court_defaulter,org,{both},甲公司,法院,D2,,2024-01-01,2024-01-01,,\n\
+             P1,court_defaulter,person,{both},张三,法院,P1,,2024-03-01,2024-03-01,,\n\
+             K1,court_defaulter,org,91110000600037341L,乙公司,法院,K1,,2024-01-01,2024-01-01,,\n"
+        ),
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    let lines: Vec<String> = report
+        .rejects
+        .iter()
+        .map(|r| format!("{}:{}", r.file, r.line))
+        .collect();
+    assert_eq!(lines, ["lists/a.csv:3", "lists/a.csv:2"]);
+    let snap = Snapshot::open(out.path()).unwrap();
+    snap.verify().unwrap();
+    assert_eq!(
+        subject_of(&snap, both),
+        Some(("person", "张三".to_string(), vec!["P1".to_string()]))
+    );
+    assert!(snap.names().get("甲公司").is_none());
+    assert_eq!(report.manifest.counts.records, 2);
+}
+
+/// The records of a code named with both types wait until its type is settled, and are
+/// then judged like any other: the accepted one keeps its repair and its identical copy is
+/// reported as such; the one of the other type is rejected, and its objection names no
+/// record.
+#[test]
+fn a_contested_codes_records_keep_their_events_and_copies() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let both = "410170198703280932";
+    let p1 = format!("P1,court_defaulter,person,{both},张三,法院,P1,,2024-03-01,2024-03-01,,\n");
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             D1,court_defaulter,org,{both},甲公司,法院,D1,,2024-01-01,2024-01-01,,\n\
+             D1,court_defaulter,org,{both},甲公司,法院,D2,,2024-01-01,2024-01-01,,\n\
+             {p1}\
+             O1,market_abnormal,org,{both},甲公司,市监局,O1,,2024-04-01,2024-04-01,,\n"
+        ),
+    );
+    write(src.path(), "lists/b.csv", &format!("{LIST_HEADER}{p1}"));
+    write(
+        src.path(),
+        "repairs.csv",
+        "record_id,action,decided_on,authority,doc_no\nP1,repair,2025-01-01,法院,X1\n",
+    );
+    write(
+        src.path(),
+        "objections.csv",
+        "record_id,filed_on,closed_on,outcome\nO1,2024-06-01,,\n",
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(
+        reject_lines(&report),
+        [
+            format!(
+                "lists/a.csv:5 O1 | subject_id {both} is already known with subject_type \
+                 person; rows disagree on subject_type"
+            ),
+            "objections.csv:2 O1 | objection for unknown record_id \"O1\" (no such row in \
+             lists/, or that row was rejected)"
+                .to_string(),
+            "lists/a.csv:3 D1 | duplicate record_id \"D1\": also at lists/a.csv:2, differing \
+             in doc_no; which copy is right is unknown, so every copy is rejected"
+                .to_string(),
+            "lists/a.csv:2 D1 | duplicate record_id \"D1\": also at lists/a.csv:3, differing \
+             in doc_no; which copy is right is unknown, so every copy is rejected"
+                .to_string(),
+            "lists/b.csv:2 P1 | duplicate of lists/a.csv:4 (identical; the first copy is kept)"
+                .to_string(),
+        ]
+    );
+    let m = &report.manifest;
+    assert_eq!(
+        (m.counts.records, m.counts.repairs, m.counts.objections),
+        (1, 1, 0)
+    );
+    let snap = Snapshot::open(out.path()).unwrap();
+    snap.verify().unwrap();
+    assert_eq!(
+        subject_of(&snap, both),
+        Some(("person", "张三".to_string(), vec!["P1".to_string()]))
+    );
+    let s = snap.subject(snap.lookup(both.as_bytes()).unwrap()).unwrap();
+    let (_, record) = snap.records_of(&s).next().unwrap();
+    assert_eq!(snap.events_of(&record).count(), 1);
+}
+
+/// The same for links: a link rejected because its person is an organisation does not make
+/// its org_id an organisation, so a later link naming that code as a person stands.
+#[test]
+fn a_rejected_link_does_not_decide_its_other_sides_type() {
+    use credgate_index::ids::gen::sample_uscc;
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let codes = both_types(2);
+    let (org_listed, person_later) = (&codes[0], &codes[1]);
+    let other_org = String::from_utf8(sample_uscc(9).to_vec()).unwrap();
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             L1,court_defaulter,org,{org_listed},丙公司,法院,L1,,2024-01-01,2024-01-01,,\n"
+        ),
+    );
+    write(
+        src.path(),
+        "links.csv",
+        &format!(
+            "org_id,person_id,person_name,role,from,until\n\
+             {person_later},{org_listed},王五,legal_rep,,\n\
+             {other_org},{person_later},李四,legal_rep,,\n"
+        ),
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(
+        reject_lines(&report),
+        ["links.csv:2  | org_id or person_id is already known as a subject of the other type"]
+    );
+    let snap = Snapshot::open(out.path()).unwrap();
+    snap.verify().unwrap();
+    assert_eq!(
+        subject_of(&snap, person_later),
+        Some(("person", "李四".to_string(), vec![]))
+    );
+    let person = snap.lookup(person_later.as_bytes()).unwrap();
+    let org = snap
+        .lookup(other_org.as_bytes())
+        .expect("the accepted link's org");
+    let p = snap.subject(person).unwrap();
+    let links: Vec<(u32, u32)> = snap.links_of(&p).map(|l| (l.this, l.other)).collect();
+    assert_eq!(links, [(person, org)]);
+    assert_eq!(
+        subject_of(&snap, org_listed),
+        Some(("org", "丙公司".to_string(), vec!["L1".to_string()]))
+    );
+    assert!(snap.names().get("王五").is_none());
+    assert_eq!(report.manifest.counts.links, 1);
+}
+
+/// A person's record erased at build time (rule 6) never appears, so it does not decide
+/// its code's type either: an organisation's record under the same code is kept, not
+/// rejected as a conflict with a record nobody may see.
+#[test]
+fn a_record_erased_at_build_does_not_decide_its_subjects_type() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let both = "410170198703280932";
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             E1,court_defaulter,person,{both},张三,法院,E1,,2015-01-01,2015-01-01,2016-01-01,2016-01-01\n\
+             O1,court_defaulter,org,{both},丙公司,法院,O1,,2024-01-01,2024-01-01,,\n"
+        ),
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(reject_lines(&report), Vec::<String>::new());
+    assert_eq!(report.manifest.counts.erased_at_build, 1);
+    let snap = Snapshot::open(out.path()).unwrap();
+    snap.verify().unwrap();
+    assert_eq!(
+        subject_of(&snap, both),
+        Some(("org", "丙公司".to_string(), vec!["O1".to_string()]))
+    );
+}
+
+/// Regression: the manifest's `history_from` (rule 5's "the data reaches back to") was the
+/// earliest effective_from of every list row without a type conflict, the copies of a
+/// record rejected as duplicates included: a rejected row dated 2010 made a snapshot of
+/// records from 2020 on claim ten years of history, and so grant the green channel to
+/// subjects it knows nothing about. It now comes from the records accepted, those erased at
+/// build time included (see ARCHITECTURE.md).
+#[test]
+fn history_from_comes_from_accepted_records_only() {
+    let src = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let both = "410170198703280932";
+    write(
+        src.path(),
+        "lists/a.csv",
+        &format!(
+            "{LIST_HEADER}\
+             K1,court_defaulter,org,91110000600037341L,甲公司,法院,K1,,2020-03-01,2020-03-01,,\n\
+             D1,court_defaulter,org,9144030071526726XG,乙公司,法院,D1,,2010-01-01,2010-01-01,,\n\
+             D1,court_defaulter,org,9144030071526726XG,乙公司,法院,D2,,2010-01-01,2010-01-01,,\n\
+             T1,court_defaulter,org,{both},丙公司,法院,T1,,2021-01-01,2021-01-01,,\n\
+             T2,court_defaulter,person,{both},张三,法院,T2,,2009-01-01,2009-01-01,,\n"
+        ),
+    );
+    write(
+        src.path(),
+        "lists/b.csv",
+        &format!(
+            "{LIST_HEADER}\
+             B1,court_defaulter,org,121200004013590816,丁单位,法院,B1,,2008-13-01,2008-01-01,,\n"
+        ),
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(report.rejects.len(), 4, "{:?}", report.rejects);
+    assert_eq!(
+        report.manifest.history_from,
+        Some(Day::parse("2020-03-01").unwrap())
+    );
+
+    // A record erased at build time was accepted, and its history did exist: it counts.
+    write(
+        src.path(),
+        "lists/c.csv",
+        &format!(
+            "{LIST_HEADER}\
+             E1,court_defaulter,person,11010519491231002X,王某,法院,E1,,2015-06-01,2015-06-01,2016-01-01,2016-01-01\n"
+        ),
+    );
+    let report = build(&options(src.path(), out.path(), None)).unwrap();
+    assert_eq!(report.manifest.counts.erased_at_build, 1);
+    assert_eq!(
+        report.manifest.history_from,
+        Some(Day::parse("2015-06-01").unwrap())
+    );
+}

@@ -5,28 +5,32 @@
 //! arrival number `seq` and each pass reproduces what a reader taking rows one by one would
 //! decide:
 //!
-//! 1. subjects — mentions sorted by (id, seq): the first mention of an id fixes its type; a
-//!    list row or link whose mention disagrees is rejected. The arrival numbers of those
-//!    rows are kept in a compressed bitmap ([`Conflicts`]: at most one bit a row, whatever
-//!    the input), which the later passes consult. Each subject counts the mentions that
-//!    agree with its type, its support: a subject whose every such row is rejected later
-//!    (a copy of a record whose copies differ, a link whose other side conflicts) is no
-//!    subject at all, and `support` drops it once passes 3 and 4 have said which;
-//! 2. records — list rows and events sorted by (record_id, seq), as they arrive: rows of a
-//!    conflict are set aside; the first remaining list row of an id is the record. Later
-//!    copies identical to it in every column (the same row delivered twice) are rejected
-//!    and the first copy stays the record; if any copy differs, which one is right is
-//!    unknown and every copy is rejected. "Identical" compares the rows' encodings without
-//!    their file and line, so it needs nothing beyond the group of frames of one id, which
-//!    the pass holds anyway; only a duplicated id reads its group a second time. An event
-//!    that arrives before any row of its id names an unknown record; events of a record
-//!    whose copies differ are rejected with it, those of a kept record attach to it. Each
-//!    copy rejected for differing withdraws its subject's support.
+//! 1. subjects — mentions sorted by (id, seq): an id whose mentions all say one type is a
+//!    subject of that type. An id whose mentions say both is contested: only accepted rows
+//!    may decide its type, and which rows are accepted is known only after pass 3, so its
+//!    mentions are kept aside ([`Contested`]) and every row naming it waits (see
+//!    `contested`). Each subject counts the mentions that agree with its type, its
+//!    support: a subject whose every such row is rejected later (a copy of a record whose
+//!    copies differ, a link whose other side has the other type) is no subject at all, and
+//!    `support` drops it once passes 3 and 4 have said which;
+//! 2. records — list rows and events sorted by (record_id, seq), as they arrive: the first
+//!    list row of an id is the record. Later copies identical to it in every column (the
+//!    same row delivered twice) are rejected and the first copy stays the record; if any
+//!    copy differs, which one is right is unknown and every copy is rejected, whatever type
+//!    each says. "Identical" compares the rows' encodings without their file and line, so
+//!    it needs nothing beyond the group of frames of one id, which the pass holds anyway;
+//!    only a duplicated id reads its group a second time. An event that arrives before any
+//!    row of its id names an unknown record; events of a record whose copies differ are
+//!    rejected with it, those of a kept record attach to it. Each copy rejected for
+//!    differing withdraws its subject's support. A record whose subject is contested waits
+//!    ([`Deferred`]) unless it is rejected or erased anyway: once the types are settled,
+//!    [`finish_deferred`] judges it the same way, its rows rejected for their type when its
+//!    subject turned out to have the other one ([`Conflicts`]).
 //!
 //! The rows go into the sorters of pass 2 (by record id) and pass 4 (links by org id) as they
 //! are read (`collect`), not through a file in arrival order that a second pass re-sorts:
-//! the only fact that needed arrival order, the type conflicts, is a bitmap lookup by `seq`
-//! instead.
+//! the only facts that need arrival order, which rows name a contested subject and which
+//! were rejected for their type, are bitmap lookups by `seq` instead.
 //!
 //! Rejects come out in the order the one-by-one reader produced them: rows rejected when
 //! they arrived (type conflicts, unknown records) by arrival, then duplicates by the arrival
@@ -34,6 +38,9 @@
 
 use std::io;
 
+use roaring::RoaringTreemap;
+
+use super::contested::Contested;
 use super::items::{ByRecordId, LinkKey, LiveEvent, LiveRecord, Mention, NameOffer, Subject};
 use super::spill::{SeqWriter, Sorter, SpillDir};
 use super::support::Withdrawn;
@@ -48,35 +55,55 @@ use crate::source::{Reject, SourceFile};
 pub(crate) type CrossReject = (u16, Reject);
 
 /// The arrival numbers of rows rejected because a subject id in them is already known with
-/// the other subject type. Arrival numbers are dense (1, 2, …), so the bitmap costs at most
-/// one bit a row, well inside the memory budget even if every row conflicted.
-#[derive(Default)]
-pub(crate) struct Conflicts(roaring::RoaringTreemap);
+/// the other subject type (see `contested`). Arrival numbers are dense (1, 2, …), so the
+/// bitmap costs at most one bit a row, well inside the memory budget even if every row
+/// conflicted.
+#[derive(Default, Debug)]
+pub(crate) struct Conflicts(RoaringTreemap);
 
 impl Conflicts {
     pub(crate) fn contains(&self, seq: u64) -> bool {
-        self.0.contains(seq)
+        !self.0.is_empty() && self.0.contains(seq)
+    }
+
+    pub(crate) fn insert(&mut self, seq: u64) {
+        self.0.insert(seq);
     }
 }
 
-/// Pass 1: the subjects in identifier order (written to a sequence file) and the rows with a
-/// mention that disagrees with its subject's type; each subject is also handed to `each`
-/// as it is written. Returns the subject file and the subject count.
+/// Pass 1: the subjects in identifier order (written to a sequence file), and the
+/// identifiers named with both types, set aside with their mentions in `contested`; each
+/// subject is also handed to `each` as it is written. A contested identifier's subject is
+/// written with its first mention's type for now (`support` settles it). Returns the
+/// subject file and the subject count.
 pub(crate) fn subjects(
     spill: &SpillDir,
     mentions: Sorter<'_, Mention>,
-    conflicts: &mut Conflicts,
+    contested: &mut Contested,
     each: &mut dyn FnMut(&Subject),
 ) -> io::Result<(std::path::PathBuf, u64)> {
     let mut mentions = mentions.finish()?.0.prefetch();
     let mut out = SeqWriter::create(spill)?;
     let mut count = 0u64;
     let mut current: Option<Subject> = None;
+    // The current identifier's mentions (a buffer reused from one to the next), and whether
+    // they disagree on its type.
+    let mut held: Vec<Mention> = Vec::new();
+    let mut both = false;
+    let mut done = |s: &Subject, held: &[Mention], both: bool| -> io::Result<()> {
+        out.push(s)?;
+        each(s);
+        if both {
+            contested.add(count as u32, held);
+        }
+        count += 1;
+        Ok(())
+    };
     while let Some(m) = mentions.next_item()? {
         match &mut current {
             Some(s) if s.id == m.id => {
                 if s.subject_type != m.subject_type {
-                    conflicts.0.insert(m.seq);
+                    both = true;
                 } else {
                     s.support = s.support.saturating_add(1);
                     if m.slot == 0 {
@@ -86,10 +113,10 @@ pub(crate) fn subjects(
             }
             _ => {
                 if let Some(s) = current.take() {
-                    out.push(&s)?;
-                    each(&s);
-                    count += 1;
+                    done(&s, &held, both)?;
                 }
+                held.clear();
+                both = false;
                 current = Some(Subject {
                     id: m.id,
                     subject_type: m.subject_type,
@@ -98,11 +125,10 @@ pub(crate) fn subjects(
                 });
             }
         }
+        held.push(m);
     }
     if let Some(s) = current {
-        out.push(&s)?;
-        each(&s);
-        count += 1;
+        done(&s, &held, both)?;
     }
     Ok((out.finish()?, count))
 }
@@ -147,18 +173,55 @@ pub(crate) struct RecordChecks {
     /// Events of records whose copies differ, by arrival.
     pub(crate) orphaned: Vec<(u64, CrossReject)>,
     pub(crate) events_of_erased: u64,
-    /// The earliest effective_from of a list row without a type conflict.
+    /// The earliest effective_from of an accepted record, erased at build time or not:
+    /// the default `history_from` of the manifest.
     pub(crate) earliest_from: Option<Day>,
     /// Records (list rows kept, not rejected) that retention erases at build time.
     pub(crate) erased_at_build: u64,
-    /// The subjects of the copies rejected because a record's copies differ.
+    /// The subjects of the copies rejected because a record's copies differ (a contested
+    /// subject's are left to `contested`, which counts its accepted rows itself).
     pub(crate) withdrawn: Withdrawn,
+    /// The list rows naming a contested identifier that decide nothing about its type:
+    /// copies of a record whose copies differ, and records erased at build time.
+    pub(crate) no_say: RoaringTreemap,
+    /// The records whose subject is contested, waiting for the types to be settled.
+    pub(crate) deferred: Deferred,
+}
+
+/// The groups of frames (one record id's list rows and events) that pass 3 set aside
+/// because their record's subject is contested, back to back. They are the rows of
+/// contested subjects only: few, and held in memory until [`finish_deferred`].
+#[derive(Default)]
+pub(crate) struct Deferred {
+    bytes: Vec<u8>,
+    /// Where each frame ends in `bytes`.
+    ends: Vec<usize>,
+    /// Where each group's frames end in `ends`.
+    groups: Vec<usize>,
+}
+
+impl Deferred {
+    fn push(&mut self, group: &[u8], ends: &[usize]) {
+        let base = self.bytes.len();
+        self.bytes.extend_from_slice(group);
+        self.ends.extend(ends.iter().map(|e| base + e));
+        self.groups.push(self.ends.len());
+    }
+}
+
+/// How pass 3 treats a record whose subject is contested (see `contested`).
+#[derive(Clone, Copy)]
+enum Types<'a> {
+    /// Pass 3 proper: such a record waits, unless it is rejected or erased anyway.
+    Pending(&'a Contested),
+    /// Once the types are settled: these rows were rejected for their type.
+    Settled(&'a Conflicts),
 }
 
 /// Pass 3: one group per record id.
 pub(crate) fn records(
     by_record_id: Sorter<'_, ByRecordId>,
-    conflicts: &Conflicts,
+    contested: &Contested,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
 ) -> io::Result<RecordChecks> {
@@ -169,6 +232,7 @@ pub(crate) fn records(
     let mut group = Vec::new();
     let mut ends = Vec::new();
     let mut scratch = Vec::new();
+    let types = Types::Pending(contested);
     while let Some(head) = sorted.peek()? {
         group.clear();
         ends.clear();
@@ -186,9 +250,41 @@ pub(crate) fn records(
             ends.push(group.len());
             sorted.advance();
         }
-        record_group(&group, &ends, conflicts, files, out, &mut acc, &mut scratch)?;
+        record_group(&group, &ends, types, files, out, &mut acc, &mut scratch)?;
     }
     Ok(acc)
+}
+
+/// Pass 3 for the records it set aside, once `conflicts` says which rows were rejected for
+/// their type: each is judged as pass 3 judges the others, its rows rejected for their type
+/// when they are in `conflicts`.
+pub(crate) fn finish_deferred(
+    acc: &mut RecordChecks,
+    conflicts: &Conflicts,
+    files: &[SourceFile],
+    out: &mut TableInputs<'_>,
+) -> io::Result<()> {
+    let deferred = std::mem::take(&mut acc.deferred);
+    let mut scratch = Vec::new();
+    let mut ends = Vec::new();
+    let (mut frame, mut base) = (0usize, 0usize);
+    for &group_end in &deferred.groups {
+        let end = deferred.ends[group_end - 1];
+        ends.clear();
+        ends.extend(deferred.ends[frame..group_end].iter().map(|e| e - base));
+        let group = &deferred.bytes[base..end];
+        record_group(
+            group,
+            &ends,
+            Types::Settled(conflicts),
+            files,
+            out,
+            acc,
+            &mut scratch,
+        )?;
+        (frame, base) = (group_end, end);
+    }
+    Ok(())
 }
 
 /// The frames of one record id, copied back to back into `group`; `ends` marks where each
@@ -201,8 +297,7 @@ fn frames<'g>(group: &'g [u8], ends: &'g [usize]) -> impl Iterator<Item = &'g [u
     })
 }
 
-/// The first list row of a record id (without a type conflict) and what the later ones
-/// are to it.
+/// The first list row of a record id and what the later ones are to it.
 struct Copies<'g> {
     seq: u64,
     erased: bool,
@@ -216,7 +311,7 @@ struct Copies<'g> {
 fn record_group(
     group: &[u8],
     ends: &[usize],
-    conflicts: &Conflicts,
+    types: Types<'_>,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
     acc: &mut RecordChecks,
@@ -228,53 +323,26 @@ fn record_group(
     for frame in frames(group, ends) {
         let item = ByRecordIdView::of_frame(frame)?;
         match item.row {
-            RowView::List(r) if conflicts.contains(item.seq) => {
-                // Rejected as it arrived, so it neither is the record nor duplicates it.
-                let id = String::from_utf8_lossy(&r.subject_id).into_owned();
-                let other = if r.subject_type == SubjectType::Org.code() {
-                    SubjectType::Person
-                } else {
-                    SubjectType::Org
-                };
-                let reason = format!(
-                    "subject_id {id} is already known with subject_type {other}; rows disagree on subject_type"
-                );
-                acc.on_arrival.push((
-                    item.seq,
-                    reject(r.file, r.line, text(r.record_id)?.to_string(), reason),
-                ));
-            }
-            RowView::List(r) => {
-                let from = Day(r.effective_from);
-                acc.earliest_from = Some(acc.earliest_from.map_or(from, |d| d.min(from)));
-                match &mut first {
-                    None => {
-                        first = Some(Copies {
-                            seq: item.seq,
-                            erased: item.erased,
-                            rec: r,
-                            later: 0,
-                            differing: None,
-                        })
-                    }
-                    Some(c) => {
-                        c.later += 1;
-                        if c.differing.is_none() && r.content() != c.rec.content() {
-                            c.differing = Some(r);
-                        }
+            RowView::List(r) => match &mut first {
+                None => {
+                    first = Some(Copies {
+                        seq: item.seq,
+                        erased: item.erased,
+                        rec: r,
+                        later: 0,
+                        differing: None,
+                    })
+                }
+                Some(c) => {
+                    c.later += 1;
+                    if c.differing.is_none() && r.content() != c.rec.content() {
+                        c.differing = Some(r);
                     }
                 }
-            }
+            },
+            // Events are read after every list file, so they follow the list rows.
             RowView::Event(e) if first.is_none() => {
-                let what = event_word(e.kind);
-                let reason = format!(
-                    "{what} for unknown record_id {:?} (no such row in lists/, or that row was rejected)",
-                    text(e.record_id)?
-                );
-                acc.on_arrival.push((
-                    item.seq,
-                    reject(e.file, e.line, text(e.record_id)?.to_string(), reason),
-                ));
+                acc.on_arrival.push((item.seq, unknown_record(e)?));
             }
             RowView::Event(e) => events.push((item.seq, e)),
         }
@@ -283,25 +351,9 @@ fn record_group(
         return Ok(());
     };
     let (seq, erased, rec) = (copies.seq, copies.erased, copies.rec);
-    // A record that is not erased names its subject; a copy identical to it changes
-    // nothing. A record whose copies differ names nobody: every copy is rejected, and the
-    // name it carried is no more certain than the rest of it.
-    if !erased && copies.differing.is_none() && !rec.subject_name.is_empty() {
-        scratch.clear();
-        NameOffer::encode_parts(
-            &rec.subject_id,
-            rec.decided_on,
-            seq,
-            rec.subject_name,
-            scratch,
-        );
-        out.record_names.push_encoded(scratch)?;
-    }
-    if copies.later > 0 {
-        // Only a duplicated record id reads its group a second time, from memory.
-        duplicates(group, ends, conflicts, &copies, files, acc)?;
-    }
     if let Some(differing) = copies.differing {
+        // Which copy is right is unknown: every copy is rejected, whatever type it says.
+        duplicates(group, ends, types, &copies, files, acc)?;
         let rid = text(rec.record_id)?;
         for (eseq, e) in events {
             let what = event_word(e.kind);
@@ -318,6 +370,60 @@ fn record_group(
         }
         return Ok(());
     }
+    match types {
+        Types::Pending(contested) if contested.names(seq) => {
+            if erased {
+                // Erased, it decides nothing, whichever type its subject has; its copies
+                // (identical, so erased too) neither.
+                for frame in frames(group, ends) {
+                    let item = ByRecordIdView::of_frame(frame)?;
+                    if let RowView::List(_) = item.row {
+                        acc.no_say.insert(item.seq);
+                    }
+                }
+            } else {
+                acc.deferred.push(group, ends);
+                return Ok(());
+            }
+        }
+        Types::Settled(conflicts) if conflicts.contains(seq) => {
+            // Its subject has the other type. Its copies, identical, say the same type:
+            // each is rejected as it arrived, and its events name no record.
+            for frame in frames(group, ends) {
+                let item = ByRecordIdView::of_frame(frame)?;
+                if let RowView::List(r) = item.row {
+                    acc.on_arrival.push((item.seq, type_conflict(&r)?));
+                }
+            }
+            for (eseq, e) in events {
+                acc.on_arrival.push((eseq, unknown_record(e)?));
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    // The record is accepted. A record that is not erased names its subject; a copy
+    // identical to it changes nothing.
+    if !erased && !rec.subject_name.is_empty() {
+        scratch.clear();
+        NameOffer::encode_parts(
+            &rec.subject_id,
+            rec.decided_on,
+            seq,
+            rec.subject_name,
+            scratch,
+        );
+        out.record_names.push_encoded(scratch)?;
+    }
+    if copies.later > 0 {
+        // Only a duplicated record id reads its group a second time, from memory.
+        duplicates(group, ends, types, &copies, files, acc)?;
+    }
+    // Its history is the data's, also when retention erases it (the record existed; it is
+    // only no longer shown). Copies rejected above, and rows of a type conflict, say
+    // nothing about how far back the data reaches.
+    let from = Day(rec.effective_from);
+    acc.earliest_from = Some(acc.earliest_from.map_or(from, |d| d.min(from)));
     if erased {
         acc.erased_at_build += 1;
         acc.events_of_erased += events.len() as u64;
@@ -335,6 +441,35 @@ fn record_group(
     out.records.push_encoded(scratch)
 }
 
+/// The reject of an event whose record id names no accepted record.
+fn unknown_record(e: EventView<'_>) -> io::Result<CrossReject> {
+    let what = event_word(e.kind);
+    let rid = text(e.record_id)?;
+    let reason = format!(
+        "{what} for unknown record_id {rid:?} (no such row in lists/, or that row was rejected)"
+    );
+    Ok(reject(e.file, e.line, rid.to_string(), reason))
+}
+
+/// The reject of a list row whose subject has the other type.
+fn type_conflict(r: &ListView<'_>) -> io::Result<CrossReject> {
+    let id = String::from_utf8_lossy(&r.subject_id).into_owned();
+    let other = if r.subject_type == SubjectType::Org.code() {
+        SubjectType::Person
+    } else {
+        SubjectType::Org
+    };
+    let reason = format!(
+        "subject_id {id} is already known with subject_type {other}; rows disagree on subject_type"
+    );
+    Ok(reject(
+        r.file,
+        r.line,
+        text(r.record_id)?.to_string(),
+        reason,
+    ))
+}
+
 /// Rejects the later copies of a duplicated record id: when every copy is the first one
 /// again (the same row delivered twice, say in two export files), only the later copies,
 /// and the first stays the record; when any copy differs, which one is right is unknown,
@@ -342,7 +477,7 @@ fn record_group(
 fn duplicates(
     group: &[u8],
     ends: &[usize],
-    conflicts: &Conflicts,
+    types: Types<'_>,
     copies: &Copies<'_>,
     files: &[SourceFile],
     acc: &mut RecordChecks,
@@ -350,13 +485,21 @@ fn duplicates(
     let path = |file: u16| files.get(file as usize).map_or("", |f| f.path.as_str());
     let rec = &copies.rec;
     let rid = text(rec.record_id)?;
+    // A rejected copy no longer supports its subject; a contested subject's accepted rows
+    // are counted by `contested`, to which the copy says nothing.
+    let withdraw = |acc: &mut RecordChecks, seq: u64, r: &ListView<'_>| match types {
+        Types::Pending(contested) if contested.names(seq) => {
+            acc.no_say.insert(seq);
+        }
+        _ => acc.withdrawn.push(r.subject_id, r.subject_type),
+    };
     let mut first_later = true;
     for frame in frames(group, ends) {
         let item = ByRecordIdView::of_frame(frame)?;
         let RowView::List(r) = item.row else {
             continue;
         };
-        if item.seq == copies.seq || conflicts.contains(item.seq) {
+        if item.seq == copies.seq {
             continue;
         }
         let reason = match &copies.differing {
@@ -385,10 +528,10 @@ fn duplicates(
             reject(r.file, r.line, rid.to_string(), reason),
         ));
         if copies.differing.is_some() {
-            acc.withdrawn.push(r.subject_id, r.subject_type);
+            withdraw(acc, item.seq, &r);
         }
         if let (true, Some(d)) = (first_later, &copies.differing) {
-            acc.withdrawn.push(rec.subject_id, rec.subject_type);
+            withdraw(acc, copies.seq, rec);
             // The first copy, reported after the first later one.
             let reason = format!(
                 "duplicate record_id {rid:?}: also at {}:{}, differing in {}; which copy is \

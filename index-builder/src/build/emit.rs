@@ -15,7 +15,10 @@ use std::path::Path;
 use roaring::RoaringBitmap;
 
 use super::checks::{self, Conflicts, CrossReject};
-use super::items::{IdixEntry, LinkKey, LiveEvent, LiveRecord, OrdLink, PersonLink, Subject};
+use super::contested::Contested;
+use super::items::{
+    IdixEntry, LinkKey, LinkTerms, LiveEvent, LiveRecord, OrdLink, PersonLink, Subject,
+};
 use super::names::NameFeed;
 use super::sink::{Pending, Sink};
 use super::spill::{read_seq, Sorter, SpillDir};
@@ -32,27 +35,33 @@ use crate::format::FileKind;
 use crate::manifest::{Counts, FileEntry};
 use crate::model::{Outcome, SubjectType};
 
-/// The two link tables' orders pass 4 produces, and the links it rejected.
+/// The two link tables' orders pass 4 produces, and the links it set aside.
 pub(crate) struct LinkOrders<'s> {
     pub(crate) by_person: Sorter<'s, OrdLink>,
     pub(crate) by_org: Sorter<'s, OrdLink>,
-    /// Links with a type conflict, by arrival.
-    pub(crate) rejected: Vec<(u64, CrossReject)>,
-    /// Both sides of each of those links: the side whose type agrees loses a support.
-    pub(crate) withdrawn: Withdrawn,
+    /// The links naming a contested identifier (see `contested`), with both ordinals,
+    /// waiting for the types to be settled ([`finish_links`]).
+    deferred: Vec<DeferredLink>,
 }
 
-/// Pass 4: sets aside the links of a type conflict and gives each other link the ordinals of
-/// its org and its person, producing the two link tables' orders: by (person, org, …) and
-/// by (org, person, …).
+/// A link pass 4 set aside because an end of it is contested.
+struct DeferredLink {
+    key: LinkKey,
+    org: u32,
+    person: u32,
+}
+
+/// Pass 4: gives each link the ordinals of its org and its person, producing the two link
+/// tables' orders: by (person, org, …) and by (org, person, …). A link naming a contested
+/// identifier waits, with its ordinals, for [`finish_links`]; no other link can have an
+/// end of the other type.
 pub(crate) fn link_ordinals<'s>(
     spill: &'s SpillDir,
     subjects: &Path,
     links: Sorter<'s, LinkKey>,
-    conflicts: &Conflicts,
+    contested: &Contested,
 ) -> io::Result<LinkOrders<'s>> {
-    let mut rejected = Vec::new();
-    let mut withdrawn = Withdrawn::default();
+    let mut deferred = Vec::new();
     // Links sorted by org id: replace the org id by its ordinal, re-key by person id.
     let mut by_person_id = spill.sorter::<PersonLink>();
     let mut links = links.finish()?.0.prefetch().peekable();
@@ -60,16 +69,12 @@ pub(crate) fn link_ordinals<'s>(
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
         while let Some(l) = links.next_if(|l| l.org == s.id)? {
-            if conflicts.contains(l.terms.seq) {
-                let reason = "org_id or person_id is already known as a subject of the other type";
-                rejected.push((
-                    l.terms.seq,
-                    checks::reject(l.file, l.line, String::new(), reason.to_string()),
-                ));
-                // One side (or both) conflicts; the other, if its type agrees, was counted
-                // as a support of its subject in pass 1, which this link no longer is.
-                withdrawn.push(l.org, SubjectType::Org.code());
-                withdrawn.push(l.person, SubjectType::Person.code());
+            if contested.names(l.terms.seq) {
+                deferred.push(DeferredLink {
+                    key: l,
+                    org: ord,
+                    person: 0,
+                });
                 continue;
             }
             by_person_id.push(PersonLink {
@@ -80,6 +85,9 @@ pub(crate) fn link_ordinals<'s>(
         }
         ord += 1;
     }
+    // The links set aside get their person's ordinal in the same walk as the others.
+    deferred.sort_unstable_by_key(|d| d.key.person);
+    let mut waiting = deferred.iter_mut().peekable();
     // Sorted by (person id, org ordinal, …): the person's ordinal completes both tables.
     let mut by_person = spill.sorter::<OrdLink>();
     let mut by_org = spill.sorter::<OrdLink>();
@@ -88,25 +96,69 @@ pub(crate) fn link_ordinals<'s>(
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
         while let Some(l) = links.next_if(|l| l.person == s.id)? {
-            by_person.push(OrdLink {
-                this: ord,
-                other: l.org,
-                terms: l.terms,
-            })?;
-            by_org.push(OrdLink {
-                this: l.org,
-                other: ord,
-                terms: l.terms,
-            })?;
+            push_link(&mut by_person, &mut by_org, l.org, ord, l.terms)?;
+        }
+        while let Some(d) = waiting.next_if(|d| d.key.person == s.id) {
+            d.person = ord;
         }
         ord += 1;
     }
     Ok(LinkOrders {
         by_person,
         by_org,
-        rejected,
-        withdrawn,
+        deferred,
     })
+}
+
+fn push_link(
+    by_person: &mut Sorter<'_, OrdLink>,
+    by_org: &mut Sorter<'_, OrdLink>,
+    org: u32,
+    person: u32,
+    terms: LinkTerms,
+) -> io::Result<()> {
+    by_person.push(OrdLink {
+        this: person,
+        other: org,
+        terms,
+    })?;
+    by_org.push(OrdLink {
+        this: org,
+        other: person,
+        terms,
+    })
+}
+
+/// The links that pass 4 set aside, once `conflicts` says which were rejected for a type:
+/// the others join the tables. Returns the rejects, by arrival, and both ends of each
+/// rejected link (the end whose type agrees loses a support).
+pub(crate) fn finish_links(
+    orders: &mut LinkOrders<'_>,
+    conflicts: &Conflicts,
+) -> io::Result<(Vec<(u64, CrossReject)>, Withdrawn)> {
+    let mut rejected = Vec::new();
+    let mut withdrawn = Withdrawn::default();
+    for d in std::mem::take(&mut orders.deferred) {
+        let l = d.key;
+        if conflicts.contains(l.terms.seq) {
+            let reason = "org_id or person_id is already known as a subject of the other type";
+            rejected.push((
+                l.terms.seq,
+                checks::reject(l.file, l.line, String::new(), reason.to_string()),
+            ));
+            withdrawn.push(l.org, SubjectType::Org.code());
+            withdrawn.push(l.person, SubjectType::Person.code());
+            continue;
+        }
+        push_link(
+            &mut orders.by_person,
+            &mut orders.by_org,
+            d.org,
+            d.person,
+            l.terms,
+        )?;
+    }
+    Ok((rejected, withdrawn))
 }
 
 /// The sorted streams pass 5 reads beside the subject file.

@@ -157,7 +157,8 @@ fn decode_row(d: &mut Dec<'_>) -> (u64, Row) {
 }
 
 /// One place a subject id appears: a list row (slot 0), a link's org (1) or person (2).
-/// Sorted by id, then arrival: the first mention of an id fixes its type.
+/// Sorted by id, then arrival: pass 1 sees whether an id's mentions agree on its type (an
+/// id whose mentions disagree is settled by `contested`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Mention {
     pub id: [u8; 18],
@@ -231,8 +232,8 @@ impl Codec for Subject {
     }
 }
 
-/// A list row that passed the type check, or an event, keyed by record id then arrival:
-/// each group is one record id's copies and the events naming it.
+/// A list row or an event, keyed by record id then arrival: each group is one record id's
+/// copies and the events naming it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ByRecordId {
     pub seq: u64,
@@ -460,7 +461,7 @@ pub(crate) struct LinkKey {
     pub org: [u8; 18],
     pub person: [u8; 18],
     pub terms: LinkTerms,
-    /// Where the link row is, for its reject if pass 4 finds it in a type conflict (not
+    /// Where the link row is, for its reject if it turns out to be in a type conflict (not
     /// part of the order: `seq` already makes every key unique).
     pub file: u16,
     pub line: u64,
@@ -526,8 +527,9 @@ impl Codec for LinkKey {
 }
 
 /// A link once its org is a subject ordinal, keyed by its person's id for the person's
-/// ordinal (pass 4). The row's place is not carried: links in a type conflict were
-/// rejected on the way in. 39 bytes where a [`LinkKey`] took 63.
+/// ordinal (pass 4). The row's place is not carried: a link that can be in a type conflict
+/// (one naming a contested identifier) is set aside before (see `contested`). 39 bytes
+/// where a [`LinkKey`] took 63.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct PersonLink {
     pub person: [u8; 18],

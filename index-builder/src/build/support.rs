@@ -11,10 +11,13 @@
 //! So pass 1 counts each subject's support, the rows that name it with its type; passes 3
 //! and 4 note the subject of every row they reject that way ([`Withdrawn`]), and [`settle`]
 //! drops each subject whose support is all withdrawn. Its identifier, name and row are then
-//! not written. The subjects that remain get new ordinals, [`Renumber`] maps pass 1's to
-//! theirs for the links pass 4 numbered, and ids.fst and ids.idx, written from pass 1's
-//! subjects while the other passes ran, are written again (see `build.rs`). When no row
-//! was rejected that way, the usual case, nothing of this costs anything.
+//! not written. A subject named with both types is settled by `contested` instead, which
+//! counts the accepted rows naming it itself and gives its type: [`settle`] writes that
+//! type, or drops the subject when no accepted row names it. The subjects that remain get
+//! new ordinals, [`Renumber`] maps pass 1's to theirs for the links pass 4 numbered, and
+//! ids.fst and ids.idx, written from pass 1's subjects while the other passes ran, are
+//! written again (see `build.rs`). When no row was rejected that way and no identifier is
+//! named with both types, the usual case, nothing of this costs anything.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -73,28 +76,34 @@ impl Renumber {
 }
 
 /// The subjects of pass 1's file `subjects` that keep some support once `withdrawn` is
-/// taken from it: that file itself when none is dropped, else a new one in `spill` (in the
-/// same order), with the ordinals of those dropped.
+/// taken from it, those named with both types as `contested` settled them (by pass-1
+/// ordinal, in order: the subject as accepted rows make it, or `None` when none names it;
+/// what is withdrawn from them is ignored): that file itself when none is dropped or
+/// changed, else a new one in `spill` (in the same order), with the ordinals of those
+/// dropped.
 ///
-/// The file is read up to the last subject withdrawn from, and written again only when a
-/// subject is dropped: a build that rejected a few rows after pass 1, none of them a
-/// subject's last, pays one partial read of it.
+/// The file is read up to the last subject withdrawn from or settled, and written again
+/// only when a subject is dropped or changes type: a build that rejected a few rows after
+/// pass 1, none of them a subject's last, pays one partial read of it.
 pub(crate) fn settle(
     spill: &SpillDir,
     subjects: &Path,
     withdrawn: Withdrawn,
+    contested: Vec<(u32, Option<Subject>)>,
 ) -> io::Result<(PathBuf, Renumber)> {
     let mut withdrawn = withdrawn.0;
     let mut dropped = RoaringBitmap::new();
-    if withdrawn.is_empty() {
+    if withdrawn.is_empty() && contested.is_empty() {
         return Ok((subjects.to_path_buf(), Renumber { dropped }));
     }
     // Identifiers compare as bytes in the subjects' order (see `items::id_key`).
     withdrawn.sort_unstable();
     let mut withdrawn = withdrawn.into_iter().peekable();
+    let mut contested = contested.into_iter().peekable();
+    let mut changed = Vec::new();
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut ord = 0u32;
-    while withdrawn.peek().is_some() {
+    while withdrawn.peek().is_some() || contested.peek().is_some() {
         let Some(s) = subs.next_item()? else {
             break;
         };
@@ -102,19 +111,34 @@ pub(crate) fn settle(
         while let Some((id, t)) = withdrawn.next_if(|(id, _)| *id <= s.id) {
             taken += u64::from(id == s.id && t == s.subject_type);
         }
-        if taken >= u64::from(s.support) {
-            dropped.insert(ord);
+        match contested.next_if(|(o, _)| *o == ord) {
+            Some((_, None)) => {
+                dropped.insert(ord);
+            }
+            Some((_, Some(c)))
+                if (c.subject_type, c.nonconforming) != (s.subject_type, s.nonconforming) =>
+            {
+                changed.push((ord, c));
+            }
+            Some(_) => {}
+            None if taken >= u64::from(s.support) => {
+                dropped.insert(ord);
+            }
+            None => {}
         }
         ord += 1;
     }
-    if dropped.is_empty() {
+    if dropped.is_empty() && changed.is_empty() {
         return Ok((subjects.to_path_buf(), Renumber { dropped }));
     }
+    let mut changed = changed.into_iter().peekable();
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut out = SeqWriter::create(spill)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
-        if !dropped.contains(ord) {
+        if let Some((_, c)) = changed.next_if(|(o, _)| *o == ord) {
+            out.push(&c)?;
+        } else if !dropped.contains(ord) {
             out.push(&s)?;
         }
         ord += 1;
@@ -157,7 +181,7 @@ mod tests {
         for (s, t) in [(3, 2), (0, 1), (1, 1), (2, 1), (3, 2)] {
             withdrawn.push(subjects[s].id, t);
         }
-        let (kept, renumber) = settle(&spill, &path, withdrawn).unwrap();
+        let (kept, renumber) = settle(&spill, &path, withdrawn, Vec::new()).unwrap();
         let mut read = read_seq::<Subject>(&kept).unwrap();
         let mut got = Vec::new();
         while let Some(s) = read.next_item().unwrap() {
@@ -171,14 +195,49 @@ mod tests {
         assert_eq!(kept, [0, 2, 4, 5]);
 
         // Nothing withdrawn, or nobody's last support: the same file, the same ordinals.
-        let (same, renumber) = settle(&spill, &path, Withdrawn::default()).unwrap();
+        let (same, renumber) = settle(&spill, &path, Withdrawn::default(), Vec::new()).unwrap();
         assert_eq!(same, path);
         assert_eq!((renumber.dropped(), renumber.ordinal(3)), (0, 3));
         let mut withdrawn = Withdrawn::default();
         withdrawn.push(subjects[0].id, 1);
         withdrawn.push(subjects[2].id, 1);
-        let (same, renumber) = settle(&spill, &path, withdrawn).unwrap();
+        let (same, renumber) = settle(&spill, &path, withdrawn, Vec::new()).unwrap();
         assert_eq!(same, path);
         assert_eq!(renumber.dropped(), 0);
+    }
+
+    /// A subject named with both types takes the type `contested` gives it, or goes when no
+    /// accepted row names it; what is withdrawn from it does not count.
+    #[test]
+    fn a_contested_subject_is_as_settled() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = SpillDir::new(dir.path().join("spill"), 1 << 20).unwrap();
+        let subjects = [
+            subject(0, 1, 1), // settled as a person
+            subject(1, 1, 1),
+            subject(2, 1, 2), // settled as no subject
+            subject(3, 2, 1), // settled as it is, though its one support is withdrawn
+        ];
+        let mut w = SeqWriter::create(&spill).unwrap();
+        for s in &subjects {
+            w.push(s).unwrap();
+        }
+        let path = w.finish().unwrap();
+        let mut withdrawn = Withdrawn::default();
+        withdrawn.push(subjects[3].id, 2);
+        let settled = vec![
+            (0, Some(subject(0, 2, 3))),
+            (2, None),
+            (3, Some(subject(3, 2, 1))),
+        ];
+        let (kept, renumber) = settle(&spill, &path, withdrawn, settled).unwrap();
+        let mut read = read_seq::<Subject>(&kept).unwrap();
+        let mut got = Vec::new();
+        while let Some(s) = read.next_item().unwrap() {
+            got.push(s);
+        }
+        assert_eq!(got, [subject(0, 2, 3), subjects[1], subjects[3]]);
+        assert_eq!(renumber.dropped(), 1);
+        assert_eq!(renumber.ordinal(3), 2);
     }
 }

@@ -7,9 +7,12 @@
 //! reports the record's line when a file that looked like UTF-8 turns out not to be.
 //!
 //! Detection looks at a file's first non-ASCII bytes: ASCII is the same in both encodings,
-//! so only they tell them apart. They are usually in the first window read; an export whose
-//! first rows hold no Chinese text has them further in, and a regular file is then scanned
-//! up to them with a second handle ([`open_raw_file`]).
+//! so only they tell them apart. The source reader decides as the file streams
+//! ([`Decoded`]): the ASCII before those bytes passes through as it is, and the window that
+//! begins with them decides, wherever in the file they are, so a file is read once whatever
+//! its size. `credgate screen` opens its input with [`open_raw_file`] instead, which must
+//! know the encoding up front: when a file's first window is ASCII, it scans the file up to
+//! them with a second handle.
 
 use std::fmt;
 use std::fs::File;
@@ -148,6 +151,141 @@ pub fn sniff_file_from(path: &Path, from: u64) -> io::Result<Detected> {
     }
 }
 
+/// A source file's text as UTF-8, read once, its encoding decided as it streams.
+///
+/// A declared encoding applies from the first byte. With [`Encoding::Auto`] the bytes pass
+/// through unchanged while they are ASCII, which reads the same in both encodings (so an
+/// ASCII prefix says nothing). At the first non-ASCII byte the reader holds back the window
+/// of up to [`SNIFF_LEN`] bytes that begins with it, decides with [`sniff`], and from there
+/// passes the bytes on (UTF-8; the CSV reader validates them) or decodes them (GB18030).
+/// Everything before that byte being ASCII, the byte begins a character in either encoding,
+/// so the decoder starts on a character. A file without a non-ASCII byte is UTF-8.
+///
+/// It holds at most that one window beyond the caller's buffer and never reads the file a
+/// second time: the bytes from `inner` are read once, in order (the digest of a
+/// [`HashingReader`] below it is that of the file).
+pub struct Decoded<R> {
+    stage: Stage<R>,
+    /// The bytes passed through before the encoding was decided, and the line feeds among
+    /// them: where a GB18030 decoder that starts there stands in the file, for the line and
+    /// the offset its errors name.
+    ascii_bytes: u64,
+    ascii_lines: u64,
+}
+
+enum Stage<R> {
+    /// ASCII so far: read straight from the file.
+    Ascii(R),
+    /// The held-back window, then the rest of the file.
+    Utf8(Raw<R>),
+    Gb18030(Gb18030Reader<Raw<R>>),
+    /// Only while one stage is replaced by the next.
+    Moving,
+}
+
+impl<R: Read> Decoded<R> {
+    /// Reads `inner` in the `requested` encoding, or detects it (`Auto`).
+    pub fn new(inner: R, requested: Encoding) -> Decoded<R> {
+        let replay = |inner| Cursor::new(Vec::new()).chain(inner);
+        let stage = match requested {
+            Encoding::Auto => Stage::Ascii(inner),
+            Encoding::Utf8 => Stage::Utf8(replay(inner)),
+            Encoding::Gb18030 => Stage::Gb18030(Gb18030Reader::new(replay(inner))),
+        };
+        Decoded {
+            stage,
+            ascii_bytes: 0,
+            ascii_lines: 0,
+        }
+    }
+
+    /// The encoding the file is read in: while only ASCII has been read (or the file holds
+    /// nothing else), UTF-8, which reads ASCII the same.
+    pub fn detected(&self) -> Detected {
+        match self.stage {
+            Stage::Gb18030(_) => Detected::Gb18030,
+            _ => Detected::Utf8,
+        }
+    }
+
+    /// The reader the bytes came from.
+    pub fn into_inner(self) -> R {
+        match self.stage {
+            Stage::Ascii(inner) => inner,
+            Stage::Utf8(raw) => raw.into_inner().1,
+            Stage::Gb18030(gb) => gb.into_inner().into_inner().1,
+            Stage::Moving => unreachable!("a stage is always put back"),
+        }
+    }
+
+    /// The ASCII stage's read: `out[..n]` was just read from the file and holds a non-ASCII
+    /// byte at `first`. The bytes from there on, with enough more of the file to fill the
+    /// window, decide the encoding; they are held back and read again through the stage
+    /// decided.
+    fn decide(&mut self, out: &[u8], first: usize) -> io::Result<()> {
+        let Stage::Ascii(mut inner) = std::mem::replace(&mut self.stage, Stage::Moving) else {
+            unreachable!("deciding happens once, in the ASCII stage");
+        };
+        let mut window = Vec::with_capacity(SNIFF_LEN.max(out.len() - first));
+        window.extend_from_slice(&out[first..]);
+        if window.len() < SNIFF_LEN {
+            let held = window.len();
+            window.resize(SNIFF_LEN, 0);
+            match fill(&mut inner, &mut window[held..]) {
+                Ok(got) => window.truncate(held + got),
+                Err(e) => {
+                    // The error ends the file's reading; the stage is put back all the same.
+                    self.stage = Stage::Ascii(inner);
+                    return Err(e);
+                }
+            }
+        }
+        let detected = sniff(&window[..window.len().min(SNIFF_LEN)]);
+        self.pass_ascii(&out[..first]);
+        let raw = Cursor::new(window).chain(inner);
+        self.stage = match detected {
+            Detected::Utf8 => Stage::Utf8(raw),
+            Detected::Gb18030 => Stage::Gb18030(Gb18030Reader::starting_at(
+                raw,
+                self.ascii_bytes,
+                self.ascii_lines,
+            )),
+        };
+        Ok(())
+    }
+
+    fn pass_ascii(&mut self, ascii: &[u8]) {
+        self.ascii_bytes += ascii.len() as u64;
+        self.ascii_lines += ascii.iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        match &mut self.stage {
+            Stage::Utf8(raw) => raw.read(out),
+            Stage::Gb18030(gb) => gb.read(out),
+            Stage::Ascii(inner) => {
+                let n = inner.read(out)?;
+                // `is_ascii` looks at a word at a time; most reads are all ASCII or the
+                // first one, which decides.
+                if out[..n].is_ascii() {
+                    self.pass_ascii(&out[..n]);
+                    return Ok(n);
+                }
+                let first = out[..n].iter().position(|b| !b.is_ascii()).unwrap_or(0);
+                self.decide(&out[..n], first)?;
+                if first > 0 {
+                    // The ASCII before it is the caller's already.
+                    return Ok(first);
+                }
+                self.read(out)
+            }
+            Stage::Moving => unreachable!("a stage is always put back"),
+        }
+    }
+}
+
 /// Reads into `buf` until it is full or the stream ends; returns the bytes read.
 fn fill<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -173,8 +311,8 @@ pub type Raw<R> = io::Chain<Cursor<Vec<u8>>, R>;
 /// ASCII is therefore read as UTF-8, and a GB18030 one fails at its first Chinese text;
 /// a regular file goes through [`open_raw_file`], which looks further.
 ///
-/// The source reader passes a [`HashingReader`] (it needs the digest); `credgate screen`
-/// passes the bare file, since a supplier list needs no digest and hashing costs time.
+/// `credgate screen` passes the bare file, since a supplier list needs no digest and
+/// hashing costs time. (The source reader streams through [`Decoded`] instead.)
 pub fn open_raw<R: Read>(raw: R, requested: Encoding) -> io::Result<(Detected, Raw<R>)> {
     open(raw, requested, None)
 }
@@ -291,6 +429,16 @@ impl<R: Read> Gb18030Reader<R> {
             spill_start: 0,
             spill_end: 0,
         }
+    }
+
+    /// A reader whose input begins `offset` bytes and `lines` line feeds into the file,
+    /// after which the decoder starts on a character (the bytes before were ASCII): its
+    /// errors then name the file's line and offset.
+    fn starting_at(inner: R, offset: u64, lines: u64) -> Self {
+        let mut r = Gb18030Reader::new(inner);
+        r.consumed = offset;
+        r.newlines = lines;
+        r
     }
 
     pub fn into_inner(self) -> R {
@@ -475,6 +623,85 @@ mod tests {
         assert_eq!(got, Detected::Utf8);
         let (got, _) = open_raw(Cursor::new(bytes), Encoding::Auto).unwrap();
         assert_eq!(got, Detected::Utf8);
+    }
+
+    /// Reads `r` to the end in reads of `step` bytes.
+    fn read_in_steps(mut r: impl Read, step: usize) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut chunk = vec![0u8; step];
+        loop {
+            match r.read(&mut chunk)? {
+                0 => return Ok(out),
+                n => out.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// The streaming decoder decides as [`sniff_file_from`] does, from a file's first
+    /// non-ASCII bytes wherever they are, in reads of any size, and reads each byte of the
+    /// file once.
+    #[test]
+    fn decoded_decides_at_the_first_non_ascii_byte_and_reads_once() {
+        let text = "甲,乙\n";
+        let cases: [(&str, Vec<u8>, Detected); 5] = [
+            ("ascii", ascii(3 * SNIFF_LEN + 5), Detected::Utf8),
+            (
+                "gb18030 late",
+                [ascii(2 * SNIFF_LEN - 1), gb(text)].concat(),
+                Detected::Gb18030,
+            ),
+            (
+                "utf-8 late",
+                [ascii(SNIFF_LEN), text.as_bytes().to_vec()].concat(),
+                Detected::Utf8,
+            ),
+            ("gb18030 first", gb(text), Detected::Gb18030),
+            (
+                "utf-8 with a BOM",
+                [UTF8_BOM, text.as_bytes()].concat(),
+                Detected::Utf8,
+            ),
+        ];
+        for (what, bytes, want) in cases {
+            let decoded_text = match want {
+                Detected::Utf8 => bytes.clone(),
+                Detected::Gb18030 => {
+                    let (t, _, bad) = GB18030.decode(&bytes);
+                    assert!(!bad);
+                    t.into_owned().into_bytes()
+                }
+            };
+            for step in [1, 3, 4096, 3 * SNIFF_LEN] {
+                let mut d = Decoded::new(HashingReader::new(Cursor::new(&bytes)), Encoding::Auto);
+                let out = read_in_steps(&mut d, step).unwrap();
+                assert_eq!(d.detected(), want, "{what}, reads of {step}");
+                assert_eq!(out, decoded_text, "{what}, reads of {step}");
+                let (n, _) = d.into_inner().finish();
+                assert_eq!(n, bytes.len() as u64, "{what}: every byte read once");
+            }
+        }
+        // A declared encoding applies from the first byte.
+        let d = Decoded::new(Cursor::new(b"abc"), Encoding::Gb18030);
+        assert_eq!(d.detected(), Detected::Gb18030);
+    }
+
+    /// A GB18030 decoder that starts after an ASCII prefix names the file's line and offset
+    /// in its errors, not its own.
+    #[test]
+    fn a_late_gb18030_decoder_names_the_files_line_and_offset() {
+        let prefix = ascii(2 * SNIFF_LEN + 3);
+        let lines = prefix.iter().filter(|&&b| b == b'\n').count() as u64;
+        let mut bytes = [prefix, gb("北京\n")].concat();
+        let bad_at = bytes.len() + 1;
+        bytes.extend_from_slice(b"x\xFF\n");
+        let mut d = Decoded::new(Cursor::new(bytes), Encoding::Auto);
+        let err = read_in_steps(&mut d, 4096).unwrap_err();
+        let m = err
+            .get_ref()
+            .unwrap()
+            .downcast_ref::<MalformedInput>()
+            .unwrap();
+        assert_eq!((m.line, m.offset), (lines + 2, bad_at as u64));
     }
 
     #[test]

@@ -48,8 +48,8 @@ use crate::date::Day;
 use crate::model::{Outcome, RepairAction, Role, SubjectType};
 
 pub use decode::{
-    open_raw, open_raw_file, sniff, sniff_file_from, Detected, EncodingFrom, Gb18030Reader,
-    MalformedInput, Raw, SNIFF_LEN,
+    open_raw, open_raw_file, sniff, sniff_file_from, Decoded, Detected, EncodingFrom,
+    Gb18030Reader, MalformedInput, Raw, SNIFF_LEN,
 };
 pub use error::SourceError;
 pub use header::{FileKind, LINK_COLUMNS, LIST_COLUMNS, OBJECTION_COLUMNS, REPAIR_COLUMNS};
@@ -64,7 +64,7 @@ use records::{Record, RecordError, RecordReader};
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub enum Encoding {
     /// Per file: UTF-8 (with or without BOM) when the file's first non-ASCII bytes are valid
-    /// UTF-8 (or it has none), else GB18030. See [`open_raw_file`].
+    /// UTF-8 (or it has none), else GB18030, decided as the file streams. See [`Decoded`].
     #[default]
     Auto,
     Utf8,
@@ -369,54 +369,47 @@ pub(crate) fn read_file_records(
         err,
     };
     let file = File::open(&path).map_err(io_err)?;
-    let (detected, raw) =
-        open_raw_file(&path, HashingReader::new(file), encoding).map_err(io_err)?;
+    // Decided as the file streams, at its first non-ASCII byte: the file is read once.
+    let text = Decoded::new(HashingReader::new(file), encoding);
     let mut file = SourceFile {
         path: rel,
         sha256: String::new(),
         bytes: 0,
         rows: 0,
         rejected: 0,
-        encoding: detected.name(),
+        encoding: text.detected().name(),
         encoding_from: match encoding {
             Encoding::Auto => EncodingFrom::Detected,
             Encoding::Utf8 | Encoding::Gb18030 => EncodingFrom::Declared,
         },
     };
-    let hashing = match detected {
-        Detected::Utf8 => {
-            read_rows(raw, kind, &mut file, &path, visit)?
-                .into_inner()
-                .1
-        }
-        Detected::Gb18030 => {
-            let r = Gb18030Reader::new(raw);
-            read_rows(r, kind, &mut file, &path, visit)?
-                .into_inner()
-                .into_inner()
-                .1
-        }
-    };
-    (file.bytes, file.sha256) = hashing.finish();
+    let text = read_rows(text, kind, &mut file, &path, visit)?;
+    file.encoding = text.detected().name();
+    (file.bytes, file.sha256) = text.into_inner().finish();
     Ok(file)
 }
 
 /// Reads the header and hands every data row of one decoded stream to `visit`; returns the
-/// stream so the caller can take the digest from the bottom of it.
+/// stream so the caller can take the encoding and the digest from it.
 fn read_rows<R: Read>(
-    stream: R,
+    stream: Decoded<R>,
     kind: FileKind,
     file: &mut SourceFile,
     path: &Path,
     visit: &mut dyn FnMut(&ColumnMap, &Record<'_>) -> bool,
-) -> Result<R, SourceError> {
+) -> Result<Decoded<R>, SourceError> {
     let mut reader = RecordReader::new(stream);
     let mut columns: Option<ColumnMap> = None;
     loop {
         let rec = match reader.next_record() {
             Ok(Some(rec)) => rec,
             Ok(None) => break,
-            Err(e) => return Err(record_error(e, file, path)),
+            Err(e) => {
+                // What the file is read as is known by now: bytes that are wrong in an
+                // encoding come after those that decided it.
+                file.encoding = reader.get_ref().detected().name();
+                return Err(record_error(e, file, path));
+            }
         };
         if is_blank(&rec) {
             continue;

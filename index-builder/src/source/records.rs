@@ -125,6 +125,11 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// The stream the records are read from.
+    pub fn get_ref(&self) -> &R {
+        self.input.get_ref()
+    }
+
     pub fn into_inner(self) -> R {
         self.input.into_inner()
     }
