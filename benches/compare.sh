@@ -305,8 +305,8 @@ awk '{ print "/v1/check?id=" $1 "&scenario=procurement" }' "$WORK/ids.txt" > "$W
 SECS=${DURATION%s}
 echo "== fixed rate $HALF req/s for $SECS s (load $(load))"
 HALF_LOAD=$(load)
-read -r _ _ HC_ACH HC_P50 HC_P90 HC_P99 HC_P999 HC_MAX HC_ERR _ < <("$BIN/examples/rate_load" "$CG" "$WORK/check.paths" "$HALF" "$SECS" 16)
-read -r _ _ HH_ACH HH_P50 HH_P90 HH_P99 HH_P999 HH_MAX HH_ERR _ < <("$BIN/examples/rate_load" "$HELLO" "$WORK/check.paths" "$HALF" "$SECS" 16)
+read -r _ _ HC_ACH HC_P50 HC_P90 HC_P99 HC_P999 HC_MAX HC_ERR _ HC_S50 HC_S99 < <("$BIN/examples/rate_load" "$CG" "$WORK/check.paths" "$HALF" "$SECS" 16)
+read -r _ _ HH_ACH HH_P50 HH_P90 HH_P99 HH_P999 HH_MAX HH_ERR _ HH_S50 HH_S99 < <("$BIN/examples/rate_load" "$HELLO" "$WORK/check.paths" "$HALF" "$SECS" 16)
 echo "   credgate p99 $HC_P99 ms, hello p99 $HH_P99 ms"
 CG_RSS=$(awk '/^VmRSS/ { print $2 }' "/proc/$CGPID/status")
 CG_HWM=$(awk '/^VmHWM/ { print $2 }' "/proc/$CGPID/status")
@@ -499,10 +499,12 @@ echo "### Latency at half of peak (fixed rate, open loop)"
 echo
 echo "\`rate_load ADDR PATHS $HALF $SECS 16\`: $HALF req/s (half of credgate's median wrk figure) for $SECS s over 16 connections, each latency counted from the moment its request was scheduled (benches/support/rate_load.rs); load average at the start $HALF_LOAD."
 echo
-echo "| target | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors |"
-echo "|---|---|---|---|---|---|---|---|"
-echo "| credgate GET /v1/check | $HC_ACH | $HC_P50 | $HC_P90 | $HC_P99 | $HC_P999 | $HC_MAX | $HC_ERR |"
-echo "| hyper hello, the same requests | $HH_ACH | $HH_P50 | $HH_P90 | $HH_P99 | $HH_P999 | $HH_MAX | $HH_ERR |"
+echo "| target | achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | response p50 ms | response p99 ms |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| credgate GET /v1/check | $HC_ACH | $HC_P50 | $HC_P90 | $HC_P99 | $HC_P999 | $HC_MAX | $HC_ERR | $HC_S50 | $HC_S99 |"
+echo "| hyper hello, the same requests | $HH_ACH | $HH_P50 | $HH_P90 | $HH_P99 | $HH_P999 | $HH_MAX | $HH_ERR | $HH_S50 | $HH_S99 |"
+echo
+echo "p50 … max count from each request's scheduled time (the target's measure); the response columns from its write to its response's end, the server's part without the queueing behind earlier requests on the same connection."
 echo
 echo "## Batch: the same $NBATCH ids"
 echo

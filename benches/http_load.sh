@@ -166,6 +166,7 @@ echo "errors: non-2xx answers or socket errors wrk saw from credgate (all ids ar
 half=$(printf '%s\n' "${all_cg[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%d", v[int((NR + 1) / 2)] / 2 }')
 awk '{ print "/v1/check?id=" $1 "&scenario=procurement" }' "$IDS" > "$DATA/check.paths"
 echo "fixed rate $half req/s (half of credgate's median) for ${DURATION%s} s, 16 connections, load $(cut -d' ' -f1-3 /proc/loadavg):"
-echo "target   offered achieved p50_ms p90_ms p99_ms p999_ms max_ms errors sent"
+echo "target   offered achieved p50_ms p90_ms p99_ms p999_ms max_ms errors sent svc_p50_ms svc_p99_ms"
+echo "(p50..max from each request's scheduled time, the target's measure; svc_: from its write to its response, the server's part)"
 printf 'credgate '; "$BIN/examples/rate_load" "$CG_ADDR" "$DATA/check.paths" "$half" "${DURATION%s}" 16 | cut -d' ' -f2-
 printf 'hello    '; "$BIN/examples/rate_load" "$HELLO_ADDR" "$DATA/check.paths" "$half" "${DURATION%s}" 16 | cut -d' ' -f2-
