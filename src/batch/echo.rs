@@ -244,9 +244,12 @@ impl RowWriter {
         out.extend_from_slice(b"{\"row\":");
         crate::engine::json::decimal(out, row);
         out.extend_from_slice(b",\"input\":");
-        json_str(out, &self.shown(input, &answer));
+        let shown = self.shown(input, &answer);
+        let at = out.len();
+        json_str(out, &shown);
+        let escaped = (&*shown, at..out.len());
         out.push(b',');
-        answer.write_json_fields(out);
+        answer.write_json_fields_after(out, Some(escaped));
         out.extend_from_slice(b",\"columns\":");
         self.write_columns(out, echoed);
         out.extend_from_slice(b"}\n");
@@ -541,5 +544,46 @@ mod tests {
              \"名称 Ünï 🙂\":\"\":\"410102********0211\":\"法人 410102 ******** 0211\":\
              \"410102********0211\":\"91410184MAUN17PB6B\":"
         );
+    }
+
+    /// A row's `id` that is the text of its `input` is copied from the `input` just written
+    /// instead of escaped again: the line is what serde writes of the row either way, the
+    /// same text or not, plain or needing escapes.
+    #[test]
+    fn an_id_like_the_input_is_written_as_serde_writes_it() {
+        let decided = |id: &str| ScreenResult {
+            id: Some(id.into()),
+            id_type: Some("uscc"),
+            decision: Some(crate::engine::Outcome::Deny),
+            heightened: false,
+            nonconforming: false,
+            lists: vec!["court_defaulter".into()],
+            measures: Vec::new(),
+            error: None,
+        };
+        for (input, id) in [
+            ("914101027110665834", "914101027110665834"),
+            ("9141 0102 7110 6658 34", "914101027110665834"),
+            ("a\"b\\c\u{1}", "a\"b\\c\u{1}"),
+            ("a\"b", "a\"c"),
+            ("", ""),
+        ] {
+            for mask in [true, false] {
+                let w = RowWriter {
+                    csv: false,
+                    mask,
+                    width: 1,
+                };
+                let r = decided(id);
+                let line = write(w, input, &r, &Echoed::Raw);
+                let fields = serde_json::to_string(&r).unwrap();
+                let want = format!(
+                    "{{\"row\":7,\"input\":{},{},\"columns\":{{}}}}\n",
+                    serde_json::to_string(&w.shown(input, &Answer::of_result(&r))).unwrap(),
+                    &fields[1..fields.len() - 1]
+                );
+                assert_eq!(line, want, "{input:?} {id:?}");
+            }
+        }
     }
 }

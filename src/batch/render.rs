@@ -8,6 +8,8 @@
 //! `null`s, serde_json's string escaping, the csv crate's quoting); the tests below compare
 //! the two.
 
+use std::ops::Range;
+
 use credgate_index::ids::Id;
 
 use crate::engine::screen::{ScreenError, ScreenResult};
@@ -133,10 +135,28 @@ impl<'a> Answer<'a> {
     /// `"id":…,"id_type":…,"decision":…,"heightened":…,"nonconforming":…,"lists":[…],
     /// "measures":[…],"error":…` — a [`ScreenResult`]'s fields, without braces.
     pub fn write_json_fields(&self, out: &mut Vec<u8>) {
+        self.write_json_fields_after(out, None);
+    }
+
+    /// [`Answer::write_json_fields`] after a JSON string that `out[escaped.1]` holds, written
+    /// of the text `escaped.0` (a row's `input`): an `id` that is the same text, as it is for
+    /// most rows, is copied from there instead of escaped a second time.
+    pub fn write_json_fields_after(
+        &self,
+        out: &mut Vec<u8>,
+        escaped: Option<(&str, Range<usize>)>,
+    ) {
         out.extend_from_slice(b"\"id\":");
-        json_opt_str(out, self.id);
+        match (self.id, escaped) {
+            (Some(id), Some((text, at))) if id == text => out.extend_from_within(at),
+            _ => json_opt_str(out, self.id),
+        }
         out.extend_from_slice(b",\"id_type\":");
-        json_opt_str(out, self.id_type);
+        match self.id_type {
+            // A word of the vocabulary (`uscc`, `ric`): nothing to escape.
+            Some(t) => word(out, t),
+            None => out.extend_from_slice(b"null"),
+        }
         out.extend_from_slice(b",\"decision\":");
         match self.decision {
             // A word of the vocabulary: nothing to escape.
