@@ -467,3 +467,58 @@ fn a_row_that_is_not_utf8_is_an_invalid_row_every_way() {
     assert_eq!(rows[0]["error"]["code"], "invalid_row", "{rows:?}");
     assert_eq!(rows[1]["decision"], "deny", "{rows:?}");
 }
+
+/// Column names are the caller's text, echoed as NDJSON keys and CSV header cells on every
+/// path: quotes, backslashes, control characters, non-ASCII text, an empty name and names
+/// that hold a person's number (masked like any echoed text, unless `--full-ids`) give the
+/// bytes below, offline, through the server and from `/v1/screen` alike. The writer prepares
+/// each name once per batch; these are the bytes it wrote when it did so on every row.
+#[test]
+fn awkward_column_names_are_echoed_byte_for_byte() {
+    let e = env();
+    let list = "id,\"quo\"\"te\",back\\slash,\"tab\tctl\u{1}del\u{7f}\",\"line\nbreak\",\
+                名称 Ünï 🙂,410102196804120211,法人 410102 19680412 0211,,\
+                ４１０１０２１９６８０４１２０２１１,91410184MAUN17PB6B\n\
+                914101027110665834,\"a\"\"b\",c\\d,\"x\ty\",\"l\nm\",恒达,\
+                410102196804120211,note,,w,z\n\
+                91410184MAUN17PB6X,1,2\n\
+                410102196804120211,1,2,3,4,5,6,7,8,9,10,extra,410102196804120211\n";
+    let rows = e.every_way("awkward.csv", list.as_bytes());
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    let path = e.dir.path().join("awkward.csv");
+    let ndjson = e.cli(&path, false, "ndjson", &[]).stdout;
+    assert_eq!(ndjson, AWKWARD_NDJSON, "{ndjson}");
+    let csv = e.cli(&path, false, "csv", &[]).stdout;
+    assert_eq!(csv, AWKWARD_CSV, "{csv}");
+    let full = e.cli(&path, false, "ndjson", &["--full-ids"]).stdout;
+    assert_eq!(full, AWKWARD_NDJSON_FULL, "{full}");
+    let full = e.cli(&path, false, "csv", &["--full-ids"]).stdout;
+    assert_eq!(full, AWKWARD_CSV_FULL, "{full}");
+}
+
+const AWKWARD_NDJSON: &str = concat!(
+    "{\"row\":1,\"input\":\"914101027110665834\",\"id\":\"914101027110665834\",\"id_type\":\"uscc\",\"decision\":\"deny\",\"heightened\":false,\"nonconforming\":false,\"lists\":[\"court_defaulter\"],\"measures\":[\"procurement.black.restrict\"],\"error\":null,\"columns\":{\"quo\\\"te\":\"a\\\"b\",\"back\\\\slash\":\"c\\\\d\",\"tab\\tctl\\u0001del\u{7f}\":\"x\\ty\",\"line\\nbreak\":\"l\\nm\",\"名称 Ünï 🙂\":\"恒达\",\"410102********0211\":\"410102********0211\",\"法人 410102 ******** 0211\":\"note\",\"\":\"\",\"410102********0211\":\"w\",\"91410184MAUN17PB6B\":\"z\"}}\n",
+    "{\"row\":2,\"input\":\"91410184MAUN17PB6X\",\"id\":null,\"id_type\":null,\"decision\":null,\"heightened\":false,\"nonconforming\":false,\"lists\":[],\"measures\":[],\"error\":{\"code\":\"invalid_id\",\"message\":\"invalid USCC: well formed but fails the MOD 31 check: position 18 should be 'B', found 'X' (a nonconforming pilot-area code is accepted only in lenient mode)\",\"expected_check\":\"B\"},\"columns\":{\"quo\\\"te\":\"1\",\"back\\\\slash\":\"2\"}}\n",
+    "{\"row\":3,\"input\":\"410102********0211\",\"id\":\"410102********0211\",\"id_type\":\"ric\",\"decision\":\"clear\",\"heightened\":false,\"nonconforming\":false,\"lists\":[\"court_defaulter\"],\"measures\":[],\"error\":null,\"columns\":{\"quo\\\"te\":\"1\",\"back\\\\slash\":\"2\",\"tab\\tctl\\u0001del\u{7f}\":\"3\",\"line\\nbreak\":\"4\",\"名称 Ünï 🙂\":\"5\",\"410102********0211\":\"6\",\"法人 410102 ******** 0211\":\"7\",\"\":\"8\",\"410102********0211\":\"9\",\"91410184MAUN17PB6B\":\"10\",\"column12\":\"extra\",\"column13\":\"410102********0211\"}}\n",
+);
+const AWKWARD_CSV: &str = concat!(
+    "row,id,\"quo\"\"te\",back\\slash,tab\tctl\u{1}del\u{7f},\"line\n",
+    "break\",名称 Ünï 🙂,410102********0211,法人 410102 ******** 0211,,410102********0211,91410184MAUN17PB6B,decision,heightened,nonconforming,lists,measures,error\n",
+    "1,914101027110665834,\"a\"\"b\",c\\d,x\ty,\"l\n",
+    "m\",恒达,410102********0211,note,,w,z,deny,false,false,court_defaulter,procurement.black.restrict,\n",
+    "2,91410184MAUN17PB6X,1,2,,,,,,,,,,false,false,,,\"invalid_id: invalid USCC: well formed but fails the MOD 31 check: position 18 should be 'B', found 'X' (a nonconforming pilot-area code is accepted only in lenient mode)\"\n",
+    "3,410102********0211,1,2,3,4,5,6,7,8,9,10,clear,false,false,court_defaulter,,\n",
+);
+const AWKWARD_NDJSON_FULL: &str = concat!(
+    "{\"row\":1,\"input\":\"914101027110665834\",\"id\":\"914101027110665834\",\"id_type\":\"uscc\",\"decision\":\"deny\",\"heightened\":false,\"nonconforming\":false,\"lists\":[\"court_defaulter\"],\"measures\":[\"procurement.black.restrict\"],\"error\":null,\"columns\":{\"quo\\\"te\":\"a\\\"b\",\"back\\\\slash\":\"c\\\\d\",\"tab\\tctl\\u0001del\u{7f}\":\"x\\ty\",\"line\\nbreak\":\"l\\nm\",\"名称 Ünï 🙂\":\"恒达\",\"410102196804120211\":\"410102196804120211\",\"法人 410102 19680412 0211\":\"note\",\"\":\"\",\"４１０１０２１９６８０４１２０２１１\":\"w\",\"91410184MAUN17PB6B\":\"z\"}}\n",
+    "{\"row\":2,\"input\":\"91410184MAUN17PB6X\",\"id\":null,\"id_type\":null,\"decision\":null,\"heightened\":false,\"nonconforming\":false,\"lists\":[],\"measures\":[],\"error\":{\"code\":\"invalid_id\",\"message\":\"invalid USCC: well formed but fails the MOD 31 check: position 18 should be 'B', found 'X' (a nonconforming pilot-area code is accepted only in lenient mode)\",\"expected_check\":\"B\"},\"columns\":{\"quo\\\"te\":\"1\",\"back\\\\slash\":\"2\"}}\n",
+    "{\"row\":3,\"input\":\"410102196804120211\",\"id\":\"410102196804120211\",\"id_type\":\"ric\",\"decision\":\"clear\",\"heightened\":false,\"nonconforming\":false,\"lists\":[\"court_defaulter\"],\"measures\":[],\"error\":null,\"columns\":{\"quo\\\"te\":\"1\",\"back\\\\slash\":\"2\",\"tab\\tctl\\u0001del\u{7f}\":\"3\",\"line\\nbreak\":\"4\",\"名称 Ünï 🙂\":\"5\",\"410102196804120211\":\"6\",\"法人 410102 19680412 0211\":\"7\",\"\":\"8\",\"４１０１０２１９６８０４１２０２１１\":\"9\",\"91410184MAUN17PB6B\":\"10\",\"column12\":\"extra\",\"column13\":\"410102196804120211\"}}\n",
+);
+const AWKWARD_CSV_FULL: &str = concat!(
+    "row,id,\"quo\"\"te\",back\\slash,tab\tctl\u{1}del\u{7f},\"line\n",
+    "break\",名称 Ünï 🙂,410102196804120211,法人 410102 19680412 0211,,４１０１０２１９６８０４１２０２１１,91410184MAUN17PB6B,decision,heightened,nonconforming,lists,measures,error\n",
+    "1,914101027110665834,\"a\"\"b\",c\\d,x\ty,\"l\n",
+    "m\",恒达,410102196804120211,note,,w,z,deny,false,false,court_defaulter,procurement.black.restrict,\n",
+    "2,91410184MAUN17PB6X,1,2,,,,,,,,,,false,false,,,\"invalid_id: invalid USCC: well formed but fails the MOD 31 check: position 18 should be 'B', found 'X' (a nonconforming pilot-area code is accepted only in lenient mode)\"\n",
+    "3,410102196804120211,1,2,3,4,5,6,7,8,9,10,clear,false,false,court_defaulter,,\n",
+);

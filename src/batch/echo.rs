@@ -63,10 +63,10 @@ impl Cells for ChunkRow<'_> {
 
 /// What a row echoes besides its result.
 pub enum Echoed<'a> {
-    /// A CSV or worksheet row: its cells, named by `names` (cells past them `columnN`), the
-    /// identifier in cell `id_col` (which a short row lacks).
+    /// A CSV or worksheet row: its cells, named by `keys` (the batch's column names; cells
+    /// past them `columnN`), the identifier in cell `id_col` (which a short row lacks).
     Cells {
-        names: &'a [String],
+        keys: &'a ColumnKeys,
         cells: &'a dyn Cells,
         id_col: usize,
     },
@@ -75,6 +75,32 @@ pub enum Echoed<'a> {
     Raw,
     /// An NDJSON or JSON array row: the other fields of its object, if it is one.
     Json(Option<&'a Map<String, Value>>),
+}
+
+/// The keys of a batch's NDJSON `columns` objects: every column name as echoed (masked
+/// unless the batch shows people's numbers in full), written as a JSON string and its `:`.
+/// The names are the same on every row of a batch, so they are masked and escaped once, when
+/// the batch starts ([`RowWriter::column_keys`]), and each row copies their bytes: done on
+/// every row, that work was a visible share of the user time of
+/// `credgate screen --format ndjson`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ColumnKeys {
+    /// `"name":` of every column, one after the other.
+    bytes: Vec<u8>,
+    /// Where each column's key ends in `bytes`.
+    ends: Vec<usize>,
+    /// Whether the names were masked: the writer that copies them must mask what it echoes
+    /// too.
+    masked: bool,
+}
+
+impl ColumnKeys {
+    /// The key of column `i` (`"name":`), `None` past the named columns.
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.bytes[start..end])
+    }
 }
 
 /// How rows are written: the same for every row of a batch.
@@ -122,6 +148,23 @@ impl RowWriter {
                 ..e.clone()
             }),
         })
+    }
+
+    /// The keys of the `columns` objects of a batch whose columns are called `names`, as
+    /// this writer echoes them: to be made once per batch and handed to every row's
+    /// [`Echoed::Cells`].
+    pub fn column_keys(&self, names: &[String]) -> ColumnKeys {
+        let mut keys = ColumnKeys {
+            bytes: Vec::with_capacity(names.iter().map(|n| n.len() + 3).sum()),
+            ends: Vec::with_capacity(names.len()),
+            masked: self.mask,
+        };
+        for n in names {
+            json_str(&mut keys.bytes, &self.echo(n));
+            keys.bytes.push(b':');
+            keys.ends.push(keys.bytes.len());
+        }
+        keys
     }
 
     /// The header line of a CSV answer: `row`, `names` (masked like every echo), the result
@@ -201,9 +244,12 @@ impl RowWriter {
         out.extend_from_slice(b"{\"row\":");
         crate::engine::json::decimal(out, row);
         out.extend_from_slice(b",\"input\":");
-        json_str(out, &self.shown(input, &answer));
+        let shown = self.shown(input, &answer);
+        let at = out.len();
+        json_str(out, &shown);
+        let escaped = (&*shown, at..out.len());
         out.push(b',');
-        answer.write_json_fields(out);
+        answer.write_json_fields_after(out, Some(escaped));
         out.extend_from_slice(b",\"columns\":");
         self.write_columns(out, echoed);
         out.extend_from_slice(b"}\n");
@@ -214,27 +260,34 @@ impl RowWriter {
     fn write_columns(&self, out: &mut Vec<u8>, echoed: &Echoed<'_>) {
         out.push(b'{');
         let mut first = true;
-        let mut key = |out: &mut Vec<u8>, k: &str| {
+        let mut comma = |out: &mut Vec<u8>| {
             if !first {
                 out.push(b',');
             }
             first = false;
+        };
+        let key = |out: &mut Vec<u8>, k: &str| {
             json_str(out, &self.echo(k));
             out.push(b':');
         };
         match echoed {
             Echoed::Raw | Echoed::Json(None) => {}
             Echoed::Cells {
-                names,
+                keys,
                 cells,
                 id_col,
             } => {
+                debug_assert!(
+                    keys.ends.is_empty() || keys.masked == self.mask,
+                    "keys made by a writer that masks otherwise"
+                );
                 for i in 0..cells.count() {
                     if i == *id_col {
                         continue;
                     }
-                    match names.get(i) {
-                        Some(n) => key(out, n),
+                    comma(out);
+                    match keys.get(i) {
+                        Some(k) => out.extend_from_slice(k),
                         None => key(out, &format!("column{}", i + 1)),
                     }
                     json_str(out, &self.echo(cells.cell(i)));
@@ -242,6 +295,7 @@ impl RowWriter {
             }
             Echoed::Json(Some(map)) => {
                 for (k, v) in map.iter().filter(|(k, _)| k.as_str() != "id") {
+                    comma(out);
                     key(out, k);
                     json_value(out, v, self.mask);
                 }
@@ -333,16 +387,17 @@ mod tests {
     fn csv_lines_pad_short_rows_and_mask_what_they_echo() {
         let names = ["id".to_string(), "rep".to_string(), "note".to_string()];
         let cells = vec!["4101021968041202", PERSON];
-        let echoed = Echoed::Cells {
-            names: &names,
-            cells: &cells,
-            id_col: 0,
-        };
         let r = invalid(&format!("bad: {PERSON}"));
         let w = RowWriter {
             csv: true,
             mask: true,
             width: 3,
+        };
+        let keys = w.column_keys(&names);
+        let echoed = Echoed::Cells {
+            keys: &keys,
+            cells: &cells,
+            id_col: 0,
         };
         assert_eq!(
             write(w, cells[0], &r, &echoed),
@@ -364,15 +419,16 @@ mod tests {
     fn ndjson_rows_echo_the_other_cells_by_name() {
         let names = ["name".to_string(), "id".to_string()];
         let cells = vec!["恒达", "x", PERSON];
-        let echoed = Echoed::Cells {
-            names: &names,
-            cells: &cells,
-            id_col: 1,
-        };
         let w = RowWriter {
             csv: false,
             mask: true,
             width: 2,
+        };
+        let keys = w.column_keys(&names);
+        let echoed = Echoed::Cells {
+            keys: &keys,
+            cells: &cells,
+            id_col: 1,
         };
         let line = write(w, "x", &invalid("too short"), &echoed);
         let v: Value = serde_json::from_str(&line).unwrap();
@@ -387,5 +443,147 @@ mod tests {
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["input"], "410102********0211");
         assert_eq!(v["columns"], serde_json::json!({}));
+    }
+
+    /// The `columns` object as the writer wrote it when it masked and escaped every column
+    /// name on every row.
+    fn columns_per_row(w: RowWriter, names: &[String], cells: &[String], id_col: usize) -> String {
+        let mut out = b"{".to_vec();
+        let mut first = true;
+        for (i, cell) in cells.iter().enumerate() {
+            if i == id_col {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            match names.get(i) {
+                Some(n) => json_str(&mut out, &w.echo(n)),
+                None => json_str(&mut out, &w.echo(&format!("column{}", i + 1))),
+            }
+            out.push(b':');
+            json_str(&mut out, &w.echo(cell));
+        }
+        out.push(b'}');
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The `columns` object of an NDJSON row, cut out of the line.
+    fn columns_of(line: &str) -> &str {
+        let at = line.find(",\"columns\":").unwrap() + ",\"columns\":".len();
+        line[at..].strip_suffix("}\n").unwrap()
+    }
+
+    proptest::proptest! {
+        /// Keys made once per batch give the bytes that masking and escaping every name on
+        /// every row gave: for any names (quotes, backslashes, control characters, non-ASCII,
+        /// people's numbers), rows shorter and longer than the header, masked or not.
+        #[test]
+        fn keys_made_once_write_what_every_row_wrote(
+            names in proptest::collection::vec(
+                "[a-z\"\\\\\\x00-\\x1f\\x7f名称 ]{0,6}|[0-9 ]{14,20}|410102196804120211|４１０１０２１９６８０４１２０２１１",
+                0..5,
+            ),
+            cells in proptest::collection::vec("\\PC{0,4}|410102196804120211", 0..7),
+            id_col in 0usize..4,
+            mask in proptest::bool::ANY,
+        ) {
+            let w = RowWriter { csv: false, mask, width: names.len() };
+            let keys = w.column_keys(&names);
+            let echoed = Echoed::Cells { keys: &keys, cells: &cells, id_col };
+            let line = write(w, "x", &invalid("too short"), &echoed);
+            proptest::prop_assert_eq!(columns_of(&line), columns_per_row(w, &names, &cells, id_col));
+        }
+    }
+
+    #[test]
+    fn awkward_names_are_keys_as_before() {
+        let names: Vec<String> = [
+            "quo\"te",
+            "back\\slash",
+            "tab\tctl\u{1}del\u{7f}",
+            "line\nbreak",
+            "名称 Ünï 🙂",
+            "",
+            PERSON,
+            "法人 410102 19680412 0211",
+            "４１０１０２１９６８０４１２０２１１",
+            "91410184MAUN17PB6B",
+        ]
+        .map(String::from)
+        .to_vec();
+        let cells: Vec<String> = (0..12).map(|i| format!("v{i}")).collect();
+        for mask in [true, false] {
+            let w = RowWriter {
+                csv: false,
+                mask,
+                width: names.len(),
+            };
+            let keys = w.column_keys(&names);
+            let echoed = Echoed::Cells {
+                keys: &keys,
+                cells: &cells,
+                id_col: 0,
+            };
+            let line = write(w, "x", &invalid("too short"), &echoed);
+            assert_eq!(
+                columns_of(&line),
+                columns_per_row(w, &names, &cells, 0),
+                "{line}"
+            );
+        }
+        let w = RowWriter {
+            csv: false,
+            mask: true,
+            width: names.len(),
+        };
+        assert_eq!(
+            String::from_utf8(w.column_keys(&names).bytes).unwrap(),
+            "\"quo\\\"te\":\"back\\\\slash\":\"tab\\tctl\\u0001del\u{7f}\":\"line\\nbreak\":\
+             \"名称 Ünï 🙂\":\"\":\"410102********0211\":\"法人 410102 ******** 0211\":\
+             \"410102********0211\":\"91410184MAUN17PB6B\":"
+        );
+    }
+
+    /// A row's `id` that is the text of its `input` is copied from the `input` just written
+    /// instead of escaped again: the line is what serde writes of the row either way, the
+    /// same text or not, plain or needing escapes.
+    #[test]
+    fn an_id_like_the_input_is_written_as_serde_writes_it() {
+        let decided = |id: &str| ScreenResult {
+            id: Some(id.into()),
+            id_type: Some("uscc"),
+            decision: Some(crate::engine::Outcome::Deny),
+            heightened: false,
+            nonconforming: false,
+            lists: vec!["court_defaulter".into()],
+            measures: Vec::new(),
+            error: None,
+        };
+        for (input, id) in [
+            ("914101027110665834", "914101027110665834"),
+            ("9141 0102 7110 6658 34", "914101027110665834"),
+            ("a\"b\\c\u{1}", "a\"b\\c\u{1}"),
+            ("a\"b", "a\"c"),
+            ("", ""),
+        ] {
+            for mask in [true, false] {
+                let w = RowWriter {
+                    csv: false,
+                    mask,
+                    width: 1,
+                };
+                let r = decided(id);
+                let line = write(w, input, &r, &Echoed::Raw);
+                let fields = serde_json::to_string(&r).unwrap();
+                let want = format!(
+                    "{{\"row\":7,\"input\":{},{},\"columns\":{{}}}}\n",
+                    serde_json::to_string(&w.shown(input, &Answer::of_result(&r))).unwrap(),
+                    &fields[1..fields.len() - 1]
+                );
+                assert_eq!(line, want, "{input:?} {id:?}");
+            }
+        }
     }
 }

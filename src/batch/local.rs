@@ -4,7 +4,7 @@ use credgate_index::date::Day;
 use credgate_index::ids::Mode;
 use credgate_index::model::Scenario;
 
-use super::render::Answer;
+use super::render::{Answer, PlanNames};
 use super::{BatchError, Chunk, Rendered, RowLayout, Screener, Summary};
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::verdict::{ScreenPlan, Verdict};
@@ -122,7 +122,7 @@ impl Screener for Local<'_> {
     fn screen_rendered(
         &mut self,
         chunk: &Chunk,
-        layout: &RowLayout<'_>,
+        layout: &RowLayout,
         out: &mut Rendered,
     ) -> Result<bool, BatchError> {
         if self.sorted {
@@ -139,6 +139,8 @@ impl Screener for Local<'_> {
             self.today,
             self.mode,
         );
+        // The names the rows' verdicts refer to, as JSON strings, made once for the chunk.
+        let names = PlanNames::new(&plan);
         out.parts.resize_with(n.div_ceil(per), Vec::new);
         out.parts.truncate(n.div_ceil(per));
         let write_part = |first: usize, buf: &mut Vec<u8>| -> Summary {
@@ -158,7 +160,7 @@ impl Screener for Local<'_> {
                         // People's numbers masked, as the server shows them to a caller
                         // without `personal_full`, unless `--full-ids`.
                         let shown = id.shown(self.full_ids);
-                        let answer = Answer::of_verdict(&plan, &id, shown.as_str(), &v);
+                        let answer = Answer::of_verdict(&names, &id, shown.as_str(), &v);
                         layout.row(buf, chunk, i, &answer);
                         counts.count_row(v.decision);
                     }

@@ -62,7 +62,7 @@ pub trait Screener {
     fn screen_rendered(
         &mut self,
         _chunk: &Chunk,
-        _layout: &RowLayout<'_>,
+        _layout: &RowLayout,
         _out: &mut Rendered,
     ) -> Result<bool, BatchError> {
         Ok(false)
@@ -277,11 +277,10 @@ fn run_to(
     let (mut reader, first) =
         input::RowReader::open(&job.input, kind, job.encoding, bytes_read.clone())?;
     let (headers, id_col) = input::layout(first, job.id_column.as_deref(), &mut reader)?;
-    let headers_copy = headers.clone();
     let mask = !job.full_ids;
-    let mut output = output::Output::create(job.format, out, headers, id_col, mask)?;
-    // The screener writes rows itself for CSV and NDJSON (`Some(is_ndjson)`).
-    let layout_of = output.layout().map(|l| l.ndjson);
+    let mut output = output::Output::create(job.format, out, &headers, id_col, mask)?;
+    // The screener writes rows itself for CSV and NDJSON, in the output's layout.
+    let layout = output.layout().cloned();
     let total_bytes = match kind {
         InputKind::Csv => std::fs::metadata(&job.input).map(|m| m.len()).ok(),
         InputKind::Xlsx => None,
@@ -356,14 +355,7 @@ fn run_to(
             Ok(summary)
         });
 
-        let headers = headers_copy;
         let screened = (|| {
-            let layout = layout_of.map(|ndjson| RowLayout {
-                ndjson,
-                headers: &headers,
-                id_col,
-                mask,
-            });
             for fed in feed_rx {
                 let (chunk, mut screened) = fed?;
                 screened.is_rendered = match &layout {

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use rust_xlsxwriter::Workbook;
 
 pub use super::echo::RESULT_COLUMNS;
-use super::echo::{ChunkRow, Echoed, RowWriter};
+use super::echo::{ChunkRow, ColumnKeys, Echoed, RowWriter};
 use super::input::Chunk;
 use super::render::{error_text, Answer};
 use super::{BatchError, Rendered};
@@ -68,9 +68,9 @@ enum Kind {
 
 pub struct Output {
     kind: Kind,
-    headers: Vec<String>,
-    id_col: usize,
-    mask: bool,
+    /// How rows are laid out: CSV lines for CSV and for the cells of xlsx rows, NDJSON
+    /// objects for NDJSON.
+    layout: RowLayout,
 }
 
 impl Output {
@@ -80,7 +80,7 @@ impl Output {
     pub fn create(
         format: Format,
         dest: Option<&Path>,
-        headers: Vec<String>,
+        headers: &[String],
         id_col: usize,
         mask: bool,
     ) -> Result<Output, BatchError> {
@@ -96,15 +96,11 @@ impl Output {
                 None => Ok(Box::new(io::stdout())),
             }
         };
+        let layout = RowLayout::new(format == Format::Ndjson, headers, id_col, mask);
         let kind = match format {
             Format::Csv => {
                 let mut w = BufWriter::with_capacity(256 * 1024, sink()?);
-                let line = RowWriter {
-                    csv: true,
-                    mask,
-                    width: headers.len(),
-                }
-                .csv_header(&headers);
+                let line = layout.writer.csv_header(headers);
                 w.write_all(&line).map_err(|e| out_err(e.to_string()))?;
                 Kind::Csv(w)
             }
@@ -120,12 +116,7 @@ impl Output {
                 // Constant-memory mode flushes each finished row to a temporary file, so a
                 // million-row workbook does not sit in memory.
                 let sheet = book.add_worksheet_with_constant_memory();
-                let echo = RowWriter {
-                    csv: true,
-                    mask,
-                    width: headers.len(),
-                };
-                let names = headers.iter().map(|h| echo.echo(h));
+                let names = headers.iter().map(|h| layout.writer.echo(h));
                 for (c, h) in std::iter::once(ROW_COLUMN.into())
                     .chain(names)
                     .chain(RESULT_COLUMNS.map(Into::into))
@@ -142,28 +133,16 @@ impl Output {
                 }
             }
         };
-        Ok(Output {
-            kind,
-            headers,
-            id_col,
-            mask,
-        })
+        Ok(Output { kind, layout })
     }
 
     /// The layout rows are written in, for screeners that write them themselves
     /// ([`super::Screener::screen_rendered`]); `None` for xlsx, which takes cells.
-    pub fn layout(&self) -> Option<RowLayout<'_>> {
-        let ndjson = match self.kind {
-            Kind::Csv(_) => false,
-            Kind::Ndjson(_) => true,
-            Kind::Xlsx { .. } => return None,
-        };
-        Some(RowLayout {
-            ndjson,
-            headers: &self.headers,
-            id_col: self.id_col,
-            mask: self.mask,
-        })
+    pub fn layout(&self) -> Option<&RowLayout> {
+        match self.kind {
+            Kind::Csv(_) | Kind::Ndjson(_) => Some(&self.layout),
+            Kind::Xlsx { .. } => None,
+        }
     }
 
     /// Writes rows already rendered in this output's format, in order.
@@ -192,8 +171,7 @@ impl Output {
         chunk: &Chunk,
         results: &[ScreenResult],
     ) -> Result<(), BatchError> {
-        let layout = self.layout();
-        if let Some(layout) = layout {
+        if let Some(layout) = self.layout() {
             let mut buf = Vec::with_capacity(results.len() * 160);
             for (i, r) in results.iter().enumerate() {
                 layout.row(&mut buf, chunk, i, &Answer::of_result(r));
@@ -223,11 +201,8 @@ impl Output {
                     });
                 }
                 let sheet = book.worksheet_from_index(0).map_err(err)?;
-                let echo = RowWriter {
-                    csv: true,
-                    mask: self.mask,
-                    width: self.headers.len(),
-                };
+                let layout = &self.layout;
+                let echo = layout.writer;
                 for (i, r) in results.iter().enumerate() {
                     sheet
                         .write_number(*row, 0, (chunk.first_row + i as u64) as f64)
@@ -237,8 +212,8 @@ impl Output {
                     // width), then the result.
                     let answer = Answer::of_result(r);
                     let cells = ChunkRow(chunk, i);
-                    let echoed = echoed(chunk, i, &cells, &self.headers, self.id_col);
-                    let input = chunk.input(i, self.id_col);
+                    let echoed = echoed(chunk, i, &cells, &layout.keys, layout.id_col);
+                    let input = chunk.input(i, layout.id_col);
                     let mut col = 1u16;
                     let mut failed = None;
                     echo.input_cells(input, &answer, &echoed, |cell| {
@@ -298,29 +273,40 @@ fn decision_str(r: &ScreenResult) -> &'static str {
     r.decision.map_or("", |d| d.as_str())
 }
 
-/// How a CSV or NDJSON output lays out a row; shared by the writer and the screeners that
-/// write rows on their own threads.
-#[derive(Clone, Copy)]
-pub struct RowLayout<'a> {
-    pub ndjson: bool,
-    pub headers: &'a [String],
+/// How a CSV or NDJSON output lays out a row, made once per run: shared by the writer and
+/// the screeners that write rows on their own threads.
+#[derive(Clone, Debug)]
+pub struct RowLayout {
+    /// CSV lines or NDJSON objects, people's numbers masked or not, how many input columns.
+    pub writer: RowWriter,
+    /// The NDJSON keys of the list's columns, masked and escaped once for every row.
+    pub keys: ColumnKeys,
     pub id_col: usize,
-    /// Mask people's numbers in what is echoed.
-    pub mask: bool,
 }
 
-impl RowLayout<'_> {
+impl RowLayout {
+    /// The layout of a list with columns `headers`, its identifier in `id_col`: NDJSON
+    /// objects or CSV lines, people's numbers masked in what is echoed when `mask`.
+    pub fn new(ndjson: bool, headers: &[String], id_col: usize, mask: bool) -> RowLayout {
+        let writer = RowWriter {
+            csv: !ndjson,
+            mask,
+            width: headers.len(),
+        };
+        RowLayout {
+            writer,
+            keys: writer.column_keys(headers),
+            id_col,
+        }
+    }
+
     /// Appends row `i` of `chunk` with its answer ([`RowWriter::write`]).
     pub fn row(&self, out: &mut Vec<u8>, chunk: &Chunk, i: usize, answer: &Answer<'_>) {
-        let writer = RowWriter {
-            csv: !self.ndjson,
-            mask: self.mask,
-            width: self.headers.len(),
-        };
         let cells = ChunkRow(chunk, i);
-        let echoed = echoed(chunk, i, &cells, self.headers, self.id_col);
+        let echoed = echoed(chunk, i, &cells, &self.keys, self.id_col);
         let number = chunk.first_row + i as u64;
-        writer.write(out, number, chunk.input(i, self.id_col), answer, &echoed);
+        self.writer
+            .write(out, number, chunk.input(i, self.id_col), answer, &echoed);
     }
 }
 
@@ -329,13 +315,13 @@ fn echoed<'a>(
     chunk: &Chunk,
     i: usize,
     cells: &'a ChunkRow<'a>,
-    names: &'a [String],
+    keys: &'a ColumnKeys,
     id_col: usize,
 ) -> Echoed<'a> {
     match chunk.malformed(i) {
         Some(_) => Echoed::Raw,
         None => Echoed::Cells {
-            names,
+            keys,
             cells,
             id_col,
         },

@@ -8,6 +8,8 @@
 //! `null`s, serde_json's string escaping, the csv crate's quoting); the tests below compare
 //! the two.
 
+use std::ops::Range;
+
 use credgate_index::ids::Id;
 
 use crate::engine::screen::{ScreenError, ScreenResult};
@@ -18,7 +20,7 @@ use crate::engine::Outcome;
 #[derive(Clone, Copy)]
 pub enum Codes<'a> {
     Owned(&'a [String]),
-    Indexed(&'a [u16], &'a [&'a str]),
+    Indexed(&'a [u16], &'a Names<'a>),
 }
 
 impl<'a> Codes<'a> {
@@ -32,7 +34,52 @@ impl<'a> Codes<'a> {
     fn get(&self, i: usize) -> &'a str {
         match *self {
             Codes::Owned(v) => &v[i],
-            Codes::Indexed(v, names) => names[v[i] as usize],
+            Codes::Indexed(v, names) => names.names[v[i] as usize],
+        }
+    }
+}
+
+/// A table of names (a plan's list codes or measure ids) with each name's JSON string made
+/// once: the same few names are written on row after row of a batch.
+pub struct Names<'a> {
+    names: &'a [&'a str],
+    /// Every name as a JSON string, one after the other.
+    json: Vec<u8>,
+    /// Where each name's JSON string ends in `json`.
+    ends: Vec<usize>,
+}
+
+impl<'a> Names<'a> {
+    pub fn new(names: &'a [&'a str]) -> Names<'a> {
+        let mut json = Vec::with_capacity(names.iter().map(|n| n.len() + 2).sum());
+        let mut ends = Vec::with_capacity(names.len());
+        for n in names {
+            json_str(&mut json, n);
+            ends.push(json.len());
+        }
+        Names { names, json, ends }
+    }
+
+    /// The JSON string of name `i`.
+    fn json(&self, i: u16) -> &[u8] {
+        let i = i as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.json[start..self.ends[i]]
+    }
+}
+
+/// The names a plan's verdicts refer to by index ([`Answer::of_verdict`]), made once per
+/// plan.
+pub struct PlanNames<'p> {
+    pub lists: Names<'p>,
+    pub measures: Names<'p>,
+}
+
+impl<'p> PlanNames<'p> {
+    pub fn new(plan: &'p ScreenPlan<'_>) -> PlanNames<'p> {
+        PlanNames {
+            lists: Names::new(plan.list_codes()),
+            measures: Names::new(plan.measure_ids()),
         }
     }
 }
@@ -65,10 +112,10 @@ impl<'a> Answer<'a> {
         }
     }
 
-    /// A lean verdict for `id`; `shown` is `id` as the caller may see it
-    /// ([`Id::shown`]).
+    /// A lean verdict for `id`, by the plan whose `names` these are; `shown` is `id` as the
+    /// caller may see it ([`Id::shown`]).
     pub fn of_verdict(
-        plan: &'a ScreenPlan<'_>,
+        names: &'a PlanNames<'_>,
         id: &Id,
         shown: &'a str,
         v: &'a Verdict,
@@ -79,8 +126,8 @@ impl<'a> Answer<'a> {
             decision: v.decision,
             heightened: v.heightened,
             nonconforming: id.is_nonconforming(),
-            lists: Codes::Indexed(&v.lists, plan.list_codes()),
-            measures: Codes::Indexed(&v.measures, plan.measure_ids()),
+            lists: Codes::Indexed(&v.lists, &names.lists),
+            measures: Codes::Indexed(&v.measures, &names.measures),
             error: None,
         }
     }
@@ -88,12 +135,34 @@ impl<'a> Answer<'a> {
     /// `"id":…,"id_type":…,"decision":…,"heightened":…,"nonconforming":…,"lists":[…],
     /// "measures":[…],"error":…` — a [`ScreenResult`]'s fields, without braces.
     pub fn write_json_fields(&self, out: &mut Vec<u8>) {
+        self.write_json_fields_after(out, None);
+    }
+
+    /// [`Answer::write_json_fields`] after a JSON string that `out[escaped.1]` holds, written
+    /// of the text `escaped.0` (a row's `input`): an `id` that is the same text, as it is for
+    /// most rows, is copied from there instead of escaped a second time.
+    pub fn write_json_fields_after(
+        &self,
+        out: &mut Vec<u8>,
+        escaped: Option<(&str, Range<usize>)>,
+    ) {
         out.extend_from_slice(b"\"id\":");
-        json_opt_str(out, self.id);
+        match (self.id, escaped) {
+            (Some(id), Some((text, at))) if id == text => out.extend_from_within(at),
+            _ => json_opt_str(out, self.id),
+        }
         out.extend_from_slice(b",\"id_type\":");
-        json_opt_str(out, self.id_type);
+        match self.id_type {
+            // A word of the vocabulary (`uscc`, `ric`): nothing to escape.
+            Some(t) => word(out, t),
+            None => out.extend_from_slice(b"null"),
+        }
         out.extend_from_slice(b",\"decision\":");
-        json_opt_str(out, self.decision.map(Outcome::as_str));
+        match self.decision {
+            // A word of the vocabulary: nothing to escape.
+            Some(d) => word(out, d.as_str()),
+            None => out.extend_from_slice(b"null"),
+        }
         out.extend_from_slice(b",\"heightened\":");
         boolean(out, self.heightened);
         out.extend_from_slice(b",\"nonconforming\":");
@@ -173,14 +242,17 @@ fn json_codes(out: &mut Vec<u8>, codes: Codes<'_>) {
         if i > 0 {
             out.push(b',');
         }
-        json_str(out, codes.get(i));
+        match codes {
+            Codes::Owned(v) => json_str(out, &v[i]),
+            Codes::Indexed(v, names) => out.extend_from_slice(names.json(v[i])),
+        }
     }
     out.push(b']');
 }
 
-use crate::engine::json::boolean;
 /// A JSON string as serde_json escapes it (the check writer's escaper).
 pub use crate::engine::json::string as json_str;
+use crate::engine::json::{boolean, word};
 
 /// A CSV field as the csv crate writes it by default: quoted (quotes doubled) when it
 /// holds a comma, a quote, CR or LF.
@@ -309,6 +381,39 @@ mod tests {
                 String::from_utf8(out).unwrap(),
                 String::from_utf8(w.into_inner().unwrap()).unwrap()
             );
+        }
+    }
+
+    /// Codes by index into a table whose JSON strings were made once write the bytes that
+    /// the same codes as strings, escaped on every row, write: in JSON and in CSV, for names
+    /// that need escaping or quoting too.
+    #[test]
+    fn indexed_codes_write_what_owned_codes_write() {
+        let table = ["court_defaulter", "b,c", "d\"e", "m\n2", "控制\u{1}\\", ""];
+        let names = Names::new(&table);
+        let all: Vec<u16> = vec![1, 0, 5, 4, 3, 2];
+        for n in 0..=all.len() {
+            let picked = &all[..n];
+            let owned: Vec<String> = picked.iter().map(|&i| table[i as usize].into()).collect();
+            let r = ScreenResult {
+                lists: owned.clone(),
+                measures: owned.iter().rev().cloned().collect(),
+                ..results()[1].clone()
+            };
+            let reversed: Vec<u16> = picked.iter().rev().copied().collect();
+            let indexed = Answer {
+                lists: Codes::Indexed(picked, &names),
+                measures: Codes::Indexed(&reversed, &names),
+                ..Answer::of_result(&r)
+            };
+            let (mut json, mut csv) = (Vec::new(), Vec::new());
+            indexed.write_json_fields(&mut json);
+            indexed.write_csv_cells(&mut csv);
+            let (mut want_json, mut want_csv) = (Vec::new(), Vec::new());
+            Answer::of_result(&r).write_json_fields(&mut want_json);
+            Answer::of_result(&r).write_csv_cells(&mut want_csv);
+            assert_eq!(String::from_utf8(json), String::from_utf8(want_json));
+            assert_eq!(String::from_utf8(csv), String::from_utf8(want_csv));
         }
     }
 }

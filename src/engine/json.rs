@@ -183,7 +183,7 @@ pub(crate) fn decimal(out: &mut Vec<u8>, mut n: u64) {
 
 /// A word of the vocabulary (an enum's name: ASCII letters, digits and `_`), quoted. It
 /// never needs an escape, so the check [`string`] makes is skipped.
-fn word(out: &mut Vec<u8>, w: &'static str) {
+pub(crate) fn word(out: &mut Vec<u8>, w: &'static str) {
     debug_assert!(!crate::scan::json_escape_needed(w.as_bytes()), "{w:?}");
     out.reserve(w.len() + 2);
     out.push(b'"');

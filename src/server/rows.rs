@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 
 use super::screen::Batch;
 use super::split::{InputFormat, Records};
-use crate::batch::echo::Echoed;
+use crate::batch::echo::{Echoed, RowWriter};
 use crate::batch::input::{header_layout, headerless_names, named_id_column};
 use crate::batch::records::{invalid_row, missing_id, row_text, shown_raw};
-use crate::batch::render::Answer;
+use crate::batch::render::{Answer, PlanNames};
 use crate::engine::screen::{ScreenError, ScreenResult};
 use crate::engine::verdict::{ScreenPlan, Verdict};
 use crate::engine::{Engine, Outcome};
@@ -140,9 +140,11 @@ fn plain_json_string(body: &[u8]) -> Option<&str> {
     std::str::from_utf8(text).ok()
 }
 
-/// Screens `input` by the lean path and hands the row's answer to `f`.
+/// Screens `input` by the lean path and hands the row's answer to `f`; `names` are the
+/// plan's.
 fn with_answer<R>(
     plan: &ScreenPlan<'_>,
+    names: &PlanNames<'_>,
     v: &mut Verdict,
     input: &str,
     full_ids: bool,
@@ -151,7 +153,7 @@ fn with_answer<R>(
     match plan.screen(input, v) {
         Ok(id) => {
             let shown = id.shown(full_ids);
-            f(&Answer::of_verdict(plan, &id, shown.as_str(), v))
+            f(&Answer::of_verdict(names, &id, shown.as_str(), v))
         }
         Err(e) => {
             let r = ScreenResult::undecided(Some(ScreenError::invalid_id(&e)));
@@ -170,35 +172,41 @@ pub fn screen_chunk(
     let mut out = Vec::with_capacity(chunk.len() * 200);
     let mut tally = Tally::default();
     let plan = ScreenPlan::new(engine, batch.scenario, batch.as_of, batch.today, batch.mode);
+    // The names the rows' verdicts refer to, as JSON strings, made once for the chunk.
+    let names = PlanNames::new(&plan);
     let mut v = Verdict::default();
     // One vector of fields for every CSV record of the chunk (they all borrow from it).
     let mut fields: Vec<Cow<'_, str>> = Vec::new();
+    // What every row of the batch shares: its writer, CSV lines as wide as the list's
+    // columns (one, `input`, for JSON rows), and the identifier's column.
+    let (width, id_col) = match (batch.input, &batch.layout) {
+        (InputFormat::Csv, Some(l)) => (l.names.len(), l.id_col),
+        _ => (1, 0),
+    };
+    let writer = batch.writer(width);
     for i in 0..chunk.len() {
         let rec = chunk.get(i);
         let row = start_row + i as u64;
         match batch.input {
             InputFormat::Csv => {
-                let layout = batch.layout.as_ref();
-                let id_col = layout.map_or(0, |l| l.id_col);
-                let names: &[String] = layout.map_or(&[], |l| &l.names);
                 let text = match row_text(rec) {
                     Ok(t) => t,
                     Err(why) => {
                         let r = ScreenResult::undecided(Some(invalid_row(why)));
                         let raw = shown_raw(rec);
                         let a = Answer::of_result(&r);
-                        emit(&mut out, batch, row, &raw, &a, Echoed::Raw, &mut tally);
+                        emit(&mut out, &writer, row, &raw, &a, Echoed::Raw, &mut tally);
                         continue;
                     }
                 };
                 if let Err(msg) = csv_fields_into(text, &mut fields) {
                     let r = ScreenResult::undecided(Some(invalid_row(msg)));
                     let a = Answer::of_result(&r);
-                    emit(&mut out, batch, row, text, &a, Echoed::Raw, &mut tally);
+                    emit(&mut out, &writer, row, text, &a, Echoed::Raw, &mut tally);
                     continue;
                 }
                 let cols = Echoed::Cells {
-                    names,
+                    keys: &batch.keys,
                     cells: &fields,
                     id_col,
                 };
@@ -206,10 +214,10 @@ pub fn screen_chunk(
                     None => {
                         let r = ScreenResult::undecided(Some(missing_id(id_col)));
                         let a = Answer::of_result(&r);
-                        emit(&mut out, batch, row, "", &a, cols, &mut tally);
+                        emit(&mut out, &writer, row, "", &a, cols, &mut tally);
                     }
-                    Some(id) => with_answer(&plan, &mut v, id, batch.full_ids, |a| {
-                        emit(&mut out, batch, row, id, a, cols, &mut tally)
+                    Some(id) => with_answer(&plan, &names, &mut v, id, batch.full_ids, |a| {
+                        emit(&mut out, &writer, row, id, a, cols, &mut tally)
                     }),
                 }
             }
@@ -238,15 +246,15 @@ pub fn screen_chunk(
                 match parsed {
                     Ok((input, map)) => {
                         let cols = Echoed::Json(map.as_ref());
-                        with_answer(&plan, &mut v, &input, batch.full_ids, |a| {
-                            emit(&mut out, batch, row, &input, a, cols, &mut tally)
+                        with_answer(&plan, &names, &mut v, &input, batch.full_ids, |a| {
+                            emit(&mut out, &writer, row, &input, a, cols, &mut tally)
                         });
                     }
                     Err((code, msg)) => {
                         let r = row_error(code, msg);
                         let raw = shown_raw(body);
                         let a = Answer::of_result(&r);
-                        emit(&mut out, batch, row, &raw, &a, Echoed::Raw, &mut tally);
+                        emit(&mut out, &writer, row, &raw, &a, Echoed::Raw, &mut tally);
                     }
                 }
             }
@@ -258,7 +266,7 @@ pub fn screen_chunk(
 /// Writes one row ([`RowWriter::write`]) and counts it.
 fn emit(
     out: &mut Vec<u8>,
-    batch: &Batch,
+    writer: &RowWriter,
     row: u64,
     input: &str,
     r: &Answer<'_>,
@@ -270,11 +278,7 @@ fn emit(
         Some(d) => tally.by_outcome[Outcome::ALL.iter().position(|&o| o == d).unwrap_or(0)] += 1,
         None => tally.invalid += 1,
     }
-    let width = match (batch.input, &batch.layout) {
-        (InputFormat::Csv, Some(l)) => l.names.len(),
-        _ => 1,
-    };
-    batch.writer(width).write(out, row, input, r, &echoed);
+    writer.write(out, row, input, r, &echoed);
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ use super::routes::{
 use super::rows::{self, CsvLayout, Tally};
 use super::split::{InputFormat, Records, Splitter};
 use super::{trail, Body, Caller, State};
-use crate::batch::echo::RowWriter;
+use crate::batch::echo::{ColumnKeys, RowWriter};
 use crate::engine::Engine;
 
 /// Chunks being screened at once.
@@ -56,8 +56,11 @@ pub struct Batch {
     pub mode: Mode,
     pub input: InputFormat,
     pub csv_out: bool,
-    /// For CSV input: where the id is and what the other columns are called.
+    /// For CSV input: where the id is and what the other columns are called
+    /// ([`Batch::set_layout`]).
     pub layout: Option<CsvLayout>,
+    /// The NDJSON keys of the layout's columns, masked and escaped once for every row.
+    pub keys: ColumnKeys,
     /// The caller holds `personal_full`: people's numbers are shown (and echoed) unmasked.
     pub full_ids: bool,
     /// The caller's key name, for the audit trail.
@@ -65,6 +68,12 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Lays the batch out as its first CSV record says, and makes its column keys.
+    pub fn set_layout(&mut self, layout: CsvLayout) {
+        self.keys = self.writer(layout.names.len()).column_keys(&layout.names);
+        self.layout = Some(layout);
+    }
+
     /// The writer of this batch's rows, CSV lines `width` input columns wide: people's
     /// numbers in echoed text are masked unless the key holds `personal_full`.
     pub fn writer(&self, width: usize) -> RowWriter {
@@ -129,6 +138,7 @@ pub async fn handle(
         input,
         csv_out,
         layout: None,
+        keys: ColumnKeys::default(),
         full_ids: caller.full_ids(),
         key: caller.name.clone(),
     };
@@ -411,7 +421,7 @@ async fn pipeline(
         }
         if !pending.is_empty() {
             let (layout, is_header) = rows::csv_layout(pending.get(0));
-            batch.layout = Some(layout);
+            batch.set_layout(layout);
             if is_header {
                 take_front(&mut pending, 1);
             }
