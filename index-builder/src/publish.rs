@@ -5,11 +5,18 @@
 //!   CURRENT                    one line: the name of the live generation
 //!   gen-000007-3f2a9c1e0b4d5a66/   a complete generation (MANIFEST present)
 //!   .tmp-<pid>-<nanos>/         a build in progress (never opened by readers)
+//!   .publish.lock              held while a builder commits or prunes
 //! ```
 //!
 //! A build writes every file into a `.tmp-` directory, syncs them, renames the directory to
 //! its `gen-` name, syncs ROOT, then replaces `CURRENT` by writing `CURRENT.tmp` and renaming
 //! it over. A crash at any point leaves `CURRENT` naming the previous complete generation.
+//!
+//! Builders may publish into one root at once: the commit (choosing the next sequence number,
+//! the rename, `CURRENT`) and the pruning each hold an exclusive lock on `.publish.lock`, so
+//! two commits never choose the same name, `CURRENT` only moves to newer generations, and a
+//! prune never removes the generation another builder has just made live. The lock is an
+//! advisory `flock`, released by the kernel when a builder dies holding it.
 
 use std::fs;
 use std::io::{self, Write};
@@ -21,6 +28,25 @@ use crate::format::{FileKind, FormatError, Problem};
 pub const CURRENT: &str = "CURRENT";
 const GEN_PREFIX: &str = "gen-";
 const TMP_PREFIX: &str = ".tmp-";
+const LOCK: &str = ".publish.lock";
+
+/// Holds the root's publication lock until dropped (closing the file releases it).
+struct PublishLock(#[allow(dead_code)] fs::File);
+
+impl PublishLock {
+    fn acquire(root: &Path) -> io::Result<PublishLock> {
+        let path = root.join(LOCK);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        file.lock()
+            .map_err(|e| io::Error::new(e.kind(), format!("locking {}: {e}", path.display())))?;
+        Ok(PublishLock(file))
+    }
+}
 
 /// Resolves what a reader was given: a root with `CURRENT`, or a generation directory.
 pub fn resolve(path: &Path) -> Result<PathBuf, FormatError> {
@@ -104,6 +130,7 @@ impl TempGeneration {
     /// Renames the finished generation into place and points `CURRENT` at it.
     pub fn commit(mut self, snapshot_id: &str) -> io::Result<PathBuf> {
         sync_dir(&self.dir)?;
+        let _lock = PublishLock::acquire(&self.root)?;
         let seq = generations(&self.root)?
             .iter()
             .map(|(s, _)| *s)
@@ -115,7 +142,7 @@ impl TempGeneration {
         fs::rename(&self.dir, &target)?;
         sync_dir(&self.root)?;
         self.committed = true;
-        set_current(&self.root, &name)?;
+        write_current(&self.root, &name)?;
         Ok(target)
     }
 }
@@ -128,8 +155,14 @@ impl Drop for TempGeneration {
     }
 }
 
-/// Atomically points `CURRENT` at a generation name.
+/// Atomically points `CURRENT` at a generation name (under the root's publication lock).
 pub fn set_current(root: &Path, name: &str) -> io::Result<()> {
+    let _lock = PublishLock::acquire(root)?;
+    write_current(root, name)
+}
+
+/// Replaces `CURRENT`; the caller holds the publication lock.
+fn write_current(root: &Path, name: &str) -> io::Result<()> {
     let tmp = root.join(format!("{CURRENT}.tmp-{}", std::process::id()));
     {
         let mut f = fs::File::create(&tmp)?;
@@ -163,6 +196,9 @@ pub fn generations(root: &Path) -> io::Result<Vec<(u64, String)>> {
 /// Removes all but the newest `keep` generations (never the one `CURRENT` names), and
 /// temporary directories left by builds whose process no longer exists.
 pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
+    // Under the lock, `CURRENT` and the generations are read as one state: a commit of
+    // another builder cannot make live a generation this prune has counted as old.
+    let _lock = PublishLock::acquire(root)?;
     let current = fs::read_to_string(root.join(CURRENT)).unwrap_or_default();
     let current = current.trim();
     let gens = generations(root)?;
@@ -229,6 +265,40 @@ mod tests {
             fs::read_to_string(root.path().join(CURRENT)).unwrap(),
             "gen-000001-a\n"
         );
+    }
+
+    /// Builders publishing into one root at once: every commit succeeds under a name of its
+    /// own, none of them prunes a generation another has just made live, and `CURRENT` always
+    /// names a generation that exists.
+    #[test]
+    fn concurrent_publishers_neither_collide_nor_prune_the_live_generation() {
+        let root = tempfile::tempdir().unwrap();
+        let threads = 6;
+        let barrier = std::sync::Barrier::new(threads);
+        std::thread::scope(|s| {
+            for t in 0..threads {
+                let (root, barrier) = (root.path(), &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    for i in 0..40 {
+                        let g = TempGeneration::begin(root).unwrap();
+                        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
+                        // Every other thread publishes the same content, so the same id.
+                        let id = if t % 2 == 0 {
+                            "same".to_string()
+                        } else {
+                            format!("t{t}i{i}")
+                        };
+                        g.commit(&id)
+                            .unwrap_or_else(|e| panic!("thread {t} commit {i}: {e}"));
+                        prune(root, 1).unwrap_or_else(|e| panic!("thread {t} prune {i}: {e}"));
+                        resolve(root).unwrap_or_else(|e| panic!("thread {t} after {i}: {e}"));
+                    }
+                });
+            }
+        });
+        let dir = resolve(root.path()).unwrap();
+        assert!(dir.join("MANIFEST").is_file());
     }
 
     #[test]
