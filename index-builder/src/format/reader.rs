@@ -68,6 +68,24 @@ impl Snapshot {
         verify_payload(&manifest_path, &manifest_map)?;
         let manifest: Manifest = serde_json::from_slice(payload)
             .map_err(|e| FormatError::malformed(&manifest_path, format!("manifest JSON: {e}")))?;
+        // The version the manifest states decides how the other files are read (version 2
+        // added ids.idx): one outside the range read here is refused like such a header.
+        if manifest.format_version > super::FORMAT_VERSION {
+            return Err(FormatError::new(
+                &manifest_path,
+                Problem::NewerVersion {
+                    found: manifest.format_version,
+                },
+            ));
+        }
+        if manifest.format_version < super::MIN_READ_VERSION {
+            return Err(FormatError::new(
+                &manifest_path,
+                Problem::OlderVersion {
+                    found: manifest.format_version,
+                },
+            ));
+        }
 
         let mut files = Vec::new();
         let mut window = |kind: FileKind| -> Result<Window, FormatError> {
