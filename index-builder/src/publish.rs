@@ -4,7 +4,7 @@
 //! ROOT/
 //!   CURRENT                    one line: the name of the live generation
 //!   gen-000007-3f2a9c1e0b4d5a66/   a complete generation (MANIFEST present)
-//!   .tmp-<pid>-<nanos>/         a build in progress (never opened by readers)
+//!   .tmp-<pid>-<nanos>/         a build in progress (never opened by readers), flock-ed by it
 //!   .publish.lock              held while a builder commits or prunes
 //! ```
 //!
@@ -17,6 +17,11 @@
 //! two commits never choose the same name, `CURRENT` only moves to newer generations, and a
 //! prune never removes the generation another builder has just made live. The lock is an
 //! advisory `flock`, released by the kernel when a builder dies holding it.
+//!
+//! A build holds a `flock` on its `.tmp-` directory for its whole life, so a prune tells a
+//! dead build's leftovers (unlocked) from a live one's without trusting its process id, which
+//! the kernel gives to another process in time and which means nothing to a builder in
+//! another PID namespace sharing the root.
 
 use std::fs;
 use std::io::{self, Write};
@@ -105,6 +110,8 @@ pub struct TempGeneration {
     root: PathBuf,
     dir: PathBuf,
     committed: bool,
+    /// The directory, open and locked: what tells a prune that this build is alive.
+    _alive: fs::File,
 }
 
 impl TempGeneration {
@@ -115,11 +122,18 @@ impl TempGeneration {
             .map(|d| d.as_nanos())
             .unwrap_or(0);
         let dir = root.join(format!("{TMP_PREFIX}{}-{nanos}", std::process::id()));
+        // Created and locked under the publication lock, so that no prune sees it unlocked.
+        let _lock = PublishLock::acquire(root)?;
         fs::create_dir(&dir)?;
+        let alive = fs::File::open(&dir)?;
+        alive
+            .try_lock()
+            .map_err(|e| io::Error::other(format!("locking {}: {e}", dir.display())))?;
         Ok(TempGeneration {
             root: root.to_path_buf(),
             dir,
             committed: false,
+            _alive: alive,
         })
     }
 
@@ -194,7 +208,7 @@ pub fn generations(root: &Path) -> io::Result<Vec<(u64, String)>> {
 }
 
 /// Removes all but the newest `keep` generations (never the one `CURRENT` names), and
-/// temporary directories left by builds whose process no longer exists.
+/// temporary directories left by builds that are no longer running (no lock held on them).
 pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
     // Under the lock, `CURRENT` and the generations are read as one state: a commit of
     // another builder cannot make live a generation this prune has counted as old.
@@ -212,12 +226,25 @@ pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
     }
     for entry in fs::read_dir(root)? {
         let name = entry?.file_name().to_string_lossy().into_owned();
-        if let Some(rest) = name.strip_prefix(TMP_PREFIX) {
-            let pid = rest.split('-').next().and_then(|s| s.parse::<u32>().ok());
-            let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
-            if !alive {
-                fs::remove_dir_all(root.join(&name))?;
-                removed.push(name);
+        if name.starts_with(TMP_PREFIX) {
+            let path = root.join(&name);
+            let dir = match fs::File::open(&path) {
+                Ok(dir) => dir,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+            };
+            match dir.try_lock() {
+                Ok(()) => {
+                    fs::remove_dir_all(&path)?;
+                    removed.push(name);
+                }
+                Err(fs::TryLockError::WouldBlock) => {}
+                Err(fs::TryLockError::Error(e)) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("locking {}: {e}", path.display()),
+                    ))
+                }
             }
         }
     }
@@ -299,6 +326,25 @@ mod tests {
         });
         let dir = resolve(root.path()).unwrap();
         assert!(dir.join("MANIFEST").is_file());
+    }
+
+    /// A build killed mid-way leaves its temporary generation; the next prune removes it
+    /// even when the dead builder's process id has been given to another process (here 1,
+    /// which always exists), and leaves alone the one a live build is writing.
+    #[test]
+    fn prune_removes_a_dead_builds_leftovers_whatever_its_pid_names_now() {
+        let root = tempfile::tempdir().unwrap();
+        let g = TempGeneration::begin(root.path()).unwrap();
+        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
+        g.commit("a").unwrap();
+        let leftover = root.path().join(format!("{TMP_PREFIX}1-12345"));
+        fs::create_dir(&leftover).unwrap();
+        fs::write(leftover.join("records.tbl"), b"half").unwrap();
+        let live = TempGeneration::begin(root.path()).unwrap();
+        let removed = prune(root.path(), 3).unwrap();
+        assert_eq!(removed, [format!("{TMP_PREFIX}1-12345")]);
+        assert!(!leftover.exists());
+        assert!(live.dir().is_dir());
     }
 
     #[test]
