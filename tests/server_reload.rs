@@ -72,8 +72,10 @@ fn admin_reload_picks_up_a_new_generation_and_refuses_a_corrupted_one() {
     assert_eq!(decision(&s, CHANGED), "deny");
     assert_eq!(s.get("/v1/snapshot").json()["generation"], name(&gen_b));
 
-    // A copy of B with one byte flipped in its biggest data file.
-    let bad = dir.path().join("gen-999999-corrupt");
+    // A copy of B with one byte flipped in its biggest data file (named, as the builder
+    // would, for the snapshot its manifest states).
+    let bad_name = format!("gen-999999-{b}");
+    let bad = dir.path().join(&bad_name);
     copy_dir(&gen_b, &bad);
     let biggest = std::fs::read_dir(&bad)
         .unwrap()
@@ -85,7 +87,7 @@ fn admin_reload_picks_up_a_new_generation_and_refuses_a_corrupted_one() {
     let mid = bytes.len() / 2 + 7;
     bytes[mid] ^= 0x5a;
     std::fs::write(&biggest, bytes).unwrap();
-    publish::set_current(dir.path(), "gen-999999-corrupt").unwrap();
+    publish::set_current(dir.path(), &bad_name).unwrap();
 
     s.post("/v1/admin/reload", "application/json", b"")
         .error(409, "reload_refused");

@@ -99,6 +99,13 @@ pub fn resolve(path: &Path) -> Result<PathBuf, FormatError> {
     }
 }
 
+/// The snapshot id a generation directory's name states (`gen-000007-3f2a9c1e0b4d5a66` →
+/// `3f2a9c1e0b4d5a66`), or `None` for a name that is not a generation's.
+pub fn generation_id(name: &str) -> Option<&str> {
+    let (seq, id) = name.strip_prefix(GEN_PREFIX)?.split_once('-')?;
+    (!seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty()).then_some(id)
+}
+
 fn is_generation_name(name: &str) -> bool {
     name.starts_with(GEN_PREFIX)
         && name.len() > GEN_PREFIX.len()

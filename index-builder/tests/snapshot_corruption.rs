@@ -403,3 +403,30 @@ fn a_manifest_that_claims_a_newer_or_older_format_is_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn a_generation_directory_holding_another_snapshot_is_refused() {
+    // A whole generation copied (or renamed) under a name whose snapshot id is not its own:
+    // every file agrees with the manifest, but the name CURRENT gives does not.
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    let id = Snapshot::open(&gen).unwrap().id().to_string();
+    let other = root.path().join("gen-000009-0123456789abcdef");
+    copy_dir(&gen, &other);
+    credgate_index::publish::set_current(root.path(), "gen-000009-0123456789abcdef").unwrap();
+    let e = Snapshot::open(root.path()).unwrap_err();
+    assert!(matches!(e.problem, Problem::ManifestMismatch { .. }), "{e}");
+    assert!(
+        e.file.ends_with("gen-000009-0123456789abcdef/MANIFEST"),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&id), "{e}");
+
+    // Its own name, or a directory not named as a generation, opens.
+    let same = root.path().join(format!("gen-000010-{id}"));
+    copy_dir(&gen, &same);
+    Snapshot::open(&same).unwrap().verify().unwrap();
+    let plain = root.path().join("copy");
+    copy_dir(&gen, &plain);
+    Snapshot::open(&plain).unwrap().verify().unwrap();
+}

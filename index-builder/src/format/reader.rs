@@ -86,6 +86,24 @@ impl Snapshot {
                 },
             ));
         }
+        // A generation's name states its snapshot id: a directory holding another snapshot
+        // (copied or renamed over, or swapped whole) is not the generation CURRENT means.
+        let stated = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(publish::generation_id);
+        if let Some(stated) = stated.filter(|s| *s != manifest.snapshot_id) {
+            return Err(FormatError::new(
+                &manifest_path,
+                Problem::ManifestMismatch {
+                    what: format!(
+                        "the directory is named for snapshot {stated}, but holds snapshot {}; \
+                         was another generation copied or renamed here?",
+                        manifest.snapshot_id
+                    ),
+                },
+            ));
+        }
 
         let mut files = Vec::new();
         let mut window = |kind: FileKind| -> Result<Window, FormatError> {
