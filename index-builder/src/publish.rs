@@ -214,8 +214,9 @@ pub fn generations(root: &Path) -> io::Result<Vec<(u64, String)>> {
     Ok(out)
 }
 
-/// Removes all but the newest `keep` generations (never the one `CURRENT` names), and
-/// temporary directories left by builds that are no longer running (no lock held on them).
+/// Removes all but the newest `keep` generations (never the one `CURRENT` names), temporary
+/// directories left by builds that are no longer running (no lock held on them), and
+/// `CURRENT.tmp-…` files left by a builder killed while it replaced `CURRENT`.
 pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
     // Under the lock, `CURRENT` and the generations are read as one state: a commit of
     // another builder cannot make live a generation this prune has counted as old.
@@ -233,6 +234,13 @@ pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
     }
     for entry in fs::read_dir(root)? {
         let name = entry?.file_name().to_string_lossy().into_owned();
+        // Only a holder of the lock writes `CURRENT.tmp-…`: under it, one is a leftover of a
+        // builder killed between writing it and renaming it over `CURRENT`.
+        if name.starts_with(&format!("{CURRENT}.tmp-")) {
+            fs::remove_file(root.join(&name))?;
+            removed.push(name);
+            continue;
+        }
         if name.starts_with(TMP_PREFIX) {
             let path = root.join(&name);
             let dir = match fs::File::open(&path) {
@@ -352,6 +360,25 @@ mod tests {
         assert_eq!(removed, [format!("{TMP_PREFIX}1-12345")]);
         assert!(!leftover.exists());
         assert!(live.dir().is_dir());
+    }
+
+    /// A builder killed while it replaced `CURRENT` leaves its `CURRENT.tmp-<pid>`; the next
+    /// prune removes it (it is written only under the publication lock the prune holds).
+    #[test]
+    fn prune_removes_a_current_left_half_replaced() {
+        let root = tempfile::tempdir().unwrap();
+        let g = TempGeneration::begin(root.path()).unwrap();
+        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
+        g.commit("a").unwrap();
+        let left = root.path().join(format!("{CURRENT}.tmp-424242"));
+        fs::write(&left, "gen-000002-b\n").unwrap();
+        let removed = prune(root.path(), 3).unwrap();
+        assert_eq!(removed, [format!("{CURRENT}.tmp-424242")]);
+        assert!(!left.exists());
+        assert_eq!(
+            fs::read_to_string(root.path().join(CURRENT)).unwrap(),
+            "gen-000001-a\n"
+        );
     }
 
     #[test]
