@@ -94,10 +94,10 @@ impl Snapshot {
             .and_then(publish::generation_id);
         if let Some(stated) = stated.filter(|s| *s != manifest.snapshot_id) {
             return Err(FormatError::new(
-                &manifest_path,
+                &dir,
                 Problem::ManifestMismatch {
                     what: format!(
-                        "the directory is named for snapshot {stated}, but holds snapshot {}; \
+                        "the name states snapshot {stated}, its MANIFEST snapshot {}; \
                          was another generation copied or renamed here?",
                         manifest.snapshot_id
                     ),
