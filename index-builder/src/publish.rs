@@ -55,6 +55,12 @@ impl PublishLock {
 
 /// Resolves what a reader was given: a root with `CURRENT`, or a generation directory.
 pub fn resolve(path: &Path) -> Result<PathBuf, FormatError> {
+    // A directory with a MANIFEST is a generation (a root never has one), whatever else it
+    // holds: the server opens the directory a first resolve found, and a stray `CURRENT` in
+    // it must not send that second resolve elsewhere.
+    if path.join(FileKind::Manifest.file_name()).is_file() {
+        return Ok(path.to_path_buf());
+    }
     let current = path.join(CURRENT);
     match fs::read_to_string(&current) {
         Ok(text) => {
@@ -79,9 +85,7 @@ pub fn resolve(path: &Path) -> Result<PathBuf, FormatError> {
             Ok(dir)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if path.join(FileKind::Manifest.file_name()).is_file() {
-                Ok(path.to_path_buf())
-            } else if path.is_dir() {
+            if path.is_dir() {
                 Err(FormatError::new(
                     path,
                     Problem::NoSnapshot {
@@ -379,6 +383,20 @@ mod tests {
             fs::read_to_string(root.path().join(CURRENT)).unwrap(),
             "gen-000001-a\n"
         );
+    }
+
+    /// A generation holding a stray `CURRENT` (a copy of the root's, say) is still the
+    /// generation: the server resolves the root, then opens the directory it found, and must
+    /// not follow that file a second time.
+    #[test]
+    fn a_generation_with_a_stray_current_resolves_to_itself() {
+        let root = tempfile::tempdir().unwrap();
+        let g = TempGeneration::begin(root.path()).unwrap();
+        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
+        let gen = g.commit("a").unwrap();
+        fs::copy(root.path().join(CURRENT), gen.join(CURRENT)).unwrap();
+        assert_eq!(resolve(root.path()).unwrap(), gen);
+        assert_eq!(resolve(&gen).unwrap(), gen);
     }
 
     #[test]
