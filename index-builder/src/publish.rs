@@ -47,9 +47,33 @@ impl PublishLock {
             .write(true)
             .open(&path)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        file.lock()
+        flock(&file, true)
             .map_err(|e| io::Error::new(e.kind(), format!("locking {}: {e}", path.display())))?;
         Ok(PublishLock(file))
+    }
+}
+
+/// Takes an exclusive advisory lock (`flock`) on `file`, released when it is closed: waiting
+/// for it (`wait`), or else answering `false` at once when another open file holds it.
+fn flock(file: &fs::File, wait: bool) -> io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::FlockOperation;
+        let op = if wait {
+            FlockOperation::LockExclusive
+        } else {
+            FlockOperation::NonBlockingLockExclusive
+        };
+        match rustix::fs::flock(file, op) {
+            Ok(()) => Ok(true),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, wait);
+        Ok(true)
     }
 }
 
@@ -137,9 +161,14 @@ impl TempGeneration {
         let _lock = PublishLock::acquire(root)?;
         fs::create_dir(&dir)?;
         let alive = fs::File::open(&dir)?;
-        alive
-            .try_lock()
-            .map_err(|e| io::Error::other(format!("locking {}: {e}", dir.display())))?;
+        if !flock(&alive, false)
+            .map_err(|e| io::Error::new(e.kind(), format!("locking {}: {e}", dir.display())))?
+        {
+            return Err(io::Error::other(format!(
+                "{} is locked by another build",
+                dir.display()
+            )));
+        }
         Ok(TempGeneration {
             root: root.to_path_buf(),
             dir,
@@ -252,18 +281,12 @@ pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
             };
-            match dir.try_lock() {
-                Ok(()) => {
-                    fs::remove_dir_all(&path)?;
-                    removed.push(name);
-                }
-                Err(fs::TryLockError::WouldBlock) => {}
-                Err(fs::TryLockError::Error(e)) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("locking {}: {e}", path.display()),
-                    ))
-                }
+            let dead = flock(&dir, false).map_err(|e| {
+                io::Error::new(e.kind(), format!("locking {}: {e}", path.display()))
+            })?;
+            if dead {
+                fs::remove_dir_all(&path)?;
+                removed.push(name);
             }
         }
     }
