@@ -539,7 +539,16 @@ pub fn build_with_budget(
     let generation = gen
         .commit(&manifest.snapshot_id)
         .map_err(io_at(&opts.out))?;
-    let pruned = publish::prune(&opts.out, opts.keep).map_err(io_at(&opts.out))?;
+    let pruned = publish::prune(&opts.out, opts.keep).map_err(|e| BuildError::Io {
+        path: opts.out.clone(),
+        err: io::Error::new(
+            e.kind(),
+            format!(
+                "{} was published and CURRENT names it, but pruning failed: {e}",
+                generation.display()
+            ),
+        ),
+    })?;
     manifest.files = entries;
     phases.mark("publish");
     Ok(BuildReport {

@@ -261,7 +261,7 @@ pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
     let excess = gens.len().saturating_sub(keep.max(1));
     for (_, name) in gens.into_iter().take(excess) {
         if name != current {
-            fs::remove_dir_all(root.join(&name))?;
+            remove(&root.join(&name))?;
             removed.push(name);
         }
     }
@@ -270,7 +270,7 @@ pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
         // Only a holder of the lock writes `CURRENT.tmp-…`: under it, one is a leftover of a
         // builder killed between writing it and renaming it over `CURRENT`.
         if name.starts_with(&format!("{CURRENT}.tmp-")) {
-            fs::remove_file(root.join(&name))?;
+            remove(&root.join(&name))?;
             removed.push(name);
             continue;
         }
@@ -285,12 +285,31 @@ pub fn prune(root: &Path, keep: usize) -> io::Result<Vec<String>> {
                 io::Error::new(e.kind(), format!("locking {}: {e}", path.display()))
             })?;
             if dead {
-                fs::remove_dir_all(&path)?;
+                remove(&path)?;
                 removed.push(name);
             }
         }
     }
     Ok(removed)
+}
+
+/// Removes a directory with everything in it, or a file or symbolic link (not what it
+/// points to); an error names the path.
+fn remove(path: &Path) -> io::Result<()> {
+    let is_dir = fs::symlink_metadata(path).map(|m| m.is_dir());
+    let result = match is_dir {
+        Ok(true) => fs::remove_dir_all(path),
+        Ok(false) => fs::remove_file(path),
+        Err(e) => Err(e),
+    };
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("removing {}: {e}", path.display()),
+        )),
+        Ok(()) => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -420,6 +439,21 @@ mod tests {
         fs::copy(root.path().join(CURRENT), gen.join(CURRENT)).unwrap();
         assert_eq!(resolve(root.path()).unwrap(), gen);
         assert_eq!(resolve(&gen).unwrap(), gen);
+    }
+
+    /// A stray file (not a directory) under a temporary generation's name does not make the
+    /// prune, and so every build after it, fail once the generation is published.
+    #[test]
+    fn prune_removes_a_stray_file_named_as_a_temporary_generation() {
+        let root = tempfile::tempdir().unwrap();
+        let g = TempGeneration::begin(root.path()).unwrap();
+        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
+        g.commit("a").unwrap();
+        let stray = root.path().join(format!("{TMP_PREFIX}stray"));
+        fs::write(&stray, b"").unwrap();
+        let removed = prune(root.path(), 3).unwrap();
+        assert_eq!(removed, [format!("{TMP_PREFIX}stray")]);
+        assert!(!stray.exists());
     }
 
     #[test]
