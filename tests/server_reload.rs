@@ -72,8 +72,10 @@ fn admin_reload_picks_up_a_new_generation_and_refuses_a_corrupted_one() {
     assert_eq!(decision(&s, CHANGED), "deny");
     assert_eq!(s.get("/v1/snapshot").json()["generation"], name(&gen_b));
 
-    // A copy of B with one byte flipped in its biggest data file.
-    let bad = dir.path().join("gen-999999-corrupt");
+    // A copy of B with one byte flipped in its biggest data file (named, as the builder
+    // would, for the snapshot its manifest states).
+    let bad_name = format!("gen-999999-{b}");
+    let bad = dir.path().join(&bad_name);
     copy_dir(&gen_b, &bad);
     let biggest = std::fs::read_dir(&bad)
         .unwrap()
@@ -85,7 +87,7 @@ fn admin_reload_picks_up_a_new_generation_and_refuses_a_corrupted_one() {
     let mid = bytes.len() / 2 + 7;
     bytes[mid] ^= 0x5a;
     std::fs::write(&biggest, bytes).unwrap();
-    publish::set_current(dir.path(), "gen-999999-corrupt").unwrap();
+    publish::set_current(dir.path(), &bad_name).unwrap();
 
     s.post("/v1/admin/reload", "application/json", b"")
         .error(409, "reload_refused");
@@ -196,4 +198,51 @@ fn reloads_under_load_fail_no_request() {
         "{m}"
     );
     assert!(!m.contains("status=\"500\""));
+}
+
+#[test]
+fn the_poller_refuses_a_corrupted_generation_once_and_takes_the_next_good_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let gen_a = build_sample(dir.path(), sample_today()).generation;
+    let s = TestServer::start(dir.path(), sample_today(), |c| c.poll_interval_ms = 10);
+    let a = s.wait_ready(None);
+    let failed = |s: &TestServer| {
+        s.get("/metrics")
+            .text()
+            .lines()
+            .find_map(|l| l.strip_prefix("credgate_reloads_total{result=\"failed\"} "))
+            .map(|v| v.parse::<u64>().unwrap())
+            .unwrap()
+    };
+    let before = failed(&s);
+
+    // A copy of A, named for the snapshot it holds, with a byte flipped in its records.
+    let bad_name = format!("gen-000900-{a}");
+    let bad = dir.path().join(&bad_name);
+    copy_dir(&gen_a, &bad);
+    let records = bad.join("records.tbl");
+    let mut bytes = std::fs::read(&records).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x5a;
+    std::fs::write(&records, bytes).unwrap();
+    publish::set_current(dir.path(), &bad_name).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while failed(&s) == before && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    // Many polls later: refused once, not once a poll, and A still serving.
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(200);
+    while std::time::Instant::now() < until {
+        assert_eq!(decision(&s, CHANGED), "clear");
+    }
+    assert_eq!(failed(&s), before + 1);
+    assert_eq!(s.wait_ready(None), a);
+
+    // The next build publishes after it; the poller takes it without being asked.
+    let gen_b = build_changed(dir.path());
+    let b = s.wait_ready(Some(&a));
+    assert_eq!(s.get("/v1/snapshot").json()["generation"], name(&gen_b));
+    assert_ne!(a, b);
+    assert_eq!(decision(&s, CHANGED), "deny");
+    assert_eq!(failed(&s), before + 1);
 }

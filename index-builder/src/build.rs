@@ -349,10 +349,12 @@ pub fn build_with_budget(
     }
 
     let rejects_path = opts.out.join("rejects.csv");
-    let tmp_rejects = opts
-        .out
-        .join(format!(".rejects.csv.tmp-{}", std::process::id()));
+    // Written inside the build's temporary directory (same file system, so the rename is
+    // atomic): a build killed before the rename leaves it there, where the next prune
+    // removes it with the rest, and two builds at once never share the name.
+    let tmp_rejects = gen.dir().join("rejects.csv.tmp");
     source::write_rejects_csv(&tmp_rejects, &rejects).map_err(io_at(&tmp_rejects))?;
+    test_hook_abort("rejects.csv");
     std::fs::rename(&tmp_rejects, &rejects_path).map_err(io_at(&rejects_path))?;
     let reject_count = rejects.len() as u64;
     // A source whose list rows are all rejected (a misspelt list code throughout, the
@@ -537,7 +539,16 @@ pub fn build_with_budget(
     let generation = gen
         .commit(&manifest.snapshot_id)
         .map_err(io_at(&opts.out))?;
-    let pruned = publish::prune(&opts.out, opts.keep).map_err(io_at(&opts.out))?;
+    let pruned = publish::prune(&opts.out, opts.keep).map_err(|e| BuildError::Io {
+        path: opts.out.clone(),
+        err: io::Error::new(
+            e.kind(),
+            format!(
+                "{} was published and CURRENT names it, but pruning failed: {e}",
+                generation.display()
+            ),
+        ),
+    })?;
     manifest.files = entries;
     phases.mark("publish");
     Ok(BuildReport {

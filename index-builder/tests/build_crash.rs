@@ -148,3 +148,21 @@ fn a_build_killed_while_writing_leaves_the_previous_generation() {
         "killed while its temporary generation existed"
     );
 }
+
+#[test]
+fn a_build_killed_while_writing_its_rejects_leaves_nothing_the_next_build_keeps() {
+    let root = tempfile::tempdir().unwrap();
+    assert!(build(&sample(), root.path()).status().unwrap().success());
+    let status = build(&sample(), root.path())
+        .env("CREDGATE_TEST_ABORT_AFTER", "rejects.csv")
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the hook aborts the process");
+    assert!(build(&sample(), root.path()).status().unwrap().success());
+    let left: Vec<String> = std::fs::read_dir(root.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

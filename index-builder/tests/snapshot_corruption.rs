@@ -364,3 +364,66 @@ fn a_file_altered_with_its_checksums_forged_fails_its_sha256() {
     assert!(e.file.ends_with("strings.heap"), "{e}");
     assert!(e.to_string().contains("SHA-256"), "{e}");
 }
+
+/// Rewrites the manifest's JSON of a copy of the generation, with a valid header and
+/// checksum; returns the copy.
+fn with_manifest(gen: &Path, edit: impl Fn(&mut serde_json::Value)) -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    copy_dir(gen, &dir);
+    let mpath = dir.join(FileKind::Manifest.file_name());
+    let mut m: serde_json::Value =
+        serde_json::from_slice(&fs::read(&mpath).unwrap()[HEADER_LEN..]).unwrap();
+    edit(&mut m);
+    let json = serde_json::to_vec_pretty(&m).unwrap();
+    let mut mfile =
+        encode_header(FileKind::Manifest, json.len() as u64, crc32c::crc32c(&json)).to_vec();
+    mfile.extend_from_slice(&json);
+    fs::write(&mpath, &mfile).unwrap();
+    dir
+}
+
+#[test]
+fn a_manifest_that_claims_a_newer_or_older_format_is_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    let newer = FORMAT_VERSION + 1;
+    let dir = with_manifest(&gen, |m| m["format_version"] = newer.into());
+    let e = Snapshot::open(&dir).unwrap_err();
+    assert!(
+        matches!(e.problem, Problem::NewerVersion { found } if found == newer),
+        "{e}"
+    );
+    assert!(e.file.ends_with("MANIFEST"), "{e}");
+    assert!(e.to_string().contains("upgrade credgate"), "{e}");
+
+    let dir = with_manifest(&gen, |m| m["format_version"] = 0.into());
+    let e = Snapshot::open(&dir).unwrap_err();
+    assert!(
+        matches!(e.problem, Problem::OlderVersion { found: 0 }),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_generation_directory_holding_another_snapshot_is_refused() {
+    // A whole generation copied (or renamed) under a name whose snapshot id is not its own:
+    // every file agrees with the manifest, but the name CURRENT gives does not.
+    let root = tempfile::tempdir().unwrap();
+    let gen = sample_generation(root.path());
+    let id = Snapshot::open(&gen).unwrap().id().to_string();
+    let other = root.path().join("gen-000009-0123456789abcdef");
+    copy_dir(&gen, &other);
+    credgate_index::publish::set_current(root.path(), "gen-000009-0123456789abcdef").unwrap();
+    let e = Snapshot::open(root.path()).unwrap_err();
+    assert!(matches!(e.problem, Problem::ManifestMismatch { .. }), "{e}");
+    assert!(e.file.ends_with("gen-000009-0123456789abcdef"), "{e}");
+    assert!(e.to_string().contains(&id), "{e}");
+
+    // Its own name, or a directory not named as a generation, opens.
+    let same = root.path().join(format!("gen-000010-{id}"));
+    copy_dir(&gen, &same);
+    Snapshot::open(&same).unwrap().verify().unwrap();
+    let plain = root.path().join("copy");
+    copy_dir(&gen, &plain);
+    Snapshot::open(&plain).unwrap().verify().unwrap();
+}

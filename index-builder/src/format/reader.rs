@@ -68,6 +68,42 @@ impl Snapshot {
         verify_payload(&manifest_path, &manifest_map)?;
         let manifest: Manifest = serde_json::from_slice(payload)
             .map_err(|e| FormatError::malformed(&manifest_path, format!("manifest JSON: {e}")))?;
+        // The version the manifest states decides how the other files are read (version 2
+        // added ids.idx): one outside the range read here is refused like such a header.
+        if manifest.format_version > super::FORMAT_VERSION {
+            return Err(FormatError::new(
+                &manifest_path,
+                Problem::NewerVersion {
+                    found: manifest.format_version,
+                },
+            ));
+        }
+        if manifest.format_version < super::MIN_READ_VERSION {
+            return Err(FormatError::new(
+                &manifest_path,
+                Problem::OlderVersion {
+                    found: manifest.format_version,
+                },
+            ));
+        }
+        // A generation's name states its snapshot id: a directory holding another snapshot
+        // (copied or renamed over, or swapped whole) is not the generation CURRENT means.
+        let stated = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(publish::generation_id);
+        if let Some(stated) = stated.filter(|s| *s != manifest.snapshot_id) {
+            return Err(FormatError::new(
+                &dir,
+                Problem::ManifestMismatch {
+                    what: format!(
+                        "the name states snapshot {stated}, its MANIFEST snapshot {}; \
+                         was another generation copied or renamed here?",
+                        manifest.snapshot_id
+                    ),
+                },
+            ));
+        }
 
         let mut files = Vec::new();
         let mut window = |kind: FileKind| -> Result<Window, FormatError> {
