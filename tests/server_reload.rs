@@ -51,6 +51,24 @@ fn name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
+/// `credgate_reloads_total{result="failed"}` as the server's metrics say now.
+fn failed_reloads(s: &TestServer) -> u64 {
+    s.get("/metrics")
+        .text()
+        .lines()
+        .find_map(|l| l.strip_prefix("credgate_reloads_total{result=\"failed\"} "))
+        .map(|v| v.parse::<u64>().unwrap())
+        .unwrap()
+}
+
+/// Polls the metrics (30 s at most) until a reload has failed since the count was `before`.
+fn wait_for_failed_reload(s: &TestServer, before: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while failed_reloads(s) == before && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn admin_reload_picks_up_a_new_generation_and_refuses_a_corrupted_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -122,29 +140,18 @@ fn the_poller_notices_a_new_current() {
 
     // CURRENT broken after a snapshot was served: the poller counts one failed reload (not
     // one a poll), and the snapshot keeps serving.
-    let failed = |s: &TestServer| {
-        s.get("/metrics")
-            .text()
-            .lines()
-            .find_map(|l| l.strip_prefix("credgate_reloads_total{result=\"failed\"} "))
-            .map(|v| v.parse::<u64>().unwrap())
-            .unwrap()
-    };
     // (The start, before the first build, counted one.)
-    let before = failed(&s);
+    let before = failed_reloads(&s);
     // Written aside and renamed, as a publisher does, so no poll reads it half-written.
     std::fs::write(dir.path().join("CURRENT.new"), "gen-000404-missing\n").unwrap();
     std::fs::rename(dir.path().join("CURRENT.new"), dir.path().join("CURRENT")).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while failed(&s) == before && std::time::Instant::now() < deadline {
-        std::thread::yield_now();
-    }
+    wait_for_failed_reload(&s, before);
     // Many more polls pass (10 ms apart) while the same fault stays: still one.
     let until = std::time::Instant::now() + std::time::Duration::from_millis(200);
     while std::time::Instant::now() < until {
         assert_eq!(decision(&s, CHANGED), "deny");
     }
-    assert_eq!(failed(&s), before + 1);
+    assert_eq!(failed_reloads(&s), before + 1);
 }
 
 #[test]
@@ -206,15 +213,7 @@ fn the_poller_refuses_a_corrupted_generation_once_and_takes_the_next_good_one() 
     let gen_a = build_sample(dir.path(), sample_today()).generation;
     let s = TestServer::start(dir.path(), sample_today(), |c| c.poll_interval_ms = 10);
     let a = s.wait_ready(None);
-    let failed = |s: &TestServer| {
-        s.get("/metrics")
-            .text()
-            .lines()
-            .find_map(|l| l.strip_prefix("credgate_reloads_total{result=\"failed\"} "))
-            .map(|v| v.parse::<u64>().unwrap())
-            .unwrap()
-    };
-    let before = failed(&s);
+    let before = failed_reloads(&s);
 
     // A copy of A, named for the snapshot it holds, with a byte flipped in its records.
     let bad_name = format!("gen-000900-{a}");
@@ -226,16 +225,13 @@ fn the_poller_refuses_a_corrupted_generation_once_and_takes_the_next_good_one() 
     bytes[mid] ^= 0x5a;
     std::fs::write(&records, bytes).unwrap();
     publish::set_current(dir.path(), &bad_name).unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while failed(&s) == before && std::time::Instant::now() < deadline {
-        std::thread::yield_now();
-    }
+    wait_for_failed_reload(&s, before);
     // Many polls later: refused once, not once a poll, and A still serving.
     let until = std::time::Instant::now() + std::time::Duration::from_millis(200);
     while std::time::Instant::now() < until {
         assert_eq!(decision(&s, CHANGED), "clear");
     }
-    assert_eq!(failed(&s), before + 1);
+    assert_eq!(failed_reloads(&s), before + 1);
     assert_eq!(s.wait_ready(None), a);
 
     // The next build publishes after it; the poller takes it without being asked.
@@ -244,5 +240,5 @@ fn the_poller_refuses_a_corrupted_generation_once_and_takes_the_next_good_one() 
     assert_eq!(s.get("/v1/snapshot").json()["generation"], name(&gen_b));
     assert_ne!(a, b);
     assert_eq!(decision(&s, CHANGED), "deny");
-    assert_eq!(failed(&s), before + 1);
+    assert_eq!(failed_reloads(&s), before + 1);
 }
