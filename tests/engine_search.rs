@@ -8,6 +8,7 @@ use credgate::engine::search::max_distance;
 use credgate::engine::{Engine, Options};
 use credgate_index::build::{build, BuildOptions};
 use credgate_index::catalog::Catalog;
+use credgate_index::ids::ric;
 use credgate_index::source::Encoding;
 
 use common::day;
@@ -15,16 +16,8 @@ use common::day;
 /// A valid resident number for person `n` (born 1990-01-01 in 110101).
 fn ric(n: u32) -> String {
     let body = format!("11010119900101{n:03}");
-    let w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body
-        .bytes()
-        .zip(w)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    format!(
-        "{body}{}",
-        "10X98765432".as_bytes()[(sum % 11) as usize] as char
-    )
+    let check = ric::check_char(body.as_bytes()).unwrap() as char;
+    format!("{body}{check}")
 }
 
 /// Builds a snapshot of one focus record for each name and opens it.
