@@ -229,14 +229,15 @@ impl Engine {
             full = take(v, "prefix", char_distance(&q, key));
         }
         if fuzzy && !full {
-            if q.chars().count() > MAX_FUZZY_CHARS {
+            let chars = q.chars().count();
+            if chars > MAX_FUZZY_CHARS {
                 return Err(SearchError::TooLongForFuzzy);
             }
             // One pass per distance, nearest first: a pass at distance d streams the names
             // within d and takes those exactly d away, in name order. (Ranking the first
             // names the automaton yields would miss near names that sort after many far
             // ones: the stream is in byte order, not by distance.)
-            for d in 1..=max_distance(q.chars().count()) {
+            for d in 1..=max_distance(chars) {
                 if full {
                     break;
                 }
