@@ -133,12 +133,14 @@ impl<'a> Answer<'a> {
     }
 
     /// `"id":…,"id_type":…,"decision":…,"heightened":…,"nonconforming":…,"lists":[…],
-    /// "measures":[…],"error":…` — a [`ScreenResult`]'s fields, without braces.
+    /// "measures":[…],"error":…` — a [`ScreenResult`]'s fields, without braces. (The row
+    /// writer uses [`Answer::write_json_fields_after`]; this is the tests' plain form.)
+    #[cfg(test)]
     pub fn write_json_fields(&self, out: &mut Vec<u8>) {
         self.write_json_fields_after(out, None);
     }
 
-    /// [`Answer::write_json_fields`] after a JSON string that `out[escaped.1]` holds, written
+    /// The same fields (`"id":…` to `"error":…`) after a JSON string that `out[escaped.1]` holds, written
     /// of the text `escaped.0` (a row's `input`): an `id` that is the same text, as it is for
     /// most rows, is copied from there instead of escaped a second time.
     pub fn write_json_fields_after(
