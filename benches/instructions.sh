@@ -81,7 +81,8 @@ measure() {
   result=$("$BIN/examples/rate_load" "127.0.0.1:$port" "$paths" "$RATE" "$(awk -v n="$N" -v r="$RATE" 'BEGIN { print n / r }')" 8)
   callgrind_control -d "$pid" >/dev/null 2>&1
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  sent=$(awk '{ print $NF }' <<<"$result"); errors=$(awk '{ print $(NF-1) }' <<<"$result")
+  # rate_load prints: RATE rate achieved p50 p90 p99 p99.9 max errors sent svc_p50 svc_p99.
+  read -r _ _ _ _ _ _ _ _ errors sent _ <<<"$result"
   ir=$(callgrind_annotate "$file.1" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
   [[ "$errors" == 0 ]] || echo "warning: $name answered $errors requests with an error" >&2
   echo "$name $sent $((ir / sent)) $file.1"
