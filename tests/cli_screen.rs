@@ -296,16 +296,52 @@ fn screen_piped(f: &Fixture, list: Vec<u8>, extra: &[&str]) -> (Option<i32>, Str
     )
 }
 
-/// A list read from a pipe cannot be read twice, so its first 64 KiB decide alone (as
-/// documented): read as UTF-8, the same list's Chinese row is an `invalid_row` (not the end
-/// of the run: every other row is screened), and the summary says why and what to do.
-/// `--encoding gb18030` reads it right.
+/// A list read from a pipe is told apart as a file is, by its first non-ASCII bytes
+/// wherever they are: the encoding is decided as the list streams, so nothing is read
+/// twice. (It used to be decided by a pipe's first 64 KiB alone, which read this list as
+/// UTF-8 and made its Chinese row an `invalid_row`.) `--encoding gb18030` reads it the same.
 #[test]
-fn a_piped_list_is_detected_by_its_first_window() {
+fn a_piped_list_is_detected_by_its_first_chinese_text() {
     let f = fixture();
     let list = late_chinese_list();
     let rows = list.iter().filter(|&&b| b == b'\n').count() - 1;
-    let (code, stdout, stderr) = screen_piped(&f, list.clone(), &[]);
+    for extra in [&[][..], &["--encoding", "GB18030"]] {
+        let (code, stdout, stderr) = screen_piped(&f, list.clone(), extra);
+        assert_eq!(code, Some(1), "{extra:?}: {stderr}");
+        let results: Vec<serde_json::Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(results.len(), rows, "{extra:?}");
+        assert_eq!(results[0]["decision"], "fast_track", "{extra:?}");
+        let last = results.last().unwrap();
+        assert_eq!(last["decision"], "deny", "{extra:?}: {last}");
+        assert_eq!(last["columns"]["name"], "恒达建材", "{extra:?}: {last}");
+        assert!(stderr.contains("invalid 0;"), "{extra:?}: {stderr}");
+    }
+
+    let (code, _, stderr) = screen_piped(&f, list, &["--encoding", "big5"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("unknown encoding \"big5\"; expected auto, utf-8 or gb18030"),
+        "{stderr}"
+    );
+}
+
+/// A piped list read as UTF-8 by its first Chinese text, with a GBK row further on: that
+/// row is an `invalid_row` (not the end of the run: every other row is screened), and the
+/// summary says why and what to do.
+#[test]
+fn a_piped_list_with_a_row_that_is_not_utf8_is_screened_whole() {
+    let f = fixture();
+    let mut list = format!("id,name\n{FAST},恒达建材\n").into_bytes();
+    while list.len() < 70_000 {
+        list.extend_from_slice(format!("{FAST},ACME Trading\n").as_bytes());
+    }
+    list.extend_from_slice(format!("{DENIED},").as_bytes());
+    list.extend_from_slice(&[0xBA, 0xE3, 0xB4, 0xEF, b'\n']); // 恒达 in GBK
+    let rows = list.iter().filter(|&&b| b == b'\n').count() - 1;
+    let (code, stdout, stderr) = screen_piped(&f, list, &[]);
     assert_eq!(code, Some(1), "{stderr}");
     let results: Vec<serde_json::Value> = stdout
         .lines()
@@ -318,21 +354,7 @@ fn a_piped_list_is_detected_by_its_first_window() {
     assert!(
         stderr.contains("invalid 1;")
             && stderr.contains("1 of the invalid rows are not UTF-8")
-            && stderr.contains("or with --encoding gb18030"),
-        "{stderr}"
-    );
-
-    let (code, stdout, stderr) = screen_piped(&f, list.clone(), &["--encoding", "GB18030"]);
-    assert_eq!(code, Some(1), "{stderr}");
-    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(last["decision"], "deny", "{last}");
-    assert_eq!(last["columns"]["name"], "恒达建材", "{last}");
-    assert!(stderr.contains("invalid 0;"), "{stderr}");
-
-    let (code, _, stderr) = screen_piped(&f, list, &["--encoding", "big5"]);
-    assert_eq!(code, Some(2), "{stderr}");
-    assert!(
-        stderr.contains("unknown encoding \"big5\"; expected auto, utf-8 or gb18030"),
+            && stderr.contains("--encoding gb18030"),
         "{stderr}"
     );
 }

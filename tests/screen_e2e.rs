@@ -431,7 +431,7 @@ fn every_path_screens_the_same_column() {
 }
 
 /// A row holding bytes that are not UTF-8 (a GBK name pasted into a UTF-8 list, past the
-/// first 64 KiB by which the CLI tells the encoding) is a row answered `invalid_row` with the
+/// first Chinese text by which the CLI tells the encoding) is a row answered `invalid_row` with the
 /// same message offline, through the server and by the server itself; the CLI used to stop
 /// the whole run at it. The server takes a first record that is not UTF-8 for data, not a
 /// header: it is row 1, answered alike.

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use calamine::{DataRef, Reader as _, Xlsx};
 use credgate_index::source::Encoding;
-use credgate_index::source::{open_raw_file, Detected, Gb18030Reader, MalformedInput, Raw};
+use credgate_index::source::{Decoded, MalformedInput};
 
 use super::records::{
     csv_fields_into, invalid_row, is_blank_row, missing_id, row_text, shown_raw, Lines, Records,
@@ -397,27 +397,14 @@ impl Read for Counted {
     }
 }
 
-/// The decoded text of a CSV file: UTF-8 passed through, GB18030 decoded on the fly.
-enum Text {
-    Utf8(Raw<Counted>),
-    Gb18030(Gb18030Reader<Raw<Counted>>),
-}
-
-impl Read for Text {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Text::Utf8(r) => r.read(buf),
-            Text::Gb18030(r) => r.read(buf),
-        }
-    }
-}
-
 /// The rows of a CSV file, cut into records and fields by the rule of [`super::records`],
 /// which `/v1/screen` follows too.
 pub struct CsvRows {
     path: PathBuf,
-    encoding: &'static str,
-    text: Text,
+    /// The file's text: UTF-8 passed through, GB18030 decoded on the fly; unless declared,
+    /// the encoding is decided at the first non-ASCII byte as the file streams, so the file
+    /// is read once, whether it is a regular file or a pipe.
+    text: Decoded<Counted>,
     /// Text read and not yet cut off: the unfinished record, from its start.
     buf: Vec<u8>,
     /// The line (1-based) `buf` starts on.
@@ -452,18 +439,9 @@ impl CsvRows {
             file: File::open(path).map_err(io_err)?,
             read,
         };
-        // Unless declared, a regular file is detected by its first non-ASCII bytes wherever
-        // they are; a pipe (or /dev/stdin on one) cannot be read twice, and is by its first
-        // 64 KiB only.
-        let (detected, raw) = open_raw_file(path, file, encoding).map_err(io_err)?;
-        let text = match detected {
-            Detected::Utf8 => Text::Utf8(raw),
-            Detected::Gb18030 => Text::Gb18030(Gb18030Reader::new(raw)),
-        };
         let mut rows = CsvRows {
             path: path.to_path_buf(),
-            encoding: detected.name(),
-            text,
+            text: Decoded::new(file, encoding),
             buf: Vec::with_capacity(READ_BLOCK),
             line: 1,
             lines: Lines::new(true),
@@ -517,7 +495,8 @@ impl CsvRows {
             Some(m) => BatchError::Encoding {
                 path: self.path.clone(),
                 line: m.line,
-                encoding: self.encoding,
+                // Only a GB18030 decoder finds bytes that are not text.
+                encoding: self.text.detected().name(),
                 detail: m.to_string(),
             },
             None => BatchError::Io {
@@ -947,7 +926,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // A first window with such bytes is read as GB18030, whose bytes these are not.
+        // First non-ASCII bytes that are not UTF-8 make the list GB18030, whose bytes these
+        // are not either.
         let err = read_csv(b"id\n91410\xff\n").unwrap_err();
         assert!(
             matches!(err, BatchError::Encoding { line: 2, .. }),
@@ -957,7 +937,7 @@ mod tests {
 
     #[test]
     fn a_record_that_is_not_utf8_is_a_row_of_its_own() {
-        // Read as UTF-8 by its first window; the bad bytes come in a later read.
+        // Read as UTF-8 by its first non-ASCII bytes; the bad bytes come in a later read.
         let mut text = b"id,name\n".to_vec();
         while text.len() < 2 * READ_BLOCK {
             text.extend_from_slice("91410,恒达\n".as_bytes());

@@ -182,8 +182,8 @@ impl std::fmt::Display for Summary {
             write!(
                 f,
                 "; {} of the invalid rows are not UTF-8: save the list as UTF-8 or GB18030 \
-                 throughout (a list read from a pipe is told apart by its first 64 KiB only: \
-                 give a GB18030 one as a file, or with --encoding gb18030)",
+                 throughout (a GB18030 list taken for UTF-8 by its first non-ASCII bytes can be \
+                 declared with --encoding gb18030)",
                 self.not_utf8
             )?;
         }

@@ -26,7 +26,7 @@ column3, .... Rows as POST /v1/screen counts them: a line of only white space
 with a result: an empty identifier is invalid_id, a line that is not valid CSV (a quote
 left open) or not UTF-8 (in a list read as UTF-8) invalid_row, a row without the
 identifier's column missing_id. A list is read as GB18030 when its first non-ASCII bytes
-are not UTF-8 (one read from a pipe by its first 64 KiB only), unless --encoding says.
+are not UTF-8 (wherever they are, in a file or a pipe), unless --encoding says.
 
 Output (--out FILE or stdout; format from --format, else the extension of --out, else CSV),
 the rows POST /v1/screen writes for the same list: CSV and xlsx give the row number (row,
@@ -87,8 +87,7 @@ pub struct Args {
     #[arg(long)]
     pub full_ids: bool,
     /// The encoding of a CSV list: auto (UTF-8 when its first non-ASCII bytes are, else
-    /// GB18030), utf-8 or gb18030. Declare it for a GB18030 list read from a pipe whose first
-    /// 64 KiB are ASCII.
+    /// GB18030), utf-8 or gb18030.
     #[arg(long, default_value = "auto")]
     pub encoding: String,
     /// Rows per chunk (memory in use grows with it).

@@ -7,25 +7,21 @@
 //! reports the record's line when a file that looked like UTF-8 turns out not to be.
 //!
 //! Detection looks at a file's first non-ASCII bytes: ASCII is the same in both encodings,
-//! so only they tell them apart. The source reader decides as the file streams
-//! ([`Decoded`]): the ASCII before those bytes passes through as it is, and the window that
-//! begins with them decides, wherever in the file they are, so a file is read once whatever
-//! its size. `credgate screen` opens its input with [`open_raw_file`] instead, which must
-//! know the encoding up front: when a file's first window is ASCII, it scans the file up to
-//! them with a second handle.
+//! so only they tell them apart. The source reader and `credgate screen` both decide as the
+//! file streams ([`Decoded`]): the ASCII before those bytes passes through as it is, and the
+//! window that begins with them decides, wherever in the file they are, so a file (or a
+//! pipe) is read once whatever its size.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, Cursor, Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::{self, Cursor, Read};
 
 use encoding_rs::{Decoder, DecoderResult, GB18030};
 use sha2::{Digest, Sha256};
 
 use super::Encoding;
 
-/// How many bytes decide between UTF-8 and GB18030 when the encoding is `Auto`: the file's
-/// first ones, or, when those are all ASCII, those from its first non-ASCII byte on.
+/// How many bytes decide between UTF-8 and GB18030 when the encoding is `Auto`: those from
+/// a file's first non-ASCII byte on ([`Decoded`]).
 pub const SNIFF_LEN: usize = 64 * 1024;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -120,38 +116,8 @@ pub fn sniff(head: &[u8]) -> Detected {
     }
 }
 
-/// Decides the encoding of the regular file at `path` from its first non-ASCII bytes at or
-/// after byte `from`: [`sniff`] of the window of up to [`SNIFF_LEN`] bytes that begins with
-/// the first of them; UTF-8 when there is none (ASCII reads the same either way).
-///
-/// It reads with a handle of its own, so the caller's stream is untouched; it holds one
-/// window of the file at a time. A file read through it is read twice up to its first
-/// non-ASCII byte, which is why [`open_raw_file`] calls it only when the first window held
-/// none. Since everything before that byte is ASCII, the byte begins a character in
-/// either encoding, so the window is never cut inside one at its start.
-pub fn sniff_file_from(path: &Path, from: u64) -> io::Result<Detected> {
-    let mut file = File::open(path)?;
-    file.seek(SeekFrom::Start(from))?;
-    let mut window = vec![0u8; SNIFF_LEN];
-    loop {
-        let n = fill(&mut file, &mut window)?;
-        let chunk = &window[..n];
-        // `is_ascii` looks at a word at a time: the scan of a long ASCII prefix costs about
-        // what reading it costs.
-        if !chunk.is_ascii() {
-            let at = chunk.iter().position(|b| !b.is_ascii()).unwrap_or(0);
-            window.copy_within(at..n, 0);
-            let mut len = n - at;
-            len += fill(&mut file, &mut window[len..])?;
-            return Ok(sniff(&window[..len]));
-        }
-        if n < window.len() {
-            return Ok(Detected::Utf8);
-        }
-    }
-}
-
-/// A source file's text as UTF-8, read once, its encoding decided as it streams.
+/// A file's text as UTF-8, read once, its encoding decided as it streams: a source file's
+/// for the index builder, a supplier list's for `credgate screen`.
 ///
 /// A declared encoding applies from the first byte. With [`Encoding::Auto`] the bytes pass
 /// through unchanged while they are ASCII, which reads the same in both encodings (so an
@@ -300,64 +266,8 @@ fn fill<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// The raw stream after sniffing: the sniffed head replayed, then the rest of the file.
-pub type Raw<R> = io::Chain<Cursor<Vec<u8>>, R>;
-
-/// Reads the sniff window from `raw` and returns the encoding to use together with a
-/// reader that replays the window, so the stream is still read exactly once.
-///
-/// `Auto` decides on the window alone: for a stream (a pipe, standard input) nothing past
-/// it can be looked at without holding it. A stream whose first [`SNIFF_LEN`] bytes are
-/// ASCII is therefore read as UTF-8, and a GB18030 one fails at its first Chinese text;
-/// a regular file goes through [`open_raw_file`], which looks further.
-///
-/// `credgate screen` passes the bare file, since a supplier list needs no digest and
-/// hashing costs time. (The source reader streams through [`Decoded`] instead.)
-pub fn open_raw<R: Read>(raw: R, requested: Encoding) -> io::Result<(Detected, Raw<R>)> {
-    open(raw, requested, None)
-}
-
-/// [`open_raw`] for the regular file at `path`, which `raw` reads: with `Auto`, when the
-/// first [`SNIFF_LEN`] bytes are all ASCII, the encoding is decided by the file's first
-/// non-ASCII bytes wherever they are ([`sniff_file_from`], with a handle of its own).
-/// A file with non-ASCII bytes in its first window, the common case, costs nothing more
-/// than with [`open_raw`]. If `path` is not a regular file (a FIFO, `/dev/stdin` on a
-/// pipe), reading it twice would lose bytes, so the window decides alone.
-pub fn open_raw_file<R: Read>(
-    path: &Path,
-    raw: R,
-    requested: Encoding,
-) -> io::Result<(Detected, Raw<R>)> {
-    open(raw, requested, Some(path))
-}
-
-fn open<R: Read>(
-    mut raw: R,
-    requested: Encoding,
-    file: Option<&Path>,
-) -> io::Result<(Detected, Raw<R>)> {
-    let mut head = vec![0u8; SNIFF_LEN];
-    let filled = fill(&mut raw, &mut head)?;
-    head.truncate(filled);
-    let detected = match requested {
-        Encoding::Auto => match file {
-            // A full window of ASCII: the file goes on, and its first non-ASCII bytes,
-            // if any, are further in.
-            Some(path) if filled == SNIFF_LEN && head.is_ascii() && is_regular(path) => {
-                sniff_file_from(path, filled as u64)?
-            }
-            _ => sniff(&head),
-        },
-        Encoding::Utf8 => Detected::Utf8,
-        Encoding::Gb18030 => Detected::Gb18030,
-    };
-    Ok((detected, Cursor::new(head).chain(raw)))
-}
-
-/// Whether `path` names (through symbolic links) a regular file, which can be read twice.
-fn is_regular(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| m.is_file())
-}
+/// The raw stream after deciding: the held-back window replayed, then the rest of the file.
+type Raw<R> = io::Chain<Cursor<Vec<u8>>, R>;
 
 /// The payload of the `io::Error` a [`Gb18030Reader`] returns on bytes that are not GB18030.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -578,53 +488,6 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn a_file_is_sniffed_from_its_first_non_ascii_bytes_wherever_they_are() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f.csv");
-        let cases: [(&str, Vec<u8>, Detected); 4] = [
-            ("ascii", ascii(3 * SNIFF_LEN + 5), Detected::Utf8),
-            (
-                "gb18030 late",
-                [ascii(2 * SNIFF_LEN - 1), gb("甲,乙\n")].concat(),
-                Detected::Gb18030,
-            ),
-            (
-                "utf-8 late",
-                [ascii(SNIFF_LEN), "甲,乙\n".as_bytes().to_vec()].concat(),
-                Detected::Utf8,
-            ),
-            (
-                "gb18030 early",
-                [ascii(10), gb("甲,乙\n")].concat(),
-                Detected::Gb18030,
-            ),
-        ];
-        for (what, bytes, want) in cases {
-            std::fs::write(&path, &bytes).unwrap();
-            assert_eq!(sniff_file_from(&path, 0).unwrap(), want, "{what}");
-            let file = std::fs::File::open(&path).unwrap();
-            let (got, mut raw) = open_raw_file(&path, file, Encoding::Auto).unwrap();
-            assert_eq!(got, want, "{what}");
-            let mut replayed = Vec::new();
-            raw.read_to_end(&mut replayed).unwrap();
-            assert_eq!(replayed, bytes, "{what}: the stream is read whole, once");
-        }
-    }
-
-    /// A path that is not a regular file (here a directory; in use a pipe) cannot be read a
-    /// second time: the first window decides alone, as for any stream.
-    #[test]
-    fn a_stream_is_sniffed_from_its_first_window_only() {
-        let dir = tempfile::tempdir().unwrap();
-        let bytes = [ascii(SNIFF_LEN), gb("甲,乙\n")].concat();
-        let (got, _) =
-            open_raw_file(dir.path(), Cursor::new(bytes.clone()), Encoding::Auto).unwrap();
-        assert_eq!(got, Detected::Utf8);
-        let (got, _) = open_raw(Cursor::new(bytes), Encoding::Auto).unwrap();
-        assert_eq!(got, Detected::Utf8);
-    }
-
     /// Reads `r` to the end in reads of `step` bytes.
     fn read_in_steps(mut r: impl Read, step: usize) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
@@ -637,13 +500,12 @@ mod tests {
         }
     }
 
-    /// The streaming decoder decides as [`sniff_file_from`] does, from a file's first
-    /// non-ASCII bytes wherever they are, in reads of any size, and reads each byte of the
-    /// file once.
+    /// The streaming decoder decides by a file's first non-ASCII bytes wherever they are, in
+    /// reads of any size, and reads each byte of the file once.
     #[test]
     fn decoded_decides_at_the_first_non_ascii_byte_and_reads_once() {
         let text = "甲,乙\n";
-        let cases: [(&str, Vec<u8>, Detected); 5] = [
+        let cases: [(&str, Vec<u8>, Detected); 6] = [
             ("ascii", ascii(3 * SNIFF_LEN + 5), Detected::Utf8),
             (
                 "gb18030 late",
@@ -656,6 +518,11 @@ mod tests {
                 Detected::Utf8,
             ),
             ("gb18030 first", gb(text), Detected::Gb18030),
+            (
+                "gb18030 early",
+                [ascii(10), gb(text)].concat(),
+                Detected::Gb18030,
+            ),
             (
                 "utf-8 with a BOM",
                 [UTF8_BOM, text.as_bytes()].concat(),

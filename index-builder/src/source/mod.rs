@@ -48,8 +48,7 @@ use crate::date::Day;
 use crate::model::{Outcome, RepairAction, Role, SubjectType};
 
 pub use decode::{
-    open_raw, open_raw_file, sniff, sniff_file_from, Decoded, Detected, EncodingFrom,
-    Gb18030Reader, MalformedInput, Raw, SNIFF_LEN,
+    sniff, Decoded, Detected, EncodingFrom, Gb18030Reader, MalformedInput, SNIFF_LEN,
 };
 pub use error::SourceError;
 pub use header::{FileKind, LINK_COLUMNS, LIST_COLUMNS, OBJECTION_COLUMNS, REPAIR_COLUMNS};
