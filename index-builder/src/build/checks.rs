@@ -40,7 +40,7 @@ use std::io;
 
 use roaring::RoaringTreemap;
 
-use super::contested::{Contested, Held};
+use super::contested::Contested;
 use super::items::{ByRecordId, LinkKey, LiveEvent, LiveRecord, Mention, NameOffer, Subject};
 use super::spill::{SeqWriter, Sorted, Sorter, SpillDir};
 use super::support::Withdrawn;
@@ -88,7 +88,7 @@ pub(crate) fn subjects(
     let mut current: Option<Subject> = None;
     // The current identifier's mentions, until they disagree on its type; from then on
     // (`both`) they go straight to `contested`.
-    let mut held: Held<'_> = contested.held();
+    let mut held = contested.held();
     let mut both = false;
     let mut done = |s: &Subject| -> io::Result<()> {
         out.push(s)?;
