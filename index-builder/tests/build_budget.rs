@@ -246,13 +246,24 @@ fn both_types(n: usize) -> Vec<String> {
     codes
 }
 
+/// How [`contested_source`] names its codes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mix {
+    /// Each row says either type at random, and every judgement of `contested` is made many
+    /// times over (most rows of these codes are rejected).
+    Noisy,
+    /// Each code is named in turn, every row but its second with the same type (the
+    /// second is rejected), so that few rows are rejected: for measuring the working sets
+    /// without the rejects, which every build holds in memory.
+    Quiet,
+}
+
 /// Writes into `dir` (after a small seeded synthetic source) `rows` list rows naming
-/// `codes` codes of both types, and a link for every fourth of them, all drawn from `seed`:
-/// each code is named as an org and as a person, by records that are erased (a person's act
-/// that ended over five years ago), delivered twice or copied with a difference, repaired
-/// or objected to, and by links naming it at one end or at both. So every judgement of
-/// `contested` is made, many times over.
-fn contested_source(dir: &Path, codes: usize, rows: usize, seed: u64) {
+/// `codes` codes of both types, and a link for every fourth of them, drawn from `seed`.
+/// With [`Mix::Noisy`] each code is named as an org and as a person, by records that are
+/// erased (a person's act that ended over five years ago), delivered twice or copied with a
+/// difference, repaired or objected to, and by links naming it at one end or at both.
+fn contested_source(dir: &Path, codes: usize, rows: usize, seed: u64, mix: Mix) {
     synth::generate(
         dir,
         &SynthOptions {
@@ -262,6 +273,7 @@ fn contested_source(dir: &Path, codes: usize, rows: usize, seed: u64) {
     )
     .unwrap();
     let codes = both_types(codes);
+    let n = codes.len() as u64;
     let mut x = seed;
     let mut next = move || {
         x = x
@@ -269,6 +281,7 @@ fn contested_source(dir: &Path, codes: usize, rows: usize, seed: u64) {
             .wrapping_add(1442695040888963407);
         x >> 33
     };
+    let noisy = mix == Mix::Noisy;
     let mut lists = String::from(LIST_HEADER);
     let mut repairs = String::new();
     let mut objections = String::new();
@@ -276,19 +289,25 @@ fn contested_source(dir: &Path, codes: usize, rows: usize, seed: u64) {
     let mut last = String::new();
     for i in 0..rows {
         let r = next();
-        let code = &codes[(r % codes.len() as u64) as usize];
-        if r % 29 == 0 && !last.is_empty() {
+        let c = if noisy { r % n } else { i as u64 % n };
+        let code = &codes[c as usize];
+        if noisy && r % 29 == 0 && !last.is_empty() {
             // The row before, delivered again.
             lists.push_str(&last);
             continue;
         }
-        let (subject_type, name) = if (r >> 8) % 5 < 2 {
+        let org = if noisy {
+            (r >> 8) % 5 < 2
+        } else {
+            (c % 2 == 0) != (i as u64 / n == 1)
+        };
+        let (subject_type, name) = if org {
             ("org", format!("公司{}", r % 97))
         } else {
             ("person", format!("人{}", r % 89))
         };
         // Some persons' acts ended so long ago that retention has erased their records.
-        let ended = if subject_type == "person" && (r >> 12) % 7 == 0 {
+        let ended = if noisy && !org && (r >> 12) % 7 == 0 {
             "2019-01-01"
         } else {
             ""
@@ -306,17 +325,24 @@ fn contested_source(dir: &Path, codes: usize, rows: usize, seed: u64) {
         lists.push_str(&last);
         match (r >> 24) % 16 {
             // A copy of the record that differs (its doc_no): every copy is rejected.
-            0 => lists.push_str(&last.replace(&format!(",D{i},"), &format!(",E{i},"))),
+            0 if noisy => lists.push_str(&last.replace(&format!(",D{i},"), &format!(",E{i},"))),
             1 | 2 => repairs.push_str(&format!("{rid},repair,2025-01-{day:02},法院,R{i}\n")),
             3 => objections.push_str(&format!("{rid},2024-06-01,,\n")),
             _ => {}
         }
         if i % 4 == 0 {
-            let other = &codes[(next() % codes.len() as u64) as usize];
-            let (org, person) = match r % 3 {
-                0 => (code, other),
-                1 => (other, code),
-                _ => (code, code),
+            let other = next();
+            let (org, person) = if noisy {
+                let other = &codes[(other % n) as usize];
+                match r % 3 {
+                    0 => (code, other),
+                    1 => (other, code),
+                    _ => (code, code),
+                }
+            } else {
+                // An org's code (even) and a person's (odd), as their list rows say.
+                let pair = other % (n / 2) * 2;
+                (&codes[pair as usize], &codes[pair as usize + 1])
             };
             links.push_str(&format!("{org},{person},某人{},legal_rep,,\n", r % 13));
         }
@@ -333,7 +359,7 @@ fn contested_source(dir: &Path, codes: usize, rows: usize, seed: u64) {
 #[test]
 fn rows_naming_codes_of_both_types_spill_and_write_the_same_snapshot() {
     let src = tempfile::tempdir().unwrap();
-    contested_source(src.path(), 600, 16_000, 17);
+    contested_source(src.path(), 600, 16_000, 17, Mix::Noisy);
 
     let roomy = tempfile::tempdir().unwrap();
     let big = build(&options(src.path(), roomy.path())).unwrap();
@@ -402,7 +428,8 @@ fn rows_naming_codes_of_both_types_spill_and_write_the_same_snapshot() {
 
 /// Writes a large source of rows naming codes of both types, for measuring a build's peak
 /// memory against its budget: `CREDGATE_CONTESTED_SOURCE=DIR` and
-/// `CREDGATE_CONTESTED_ROWS=N` (list rows; a quarter as many links).
+/// `CREDGATE_CONTESTED_ROWS=N` (list rows naming N / 100 codes, a quarter as many links;
+/// [`Mix::Quiet`], so one row in a hundred is rejected).
 #[test]
 #[ignore = "writes a large source for measurements; run it by name"]
 fn write_a_large_source_naming_codes_of_both_types() {
@@ -411,5 +438,5 @@ fn write_a_large_source_naming_codes_of_both_types() {
         .expect("CREDGATE_CONTESTED_ROWS")
         .parse()
         .unwrap();
-    contested_source(Path::new(&dir), rows / 10, rows, 23);
+    contested_source(Path::new(&dir), rows / 100, rows, 23, Mix::Quiet);
 }
