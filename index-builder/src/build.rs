@@ -101,6 +101,9 @@ pub struct BuildReport {
     pub pruned: Vec<String>,
     /// Sorted runs the external sort spilled (0: everything fitted in the memory budget).
     pub spill_files: u64,
+    /// Of those, the runs of the rows naming identifiers given both subject types, which
+    /// wait until their types are settled (see `contested`).
+    pub contested_spill_files: u64,
 }
 
 #[derive(Debug)]
@@ -202,6 +205,12 @@ pub fn build_with_budget(
     // names; the names thread's queue of decided names takes an eighth tenth.)
     let per_sorter = usize::try_from(memory_budget / 10).unwrap_or(usize::MAX);
     let spill = SpillDir::new(spill_path.clone(), per_sorter).map_err(io_at(&spill_path))?;
+    // The working sets of identifiers named with both types, from pass 1 until their types
+    // are settled (see `contested`), are at most four sorters at once, each given an
+    // eighth of a tenth: together half the last tenth. They hold nothing in the usual
+    // case, where no identifier is named with both types.
+    let contested_spill = SpillDir::named(spill_path.clone(), "contested", per_sorter / 8)
+        .map_err(io_at(&spill_path))?;
     let sio = |e| BuildError::Io {
         path: spill_path.clone(),
         err: e,
@@ -254,7 +263,7 @@ pub fn build_with_budget(
     // Pass 1: subject types. ids.fst and ids.idx are written on a thread of their own,
     // fed the subjects as pass 1 finds them (see `idfeed`). Identifiers named with both
     // types are set aside until pass 3 has said which rows are accepted (see `contested`).
-    let mut contested = contested::Contested::default();
+    let mut contested = contested::Contested::new(&contested_spill);
     let (id_sender, id_feed) = idfeed::channel(per_sorter);
     let ids = Background::spawn({
         let dir = gen.dir().to_path_buf();
@@ -305,24 +314,22 @@ pub fn build_with_budget(
         (checked, ordinals)
     });
     let mut checked = checked.map_err(sio)?;
-    let mut link_orders = ordinals.map_err(sio)?;
+    let link_orders = ordinals.map_err(sio)?;
     // The types of the identifiers named with both, from the rows accepted; then the rows
     // of theirs that passes 3 and 4 set aside are judged (see `contested`).
-    let settled = contested::settle_types(&contested, &checked.no_say);
-    drop(contested);
-    checks::finish_deferred(
-        &mut checked,
-        &settled.conflicts,
-        &summary.files,
-        &mut table_inputs,
-    )
-    .map_err(sio)?;
-    let (links_rejected, mut links_withdrawn) =
-        emit::finish_links(&mut link_orders, &settled.conflicts).map_err(sio)?;
+    let contested::Settled {
+        conflicts,
+        subjects: contested_subjects,
+    } = contested::settle_types(contested, &checked.no_say).map_err(sio)?;
+    checks::finish_deferred(&mut checked, &conflicts, &summary.files, &mut table_inputs)
+        .map_err(sio)?;
     let emit::LinkOrders {
-        by_person, by_org, ..
+        mut by_person,
+        mut by_org,
+        deferred: deferred_links,
     } = link_orders;
-    let conflicts = settled.conflicts;
+    let (links_rejected, mut links_withdrawn) =
+        emit::finish_links(deferred_links, &mut by_person, &mut by_org, &conflicts).map_err(sio)?;
 
     // Cross-row rejects, in the order a one-by-one reader finds them, are named and counted
     // against the file of their row, like the reader's own rejects.
@@ -388,7 +395,7 @@ pub fn build_with_budget(
     let mut withdrawn = std::mem::take(&mut checked.withdrawn);
     withdrawn.append(&mut links_withdrawn);
     let (subject_file, renumber) =
-        support::settle(&spill, &subject_file, withdrawn, settled.subjects).map_err(sio)?;
+        support::settle(&spill, &subject_file, withdrawn, contested_subjects).map_err(sio)?;
     // ids.fst and ids.idx were written from pass 1's subjects meanwhile; when some are
     // dropped, they are written again, beside pass 5, from those that remain.
     let ids = if renumber.dropped() == 0 {
@@ -470,7 +477,8 @@ pub fn build_with_budget(
         tables.push(pending.wait().map_err(io_at(dir))?);
         test_hook_abort(kind.file_name());
     }
-    let spill_files = spill.runs_spilled() + ids_spilled;
+    let contested_spill_files = contested_spill.runs_spilled();
+    let spill_files = spill.runs_spilled() + ids_spilled + contested_spill_files;
     spill::remove(&spill_path).map_err(io_at(&spill_path))?;
 
     let mut counts = written.counts;
@@ -559,6 +567,7 @@ pub fn build_with_budget(
         rejects,
         pruned,
         spill_files,
+        contested_spill_files,
     })
 }
 

@@ -64,8 +64,9 @@ enum Command {
         /// Build as of this day instead of today (CST): retention and birth dates use it.
         #[arg(long)]
         today: Option<String>,
-        /// Memory for the builder's working sets (the rows, subjects, records, names and
-        /// the ids.idx entries, all sorted within it): bytes, or with a KiB/MiB/GiB
+        /// Memory for the builder's working sets (the rows, subjects, records, names, the
+        /// ids.idx entries and the rows naming codes given both subject types, all sorted
+        /// within it): bytes, or with a KiB/MiB/GiB
         /// suffix. Beyond it, sorted runs spill to a directory inside the temporary
         /// generation; peak memory stays near it plus a few tens of MiB.
         #[arg(long, default_value = "2GiB")]
@@ -295,6 +296,12 @@ fn run_build(
         "memory budget {budget} bytes: {} sorted runs spilled",
         report.spill_files
     );
+    if report.contested_spill_files > 0 {
+        println!(
+            "  {} of them rows naming codes given both subject types",
+            report.contested_spill_files
+        );
+    }
     println!(
         "built in {secs:.2} s ({:.0} records/s)",
         c.records as f64 / secs.max(1e-9)

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use credgate_index::build::{build_with_budget, BuildOptions, BuildReport};
+use credgate_index::build::{build, build_with_budget, BuildOptions, BuildReport};
 use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
 use credgate_index::format::reader::Snapshot;
-use credgate_index::ids::gen::sample_uscc;
-use credgate_index::ids::ric;
+use credgate_index::ids::gen::{sample_ric, sample_uscc};
+use credgate_index::ids::{parse_ric, parse_uscc, ric, Mode};
 use credgate_index::source::Encoding;
 use credgate_index::synth::{self, SynthOptions};
 
@@ -228,4 +228,215 @@ fn a_tiny_budget_spills_and_writes_the_same_snapshot() {
         }
         assert!(snap.lookup(b"410170198703280932").is_some());
     }
+}
+
+/// Codes that are a valid resident ID number and, read leniently, a USCC as well (about one
+/// person's number in eleven): the only identifiers whose rows can disagree on their type.
+fn both_types(n: usize) -> Vec<String> {
+    let today = Day::parse("2026-11-28").unwrap();
+    let mut codes: Vec<String> = (0..)
+        .map(|seed| String::from_utf8(sample_ric(seed).to_vec()).unwrap())
+        .filter(|c| parse_ric(c, today).is_ok() && parse_uscc(c, Mode::Lenient).is_ok())
+        .take(n + n / 8)
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes.truncate(n);
+    assert_eq!(codes.len(), n);
+    codes
+}
+
+/// How [`contested_source`] names its codes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mix {
+    /// Each row says either type at random, and every judgement of `contested` is made many
+    /// times over (most rows of these codes are rejected).
+    Noisy,
+    /// Each code is named in turn, every row but its second with the same type (the
+    /// second is rejected), so that few rows are rejected: for measuring the working sets
+    /// without the rejects, which every build holds in memory.
+    Quiet,
+}
+
+/// Writes into `dir` (after a small seeded synthetic source) `rows` list rows naming
+/// `codes` codes of both types, and a link for every fourth of them, drawn from `seed`.
+/// With [`Mix::Noisy`] each code is named as an org and as a person, by records that are
+/// erased (a person's act that ended over five years ago), delivered twice or copied with a
+/// difference, repaired or objected to, and by links naming it at one end or at both.
+fn contested_source(dir: &Path, codes: usize, rows: usize, seed: u64, mix: Mix) {
+    synth::generate(
+        dir,
+        &SynthOptions {
+            records: 2_000,
+            seed,
+        },
+    )
+    .unwrap();
+    let codes = both_types(codes);
+    let n = codes.len() as u64;
+    let mut x = seed;
+    let mut next = move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x >> 33
+    };
+    let noisy = mix == Mix::Noisy;
+    let mut lists = String::from(LIST_HEADER);
+    let mut repairs = String::new();
+    let mut objections = String::new();
+    let mut links = String::new();
+    let mut last = String::new();
+    for i in 0..rows {
+        let r = next();
+        let c = if noisy { r % n } else { i as u64 % n };
+        let code = &codes[c as usize];
+        if noisy && r % 29 == 0 && !last.is_empty() {
+            // The row before, delivered again.
+            lists.push_str(&last);
+            continue;
+        }
+        let org = if noisy {
+            (r >> 8) % 5 < 2
+        } else {
+            (c % 2 == 0) != (i as u64 / n == 1)
+        };
+        let (subject_type, name) = if org {
+            ("org", format!("公司{}", r % 97))
+        } else {
+            ("person", format!("人{}", r % 89))
+        };
+        // Some persons' acts ended so long ago that retention has erased their records.
+        let ended = if noisy && !org && (r >> 12) % 7 == 0 {
+            "2019-01-01"
+        } else {
+            ""
+        };
+        let list = if (r >> 16) % 3 == 0 {
+            "tax_major_violation"
+        } else {
+            "court_defaulter"
+        };
+        let day = 1 + (r >> 20) % 28;
+        let rid = format!("C{i}");
+        last = format!(
+            "{rid},{list},{subject_type},{code},{name},法院,D{i},,2024-01-{day:02},2024-01-{day:02},,{ended}\n"
+        );
+        lists.push_str(&last);
+        match (r >> 24) % 16 {
+            // A copy of the record that differs (its doc_no): every copy is rejected.
+            0 if noisy => lists.push_str(&last.replace(&format!(",D{i},"), &format!(",E{i},"))),
+            1 | 2 => repairs.push_str(&format!("{rid},repair,2025-01-{day:02},法院,R{i}\n")),
+            3 => objections.push_str(&format!("{rid},2024-06-01,,\n")),
+            _ => {}
+        }
+        if i % 4 == 0 {
+            let other = next();
+            let (org, person) = if noisy {
+                let other = &codes[(other % n) as usize];
+                match r % 3 {
+                    0 => (code, other),
+                    1 => (other, code),
+                    _ => (code, code),
+                }
+            } else {
+                // An org's code (even) and a person's (odd), as their list rows say.
+                let pair = other % (n / 2) * 2;
+                (&codes[pair as usize], &codes[pair as usize + 1])
+            };
+            links.push_str(&format!("{org},{person},某人{},legal_rep,,\n", r % 13));
+        }
+    }
+    std::fs::write(dir.join("lists/zz_contested.csv"), lists).unwrap();
+    append(&dir.join("repairs.csv"), &repairs);
+    append(&dir.join("objections.csv"), &objections);
+    append(&dir.join("links.csv"), &links);
+}
+
+/// The rows naming codes of both types wait, in passes 1 to 4, until the types are
+/// settled: those working sets too stay within the budget, spilling runs beyond it, and
+/// the snapshot and the rejects are the same whatever the budget.
+#[test]
+fn rows_naming_codes_of_both_types_spill_and_write_the_same_snapshot() {
+    let src = tempfile::tempdir().unwrap();
+    contested_source(src.path(), 600, 16_000, 17, Mix::Noisy);
+
+    let roomy = tempfile::tempdir().unwrap();
+    let big = build(&options(src.path(), roomy.path())).unwrap();
+    assert_eq!(big.spill_files, 0, "the default budget holds this source");
+    assert_eq!(big.contested_spill_files, 0);
+
+    let tight = tempfile::tempdir().unwrap();
+    let small = build_with_budget(&options(src.path(), tight.path()), 4 << 20).unwrap();
+    assert!(
+        small.contested_spill_files > 100,
+        "4 MiB leaves the rows naming codes of both types some 50 KiB a sorter: got {} runs \
+         of theirs",
+        small.contested_spill_files
+    );
+    assert!(small.spill_files > small.contested_spill_files);
+
+    let (a, b) = (snapshot(&big), snapshot(&small));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "same files"
+    );
+    for (name, bytes) in &a {
+        assert!(&b[name] == bytes, "{name} differs between the budgets");
+    }
+    assert_eq!(big.manifest.snapshot_id, small.manifest.snapshot_id);
+    assert_eq!(big.generation.file_name(), small.generation.file_name());
+    assert_eq!(
+        std::fs::read(roomy.path().join("rejects.csv")).unwrap(),
+        std::fs::read(tight.path().join("rejects.csv")).unwrap()
+    );
+    assert_eq!(big.rejects, small.rejects);
+    for root in [roomy.path(), tight.path()] {
+        let left: Vec<_> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        Snapshot::open(root).unwrap().verify().unwrap();
+    }
+
+    // The source did make the judgements it was written for: rows and links rejected for
+    // their type, by the thousand, copies rejected, and codes of both types left in the
+    // snapshot with one of them.
+    let count = |needle: &str| {
+        big.rejects
+            .iter()
+            .filter(|r| r.reason.contains(needle))
+            .count()
+    };
+    assert!(count("is already known with subject_type") > 1_000);
+    assert!(count("already known as a subject of the other type") > 100);
+    assert!(count("which copy is right is unknown") > 100);
+    assert!(count("(identical; the first copy is kept)") > 100);
+    let snap = Snapshot::open(roomy.path()).unwrap();
+    let known = both_types(600)
+        .iter()
+        .filter(|c| snap.lookup(c.as_bytes()).is_some())
+        .count();
+    assert!(
+        known > 500,
+        "{known} of 600 codes of both types are subjects"
+    );
+}
+
+/// Writes a large source of rows naming codes of both types, for measuring a build's peak
+/// memory against its budget: `CREDGATE_CONTESTED_SOURCE=DIR` and
+/// `CREDGATE_CONTESTED_ROWS=N` (list rows naming N / 100 codes, a quarter as many links;
+/// [`Mix::Quiet`], so one row in a hundred is rejected).
+#[test]
+#[ignore = "writes a large source for measurements; run it by name"]
+fn write_a_large_source_naming_codes_of_both_types() {
+    let dir = std::env::var_os("CREDGATE_CONTESTED_SOURCE").expect("CREDGATE_CONTESTED_SOURCE");
+    let rows: usize = std::env::var("CREDGATE_CONTESTED_ROWS")
+        .expect("CREDGATE_CONTESTED_ROWS")
+        .parse()
+        .unwrap();
+    contested_source(Path::new(&dir), rows / 100, rows, 23, Mix::Quiet);
 }

@@ -8,7 +8,7 @@
 //! 1. subjects — mentions sorted by (id, seq): an id whose mentions all say one type is a
 //!    subject of that type. An id whose mentions say both is contested: only accepted rows
 //!    may decide its type, and which rows are accepted is known only after pass 3, so its
-//!    mentions are kept aside ([`Contested`]) and every row naming it waits (see
+//!    mentions are set aside ([`Contested`]) and every row naming it waits (see
 //!    `contested`). Each subject counts the mentions that agree with its type, its
 //!    support: a subject whose every such row is rejected later (a copy of a record whose
 //!    copies differ, a link whose other side has the other type) is no subject at all, and
@@ -42,7 +42,7 @@ use roaring::RoaringTreemap;
 
 use super::contested::Contested;
 use super::items::{ByRecordId, LinkKey, LiveEvent, LiveRecord, Mention, NameOffer, Subject};
-use super::spill::{SeqWriter, Sorter, SpillDir};
+use super::spill::{SeqWriter, Sorted, Sorter, SpillDir};
 use super::support::Withdrawn;
 use super::views::{record_id_key_len, text, ByRecordIdView, EventView, Frames, ListView, RowView};
 use crate::date::Day;
@@ -79,31 +79,31 @@ impl Conflicts {
 pub(crate) fn subjects(
     spill: &SpillDir,
     mentions: Sorter<'_, Mention>,
-    contested: &mut Contested,
+    contested: &mut Contested<'_>,
     each: &mut dyn FnMut(&Subject),
 ) -> io::Result<(std::path::PathBuf, u64)> {
     let mut mentions = mentions.finish()?.0.prefetch();
     let mut out = SeqWriter::create(spill)?;
     let mut count = 0u64;
     let mut current: Option<Subject> = None;
-    // The current identifier's mentions (a buffer reused from one to the next), and whether
-    // they disagree on its type.
-    let mut held: Vec<Mention> = Vec::new();
+    // The current identifier's mentions, until they disagree on its type; from then on
+    // (`both`) they go straight to `contested`.
+    let mut held = contested.held();
     let mut both = false;
-    let mut done = |s: &Subject, held: &[Mention], both: bool| -> io::Result<()> {
+    let mut done = |s: &Subject| -> io::Result<()> {
         out.push(s)?;
         each(s);
-        if both {
-            contested.add(count as u32, held);
-        }
-        count += 1;
         Ok(())
     };
     while let Some(m) = mentions.next_item()? {
         match &mut current {
             Some(s) if s.id == m.id => {
                 if s.subject_type != m.subject_type {
-                    both = true;
+                    if !both {
+                        both = true;
+                        // The subject being written is the `count`-th.
+                        contested.add(count as u32, &mut held)?;
+                    }
                 } else {
                     s.support = s.support.saturating_add(1);
                     if m.slot == 0 {
@@ -113,7 +113,8 @@ pub(crate) fn subjects(
             }
             _ => {
                 if let Some(s) = current.take() {
-                    done(&s, &held, both)?;
+                    done(&s)?;
+                    count += 1;
                 }
                 held.clear();
                 both = false;
@@ -125,10 +126,15 @@ pub(crate) fn subjects(
                 });
             }
         }
-        held.push(m);
+        if both {
+            contested.push(&m)?;
+        } else {
+            held.push(m)?;
+        }
     }
     if let Some(s) = current {
-        done(&s, &held, both)?;
+        done(&s)?;
+        count += 1;
     }
     Ok((out.finish()?, count))
 }
@@ -164,7 +170,7 @@ pub(crate) struct TableInputs<'s> {
 }
 
 #[derive(Default)]
-pub(crate) struct RecordChecks {
+pub(crate) struct RecordChecks<'s> {
     /// List rows of a type conflict and events naming no record, by arrival (merged with
     /// pass 4's link conflicts): the rows a one-by-one reader rejected as they arrived.
     pub(crate) on_arrival: Vec<(u64, CrossReject)>,
@@ -184,55 +190,51 @@ pub(crate) struct RecordChecks {
     /// The list rows naming a contested identifier that decide nothing about its type:
     /// copies of a record whose copies differ, and records erased at build time.
     pub(crate) no_say: RoaringTreemap,
-    /// The records whose subject is contested, waiting for the types to be settled.
-    pub(crate) deferred: Deferred,
-}
-
-/// The groups of frames (one record id's list rows and events) that pass 3 set aside
-/// because their record's subject is contested, back to back. They are the rows of
-/// contested subjects only: few, and held in memory until [`finish_deferred`].
-#[derive(Default)]
-pub(crate) struct Deferred {
-    bytes: Vec<u8>,
-    /// Where each frame ends in `bytes`.
-    ends: Vec<usize>,
-    /// Where each group's frames end in `ends`.
-    groups: Vec<usize>,
-}
-
-impl Deferred {
-    fn push(&mut self, group: &[u8], ends: &[usize]) {
-        let base = self.bytes.len();
-        self.bytes.extend_from_slice(group);
-        self.ends.extend(ends.iter().map(|e| base + e));
-        self.groups.push(self.ends.len());
-    }
+    /// The records whose subject is contested, waiting for the types to be settled: every
+    /// frame of each (its list rows and events), in a sorter of `contested`'s, which
+    /// [`finish_deferred`] reads back grouped by record id as pass 3 read them (`None`
+    /// once it has).
+    deferred: Option<Sorter<'s, ByRecordId>>,
 }
 
 /// How pass 3 treats a record whose subject is contested (see `contested`).
 #[derive(Clone, Copy)]
 enum Types<'a> {
     /// Pass 3 proper: such a record waits, unless it is rejected or erased anyway.
-    Pending(&'a Contested),
+    Pending(&'a Contested<'a>),
     /// Once the types are settled: these rows were rejected for their type.
     Settled(&'a Conflicts),
 }
 
 /// Pass 3: one group per record id.
-pub(crate) fn records(
+pub(crate) fn records<'s>(
     by_record_id: Sorter<'_, ByRecordId>,
-    contested: &Contested,
+    contested: &Contested<'s>,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
-) -> io::Result<RecordChecks> {
-    let mut sorted = Frames::new(by_record_id.finish()?.0.prefetch());
-    let mut acc = RecordChecks::default();
-    // One record id's frames, copied back to back (`ends` marks where each ends), so the
-    // group is read in place; the buffers are reused from group to group.
-    let mut group = Vec::new();
-    let mut ends = Vec::new();
+) -> io::Result<RecordChecks<'s>> {
+    let mut acc = RecordChecks {
+        deferred: Some(contested.sorter()),
+        ..RecordChecks::default()
+    };
     let mut scratch = Vec::new();
     let types = Types::Pending(contested);
+    each_group(by_record_id.finish()?.0, |group, ends| {
+        record_group(group, ends, types, files, out, &mut acc, &mut scratch)
+    })?;
+    Ok(acc)
+}
+
+/// Hands `f` the frames of each record id of `sorted` in turn, copied back to back (`ends`
+/// marks where each ends), so the group is read in place; the buffers are reused from
+/// group to group.
+fn each_group(
+    sorted: Sorted<ByRecordId>,
+    mut f: impl FnMut(&[u8], &[usize]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut sorted = Frames::new(sorted.prefetch());
+    let mut group = Vec::new();
+    let mut ends = Vec::new();
     while let Some(head) = sorted.peek()? {
         group.clear();
         ends.clear();
@@ -250,41 +252,28 @@ pub(crate) fn records(
             ends.push(group.len());
             sorted.advance();
         }
-        record_group(&group, &ends, types, files, out, &mut acc, &mut scratch)?;
+        f(&group, &ends)?;
     }
-    Ok(acc)
+    Ok(())
 }
 
 /// Pass 3 for the records it set aside, once `conflicts` says which rows were rejected for
 /// their type: each is judged as pass 3 judges the others, its rows rejected for their type
 /// when they are in `conflicts`.
 pub(crate) fn finish_deferred(
-    acc: &mut RecordChecks,
+    acc: &mut RecordChecks<'_>,
     conflicts: &Conflicts,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
 ) -> io::Result<()> {
-    let deferred = std::mem::take(&mut acc.deferred);
+    let Some(deferred) = acc.deferred.take() else {
+        return Ok(());
+    };
     let mut scratch = Vec::new();
-    let mut ends = Vec::new();
-    let (mut frame, mut base) = (0usize, 0usize);
-    for &group_end in &deferred.groups {
-        let end = deferred.ends[group_end - 1];
-        ends.clear();
-        ends.extend(deferred.ends[frame..group_end].iter().map(|e| e - base));
-        let group = &deferred.bytes[base..end];
-        record_group(
-            group,
-            &ends,
-            Types::Settled(conflicts),
-            files,
-            out,
-            acc,
-            &mut scratch,
-        )?;
-        (frame, base) = (group_end, end);
-    }
-    Ok(())
+    let types = Types::Settled(conflicts);
+    each_group(deferred.finish()?.0, |group, ends| {
+        record_group(group, ends, types, files, out, acc, &mut scratch)
+    })
 }
 
 /// The frames of one record id, copied back to back into `group`; `ends` marks where each
@@ -314,7 +303,7 @@ fn record_group(
     types: Types<'_>,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
-    acc: &mut RecordChecks,
+    acc: &mut RecordChecks<'_>,
     scratch: &mut Vec<u8>,
 ) -> io::Result<()> {
     let path = |file: u16| files.get(file as usize).map_or("", |f| f.path.as_str());
@@ -382,7 +371,10 @@ fn record_group(
                     }
                 }
             } else {
-                acc.deferred.push(group, ends);
+                let deferred = acc.deferred.as_mut().expect("pass 3 sets records aside");
+                for frame in frames(group, ends) {
+                    deferred.push_encoded(frame)?;
+                }
                 return Ok(());
             }
         }
@@ -480,14 +472,14 @@ fn duplicates(
     types: Types<'_>,
     copies: &Copies<'_>,
     files: &[SourceFile],
-    acc: &mut RecordChecks,
+    acc: &mut RecordChecks<'_>,
 ) -> io::Result<()> {
     let path = |file: u16| files.get(file as usize).map_or("", |f| f.path.as_str());
     let rec = &copies.rec;
     let rid = text(rec.record_id)?;
     // A rejected copy no longer supports its subject; a contested subject's accepted rows
     // are counted by `contested`, to which the copy says nothing.
-    let withdraw = |acc: &mut RecordChecks, seq: u64, r: &ListView<'_>| match types {
+    let withdraw = |acc: &mut RecordChecks<'_>, seq: u64, r: &ListView<'_>| match types {
         Types::Pending(contested) if contested.names(seq) => {
             acc.no_say.insert(seq);
         }

@@ -15,6 +15,7 @@ use std::path::Path;
 use roaring::RoaringBitmap;
 
 use super::checks::{self, Conflicts, CrossReject};
+use super::codec::{put_i32, put_u16, put_u32, put_u64, Codec, Dec};
 use super::contested::Contested;
 use super::items::{
     IdixEntry, LinkKey, LinkTerms, LiveEvent, LiveRecord, OrdLink, PersonLink, Subject,
@@ -41,14 +42,56 @@ pub(crate) struct LinkOrders<'s> {
     pub(crate) by_org: Sorter<'s, OrdLink>,
     /// The links naming a contested identifier (see `contested`), with both ordinals,
     /// waiting for the types to be settled ([`finish_links`]).
-    deferred: Vec<DeferredLink>,
+    pub(crate) deferred: Sorter<'s, DeferredLink>,
 }
 
-/// A link pass 4 set aside because an end of it is contested.
-struct DeferredLink {
+/// A link pass 4 set aside because an end of it is contested: in order of its person's
+/// identifier (then arrival), for the walk that gives it that person's ordinal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DeferredLink {
     key: LinkKey,
     org: u32,
+    /// The person's ordinal, once the second walk has given it.
     person: u32,
+}
+
+impl Codec for DeferredLink {
+    fn encode(&self, out: &mut Vec<u8>) {
+        let l = &self.key;
+        out.extend_from_slice(&l.person);
+        put_u64(out, l.terms.seq);
+        out.extend_from_slice(&l.org);
+        put_u32(out, self.org);
+        put_u32(out, self.person);
+        out.push(l.terms.role);
+        put_i32(out, l.terms.from);
+        put_i32(out, l.terms.until);
+        put_u16(out, l.file);
+        put_u64(out, l.line);
+    }
+    fn decode(d: &mut Dec<'_>) -> DeferredLink {
+        let person = d.id();
+        let seq = d.u64();
+        let org = d.id();
+        let (org_ord, person_ord) = (d.u32(), d.u32());
+        let (role, from, until) = (d.u8(), d.i32(), d.i32());
+        DeferredLink {
+            key: LinkKey {
+                org,
+                person,
+                terms: LinkTerms {
+                    role,
+                    from,
+                    until,
+                    seq,
+                },
+                file: d.u16(),
+                line: d.u64(),
+            },
+            org: org_ord,
+            person: person_ord,
+        }
+    }
 }
 
 /// Pass 4: gives each link the ordinals of its org and its person, producing the two link
@@ -59,9 +102,10 @@ pub(crate) fn link_ordinals<'s>(
     spill: &'s SpillDir,
     subjects: &Path,
     links: Sorter<'s, LinkKey>,
-    contested: &Contested,
+    contested: &Contested<'s>,
 ) -> io::Result<LinkOrders<'s>> {
-    let mut deferred = Vec::new();
+    let mut waiting = contested.sorter::<DeferredLink>();
+    let mut set_aside = 0u64;
     // Links sorted by org id: replace the org id by its ordinal, re-key by person id.
     let mut by_person_id = spill.sorter::<PersonLink>();
     let mut links = links.finish()?.0.prefetch().peekable();
@@ -70,11 +114,12 @@ pub(crate) fn link_ordinals<'s>(
     while let Some(s) = subs.next_item()? {
         while let Some(l) = links.next_if(|l| l.org == s.id)? {
             if contested.names(l.terms.seq) {
-                deferred.push(DeferredLink {
+                waiting.push(DeferredLink {
                     key: l,
                     org: ord,
                     person: 0,
-                });
+                })?;
+                set_aside += 1;
                 continue;
             }
             by_person_id.push(PersonLink {
@@ -86,8 +131,8 @@ pub(crate) fn link_ordinals<'s>(
         ord += 1;
     }
     // The links set aside get their person's ordinal in the same walk as the others.
-    deferred.sort_unstable_by_key(|d| d.key.person);
-    let mut waiting = deferred.iter_mut().peekable();
+    let mut waiting = waiting.finish()?.0.peekable();
+    let mut deferred = contested.sorter::<DeferredLink>();
     // Sorted by (person id, org ordinal, …): the person's ordinal completes both tables.
     let mut by_person = spill.sorter::<OrdLink>();
     let mut by_org = spill.sorter::<OrdLink>();
@@ -98,8 +143,14 @@ pub(crate) fn link_ordinals<'s>(
         while let Some(l) = links.next_if(|l| l.person == s.id)? {
             push_link(&mut by_person, &mut by_org, l.org, ord, l.terms)?;
         }
-        while let Some(d) = waiting.next_if(|d| d.key.person == s.id) {
+        // (Looked at only when there are any: the usual case has none.)
+        while set_aside > 0 {
+            let Some(mut d) = waiting.next_if(|d| d.key.person == s.id)? else {
+                break;
+            };
             d.person = ord;
+            deferred.push(d)?;
+            set_aside -= 1;
         }
         ord += 1;
     }
@@ -129,16 +180,19 @@ fn push_link(
     })
 }
 
-/// The links that pass 4 set aside, once `conflicts` says which were rejected for a type:
-/// the others join the tables. Returns the rejects, by arrival, and both ends of each
-/// rejected link (the end whose type agrees loses a support).
+/// The links that pass 4 set aside (`deferred`), once `conflicts` says which were rejected
+/// for a type: the others join the tables' orders. Returns the rejects, by arrival, and
+/// both ends of each rejected link (the end whose type agrees loses a support).
 pub(crate) fn finish_links(
-    orders: &mut LinkOrders<'_>,
+    deferred: Sorter<'_, DeferredLink>,
+    by_person: &mut Sorter<'_, OrdLink>,
+    by_org: &mut Sorter<'_, OrdLink>,
     conflicts: &Conflicts,
 ) -> io::Result<(Vec<(u64, CrossReject)>, Withdrawn)> {
     let mut rejected = Vec::new();
     let mut withdrawn = Withdrawn::default();
-    for d in std::mem::take(&mut orders.deferred) {
+    let mut deferred = deferred.finish()?.0;
+    while let Some(d) = deferred.next_item()? {
         let l = d.key;
         if conflicts.contains(l.terms.seq) {
             let reason = "org_id or person_id is already known as a subject of the other type";
@@ -150,13 +204,7 @@ pub(crate) fn finish_links(
             withdrawn.push(l.person, SubjectType::Person.code());
             continue;
         }
-        push_link(
-            &mut orders.by_person,
-            &mut orders.by_org,
-            d.org,
-            d.person,
-            l.terms,
-        )?;
+        push_link(by_person, by_org, d.org, d.person, l.terms)?;
     }
     Ok((rejected, withdrawn))
 }

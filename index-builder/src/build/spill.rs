@@ -247,6 +247,12 @@ impl<T> Drop for Sorter<'_, T> {
         if let Some(w) = self.writing.take() {
             let _ = w.join();
         }
+        // Its runs, when it was dropped unfinished (a finished sorter handed them to its
+        // merge): a sorter given up on purpose (see `contested::Held`) frees its disk space
+        // now, not when the build ends.
+        for run in &self.runs {
+            let _ = std::fs::remove_file(run);
+        }
     }
 }
 

@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 
 use roaring::RoaringBitmap;
 
+use super::codec::{put_u32, Codec, Dec};
+use super::contested::SettledSubjects;
 use super::items::Subject;
 use super::spill::{read_seq, SeqWriter, SpillDir};
 
@@ -75,6 +77,27 @@ impl Renumber {
     }
 }
 
+/// A subject that `contested` settled with another type or flag than pass 1 gave it, by its
+/// pass-1 ordinal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Changed {
+    ord: u32,
+    subject: Subject,
+}
+
+impl Codec for Changed {
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.ord);
+        self.subject.encode(out);
+    }
+    fn decode(d: &mut Dec<'_>) -> Changed {
+        Changed {
+            ord: d.u32(),
+            subject: Subject::decode(d),
+        }
+    }
+}
+
 /// The subjects of pass 1's file `subjects` that keep some support once `withdrawn` is
 /// taken from it, those named with both types as `contested` settled them (by pass-1
 /// ordinal, in order: the subject as accepted rows make it, or `None` when none names it;
@@ -84,12 +107,14 @@ impl Renumber {
 ///
 /// The file is read up to the last subject withdrawn from or settled, and written again
 /// only when a subject is dropped or changes type: a build that rejected a few rows after
-/// pass 1, none of them a subject's last, pays one partial read of it.
+/// pass 1, none of them a subject's last, pays one partial read of it. The subjects that
+/// change wait for the second read in a sorter of `contested`'s (there may be as many as
+/// there are contested identifiers).
 pub(crate) fn settle(
     spill: &SpillDir,
     subjects: &Path,
     withdrawn: Withdrawn,
-    contested: Vec<(u32, Option<Subject>)>,
+    mut contested: SettledSubjects<'_>,
 ) -> io::Result<(PathBuf, Renumber)> {
     let mut withdrawn = withdrawn.0;
     let mut dropped = RoaringBitmap::new();
@@ -99,11 +124,12 @@ pub(crate) fn settle(
     // Identifiers compare as bytes in the subjects' order (see `items::id_key`).
     withdrawn.sort_unstable();
     let mut withdrawn = withdrawn.into_iter().peekable();
-    let mut contested = contested.into_iter().peekable();
-    let mut changed = Vec::new();
+    let mut next_contested = contested.next_subject()?;
+    let mut changed = contested.sorter::<Changed>();
+    let mut any_changed = false;
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut ord = 0u32;
-    while withdrawn.peek().is_some() || contested.peek().is_some() {
+    while withdrawn.peek().is_some() || next_contested.is_some() {
         let Some(s) = subs.next_item()? else {
             break;
         };
@@ -111,14 +137,22 @@ pub(crate) fn settle(
         while let Some((id, t)) = withdrawn.next_if(|(id, _)| *id <= s.id) {
             taken += u64::from(id == s.id && t == s.subject_type);
         }
-        match contested.next_if(|(o, _)| *o == ord) {
-            Some((_, None)) => {
+        let settled = match next_contested {
+            Some((o, c)) if o == ord => {
+                next_contested = contested.next_subject()?;
+                Some(c)
+            }
+            _ => None,
+        };
+        match settled {
+            Some(None) => {
                 dropped.insert(ord);
             }
-            Some((_, Some(c)))
+            Some(Some(c))
                 if (c.subject_type, c.nonconforming) != (s.subject_type, s.nonconforming) =>
             {
-                changed.push((ord, c));
+                changed.push(Changed { ord, subject: c })?;
+                any_changed = true;
             }
             Some(_) => {}
             None if taken >= u64::from(s.support) => {
@@ -128,16 +162,16 @@ pub(crate) fn settle(
         }
         ord += 1;
     }
-    if dropped.is_empty() && changed.is_empty() {
+    if dropped.is_empty() && !any_changed {
         return Ok((subjects.to_path_buf(), Renumber { dropped }));
     }
-    let mut changed = changed.into_iter().peekable();
+    let mut changed = changed.finish()?.0.peekable();
     let mut subs = read_seq::<Subject>(subjects)?;
     let mut out = SeqWriter::create(spill)?;
     let mut ord = 0u32;
     while let Some(s) = subs.next_item()? {
-        if let Some((_, c)) = changed.next_if(|(o, _)| *o == ord) {
-            out.push(&c)?;
+        if let Some(c) = changed.next_if(|c| c.ord == ord)? {
+            out.push(&c.subject)?;
         } else if !dropped.contains(ord) {
             out.push(&s)?;
         }
@@ -148,7 +182,40 @@ pub(crate) fn settle(
 
 #[cfg(test)]
 mod tests {
+    use super::super::contested::{settle_types, Contested};
+    use super::super::items::Mention;
     use super::*;
+
+    /// An identifier's pass-1 ordinal and code, and the list rows naming it: (arrival
+    /// number, type code) each.
+    type Named<'a> = (u32, [u8; 18], &'a [(u64, u8)]);
+
+    /// What `contested` settles of identifiers by pass-1 ordinal, each named by list rows
+    /// of the given types and arrival numbers (those in `no_say` deciding nothing).
+    fn settled<'s>(
+        spill: &'s SpillDir,
+        codes: &[Named<'_>],
+        no_say: &[u64],
+    ) -> SettledSubjects<'s> {
+        let mut c = Contested::new(spill);
+        let mut held = c.held();
+        for (ord, id, rows) in codes {
+            held.clear();
+            for &(seq, subject_type) in *rows {
+                let m = Mention {
+                    id: *id,
+                    seq,
+                    slot: 0,
+                    subject_type,
+                    nonconforming: false,
+                };
+                held.push(m).unwrap();
+            }
+            c.add(*ord, &mut held).unwrap();
+        }
+        let no_say = no_say.iter().copied().collect();
+        settle_types(c, &no_say).unwrap().subjects
+    }
 
     fn subject(n: u8, subject_type: u8, support: u32) -> Subject {
         let mut id = [b'0'; 18];
@@ -181,7 +248,7 @@ mod tests {
         for (s, t) in [(3, 2), (0, 1), (1, 1), (2, 1), (3, 2)] {
             withdrawn.push(subjects[s].id, t);
         }
-        let (kept, renumber) = settle(&spill, &path, withdrawn, Vec::new()).unwrap();
+        let (kept, renumber) = settle(&spill, &path, withdrawn, settled(&spill, &[], &[])).unwrap();
         let mut read = read_seq::<Subject>(&kept).unwrap();
         let mut got = Vec::new();
         while let Some(s) = read.next_item().unwrap() {
@@ -195,13 +262,19 @@ mod tests {
         assert_eq!(kept, [0, 2, 4, 5]);
 
         // Nothing withdrawn, or nobody's last support: the same file, the same ordinals.
-        let (same, renumber) = settle(&spill, &path, Withdrawn::default(), Vec::new()).unwrap();
+        let (same, renumber) = settle(
+            &spill,
+            &path,
+            Withdrawn::default(),
+            settled(&spill, &[], &[]),
+        )
+        .unwrap();
         assert_eq!(same, path);
         assert_eq!((renumber.dropped(), renumber.ordinal(3)), (0, 3));
         let mut withdrawn = Withdrawn::default();
         withdrawn.push(subjects[0].id, 1);
         withdrawn.push(subjects[2].id, 1);
-        let (same, renumber) = settle(&spill, &path, withdrawn, Vec::new()).unwrap();
+        let (same, renumber) = settle(&spill, &path, withdrawn, settled(&spill, &[], &[])).unwrap();
         assert_eq!(same, path);
         assert_eq!(renumber.dropped(), 0);
     }
@@ -225,11 +298,22 @@ mod tests {
         let path = w.finish().unwrap();
         let mut withdrawn = Withdrawn::default();
         withdrawn.push(subjects[3].id, 2);
-        let settled = vec![
-            (0, Some(subject(0, 2, 3))),
-            (2, None),
-            (3, Some(subject(3, 2, 1))),
-        ];
+        // 0: three person records, then an org's; 2: two records that decide nothing; 3: a
+        // person's record, and an org's that decides nothing.
+        let (org, person) = (1, 2);
+        let settled = settled(
+            &spill,
+            &[
+                (
+                    0,
+                    subjects[0].id,
+                    &[(1, person), (2, person), (3, person), (4, org)],
+                ),
+                (2, subjects[2].id, &[(5, org), (6, person)]),
+                (3, subjects[3].id, &[(7, person), (8, org)]),
+            ],
+            &[5, 6, 8],
+        );
         let (kept, renumber) = settle(&spill, &path, withdrawn, settled).unwrap();
         let mut read = read_seq::<Subject>(&kept).unwrap();
         let mut got = Vec::new();
