@@ -490,10 +490,7 @@ fn engine_agrees_with_the_reference_on_random_questions() {
     .unwrap();
     let build_day = Day::parse("2026-11-28").unwrap();
     let report = common::build_source(source.path(), root.path(), build_day, None).unwrap();
-    assert!(
-        !report.rejects.is_empty(),
-        "synthetic data carries bad rows"
-    );
+    assert!(report.reject_count > 0, "synthetic data carries bad rows");
     let engine = Engine::open(root.path()).unwrap();
     engine.verify().unwrap();
     let reference = Reference::load(source.path(), root.path(), report.manifest.history_from);

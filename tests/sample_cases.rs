@@ -268,7 +268,7 @@ fn build_counts_the_erased_record_and_rejects_nothing() {
     let report = build_sample(root.path(), sample_today());
     assert_eq!(report.manifest.counts.erased_at_build, 1);
     assert_eq!(report.manifest.counts.rejects, 0);
-    assert!(report.rejects.is_empty());
+    assert!(report.read_rejects().unwrap().is_empty());
 }
 
 #[test]
@@ -348,7 +348,8 @@ fn a_row_delivered_twice_still_decides_as_once() {
     let root = tempfile::tempdir().unwrap();
     let report = build_source(source.path(), root.path(), sample_today(), None).unwrap();
     let rejects: Vec<String> = report
-        .rejects
+        .read_rejects()
+        .unwrap()
         .iter()
         .map(|r| format!("{}:{} {} | {}", r.file, r.line, r.record_id, r.reason))
         .collect();

@@ -14,6 +14,7 @@ mod emit;
 mod idfeed;
 mod items;
 mod names;
+mod rejects;
 mod runs;
 mod sink;
 mod spill;
@@ -51,6 +52,7 @@ use crate::publish::{self, TempGeneration};
 use crate::source::{self, Encoding, Reject, SourceOptions};
 use checks::{RecordInputs, TableInputs};
 use collect::Collector;
+pub use rejects::FIRST_REJECTS;
 use spill::SpillDir;
 
 /// Years a person's negative record is kept after the act ended (seed 六(七), rule 6).
@@ -97,13 +99,27 @@ pub struct BuildReport {
     pub generation: PathBuf,
     pub manifest: Manifest,
     pub rejects_path: PathBuf,
-    pub rejects: Vec<Reject>,
+    /// How many rows were rejected: the rows of `rejects_path`.
+    pub reject_count: u64,
+    /// The first [`FIRST_REJECTS`] of them, in the report's order (the whole report may not
+    /// fit in memory: [`BuildReport::read_rejects`] reads it back).
+    pub first_rejects: Vec<Reject>,
     pub pruned: Vec<String>,
     /// Sorted runs the external sort spilled (0: everything fitted in the memory budget).
     pub spill_files: u64,
     /// Of those, the runs of the rows naming identifiers given both subject types, which
     /// wait until their types are settled (see `contested`).
     pub contested_spill_files: u64,
+    /// Of those, the runs of the rejected rows (see `rejects`).
+    pub rejects_spill_files: u64,
+}
+
+impl BuildReport {
+    /// Every reject, read back from `rejects_path` in the report's order (the build keeps
+    /// only the first few in memory). The next build under the same root replaces the file.
+    pub fn read_rejects(&self) -> io::Result<Vec<Reject>> {
+        source::read_rejects_csv(&self.rejects_path)
+    }
 }
 
 #[derive(Debug)]
@@ -211,6 +227,11 @@ pub fn build_with_budget(
     // case, where no identifier is named with both types.
     let contested_spill = SpillDir::named(spill_path.clone(), "contested", per_sorter / 8)
         .map_err(io_at(&spill_path))?;
+    // The rejected rows, from pass 0 until the report is written, are one sorter given
+    // another eighth of the last tenth. It holds little in the usual case, where few rows
+    // are rejected; a noisy source's millions of rejects spill like any other working set.
+    let rejects_spill = SpillDir::named(spill_path.clone(), "rejects", per_sorter / 8)
+        .map_err(io_at(&spill_path))?;
     let sio = |e| BuildError::Io {
         path: spill_path.clone(),
         err: e,
@@ -226,7 +247,7 @@ pub fn build_with_budget(
         today: opts.today,
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut collector = Collector::new(&spill);
+    let mut collector = Collector::new(&spill, rejects::Rejects::new(&rejects_spill));
     let today = opts.today;
     let summary = source::read_source_batched(
         &opts.source,
@@ -242,7 +263,7 @@ pub fn build_with_budget(
     let Collector {
         mentions,
         inputs,
-        mut rejects,
+        rejects,
         ..
     } = collector;
     let mut sources: Vec<SourceEntry> = summary
@@ -307,7 +328,13 @@ pub fn build_with_budget(
     let (checked, ordinals) = std::thread::scope(|scope| {
         let ordinals =
             scope.spawn(|| emit::link_ordinals(&spill, &subject_file, links, &contested));
-        let checked = checks::records(by_record_id, &contested, &summary.files, &mut table_inputs);
+        let checked = checks::records(
+            by_record_id,
+            &contested,
+            &summary.files,
+            &mut table_inputs,
+            rejects,
+        );
         let ordinals = ordinals
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -328,42 +355,31 @@ pub fn build_with_budget(
         mut by_org,
         deferred: deferred_links,
     } = link_orders;
-    let (links_rejected, mut links_withdrawn) =
-        emit::finish_links(deferred_links, &mut by_person, &mut by_org, &conflicts).map_err(sio)?;
-
-    // Cross-row rejects, in the order a one-by-one reader finds them, are named and counted
-    // against the file of their row, like the reader's own rejects.
-    let mut on_arrival = links_rejected;
-    on_arrival.extend(checked.on_arrival);
-    on_arrival.sort_by_key(|r| r.0);
-    let mut duplicates = checked.duplicates;
-    duplicates.sort_by_key(|r| r.0);
-    let mut orphaned = checked.orphaned;
-    orphaned.sort_by_key(|r| r.0);
-    let cross = on_arrival
-        .into_iter()
-        .map(|r| r.1)
-        .chain(duplicates.into_iter().map(|r| r.1))
-        .chain(orphaned.into_iter().map(|r| r.1));
-    for (file, mut reject) in cross {
-        if let Some(f) = summary.files.get(file as usize) {
-            reject.file = f.path.clone();
-        }
-        if let Some(s) = sources.get_mut(file as usize) {
-            s.rejected += 1;
-        }
-        rejects.push(reject);
-    }
+    let mut links_withdrawn = emit::finish_links(
+        deferred_links,
+        &mut by_person,
+        &mut by_org,
+        &conflicts,
+        &mut checked.rejects,
+    )
+    .map_err(sio)?;
 
     let rejects_path = opts.out.join("rejects.csv");
     // Written inside the build's temporary directory (same file system, so the rename is
     // atomic): a build killed before the rename leaves it there, where the next prune
     // removes it with the rest, and two builds at once never share the name.
     let tmp_rejects = gen.dir().join("rejects.csv.tmp");
-    source::write_rejects_csv(&tmp_rejects, &rejects).map_err(io_at(&tmp_rejects))?;
+    // The rejects come out of their sorter in the report's order, cross-row rejects named
+    // and counted against the file of their row, like the reader's own rejects.
+    let rejects::Written {
+        count: reject_count,
+        first: first_rejects,
+    } = checked
+        .rejects
+        .write(&tmp_rejects, &summary.files, &mut sources)
+        .map_err(io_at(&tmp_rejects))?;
     test_hook_abort("rejects.csv");
     std::fs::rename(&tmp_rejects, &rejects_path).map_err(io_at(&rejects_path))?;
-    let reject_count = rejects.len() as u64;
     // A source whose list rows are all rejected (a misspelt list code throughout, the
     // wrong catalogue) would publish a snapshot that clears everyone, however many rejects
     // the operator allows; so would list files holding only their header (an export that
@@ -478,7 +494,9 @@ pub fn build_with_budget(
         test_hook_abort(kind.file_name());
     }
     let contested_spill_files = contested_spill.runs_spilled();
-    let spill_files = spill.runs_spilled() + ids_spilled + contested_spill_files;
+    let rejects_spill_files = rejects_spill.runs_spilled();
+    let spill_files =
+        spill.runs_spilled() + ids_spilled + contested_spill_files + rejects_spill_files;
     spill::remove(&spill_path).map_err(io_at(&spill_path))?;
 
     let mut counts = written.counts;
@@ -564,10 +582,12 @@ pub fn build_with_budget(
         generation,
         manifest,
         rejects_path,
-        rejects,
+        reject_count,
+        first_rejects,
         pruned,
         spill_files,
         contested_spill_files,
+        rejects_spill_files,
     })
 }
 

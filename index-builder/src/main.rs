@@ -274,7 +274,7 @@ fn run_build(
     // Build logs travel further than the sources do: people's numbers in a reason (a valid
     // number under the wrong subject_type, a mistyped one) are masked here. The rejects
     // report beside the snapshot keeps them whole, for whoever corrects the source.
-    for r in report.rejects.iter().take(10) {
+    for r in report.first_rejects.iter().take(10) {
         println!(
             "  reject {}:{} {} {}",
             r.file,
@@ -283,8 +283,8 @@ fn run_build(
             mask_numbers(&r.reason)
         );
     }
-    if report.rejects.len() > 10 {
-        println!("  … {} more in the report", report.rejects.len() - 10);
+    if report.reject_count > 10 {
+        println!("  … {} more in the report", report.reject_count - 10);
     }
     let phases: Vec<String> = report
         .phases

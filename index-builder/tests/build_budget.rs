@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use credgate_index::build::{build, build_with_budget, BuildOptions, BuildReport};
+use credgate_index::build::{build, build_with_budget, BuildOptions, BuildReport, FIRST_REJECTS};
 use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
 use credgate_index::format::reader::Snapshot;
@@ -160,7 +160,8 @@ fn a_tiny_budget_spills_and_writes_the_same_snapshot() {
         std::fs::read(roomy.path().join("rejects.csv")).unwrap(),
         std::fs::read(tight.path().join("rejects.csv")).unwrap()
     );
-    assert_eq!(big.rejects, small.rejects);
+    assert_eq!(big.read_rejects().unwrap(), small.read_rejects().unwrap());
+    assert_eq!(big.first_rejects, small.first_rejects);
     // No spill directory or temporary generation is left behind.
     for root in [roomy.path(), tight.path()] {
         let left: Vec<_> = std::fs::read_dir(root)
@@ -173,7 +174,8 @@ fn a_tiny_budget_spills_and_writes_the_same_snapshot() {
 
     // The extra rows were judged as the one-by-one reader judges them.
     let reasons: Vec<String> = big
-        .rejects
+        .read_rejects()
+        .unwrap()
         .iter()
         .filter(|r| {
             r.file.ends_with("zz_extra.csv")
@@ -253,8 +255,8 @@ enum Mix {
     /// times over (most rows of these codes are rejected).
     Noisy,
     /// Each code is named in turn, every row but its second with the same type (the
-    /// second is rejected), so that few rows are rejected: for measuring the working sets
-    /// without the rejects, which every build holds in memory.
+    /// second is rejected), so that few rows are rejected: for measuring these working
+    /// sets rather than the rejects'.
     Quiet,
 }
 
@@ -391,7 +393,8 @@ fn rows_naming_codes_of_both_types_spill_and_write_the_same_snapshot() {
         std::fs::read(roomy.path().join("rejects.csv")).unwrap(),
         std::fs::read(tight.path().join("rejects.csv")).unwrap()
     );
-    assert_eq!(big.rejects, small.rejects);
+    assert_eq!(big.read_rejects().unwrap(), small.read_rejects().unwrap());
+    assert_eq!(big.first_rejects, small.first_rejects);
     for root in [roomy.path(), tight.path()] {
         let left: Vec<_> = std::fs::read_dir(root)
             .unwrap()
@@ -405,12 +408,8 @@ fn rows_naming_codes_of_both_types_spill_and_write_the_same_snapshot() {
     // The source did make the judgements it was written for: rows and links rejected for
     // their type, by the thousand, copies rejected, and codes of both types left in the
     // snapshot with one of them.
-    let count = |needle: &str| {
-        big.rejects
-            .iter()
-            .filter(|r| r.reason.contains(needle))
-            .count()
-    };
+    let rejects = big.read_rejects().unwrap();
+    let count = |needle: &str| rejects.iter().filter(|r| r.reason.contains(needle)).count();
     assert!(count("is already known with subject_type") > 1_000);
     assert!(count("already known as a subject of the other type") > 100);
     assert!(count("which copy is right is unknown") > 100);
@@ -439,4 +438,164 @@ fn write_a_large_source_naming_codes_of_both_types() {
         .parse()
         .unwrap();
     contested_source(Path::new(&dir), rows / 100, rows, 23, Mix::Quiet);
+}
+
+/// Writes into `dir` (after a small seeded synthetic source) `rows` list rows drawn from
+/// `seed`, most of them rejected, of every kind: a wrong check character, an impossible
+/// date, a record id copied with a difference (with a repair, whose record is then gone)
+/// or delivered twice the same, a code named as an org and as a person, links whose person
+/// is known as an org, repairs and objections of records that do not exist.
+fn noisy_source(dir: &Path, rows: usize, seed: u64) {
+    synth::generate(
+        dir,
+        &SynthOptions {
+            records: 2_000,
+            seed,
+        },
+    )
+    .unwrap();
+    let codes = both_types(64);
+    let mut x = seed;
+    let mut next = move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x >> 33
+    };
+    let mut lists = String::from(LIST_HEADER);
+    let mut repairs = String::new();
+    let mut objections = String::new();
+    let mut links = String::new();
+    for i in 0..rows {
+        let r = next();
+        let day = 1 + (r >> 8) % 28;
+        let org = String::from_utf8(sample_uscc(10_000 + (r >> 12) % 5_000).to_vec()).unwrap();
+        let row = |rid: &str, t: &str, id: &str, doc: &str, date: &str| {
+            format!(
+                "{rid},court_defaulter,{t},{id},某{t}{},法院,{doc},,{date},{date},,\n",
+                r % 31
+            )
+        };
+        let date = format!("2024-02-{day:02}");
+        match r % 8 {
+            // The reader's own: a wrong check character, an impossible date.
+            0 => {
+                let person = String::from_utf8(sample_ric(r >> 12).to_vec()).unwrap();
+                let wrong = if person.ends_with('0') { "1" } else { "0" };
+                let bad = format!("{}{wrong}", &person[..17]);
+                lists.push_str(&row(&format!("B{i}"), "person", &bad, "D", &date));
+            }
+            1 => lists.push_str(&row(&format!("M{i}"), "org", &org, "D", "2024-13-01")),
+            // Copies that differ, with a repair that then names no record.
+            2 => {
+                lists.push_str(&row(&format!("D{i}"), "org", &org, &format!("P{i}"), &date));
+                lists.push_str(&row(&format!("D{i}"), "org", &org, &format!("Q{i}"), &date));
+                repairs.push_str(&format!("D{i},repair,2025-01-{day:02},法院,Y{i}\n"));
+            }
+            // The same row delivered twice: the later copy is reported.
+            3 => {
+                let twice = row(&format!("S{i}"), "org", &org, &format!("S{i}"), &date);
+                lists.push_str(&twice);
+                lists.push_str(&twice);
+            }
+            // A code named as an org and as a person, and a link naming it a person.
+            4 | 5 => {
+                let code = &codes[(r >> 16) as usize % codes.len()];
+                let t = if (r >> 20) % 3 == 0 { "person" } else { "org" };
+                lists.push_str(&row(&format!("T{i}"), t, code, "D", &date));
+                if r % 8 == 5 {
+                    links.push_str(&format!("{org},{code},某人,legal_rep,,\n"));
+                }
+            }
+            // Repairs and objections of records that do not exist.
+            6 => {
+                repairs.push_str(&format!("Z{i},repair,2025-01-{day:02},法院,Y{i}\n"));
+                objections.push_str(&format!("Z{i},2024-06-01,,\n"));
+            }
+            _ => lists.push_str(&row(&format!("G{i}"), "org", &org, &format!("G{i}"), &date)),
+        }
+    }
+    std::fs::write(dir.join("lists/zz_noisy.csv"), lists).unwrap();
+    append(&dir.join("repairs.csv"), &repairs);
+    append(&dir.join("objections.csv"), &objections);
+    append(&dir.join("links.csv"), &links);
+}
+
+/// The rejected rows are a working set like the others: a source that rejects most of its
+/// rows spills them beyond the budget, and the report, written from the merged runs, is
+/// the same file, in the same order, as a build that held them all writes.
+#[test]
+fn many_rejects_spill_and_write_the_same_report() {
+    let src = tempfile::tempdir().unwrap();
+    noisy_source(src.path(), 12_000, 29);
+
+    let roomy = tempfile::tempdir().unwrap();
+    let big = build(&options(src.path(), roomy.path())).unwrap();
+    assert_eq!(big.spill_files, 0, "the default budget holds this source");
+
+    let tight = tempfile::tempdir().unwrap();
+    let small = build_with_budget(&options(src.path(), tight.path()), 4 << 20).unwrap();
+    assert!(
+        small.rejects_spill_files > 20,
+        "4 MiB leaves the rejects some 50 KiB: got {} runs of theirs",
+        small.rejects_spill_files
+    );
+
+    let (a, b) = (snapshot(&big), snapshot(&small));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "same files"
+    );
+    for (name, bytes) in &a {
+        assert!(&b[name] == bytes, "{name} differs between the budgets");
+    }
+    assert_eq!(big.manifest.snapshot_id, small.manifest.snapshot_id);
+    assert_eq!(big.generation.file_name(), small.generation.file_name());
+    let report = std::fs::read(roomy.path().join("rejects.csv")).unwrap();
+    assert!(
+        report == std::fs::read(tight.path().join("rejects.csv")).unwrap(),
+        "rejects.csv differs between the budgets"
+    );
+    // The build keeps the count and the first rejects, which are the report's.
+    let rejects = big.read_rejects().unwrap();
+    for r in [&big, &small] {
+        assert_eq!(r.reject_count, rejects.len() as u64);
+        assert_eq!(r.manifest.counts.rejects, r.reject_count);
+        assert_eq!(r.first_rejects, rejects[..FIRST_REJECTS]);
+    }
+    for root in [roomy.path(), tight.path()] {
+        let left: Vec<_> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        let spill = std::fs::read_dir(root.join("CURRENT").canonicalize().unwrap().join("spill"));
+        assert!(
+            spill.is_err(),
+            "no spill directory in the published generation"
+        );
+    }
+
+    // Every kind of reject is there by the hundred, and each file's count in the manifest
+    // is its rows in the report.
+    let count = |needle: &str| rejects.iter().filter(|r| r.reason.contains(needle)).count();
+    for needle in [
+        "check character",
+        "2024-13-01",
+        "which copy is right is unknown",
+        "(identical; the first copy is kept)",
+        "is already known with subject_type",
+        "already known as a subject of the other type",
+        "whose copies differ",
+        "for unknown record_id",
+    ] {
+        assert!(count(needle) > 100, "{needle:?}: {}", count(needle));
+    }
+    for s in &big.manifest.sources {
+        let rows = rejects.iter().filter(|r| r.file == s.path).count() as u64;
+        assert_eq!(s.rejected, rows, "{}", s.path);
+    }
+    assert!(rejects.len() > 6_000, "{} rejects", rejects.len());
 }

@@ -73,7 +73,8 @@ fn cross_row_rejects_name_file_line_and_reason() {
     source(src.path());
     let report = build(&options(src.path(), out.path(), None)).unwrap();
     let mut got: Vec<String> = report
-        .rejects
+        .read_rejects()
+        .unwrap()
         .iter()
         .map(|r| format!("{}:{} {} | {}", r.file, r.line, r.record_id, r.reason))
         .collect();
@@ -187,7 +188,8 @@ fn a_rejected_link_names_no_subject() {
     );
     let report = build(&options(src.path(), out.path(), None)).unwrap();
     let got: Vec<String> = report
-        .rejects
+        .read_rejects()
+        .unwrap()
         .iter()
         .map(|r| format!("{}:{} | {}", r.file, r.line, r.reason))
         .collect();
@@ -238,7 +240,8 @@ fn an_unclosed_quote_fails_the_build_and_publishes_nothing() {
 /// The rejects of a build as `file:line record_id | reason`, in report order.
 fn reject_lines(report: &credgate_index::build::BuildReport) -> Vec<String> {
     report
-        .rejects
+        .read_rejects()
+        .unwrap()
         .iter()
         .map(|r| format!("{}:{} {} | {}", r.file, r.line, r.record_id, r.reason))
         .collect()
@@ -445,7 +448,7 @@ fn a_record_whose_copies_differ_names_nobody() {
         ),
     );
     let report = build(&options(src.path(), out.path(), None)).unwrap();
-    assert_eq!(report.rejects.len(), 2);
+    assert_eq!(report.reject_count, 2);
     let snap = Snapshot::open(out.path()).unwrap();
     let s = snap
         .subject(snap.lookup(b"91110000600037341L").unwrap())
@@ -499,7 +502,8 @@ fn a_subject_named_only_by_rejected_rows_is_not_known() {
     );
     let report = build(&options(src.path(), out.path(), None)).unwrap();
     let mut reasons: Vec<String> = report
-        .rejects
+        .read_rejects()
+        .unwrap()
         .iter()
         .map(|r| format!("{}:{}", r.file, r.line))
         .collect();
@@ -634,7 +638,8 @@ fn a_rejected_duplicate_does_not_decide_its_subjects_type() {
     );
     let report = build(&options(src.path(), out.path(), None)).unwrap();
     let lines: Vec<String> = report
-        .rejects
+        .read_rejects()
+        .unwrap()
         .iter()
         .map(|r| format!("{}:{}", r.file, r.line))
         .collect();
@@ -831,7 +836,12 @@ fn history_from_comes_from_accepted_records_only() {
         ),
     );
     let report = build(&options(src.path(), out.path(), None)).unwrap();
-    assert_eq!(report.rejects.len(), 4, "{:?}", report.rejects);
+    assert_eq!(
+        report.reject_count,
+        4,
+        "{:?}",
+        report.read_rejects().unwrap()
+    );
     assert_eq!(
         report.manifest.history_from,
         Some(Day::parse("2020-03-01").unwrap())

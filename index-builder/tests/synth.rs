@@ -476,7 +476,8 @@ fn a_build_of_a_synthetic_source_reports_exactly_the_expected_rejects() {
     assert_eq!(counts.rejects, report.expected_rejects);
     let with = |needle: &str| {
         built
-            .rejects
+            .read_rejects()
+            .unwrap()
             .iter()
             .filter(|r| r.reason.contains(needle))
             .count() as u64

@@ -34,7 +34,8 @@
 //!
 //! Rejects come out in the order the one-by-one reader produced them: rows rejected when
 //! they arrived (type conflicts, unknown records) by arrival, then duplicates by the arrival
-//! of the later copy, then events of duplicates by their arrival.
+//! of the later copy, then events of duplicates by their arrival. They go into the build's
+//! sorter of rejects, keyed so (see `rejects`).
 
 use std::io;
 
@@ -42,6 +43,7 @@ use roaring::RoaringTreemap;
 
 use super::contested::Contested;
 use super::items::{ByRecordId, LinkKey, LiveEvent, LiveRecord, Mention, NameOffer, Subject};
+use super::rejects::Rejects;
 use super::spill::{SeqWriter, Sorted, Sorter, SpillDir};
 use super::support::Withdrawn;
 use super::views::{record_id_key_len, text, ByRecordIdView, EventView, Frames, ListView, RowView};
@@ -169,15 +171,11 @@ pub(crate) struct TableInputs<'s> {
     pub(crate) record_names: Sorter<'s, NameOffer>,
 }
 
-#[derive(Default)]
 pub(crate) struct RecordChecks<'s> {
-    /// List rows of a type conflict and events naming no record, by arrival (merged with
-    /// pass 4's link conflicts): the rows a one-by-one reader rejected as they arrived.
-    pub(crate) on_arrival: Vec<(u64, CrossReject)>,
-    /// Duplicate copies, by (arrival of the later copy, 0 for it / 1 for the first copy).
-    pub(crate) duplicates: Vec<((u64, u8), CrossReject)>,
-    /// Events of records whose copies differ, by arrival.
-    pub(crate) orphaned: Vec<(u64, CrossReject)>,
+    /// The build's rejects, the reader's already in: pass 3 adds list rows of a type
+    /// conflict and events naming no record (rejected as they arrived), duplicate copies
+    /// and the events of records whose copies differ (see `rejects`).
+    pub(crate) rejects: Rejects<'s>,
     pub(crate) events_of_erased: u64,
     /// The earliest effective_from of an accepted record, erased at build time or not:
     /// the default `history_from` of the manifest.
@@ -212,10 +210,16 @@ pub(crate) fn records<'s>(
     contested: &Contested<'s>,
     files: &[SourceFile],
     out: &mut TableInputs<'_>,
+    rejects: Rejects<'s>,
 ) -> io::Result<RecordChecks<'s>> {
     let mut acc = RecordChecks {
+        rejects,
+        events_of_erased: 0,
+        earliest_from: None,
+        erased_at_build: 0,
+        withdrawn: Withdrawn::default(),
+        no_say: RoaringTreemap::new(),
         deferred: Some(contested.sorter()),
-        ..RecordChecks::default()
     };
     let mut scratch = Vec::new();
     let types = Types::Pending(contested);
@@ -331,7 +335,7 @@ fn record_group(
             },
             // Events are read after every list file, so they follow the list rows.
             RowView::Event(e) if first.is_none() => {
-                acc.on_arrival.push((item.seq, unknown_record(e)?));
+                acc.rejects.on_arrival(item.seq, unknown_record(e)?)?;
             }
             RowView::Event(e) => events.push((item.seq, e)),
         }
@@ -354,8 +358,8 @@ fn record_group(
                 path(differing.file),
                 differing.line
             );
-            acc.orphaned
-                .push((eseq, reject(e.file, e.line, rid.to_string(), reason)));
+            acc.rejects
+                .orphaned(eseq, reject(e.file, e.line, rid.to_string(), reason))?;
         }
         return Ok(());
     }
@@ -384,11 +388,11 @@ fn record_group(
             for frame in frames(group, ends) {
                 let item = ByRecordIdView::of_frame(frame)?;
                 if let RowView::List(r) = item.row {
-                    acc.on_arrival.push((item.seq, type_conflict(&r)?));
+                    acc.rejects.on_arrival(item.seq, type_conflict(&r)?)?;
                 }
             }
             for (eseq, e) in events {
-                acc.on_arrival.push((eseq, unknown_record(e)?));
+                acc.rejects.on_arrival(eseq, unknown_record(e)?)?;
             }
             return Ok(());
         }
@@ -515,10 +519,10 @@ fn duplicates(
                 )
             }
         };
-        acc.duplicates.push((
+        acc.rejects.duplicate(
             (item.seq, 0),
             reject(r.file, r.line, rid.to_string(), reason),
-        ));
+        )?;
         if copies.differing.is_some() {
             withdraw(acc, item.seq, &r);
         }
@@ -532,10 +536,10 @@ fn duplicates(
                 d.line,
                 d.differing_columns(rec).join(", ")
             );
-            acc.duplicates.push((
+            acc.rejects.duplicate(
                 (item.seq, 1),
                 reject(rec.file, rec.line, rid.to_string(), reason),
-            ));
+            )?;
         }
         first_later = false;
     }

@@ -14,6 +14,7 @@ use super::checks::RecordInputs;
 use super::codec::Codec;
 use super::erase_day;
 use super::items::{ByRecordId, EventRec, LinkKey, LinkTerms, ListRec, Mention, NameOffer, Row};
+use super::rejects::Rejects;
 use super::spill::{Sorter, SpillDir};
 use crate::date::Day;
 use crate::format::layout::{opt_high, opt_low, EVENT_OBJECTION, NONE_HIGH};
@@ -29,14 +30,14 @@ pub(crate) struct Collector<'s> {
     seq: u64,
     pub(crate) mentions: Sorter<'s, Mention>,
     pub(crate) inputs: RecordInputs<'s>,
-    /// Rows the reader rejected on their own, in arrival order.
-    pub(crate) rejects: Vec<Reject>,
+    /// Rows the reader rejected on their own, pushed in arrival order.
+    pub(crate) rejects: Rejects<'s>,
     /// The first spill error; later rows are dropped and the build fails with it.
     pub(crate) error: Option<io::Error>,
 }
 
 impl<'s> Collector<'s> {
-    pub(crate) fn new(spill: &'s SpillDir) -> Collector<'s> {
+    pub(crate) fn new(spill: &'s SpillDir, rejects: Rejects<'s>) -> Collector<'s> {
         Collector {
             seq: 0,
             mentions: spill.sorter(),
@@ -45,7 +46,7 @@ impl<'s> Collector<'s> {
                 links: spill.sorter(),
                 link_names: spill.sorter(),
             },
-            rejects: Vec::new(),
+            rejects,
             error: None,
         }
     }
@@ -58,9 +59,14 @@ impl<'s> Collector<'s> {
             rejects,
             ..
         } = batch;
-        self.rejects.extend(rejects);
         if self.error.is_some() {
             return;
+        }
+        for r in rejects {
+            if let Err(e) = self.rejects.read(r) {
+                self.error = Some(e);
+                return;
+            }
         }
         let mut start = 0usize;
         for p in pieces {
@@ -536,12 +542,12 @@ mod tests {
     fn items_encoded_on_reader_threads_equal_items_encoded_by_the_collector() {
         let dir = tempfile::tempdir().unwrap();
         let spill = SpillDir::new(dir.path().join("spill"), 1 << 20).unwrap();
-        let mut want = Collector::new(&spill);
+        let mut want = Collector::new(&spill, Rejects::new(&spill));
         pushed_directly(&mut want.inputs, &mut want.mentions);
-        let mut got = Collector::new(&spill);
+        let mut got = Collector::new(&spill, Rejects::new(&spill));
         through_the_encoder(&mut got);
         assert!(got.error.is_none());
-        assert_eq!(got.rejects.len(), 1);
+        assert_eq!(got.rejects.pushed(), 1);
         assert_eq!(got.seq, 7);
         let want_mentions = frames(want.mentions);
         assert_eq!(want_mentions.len(), 7);

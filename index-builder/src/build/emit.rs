@@ -14,13 +14,14 @@ use std::path::Path;
 
 use roaring::RoaringBitmap;
 
-use super::checks::{self, Conflicts, CrossReject};
+use super::checks::{self, Conflicts};
 use super::codec::{put_i32, put_u16, put_u32, put_u64, Codec, Dec};
 use super::contested::Contested;
 use super::items::{
     IdixEntry, LinkKey, LinkTerms, LiveEvent, LiveRecord, OrdLink, PersonLink, Subject,
 };
 use super::names::NameFeed;
+use super::rejects::Rejects;
 use super::sink::{Pending, Sink};
 use super::spill::{read_seq, Sorter, SpillDir};
 use super::support::{Renumber, Withdrawn};
@@ -181,32 +182,32 @@ fn push_link(
 }
 
 /// The links that pass 4 set aside (`deferred`), once `conflicts` says which were rejected
-/// for a type: the others join the tables' orders. Returns the rejects, by arrival, and
+/// for a type: the others join the tables' orders, the rejected go to `rejects`. Returns
 /// both ends of each rejected link (the end whose type agrees loses a support).
 pub(crate) fn finish_links(
     deferred: Sorter<'_, DeferredLink>,
     by_person: &mut Sorter<'_, OrdLink>,
     by_org: &mut Sorter<'_, OrdLink>,
     conflicts: &Conflicts,
-) -> io::Result<(Vec<(u64, CrossReject)>, Withdrawn)> {
-    let mut rejected = Vec::new();
+    rejects: &mut Rejects<'_>,
+) -> io::Result<Withdrawn> {
     let mut withdrawn = Withdrawn::default();
     let mut deferred = deferred.finish()?.0;
     while let Some(d) = deferred.next_item()? {
         let l = d.key;
         if conflicts.contains(l.terms.seq) {
             let reason = "org_id or person_id is already known as a subject of the other type";
-            rejected.push((
+            rejects.link_conflict(
                 l.terms.seq,
                 checks::reject(l.file, l.line, String::new(), reason.to_string()),
-            ));
+            )?;
             withdrawn.push(l.org, SubjectType::Org.code());
             withdrawn.push(l.person, SubjectType::Person.code());
             continue;
         }
         push_link(by_person, by_org, d.org, d.person, l.terms)?;
     }
-    Ok((rejected, withdrawn))
+    Ok(withdrawn)
 }
 
 /// The sorted streams pass 5 reads beside the subject file.

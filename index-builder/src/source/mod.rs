@@ -53,7 +53,7 @@ pub use decode::{
 pub use error::SourceError;
 pub use header::{FileKind, LINK_COLUMNS, LIST_COLUMNS, OBJECTION_COLUMNS, REPAIR_COLUMNS};
 pub use parallel::{read_source_batched, read_source_parallel, BatchSink};
-pub use rejects::{write_rejects_csv, Collect, RejectCounter, RejectsWriter};
+pub use rejects::{read_rejects_csv, write_rejects_csv, Collect, RejectCounter, RejectsWriter};
 
 use decode::HashingReader;
 use header::{is_blank, ColumnMap};

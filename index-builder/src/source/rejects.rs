@@ -43,6 +43,30 @@ pub fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> io::Result<()> {
     w.finish()?.flush()
 }
 
+/// Reads a report written by [`RejectsWriter`] back, in its order: for tests and tools
+/// that check a build's rejects (a build keeps only the first few in memory).
+pub fn read_rejects_csv(path: &Path) -> io::Result<Vec<Reject>> {
+    let mut csv = csv::Reader::from_path(path).map_err(io::Error::from)?;
+    let mut rejects = Vec::new();
+    for record in csv.records() {
+        let record = record.map_err(io::Error::from)?;
+        let field = |i: usize| record.get(i).unwrap_or_default().to_string();
+        let line = field(1).parse().map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: line {:?}: {e}", path.display(), field(1)),
+            )
+        })?;
+        rejects.push(Reject {
+            file: field(0),
+            line,
+            record_id: field(2),
+            reason: field(3),
+        });
+    }
+    Ok(rejects)
+}
+
 /// Passes every call on to `inner` and counts the rows and rejects going through, so a
 /// caller can enforce the operator's reject threshold while streaming.
 pub struct RejectCounter<S> {
@@ -135,6 +159,7 @@ mod tests {
             },
         ];
         write_rejects_csv(&path, &rejects).unwrap();
+        assert_eq!(read_rejects_csv(&path).unwrap(), rejects);
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
             "file,line,record_id,reason\n\
