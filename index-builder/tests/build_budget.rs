@@ -125,6 +125,43 @@ fn snapshot(report: &BuildReport) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// The two builds of one source under two budgets wrote the same snapshot, file for file,
+/// the same `rejects.csv`, kept the same first rejects, and left no temporary generation
+/// (with its spill directory) behind in either root.
+fn assert_same_builds(big: &BuildReport, roomy: &Path, small: &BuildReport, tight: &Path) {
+    let (a, b) = (snapshot(big), snapshot(small));
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "same files"
+    );
+    for (name, bytes) in &a {
+        assert!(&b[name] == bytes, "{name} differs between the budgets");
+    }
+    assert_eq!(big.manifest.snapshot_id, small.manifest.snapshot_id);
+    assert_eq!(
+        big.generation.file_name(),
+        small.generation.file_name(),
+        "same snapshot id"
+    );
+    assert!(
+        std::fs::read(roomy.join("rejects.csv")).unwrap()
+            == std::fs::read(tight.join("rejects.csv")).unwrap(),
+        "rejects.csv differs between the budgets"
+    );
+    assert_eq!(big.read_rejects().unwrap(), small.read_rejects().unwrap());
+    assert_eq!(big.first_rejects, small.first_rejects);
+    for root in [roomy, tight] {
+        let left: Vec<_> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        Snapshot::open(root).unwrap().verify().unwrap();
+    }
+}
+
 #[test]
 fn a_tiny_budget_spills_and_writes_the_same_snapshot() {
     let src = tempfile::tempdir().unwrap();
@@ -142,35 +179,8 @@ fn a_tiny_budget_spills_and_writes_the_same_snapshot() {
         small.spill_files
     );
 
-    let (a, b) = (snapshot(&big), snapshot(&small));
-    assert_eq!(
-        a.keys().collect::<Vec<_>>(),
-        b.keys().collect::<Vec<_>>(),
-        "same files"
-    );
-    for (name, bytes) in &a {
-        assert!(&b[name] == bytes, "{name} differs between the budgets");
-    }
-    assert_eq!(
-        big.generation.file_name(),
-        small.generation.file_name(),
-        "same snapshot id"
-    );
-    assert_eq!(
-        std::fs::read(roomy.path().join("rejects.csv")).unwrap(),
-        std::fs::read(tight.path().join("rejects.csv")).unwrap()
-    );
-    assert_eq!(big.read_rejects().unwrap(), small.read_rejects().unwrap());
-    assert_eq!(big.first_rejects, small.first_rejects);
     // No spill directory or temporary generation is left behind.
-    for root in [roomy.path(), tight.path()] {
-        let left: Vec<_> = std::fs::read_dir(root)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".tmp-"))
-            .collect();
-        assert!(left.is_empty(), "{left:?}");
-    }
+    assert_same_builds(&big, roomy.path(), &small, tight.path());
 
     // The extra rows were judged as the one-by-one reader judges them.
     let reasons: Vec<String> = big
@@ -378,32 +388,7 @@ fn rows_naming_codes_of_both_types_spill_and_write_the_same_snapshot() {
     );
     assert!(small.spill_files > small.contested_spill_files);
 
-    let (a, b) = (snapshot(&big), snapshot(&small));
-    assert_eq!(
-        a.keys().collect::<Vec<_>>(),
-        b.keys().collect::<Vec<_>>(),
-        "same files"
-    );
-    for (name, bytes) in &a {
-        assert!(&b[name] == bytes, "{name} differs between the budgets");
-    }
-    assert_eq!(big.manifest.snapshot_id, small.manifest.snapshot_id);
-    assert_eq!(big.generation.file_name(), small.generation.file_name());
-    assert_eq!(
-        std::fs::read(roomy.path().join("rejects.csv")).unwrap(),
-        std::fs::read(tight.path().join("rejects.csv")).unwrap()
-    );
-    assert_eq!(big.read_rejects().unwrap(), small.read_rejects().unwrap());
-    assert_eq!(big.first_rejects, small.first_rejects);
-    for root in [roomy.path(), tight.path()] {
-        let left: Vec<_> = std::fs::read_dir(root)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".tmp-"))
-            .collect();
-        assert!(left.is_empty(), "{left:?}");
-        Snapshot::open(root).unwrap().verify().unwrap();
-    }
+    assert_same_builds(&big, roomy.path(), &small, tight.path());
 
     // The source did make the judgements it was written for: rows and links rejected for
     // their type, by the thousand, copies rejected, and codes of both types left in the
@@ -541,22 +526,7 @@ fn many_rejects_spill_and_write_the_same_report() {
         small.rejects_spill_files
     );
 
-    let (a, b) = (snapshot(&big), snapshot(&small));
-    assert_eq!(
-        a.keys().collect::<Vec<_>>(),
-        b.keys().collect::<Vec<_>>(),
-        "same files"
-    );
-    for (name, bytes) in &a {
-        assert!(&b[name] == bytes, "{name} differs between the budgets");
-    }
-    assert_eq!(big.manifest.snapshot_id, small.manifest.snapshot_id);
-    assert_eq!(big.generation.file_name(), small.generation.file_name());
-    let report = std::fs::read(roomy.path().join("rejects.csv")).unwrap();
-    assert!(
-        report == std::fs::read(tight.path().join("rejects.csv")).unwrap(),
-        "rejects.csv differs between the budgets"
-    );
+    assert_same_builds(&big, roomy.path(), &small, tight.path());
     // The build keeps the count and the first rejects, which are the report's.
     let rejects = big.read_rejects().unwrap();
     for r in [&big, &small] {
@@ -565,12 +535,6 @@ fn many_rejects_spill_and_write_the_same_report() {
         assert_eq!(r.first_rejects, rejects[..FIRST_REJECTS]);
     }
     for root in [roomy.path(), tight.path()] {
-        let left: Vec<_> = std::fs::read_dir(root)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".tmp-"))
-            .collect();
-        assert!(left.is_empty(), "{left:?}");
         let spill = std::fs::read_dir(root.join("CURRENT").canonicalize().unwrap().join("spill"));
         assert!(
             spill.is_err(),
