@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use tempfile::TempDir;
+
 use credgate_index::build::{build, build_with_budget, BuildOptions, BuildReport, FIRST_REJECTS};
 use credgate_index::catalog::Catalog;
 use credgate_index::date::Day;
@@ -125,6 +127,17 @@ fn snapshot(report: &BuildReport) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// Builds the source in `src` twice, into roots of their own: at the default budget, which
+/// must hold it without spilling, and at `tight` bytes.
+fn build_twice(src: &Path, tight: u64) -> (TempDir, BuildReport, TempDir, BuildReport) {
+    let roomy_root = tempfile::tempdir().unwrap();
+    let roomy = build(&options(src, roomy_root.path())).unwrap();
+    assert_eq!(roomy.spill_files, 0, "the default budget holds this source");
+    let tight_root = tempfile::tempdir().unwrap();
+    let small = build_with_budget(&options(src, tight_root.path()), tight).unwrap();
+    (roomy_root, roomy, tight_root, small)
+}
+
 /// The two builds of one source under two budgets wrote the same snapshot, file for file,
 /// the same `rejects.csv`, kept the same first rejects, and left no temporary generation
 /// (with its spill directory) behind in either root.
@@ -167,12 +180,7 @@ fn a_tiny_budget_spills_and_writes_the_same_snapshot() {
     let src = tempfile::tempdir().unwrap();
     source(src.path());
 
-    let roomy = tempfile::tempdir().unwrap();
-    let big = build_with_budget(&options(src.path(), roomy.path()), 1 << 30).unwrap();
-    assert_eq!(big.spill_files, 0, "1 GiB holds this source in memory");
-
-    let tight = tempfile::tempdir().unwrap();
-    let small = build_with_budget(&options(src.path(), tight.path()), 64 << 10).unwrap();
+    let (roomy, big, tight, small) = build_twice(src.path(), 64 << 10);
     assert!(
         small.spill_files > 100,
         "64 KiB forces many runs, got {}",
@@ -373,13 +381,7 @@ fn rows_naming_codes_of_both_types_spill_and_write_the_same_snapshot() {
     let src = tempfile::tempdir().unwrap();
     contested_source(src.path(), 600, 16_000, 17, Mix::Noisy);
 
-    let roomy = tempfile::tempdir().unwrap();
-    let big = build(&options(src.path(), roomy.path())).unwrap();
-    assert_eq!(big.spill_files, 0, "the default budget holds this source");
-    assert_eq!(big.contested_spill_files, 0);
-
-    let tight = tempfile::tempdir().unwrap();
-    let small = build_with_budget(&options(src.path(), tight.path()), 4 << 20).unwrap();
+    let (roomy, big, tight, small) = build_twice(src.path(), 4 << 20);
     assert!(
         small.contested_spill_files > 100,
         "4 MiB leaves the rows naming codes of both types some 50 KiB a sorter: got {} runs \
@@ -514,12 +516,7 @@ fn many_rejects_spill_and_write_the_same_report() {
     let src = tempfile::tempdir().unwrap();
     noisy_source(src.path(), 12_000, 29);
 
-    let roomy = tempfile::tempdir().unwrap();
-    let big = build(&options(src.path(), roomy.path())).unwrap();
-    assert_eq!(big.spill_files, 0, "the default budget holds this source");
-
-    let tight = tempfile::tempdir().unwrap();
-    let small = build_with_budget(&options(src.path(), tight.path()), 4 << 20).unwrap();
+    let (roomy, big, tight, small) = build_twice(src.path(), 4 << 20);
     assert!(
         small.rejects_spill_files > 20,
         "4 MiB leaves the rejects some 50 KiB: got {} runs of theirs",
