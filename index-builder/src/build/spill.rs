@@ -314,10 +314,16 @@ impl<'s, T: Codec> Sorter<'s, T> {
     /// room is not there.
     fn grow(&mut self, need: usize) -> bool {
         let ent = std::mem::size_of::<Entry>();
-        let index_cap = if self.index.len() == self.index.capacity() {
-            (self.index.capacity() * 2).max(1024)
+        let cap = self.index.capacity();
+        let index_cap = if self.index.len() < cap {
+            cap
+        } else if cap >= 1024 || 1024 * ent <= self.limit() {
+            (cap * 2).max(1024)
         } else {
-            self.index.capacity()
+            // A share too small for the first 1,024 entries (a few KiB, as the small
+            // sorters' shares are under a budget of a few MiB) takes an index of what half
+            // of it holds, so that its runs hold many items and not one each.
+            (self.limit() / 2 / ent).max(cap + 1)
         };
         let arena_min = self.arena.len() + need;
         let mut arena_cap = self.arena.capacity();
@@ -670,6 +676,22 @@ mod tests {
             assert_eq!(drain(out.prefetch()), want);
             remove(&dir).unwrap();
         }
+    }
+
+    #[test]
+    fn a_small_share_spills_runs_of_many_items_not_one_each() {
+        // 8 KiB a sorter, 4 KiB a buffer: less than the 1,024 entries (24 KiB) an index
+        // first takes. Every item once went alone into a run of its own.
+        let items = items();
+        let (got, runs) = sorted_with(8 << 10, &items);
+        let mut want = items.clone();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(
+            runs > 1 && runs < items.len() / 20,
+            "{runs} runs for {} items",
+            items.len()
+        );
     }
 
     #[test]
