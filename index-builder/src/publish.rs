@@ -316,14 +316,19 @@ fn remove(path: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// Commits a generation (a MANIFEST of one byte) under `id` into `root`, and says where.
+    fn publish(root: &Path, id: &str) -> PathBuf {
+        let g = TempGeneration::begin(root).unwrap();
+        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
+        g.commit(id).unwrap()
+    }
+
     #[test]
     fn commit_points_current_and_prune_keeps_newest() {
         let root = tempfile::tempdir().unwrap();
         let mut names = Vec::new();
         for i in 0..3 {
-            let g = TempGeneration::begin(root.path()).unwrap();
-            fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
-            let dir = g.commit(&format!("id{i}")).unwrap();
+            let dir = publish(root.path(), &format!("id{i}"));
             names.push(dir.file_name().unwrap().to_string_lossy().into_owned());
         }
         assert_eq!(
@@ -341,9 +346,7 @@ mod tests {
     #[test]
     fn abandoned_temp_generation_is_removed_and_current_untouched() {
         let root = tempfile::tempdir().unwrap();
-        let g = TempGeneration::begin(root.path()).unwrap();
-        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
-        g.commit("a").unwrap();
+        publish(root.path(), "a");
         let tmp = {
             let g = TempGeneration::begin(root.path()).unwrap();
             g.dir().to_path_buf()
@@ -395,9 +398,7 @@ mod tests {
     #[test]
     fn prune_removes_a_dead_builds_leftovers_whatever_its_pid_names_now() {
         let root = tempfile::tempdir().unwrap();
-        let g = TempGeneration::begin(root.path()).unwrap();
-        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
-        g.commit("a").unwrap();
+        publish(root.path(), "a");
         let leftover = root.path().join(format!("{TMP_PREFIX}1-12345"));
         fs::create_dir(&leftover).unwrap();
         fs::write(leftover.join("records.tbl"), b"half").unwrap();
@@ -413,9 +414,7 @@ mod tests {
     #[test]
     fn prune_removes_a_current_left_half_replaced() {
         let root = tempfile::tempdir().unwrap();
-        let g = TempGeneration::begin(root.path()).unwrap();
-        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
-        g.commit("a").unwrap();
+        publish(root.path(), "a");
         let left = root.path().join(format!("{CURRENT}.tmp-424242"));
         fs::write(&left, "gen-000002-b\n").unwrap();
         let removed = prune(root.path(), 3).unwrap();
@@ -433,9 +432,7 @@ mod tests {
     #[test]
     fn a_generation_with_a_stray_current_resolves_to_itself() {
         let root = tempfile::tempdir().unwrap();
-        let g = TempGeneration::begin(root.path()).unwrap();
-        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
-        let gen = g.commit("a").unwrap();
+        let gen = publish(root.path(), "a");
         fs::copy(root.path().join(CURRENT), gen.join(CURRENT)).unwrap();
         assert_eq!(resolve(root.path()).unwrap(), gen);
         assert_eq!(resolve(&gen).unwrap(), gen);
@@ -446,9 +443,7 @@ mod tests {
     #[test]
     fn prune_removes_a_stray_file_named_as_a_temporary_generation() {
         let root = tempfile::tempdir().unwrap();
-        let g = TempGeneration::begin(root.path()).unwrap();
-        fs::write(g.dir().join("MANIFEST"), b"x").unwrap();
-        g.commit("a").unwrap();
+        publish(root.path(), "a");
         let stray = root.path().join(format!("{TMP_PREFIX}stray"));
         fs::write(&stray, b"").unwrap();
         let removed = prune(root.path(), 3).unwrap();
