@@ -377,7 +377,10 @@ pub fn build_with_budget(
     } = checked
         .rejects
         .write(&tmp_rejects, &summary.files, &mut sources)
-        .map_err(io_at(&tmp_rejects))?;
+        .map_err(|e| match e {
+            rejects::WriteError::Spill(e) => sio(e),
+            rejects::WriteError::Report(e) => io_at(&tmp_rejects)(e),
+        })?;
     test_hook_abort("rejects.csv");
     std::fs::rename(&tmp_rejects, &rejects_path).map_err(io_at(&rejects_path))?;
     // A source whose list rows are all rejected (a misspelt list code throughout, the

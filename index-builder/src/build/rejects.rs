@@ -94,6 +94,16 @@ pub(crate) struct Rejects<'s> {
     pushed: u64,
 }
 
+/// Where writing the report failed: the spill directory is not the report's file, and an
+/// error names the one it happened in.
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// Reading the rejects back from the runs they spilled to.
+    Spill(io::Error),
+    /// Creating or writing the report itself.
+    Report(io::Error),
+}
+
 /// What writing the report kept.
 pub(crate) struct Written {
     pub(crate) count: u64,
@@ -162,14 +172,16 @@ impl<'s> Rejects<'s> {
         path: &Path,
         files: &[SourceFile],
         sources: &mut [SourceEntry],
-    ) -> io::Result<Written> {
-        let mut sorted = self.sorter.finish()?.0;
-        let mut w = RejectsWriter::new(BufWriter::new(File::create(path)?))?;
+    ) -> Result<Written, WriteError> {
+        use WriteError::{Report, Spill};
+        let mut sorted = self.sorter.finish().map_err(Spill)?.0;
+        let file = File::create(path).map_err(Report)?;
+        let mut w = RejectsWriter::new(BufWriter::new(file)).map_err(Report)?;
         let mut written = Written {
             count: 0,
             first: Vec::new(),
         };
-        while let Some(item) = sorted.next_item()? {
+        while let Some(item) = sorted.next_item().map_err(Spill)? {
             let mut reject = item.reject;
             if item.file != NAMED {
                 let file = item.file as usize;
@@ -180,13 +192,13 @@ impl<'s> Rejects<'s> {
                     s.rejected += 1;
                 }
             }
-            w.write(&reject)?;
+            w.write(&reject).map_err(Report)?;
             written.count += 1;
             if written.first.len() < FIRST_REJECTS {
                 written.first.push(reject);
             }
         }
-        w.finish()?.flush()?;
+        w.finish().and_then(|mut b| b.flush()).map_err(Report)?;
         Ok(written)
     }
 }
@@ -310,5 +322,46 @@ mod tests {
             assert!(budget == usize::MAX || spill.runs_spilled() > 0);
             super::super::spill::remove(&dir).unwrap();
         }
+    }
+
+    /// An error reading the spilled runs back is the spill directory's, and one creating
+    /// the report is the report's, so that the build names the right path.
+    #[test]
+    fn a_failed_write_says_whether_the_spill_or_the_report_failed() {
+        let dir = crate::testing::fresh_dir("rejects-write-error");
+        fn fill(spill: &SpillDir) -> Rejects<'_> {
+            let mut r = Rejects::new(spill);
+            for line in 0..64 {
+                r.read(Reject {
+                    file: "lists/a.csv".into(),
+                    ..reject(line, "bad id")
+                })
+                .unwrap();
+            }
+            r
+        }
+        let spill = SpillDir::new(dir.join("spill"), 256).unwrap();
+        let r = fill(&spill);
+        assert!(spill.runs_spilled() > 0);
+        // The runs written so far disappear under the build.
+        for entry in std::fs::read_dir(dir.join("spill")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        match r.write(&dir.join("rejects.csv"), &[], &mut []) {
+            Err(WriteError::Spill(e)) => assert_eq!(e.kind(), io::ErrorKind::NotFound),
+            Err(e) => panic!("expected a spill error, got {e:?}"),
+            Ok(_) => panic!("the runs were removed, yet the report was written"),
+        }
+        let spill = SpillDir::new(dir.join("spill2"), usize::MAX).unwrap();
+        let r = fill(&spill);
+        match r.write(&dir.join("no-such-dir").join("rejects.csv"), &[], &mut []) {
+            Err(WriteError::Report(e)) => assert_eq!(e.kind(), io::ErrorKind::NotFound),
+            Err(e) => panic!("expected a report error, got {e:?}"),
+            Ok(_) => panic!("the report's directory does not exist, yet it was written"),
+        }
+        super::super::spill::remove(&dir).unwrap();
     }
 }
