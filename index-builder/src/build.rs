@@ -104,7 +104,11 @@ pub struct BuildReport {
     /// The first [`FIRST_REJECTS`] of them, in the report's order (the whole report may not
     /// fit in memory: [`BuildReport::read_rejects`] reads it back).
     pub first_rejects: Vec<Reject>,
+    /// The generations and leftovers pruned after publishing (see [`publish::prune`]).
     pub pruned: Vec<String>,
+    /// Why pruning failed, if it did. The generation is published all the same (`CURRENT`
+    /// names it); what was not removed is removed by the next build's prune.
+    pub prune_error: Option<String>,
     /// Sorted runs the external sort spilled (0: everything fitted in the memory budget).
     pub spill_files: u64,
     /// Of those, the runs of the rows naming identifiers given both subject types, which
@@ -568,16 +572,13 @@ pub fn build_with_budget(
     let generation = gen
         .commit(&manifest.snapshot_id)
         .map_err(io_at(&opts.out))?;
-    let pruned = publish::prune(&opts.out, opts.keep).map_err(|e| BuildError::Io {
-        path: opts.out.clone(),
-        err: io::Error::new(
-            e.kind(),
-            format!(
-                "{} was published and CURRENT names it, but pruning failed: {e}",
-                generation.display()
-            ),
-        ),
-    })?;
+    // Published: from here on the build has done its job, and a failure to remove older
+    // generations is reported with it rather than turned into a failed build.
+    let (pruned, prune_error) =
+        match test_hook_fail("prune").and_then(|()| publish::prune(&opts.out, opts.keep)) {
+            Ok(pruned) => (pruned, None),
+            Err(e) => (Vec::new(), Some(format!("{}: {e}", opts.out.display()))),
+        };
     manifest.files = entries;
     phases.mark("publish");
     Ok(BuildReport {
@@ -588,6 +589,7 @@ pub fn build_with_budget(
         reject_count,
         first_rejects,
         pruned,
+        prune_error,
         spill_files,
         contested_spill_files,
         rejects_spill_files,

@@ -306,6 +306,19 @@ fn run_build(
         "built in {secs:.2} s ({:.0} records/s)",
         c.records as f64 / secs.max(1e-9)
     );
+    if !report.pruned.is_empty() {
+        println!("pruned {}", report.pruned.join(", "));
+    }
+    // The snapshot is published and served: the build succeeded, and what it could not
+    // tidy away is left for the next build's prune, said on stderr where a cron job's
+    // mail or a unit's journal shows it.
+    if let Some(e) = &report.prune_error {
+        eprintln!(
+            "warning: {} is published and CURRENT names it, but removing older generations \
+             failed ({e}); the next build prunes again",
+            report.generation.display()
+        );
+    }
     Ok(())
 }
 

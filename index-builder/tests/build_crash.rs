@@ -166,3 +166,63 @@ fn a_build_killed_while_writing_its_rejects_leaves_nothing_the_next_build_keeps(
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// Pruning comes after publishing: when it fails, the new generation is served all the same,
+/// so the build says so on stderr and exits 0, and the next build prunes what was left.
+#[test]
+fn a_prune_that_fails_after_publishing_warns_and_the_build_succeeds() {
+    let root = tempfile::tempdir().unwrap();
+    let generations = |root: &Path| {
+        let mut g: Vec<String> = std::fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("gen-"))
+            .collect();
+        g.sort();
+        g
+    };
+    for _ in 0..2 {
+        let keep_one = build(&sample(), root.path())
+            .args(["--keep", "1"])
+            .status()
+            .unwrap();
+        assert!(keep_one.success());
+    }
+    assert_eq!(generations(root.path()).len(), 1);
+
+    let out = build(&sample(), root.path())
+        .args(["--keep", "1"])
+        .env("CREDGATE_TEST_FAIL_AT", "prune")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "published, so the build succeeded: {err}"
+    );
+    assert!(
+        err.contains("is published and CURRENT names it")
+            && err.contains("injected failure at prune"),
+        "{err}"
+    );
+    let left = generations(root.path());
+    assert_eq!(
+        left.len(),
+        2,
+        "the older generation was not removed: {left:?}"
+    );
+    let served = Snapshot::open(root.path()).unwrap();
+    assert_eq!(
+        served.dir().file_name().unwrap().to_str().unwrap(),
+        left[1],
+        "CURRENT names the generation just published"
+    );
+    served.verify().unwrap();
+
+    assert!(build(&sample(), root.path())
+        .args(["--keep", "1"])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(generations(root.path()).len(), 1, "the next build prunes");
+}
