@@ -7,6 +7,8 @@
 //! body ([`ApiError::body`]), for every caller: an error is written apart from the key's
 //! scopes (many before the key is known), and the caller knows what it sent.
 
+use std::borrow::Cow;
+
 use hyper::StatusCode;
 use serde::Serialize;
 
@@ -32,6 +34,10 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// For `401`: send `WWW-Authenticate: Bearer`.
     pub challenge: bool,
+    /// The message is the server's own account of a refused reload, which no caller text
+    /// reaches: the names of snapshot generations in it are shown whole (see
+    /// [`ApiError::reload_refused`]).
+    pub generation_names: bool,
 }
 
 #[derive(Serialize)]
@@ -60,6 +66,20 @@ impl ApiError {
             allow: None,
             retry_after: None,
             challenge: false,
+            generation_names: false,
+        }
+    }
+
+    /// A reload refused (`POST /v1/admin/reload`), with the server's reason. The request
+    /// carries nothing the message could quote, so it holds only the server's text: the
+    /// generation it refused, a file of it, what is wrong. People's numbers are masked in it
+    /// all the same, but a generation's name (`gen-000009-1234567890abcdef`) is not taken
+    /// for one (its sequence and the digits starting its snapshot id read like a number in
+    /// groups) and is shown whole, so the operator can find it.
+    pub fn reload_refused(message: impl Into<String>) -> ApiError {
+        ApiError {
+            generation_names: true,
+            ..ApiError::new(StatusCode::CONFLICT, "reload_refused", message)
         }
     }
 
@@ -180,7 +200,11 @@ impl ApiError {
 
     /// The JSON body of the error, people's numbers in the message masked.
     pub fn body(&self) -> Vec<u8> {
-        let message = mask_numbers(&self.message);
+        let message = if self.generation_names {
+            mask_around_generations(&self.message)
+        } else {
+            mask_numbers(&self.message)
+        };
         let env = Envelope {
             error: Inner {
                 code: self.code,
@@ -193,6 +217,49 @@ impl ApiError {
         serde_json::to_vec(&env)
             .unwrap_or_else(|_| b"{\"error\":{\"code\":\"internal\",\"message\":\"\"}}".to_vec())
     }
+}
+
+/// [`mask_numbers`] on the text between the names of snapshot generations in `message`:
+/// `gen-`, digits, `-`, 16 lower-case hex digits of which at least one is a letter (a
+/// snapshot id: 16 characters, so never a person's number, and with a letter, never a card
+/// number either), not inside a longer word.
+fn mask_around_generations(message: &str) -> Cow<'_, str> {
+    let mut out = String::with_capacity(message.len());
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(at) = message[from..].find("gen-").map(|i| i + from) {
+        from = at + 4;
+        let Some(len) = generation_name_len(message, at) else {
+            continue;
+        };
+        out.push_str(&mask_numbers(&message[copied..at]));
+        out.push_str(&message[at..at + len]);
+        copied = at + len;
+        from = copied;
+    }
+    if copied == 0 {
+        return mask_numbers(message);
+    }
+    out.push_str(&mask_numbers(&message[copied..]));
+    Cow::Owned(out)
+}
+
+/// The length of the generation name starting at byte `at` of `text`, if one does.
+fn generation_name_len(text: &str, at: usize) -> Option<usize> {
+    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let bytes = text.as_bytes();
+    if at > 0 && word(bytes[at - 1]) {
+        return None;
+    }
+    let rest = &bytes[at + 4..];
+    let seq = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if seq == 0 || rest.get(seq) != Some(&b'-') {
+        return None;
+    }
+    let id = rest.get(seq + 1..seq + 17)?;
+    let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+    let ends = rest.get(seq + 17).is_none_or(|&b| !word(b));
+    (id.iter().all(hex) && id.iter().any(u8::is_ascii_alphabetic) && ends).then_some(4 + seq + 17)
 }
 
 #[cfg(test)]
@@ -277,5 +344,46 @@ mod tests {
         let api = ApiError::not_found("/a\"b\u{1}");
         let v: serde_json::Value = serde_json::from_slice(&api.body()).unwrap();
         assert_eq!(v["error"]["code"], "not_found");
+    }
+
+    #[test]
+    fn a_refused_reload_names_its_generation_whole_and_masks_the_rest() {
+        let message = |api: &ApiError| {
+            let v: serde_json::Value = serde_json::from_slice(&api.body()).unwrap();
+            v["error"]["message"].as_str().unwrap().to_string()
+        };
+        let gen = "/srv/idx/gen-000009-12345678abcdef90";
+        let api = ApiError::reload_refused(format!(
+            "{gen}: payload checksum mismatch in records.tbl (110101 19900307 123X)"
+        ));
+        assert_eq!(api.status, StatusCode::CONFLICT);
+        assert_eq!(api.code, "reload_refused");
+        let shown = message(&api);
+        assert!(shown.starts_with(gen), "{shown}");
+        assert!(shown.ends_with("(110101 ******** 123X)"), "{shown}");
+        // Anywhere else, the same name loses its digits, as any number in groups does.
+        let elsewhere = message(&ApiError::bad_parameter(gen));
+        assert!(
+            elsewhere.contains("gen-000009-****5678abcdef90"),
+            "{elsewhere}"
+        );
+        // Only a name as the publisher writes it is spared: a snapshot id of 16 hex digits
+        // with a letter among them, not part of a longer word.
+        for kept_masked in [
+            "gen-000009-1234567890123456",
+            "gen-000009-110101199003071234",
+            "xgen-000009-12345678abcdef90",
+            "gen-000009-12345678abcdef90x",
+            "gen-110101-19900307123aBcde",
+        ] {
+            let shown = message(&ApiError::reload_refused(kept_masked));
+            assert!(shown.contains('*'), "{kept_masked} -> {shown}");
+        }
+        assert_eq!(
+            message(&ApiError::reload_refused(
+                "gen-1-abcdefabcdefabcd and gen-2-"
+            )),
+            "gen-1-abcdefabcdefabcd and gen-2-"
+        );
     }
 }

@@ -728,7 +728,7 @@ async fn admin_reload(state: &Arc<State>) -> Result<Response<Body>, ApiError> {
     let keys = state
         .auth
         .reload()
-        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "reload_refused", e.to_string()))?;
+        .map_err(|e| ApiError::reload_refused(e.to_string()))?;
     if let Some(n) = keys {
         tracing::info!(keys = n, "keys reloaded");
     }
@@ -748,10 +748,6 @@ async fn admin_reload(state: &Arc<State>) -> Result<Response<Body>, ApiError> {
             let body = serde_json::json!({"status": "unchanged", "snapshot": snapshot, "previous": snapshot, "generation": generation, "keys": keys});
             Ok(json(StatusCode::OK, serialize(&body, 128)?))
         }
-        Err(e) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "reload_refused",
-            e.to_string(),
-        )),
+        Err(e) => Err(ApiError::reload_refused(e.to_string())),
     }
 }
