@@ -9,7 +9,8 @@
 # TRUST=1 starts a second credgate on the same snapshot with --keys (one key, scope check),
 # --audit-dir (durability batch) and --signing-key, and runs interleaved wrk rounds on
 # /v1/check against both instead of the hello/Redis comparison, printing req/s, p99, the
-# ratio trusted/open (goal ≥ 0.85) and the 1-minute load average after each round.
+# ratio trusted/open (goal ≥ 0.85) and the 1-minute load average after each round, then the
+# median of the rounds' ratios.
 # NO_BUILD=1 skips the release build and uses target/release (or $CARGO_TARGET_DIR/release) as it is.
 # ROOT and SOURCE may point at an existing snapshot root and its source directory (read
 # only) instead of building one under DATA.
@@ -17,7 +18,7 @@
 # Environment: RECORDS (1000000), SEED (1), ROUNDS (3), DURATION (10s), THREADS (2),
 # CONNECTIONS (64), DATA (target/bench-data), PORT_BASE (below). Needs wrk, redis-server,
 # curl, bc and python3 (apt-get install wrk redis-server curl bc python3). Prints req/s and p99 per round and the ratios credgate/hello and
-# credgate/redis (goals: ≥ 0.90 and ≥ 1.0), then the latency at a fixed rate of half of
+# credgate/redis (goals: ≥ 0.90 and ≥ 1.0) and their medians over the rounds, then the latency at a fixed rate of half of
 # credgate's median req/s (open loop, benches/support/rate_load.rs; goal p99 < 1 ms).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +70,11 @@ else
   [[ -f "$ROOT/CURRENT" ]] || "$BIN/index-builder" build --source "$SOURCE" --out "$ROOT"
   "$BIN/credgate" serve --index "$ROOT" --listen "$CG_ADDR" 2>"$DATA/credgate.log" & pids+=($!)
 fi
+# The median of the per-round ratios: each round's servers ran a minute apart at most, so a
+# round's ratio is the paired comparison, and its median the one figure to quote.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }'; }
+trust_ratios=()
+
 if [[ -n "${TRUST:-}" ]]; then
   TRUST_DIR=$(mktemp -d "$DATA/trust.XXXXXX")
   TOKEN=$("$BIN/credgate" keys new --name bench --scopes check --file "$TRUST_DIR/keys.toml" 2>/dev/null)
@@ -123,6 +129,11 @@ awk '{ print "SET " $1 " deny" }' "$IDS" | redis-cli -p "$REDIS_PORT" >/dev/null
 
 LUA=benches/support/check.lua
 
+# The median of the per-round ratios: each round's servers ran a minute apart at most, so a
+# round's ratio is the paired comparison, and its median the one figure to quote.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }'; }
+trust_ratios=()
+
 if [[ -n "${TRUST:-}" ]]; then
   wait_up "$TRUST_ADDR/readyz"
   # One request by hand: the key works and the answer carries a version-2 receipt.
@@ -138,14 +149,22 @@ run_redis() {
     | tr '\r' '\n' | awk '/GET:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) { rps = $i; break } } /p50=/ { } END { print rps }'
 }
 
+# The median of the per-round ratios: each round's servers ran a minute apart at most, so a
+# round's ratio is the paired comparison, and its median the one figure to quote.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }'; }
+trust_ratios=()
+
 if [[ -n "${TRUST:-}" ]]; then
   printf '%-6s %12s %9s %7s %12s %9s %7s %8s %6s\n' round open_rps p99_ms errors trust_rps p99_ms errors trust/open load1
   for r in $(seq 1 "$ROUNDS"); do
     read -r op opp99 operr < <(run_wrk "$CG_ADDR")
     read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TOKEN")
+    ratio=$(echo "$tr / $op" | bc -l)
+    trust_ratios+=("$ratio")
     printf '%-6s %12s %9s %7s %12s %9s %7s %8.3f %6s\n' "$r" "$op" "$opp99" "$operr" "$tr" "$trp99" "$trerr" \
-      "$(echo "$tr / $op" | bc -l)" "$(cut -d' ' -f1 /proc/loadavg)"
+      "$ratio" "$(cut -d' ' -f1 /proc/loadavg)"
   done
+  echo "median over $ROUNDS rounds: trusted/open $(median "${trust_ratios[@]}") (goal >= 0.85)"
   echo "audit lines written: $(cat "$TRUST_DIR"/audit/*.jsonl | wc -l)"
   rm -rf "$TRUST_DIR"
   exit 0
@@ -153,14 +172,21 @@ fi
 
 printf '%-6s %14s %9s %7s %14s %9s %14s %8s %8s\n' round credgate_rps p99_ms errors hello_rps p99_ms redis_get_rps cg/hello cg/redis
 all_cg=()
+hello_ratios=()
+redis_ratios=()
 for r in $(seq 1 "$ROUNDS"); do
   read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR")
   all_cg+=("$cg")
   read -r he hep99 _ < <(run_wrk "$HELLO_ADDR")
   rd=$(run_redis)
+  hello_ratio=$(echo "$cg / $he" | bc -l)
+  redis_ratio=$(echo "$cg / ${rd:-1}" | bc -l)
+  hello_ratios+=("$hello_ratio")
+  redis_ratios+=("$redis_ratio")
   printf '%-6s %14s %9s %7s %14s %9s %14s %8.3f %8.3f\n' "$r" "$cg" "$cgp99" "$cgerr" "$he" "$hep99" "$rd" \
-    "$(echo "$cg / $he" | bc -l)" "$(echo "$cg / ${rd:-1}" | bc -l)"
+    "$hello_ratio" "$redis_ratio"
 done
+echo "median over $ROUNDS rounds: cg/hello $(median "${hello_ratios[@]}") (goal >= 0.90), cg/redis $(median "${redis_ratios[@]}") (goal >= 1)"
 echo "errors: non-2xx answers or socket errors wrk saw from credgate (all ids are valid, so expect 0)"
 
 half=$(printf '%s\n' "${all_cg[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%d", v[int((NR + 1) / 2)] / 2 }')
