@@ -139,6 +139,15 @@ try {
   check(/依据：《实施方案》五\(二\)3/.test(text), "the measure shows its basis", text);
   await page.screenshot({ path: join(SHOTS, "01-deny-1280x800.png") });
 
+  // --- A red-listed organisation in public resource trading: its reward there is 信用加分,
+  // not licensing's green channel, and the verdict claims no more than the measure says.
+  await typeCode("914101844590813695");
+  await submitAndWait();
+  text = await card.innerText();
+  check(await card.getAttribute("data-decision") === "fast_track", "914101844590813695 in 公共资源交易 is fast_track");
+  check(text.includes("适用守信激励") && text.includes("信用加分") && !text.includes("绿色通道"),
+    "the card names procurement's reward, not licensing's green channel", text);
+
   // --- The same code typed full-width with spaces.
   await typeCode("９１４１ ０１０２ ７１１０ ６６５８ ３４");
   check(/格式正确/.test(await page.textContent("#code-msg")), "a full-width spaced code is accepted as typed");
@@ -388,7 +397,7 @@ try {
     Object.fromEntries([...document.querySelectorAll("#batch-summary .sum")].map((s) =>
       [s.querySelector("dt").textContent, Number(s.querySelector("dd").textContent)])));
   check(sums["总行数"] === 8, "the summary counts 8 rows", JSON.stringify(sums));
-  check(sums["禁止"] === 2 && sums["审慎审核"] === 1 && sums["绿色通道"] === 1 && sums["未发现限制"] === 1,
+  check(sums["禁止"] === 2 && sums["审慎审核"] === 1 && sums["守信激励"] === 1 && sums["未发现限制"] === 1,
     "by decision: 2 deny, 1 review, 1 fast_track, 1 clear", JSON.stringify(sums));
   check(sums["代码无效"] === 3, "three invalid codes", JSON.stringify(sums));
   const rows = await page.locator("#batch-result tbody tr").count();

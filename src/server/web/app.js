@@ -23,7 +23,10 @@ const OUTCOMES = {
   deny: { title: "禁止 / 不予办理", sub: "存在须依法限制的失信记录。" },
   review: { title: "审慎审核 / 人工复核", sub: "存在失信记录，请经办人从严审核后决定。" },
   clear: { title: "未发现限制", sub: "未发现对本事项有约束的名单记录，可按常规程序办理。" },
-  fast_track: { title: "可走绿色通道 / 容缺受理", sub: "符合守信激励条件，可优先、便利办理。" },
+  // What a reward means depends on the scenario (SPEC §4: 绿色通道 in licensing, 信用加分 in
+  // procurement, 优先考虑, 信易贷, fewer inspections, 优先满足), so the verdict names none of
+  // them: the measures listed under it say which applies.
+  fast_track: { title: "适用守信激励", sub: "符合守信激励条件，可按下列激励措施优先、便利办理。" },
 };
 
 const CLASSES = { black: "黑名单", focus: "重点关注名单", red: "红名单" };
@@ -37,7 +40,7 @@ const ROLES = {
 };
 const KINDS = { punish: "惩戒", reward: "激励" };
 const BINDINGS = { mandatory: "约束性措施", recommended: "倡导性措施" };
-const EFFECTS = { deny: "不予办理", review: "审慎审核", fast_track: "绿色通道" };
+const EFFECTS = { deny: "不予办理", review: "审慎审核", fast_track: "守信激励" };
 const ID_TYPES = { uscc: "统一社会信用代码", ric: "居民身份证号码" };
 
 // ---------------------------------------------------------------------------------------
@@ -1455,7 +1458,7 @@ function batchView(screening) {
   item("总行数", screening.done);
   item("禁止", c.deny, "sum-deny");
   item("审慎审核", c.review, "sum-review");
-  item("绿色通道", c.fast_track, "sum-fast_track");
+  item("守信激励", c.fast_track, "sum-fast_track");
   item("未发现限制", c.clear, "sum-clear");
   item("代码无效", c.invalid, "sum-invalid");
   box.append(el("h2", null, `${maskNumbers(screening.fileName)}：共 ${screening.done} 行`));
