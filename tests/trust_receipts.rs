@@ -528,3 +528,36 @@ fn a_response_naming_a_member_twice_does_not_verify() {
     let (code, msg) = verify(&pk_file, w.as_bytes());
     assert_eq!(code, 1, "{msg}");
 }
+
+/// A batch's receipt line is `{"receipt":{…}}` and nothing else: the signature covers the
+/// receipt, not the line around it, so a member added beside the receipt (a claimed
+/// scenario, say) would be shown with a valid receipt although nobody signed it. The
+/// verifier refuses such a line, in NDJSON and in CSV.
+#[test]
+fn a_batch_receipt_line_with_another_member_does_not_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path());
+    s.wait_ready(None);
+    let pk_file = dir.path().join("pk.json");
+    std::fs::write(&pk_file, s.get("/v1/receipts/public-key").body).unwrap();
+    for (accept, added, quoted) in [
+        ("application/x-ndjson", ",\"scenario\":\"procurement\"}\n", "}\n"),
+        ("text/csv", ",\"\"scenario\"\":\"\"procurement\"\"}\"\n", "}\"\n"),
+    ] {
+        let r = s.post_with(
+            "/v1/screen?scenario=public_services",
+            &[("Content-Type", "text/csv"), ("Accept", accept)],
+            b"914101027110665834\n",
+        );
+        assert_eq!(r.status, 200);
+        let text = r.text();
+        assert_eq!(verify(&pk_file, text.as_bytes()).0, 0, "{text}");
+        // The receipt line ends with the receipt's brace, then the line's (and the CSV quote).
+        let cut = text.len() - quoted.len();
+        assert_eq!(&text[cut..], quoted, "{text}");
+        let altered = format!("{}{added}", &text[..cut]);
+        let (code, msg) = verify(&pk_file, altered.as_bytes());
+        assert_eq!(code, 1, "{accept}: an added member verified: {msg}\n{altered}");
+        assert!(msg.contains("only"), "{msg}");
+    }
+}

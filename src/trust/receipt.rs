@@ -634,6 +634,17 @@ pub fn verify_batch(body: &[u8], key: &VerifyingKey) -> Result<Receipt, VerifyEr
         Err(e) if e.is_data() => return Err(VerifyError::Malformed(e.to_string())),
         Err(_) => return Err(VerifyError::NoReceipt),
     };
+    // The signature covers the receipt, not the line around it: a member beside it would
+    // be shown as if signed.
+    if let Some(other) = v
+        .as_object()
+        .and_then(|m| m.keys().find(|k| k.as_str() != "receipt"))
+    {
+        return Err(VerifyError::Malformed(format!(
+            "the receipt line holds `{other}` beside `receipt`; it may hold only the receipt, \
+             which is all its signature covers"
+        )));
+    }
     let receipt: Receipt =
         serde_json::from_value(v.get("receipt").cloned().ok_or(VerifyError::NoReceipt)?)
             .map_err(|e| VerifyError::Malformed(e.to_string()))?;
