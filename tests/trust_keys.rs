@@ -346,6 +346,43 @@ fn keys_new_writes_an_entry_the_server_accepts_and_sighup_reloads_it() {
     assert!(!log.contains(&token));
 }
 
+/// `credgate keys new` refuses what the server would refuse in a keys file, with the same
+/// reason and without a token, whether it writes the file or prints the entry: an empty
+/// name, and `--burst 0` (not quietly turned into a burst of 1).
+#[test]
+fn keys_new_refuses_an_entry_the_keys_file_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys.toml");
+    let cases: [(&[&str], &str); 3] = [
+        (&["--name", "", "--scopes", "check"], "the name is empty"),
+        (&["--name", "  ", "--scopes", "check"], "the name is empty"),
+        (
+            &[
+                "--name", "desk", "--scopes", "check", "--rate", "1", "--burst", "0",
+            ],
+            "burst = 0 would refuse",
+        ),
+    ];
+    for (args, reason) in cases {
+        for to_file in [false, true] {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_credgate"));
+            cmd.args(["keys", "new"]).args(args);
+            if to_file {
+                cmd.arg("--file").arg(&file);
+            }
+            let out = cmd.output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success(),
+                "{args:?} (file: {to_file}) accepted: {err}"
+            );
+            assert!(err.contains(reason), "{args:?}: {err}");
+            assert!(out.stdout.is_empty(), "{args:?}: a token was printed");
+            assert!(!file.exists(), "{args:?}: the file was written");
+        }
+    }
+}
+
 #[test]
 fn no_keys_means_loopback_only_unless_insecure_open() {
     let dir = tempfile::tempdir().unwrap();
