@@ -383,6 +383,70 @@ fn keys_new_refuses_an_entry_the_keys_file_would_refuse() {
     }
 }
 
+/// A token pasted where its digest belongs (a common slip when copying `keys new`'s output)
+/// is refused, but not copied into the refusal: the message goes to the log, or to the
+/// admin caller, and the operator who then puts the token's digest in the file would be
+/// left with a live token in both. Neither the entry's check nor TOML's own account of a
+/// line it cannot read (which quotes the line) may show it.
+#[test]
+fn a_token_where_its_digest_belongs_is_refused_without_being_echoed() {
+    let token = "cg_Zq3Y7m9xWb2Kp4Lt8Rv1Ns6Hd0Fg5Jc3Ae7Uo2Qi9T";
+    let broken = [
+        (
+            format!("[[key]]\nname = \"desk\"\ntoken_sha256 = \"{token}\"\nscopes = [\"check\"]\n"),
+            "not 64 hex digits",
+        ),
+        (
+            format!("[[key]]\nname = \"desk\"\ntoken_sha256 = {token}\nscopes = [\"check\"]\n"),
+            "line 3",
+        ),
+        (
+            format!("[[key]]\nname = \"desk\"\n{token} = 1\nscopes = [\"check\"]\n"),
+            "unknown field",
+        ),
+    ];
+    // At start: refused, the reason on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("index");
+    build_sample(&root, sample_today());
+    let file = dir.path().join("keys.toml");
+    for (text, reason) in &broken {
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_credgate"))
+            .args(["serve", "--index", root.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--keys", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(reason), "{err}");
+        assert!(!err.contains(token), "the token is echoed: {err}");
+        assert!(
+            !err.contains(&token[3..20]),
+            "part of the token is echoed: {err}"
+        );
+    }
+    // On reload: refused, the reason in the admin's 409.
+    let (d, s) = server(&keys_text());
+    s.wait_ready(None);
+    for (text, reason) in &broken {
+        std::fs::write(d.path().join("keys.toml"), text).unwrap();
+        let r = s.request(
+            "POST",
+            "/v1/admin/reload",
+            &[("Authorization", "Bearer tok-admin")],
+            b"",
+        );
+        let v = r.error(409, "reload_refused");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{message}");
+        assert!(
+            !message.contains(&token[3..20]),
+            "the token is echoed: {message}"
+        );
+    }
+}
+
 #[test]
 fn no_keys_means_loopback_only_unless_insecure_open() {
     let dir = tempfile::tempdir().unwrap();
