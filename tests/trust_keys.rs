@@ -250,6 +250,41 @@ fn keys_reload_with_admin_reload_and_a_broken_file_is_refused() {
     assert_eq!(call(&s, ep, Some("tok-new")).status, 200);
 }
 
+/// `POST /v1/admin/reload` rereads the keys before the snapshot. When the keys are taken
+/// and the snapshot is then refused, the 409 must say that the keys were reloaded all the
+/// same: an operator who has just added or revoked a key reads "reload refused" as "the old
+/// keys are in force", and they are not.
+#[test]
+fn an_admin_reload_refused_for_its_snapshot_says_the_keys_were_reloaded() {
+    let (d, s) = server(&keys_text());
+    s.wait_ready(None);
+    let ep = &endpoints()[0];
+    let file = d.path().join("keys.toml");
+    std::fs::write(
+        &file,
+        format!("{}{}", keys_text(), entry("new", "tok-new", &["check"], "")),
+    )
+    .unwrap();
+    // CURRENT names a generation that is not there.
+    let current = d.path().join("index").join("CURRENT");
+    std::fs::write(&current, "gen-000404-missing\n").unwrap();
+    let r = s.request(
+        "POST",
+        "/v1/admin/reload",
+        &[("Authorization", "Bearer tok-admin")],
+        b"",
+    );
+    let v = r.error(409, "reload_refused");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("gen-000404-missing"), "{message}");
+    // The new key is in force, and the answer says so.
+    assert_eq!(call(&s, ep, Some("tok-new")).status, 200);
+    assert!(
+        message.contains("keys were reloaded (9 keys in force)"),
+        "{message}"
+    );
+}
+
 fn keys_new(file: &Path, name: &str, scopes: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_credgate"))
         .args(["keys", "new", "--name", name, "--scopes", scopes, "--file"])
