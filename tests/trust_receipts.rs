@@ -570,6 +570,11 @@ fn a_batch_receipt_line_with_another_member_does_not_verify() {
             "{accept}: an added member verified: {msg}\n{altered}"
         );
         assert!(msg.contains("only"), "{msg}");
+        // A batch without its receipt line is still told it has none.
+        let rows = &text[..text[..text.len() - 1].rfind('\n').unwrap() + 1];
+        let (code, msg) = verify(&pk_file, rows.as_bytes());
+        assert_eq!(code, 1, "{msg}");
+        assert!(msg.contains("no receipt found"), "{accept}: {msg}\n{rows}");
     }
 }
 

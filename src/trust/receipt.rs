@@ -673,6 +673,7 @@ pub fn verify_batch(body: &[u8], key: &VerifyingKey) -> Result<Receipt, VerifyEr
         Err(e) if e.is_data() => return Err(VerifyError::Malformed(e.to_string())),
         Err(_) => return Err(VerifyError::NoReceipt),
     };
+    let receipt = v.get("receipt").cloned().ok_or(VerifyError::NoReceipt)?;
     // The signature covers the receipt, not the line around it: a member beside it would
     // be shown as if signed.
     if let Some(other) = v
@@ -685,8 +686,7 @@ pub fn verify_batch(body: &[u8], key: &VerifyingKey) -> Result<Receipt, VerifyEr
         )));
     }
     let receipt: Receipt =
-        serde_json::from_value(v.get("receipt").cloned().ok_or(VerifyError::NoReceipt)?)
-            .map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        serde_json::from_value(receipt).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     if receipt.rows.is_none() {
         return Err(VerifyError::Malformed(
             "a batch receipt needs `rows`".into(),
