@@ -250,6 +250,41 @@ fn keys_reload_with_admin_reload_and_a_broken_file_is_refused() {
     assert_eq!(call(&s, ep, Some("tok-new")).status, 200);
 }
 
+/// `POST /v1/admin/reload` rereads the keys before the snapshot. When the keys are taken
+/// and the snapshot is then refused, the 409 must say that the keys were reloaded all the
+/// same: an operator who has just added or revoked a key reads "reload refused" as "the old
+/// keys are in force", and they are not.
+#[test]
+fn an_admin_reload_refused_for_its_snapshot_says_the_keys_were_reloaded() {
+    let (d, s) = server(&keys_text());
+    s.wait_ready(None);
+    let ep = &endpoints()[0];
+    let file = d.path().join("keys.toml");
+    std::fs::write(
+        &file,
+        format!("{}{}", keys_text(), entry("new", "tok-new", &["check"], "")),
+    )
+    .unwrap();
+    // CURRENT names a generation that is not there.
+    let current = d.path().join("index").join("CURRENT");
+    std::fs::write(&current, "gen-000404-missing\n").unwrap();
+    let r = s.request(
+        "POST",
+        "/v1/admin/reload",
+        &[("Authorization", "Bearer tok-admin")],
+        b"",
+    );
+    let v = r.error(409, "reload_refused");
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.contains("gen-000404-missing"), "{message}");
+    // The new key is in force, and the answer says so.
+    assert_eq!(call(&s, ep, Some("tok-new")).status, 200);
+    assert!(
+        message.contains("keys were reloaded (9 keys in force)"),
+        "{message}"
+    );
+}
+
 fn keys_new(file: &Path, name: &str, scopes: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_credgate"))
         .args(["keys", "new", "--name", name, "--scopes", scopes, "--file"])
@@ -344,6 +379,107 @@ fn keys_new_writes_an_entry_the_server_accepts_and_sighup_reloads_it() {
     let (_, log) = p.stop("TERM");
     assert!(log.contains("keys reloaded"), "{log}");
     assert!(!log.contains(&token));
+}
+
+/// `credgate keys new` refuses what the server would refuse in a keys file, with the same
+/// reason and without a token, whether it writes the file or prints the entry: an empty
+/// name, and `--burst 0` (not quietly turned into a burst of 1).
+#[test]
+fn keys_new_refuses_an_entry_the_keys_file_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys.toml");
+    let cases: [(&[&str], &str); 3] = [
+        (&["--name", "", "--scopes", "check"], "the name is empty"),
+        (&["--name", "  ", "--scopes", "check"], "the name is empty"),
+        (
+            &[
+                "--name", "desk", "--scopes", "check", "--rate", "1", "--burst", "0",
+            ],
+            "burst = 0 would refuse",
+        ),
+    ];
+    for (args, reason) in cases {
+        for to_file in [false, true] {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_credgate"));
+            cmd.args(["keys", "new"]).args(args);
+            if to_file {
+                cmd.arg("--file").arg(&file);
+            }
+            let out = cmd.output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success(),
+                "{args:?} (file: {to_file}) accepted: {err}"
+            );
+            assert!(err.contains(reason), "{args:?}: {err}");
+            assert!(out.stdout.is_empty(), "{args:?}: a token was printed");
+            assert!(!file.exists(), "{args:?}: the file was written");
+        }
+    }
+}
+
+/// A token pasted where its digest belongs (a common slip when copying `keys new`'s output)
+/// is refused, but not copied into the refusal: the message goes to the log, or to the
+/// admin caller, and the operator who then puts the token's digest in the file would be
+/// left with a live token in both. Neither the entry's check nor TOML's own account of a
+/// line it cannot read (which quotes the line) may show it.
+#[test]
+fn a_token_where_its_digest_belongs_is_refused_without_being_echoed() {
+    let token = "cg_Zq3Y7m9xWb2Kp4Lt8Rv1Ns6Hd0Fg5Jc3Ae7Uo2Qi9T";
+    let broken = [
+        (
+            format!("[[key]]\nname = \"desk\"\ntoken_sha256 = \"{token}\"\nscopes = [\"check\"]\n"),
+            "not 64 hex digits",
+        ),
+        (
+            format!("[[key]]\nname = \"desk\"\ntoken_sha256 = {token}\nscopes = [\"check\"]\n"),
+            "line 3",
+        ),
+        (
+            format!("[[key]]\nname = \"desk\"\n{token} = 1\nscopes = [\"check\"]\n"),
+            "unknown field",
+        ),
+    ];
+    // At start: refused, the reason on stderr.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("index");
+    build_sample(&root, sample_today());
+    let file = dir.path().join("keys.toml");
+    for (text, reason) in &broken {
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_credgate"))
+            .args(["serve", "--index", root.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--keys", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(reason), "{err}");
+        assert!(!err.contains(token), "the token is echoed: {err}");
+        assert!(
+            !err.contains(&token[3..20]),
+            "part of the token is echoed: {err}"
+        );
+    }
+    // On reload: refused, the reason in the admin's 409.
+    let (d, s) = server(&keys_text());
+    s.wait_ready(None);
+    for (text, reason) in &broken {
+        std::fs::write(d.path().join("keys.toml"), text).unwrap();
+        let r = s.request(
+            "POST",
+            "/v1/admin/reload",
+            &[("Authorization", "Bearer tok-admin")],
+            b"",
+        );
+        let v = r.error(409, "reload_refused");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{message}");
+        assert!(
+            !message.contains(&token[3..20]),
+            "the token is echoed: {message}"
+        );
+    }
 }
 
 #[test]

@@ -528,3 +528,116 @@ fn a_response_naming_a_member_twice_does_not_verify() {
     let (code, msg) = verify(&pk_file, w.as_bytes());
     assert_eq!(code, 1, "{msg}");
 }
+
+/// A batch's receipt line is `{"receipt":{…}}` and nothing else: the signature covers the
+/// receipt, not the line around it, so a member added beside the receipt (a claimed
+/// scenario, say) would be shown with a valid receipt although nobody signed it. The
+/// verifier refuses such a line, in NDJSON and in CSV.
+#[test]
+fn a_batch_receipt_line_with_another_member_does_not_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path());
+    s.wait_ready(None);
+    let pk_file = dir.path().join("pk.json");
+    std::fs::write(&pk_file, s.get("/v1/receipts/public-key").body).unwrap();
+    for (accept, added, quoted) in [
+        (
+            "application/x-ndjson",
+            ",\"scenario\":\"procurement\"}\n",
+            "}\n",
+        ),
+        (
+            "text/csv",
+            ",\"\"scenario\"\":\"\"procurement\"\"}\"\n",
+            "}\"\n",
+        ),
+    ] {
+        let r = s.post_with(
+            "/v1/screen?scenario=public_services",
+            &[("Content-Type", "text/csv"), ("Accept", accept)],
+            b"914101027110665834\n",
+        );
+        assert_eq!(r.status, 200);
+        let text = r.text();
+        assert_eq!(verify(&pk_file, text.as_bytes()).0, 0, "{text}");
+        // The receipt line ends with the receipt's brace, then the line's (and the CSV quote).
+        let cut = text.len() - quoted.len();
+        assert_eq!(&text[cut..], quoted, "{text}");
+        let altered = format!("{}{added}", &text[..cut]);
+        let (code, msg) = verify(&pk_file, altered.as_bytes());
+        assert_eq!(
+            code, 1,
+            "{accept}: an added member verified: {msg}\n{altered}"
+        );
+        assert!(msg.contains("only"), "{msg}");
+        // A batch without its receipt line is still told it has none.
+        let rows = &text[..text[..text.len() - 1].rfind('\n').unwrap() + 1];
+        let (code, msg) = verify(&pk_file, rows.as_bytes());
+        assert_eq!(code, 1, "{msg}");
+        assert!(msg.contains("no receipt found"), "{accept}: {msg}\n{rows}");
+    }
+}
+
+/// A batch's rows do not say what they were screened for: a court defaulter's row reads
+/// `clear` in `public_services`, or as of a day before its listing. So a batch receipt
+/// names the scenario and `as_of` of the batch and signs them: a signed `clear` cannot be
+/// passed off as the answer to another question, and `receipt verify` says which question
+/// it answers.
+#[test]
+fn a_batch_receipt_signs_the_scenario_and_as_of_it_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server(dir.path());
+    s.wait_ready(None);
+    let pk_file = dir.path().join("pk.json");
+    std::fs::write(&pk_file, s.get("/v1/receipts/public-key").body).unwrap();
+    // The court defaulter of the sample, listed 2024-03-15: `clear` in both batches.
+    for (query, scenario, as_of) in [
+        ("scenario=public_services", "public_services", "2026-11-28"),
+        (
+            "scenario=procurement&as_of=2024-03-14",
+            "procurement",
+            "2024-03-14",
+        ),
+    ] {
+        let r = s.post(
+            &format!("/v1/screen?{query}"),
+            "text/csv",
+            b"914101027110665834\n",
+        );
+        assert_eq!(r.status, 200);
+        let text = r.text();
+        assert!(text.contains("\"decision\":\"clear\""), "{text}");
+        let line: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(line["receipt"]["scenario"], scenario, "{text}");
+        assert_eq!(line["receipt"]["as_of"], as_of, "{text}");
+        let (code, msg) = verify(&pk_file, text.as_bytes());
+        assert_eq!(code, 0, "{msg}");
+        assert!(
+            msg.contains(&format!("scenario {scenario} as of {as_of}")),
+            "{msg}"
+        );
+        // Another question, or none, does not verify.
+        let rows = &text[..text.rfind("{\"receipt\"").unwrap()];
+        for (what, receipt) in [
+            (
+                "scenario",
+                set(&line, "/receipt/scenario", "licensing".into()),
+            ),
+            ("as_of", set(&line, "/receipt/as_of", "2026-11-28".into())),
+            ("both dropped", {
+                let mut l = line.clone();
+                let r = l["receipt"].as_object_mut().unwrap();
+                r.remove("scenario");
+                r.remove("as_of");
+                l
+            }),
+        ] {
+            if receipt == line {
+                continue;
+            }
+            let altered = format!("{rows}{receipt}\n");
+            let (code, msg) = verify(&pk_file, altered.as_bytes());
+            assert_eq!(code, 1, "{what} altered and verified: {msg}");
+        }
+    }
+}

@@ -280,3 +280,42 @@ fn tls_does_not_lift_the_rule_for_open_non_loopback_addresses() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("without API keys"), "{err}");
 }
+
+/// A key protected by a passphrase is a common first try (`openssl genpkey -aes256`, or a
+/// key exported from another server). credgate reads unencrypted keys only, and must say
+/// that the key is encrypted, rather than that there is no key in the file (PKCS#8) or that
+/// the file is not valid PEM (the `Proc-Type` header of the traditional form).
+#[test]
+fn an_encrypted_tls_key_is_refused_as_encrypted() {
+    let (dir, root) = sample();
+    let r = root.to_str().unwrap();
+    let cert = fixture("server.pem");
+    let pkcs8 = "-----BEGIN ENCRYPTED PRIVATE KEY-----\n\
+        MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAj8dhoLc72K4gICCAAw\n\
+        -----END ENCRYPTED PRIVATE KEY-----\n";
+    let traditional = "-----BEGIN EC PRIVATE KEY-----\n\
+        Proc-Type: 4,ENCRYPTED\n\
+        DEK-Info: AES-256-CBC,F43A89224560AFE5EFA8A6BDB52DAB02\n\
+        \n\
+        MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAj8dhoLc72K4gICCAAw\n\
+        -----END EC PRIVATE KEY-----\n";
+    for (name, text) in [("pkcs8.key", pkcs8), ("traditional.key", traditional)] {
+        let key = dir.path().join(name);
+        std::fs::write(&key, text).unwrap();
+        let (code, err) = refused(&[
+            "--index",
+            r,
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains(name) && err.contains("is encrypted"),
+            "{name}: {err}"
+        );
+    }
+}

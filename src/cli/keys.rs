@@ -37,7 +37,7 @@ pub struct NewArgs {
     /// Requests per second the key may make (token bucket refill rate).
     #[arg(long)]
     pub rate: Option<f64>,
-    /// Bucket size: requests the key may make at once (default: one second's worth).
+    /// Bucket size: requests the key may make at once, at least 1 (default: one second's worth).
     #[arg(long, requires = "rate")]
     pub burst: Option<u32>,
 }
@@ -66,25 +66,31 @@ fn new(a: NewArgs) -> anyhow::Result<ExitCode> {
             bail!("--rate {r} must be a positive number of requests per second");
         }
     }
-    let rate = a.rate.map(|r| {
-        (
-            r,
-            a.burst.unwrap_or_else(|| r.ceil().max(1.0) as u32).max(1),
-        )
-    });
+    // A burst of 0 is written as given, so the check below refuses it as the server would.
+    let rate = a
+        .rate
+        .map(|r| (r, a.burst.unwrap_or_else(|| r.ceil().max(1.0) as u32)));
     let token = new_token().context("making a token")?;
     let entry = entry_toml(&a.name, &token, &scopes, rate);
+    // The entry is checked as the server will read it, with the file's other entries when
+    // there is a file, so an empty name, a zero burst, a duplicate name or a broken file is
+    // refused here instead of by the server at its next start or reload.
+    let existing = match &a.file {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        },
+        None => String::new(),
+    };
+    let shown = a
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("(the new entry)"));
+    KeyTable::parse(&format!("{existing}{entry}"), &shown, None)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     match &a.file {
         Some(path) => {
-            // Check the file with the new entry before writing, so a duplicate name or a
-            // broken file is refused instead of making the server refuse it at reload.
-            let existing = match std::fs::read_to_string(path) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-                Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-            };
-            let combined = format!("{existing}{entry}");
-            KeyTable::parse(&combined, path, None).map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut opts = std::fs::OpenOptions::new();
             opts.append(true).create(true);
             #[cfg(unix)]

@@ -58,6 +58,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let mut what = r
                 .rows
                 .map_or("check".to_string(), |n| format!("batch of {n} rows"));
+            if let (Some(scenario), Some(as_of)) = (&r.scenario, &r.as_of) {
+                what.push_str(&format!(", scenario {scenario} as of {as_of}"));
+            }
             if let (Some(i), Some(n)) = (r.leaf_index, r.leaves) {
                 what.push_str(&format!(", receipt {} of {n} signed together", i + 1));
             }

@@ -748,6 +748,13 @@ async fn admin_reload(state: &Arc<State>) -> Result<Response<Body>, ApiError> {
             let body = serde_json::json!({"status": "unchanged", "snapshot": snapshot, "previous": snapshot, "generation": generation, "keys": keys});
             Ok(json(StatusCode::OK, serialize(&body, 128)?))
         }
-        Err(e) => Err(ApiError::reload_refused(e.to_string())),
+        // The keys were taken before the snapshot was refused: say so, or an operator who
+        // has just added or revoked a key would take the old keys to be in force.
+        Err(e) => Err(ApiError::reload_refused(match keys {
+            Some(n) => format!(
+                "{e}; the snapshot served is unchanged, but the keys were reloaded ({n} keys in force)"
+            ),
+            None => e.to_string(),
+        })),
     }
 }

@@ -493,11 +493,15 @@ async fn pipeline(
     // Cut off by its client: an answer it stopped taking, a body that broke off, or an
     // error line or summary it was no longer there for.
     let cut_off = gone || tx.gone || reader.broken;
-    let receipt = state
-        .signer
-        .as_ref()
-        .filter(|_| !cut_off)
-        .map(|signer| signer.issue(snapshot, digest.clone(), Some(tally.rows)));
+    let receipt = state.signer.as_ref().filter(|_| !cut_off).map(|signer| {
+        signer.issue_batch(
+            snapshot,
+            digest.clone(),
+            tally.rows,
+            batch.scenario.as_str(),
+            batch.as_of,
+        )
+    });
     let mut line = trail::Line::now(&batch.key, "/v1/screen", snapshot);
     line.scenario = Some(batch.scenario.as_str());
     line.as_of = Some(batch.as_of);

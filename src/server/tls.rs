@@ -25,7 +25,17 @@ pub const ALPN_HTTP11: &[u8] = b"http/1.1";
 /// Builds the TLS acceptor from a PEM certificate chain and a PEM private key.
 pub fn load(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
     let chain = read_chain(cert)?;
-    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| pem_error(key, "key", e))?;
+    let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| {
+        // An encrypted key is no key to the PEM reader (PKCS#8: a block it skips) or bad
+        // PEM (the traditional form's `Proc-Type` header): say what it is instead.
+        if encrypted(key) {
+            TlsError::Encrypted {
+                file: key.to_path_buf(),
+            }
+        } else {
+            pem_error(key, "key", e)
+        }
+    })?;
     let config = ServerConfig::builder_with_provider(Arc::new(ring::default_provider()))
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Config(e.to_string()))?
@@ -53,6 +63,14 @@ fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
         });
     }
     Ok(chain)
+}
+
+/// Whether the PEM file at `path` holds a passphrase-protected private key.
+fn encrypted(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+            || text.contains("Proc-Type: 4,ENCRYPTED")
+    })
 }
 
 fn pem_error(path: &Path, what: &'static str, e: pem::Error) -> TlsError {
@@ -100,6 +118,10 @@ pub enum TlsError {
         key: PathBuf,
         reason: String,
     },
+    /// The key is protected by a passphrase, which the server has no way to ask for.
+    Encrypted {
+        file: PathBuf,
+    },
     Config(String),
 }
 
@@ -132,6 +154,14 @@ impl fmt::Display for TlsError {
                  certificate was issued for",
                 key.display(),
                 cert.display()
+            ),
+            TlsError::Encrypted { file } => write!(
+                f,
+                "TLS key file {0}: the private key is encrypted (protected by a passphrase), \
+                 and credgate reads unencrypted keys only; decrypt it into a file only the \
+                 server's user may read (`openssl pkey -in {0} -out key.pem`, then \
+                 `chmod 600 key.pem`) and give that",
+                file.display()
             ),
             TlsError::Config(e) => write!(f, "TLS configuration: {e}"),
         }

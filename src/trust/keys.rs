@@ -157,7 +157,7 @@ impl KeyTable {
     ) -> Result<KeyTable, KeysError> {
         let file: KeysFile = toml::from_str(text).map_err(|e| KeysError::Parse {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            message: parse_error(text, &e),
         })?;
         let old: HashMap<&str, &Arc<Key>> = previous
             .map(|p| {
@@ -183,8 +183,12 @@ impl KeyTable {
             if names.insert(entry.name.clone(), ()).is_some() {
                 return Err(at(KeyProblem::DuplicateName));
             }
-            let digest = super::unhex::<32>(&entry.token_sha256)
-                .ok_or_else(|| at(KeyProblem::BadDigest(entry.token_sha256.clone())))?;
+            let digest = super::unhex::<32>(&entry.token_sha256).ok_or_else(|| {
+                at(KeyProblem::BadDigest {
+                    chars: entry.token_sha256.chars().count(),
+                    token_like: entry.token_sha256.starts_with("cg_"),
+                })
+            })?;
             if table.find(&digest).is_some() {
                 return Err(at(KeyProblem::DuplicateToken));
             }
@@ -226,6 +230,77 @@ impl KeyTable {
         }
         Ok(table)
     }
+}
+
+/// Where and why a keys file is not TOML of the expected shape, without the text of the
+/// file: `toml`'s own account quotes the offending line, and serde's quotes the offending
+/// value or key, any of which may be a token pasted where its digest belongs. Quoted values
+/// are shown as `"…"`, and any other run of 16 or more characters a token could be made of
+/// as `…` (the names of the fields are shorter).
+fn parse_error(text: &str, e: &toml::de::Error) -> String {
+    let at = e
+        .span()
+        .and_then(|span| text.get(..span.start))
+        .map(|before| {
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            format!("line {line}, column {column}: ")
+        })
+        .unwrap_or_default();
+    enum In {
+        Text,
+        Backticks,
+        Quotes { escaped: bool },
+    }
+    let mut message = String::new();
+    let mut state = In::Text;
+    for c in e.message().trim().chars() {
+        match (&mut state, c) {
+            (In::Quotes { escaped: true }, _) => state = In::Quotes { escaped: false },
+            (In::Quotes { .. }, '\\') => state = In::Quotes { escaped: true },
+            (In::Quotes { .. }, '"') => {
+                message.push_str("…\"");
+                state = In::Text;
+            }
+            (In::Quotes { .. }, _) => {}
+            (In::Text, '"') => {
+                message.push('"');
+                state = In::Quotes { escaped: false };
+            }
+            (In::Text, '`') => {
+                message.push('`');
+                state = In::Backticks;
+            }
+            (In::Backticks, '`') => {
+                message.push('`');
+                state = In::Text;
+            }
+            (_, '\n') => message.push_str("; "),
+            (_, c) => message.push(c),
+        }
+    }
+    if matches!(state, In::Quotes { .. }) {
+        message.push_str("…\"");
+    }
+    let tokenish = |c: char| c.is_ascii_alphanumeric() || "_-+/=".contains(c);
+    let mut shown = String::with_capacity(message.len());
+    let mut run = String::new();
+    for c in message.chars().chain(std::iter::once('\n')) {
+        if tokenish(c) {
+            run.push(c);
+            continue;
+        }
+        shown.push_str(if run.chars().count() >= 16 {
+            "…"
+        } else {
+            &run
+        });
+        run.clear();
+        if c != '\n' {
+            shown.push(c);
+        }
+    }
+    format!("{at}{shown}")
 }
 
 #[derive(Deserialize)]
@@ -296,7 +371,12 @@ pub enum KeyProblem {
     EmptyName,
     DuplicateName,
     DuplicateToken,
-    BadDigest(String),
+    /// `token_sha256` is not 64 hex digits: how many characters it holds, and whether it
+    /// starts like a token of `credgate keys new` (its value is never shown: it may be one).
+    BadDigest {
+        chars: usize,
+        token_like: bool,
+    },
     UnknownScope(String),
     BadRate(f64),
     BurstWithoutRate,
@@ -320,7 +400,13 @@ impl fmt::Display for KeysError {
                     KeyProblem::EmptyName => write!(f, "the name is empty; give every key a name for the audit trail"),
                     KeyProblem::DuplicateName => write!(f, "another key has this name; names must be unique"),
                     KeyProblem::DuplicateToken => write!(f, "another key has the same token_sha256; create a new token with `credgate keys new`"),
-                    KeyProblem::BadDigest(d) => write!(f, "token_sha256 {d:?} is not 64 hex digits; store the SHA-256 of the token, not the token"),
+                    KeyProblem::BadDigest { chars, token_like } => {
+                        write!(f, "token_sha256 is not 64 hex digits (it holds {chars} characters")?;
+                        if *token_like {
+                            write!(f, " and starts with `cg_`, like a token")?;
+                        }
+                        write!(f, "); store the SHA-256 of the token in hex, not the token (the value is not shown here, in case it is one)")
+                    }
                     KeyProblem::UnknownScope(s) => write!(f, "unknown scope {s:?}; expected one of: {}", Scope::expected()),
                     KeyProblem::BadRate(r) => write!(f, "rate_per_second {r} must be a positive number"),
                     KeyProblem::BurstWithoutRate => write!(f, "burst is set without rate_per_second; set both or neither"),

@@ -16,11 +16,14 @@
 //!
 //! # Version 1: one signature per receipt (batches of `/v1/screen`)
 //!
-//! `{id, checked_at, snapshot, digest, signature, rows}` with no `version` member.
-//! `signature` is standard base64 (with padding) of Ed25519 (RFC 8032) over the UTF-8 bytes
-//! of `credgate-receipt-v1\n{id}\n{checked_at}\n{snapshot}\n{digest}\n{rows}`, where `rows`
-//! is the decimal row count of a batch and `-` for a check (checks were signed this way
-//! before version 2, and such receipts still verify).
+//! `{id, checked_at, snapshot, digest, signature, rows, scenario, as_of}` with no `version`
+//! member. `signature` is standard base64 (with padding) of Ed25519 (RFC 8032) over the UTF-8
+//! bytes of `credgate-receipt-v1\n{id}\n{checked_at}\n{snapshot}\n{digest}\n{rows}`, where
+//! `rows` is the decimal row count of a batch and `-` for a check (checks were signed this way
+//! before version 2, and such receipts still verify), followed by `\n{scenario}\n{as_of}`
+//! when the receipt names them. Every batch receipt does: its rows do not say what they were
+//! screened for, and a `clear` row answers one scenario and day only. (Batch receipts made
+//! before that, without them, still verify.)
 //!
 //! # Version 2: one signature per batch of receipts (checks)
 //!
@@ -95,6 +98,13 @@ pub struct Receipt {
     /// Rows of a batch; absent on a check.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rows: Option<u64>,
+    /// A batch: the scenario its rows answer (a check's decision names its own). Absent on
+    /// batch receipts made before it was signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// A batch: the `as_of` day its rows answer, `YYYY-MM-DD`; present with `scenario`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
 }
 
 impl Receipt {
@@ -110,11 +120,15 @@ impl Receipt {
 
     fn content(&self, tag: &str) -> Vec<u8> {
         let rows = self.rows.map_or("-".to_string(), |r| r.to_string());
-        format!(
+        let mut text = format!(
             "{tag}\n{}\n{}\n{}\n{}\n{rows}",
             self.id, self.checked_at, self.snapshot, self.digest
-        )
-        .into_bytes()
+        );
+        // A batch's question, two more lines; a receipt without them is signed as before.
+        if let (Some(scenario), Some(as_of)) = (&self.scenario, &self.as_of) {
+            text.push_str(&format!("\n{scenario}\n{as_of}"));
+        }
+        text.into_bytes()
     }
 }
 
@@ -236,12 +250,33 @@ impl Signer {
             root: None,
             signature: String::new(),
             rows,
+            scenario: None,
+            as_of: None,
         }
     }
 
-    /// A version-1 receipt over `digest`, signed on its own (batches of `/v1/screen`).
+    /// A version-1 receipt over `digest`, signed on its own (checks, for tools).
     pub fn issue(&self, snapshot: &str, digest: String, rows: Option<u64>) -> Receipt {
         let mut r = self.blank(snapshot, digest, rows);
+        r.signature = B64.encode(self.key.sign(&r.message()).to_bytes());
+        r
+    }
+
+    /// The version-1 receipt of a batch of `/v1/screen`: its `rows` rows, whose response
+    /// bytes hash to `digest`, answered for `scenario` as of `as_of`. The rows do not say
+    /// what they were screened for (a row reads `clear` in a scenario without punishments,
+    /// or as of a day before a listing), so the receipt names and signs it.
+    pub fn issue_batch(
+        &self,
+        snapshot: &str,
+        digest: String,
+        rows: u64,
+        scenario: &str,
+        as_of: Day,
+    ) -> Receipt {
+        let mut r = self.blank(snapshot, digest, Some(rows));
+        r.scenario = Some(scenario.to_string());
+        r.as_of = Some(as_of.to_string());
         r.signature = B64.encode(self.key.sign(&r.message()).to_bytes());
         r
     }
@@ -488,6 +523,8 @@ impl Draft<'_> {
             root: Some(super::hex(&proof.root())),
             signature: B64.encode(proof.signature()),
             rows: None,
+            scenario: None,
+            as_of: None,
         }
     }
 }
@@ -591,9 +628,11 @@ pub fn verify_check(response: &Value, key: &VerifyingKey) -> Result<Receipt, Ver
     let receipt = decision.remove("receipt").ok_or(VerifyError::NoReceipt)?;
     let receipt: Receipt =
         serde_json::from_value(receipt).map_err(|e| VerifyError::Malformed(e.to_string()))?;
-    if receipt.rows.is_some() {
+    if receipt.rows.is_some() || receipt.scenario.is_some() || receipt.as_of.is_some() {
         return Err(VerifyError::Malformed(
-            "a check receipt has no `rows`".into(),
+            "a check receipt has no `rows`, `scenario` or `as_of` (its decision names its \
+             scenario and as_of)"
+                .into(),
         ));
     }
     let mut buf = Vec::new();
@@ -634,12 +673,28 @@ pub fn verify_batch(body: &[u8], key: &VerifyingKey) -> Result<Receipt, VerifyEr
         Err(e) if e.is_data() => return Err(VerifyError::Malformed(e.to_string())),
         Err(_) => return Err(VerifyError::NoReceipt),
     };
+    let receipt = v.get("receipt").cloned().ok_or(VerifyError::NoReceipt)?;
+    // The signature covers the receipt, not the line around it: a member beside it would
+    // be shown as if signed.
+    if let Some(other) = v
+        .as_object()
+        .and_then(|m| m.keys().find(|k| k.as_str() != "receipt"))
+    {
+        return Err(VerifyError::Malformed(format!(
+            "the receipt line holds `{other}` beside `receipt`; it may hold only the receipt, \
+             which is all its signature covers"
+        )));
+    }
     let receipt: Receipt =
-        serde_json::from_value(v.get("receipt").cloned().ok_or(VerifyError::NoReceipt)?)
-            .map_err(|e| VerifyError::Malformed(e.to_string()))?;
+        serde_json::from_value(receipt).map_err(|e| VerifyError::Malformed(e.to_string()))?;
     if receipt.rows.is_none() {
         return Err(VerifyError::Malformed(
             "a batch receipt needs `rows`".into(),
+        ));
+    }
+    if receipt.scenario.is_some() != receipt.as_of.is_some() {
+        return Err(VerifyError::Malformed(
+            "a batch receipt names both `scenario` and `as_of`, or neither".into(),
         ));
     }
     if sha256_hex(rows) != receipt.digest {
