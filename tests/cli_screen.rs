@@ -852,6 +852,58 @@ fn server_mode_matches_offline_mode() {
     server.join().unwrap();
 }
 
+/// The token can stay off the command line, where `ps` shows it to every user: from the
+/// first line of `--token-file`, or from `CREDGATE_TOKEN`.
+#[test]
+fn the_server_token_comes_from_a_file_or_the_environment() {
+    let f = fixture();
+    let input = f.write("list.csv", format!("id\n{DENIED}\n{FAST}\n").as_bytes());
+    let token_file = f.write("token", b"s3cret\n");
+    let empty_file = f.write("empty-token", b"\n");
+    let screen = |url: &str, extra: &[&str], env: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_credgate"));
+        c.args(["screen", input.to_str().unwrap(), "--server", url])
+            .args(["--scenario", "procurement", "--as-of", "2026-11-28"])
+            .args(extra)
+            .env_remove("CREDGATE_TOKEN");
+        if let Some(t) = env {
+            c.env("CREDGATE_TOKEN", t);
+        }
+        c.output().unwrap()
+    };
+    let (url, server) = stand_in_server(f.root.clone(), "s3cret");
+    let o = screen(&url, &["--token-file", token_file.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("deny"));
+    server.join().unwrap();
+
+    let (url, server) = stand_in_server(f.root.clone(), "s3cret");
+    let o = screen(&url, &[], Some("s3cret"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    server.join().unwrap();
+
+    // --token wins over the environment; an empty or missing file is a usage error.
+    let (url, server) = stand_in_server(f.root.clone(), "s3cret");
+    let o = screen(&url, &["--token", "s3cret"], Some("wrong"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    server.join().unwrap();
+    let o = screen(
+        "http://127.0.0.1:9",
+        &["--token-file", empty_file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("first line is empty"), "{}", stderr(&o));
+    let missing = f.path("no-such-token");
+    let o = screen(
+        "http://127.0.0.1:9",
+        &["--token-file", missing.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--token-file"), "{}", stderr(&o));
+}
+
 #[test]
 fn out_appears_only_whole_and_never_over_the_input() {
     let f = fixture();

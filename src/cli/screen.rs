@@ -1,4 +1,4 @@
-//! `credgate screen FILE (--index ROOT | --server URL [--token T]) --scenario S [--as-of D]
+//! `credgate screen FILE (--index ROOT | --server URL [--token T | --token-file F]) --scenario S [--as-of D]
 //! [--out FILE] [--format csv|ndjson|xlsx] [--id-column NAME] [--lenient] [--full-ids]`: batch
 //! screening of a supplier list. See [`AFTER_HELP`] for the output and the exit codes.
 
@@ -57,9 +57,15 @@ pub struct Args {
     /// Screen through a credgate server, e.g. http://127.0.0.1:8080.
     #[arg(long)]
     pub server: Option<String>,
-    /// Bearer token for --server.
-    #[arg(long, requires = "server")]
+    /// Bearer token for --server. A token on the command line is visible to every user of
+    /// the machine (`ps`): prefer --token-file or the CREDGATE_TOKEN environment variable,
+    /// which is used when neither option is given.
+    #[arg(long, requires = "server", conflicts_with = "token_file")]
     pub token: Option<String>,
+    /// Read the bearer token for --server from this file (its first line; a file written
+    /// by `umask 077; echo TOKEN > FILE`, say).
+    #[arg(long, requires = "server")]
+    pub token_file: Option<PathBuf>,
     /// licensing, procurement, fiscal_funds, market_entry, honors, finance, transport,
     /// consumption, inspection or public_services.
     #[arg(long)]
@@ -126,6 +132,30 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
             Ok(std::process::ExitCode::from(code as u8))
         }
     }
+}
+
+/// The token for `--server`: `--token`, else the first line of `--token-file`, else
+/// `CREDGATE_TOKEN` (none: the server must serve anonymously).
+fn token(given: Option<String>, file: Option<&std::path::Path>) -> Result<Option<String>, Invalid> {
+    if let Some(t) = given {
+        return Ok(Some(t));
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Invalid(format!("--token-file {}: {e}", path.display())))?;
+        let line = text.lines().next().unwrap_or("").trim();
+        if line.is_empty() {
+            return Err(Invalid(format!(
+                "--token-file {}: its first line is empty; write the token there",
+                path.display()
+            )));
+        }
+        return Ok(Some(line.to_string()));
+    }
+    Ok(std::env::var("CREDGATE_TOKEN")
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty()))
 }
 
 enum Failure {
@@ -211,7 +241,8 @@ fn screen(args: Args) -> Result<Summary, Failure> {
             .server
             .as_deref()
             .expect("clap requires --index or --server");
-        let mut remote = batch::remote::Remote::new(url, args.token, scenario, as_of, mode)?;
+        let token = token(args.token, args.token_file.as_deref())?;
+        let mut remote = batch::remote::Remote::new(url, token, scenario, as_of, mode)?;
         Ok(batch::run(&job, &mut remote)?)
     }
 }
