@@ -154,11 +154,19 @@ impl Auth {
 
 /// The token of an `Authorization: Bearer <token>` header.
 fn bearer(headers: &HeaderMap) -> Result<&[u8], ApiError> {
-    let v = headers.get(AUTHORIZATION).ok_or_else(|| {
+    let mut given = headers.get_all(AUTHORIZATION).iter();
+    let v = given.next().ok_or_else(|| {
         ApiError::unauthorized(
             "this endpoint needs an API key: send `Authorization: Bearer <token>`",
         )
     })?;
+    // Which of several headers holds the key would be a guess, and a proxy in front may
+    // have judged the request by another one than this server would.
+    if given.next().is_some() {
+        return Err(ApiError::unauthorized(
+            "send one Authorization header, not several",
+        ));
+    }
     let b = v.as_bytes();
     let scheme_ok = b.len() > 7 && b[..7].eq_ignore_ascii_case(b"bearer ");
     let token = if scheme_ok {
@@ -196,6 +204,19 @@ mod tests {
             assert_eq!(e.code, "unauthorized");
             assert!(e.challenge);
         }
+    }
+
+    #[test]
+    fn two_authorization_headers_are_refused_whatever_they_hold() {
+        let mut h = headers(Some("Bearer abc"));
+        h.append(AUTHORIZATION, HeaderValue::from_static("Bearer other"));
+        let e = bearer(&h).unwrap_err();
+        assert_eq!(e.code, "unauthorized");
+        assert!(
+            e.message.contains("one Authorization header"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
