@@ -36,6 +36,13 @@ fn post(path: &str, ctype: &str, body: &[u8]) -> Vec<u8> {
     r
 }
 
+/// A POST whose body is declared compressed with `encoding`.
+fn post_encoded(path: &str, ctype: &str, encoding: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!("POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {ctype}\r\nContent-Encoding: {encoding}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
 fn get(target: &[u8]) -> Vec<u8> {
     let mut r = b"GET ".to_vec();
     r.extend_from_slice(target);
@@ -79,6 +86,10 @@ fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
         req("screen as XML", post("/v1/screen?scenario=procurement", "application/xml", b"<a/>"), 415, Some("unsupported_media_type")),
         // 郑州 in GB18030: read as UTF-8 every such row used to become invalid_row, with 200.
         req("screen in GB18030", post("/v1/screen?scenario=procurement", "text/csv; charset=gb18030", b"id,name\n914101027110665834,\xd6\xa3\xd6\xdd\n"), 415, Some("unsupported_media_type")),
+        // The gzip header of a compressed list: read as plain CSV it used to be one
+        // invalid_row, with 200, and a compressed check a misleading "not JSON".
+        req("screen compressed with gzip", post_encoded("/v1/screen?scenario=procurement", "text/csv", "gzip", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"), 415, Some("unsupported_media_type")),
+        req("check compressed with deflate", post_encoded("/v1/check", "application/json", "identity, deflate", b"x\x9c\xab\xae\x05\x00\x01u\x00\xf9"), 415, Some("unsupported_media_type")),
         req("check in UTF-16", post("/v1/check", "application/json; charset=utf-16", b"{}"), 415, Some("unsupported_media_type")),
         req("screen with an empty body", post("/v1/screen?scenario=procurement", "text/csv", b"\r\n \n"), 400, Some("bad_body")),
         req("screen JSON that is not an array", post("/v1/screen?scenario=procurement", "application/json", b"{\"id\":\"x\"}"), 400, Some("bad_body")),
@@ -122,6 +133,21 @@ fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
         assert_eq!(r.header("allow"), case.allow, "{}", case.what);
         // The server still answers.
         assert_eq!(s.get(ok).json()["decision"], "deny", "after {}", case.what);
+    }
+}
+
+#[test]
+fn a_body_declared_uncompressed_is_read() {
+    let (_d, s) = common::http::TestServer::sample();
+    let body = br#"{"id":"914101027110665834","scenario":"procurement"}"#;
+    for encoding in ["identity", "Identity"] {
+        let r = s.conn().send(&post_encoded(
+            "/v1/check",
+            "application/json",
+            encoding,
+            body,
+        ));
+        assert_eq!(r.json()["decision"], "deny", "{encoding}");
     }
 }
 
