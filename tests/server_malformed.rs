@@ -225,6 +225,45 @@ fn a_body_that_stops_arriving_ends_its_request_and_frees_its_slot() {
     assert_eq!(last["error"]["code"], "body_timeout", "{lines:?}");
 }
 
+#[test]
+fn an_answer_the_client_stops_reading_frees_its_slot() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.send_timeout_ms = 200;
+        c.max_connections = 1;
+    });
+    // A batch whose answer (about 80 MB) is far more than the socket buffers between server
+    // and client hold, from a client that sends it all and never reads a byte of the answer.
+    // The answer stops moving once the buffers are full; the server must then give up on
+    // it instead of holding the connection, and its slot, for ever.
+    let mut req = Vec::new();
+    let rows = 300_000;
+    let body_len = 3 + rows * 19;
+    req.extend_from_slice(
+        format!(
+            "POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\n\
+             Content-Type: text/csv\r\nContent-Length: {body_len}\r\n\r\nid\n"
+        )
+        .as_bytes(),
+    );
+    for _ in 0..rows {
+        req.extend_from_slice(b"914101027110665834\n");
+    }
+    let stalled = std::net::TcpStream::connect(s.addr).unwrap();
+    let mut w = stalled.try_clone().unwrap();
+    // The server stops reading the body too once its answer is stuck: send from a thread.
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&req);
+    });
+    // The only connection slot is free again: a new connection is answered (the client's
+    // read timeout, a minute, fails the test if it never is).
+    assert_eq!(s.get("/healthz").status, 200);
+    drop(stalled);
+    writer.join().unwrap();
+}
+
 /// Reads until the server closes the connection and returns what came; fails if the
 /// client's read timeout (a minute) passes first, i.e. the server never closed it.
 fn closed_by_server(c: &mut Conn) -> Vec<u8> {
