@@ -420,3 +420,37 @@ fn an_object_names_its_identifier_as_a_csv_header_does() {
     assert_eq!(rows[3]["error"]["code"], "missing_id");
     assert_eq!(rows[4]["error"]["code"], "missing_id");
 }
+
+#[test]
+fn the_answer_format_follows_the_accept_weights() {
+    let (_d, s) = server(2);
+    let body = b"914101027110665834\n";
+    let answer = |accept: &str| {
+        let r = s.post_with(
+            "/v1/screen?scenario=transport",
+            &[("Content-Type", "text/csv"), ("Accept", accept)],
+            body,
+        );
+        assert_eq!(r.status, 200, "{accept}");
+        r.header("content-type").unwrap().to_string()
+    };
+    const CSV: &str = "text/csv; charset=utf-8";
+    const NDJSON: &str = "application/x-ndjson";
+    for (accept, want) in [
+        ("text/csv", CSV),
+        ("TEXT/CSV; charset=utf-8", CSV),
+        ("application/json, text/csv", CSV),
+        ("text/csv;q=0.5", CSV),
+        ("text/csv, application/x-ndjson;q=0.9", CSV),
+        ("*/*", NDJSON),
+        ("application/x-ndjson", NDJSON),
+        // q=0 is "not acceptable" (RFC 9110 §12.4.2): never the type chosen.
+        ("text/csv;q=0", NDJSON),
+        ("text/csv; q=0.0, application/x-ndjson", NDJSON),
+        // The client prefers NDJSON.
+        ("application/x-ndjson, text/csv;q=0.5", NDJSON),
+        ("text/csv;q=0.2, */*;q=0.8", NDJSON),
+    ] {
+        assert_eq!(answer(accept), want, "Accept: {accept}");
+    }
+}

@@ -113,19 +113,7 @@ pub async fn handle(
         Some(other) => return Err(ApiError::unsupported_type(other, EXPECTED)),
         None => return Err(ApiError::unsupported_type("(none)", EXPECTED)),
     };
-    let csv_out = req
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| {
-            a.split(',').any(|t| {
-                t.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .eq_ignore_ascii_case("text/csv")
-            })
-        });
+    let csv_out = wants_csv(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
     let limit = state.config.screen_body_limit;
     check_declared_length(&req, limit)?;
     let engine = state.engine.load_full().ok_or_else(ApiError::not_ready)?;
@@ -193,6 +181,40 @@ pub async fn handle(
         limit,
         summary,
     ))
+}
+
+/// Whether the answer is CSV, by the request's `Accept`: it names `text/csv` with a weight
+/// above 0 and at least the weight it gives NDJSON (`application/x-ndjson`, or the aliases
+/// the body may be sent as; else `application/*`, else `*/*`; the most specific range
+/// counts). So `text/csv` alone, or listed first among equals, is CSV, and `text/csv;q=0`
+/// (not acceptable) or `application/x-ndjson, text/csv;q=0.5` is NDJSON. Anything else,
+/// no `Accept` or one naming neither, gets the default, NDJSON.
+fn wants_csv(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    // The weight of `text/csv`, and of NDJSON by how specific the range naming it is.
+    let mut csv: Option<f32> = None;
+    let mut ndjson: [Option<f32>; 3] = [None; 3];
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .and_then(|(_, v)| v.trim().parse::<f32>().ok())
+            .map_or(1.0, |q| q.clamp(0.0, 1.0));
+        let slot = match media.as_str() {
+            "text/csv" => &mut csv,
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => &mut ndjson[0],
+            "application/*" => &mut ndjson[1],
+            "*/*" => &mut ndjson[2],
+            _ => continue,
+        };
+        *slot = Some(slot.map_or(q, |w: f32| w.max(q)));
+    }
+    let ndjson = ndjson.into_iter().flatten().next().unwrap_or(0.0);
+    csv.is_some_and(|c| c > 0.0 && c >= ndjson)
 }
 
 /// Starts the batch's pipeline and answers with its streamed body. `body` is what is left of
