@@ -454,3 +454,32 @@ fn the_answer_format_follows_the_accept_weights() {
         assert_eq!(answer(accept), want, "Accept: {accept}");
     }
 }
+
+#[test]
+fn a_row_longer_than_a_mebibyte_ends_the_batch_instead_of_filling_memory() {
+    let (_d, s) = server(2);
+    // A quote left open in row 2 would make the rest of the list, however long, one row
+    // held whole in memory (a 200 MB list took the server past 1 GB). The batch ends at
+    // 1 MiB of one row, as `credgate screen` stops, with the rows before it answered.
+    let rows = "914101027110665834\n".repeat(70_000);
+    let csv = format!("id\n914101027110665834\n\"open,quote\n{rows}");
+    // (The server reads a body 64 KiB at a time at most, so a row is caught within 64 KiB
+    // of the limit.)
+    let ndjson = format!("\"914101027110665834\"\n\"{}\"\n", "9".repeat(1_200_000));
+    let array = format!("[\"914101027110665834\", \"{}\"]", "9".repeat(1_200_000));
+    for (ctype, body) in [
+        ("text/csv", csv),
+        ("application/x-ndjson", ndjson),
+        ("application/json", array),
+    ] {
+        let r = s.post("/v1/screen?scenario=procurement", ctype, body.as_bytes());
+        assert_eq!(r.status, 200, "{ctype}");
+        let lines = r.lines();
+        assert_eq!(lines.len(), 2, "{ctype}: {:?}", &r.text()[..300]);
+        assert_eq!(lines[0]["row"], 1, "{ctype}");
+        assert_eq!(lines[0]["decision"], "deny", "{ctype}");
+        assert_eq!(lines[1]["error"]["code"], "bad_body", "{ctype}");
+        let message = lines[1]["error"]["message"].as_str().unwrap();
+        assert!(message.contains("longer than 1 MiB"), "{ctype}: {message}");
+    }
+}

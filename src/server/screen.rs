@@ -361,7 +361,7 @@ impl Reader {
     /// Reads one more frame into `pending`; returns the error code and message that end the
     /// batch, if the body is broken or too large.
     async fn next(&mut self, pending: &mut Records) -> Result<(), (&'static str, String)> {
-        let structure = |e| ("bad_body", format!("the body is not one JSON array: {e}"));
+        let structure = |e| ("bad_body", format!("{e}"));
         let frame = match &mut self.body {
             Some(body) => next_frame(body, self.wait)
                 .await
@@ -430,7 +430,7 @@ async fn pipeline(
     // A broken body ends the batch after the rows before the break have been answered.
     let mut failure: Option<(&'static str, String)> = None;
     if let Err(e) = reader.splitter.feed(&first, &mut pending) {
-        failure = Some(("bad_body", format!("the body is not one JSON array: {e}")));
+        failure = Some(("bad_body", format!("{e}")));
         reader.ended = true;
     }
     // The first CSV record decides the layout: header or not, and which column is the id.
