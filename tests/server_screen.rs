@@ -483,3 +483,45 @@ fn a_row_longer_than_a_mebibyte_ends_the_batch_instead_of_filling_memory() {
         assert!(message.contains("longer than 1 MiB"), "{ctype}: {message}");
     }
 }
+
+#[test]
+fn white_space_before_the_first_row_is_dropped_as_it_comes() {
+    let (_d, s) = server(2);
+    // 64 MiB of blank lines before the list. Each frame of it used to be kept and the
+    // whole of what had come rescanned: minutes of CPU and the body in memory (the
+    // client's read timeout, a minute, fails the test when that comes back).
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.resize(body.len() + (64 << 20), b'\n');
+    body.extend_from_slice(b"  \r\n  id,n\n914101027110665834,a\n");
+    let r = s.post("/v1/screen?scenario=procurement", "text/csv", &body);
+    let lines = r.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["row"], 1);
+    assert_eq!(lines[0]["decision"], "deny");
+    assert_eq!(lines[0]["columns"]["n"], "a");
+
+    // The white space dropped still counts toward the body cap.
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let small = TestServer::start(dir.path(), sample_today(), |c| {
+        c.screen_body_limit = 1 << 20;
+    });
+    let mut body = vec![b'\n'; 2 << 20];
+    body.extend_from_slice(b"914101027110665834\n");
+    small
+        .post("/v1/screen?scenario=procurement", "text/csv", &body)
+        .error(413, "body_too_large");
+    // And a line of it is a row, held to a row's length like any other.
+    let mut body = vec![b' '; 2 << 20];
+    body.extend_from_slice(b"914101027110665834\n");
+    let e = s
+        .post("/v1/screen?scenario=procurement", "text/csv", &body)
+        .error(400, "bad_body");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 1 MiB"),
+        "{e}"
+    );
+}

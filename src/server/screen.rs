@@ -132,15 +132,30 @@ pub async fn handle(
     };
     if xlsx {
         let first = read_workbook(req.into_body(), limit, state.body_wait()).await?;
-        return Ok(start(state, engine, batch, first, None, limit, summary));
+        let read = first.len() as u64;
+        return Ok(start(
+            state, engine, batch, first, read, None, limit, summary,
+        ));
     }
 
     // Read up to the first byte that is not white space, so that an empty body is a plain
-    // 400 instead of an empty stream.
+    // 400 instead of an empty stream. White space before it is not kept (each frame is
+    // looked at once): blank lines are no rows, and whole lines of it are dropped as they
+    // come, so a body of white space costs neither memory nor a scan per frame of all the
+    // bytes before. What follows the last line end is kept, as it may begin the first row.
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
     let mut body = req.into_body();
     let mut first = Vec::new();
+    // Bytes of the body read so far, the ones dropped included (for the size cap).
+    let mut read: u64 = 0;
+    // Whether the body's first bytes have been looked at for a byte order mark (dropped).
+    let mut bom_done = false;
+    // `first[..blank]` is white space.
+    let mut blank = 0;
     loop {
         match next_frame(&mut body, state.body_wait()).await? {
+            // The start of a BOM and nothing more: data, not an empty body.
+            None if !bom_done && !first.is_empty() => break,
             None => {
                 return Err(ApiError::bad_body(
                     "the body is empty; send one identifier per row",
@@ -148,21 +163,39 @@ pub async fn handle(
             }
             Some(Err(e)) => return Err(ApiError::bad_body(format!("reading the body: {e}"))),
             Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    if first.len() as u64 + data.len() as u64 > limit {
-                        return Err(ApiError::too_large(limit));
-                    }
-                    first.extend_from_slice(&data);
-                    let content = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&first);
-                    if content.iter().any(|b| !b.is_ascii_whitespace()) {
-                        break;
-                    }
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                read += data.len() as u64;
+                if read > limit {
+                    return Err(ApiError::too_large(limit));
                 }
+                first.extend_from_slice(&data);
+                if !bom_done {
+                    if first.len() < BOM.len() && BOM.starts_with(&first) {
+                        continue;
+                    }
+                    if first.starts_with(BOM) {
+                        first.drain(..BOM.len());
+                    }
+                    bom_done = true;
+                }
+                if first[blank..].iter().any(|b| !b.is_ascii_whitespace()) {
+                    break;
+                }
+                if let Some(end) = first.iter().rposition(|&b| b == b'\n' || b == b'\r') {
+                    first.drain(..=end);
+                }
+                // A line of white space alone longer than a row may be (see `split`).
+                if first.len() > super::split::MAX_RECORD {
+                    return Err(ApiError::bad_body(format!(
+                        "a row is too long: at byte {}: a row longer than 1 MiB starts here",
+                        read - first.len() as u64
+                    )));
+                }
+                blank = first.len();
             }
         }
-    }
-    if let Some(rest) = first.strip_prefix(b"\xEF\xBB\xBF") {
-        first = rest.to_vec();
     }
     if input == InputFormat::JsonArray
         && first.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[')
@@ -177,6 +210,7 @@ pub async fn handle(
         engine,
         batch,
         first,
+        read,
         Some(body),
         limit,
         summary,
@@ -218,12 +252,15 @@ fn wants_csv(accept: Option<&str>) -> bool {
 }
 
 /// Starts the batch's pipeline and answers with its streamed body. `body` is what is left of
-/// the request after `first` (`None` when `first` is all of it).
+/// the request after `first` (`None` when `first` is all of it); `read` bytes of the body
+/// have been read so far (white space dropped before `first` included).
+#[allow(clippy::too_many_arguments)]
 fn start(
     state: Arc<State>,
     engine: Arc<Engine>,
     batch: Batch,
     first: Vec<u8>,
+    read: u64,
     body: Option<Incoming>,
     limit: u64,
     summary: bool,
@@ -232,7 +269,7 @@ fn start(
     let (tx, rx) = mpsc::channel(4);
     let chunk_rows = state.config.screen_chunk_rows.max(1);
     tokio::spawn(pipeline(
-        state, engine, batch, first, body, limit, chunk_rows, summary, tx,
+        state, engine, batch, first, read, body, limit, chunk_rows, summary, tx,
     ));
     let mut resp = Response::new(Body::Channel(rx));
     let ct = if csv_out {
@@ -405,6 +442,7 @@ async fn pipeline(
     engine: Arc<Engine>,
     mut batch: Batch,
     first: Vec<u8>,
+    read: u64,
     body: Option<Incoming>,
     limit: u64,
     chunk_rows: usize,
@@ -420,7 +458,7 @@ async fn pipeline(
     let mut reader = Reader {
         body,
         splitter: Splitter::new(batch.input),
-        read: first.len() as u64,
+        read,
         limit,
         wait: state.body_wait(),
         ended: false,
