@@ -525,3 +525,36 @@ fn white_space_before_the_first_row_is_dropped_as_it_comes() {
         "{e}"
     );
 }
+
+#[test]
+fn repeated_header_names_get_keys_of_their_own() {
+    let (_d, s) = server(2);
+    // Two columns called 备注 (and one more called id besides the identifier's): as keys of
+    // one JSON object they made `{"备注":"a","备注":"b"}`, which a client reads as one key,
+    // the first cell lost.
+    let body = "id,备注,备注,id,备注_3\n914101027110665834,a,b,c,d\n";
+    let r = s.post(
+        "/v1/screen?scenario=procurement",
+        "text/csv",
+        body.as_bytes(),
+    );
+    let text = r.text();
+    assert_eq!(text.matches("\"备注\":").count(), 1, "{text}");
+    let rows = r.lines();
+    assert_eq!(
+        rows[0]["columns"],
+        serde_json::json!({"备注": "a", "备注_3": "b", "id": "c", "备注_3_5": "d"}),
+        "{text}"
+    );
+    // The CSV answer keeps the header as it was.
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    assert!(
+        r.text().starts_with("row,id,备注,备注,id,备注_3,decision"),
+        "{}",
+        r.text()
+    );
+}

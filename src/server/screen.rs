@@ -70,7 +70,9 @@ pub struct Batch {
 impl Batch {
     /// Lays the batch out as its first CSV record says, and makes its column keys.
     pub fn set_layout(&mut self, layout: CsvLayout) {
-        self.keys = self.writer(layout.names.len()).column_keys(&layout.names);
+        self.keys = self
+            .writer(layout.names.len())
+            .column_keys(&layout.names, layout.id_col);
         self.layout = Some(layout);
     }
 
