@@ -207,9 +207,36 @@ fn real_responses_match_the_document() {
         "post",
         &cold.post("/v1/admin/reload", "application/json", b""),
     );
+    // Every endpoint that needs the snapshot says so, whatever its method.
+    doc.assert(
+        "/v1/check",
+        "post",
+        &cold.post(
+            "/v1/check",
+            "application/json",
+            br#"{"id":"914101027110665834","scenario":"procurement"}"#,
+        ),
+    );
+    doc.assert(
+        "/v1/screen",
+        "post",
+        &cold.post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            b"914101027110665834\n",
+        ),
+    );
+    doc.assert(
+        "/v1/subjects/{id}",
+        "get",
+        &cold.get("/v1/subjects/914101027110665834"),
+    );
+    doc.assert("/v1/search", "get", &cold.get("/v1/search?name=x"));
 
     build_sample(dir.path(), sample_today());
-    let s = TestServer::start(dir.path(), sample_today(), |_| {});
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.header_read_timeout_ms = 300;
+    });
     let checks = [
         ("914101027110665834", "procurement"),
         ("410102196804120211", "transport"),
@@ -314,6 +341,32 @@ fn real_responses_match_the_document() {
         "/v1/admin/reload",
         "post",
         &s.post("/v1/admin/reload", "application/json", b""),
+    );
+    // A query parameter on an endpoint that takes none is 400 for GET as for HEAD.
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/snapshot",
+        "/v1/receipts/public-key",
+    ] {
+        doc.assert(path, "get", &s.get(&format!("{path}?x=1")));
+    }
+    doc.assert(
+        "/v1/admin/reload",
+        "post",
+        &s.post("/v1/admin/reload?x=1", "application/json", b""),
+    );
+    // An id with an escaped slash is no subject's.
+    doc.assert("/v1/subjects/{id}", "get", &s.get("/v1/subjects/a%2Fb"));
+    // A batch whose body never comes, before anything was streamed.
+    doc.assert(
+        "/v1/screen",
+        "post",
+        &s.conn().send(
+            b"POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\n\
+              Content-Type: text/csv\r\nContent-Length: 10\r\n\r\n",
+        ),
     );
 }
 

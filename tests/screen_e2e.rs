@@ -472,7 +472,9 @@ fn a_row_that_is_not_utf8_is_an_invalid_row_every_way() {
 /// path: quotes, backslashes, control characters, non-ASCII text, an empty name and names
 /// that hold a person's number (masked like any echoed text, unless `--full-ids`) give the
 /// bytes below, offline, through the server and from `/v1/screen` alike. The writer prepares
-/// each name once per batch; these are the bytes it wrote when it did so on every row.
+/// each name once per batch; these are the bytes it wrote when it did so on every row, but
+/// for the second name masked as `410102********0211`, which gets `_10` (its column) to be a
+/// key of its own.
 #[test]
 fn awkward_column_names_are_echoed_byte_for_byte() {
     let e = env();
@@ -497,9 +499,9 @@ fn awkward_column_names_are_echoed_byte_for_byte() {
 }
 
 const AWKWARD_NDJSON: &str = concat!(
-    "{\"row\":1,\"input\":\"914101027110665834\",\"id\":\"914101027110665834\",\"id_type\":\"uscc\",\"decision\":\"deny\",\"heightened\":false,\"nonconforming\":false,\"lists\":[\"court_defaulter\"],\"measures\":[\"procurement.black.restrict\"],\"error\":null,\"columns\":{\"quo\\\"te\":\"a\\\"b\",\"back\\\\slash\":\"c\\\\d\",\"tab\\tctl\\u0001del\u{7f}\":\"x\\ty\",\"line\\nbreak\":\"l\\nm\",\"名称 Ünï 🙂\":\"恒达\",\"410102********0211\":\"410102********0211\",\"法人 410102 ******** 0211\":\"note\",\"\":\"\",\"410102********0211\":\"w\",\"91410184MAUN17PB6B\":\"z\"}}\n",
+    "{\"row\":1,\"input\":\"914101027110665834\",\"id\":\"914101027110665834\",\"id_type\":\"uscc\",\"decision\":\"deny\",\"heightened\":false,\"nonconforming\":false,\"lists\":[\"court_defaulter\"],\"measures\":[\"procurement.black.restrict\"],\"error\":null,\"columns\":{\"quo\\\"te\":\"a\\\"b\",\"back\\\\slash\":\"c\\\\d\",\"tab\\tctl\\u0001del\u{7f}\":\"x\\ty\",\"line\\nbreak\":\"l\\nm\",\"名称 Ünï 🙂\":\"恒达\",\"410102********0211\":\"410102********0211\",\"法人 410102 ******** 0211\":\"note\",\"\":\"\",\"410102********0211_10\":\"w\",\"91410184MAUN17PB6B\":\"z\"}}\n",
     "{\"row\":2,\"input\":\"91410184MAUN17PB6X\",\"id\":null,\"id_type\":null,\"decision\":null,\"heightened\":false,\"nonconforming\":false,\"lists\":[],\"measures\":[],\"error\":{\"code\":\"invalid_id\",\"message\":\"invalid USCC: well formed but fails the MOD 31 check: position 18 should be 'B', found 'X' (a nonconforming pilot-area code is accepted only in lenient mode)\",\"expected_check\":\"B\"},\"columns\":{\"quo\\\"te\":\"1\",\"back\\\\slash\":\"2\"}}\n",
-    "{\"row\":3,\"input\":\"410102********0211\",\"id\":\"410102********0211\",\"id_type\":\"ric\",\"decision\":\"clear\",\"heightened\":false,\"nonconforming\":false,\"lists\":[\"court_defaulter\"],\"measures\":[],\"error\":null,\"columns\":{\"quo\\\"te\":\"1\",\"back\\\\slash\":\"2\",\"tab\\tctl\\u0001del\u{7f}\":\"3\",\"line\\nbreak\":\"4\",\"名称 Ünï 🙂\":\"5\",\"410102********0211\":\"6\",\"法人 410102 ******** 0211\":\"7\",\"\":\"8\",\"410102********0211\":\"9\",\"91410184MAUN17PB6B\":\"10\",\"column12\":\"extra\",\"column13\":\"410102********0211\"}}\n",
+    "{\"row\":3,\"input\":\"410102********0211\",\"id\":\"410102********0211\",\"id_type\":\"ric\",\"decision\":\"clear\",\"heightened\":false,\"nonconforming\":false,\"lists\":[\"court_defaulter\"],\"measures\":[],\"error\":null,\"columns\":{\"quo\\\"te\":\"1\",\"back\\\\slash\":\"2\",\"tab\\tctl\\u0001del\u{7f}\":\"3\",\"line\\nbreak\":\"4\",\"名称 Ünï 🙂\":\"5\",\"410102********0211\":\"6\",\"法人 410102 ******** 0211\":\"7\",\"\":\"8\",\"410102********0211_10\":\"9\",\"91410184MAUN17PB6B\":\"10\",\"column12\":\"extra\",\"column13\":\"410102********0211\"}}\n",
 );
 const AWKWARD_CSV: &str = concat!(
     "row,id,\"quo\"\"te\",back\\slash,tab\tctl\u{1}del\u{7f},\"line\n",

@@ -36,6 +36,13 @@ fn post(path: &str, ctype: &str, body: &[u8]) -> Vec<u8> {
     r
 }
 
+/// A POST whose body is declared compressed with `encoding`.
+fn post_encoded(path: &str, ctype: &str, encoding: &str, body: &[u8]) -> Vec<u8> {
+    let mut r = format!("POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {ctype}\r\nContent-Encoding: {encoding}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+    r.extend_from_slice(body);
+    r
+}
+
 fn get(target: &[u8]) -> Vec<u8> {
     let mut r = b"GET ".to_vec();
     r.extend_from_slice(target);
@@ -79,6 +86,10 @@ fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
         req("screen as XML", post("/v1/screen?scenario=procurement", "application/xml", b"<a/>"), 415, Some("unsupported_media_type")),
         // 郑州 in GB18030: read as UTF-8 every such row used to become invalid_row, with 200.
         req("screen in GB18030", post("/v1/screen?scenario=procurement", "text/csv; charset=gb18030", b"id,name\n914101027110665834,\xd6\xa3\xd6\xdd\n"), 415, Some("unsupported_media_type")),
+        // The gzip header of a compressed list: read as plain CSV it used to be one
+        // invalid_row, with 200, and a compressed check a misleading "not JSON".
+        req("screen compressed with gzip", post_encoded("/v1/screen?scenario=procurement", "text/csv", "gzip", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03"), 415, Some("unsupported_media_type")),
+        req("check compressed with deflate", post_encoded("/v1/check", "application/json", "identity, deflate", b"x\x9c\xab\xae\x05\x00\x01u\x00\xf9"), 415, Some("unsupported_media_type")),
         req("check in UTF-16", post("/v1/check", "application/json; charset=utf-16", b"{}"), 415, Some("unsupported_media_type")),
         req("screen with an empty body", post("/v1/screen?scenario=procurement", "text/csv", b"\r\n \n"), 400, Some("bad_body")),
         req("screen JSON that is not an array", post("/v1/screen?scenario=procurement", "application/json", b"{\"id\":\"x\"}"), 400, Some("bad_body")),
@@ -122,6 +133,21 @@ fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
         assert_eq!(r.header("allow"), case.allow, "{}", case.what);
         // The server still answers.
         assert_eq!(s.get(ok).json()["decision"], "deny", "after {}", case.what);
+    }
+}
+
+#[test]
+fn a_body_declared_uncompressed_is_read() {
+    let (_d, s) = common::http::TestServer::sample();
+    let body = br#"{"id":"914101027110665834","scenario":"procurement"}"#;
+    for encoding in ["identity", "Identity"] {
+        let r = s.conn().send(&post_encoded(
+            "/v1/check",
+            "application/json",
+            encoding,
+            body,
+        ));
+        assert_eq!(r.json()["decision"], "deny", "{encoding}");
     }
 }
 
@@ -197,6 +223,45 @@ fn a_body_that_stops_arriving_ends_its_request_and_frees_its_slot() {
     assert_eq!(lines[0]["decision"], "deny", "{lines:?}");
     let last = lines.last().unwrap();
     assert_eq!(last["error"]["code"], "body_timeout", "{lines:?}");
+}
+
+#[test]
+fn an_answer_the_client_stops_reading_frees_its_slot() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.send_timeout_ms = 200;
+        c.max_connections = 1;
+    });
+    // A batch whose answer (about 80 MB) is far more than the socket buffers between server
+    // and client hold, from a client that sends it all and never reads a byte of the answer.
+    // The answer stops moving once the buffers are full; the server must then give up on
+    // it instead of holding the connection, and its slot, for ever.
+    let mut req = Vec::new();
+    let rows = 300_000;
+    let body_len = 3 + rows * 19;
+    req.extend_from_slice(
+        format!(
+            "POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\n\
+             Content-Type: text/csv\r\nContent-Length: {body_len}\r\n\r\nid\n"
+        )
+        .as_bytes(),
+    );
+    for _ in 0..rows {
+        req.extend_from_slice(b"914101027110665834\n");
+    }
+    let stalled = std::net::TcpStream::connect(s.addr).unwrap();
+    let mut w = stalled.try_clone().unwrap();
+    // The server stops reading the body too once its answer is stuck: send from a thread.
+    let writer = std::thread::spawn(move || {
+        let _ = w.write_all(&req);
+    });
+    // The only connection slot is free again: a new connection is answered (the client's
+    // read timeout, a minute, fails the test if it never is).
+    assert_eq!(s.get("/healthz").status, 200);
+    drop(stalled);
+    writer.join().unwrap();
 }
 
 /// Reads until the server closes the connection and returns what came; fails if the

@@ -420,3 +420,141 @@ fn an_object_names_its_identifier_as_a_csv_header_does() {
     assert_eq!(rows[3]["error"]["code"], "missing_id");
     assert_eq!(rows[4]["error"]["code"], "missing_id");
 }
+
+#[test]
+fn the_answer_format_follows_the_accept_weights() {
+    let (_d, s) = server(2);
+    let body = b"914101027110665834\n";
+    let answer = |accept: &str| {
+        let r = s.post_with(
+            "/v1/screen?scenario=transport",
+            &[("Content-Type", "text/csv"), ("Accept", accept)],
+            body,
+        );
+        assert_eq!(r.status, 200, "{accept}");
+        r.header("content-type").unwrap().to_string()
+    };
+    const CSV: &str = "text/csv; charset=utf-8";
+    const NDJSON: &str = "application/x-ndjson";
+    for (accept, want) in [
+        ("text/csv", CSV),
+        ("TEXT/CSV; charset=utf-8", CSV),
+        ("application/json, text/csv", CSV),
+        ("text/csv;q=0.5", CSV),
+        ("text/csv, application/x-ndjson;q=0.9", CSV),
+        ("*/*", NDJSON),
+        ("application/x-ndjson", NDJSON),
+        // q=0 is "not acceptable" (RFC 9110 §12.4.2): never the type chosen.
+        ("text/csv;q=0", NDJSON),
+        ("text/csv; q=0.0, application/x-ndjson", NDJSON),
+        // The client prefers NDJSON.
+        ("application/x-ndjson, text/csv;q=0.5", NDJSON),
+        ("text/csv;q=0.2, */*;q=0.8", NDJSON),
+    ] {
+        assert_eq!(answer(accept), want, "Accept: {accept}");
+    }
+}
+
+#[test]
+fn a_row_longer_than_a_mebibyte_ends_the_batch_instead_of_filling_memory() {
+    let (_d, s) = server(2);
+    // A quote left open in row 2 would make the rest of the list, however long, one row
+    // held whole in memory (a 200 MB list took the server past 1 GB). The batch ends at
+    // 1 MiB of one row, as `credgate screen` stops, with the rows before it answered.
+    let rows = "914101027110665834\n".repeat(70_000);
+    let csv = format!("id\n914101027110665834\n\"open,quote\n{rows}");
+    // (The server reads a body 64 KiB at a time at most, so a row is caught within 64 KiB
+    // of the limit.)
+    let ndjson = format!("\"914101027110665834\"\n\"{}\"\n", "9".repeat(1_200_000));
+    let array = format!("[\"914101027110665834\", \"{}\"]", "9".repeat(1_200_000));
+    for (ctype, body) in [
+        ("text/csv", csv),
+        ("application/x-ndjson", ndjson),
+        ("application/json", array),
+    ] {
+        let r = s.post("/v1/screen?scenario=procurement", ctype, body.as_bytes());
+        assert_eq!(r.status, 200, "{ctype}");
+        let lines = r.lines();
+        assert_eq!(lines.len(), 2, "{ctype}: {:?}", &r.text()[..300]);
+        assert_eq!(lines[0]["row"], 1, "{ctype}");
+        assert_eq!(lines[0]["decision"], "deny", "{ctype}");
+        assert_eq!(lines[1]["error"]["code"], "bad_body", "{ctype}");
+        let message = lines[1]["error"]["message"].as_str().unwrap();
+        assert!(message.contains("longer than 1 MiB"), "{ctype}: {message}");
+    }
+}
+
+#[test]
+fn white_space_before_the_first_row_is_dropped_as_it_comes() {
+    let (_d, s) = server(2);
+    // 64 MiB of blank lines before the list. Each frame of it used to be kept and the
+    // whole of what had come rescanned: minutes of CPU and the body in memory (the
+    // client's read timeout, a minute, fails the test when that comes back).
+    let mut body = b"\xEF\xBB\xBF".to_vec();
+    body.resize(body.len() + (64 << 20), b'\n');
+    body.extend_from_slice(b"  \r\n  id,n\n914101027110665834,a\n");
+    let r = s.post("/v1/screen?scenario=procurement", "text/csv", &body);
+    let lines = r.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["row"], 1);
+    assert_eq!(lines[0]["decision"], "deny");
+    assert_eq!(lines[0]["columns"]["n"], "a");
+
+    // The white space dropped still counts toward the body cap.
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let small = TestServer::start(dir.path(), sample_today(), |c| {
+        c.screen_body_limit = 1 << 20;
+    });
+    let mut body = vec![b'\n'; 2 << 20];
+    body.extend_from_slice(b"914101027110665834\n");
+    small
+        .post("/v1/screen?scenario=procurement", "text/csv", &body)
+        .error(413, "body_too_large");
+    // And a line of it is a row, held to a row's length like any other.
+    let mut body = vec![b' '; 2 << 20];
+    body.extend_from_slice(b"914101027110665834\n");
+    let e = s
+        .post("/v1/screen?scenario=procurement", "text/csv", &body)
+        .error(400, "bad_body");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("longer than 1 MiB"),
+        "{e}"
+    );
+}
+
+#[test]
+fn repeated_header_names_get_keys_of_their_own() {
+    let (_d, s) = server(2);
+    // Two columns called 备注 (and one more called id besides the identifier's): as keys of
+    // one JSON object they made `{"备注":"a","备注":"b"}`, which a client reads as one key,
+    // the first cell lost.
+    let body = "id,备注,备注,id,备注_3\n914101027110665834,a,b,c,d\n";
+    let r = s.post(
+        "/v1/screen?scenario=procurement",
+        "text/csv",
+        body.as_bytes(),
+    );
+    let text = r.text();
+    assert_eq!(text.matches("\"备注\":").count(), 1, "{text}");
+    let rows = r.lines();
+    assert_eq!(
+        rows[0]["columns"],
+        serde_json::json!({"备注": "a", "备注_3": "b", "id": "c", "备注_3_5": "d"}),
+        "{text}"
+    );
+    // The CSV answer keeps the header as it was.
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    assert!(
+        r.text().starts_with("row,id,备注,备注,id,备注_3,decision"),
+        "{}",
+        r.text()
+    );
+}

@@ -150,17 +150,30 @@ impl RowWriter {
         })
     }
 
-    /// The keys of the `columns` objects of a batch whose columns are called `names`, as
-    /// this writer echoes them: to be made once per batch and handed to every row's
-    /// [`Echoed::Cells`].
-    pub fn column_keys(&self, names: &[String]) -> ColumnKeys {
+    /// The keys of the `columns` objects of a batch whose columns are called `names`, the
+    /// identifier in column `id_col` (not echoed), as this writer echoes them: to be made
+    /// once per batch and handed to every row's [`Echoed::Cells`].
+    ///
+    /// Keys are unique, as a JSON object's names must be for a client to read them all: a
+    /// name already taken by an earlier echoed column (the same header twice, or two that
+    /// mask alike) gets `_N` appended, N its column number from 1 (`备注`, `备注_3`), as
+    /// often as it takes.
+    pub fn column_keys(&self, names: &[String], id_col: usize) -> ColumnKeys {
         let mut keys = ColumnKeys {
             bytes: Vec::with_capacity(names.iter().map(|n| n.len() + 3).sum()),
             ends: Vec::with_capacity(names.len()),
             masked: self.mask,
         };
-        for n in names {
-            json_str(&mut keys.bytes, &self.echo(n));
+        let mut taken = std::collections::HashSet::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            let mut key = self.echo(n);
+            if i != id_col {
+                while taken.contains(key.as_ref()) {
+                    key = Cow::Owned(format!("{key}_{}", i + 1));
+                }
+                taken.insert(key.clone().into_owned());
+            }
+            json_str(&mut keys.bytes, &key);
             keys.bytes.push(b':');
             keys.ends.push(keys.bytes.len());
         }
@@ -393,7 +406,7 @@ mod tests {
             mask: true,
             width: 3,
         };
-        let keys = w.column_keys(&names);
+        let keys = w.column_keys(&names, 0);
         let echoed = Echoed::Cells {
             keys: &keys,
             cells: &cells,
@@ -424,7 +437,7 @@ mod tests {
             mask: true,
             width: 2,
         };
-        let keys = w.column_keys(&names);
+        let keys = w.column_keys(&names, 1);
         let echoed = Echoed::Cells {
             keys: &keys,
             cells: &cells,
@@ -446,8 +459,17 @@ mod tests {
     }
 
     /// The `columns` object as the writer wrote it when it masked and escaped every column
-    /// name on every row.
+    /// name on every row (a name an earlier echoed column took getting `_N`, N its column).
     fn columns_per_row(w: RowWriter, names: &[String], cells: &[String], id_col: usize) -> String {
+        let mut unique: Vec<String> = Vec::new();
+        for (i, n) in names.iter().enumerate() {
+            let mut key = w.echo(n).into_owned();
+            let earlier = |k: &str| (0..i).any(|j| j != id_col && unique[j] == k);
+            while i != id_col && earlier(&key) {
+                key = format!("{key}_{}", i + 1);
+            }
+            unique.push(key);
+        }
         let mut out = b"{".to_vec();
         let mut first = true;
         for (i, cell) in cells.iter().enumerate() {
@@ -458,8 +480,8 @@ mod tests {
                 out.push(b',');
             }
             first = false;
-            match names.get(i) {
-                Some(n) => json_str(&mut out, &w.echo(n)),
+            match unique.get(i) {
+                Some(k) => json_str(&mut out, k),
                 None => json_str(&mut out, &w.echo(&format!("column{}", i + 1))),
             }
             out.push(b':');
@@ -490,7 +512,7 @@ mod tests {
             mask in proptest::bool::ANY,
         ) {
             let w = RowWriter { csv: false, mask, width: names.len() };
-            let keys = w.column_keys(&names);
+            let keys = w.column_keys(&names, id_col);
             let echoed = Echoed::Cells { keys: &keys, cells: &cells, id_col };
             let line = write(w, "x", &invalid("too short"), &echoed);
             proptest::prop_assert_eq!(columns_of(&line), columns_per_row(w, &names, &cells, id_col));
@@ -520,7 +542,7 @@ mod tests {
                 mask,
                 width: names.len(),
             };
-            let keys = w.column_keys(&names);
+            let keys = w.column_keys(&names, 0);
             let echoed = Echoed::Cells {
                 keys: &keys,
                 cells: &cells,
@@ -539,10 +561,10 @@ mod tests {
             width: names.len(),
         };
         assert_eq!(
-            String::from_utf8(w.column_keys(&names).bytes).unwrap(),
+            String::from_utf8(w.column_keys(&names, 0).bytes).unwrap(),
             "\"quo\\\"te\":\"back\\\\slash\":\"tab\\tctl\\u0001del\u{7f}\":\"line\\nbreak\":\
              \"名称 Ünï 🙂\":\"\":\"410102********0211\":\"法人 410102 ******** 0211\":\
-             \"410102********0211\":\"91410184MAUN17PB6B\":"
+             \"410102********0211_9\":\"91410184MAUN17PB6B\":"
         );
     }
 

@@ -295,7 +295,7 @@ impl RowLayout {
         };
         RowLayout {
             writer,
-            keys: writer.column_keys(headers),
+            keys: writer.column_keys(headers, id_col),
             id_col,
         }
     }

@@ -159,6 +159,19 @@ impl ApiError {
         )
     }
 
+    /// A body declared with a content coding (gzip, say), which the server does not undo.
+    pub fn compressed(coding: &str) -> ApiError {
+        let shown = cut(&mask_input(coding), 100).into_owned();
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "Content-Encoding {shown:?} is not accepted: the API reads request bodies \
+                 uncompressed; send the body as it is, without Content-Encoding"
+            ),
+        )
+    }
+
     pub fn not_ready() -> ApiError {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -19,8 +19,21 @@
 //! it began waiting. A request body that stops arriving is not the guard's: each read of a
 //! body frame has the same timeout (`routes::next_frame`), and one that trickles in is
 //! bounded by the body limits.
+//!
+//! An answer the client stops taking is the same kind of wait, on the other side: a client
+//! that sends a batch and then reads nothing of its streamed answer stalls the server's
+//! writes once the socket buffers are full, and the connection, its slot and the batch's
+//! pipeline would wait for ever. The connection's stream is wrapped in [`Stalls`], which
+//! notes on the watch since when a write has been blocked (cleared by any write that moves);
+//! the sweeper closes a connection whose writes have made no progress for
+//! `send_timeout_ms`. A client that reads slowly but steadily keeps its connection: every
+//! write that moves resets the clock. That timeout is longer than the head's (a minute by
+//! default, as nginx's `send_timeout`) because the kernel lets a blocked write move again
+//! only once the client has read about a third of the socket buffers, which are megabytes
+//! on a fast link: a client reading steadily at 300 KB/s was cut by a 500 ms limit.
 
 use std::collections::HashMap;
+use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,10 +42,14 @@ use std::time::Duration;
 
 use hyper::body::{Body, Frame, SizeHint};
 use parking_lot::Mutex;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::{AbortHandle, JoinHandle};
 
 /// The watch word of a connection that is answering a request.
 const BUSY: u64 = u64::MAX;
+
+/// The stall word of a connection whose last write moved (or that has written nothing).
+const MOVING: u64 = u64::MAX;
 
 /// The connections of one server and the sweeper's clock.
 pub struct HeadGuard {
@@ -45,6 +62,8 @@ struct Inner {
     tick: Duration,
     /// A connection waiting this many ticks or more is closed.
     limit: u64,
+    /// A connection whose writes have been blocked this many ticks or more is closed.
+    stall_limit: u64,
     conns: Mutex<Conns>,
 }
 
@@ -61,17 +80,19 @@ struct Slot {
 }
 
 impl HeadGuard {
-    /// A guard closing connections that wait more than `timeout` for a head.
-    pub fn new(timeout: Duration) -> HeadGuard {
+    /// A guard closing connections that wait more than `timeout` for a head, or whose writes
+    /// have been blocked for more than `send_timeout`.
+    pub fn new(timeout: Duration, send_timeout: Duration) -> HeadGuard {
         let tick = (timeout / 4).clamp(Duration::from_millis(5), Duration::from_secs(1));
         // Waiting began at most one tick before the clock last moved, so `ceil(timeout /
         // tick) + 1` ticks of difference mean at least `timeout` of real waiting.
-        let limit = timeout.as_nanos().div_ceil(tick.as_nanos()) as u64 + 1;
+        let ticks = |t: Duration| t.as_nanos().div_ceil(tick.as_nanos()) as u64 + 1;
         HeadGuard {
             inner: Arc::new(Inner {
                 clock: AtomicU64::new(0),
                 tick,
-                limit,
+                limit: ticks(timeout),
+                stall_limit: ticks(send_timeout),
                 conns: Mutex::new(Conns::default()),
             }),
         }
@@ -97,6 +118,7 @@ impl HeadGuard {
     pub fn register(&self) -> Registration {
         let watch = Arc::new(Watch {
             state: AtomicU64::new(self.inner.now()),
+            stalled: AtomicU64::new(MOVING),
             guard: self.inner.clone(),
         });
         let mut conns = self.inner.conns.lock();
@@ -136,13 +158,18 @@ impl Inner {
         self.clock.load(Ordering::Relaxed)
     }
 
-    /// Advances the clock and aborts every connection that has waited too long.
+    /// Advances the clock and aborts every connection that has waited too long for a head,
+    /// or whose writes have been blocked too long.
     fn sweep(&self) {
         let now = self.clock.fetch_add(1, Ordering::Relaxed) + 1;
         let conns = self.conns.lock();
         for slot in conns.live.values() {
             let since = slot.watch.state.load(Ordering::Relaxed);
-            if since != BUSY && now.saturating_sub(since) >= self.limit {
+            let stalled = slot.watch.stalled.load(Ordering::Relaxed);
+            let waited_too_long = since != BUSY && now.saturating_sub(since) >= self.limit;
+            let stuck_too_long =
+                stalled != MOVING && now.saturating_sub(stalled) >= self.stall_limit;
+            if waited_too_long || stuck_too_long {
                 if let Some(task) = &slot.task {
                     // The task's future is dropped, which closes the socket and unregisters.
                     task.abort();
@@ -152,9 +179,12 @@ impl Inner {
     }
 }
 
-/// Whether one connection is answering a request, or since when it has been waiting.
+/// Whether one connection is answering a request, or since when it has been waiting; and
+/// since when its writes have been blocked, if they are.
 pub struct Watch {
     state: AtomicU64,
+    /// The tick at which a write began to be blocked, or [`MOVING`].
+    stalled: AtomicU64,
     guard: Arc<Inner>,
 }
 
@@ -167,6 +197,89 @@ impl Watch {
     /// The answer is done: the connection waits for its next head from now.
     fn waiting(&self) {
         self.state.store(self.guard.now(), Ordering::Relaxed);
+    }
+
+    /// A write could not go out (the client's socket buffers are full); the stall began
+    /// now unless it already had.
+    fn write_blocked(&self) {
+        if self.stalled.load(Ordering::Relaxed) == MOVING {
+            self.stalled.store(self.guard.now(), Ordering::Relaxed);
+        }
+    }
+
+    /// A write went out: whatever stall there was is over.
+    fn write_moved(&self) {
+        if self.stalled.load(Ordering::Relaxed) != MOVING {
+            self.stalled.store(MOVING, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes the outcome of a write (or flush) on the stall clock.
+    fn wrote<T>(&self, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match &r {
+            Poll::Pending => self.write_blocked(),
+            Poll::Ready(_) => self.write_moved(),
+        }
+        r
+    }
+}
+
+/// A connection's stream, noting on its [`Watch`] when its writes are blocked and when they
+/// move again, so that the sweeper can close a connection whose client has stopped taking
+/// its answer.
+pub struct Stalls<S> {
+    io: S,
+    watch: Arc<Watch>,
+}
+
+impl<S> Stalls<S> {
+    pub fn new(io: S, watch: Arc<Watch>) -> Stalls<S> {
+        Stalls { io, watch }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Stalls<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Stalls<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.watch.wrote(Pin::new(&mut this.io).poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.watch
+            .wrote(Pin::new(&mut this.io).poll_write_vectored(cx, bufs))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.watch.wrote(Pin::new(&mut this.io).poll_flush(cx))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.watch.wrote(Pin::new(&mut this.io).poll_shutdown(cx))
     }
 }
 
@@ -266,7 +379,7 @@ mod tests {
     #[test]
     fn ticks_cover_the_timeout() {
         for ms in [1u64, 7, 20, 200, 999, 10_000, 60_000] {
-            let g = HeadGuard::new(Duration::from_millis(ms));
+            let g = HeadGuard::new(Duration::from_millis(ms), Duration::from_millis(ms));
             let tick = g.inner.tick;
             // A wait that began just before a tick is seen one tick later than it began.
             assert!(
@@ -282,7 +395,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let g = HeadGuard::new(Duration::from_millis(100));
+        let g = HeadGuard::new(Duration::from_millis(100), Duration::from_secs(60));
         let r = g.register();
         assert!(waiting(&r));
         let mut body = Tracked::new(
@@ -311,7 +424,7 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(async {
-            let g = HeadGuard::new(Duration::from_millis(40));
+            let g = HeadGuard::new(Duration::from_millis(40), Duration::from_secs(60));
             let (idle_conn, busy_conn) = (g.register(), g.register());
             let (idle_id, busy_id) = (idle_conn.id(), busy_conn.id());
             let busy_token = Idle::new(busy_conn.watch().clone());
@@ -348,12 +461,49 @@ mod tests {
     }
 
     #[test]
+    fn the_sweeper_aborts_a_busy_connection_whose_writes_are_stuck() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let g = HeadGuard::new(Duration::from_millis(40), Duration::from_millis(100));
+            assert!(g.inner.stall_limit > g.inner.limit);
+            let conn = g.register();
+            let (id, watch) = (conn.id(), conn.watch().clone());
+            let _busy = Idle::new(watch.clone());
+            let task = tokio::spawn(async move {
+                let _r = conn;
+                std::future::pending::<()>().await
+            });
+            g.attach(id, task.abort_handle());
+            // Writes that block and move again, each time within the limit: kept.
+            for _ in 0..3 {
+                watch.write_blocked();
+                for _ in 0..g.inner.stall_limit - 1 {
+                    g.inner.sweep();
+                }
+                watch.write_moved();
+                g.inner.sweep();
+            }
+            tokio::task::yield_now().await;
+            assert!(!task.is_finished());
+            // A write blocked for the whole limit: closed, busy or not.
+            watch.write_blocked();
+            for _ in 0..g.inner.stall_limit {
+                g.inner.sweep();
+            }
+            assert!(task.await.unwrap_err().is_cancelled());
+            assert_eq!(g.live(), 0);
+        });
+    }
+
+    #[test]
     fn attaching_an_ended_connection_is_a_no_op() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         rt.block_on(async {
-            let g = HeadGuard::new(Duration::from_millis(40));
+            let g = HeadGuard::new(Duration::from_millis(40), Duration::from_secs(60));
             let r = g.register();
             let id = r.id();
             let t = tokio::spawn(async move { drop(r) });

@@ -5,7 +5,8 @@
 //! accept loop waits for a free permit rather than accepting and dropping). The head guard
 //! ([`heads`]) closes a connection that has waited longer than `header_read_timeout_ms` for a
 //! request head, which bounds both a slow head (slowloris) and an idle keep-alive connection,
-//! with one sweeper instead of a timer per request. On shutdown the listener is dropped, idle
+//! with one sweeper instead of a timer per request; the same sweeper closes a connection whose
+//! writes have been blocked for `send_timeout_ms` (a client that stopped reading its answer). On shutdown the listener is dropped, idle
 //! connections are closed, and requests in flight finish (bounded by `shutdown_grace`).
 //!
 //! With TLS ([`tls`], `State::tls`) each accepted connection first completes its handshake
@@ -57,7 +58,7 @@ use crate::trust::receipt::Signer;
 
 pub use auth::{Auth, Caller};
 pub use body::Body;
-use heads::{HeadGuard, Idle, Tracked};
+use heads::{HeadGuard, Idle, Stalls, Tracked};
 pub use metrics::Metrics;
 pub use reload::{Reloader, Trigger};
 
@@ -74,6 +75,9 @@ pub struct Config {
     /// wait for it; this also closes keep-alive connections idle for that long, and ends a
     /// request whose body sends nothing for that long (408 `body_timeout`).
     pub header_read_timeout_ms: u64,
+    /// A connection whose writes have been blocked this many milliseconds (a client that
+    /// takes nothing of its answer) is closed.
+    pub send_timeout_ms: u64,
     /// Request body cap for every endpoint but `/v1/screen`.
     pub body_limit: u64,
     /// Request body cap for `/v1/screen`.
@@ -96,6 +100,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_connections: 10_000,
             header_read_timeout_ms: 10_000,
+            send_timeout_ms: 60_000,
             body_limit: 64 * 1024,
             screen_body_limit: 512 * 1024 * 1024,
             screen_chunk_rows: 4096,
@@ -159,7 +164,8 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
     let graceful = GracefulShutdown::new();
     let head_timeout = Duration::from_millis(state.config.header_read_timeout_ms.max(1));
     // No hyper timer: the head guard enforces the header read timeout (see `heads`).
-    let heads = HeadGuard::new(head_timeout);
+    let send_timeout = Duration::from_millis(state.config.send_timeout_ms.max(1));
+    let heads = HeadGuard::new(head_timeout, send_timeout);
     let sweeper = heads.spawn_sweeper();
     let mut builder = http1::Builder::new();
     builder.keep_alive(true).max_buf_size(64 * 1024);
@@ -190,6 +196,9 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
         let registration = heads.register();
         let conn_id = registration.id();
         let watch = registration.watch().clone();
+        // Writes that stop moving (a client that takes nothing of its answer) are noted on
+        // the connection's watch, and the connection closed after the timeout (see `heads`).
+        let stream = Stalls::new(stream, watch.clone());
         let service = service_fn(move |req| {
             let idle = Idle::new(watch.clone());
             // The hot path is answered here, in the call; the rest on the future (the

@@ -9,7 +9,8 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
 use hyper::header::{
-    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
+    WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -478,8 +479,20 @@ async fn check_post(
 ///
 /// Every body is read as UTF-8, so a `charset` parameter naming anything else is refused
 /// (`415`) rather than misread: a GB18030 CSV taken as UTF-8 turns every row with Chinese
-/// text into an invalid row, and the batch would still answer 200.
+/// text into an invalid row, and the batch would still answer 200. For the same reason a
+/// body declared compressed (`Content-Encoding` other than `identity`) is refused: the
+/// server does not decompress, and a gzip CSV read as it is was one `invalid_row` and a 200.
 pub fn media_type(req: &Request<Incoming>) -> Result<Option<String>, ApiError> {
+    for v in req.headers().get_all(CONTENT_ENCODING) {
+        let s = v.to_str().unwrap_or("(not ASCII)");
+        let coded = s
+            .split(',')
+            .map(str::trim)
+            .any(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"));
+        if coded {
+            return Err(ApiError::compressed(s));
+        }
+    }
     match req.headers().get(CONTENT_TYPE) {
         None => Ok(None),
         Some(v) => {

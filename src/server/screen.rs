@@ -70,7 +70,9 @@ pub struct Batch {
 impl Batch {
     /// Lays the batch out as its first CSV record says, and makes its column keys.
     pub fn set_layout(&mut self, layout: CsvLayout) {
-        self.keys = self.writer(layout.names.len()).column_keys(&layout.names);
+        self.keys = self
+            .writer(layout.names.len())
+            .column_keys(&layout.names, layout.id_col);
         self.layout = Some(layout);
     }
 
@@ -113,19 +115,7 @@ pub async fn handle(
         Some(other) => return Err(ApiError::unsupported_type(other, EXPECTED)),
         None => return Err(ApiError::unsupported_type("(none)", EXPECTED)),
     };
-    let csv_out = req
-        .headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| {
-            a.split(',').any(|t| {
-                t.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .eq_ignore_ascii_case("text/csv")
-            })
-        });
+    let csv_out = wants_csv(req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()));
     let limit = state.config.screen_body_limit;
     check_declared_length(&req, limit)?;
     let engine = state.engine.load_full().ok_or_else(ApiError::not_ready)?;
@@ -144,15 +134,30 @@ pub async fn handle(
     };
     if xlsx {
         let first = read_workbook(req.into_body(), limit, state.body_wait()).await?;
-        return Ok(start(state, engine, batch, first, None, limit, summary));
+        let read = first.len() as u64;
+        return Ok(start(
+            state, engine, batch, first, read, None, limit, summary,
+        ));
     }
 
     // Read up to the first byte that is not white space, so that an empty body is a plain
-    // 400 instead of an empty stream.
+    // 400 instead of an empty stream. White space before it is not kept (each frame is
+    // looked at once): blank lines are no rows, and whole lines of it are dropped as they
+    // come, so a body of white space costs neither memory nor a scan per frame of all the
+    // bytes before. What follows the last line end is kept, as it may begin the first row.
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
     let mut body = req.into_body();
     let mut first = Vec::new();
+    // Bytes of the body read so far, the ones dropped included (for the size cap).
+    let mut read: u64 = 0;
+    // Whether the body's first bytes have been looked at for a byte order mark (dropped).
+    let mut bom_done = false;
+    // `first[..blank]` is white space.
+    let mut blank = 0;
     loop {
         match next_frame(&mut body, state.body_wait()).await? {
+            // The start of a BOM and nothing more: data, not an empty body.
+            None if !bom_done && !first.is_empty() => break,
             None => {
                 return Err(ApiError::bad_body(
                     "the body is empty; send one identifier per row",
@@ -160,21 +165,39 @@ pub async fn handle(
             }
             Some(Err(e)) => return Err(ApiError::bad_body(format!("reading the body: {e}"))),
             Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    if first.len() as u64 + data.len() as u64 > limit {
-                        return Err(ApiError::too_large(limit));
-                    }
-                    first.extend_from_slice(&data);
-                    let content = first.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&first);
-                    if content.iter().any(|b| !b.is_ascii_whitespace()) {
-                        break;
-                    }
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                read += data.len() as u64;
+                if read > limit {
+                    return Err(ApiError::too_large(limit));
                 }
+                first.extend_from_slice(&data);
+                if !bom_done {
+                    if first.len() < BOM.len() && BOM.starts_with(&first) {
+                        continue;
+                    }
+                    if first.starts_with(BOM) {
+                        first.drain(..BOM.len());
+                    }
+                    bom_done = true;
+                }
+                if first[blank..].iter().any(|b| !b.is_ascii_whitespace()) {
+                    break;
+                }
+                if let Some(end) = first.iter().rposition(|&b| b == b'\n' || b == b'\r') {
+                    first.drain(..=end);
+                }
+                // A line of white space alone longer than a row may be (see `split`).
+                if first.len() > super::split::MAX_RECORD {
+                    return Err(ApiError::bad_body(format!(
+                        "a row is too long: at byte {}: a row longer than 1 MiB starts here",
+                        read - first.len() as u64
+                    )));
+                }
+                blank = first.len();
             }
         }
-    }
-    if let Some(rest) = first.strip_prefix(b"\xEF\xBB\xBF") {
-        first = rest.to_vec();
     }
     if input == InputFormat::JsonArray
         && first.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[')
@@ -189,19 +212,57 @@ pub async fn handle(
         engine,
         batch,
         first,
+        read,
         Some(body),
         limit,
         summary,
     ))
 }
 
+/// Whether the answer is CSV, by the request's `Accept`: it names `text/csv` with a weight
+/// above 0 and at least the weight it gives NDJSON (`application/x-ndjson`, or the aliases
+/// the body may be sent as; else `application/*`, else `*/*`; the most specific range
+/// counts). So `text/csv` alone, or listed first among equals, is CSV, and `text/csv;q=0`
+/// (not acceptable) or `application/x-ndjson, text/csv;q=0.5` is NDJSON. Anything else,
+/// no `Accept` or one naming neither, gets the default, NDJSON.
+fn wants_csv(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    // The weight of `text/csv`, and of NDJSON by how specific the range naming it is.
+    let mut csv: Option<f32> = None;
+    let mut ndjson: [Option<f32>; 3] = [None; 3];
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .and_then(|(_, v)| v.trim().parse::<f32>().ok())
+            .map_or(1.0, |q| q.clamp(0.0, 1.0));
+        let slot = match media.as_str() {
+            "text/csv" => &mut csv,
+            "application/x-ndjson" | "application/ndjson" | "application/jsonl" => &mut ndjson[0],
+            "application/*" => &mut ndjson[1],
+            "*/*" => &mut ndjson[2],
+            _ => continue,
+        };
+        *slot = Some(slot.map_or(q, |w: f32| w.max(q)));
+    }
+    let ndjson = ndjson.into_iter().flatten().next().unwrap_or(0.0);
+    csv.is_some_and(|c| c > 0.0 && c >= ndjson)
+}
+
 /// Starts the batch's pipeline and answers with its streamed body. `body` is what is left of
-/// the request after `first` (`None` when `first` is all of it).
+/// the request after `first` (`None` when `first` is all of it); `read` bytes of the body
+/// have been read so far (white space dropped before `first` included).
+#[allow(clippy::too_many_arguments)]
 fn start(
     state: Arc<State>,
     engine: Arc<Engine>,
     batch: Batch,
     first: Vec<u8>,
+    read: u64,
     body: Option<Incoming>,
     limit: u64,
     summary: bool,
@@ -210,7 +271,7 @@ fn start(
     let (tx, rx) = mpsc::channel(4);
     let chunk_rows = state.config.screen_chunk_rows.max(1);
     tokio::spawn(pipeline(
-        state, engine, batch, first, body, limit, chunk_rows, summary, tx,
+        state, engine, batch, first, read, body, limit, chunk_rows, summary, tx,
     ));
     let mut resp = Response::new(Body::Channel(rx));
     let ct = if csv_out {
@@ -339,7 +400,7 @@ impl Reader {
     /// Reads one more frame into `pending`; returns the error code and message that end the
     /// batch, if the body is broken or too large.
     async fn next(&mut self, pending: &mut Records) -> Result<(), (&'static str, String)> {
-        let structure = |e| ("bad_body", format!("the body is not one JSON array: {e}"));
+        let structure = |e| ("bad_body", format!("{e}"));
         let frame = match &mut self.body {
             Some(body) => next_frame(body, self.wait)
                 .await
@@ -383,6 +444,7 @@ async fn pipeline(
     engine: Arc<Engine>,
     mut batch: Batch,
     first: Vec<u8>,
+    read: u64,
     body: Option<Incoming>,
     limit: u64,
     chunk_rows: usize,
@@ -398,7 +460,7 @@ async fn pipeline(
     let mut reader = Reader {
         body,
         splitter: Splitter::new(batch.input),
-        read: first.len() as u64,
+        read,
         limit,
         wait: state.body_wait(),
         ended: false,
@@ -408,7 +470,7 @@ async fn pipeline(
     // A broken body ends the batch after the rows before the break have been answered.
     let mut failure: Option<(&'static str, String)> = None;
     if let Err(e) = reader.splitter.feed(&first, &mut pending) {
-        failure = Some(("bad_body", format!("the body is not one JSON array: {e}")));
+        failure = Some(("bad_body", format!("{e}")));
         reader.ended = true;
     }
     // The first CSV record decides the layout: header or not, and which column is the id.

@@ -15,18 +15,31 @@ pub enum InputFormat {
     JsonArray,
 }
 
-/// The body is not one well-formed JSON array (rows themselves are never a structural error).
+/// The body is not one well-formed JSON array, or holds a row longer than [`MAX_RECORD`]
+/// (rows themselves are never a structural error).
 #[derive(Debug, PartialEq, Eq)]
 pub struct StructureError {
+    /// What is wrong with the body as a whole.
+    pub about: &'static str,
     pub offset: u64,
     pub message: &'static str,
 }
 
 impl fmt::Display for StructureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at byte {}: {}", self.offset, self.message)
+        write!(
+            f,
+            "{}: at byte {}: {}",
+            self.about, self.offset, self.message
+        )
     }
 }
+
+/// The longest row the splitter holds, as `credgate screen` caps it
+/// ([`crate::batch::input::MAX_RECORD`]): a quote left open in a CSV row, a line or an array
+/// element that never ends, would otherwise make the rest of the body one row, held whole in
+/// memory.
+pub const MAX_RECORD: usize = crate::batch::input::MAX_RECORD;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Json {
@@ -79,6 +92,13 @@ impl Splitter {
             self.dropped += self.start as u64;
             self.start = 0;
         }
+        if self.buf.len() > MAX_RECORD {
+            return Err(StructureError {
+                about: "a row is too long",
+                offset: self.dropped,
+                message: "a row longer than 1 MiB starts here; is a double quote left open?",
+            });
+        }
         Ok(())
     }
 
@@ -106,6 +126,7 @@ impl Splitter {
 
     fn error(&self, at: usize, message: &'static str) -> StructureError {
         StructureError {
+            about: "the body is not one JSON array",
             offset: self.dropped + at as u64,
             message,
         }
@@ -310,6 +331,38 @@ mod tests {
         assert!(split_everywhere(InputFormat::JsonArray, b"[]")
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn a_row_that_never_ends_is_refused_past_the_cap() {
+        let rows = b"914101027110665834\n".repeat(MAX_RECORD / 19 * 3);
+        // Each with where its long row starts.
+        for (format, open, at) in [
+            (InputFormat::Csv, &b"id\n\"open,quote\n"[..], 3),
+            (InputFormat::Ndjson, b"\"a\"\n\"no newline ", 4),
+            (InputFormat::JsonArray, b"[\"a\", \"no end ", 6),
+        ] {
+            let mut s = Splitter::new(format);
+            let mut out = Records::default();
+            s.feed(open, &mut out).unwrap();
+            let text = if format == InputFormat::Csv {
+                rows.clone()
+            } else {
+                vec![b'9'; rows.len()]
+            };
+            let e = text
+                .chunks(64 * 1024)
+                .find_map(|piece| s.feed(piece, &mut out).err())
+                .unwrap_or_else(|| panic!("{format:?}: no error"));
+            assert_eq!(e.about, "a row is too long", "{format:?}");
+            assert_eq!(e.offset, at, "{format:?}: {e}");
+        }
+        // Many short rows, however many, are no long row.
+        let mut s = Splitter::new(InputFormat::Csv);
+        let mut out = Records::default();
+        for piece in rows.chunks(64 * 1024) {
+            s.feed(piece, &mut out).unwrap();
+        }
     }
 
     #[test]
