@@ -104,6 +104,16 @@ fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
+/// `POST /v1/admin/reload` with the admin key.
+fn admin_reload(s: &TestServer) -> Resp {
+    s.request(
+        "POST",
+        "/v1/admin/reload",
+        &[("Authorization", "Bearer tok-admin")],
+        b"",
+    )
+}
+
 fn call(s: &TestServer, ep: &Endpoint, token: Option<&str>) -> Resp {
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut headers: Vec<(&str, &str)> = Vec::new();
@@ -221,23 +231,13 @@ fn keys_reload_with_admin_reload_and_a_broken_file_is_refused() {
         format!("{}{}", keys_text(), entry("new", "tok-new", &["check"], "")),
     )
     .unwrap();
-    let r = s.request(
-        "POST",
-        "/v1/admin/reload",
-        &[("Authorization", "Bearer tok-admin")],
-        b"",
-    );
+    let r = admin_reload(&s);
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["keys"], 9);
     assert_eq!(call(&s, ep, Some("tok-new")).status, 200);
 
     std::fs::write(&file, "[[key]]\nname = 1\n").unwrap();
-    let r = s.request(
-        "POST",
-        "/v1/admin/reload",
-        &[("Authorization", "Bearer tok-admin")],
-        b"",
-    );
+    let r = admin_reload(&s);
     let v = r.error(409, "reload_refused");
     assert!(
         v["error"]["message"]
@@ -268,12 +268,7 @@ fn an_admin_reload_refused_for_its_snapshot_says_the_keys_were_reloaded() {
     // CURRENT names a generation that is not there.
     let current = d.path().join("index").join("CURRENT");
     std::fs::write(&current, "gen-000404-missing\n").unwrap();
-    let r = s.request(
-        "POST",
-        "/v1/admin/reload",
-        &[("Authorization", "Bearer tok-admin")],
-        b"",
-    );
+    let r = admin_reload(&s);
     let v = r.error(409, "reload_refused");
     let message = v["error"]["message"].as_str().unwrap();
     assert!(message.contains("gen-000404-missing"), "{message}");
@@ -466,12 +461,7 @@ fn a_token_where_its_digest_belongs_is_refused_without_being_echoed() {
     s.wait_ready(None);
     for (text, reason) in &broken {
         std::fs::write(d.path().join("keys.toml"), text).unwrap();
-        let r = s.request(
-            "POST",
-            "/v1/admin/reload",
-            &[("Authorization", "Bearer tok-admin")],
-            b"",
-        );
+        let r = admin_reload(&s);
         let v = r.error(409, "reload_refused");
         let message = v["error"]["message"].as_str().unwrap();
         assert!(message.contains(reason), "{message}");
