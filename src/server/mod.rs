@@ -6,8 +6,9 @@
 //! ([`heads`]) closes a connection that has waited longer than `header_read_timeout_ms` for a
 //! request head, which bounds both a slow head (slowloris) and an idle keep-alive connection,
 //! with one sweeper instead of a timer per request; the same sweeper closes a connection whose
-//! writes have been blocked for `send_timeout_ms` (a client that stopped reading its answer). On shutdown the listener is dropped, idle
-//! connections are closed, and requests in flight finish (bounded by `shutdown_grace`).
+//! writes have been blocked for `send_timeout_ms` (a client that stopped reading its answer).
+//! On shutdown the listener is dropped, idle connections are closed, and requests in flight
+//! finish (bounded by `shutdown_grace`).
 //!
 //! With TLS ([`tls`], `State::tls`) each accepted connection first completes its handshake
 //! on its own task, bounded by the same header-read timeout (a client that connects and
