@@ -151,6 +151,43 @@ fn a_body_declared_uncompressed_is_read() {
     }
 }
 
+/// An error that answers a request before its body is read says `Connection: close`: hyper
+/// closes such a connection instead of reading the rest, and a keep-alive client that is not
+/// told would send its next request into the closing socket. An answer to a body that was
+/// read keeps the connection.
+#[test]
+fn an_error_answered_before_its_body_is_read_closes_the_connection_and_says_so() {
+    let (_d, s) = TestServer::sample();
+    let keep_alive_post = |path: &str, ctype: &str, body: &[u8]| {
+        let mut r = format!(
+            "POST {path} HTTP/1.1\r\nHost: t\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(body);
+        r
+    };
+    // Over the 64 KiB cap of /v1/check, and small enough for the socket buffers to take
+    // whole while the server does not read it.
+    let body = vec![b'a'; 70 * 1024];
+    for (path, ctype, status) in [
+        ("/v1/check", "application/json", 413),
+        ("/v1/screen?scenario=procurement", "application/gzip", 415),
+    ] {
+        let mut c = s.conn();
+        let r = c.send(&keep_alive_post(path, ctype, &body));
+        assert_eq!(r.status, status, "{path}: {}", r.text());
+        assert_eq!(r.header("connection"), Some("close"), "{path}");
+        assert!(closed_by_server(&mut c).len() < body.len(), "{path}");
+    }
+    let mut c = s.conn();
+    let ok = br#"{"id":"914101027110665834","scenario":"procurement"}"#;
+    let r = c.send(&keep_alive_post("/v1/check", "application/json", ok));
+    assert_eq!(r.json()["decision"], "deny");
+    assert_eq!(r.header("connection"), None);
+    assert_eq!(c.get("/healthz").status, 200, "the connection stays open");
+}
+
 #[test]
 fn a_truncated_body_is_a_400_and_a_stalled_head_is_closed() {
     let dir = tempfile::tempdir().unwrap();

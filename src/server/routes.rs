@@ -9,8 +9,8 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
 use hyper::header::{
-    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER,
-    WWW_AUTHENTICATE,
+    HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+    RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -33,8 +33,19 @@ pub const JSON: HeaderValue = HeaderValue::from_static("application/json");
 pub async fn handle(req: Request<Incoming>, state: Arc<State>) -> Response<Body> {
     let start = Instant::now();
     let route = route_of(req.uri().path());
+    let had_body = !hyper::body::Body::is_end_stream(req.body());
     let answer = authorize_then_dispatch(route, req, &state).await;
-    finish(&state, route, start, answer)
+    let mut resp = finish(&state, route, start, answer);
+    // An error may answer a request before its body is read (a 413 on the declared length,
+    // a 415, a 401): hyper then closes the connection rather than read the rest, and a
+    // keep-alive client that is not told would send its next request into the closing
+    // socket. So an error to a request with a body says the connection ends with it.
+    let status = resp.status();
+    if had_body && (status.is_client_error() || status.is_server_error()) {
+        resp.headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 /// The response to a request that arrived at `start`: an error in the JSON error shape,
