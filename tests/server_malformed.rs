@@ -136,6 +136,23 @@ fn malformed_requests_get_json_errors_and_the_server_keeps_serving() {
     }
 }
 
+/// A JSON body that starts with a UTF-8 byte order mark is read, as a screened list is.
+#[test]
+fn a_check_body_with_a_byte_order_mark_is_read() {
+    let (_d, s) = TestServer::sample();
+    let body = "\u{feff}{\"id\":\"914101027110665834\",\"scenario\":\"procurement\"}";
+    let r = s
+        .conn()
+        .send(&post("/v1/check", "application/json", body.as_bytes()));
+    assert_eq!(r.json()["decision"], "deny", "{}", r.text());
+    let r = s.conn().send(&post(
+        "/v1/check",
+        "application/json",
+        "\u{feff}".as_bytes(),
+    ));
+    r.error(400, "bad_body");
+}
+
 #[test]
 fn a_body_declared_uncompressed_is_read() {
     let (_d, s) = common::http::TestServer::sample();

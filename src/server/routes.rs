@@ -468,12 +468,15 @@ async fn check_post(
         .none_instead("POST /v1/check takes all its parameters in the JSON body")?;
     require_content_type(&req, &["application/json"], "application/json")?;
     let body = read_body(req, state.config.body_limit, state.body_wait()).await?;
+    // A byte order mark, which some Windows tools write, is ignored as /v1/screen ignores
+    // it (RFC 8259 lets a parser do so).
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body[..]);
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_body(
             "the body is empty; send a JSON object like {\"id\":…,\"scenario\":…}",
         ));
     }
-    let b: CheckBody = serde_json::from_slice(&body).map_err(|e| {
+    let b: CheckBody = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_body(format!("the body is not the expected JSON object: {e}"))
     })?;
     let asked = Asked::new(
