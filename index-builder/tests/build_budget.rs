@@ -38,6 +38,15 @@ fn append(path: &Path, text: &str) {
     f.write_all(text.as_bytes()).unwrap();
 }
 
+/// Adds to the source in `dir` a list file `lists/{list}` of `rows`, and `repairs`,
+/// `objections` and `links` rows to its files.
+fn add_rows(dir: &Path, list: &str, rows: &str, repairs: &str, objections: &str, links: &str) {
+    std::fs::write(dir.join("lists").join(list), rows).unwrap();
+    append(&dir.join("repairs.csv"), repairs);
+    append(&dir.join("objections.csv"), objections);
+    append(&dir.join("links.csv"), links);
+}
+
 /// A seeded synthetic source (which already holds duplicate record ids among its bad rows)
 /// plus the cross-row cases the synth does not write: a subject given as org then person,
 /// a record id copied three times, differently, and one delivered twice, the same,
@@ -367,10 +376,14 @@ fn contested_source(dir: &Path, codes: usize, rows: usize, seed: u64, mix: Mix) 
             links.push_str(&format!("{org},{person},某人{},legal_rep,,\n", r % 13));
         }
     }
-    std::fs::write(dir.join("lists/zz_contested.csv"), lists).unwrap();
-    append(&dir.join("repairs.csv"), &repairs);
-    append(&dir.join("objections.csv"), &objections);
-    append(&dir.join("links.csv"), &links);
+    add_rows(
+        dir,
+        "zz_contested.csv",
+        &lists,
+        &repairs,
+        &objections,
+        &links,
+    );
 }
 
 /// The rows naming codes of both types wait, in passes 1 to 4, until the types are
@@ -502,10 +515,7 @@ fn noisy_source(dir: &Path, rows: usize, seed: u64) {
             _ => lists.push_str(&row(&format!("G{i}"), "org", &org, &format!("G{i}"), &date)),
         }
     }
-    std::fs::write(dir.join("lists/zz_noisy.csv"), lists).unwrap();
-    append(&dir.join("repairs.csv"), &repairs);
-    append(&dir.join("objections.csv"), &objections);
-    append(&dir.join("links.csv"), &links);
+    add_rows(dir, "zz_noisy.csv", &lists, &repairs, &objections, &links);
 }
 
 /// The rejected rows are a working set like the others: a source that rejects most of its
