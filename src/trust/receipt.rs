@@ -255,11 +255,15 @@ impl Signer {
         }
     }
 
-    /// A version-1 receipt over `digest`, signed on its own (checks, for tools).
-    pub fn issue(&self, snapshot: &str, digest: String, rows: Option<u64>) -> Receipt {
-        let mut r = self.blank(snapshot, digest, rows);
+    /// `r` with its version-1 signature.
+    fn signed(&self, mut r: Receipt) -> Receipt {
         r.signature = B64.encode(self.key.sign(&r.message()).to_bytes());
         r
+    }
+
+    /// A version-1 receipt of a check over `digest`, signed on its own (for tools).
+    pub fn issue(&self, snapshot: &str, digest: String) -> Receipt {
+        self.signed(self.blank(snapshot, digest, None))
     }
 
     /// The version-1 receipt of a batch of `/v1/screen`: its `rows` rows, whose response
@@ -277,8 +281,7 @@ impl Signer {
         let mut r = self.blank(snapshot, digest, Some(rows));
         r.scenario = Some(scenario.to_string());
         r.as_of = Some(as_of.to_string());
-        r.signature = B64.encode(self.key.sign(&r.message()).to_bytes());
-        r
+        self.signed(r)
     }
 
     /// Signs a check with a version-2 receipt: the canonical decision with its receipt
@@ -355,7 +358,7 @@ impl Signer {
     pub fn sign_check(&self, decision: &Value, snapshot: &str) -> (Vec<u8>, Receipt) {
         let mut buf = Vec::with_capacity(1024);
         canonical(decision, &mut buf);
-        let receipt = self.issue(snapshot, sha256_hex(&buf), None);
+        let receipt = self.issue(snapshot, sha256_hex(&buf));
         append_receipt(&mut buf, &receipt);
         (buf, receipt)
     }
@@ -824,8 +827,8 @@ mod tests {
     #[test]
     fn receipt_ids_are_unique_and_times_well_formed() {
         let s = Signer::new([1; 32]).unwrap();
-        let a = s.issue("s", "d".into(), None);
-        let b = s.issue("s", "d".into(), None);
+        let a = s.issue("s", "d".into());
+        let b = s.issue("s", "d".into());
         assert_ne!(a.id, b.id);
         let t = &a.checked_at;
         assert_eq!(t.len(), 24, "{t}");
