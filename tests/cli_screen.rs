@@ -582,6 +582,14 @@ fn exit_codes_and_messages() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown scenario"), "{}", stderr(&o));
+    // A day outside the accepted years: refused with the range, as the server refuses it.
+    let o = f.procurement(&clean, &["--as-of", "0000-01-01"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outside the accepted range 1949-01-01 to 2199-12-31"),
+        "{}",
+        stderr(&o)
+    );
     let o = f.procurement(&clean, &["--format", "xlsx"]);
     assert_eq!(o.status.code(), Some(2));
     let o = f.cli(&[
