@@ -76,6 +76,58 @@ fn csv_without_header_and_csv_out() {
     assert_eq!(lines.len(), 3);
 }
 
+/// Caller cells a spreadsheet would open as formulas (`=`, `+`, `-`, `@`, tab, CR first) come
+/// back in a CSV answer with a `'` before them, header names and invalid identifiers
+/// included, and a number with a sign alike; NDJSON echoes them as they were. They used to
+/// be echoed as sent (CSV injection).
+#[test]
+fn csv_answers_guard_cells_that_open_as_formulas() {
+    let (_d, s) = server(4096);
+    let body = "id,=名称,备注\n\
+                914101027110665834,\"=HYPERLINK(\"\"http://x\"\",\"\"点此\"\")\",-5\n\
+                @SUM(1+1),+86 371 6512 3456,\"\tcmd\"\n\
+                91110000600037341L,5,a=1\n";
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "row,id,'=名称,备注,decision,heightened,nonconforming,lists,measures,error"
+    );
+    assert_eq!(
+        lines[1],
+        "1,914101027110665834,\"'=HYPERLINK(\"\"http://x\"\",\"\"点此\"\")\",'-5,deny,false,false,\
+         court_defaulter,procurement.black.restrict,"
+    );
+    assert!(
+        lines[2].starts_with("2,'@SUM(1+1),'+86 371 6512 3456,'\tcmd,,false,false,,,invalid_id: "),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(lines[3], "3,91110000600037341L,5,a=1,clear,false,false,,,");
+    let r = s.post(
+        "/v1/screen?scenario=procurement",
+        "text/csv",
+        body.as_bytes(),
+    );
+    let rows: Vec<serde_json::Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows[0]["columns"]["=名称"],
+        "=HYPERLINK(\"http://x\",\"点此\")"
+    );
+    assert_eq!(rows[0]["columns"]["备注"], "-5");
+    assert_eq!(rows[1]["input"], "@SUM(1+1)");
+}
+
 /// Without a header, a first row whose identifier is mistyped is still row 1: it holds
 /// digits, and header names do not. (It used to be taken for a header and vanish, its raw
 /// number printed as a header cell.)

@@ -378,7 +378,7 @@ try {
     ["恒达建材", "914101027110665834", "账号6222021234567890123"],
     ["错码单位", "91110000600037341N", "410102－19680412－0211"],
     ["永兴机械", "914101844590813695", "4101 0219 6804 1202 110"],
-    ["恒信电子", "91410100MA2MAYK72W", ""],
+    ["恒信电子", "91410100MA2MAYK72W", "=1+1"],
     ["华泰装饰", "91410105MA3LWF6F8Q", ""],
     ["刘洋", "410184197902141699", "rep410102196804120211x"],
     ["错号", "410184197902141698", ""],
@@ -438,6 +438,8 @@ try {
   check(lines[2].includes(",410102********0211,") && lines[3].includes(",410102*********2110,") &&
     !downloaded.includes("19680412") && !downloaded.includes("6804 1202"),
     "a cell that is a number split by full-width dashes or written in groups is masked whole", downloaded);
+  check(lines[4].includes(",'=1+1,"),
+    "a cell that would open as a formula has a ' before it, as in the server's CSV answer", lines[4]);
 
   // The download is the screening shown: changing the form afterwards changes nothing in it.
   await page.selectOption("#batch-scenario", { label: "乘坐飞机 / 高等级列车" });

@@ -832,6 +832,16 @@ function csvCell(text) {
 }
 
 /**
+ * A cell of the download as the server writes a cell of its CSV answer
+ * (batch::render::csv_field): one a spreadsheet would take for a formula (its first character
+ * `=`, `+`, `-`, `@`, tab or CR) with a `'` before it, then quoted as csvCell quotes it. Not
+ * for what the page sends: the server reads the cells as they are.
+ */
+function csvOutCell(text) {
+  return csvCell(/^[=+\-@\t\r]/.test(text) ? "'" + text : text);
+}
+
+/**
  * The records of CSV text as the server cuts a body into them (src/server/split.rs): at each
  * line feed outside double quotes, a CR before it dropped, blank records skipped (the server
  * does not number them either).
@@ -1213,7 +1223,7 @@ function resultCells(r) {
     (r.lists || []).join(";"),
     (r.measures || []).join(";"),
     r.error ? maskNumbers(`${r.error.code}: ${r.error.message}`) : "",
-  ].map(csvCell).join(",");
+  ].map(csvOutCell).join(",");
 }
 
 /**
@@ -1267,12 +1277,12 @@ class Screening {
       const { names, idCol } = this.book;
       inputs = names.map((_, i) => (i === idCol ? inputCell(r) : maskNumbers(echoed[i < idCol ? i : i - 1]?.[1] ?? "")));
     }
-    this.lines.push(`${row},${inputs.map(csvCell).join(",")},${resultCells(r)}\n`);
+    this.lines.push(`${row},${inputs.map(csvOutCell).join(",")},${resultCells(r)}\n`);
   }
 
   headerLine() {
     const names = (this.layout || this.book || { names: ["id"] }).names;
-    return ["row", ...names.map((n) => maskNumbers(n)), ...RESULT_COLUMNS].map(csvCell).join(",") + "\n";
+    return ["row", ...names.map((n) => maskNumbers(n)), ...RESULT_COLUMNS].map(csvOutCell).join(",") + "\n";
   }
 
   /** The parameters in words, for the results' heading. */
