@@ -72,6 +72,19 @@ fn invalid_input_is_one_line_on_stderr_with_exit_2() {
             ],
             "not a calendar date",
         ),
+        // A real day, but no question anyone asks: refused with the range, as the server
+        // refuses it (it used to get a decision).
+        (
+            vec![
+                "--id",
+                "914101027110665834",
+                "--scenario",
+                "procurement",
+                "--as-of",
+                "0000-01-01",
+            ],
+            "as_of \"0000-01-01\": outside the accepted range 1949-01-01 to 2199-12-31",
+        ),
         (
             vec!["--id", "91350102896967053Y", "--scenario", "procurement"],
             "MOD 31",

@@ -359,6 +359,64 @@ fn a_piped_list_with_a_row_that_is_not_utf8_is_screened_whole() {
     );
 }
 
+/// `--format csv` guards cells a spreadsheet would open as formulas, as the server's CSV
+/// answer does (a `'` before them); NDJSON keeps them as they were.
+#[test]
+fn csv_output_guards_cells_that_open_as_formulas() {
+    let f = fixture();
+    let input = f.write(
+        "f.csv",
+        "id,=名称,备注\n914101027110665834,=1+1,-5\n@SUM(1),+86,\"\tx\"\n".as_bytes(),
+    );
+    let out = f.path("f.out.csv");
+    let o = f.procurement(
+        &input,
+        &[
+            "--format",
+            "csv",
+            "--out",
+            out.to_str().unwrap(),
+            "--as-of",
+            "2026-11-28",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "row,id,'=名称,备注,decision,heightened,nonconforming,lists,measures,error"
+    );
+    assert_eq!(
+        lines[1],
+        "1,914101027110665834,'=1+1,'-5,deny,false,false,court_defaulter,procurement.black.restrict,"
+    );
+    assert!(
+        lines[2].starts_with("2,'@SUM(1),'+86,'\tx,,false,false,,,invalid_id: "),
+        "{}",
+        lines[2]
+    );
+    let out = f.path("f.out.ndjson");
+    let o = f.procurement(
+        &input,
+        &[
+            "--format",
+            "ndjson",
+            "--out",
+            out.to_str().unwrap(),
+            "--as-of",
+            "2026-11-28",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let rows = read_ndjson(&out);
+    assert_eq!(
+        rows[0]["columns"],
+        serde_json::json!({"=名称": "=1+1", "备注": "-5"})
+    );
+    assert_eq!(rows[1]["input"], "@SUM(1)");
+}
+
 #[test]
 fn ndjson_rows_carry_the_result_and_the_other_columns() {
     let f = fixture();
@@ -582,6 +640,14 @@ fn exit_codes_and_messages() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown scenario"), "{}", stderr(&o));
+    // A day outside the accepted years: refused with the range, as the server refuses it.
+    let o = f.procurement(&clean, &["--as-of", "0000-01-01"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("outside the accepted range 1949-01-01 to 2199-12-31"),
+        "{}",
+        stderr(&o)
+    );
     let o = f.procurement(&clean, &["--format", "xlsx"]);
     assert_eq!(o.status.code(), Some(2));
     let o = f.cli(&[

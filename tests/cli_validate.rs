@@ -162,6 +162,7 @@ fn birth_dates_are_judged_against_as_of() {
 fn usage_errors_exit_two() {
     for args in [
         &["validate", "--as-of", "2024-13-01", "91110000600037341L"][..],
+        &["validate", "--as-of", "0000-01-01", "91110000600037341L"][..],
         &["validate", "--no-such-flag"][..],
         &["no-such-command"][..],
         &[][..],

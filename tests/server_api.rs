@@ -248,6 +248,60 @@ fn readyz_is_503_without_a_snapshot() {
     );
 }
 
+/// A day outside the accepted years (1949 to 2199) is refused on every endpoint that takes
+/// one, with the range named; `0000-01-01` used to get a decision. A search limit is digits
+/// only: `+5` (an escaped plus, or a plus that decodes to a space) used to be taken as 5.
+#[test]
+fn out_of_range_days_and_signed_numbers_are_400() {
+    let (_d, s) = TestServer::sample();
+    let range = "outside the accepted range 1949-01-01 to 2199-12-31";
+    for day in ["0000-01-01", "1948-12-31", "2200-01-01", "9999-12-31"] {
+        let expected = format!("as_of \"{day}\": {range}");
+        for path in [
+            format!("/v1/check?id=914101027110665834&scenario=procurement&as_of={day}"),
+            format!("/v1/subjects/914101027110665834?as_of={day}"),
+        ] {
+            let v = s.get(&path).error(400, "bad_parameter");
+            assert_eq!(v["error"]["message"], expected.as_str(), "{path}");
+        }
+        let body =
+            format!(r#"{{"id":"914101027110665834","scenario":"licensing","as_of":"{day}"}}"#);
+        let v = s
+            .post("/v1/check", "application/json", body.as_bytes())
+            .error(400, "bad_parameter");
+        assert_eq!(v["error"]["message"], expected.as_str());
+        let v = s
+            .post(
+                &format!("/v1/screen?scenario=procurement&as_of={day}"),
+                "text/csv",
+                b"914101027110665834\n",
+            )
+            .error(400, "bad_parameter");
+        assert_eq!(v["error"]["message"], expected.as_str());
+    }
+    // The ends of the range are questions like any other.
+    for day in ["1949-01-01", "2199-12-31"] {
+        let r = s.get(&format!(
+            "/v1/check?id=914101027110665834&scenario=procurement&as_of={day}"
+        ));
+        assert_eq!(r.status, 200, "{day}: {}", r.text());
+        assert_eq!(r.json()["as_of"], day);
+    }
+    for limit in ["%2B5", "+5", "-5", "%205", "5%20", "0x5", "%EF%BC%95"] {
+        let v = s
+            .get(&format!("/v1/search?name=a&limit={limit}"))
+            .error(400, "bad_parameter");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("limit must be a number from 1 to 1000, not "),
+            "{limit}: {v}"
+        );
+    }
+    assert_eq!(s.get("/v1/search?name=a&limit=05").status, 200);
+}
+
 #[test]
 fn unknown_and_repeated_query_parameters_are_refused() {
     let (_d, s) = TestServer::sample();

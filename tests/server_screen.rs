@@ -76,6 +76,110 @@ fn csv_without_header_and_csv_out() {
     assert_eq!(lines.len(), 3);
 }
 
+/// Caller cells a spreadsheet would open as formulas (`=`, `+`, `-`, `@`, tab, CR first) come
+/// back in a CSV answer with a `'` before them, header names and invalid identifiers
+/// included, and a number with a sign alike; NDJSON echoes them as they were. They used to
+/// be echoed as sent (CSV injection).
+#[test]
+fn csv_answers_guard_cells_that_open_as_formulas() {
+    let (_d, s) = server(4096);
+    let body = "id,=名称,备注\n\
+                914101027110665834,\"=HYPERLINK(\"\"http://x\"\",\"\"点此\"\")\",-5\n\
+                @SUM(1+1),+86 371 6512 3456,\"\tcmd\"\n\
+                91110000600037341L,5,a=1\n";
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "row,id,'=名称,备注,decision,heightened,nonconforming,lists,measures,error"
+    );
+    assert_eq!(
+        lines[1],
+        "1,914101027110665834,\"'=HYPERLINK(\"\"http://x\"\",\"\"点此\"\")\",'-5,deny,false,false,\
+         court_defaulter,procurement.black.restrict,"
+    );
+    assert!(
+        lines[2].starts_with("2,'@SUM(1+1),'+86 371 6512 3456,'\tcmd,,false,false,,,invalid_id: "),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(lines[3], "3,91110000600037341L,5,a=1,clear,false,false,,,");
+    let r = s.post(
+        "/v1/screen?scenario=procurement",
+        "text/csv",
+        body.as_bytes(),
+    );
+    let rows: Vec<serde_json::Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        rows[0]["columns"]["=名称"],
+        "=HYPERLINK(\"http://x\",\"点此\")"
+    );
+    assert_eq!(rows[0]["columns"]["备注"], "-5");
+    assert_eq!(rows[1]["input"], "@SUM(1+1)");
+}
+
+/// A person's number split by `/`, `.` or `,` is masked wherever it is echoed (an invalid
+/// identifier, another cell, in NDJSON and CSV), digit by digit with its punctuation kept;
+/// amounts and dates written with the same marks are echoed as they are. Such a number used
+/// to be echoed whole.
+#[test]
+fn numbers_split_by_punctuation_are_masked_in_echoes() {
+    let (_d, s) = server(4096);
+    let body = "id,备注,金额\n\
+                410102.19680412021X,法人 410102/196804120211,\"1,234,567.89\"\n\
+                914101027110665834,\"410102,1968,0412,0211\",2026.11.30 2026/11/30\n";
+    let rows: Vec<serde_json::Value> = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["input"], "410102.********021X");
+    assert_eq!(rows[0]["error"]["code"], "invalid_id");
+    assert_eq!(
+        rows[0]["columns"],
+        serde_json::json!({"备注": "法人 410102/********0211", "金额": "1,234,567.89"})
+    );
+    assert_eq!(
+        rows[1]["columns"],
+        serde_json::json!({"备注": "410102,****,****,0211", "金额": "2026.11.30 2026/11/30"})
+    );
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    let text = r.text();
+    assert!(!text.contains("19680412"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].starts_with("1,410102.********021X,法人 410102/********0211,\"1,234,567.89\",,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(
+            "2,914101027110665834,\"410102,****,****,0211\",2026.11.30 2026/11/30,deny,"
+        ),
+        "{}",
+        lines[2]
+    );
+}
+
 /// Without a header, a first row whose identifier is mistyped is still row 1: it holds
 /// digits, and header names do not. (It used to be taken for a header and vanish, its raw
 /// number printed as a header cell.)

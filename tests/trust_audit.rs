@@ -63,6 +63,58 @@ fn start(dir: &Path, mode: &str) -> Proc {
     p
 }
 
+/// `--audit-dir` makes a missing directory (and its parents) 0700; an existing one open to
+/// group or others is named in a warning at start with its mode, as a subject key open to
+/// others is. (It used to be taken as it was, silently.)
+#[cfg(unix)]
+#[test]
+fn the_audit_directory_is_made_private_and_an_open_one_draws_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("index");
+    build_sample(&root, sample_today());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let serve = |audit: &Path| {
+        Proc::serve(
+            &[
+                "--index",
+                root.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--audit-dir",
+                audit.to_str().unwrap(),
+            ],
+            &[("CREDGATE_TODAY", "2026-11-28")],
+        )
+    };
+    let warning = "a directory is open to other users";
+    let made = dir.path().join("log/audit");
+    let (_, log) = serve(&made).stop("TERM");
+    assert_eq!(mode(&made), 0o700);
+    assert_eq!(mode(&dir.path().join("log")), 0o700);
+    assert!(!log.contains(warning), "{log}");
+
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (_, log) = serve(&open).stop("TERM");
+    let line = log
+        .lines()
+        .find(|l| l.contains(warning))
+        .unwrap_or_else(|| panic!("no warning for a 0755 audit directory:\n{log}"));
+    assert!(
+        line.contains(&open.display().to_string())
+            && line.contains("755")
+            && line.contains("chmod 700"),
+        "{line}"
+    );
+    assert_eq!(
+        mode(&open),
+        0o755,
+        "the operator's directory is left as it is"
+    );
+}
+
 /// Sends `per_thread` requests from each of 4 threads (checks, profiles and batches);
 /// returns how many got a 200.
 fn load(addr: SocketAddr, per_thread: usize) -> u64 {

@@ -18,7 +18,16 @@ pub enum DateError {
     Shape,
     /// Well formed, but no such day exists (month 13, 31 April, 29 February of a common year).
     NoSuchDay { year: i32, month: u32, day: u32 },
+    /// A real day, but outside the years a question may be asked about ([`AS_OF_YEARS`]).
+    OutOfRange,
 }
+
+/// The years an `as_of` (the day a check, a screening or a profile is asked about) may name:
+/// from 1949, before which the credit system can hold no record (the People's Republic and
+/// every authority that lists anyone date from it), to 2199, far enough ahead for any
+/// question about when a listing ends. Year 0000 or 9999 is a typo, not a question, and an
+/// answer for it would read as a real "clear".
+pub const AS_OF_YEARS: std::ops::RangeInclusive<i32> = 1949..=2199;
 
 impl fmt::Display for DateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,6 +36,12 @@ impl fmt::Display for DateError {
             DateError::NoSuchDay { year, month, day } => {
                 write!(f, "{year:04}-{month:02}-{day:02} is not a calendar date")
             }
+            DateError::OutOfRange => write!(
+                f,
+                "outside the accepted range {}-01-01 to {}-12-31",
+                AS_OF_YEARS.start(),
+                AS_OF_YEARS.end()
+            ),
         }
     }
 }
@@ -108,6 +123,19 @@ impl Day {
         let month = digits(&b[5..7]).ok_or(DateError::Shape)?;
         let day = digits(&b[8..10]).ok_or(DateError::Shape)?;
         Day::from_ymd(year, month, day).ok_or(DateError::NoSuchDay { year, month, day })
+    }
+
+    /// Parses an `as_of` date: `YYYY-MM-DD` as [`Day::parse`] reads it, in one of the
+    /// [`AS_OF_YEARS`]. The one parser of every entry point that takes a day to decide on
+    /// (`/v1/check`, `/v1/screen`, `/v1/subjects/{id}`, and `credgate check`, `screen` and
+    /// `validate`).
+    pub fn parse_as_of(s: &str) -> Result<Day, DateError> {
+        let day = Day::parse(s)?;
+        if AS_OF_YEARS.contains(&day.ymd().0) {
+            Ok(day)
+        } else {
+            Err(DateError::OutOfRange)
+        }
     }
 
     /// Parses the compact `YYYYMMDD` form used inside identity numbers.
@@ -242,6 +270,29 @@ mod tests {
         assert_eq!(
             Day::parse("2024-13-01").unwrap_err().to_string(),
             "2024-13-01 is not a calendar date"
+        );
+    }
+
+    #[test]
+    fn as_of_days_lie_in_the_accepted_years() {
+        for ok in ["1949-01-01", "2026-11-30", "2199-12-31"] {
+            assert_eq!(Day::parse_as_of(ok), Day::parse(ok), "{ok}");
+        }
+        for out in ["0000-01-01", "1948-12-31", "2200-01-01", "9999-12-31"] {
+            assert_eq!(Day::parse_as_of(out), Err(DateError::OutOfRange), "{out}");
+        }
+        assert_eq!(
+            Day::parse_as_of("0000-02-30"),
+            Err(DateError::NoSuchDay {
+                year: 0,
+                month: 2,
+                day: 30
+            })
+        );
+        assert_eq!(Day::parse_as_of("+026-11-30"), Err(DateError::Shape));
+        assert_eq!(
+            DateError::OutOfRange.to_string(),
+            "outside the accepted range 1949-01-01 to 2199-12-31"
         );
     }
 

@@ -63,15 +63,28 @@ fn separator(c: char) -> bool {
     c == '－' || crate::ids::normalize::is_separator(c)
 }
 
+/// Punctuation that joins the groups of a number written as `410102/196804120211` or
+/// `410102.19680412.0211`, which the identifier parser does not drop: such groups are one
+/// number only when they hold exactly a person's number ([`mask_numbers`]), since the same
+/// marks join amounts (`1,234,567.89`) and dates (`2026.11.30`, `2026/11/30`).
+fn punctuation(c: char) -> bool {
+    matches!(c, '/' | '.' | ',')
+}
+
+/// A [`separator`] or [`punctuation`]: what may lie between the groups of a number.
+fn loose_separator(c: char) -> bool {
+    separator(c) || punctuation(c)
+}
+
 /// The stretches of `text` made of digits (ASCII or full-width) with nothing between them but
-/// separators (see [`mask_input`]): the byte range from a stretch's first digit to the end
-/// of its last, and how many digits it holds, in order.
+/// separators and punctuation ([`loose_separator`]): the byte range from a stretch's first
+/// digit to the end of its last, and how many digits it holds, in order.
 fn digit_stretches(text: &str) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
     let mut runs = runs(text).peekable();
     std::iter::from_fn(move || {
         let first = runs.next()?;
         let (mut end, mut digits) = (first.end, first.len);
-        while let Some(run) = runs.next_if(|r| joined(text, end, r.start)) {
+        while let Some(run) = runs.next_if(|r| loosely_joined(text, end, r.start)) {
             end = run.end;
             digits += run.len;
         }
@@ -80,10 +93,10 @@ fn digit_stretches(text: &str) -> impl Iterator<Item = (usize, usize, usize)> + 
 }
 
 /// The byte ranges of `text` that hold [`MIN_RUN`] or more digits (ASCII or full-width)
-/// with nothing between them but separators (see [`mask_input`]), in order: every place where
-/// [`mask_numbers`] could find something to mask, a run, a number written in groups inside
-/// text or a whole field that is a number (each needs 14 digits with only separators between
-/// them, and only digits are masked). A string of the snapshot that overlaps none of the
+/// with nothing between them but separators and punctuation ([`loose_separator`]), in order:
+/// every place where [`mask_numbers`] could find something to mask, a run, a number written
+/// in groups inside text or a whole field that is a number (each needs 14 digits with only
+/// separators or punctuation between them, and only digits are masked). A string of the snapshot that overlaps none of the
 /// ranges found in its string heap has nothing to mask, so the engine masks only the few that
 /// do (the heap is scanned once per snapshot). A range may be wider than what is masked;
 /// never narrower.
@@ -94,7 +107,8 @@ pub fn digit_runs(text: &str) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// The most digits (ASCII or full-width) in `text` with nothing but separators between them.
+/// The most digits (ASCII or full-width) in `text` with nothing but separators and
+/// punctuation ([`loose_separator`]) between them.
 pub fn most_digits_in_a_row(text: &str) -> usize {
     digit_stretches(text)
         .map(|(_, _, digits)| digits)
@@ -126,6 +140,14 @@ pub fn most_digits_in_a_row(text: &str) -> usize {
 ///   `2019-01-01 - 2020-12-31`, a time `08 30 00`), an amount grouped in thousands
 ///   (`123 456 789 012 345`), a range of compact dates (`20190101-20191231`) and a phone
 ///   number (`0371-6512 3456`) are not.
+/// - **A number in groups joined by punctuation** as well: the same groups, read with `/`,
+///   `.` and `,` between them too (`410102/196804120211`, `410102.19680412.0211`,
+///   `410102,1968,0412,021X`), is masked the same way when it holds exactly 15 digits, or 18
+///   (17 and an `X`): a person's number, by the test a number in groups passes (no check
+///   character or birth date is verified, as none is for a run of digits). Those marks also
+///   join amounts and dates, so other lengths are left to the rules above, and so are amounts
+///   (`1,234,567.89`, `123,456,789,012,345`: no group of 4) and dates (`2026.11.30`,
+///   `2026/11/30`: a group of 2 ends the number).
 ///
 /// The rule is wider than a person's number on purpose. A mistyped number (17 or 19 digits,
 /// one glued to a letter) still gives the person away, 14 digits of a number leave only its
@@ -147,21 +169,36 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
         text,
         out: None,
         copied: 0,
+        held: None,
     };
-    // The number in groups being read, and where the previous run ended.
+    // The number in groups being read, and where the previous run ended. With punctuation
+    // in the text, also the number in groups read across it (`loose`), which holds every
+    // group of `grouped`: the numbers `grouped` finds in it are held until it is decided.
+    let punctuated = text.contains(['/', '.', ',']);
     let mut grouped: Option<Grouped> = None;
+    let mut loose: Option<Grouped> = None;
     let mut previous: Option<usize> = None;
     for run in runs(text) {
         let same_stretch = previous.is_some_and(|end| joined(text, end, run.start));
+        let same_loose =
+            punctuated && previous.is_some_and(|end| loosely_joined(text, end, run.start));
         previous = Some(run.end);
         if !same_stretch {
             if let Some(g) = grouped.take() {
                 g.finish(&mut out);
             }
         }
+        if !same_loose {
+            if let Some(l) = loose.take() {
+                l.finish_loose(&mut out);
+            }
+        }
         if run.len >= MIN_RUN {
             if let Some(g) = grouped.take() {
                 g.finish(&mut out);
+            }
+            if let Some(l) = loose.take() {
+                l.finish_loose(&mut out);
             }
             let next = text[run.end..].chars().next();
             if run.len == 17
@@ -185,14 +222,34 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
                 }
                 g.finish(&mut out);
             }
-        } else if let Some(g) = &mut grouped {
-            g.push(run);
+            if let Some(mut l) = loose.take() {
+                if l.digits >= MIN_RUN {
+                    l.end = run.end;
+                    l.digits += run.len;
+                }
+                l.finish_loose(&mut out);
+            }
         } else {
-            grouped = Some(Grouped::new(text, run));
+            match &mut grouped {
+                Some(g) => g.push(run),
+                None => grouped = Some(Grouped::new(text, run)),
+            }
+            if punctuated {
+                match &mut loose {
+                    Some(l) => l.push(run),
+                    None => {
+                        loose = Some(Grouped::new(text, run));
+                        out.held = Some(Vec::new());
+                    }
+                }
+            }
         }
     }
     if let Some(g) = grouped {
         g.finish(&mut out);
+    }
+    if let Some(l) = loose {
+        l.finish_loose(&mut out);
     }
     out.finish()
 }
@@ -201,6 +258,12 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
 /// that starts at `start`.
 fn joined(text: &str, end: usize, start: usize) -> bool {
     text[end..start].chars().all(separator)
+}
+
+/// Whether only separators and punctuation ([`loose_separator`]) lie between the run of
+/// digits that ends at `end` and the one that starts at `start`.
+fn loosely_joined(text: &str, end: usize, start: usize) -> bool {
+    text[end..start].chars().all(loose_separator)
 }
 
 /// A maximal run of digits (ASCII or full-width): its byte range and how many digits it
@@ -273,7 +336,23 @@ impl<'t> Grouped<'t> {
             return;
         }
         let (end, len) = with_check_x(self.text, self.end, self.digits);
-        out.mask(self.start, end, len);
+        out.mask_or_hold(self.start, end, len);
+    }
+
+    /// Decides a number read across punctuation: masked whole when punctuation joins its
+    /// groups and it holds a person's number, 15 characters or 18 (an `X` counted), else
+    /// the numbers found in it without punctuation are masked as they were found.
+    fn finish_loose(self, out: &mut Masked<'_>) {
+        let held = out.held.take().unwrap_or_default();
+        let (end, len) = with_check_x(self.text, self.end, self.digits);
+        let punctuated = self.text[self.start..self.end].contains(punctuation);
+        if punctuated && matches!(len, 15 | 18) && self.wide && !self.dates {
+            out.mask(self.start, end, len);
+        } else {
+            for (start, end, len) in held {
+                out.mask(start, end, len);
+            }
+        }
     }
 }
 
@@ -283,11 +362,24 @@ struct Masked<'t> {
     out: Option<String>,
     /// Bytes of `text` already copied into `out`.
     copied: usize,
+    /// While a number read across punctuation is open, the numbers found inside it, to be
+    /// masked only if it is not masked whole ([`Grouped::finish_loose`]).
+    held: Option<Vec<(usize, usize, usize)>>,
 }
 
 impl<'t> Masked<'t> {
+    /// Masks the number at `start..end` now, or holds it while a number read across
+    /// punctuation, which holds it, is undecided.
+    fn mask_or_hold(&mut self, start: usize, end: usize, len: usize) {
+        match &mut self.held {
+            Some(held) => held.push((start, end, len)),
+            None => self.mask(start, end, len),
+        }
+    }
+
     /// Masks the number in `text[start..end]`, which holds `len` digits (a final `X` counted):
-    /// the first 6 and last 4 kept, every other digit a `*`, separators as they are.
+    /// the first 6 and last 4 kept, every other digit a `*`, separators and punctuation as
+    /// they are.
     fn mask(&mut self, start: usize, end: usize, len: usize) {
         let out = self
             .out
@@ -295,7 +387,7 @@ impl<'t> Masked<'t> {
         out.push_str(&self.text[self.copied..start]);
         let mut i = 0;
         for c in self.text[start..end].chars() {
-            if separator(c) {
+            if loose_separator(c) {
                 out.push(c);
                 continue;
             }
@@ -341,7 +433,7 @@ fn with_check_x(text: &str, end: usize, len: usize) -> (usize, usize) {
 
 /// The first `max` characters of `text`, for a message or an echo that must stay short. A
 /// number the cut would split is dropped whole, with the groups written before it (digits
-/// with only separators between them): the part left before the cut could be too short for
+/// with only separators or punctuation between them): the part left before the cut could be too short for
 /// [`mask_numbers`] to recognise and still give most of a number away (`卡号 6222 0212 3456 7`
 /// would show 12 of a card's 19 digits).
 pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
@@ -350,7 +442,7 @@ pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
     };
     let kept = &text[..at];
     if digit(next) {
-        Cow::Borrowed(kept.trim_end_matches(|c| digit(c) || separator(c)))
+        Cow::Borrowed(kept.trim_end_matches(|c| digit(c) || loose_separator(c)))
     } else {
         Cow::Borrowed(kept)
     }
@@ -590,6 +682,51 @@ mod tests {
         );
         assert_eq!(cut("有效期 2019-01-01 止", 15), "有效期 2019-01-01 ");
         assert_eq!(cut("abc", 3), "abc");
+        // Groups joined by punctuation are dropped with the number too.
+        assert_eq!(cut("号 410102.19680412.0211", 20), "号");
+    }
+
+    /// A person's number split by `/`, `.` or `,` (with spaces or hyphens too) is masked
+    /// like one split by spaces, digit by digit with its punctuation kept, as a whole field
+    /// or inside text; it used to be shown whole.
+    #[test]
+    fn numbers_split_by_punctuation_are_masked() {
+        for (text, masked) in [
+            ("410102/196804120211", "410102/********0211"),
+            ("410102.19680412021X", "410102.********021X"),
+            ("410102,19680412,0211", "410102,********,0211"),
+            ("410102. 1968 0412/0211", "410102. **** ****/0211"),
+            ("410102-19680412.0211", "410102-********.0211"),
+            ("法人410102/196804120211，", "法人410102/********0211，"),
+            (
+                "身份证号：410102.680412.021。",
+                "身份证号：410102.*****2.021。",
+            ),
+            ("410102/680412021", "410102/*****2021"),
+            ("(410102,1968,0412,021x)", "(410102,****,****,021x)"),
+            ("4101/0219/6804/1202/11", "4101/02**/****/**02/11"),
+            (
+                "４１０１０２/１９６８０４１２０２１１",
+                "４１０１０２/********０２１１",
+            ),
+            // A date beside it ends it as before; the number is still masked.
+            (
+                "2019.01.01,410102.19680412.0211",
+                "2019.01.01,410102.********.0211",
+            ),
+        ] {
+            assert_eq!(mask_numbers(text), masked, "{text:?}");
+        }
+        // A number masked by the rules without punctuation stays masked as they mask it
+        // when the groups joined across punctuation are no person's number.
+        assert_eq!(
+            mask_numbers("卡号 6222 0212 3456 7890, 1234 5678 9012 3456"),
+            "卡号 6222 02** **** 7890, 1234 56** **** 3456"
+        );
+        assert_eq!(
+            mask_numbers("410102 19680412 0211.5"),
+            "410102 ******** 0211.5"
+        );
     }
 
     /// Dates, date ranges, times, amounts and short numbers in groups are left as they are,
@@ -617,6 +754,18 @@ mod tests {
             "手机 138 1234 5678 或 139 8765 4321",
             "编号 1234 5678 9012 3 号",
             "编号4101 0219 6804 12X2",
+            // Amounts and dates written with punctuation.
+            "金额 1,234,567.89 元",
+            "金额 123,456,789,012,345 元",
+            "金额 1,234,567,890,123.45 元",
+            "金额 1234567890123.45 元",
+            "于 2026.11.30 至 2026/11/30，2026/11/30 08:30:00",
+            "有效期 2019.01.01-2020.12.31 止",
+            "有效期 20190101.20191231 止",
+            "版本 1.2.3.4567 ip 192.168.100.200",
+            // Punctuation-joined groups that are not 15 or 18 characters long.
+            "编号 4101/0219/6804/1202",
+            "编号 410102.1968041202",
         ] {
             assert!(
                 matches!(mask_numbers(text), Cow::Borrowed(t) if t == text),
@@ -676,6 +825,9 @@ mod props {
             "，",
             ":",
             ".",
+            "/",
+            ",",
+            ", ",
             "a",
             "91110000600037341L",
             "2019-01-01",
@@ -736,15 +888,70 @@ mod props {
             })
     }
 
+    /// A person's number, 15 digits or 17 and a check character, in one of the groupings
+    /// people write, its groups joined by punctuation (`/`, `.`, `,`), with a space or a
+    /// hyphen beside it at times, and at least once.
+    fn punctuated_number() -> impl Strategy<Value = String> {
+        let groupings: [&[usize]; 7] = [
+            &[6, 12],
+            &[6, 8, 4],
+            &[6, 4, 4, 4],
+            &[6, 8, 3],
+            &[6, 6, 3],
+            &[6, 9],
+            &[4, 4, 4, 4, 2],
+        ];
+        let joints = ["/", ".", ",", ". ", " / ", ",-", " "];
+        (
+            prop::sample::select(groupings.to_vec()),
+            prop::collection::vec(group(), 5),
+            prop::collection::vec(prop::sample::select(joints.to_vec()), 4),
+            prop::sample::select(vec!["", "X", "x", "Ｘ"]),
+        )
+            .prop_map(|(grouping, digits, mut joints, x)| {
+                if !joints[..grouping.len() - 1]
+                    .iter()
+                    .any(|j| j.contains(punctuation))
+                {
+                    joints[0] = "/";
+                }
+                let digits: Vec<char> = digits
+                    .concat()
+                    .chars()
+                    .chain(('0'..='9').cycle().take(19))
+                    .collect();
+                let mut out = String::new();
+                let mut at = 0;
+                for (i, &len) in grouping.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(joints[i - 1]);
+                    }
+                    // 18 characters end in a check digit or an X: the last group loses a
+                    // digit for the X.
+                    let len = if at + len == 18 && !x.is_empty() {
+                        len - 1
+                    } else {
+                        len
+                    };
+                    out.extend(&digits[at..at + len]);
+                    at += len;
+                }
+                if at == 17 {
+                    out.push_str(if x.is_empty() { "7" } else { x });
+                }
+                out
+            })
+    }
+
     /// `number` masked by hand: its first 6 and last 4 digits (an X counted) kept, the other
-    /// digits starred, the separators kept.
+    /// digits starred, the separators and punctuation kept.
     fn masked_by_hand(number: &str) -> String {
-        let n = number.chars().filter(|&c| !separator(c)).count();
+        let n = number.chars().filter(|&c| !loose_separator(c)).count();
         let mut i = 0;
         number
             .chars()
             .map(|c| {
-                if separator(c) {
+                if loose_separator(c) {
                     return c;
                 }
                 i += 1;
@@ -802,6 +1009,22 @@ mod props {
         #[test]
         fn grouped_numbers_inside_any_text_are_masked(
             (a, number, c) in (text(), grouped_number(), text())
+        ) {
+            let got = mask_numbers(&format!("{a}：{number}。{c}")).into_owned();
+            let want = format!(
+                "{}{}{}",
+                mask_numbers(&format!("{a}：")),
+                masked_by_hand(&number),
+                mask_numbers(&format!("。{c}")),
+            );
+            prop_assert_eq!(got, want);
+        }
+
+        /// A person's number in groups joined by punctuation is masked as one joined by
+        /// spaces, digit by digit, whatever the text around it.
+        #[test]
+        fn punctuated_numbers_inside_any_text_are_masked(
+            (a, number, c) in (text(), punctuated_number(), text())
         ) {
             let got = mask_numbers(&format!("{a}：{number}。{c}")).into_owned();
             let want = format!(

@@ -257,10 +257,17 @@ pub use crate::engine::json::string as json_str;
 use crate::engine::json::{boolean, word};
 
 /// A CSV field as the csv crate writes it by default: quoted (quotes doubled) when it
-/// holds a comma, a quote, CR or LF.
+/// holds a comma, a quote, CR or LF; and a field a spreadsheet would take for a formula
+/// ([`formula_like`]) with a `'` before it. Every text cell of a CSV answer goes through
+/// here (echoed cells, header names, error messages, and lists and measures through
+/// [`csv_joined`]); the row number, which credgate writes itself, does not.
 pub fn csv_field(out: &mut Vec<u8>, f: &str) {
+    let guard = formula_like(f);
     if f.bytes().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
         out.push(b'"');
+        if guard {
+            out.push(b'\'');
+        }
         for c in f.bytes() {
             if c == b'"' {
                 out.push(b'"');
@@ -269,19 +276,39 @@ pub fn csv_field(out: &mut Vec<u8>, f: &str) {
         }
         out.push(b'"');
     } else {
+        if guard {
+            out.push(b'\'');
+        }
         out.extend_from_slice(f.as_bytes());
     }
+}
+
+/// Whether a spreadsheet opening the CSV would read a cell starting this way as a formula
+/// (CSV injection: `=HYPERLINK(…)`, `@SUM(…)`, `+cmd|…`): its first character is `=`, `+`, `-`,
+/// `@`, a tab or a carriage return, OWASP's list. Such a cell is written with a `'` before
+/// it, which Excel and LibreOffice take as "text" and do not show. A number such as `-5` or
+/// `+86 371 6512 3456` is guarded too: telling a harmless number from a formula
+/// (`-2+3+cmd|' /C calc'!A0`) is what the spreadsheet gets wrong, so the rule looks at the
+/// first character only, and such a cell reads `'-5` in a text editor.
+pub fn formula_like(f: &str) -> bool {
+    matches!(
+        f.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
 }
 
 /// Codes joined with `;` as one CSV field.
 fn csv_joined(out: &mut Vec<u8>, codes: Codes<'_>) {
     let n = codes.len();
-    let plain = (0..n).all(|i| {
-        !codes
-            .get(i)
-            .bytes()
-            .any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r'))
-    });
+    // The joined cell starts with the first code: a catalogue may name a list or measure
+    // anything, so it is guarded as any other text.
+    let plain = (n == 0 || !formula_like(codes.get(0)))
+        && (0..n).all(|i| {
+            !codes
+                .get(i)
+                .bytes()
+                .any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r'))
+        });
     if plain {
         for i in 0..n {
             if i > 0 {
@@ -384,6 +411,49 @@ mod tests {
                 String::from_utf8(w.into_inner().unwrap()).unwrap()
             );
         }
+    }
+
+    /// A cell a spreadsheet would read as a formula gets a `'` before it (OWASP's CSV
+    /// injection rule), inside the quotes when it is quoted; numbers that start with a sign
+    /// too, and nothing else.
+    #[test]
+    fn cells_that_start_like_a_formula_are_guarded() {
+        for (cell, written) in [
+            (
+                "=HYPERLINK(\"http://x\")",
+                "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            ),
+            ("=1+1", "'=1+1"),
+            ("+86 371 6512 3456", "'+86 371 6512 3456"),
+            ("-5", "'-5"),
+            ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+            ("\tcmd", "'\tcmd"),
+            ("\r=1", "\"'\r=1\""),
+            ("-1,2", "\"'-1,2\""),
+            ("5", "5"),
+            ("a=1", "a=1"),
+            (" =1", " =1"),
+            ("'=1", "'=1"),
+            ("＝1", "＝1"),
+            ("", ""),
+        ] {
+            let mut out = Vec::new();
+            csv_field(&mut out, cell);
+            assert_eq!(String::from_utf8(out).unwrap(), written, "{cell:?}");
+        }
+        // The joined lists and measures, whose first code could be anything a catalogue
+        // names.
+        let r = ScreenResult {
+            lists: vec!["-list".into(), "b".into()],
+            measures: vec!["m".into(), "=m".into()],
+            ..results()[1].clone()
+        };
+        let mut out = Vec::new();
+        Answer::of_result(&r).write_csv_cells(&mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "deny,true,false,'-list;b,m;=m,"
+        );
     }
 
     /// Codes by index into a table whose JSON strings were made once write the bytes that

@@ -62,7 +62,7 @@ pub fn parse_scenario(s: &str) -> Result<Scenario, Invalid> {
 pub fn parse_as_of(s: Option<&str>, today: Day) -> Result<Day, Invalid> {
     match s {
         None | Some("") => Ok(today),
-        Some(s) => Day::parse(s).map_err(|e| Invalid(format!("as_of {s:?}: {e}"))),
+        Some(s) => Day::parse_as_of(s).map_err(|e| Invalid(format!("as_of {s:?}: {e}"))),
     }
 }
 

@@ -38,7 +38,7 @@ pub struct Args {
 }
 
 fn parse_day(s: &str) -> Result<Day, DateError> {
-    Day::parse(s)
+    Day::parse_as_of(s)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -281,6 +281,10 @@ mod tests {
         assert_eq!(most_digits_in_a_row("法人4101021"), 7);
         assert_eq!(most_digits_in_a_row("410184-1979-0"), 11);
         assert_eq!(most_digits_in_a_row("４１０１０２１"), 7);
+        // Punctuation joins groups as masking reads them: a name masked as
+        // `410102/********0211` must not be matched digit by digit across the `/`.
+        assert_eq!(most_digits_in_a_row("法人410102/196804"), 12);
+        assert_eq!(most_digits_in_a_row("2026.11.30"), 8);
     }
     use fst::{IntoStreamer, Map, Streamer};
 

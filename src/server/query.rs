@@ -121,6 +121,16 @@ pub fn flag(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
+/// A whole number written as a query parameter's value: ASCII digits only. `str::parse`
+/// would also take a leading `+`, which no client means to send; a sign, a space (an escaped
+/// `+` decodes to one) or anything else is `None`, and so is a number too large for `usize`.
+pub fn number(value: &str) -> Option<usize> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
 /// The `name=value` pairs of `raw` in order, split at `&` and the first `=` (a pair without
 /// `=` has an empty value; empty pairs are kept, and never match a name). A plain byte scan:
 /// the pairs are a few bytes long, so this beats `str::split`'s searcher set-up per call, and
@@ -226,6 +236,25 @@ fn unescape(b: &[u8], plus_is_space: bool) -> (Vec<u8>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_ascii_digits_only() {
+        assert_eq!(number("5"), Some(5));
+        assert_eq!(number("0005"), Some(5));
+        for bad in [
+            "",
+            "+5",
+            "-5",
+            " 5",
+            "5 ",
+            "5.0",
+            "５",
+            "0x5",
+            "99999999999999999999999",
+        ] {
+            assert_eq!(number(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn clip_drops_a_number_it_would_cut() {

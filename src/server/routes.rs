@@ -314,9 +314,8 @@ pub fn parse_scenario(s: Option<&str>) -> Result<Scenario, ApiError> {
 pub fn parse_as_of(s: Option<&str>, today: Day) -> Result<Day, ApiError> {
     match s {
         None | Some("") => Ok(today),
-        Some(s) => {
-            Day::parse(s).map_err(|e| ApiError::bad_parameter(format!("as_of {:?}: {e}", clip(s))))
-        }
+        Some(s) => Day::parse_as_of(s)
+            .map_err(|e| ApiError::bad_parameter(format!("as_of {:?}: {e}", clip(s)))),
     }
 }
 
@@ -667,8 +666,8 @@ fn search(
     let fuzzy = query::flag("fuzzy", fuzzy.as_deref())?;
     let limit = match limit.as_deref() {
         None | Some("") => 20,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=MAX_SEARCH_LIMIT).contains(&n) => n,
+        Some(s) => match query::number(s) {
+            Some(n) if (1..=MAX_SEARCH_LIMIT).contains(&n) => n,
             _ => {
                 return Err(ApiError::bad_parameter(format!(
                     "limit must be a number from 1 to {MAX_SEARCH_LIMIT}, not {:?}",

@@ -82,21 +82,39 @@ pub struct DirSegments {
 }
 
 impl DirSegments {
+    /// Segments in `dir`, made (with its missing parents) 0700 if absent; a directory that
+    /// already exists open to other users is named in a warning, as a secret file is.
     pub fn new(dir: &Path) -> io::Result<DirSegments> {
-        // The trail names subjects (masked numbers, pseudonyms; full numbers for keys with
-        // personal_full): owner only, like the key files.
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            builder.mode(0o700);
+        if let Some(mode) = make_dir(dir)? {
+            super::warn_dir_exposed(
+                dir,
+                mode,
+                "list the trail's segments, or remove and replace them",
+            );
         }
-        builder.create(dir)?;
         Ok(DirSegments {
             dir: dir.to_path_buf(),
         })
     }
+}
+
+/// Makes the trail's directory `dir` (and its missing parents) readable by its owner only
+/// (0700), or takes it as it is when it exists; returns its permission bits when users other
+/// than its owner may read, enter or write it ([`super::exposed_mode`], the check that
+/// key files get). The trail names subjects (masked numbers, pseudonyms; full numbers for
+/// keys with `personal_full`), so segments are 0600 and their directory should be the
+/// owner's: in one that others may write, a segment can be deleted or replaced. An existing
+/// directory is not changed: its mode is the operator's choice, and the warning says it.
+pub fn make_dir(dir: &Path) -> io::Result<Option<u32>> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)?;
+    Ok(super::exposed_mode(dir))
 }
 
 impl Segments for DirSegments {
@@ -654,6 +672,33 @@ mod tests {
         assert_eq!(block(a.record(b"0123456789".to_vec())), Ok(()));
         assert_eq!(disk.lock().bytes, b"1234\n0123456789\n");
         assert_eq!(a.stats.segments.load(Relaxed), 1);
+    }
+
+    /// A directory the trail makes is 0700, its parents too; one that exists open to group
+    /// or others is reported with its mode (and left as it is); a private one is not.
+    #[cfg(unix)]
+    #[test]
+    fn the_directory_is_made_private_and_an_open_one_is_reported() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let made = d.path().join("var/audit");
+        assert_eq!(make_dir(&made).unwrap(), None);
+        assert_eq!(mode(&made), 0o700);
+        assert_eq!(mode(&d.path().join("var")), 0o700);
+        assert_eq!(
+            make_dir(&made).unwrap(),
+            None,
+            "made once, private the second time"
+        );
+        for open in [0o755, 0o750, 0o705, 0o770, 0o701] {
+            std::fs::set_permissions(&made, std::fs::Permissions::from_mode(open)).unwrap();
+            assert_eq!(make_dir(&made).unwrap(), Some(open), "{open:o}");
+            assert_eq!(mode(&made), open, "an existing directory is not changed");
+        }
+        std::fs::set_permissions(&made, std::fs::Permissions::from_mode(0o700)).unwrap();
+        DirSegments::new(&made).unwrap();
+        assert_eq!(mode(&made), 0o700);
     }
 
     #[test]

@@ -83,8 +83,19 @@ pub fn warn_if_exposed(path: &std::path::Path, what: &str) {
     }
 }
 
-/// The permission bits of the file at `path` when users other than its owner may read or
-/// write it (`None` when they may not, or off Unix).
+/// Logs a warning naming the directory `path` and its `mode` (from [`exposed_mode`]): users
+/// other than its owner can `what`. The server still starts, as with a subject key open to
+/// others, and the warning says how to fix it.
+pub fn warn_dir_exposed(path: &std::path::Path, mode: u32, what: &str) {
+    tracing::warn!(
+        path = %path.display(),
+        mode = format!("{mode:03o}"),
+        "a directory is open to other users, and they can {what}: chmod 700 it"
+    );
+}
+
+/// The permission bits of the file or directory at `path` when users other than its owner
+/// may read or write it (or, a directory, enter it): `None` when they may not, or off Unix.
 pub fn exposed_mode(path: &std::path::Path) -> Option<u32> {
     #[cfg(unix)]
     {

@@ -311,6 +311,11 @@ try {
     ["有效期 2019-01-01 - 2020-12-31 止", "有效期 2019-01-01 - 2020-12-31 止"],
     ["有效期 20190101-20191231 止", "有效期 20190101-20191231 止"],
     ["罚款 123 456 789 012 345 元", "罚款 123 456 789 012 345 元"],
+    // Groups joined by punctuation: masked when they hold 15 or 18 characters, a person's
+    // number; amounts and dates written with the same marks left alone.
+    ["法人410102/196804120211，", "法人410102/********0211，"],
+    ["410102.19680412021X", "410102.********021X"],
+    ["金额 1,234,567.89 元，2026.11.30 至 2026/11/30", "金额 1,234,567.89 元，2026.11.30 至 2026/11/30"],
   ];
   const masked = await page.evaluate((cases) => cases.map(([c]) => maskNumbers(c)), maskCases);
   const wrong = maskCases.map(([c, want], i) => [c, masked[i], want]).filter(([, got, want]) => got !== want)
@@ -378,8 +383,8 @@ try {
     ["恒达建材", "914101027110665834", "账号6222021234567890123"],
     ["错码单位", "91110000600037341N", "410102－19680412－0211"],
     ["永兴机械", "914101844590813695", "4101 0219 6804 1202 110"],
-    ["恒信电子", "91410100MA2MAYK72W", ""],
-    ["华泰装饰", "91410105MA3LWF6F8Q", ""],
+    ["恒信电子", "91410100MA2MAYK72W", "=1+1"],
+    ["华泰装饰", "91410105MA3LWF6F8Q", "410102/196804120211"],
     ["刘洋", "410184197902141699", "rep410102196804120211x"],
     ["错号", "410184197902141698", ""],
     ["短号", "41018419790214169", ""],
@@ -438,6 +443,10 @@ try {
   check(lines[2].includes(",410102********0211,") && lines[3].includes(",410102*********2110,") &&
     !downloaded.includes("19680412") && !downloaded.includes("6804 1202"),
     "a cell that is a number split by full-width dashes or written in groups is masked whole", downloaded);
+  check(lines[4].includes(",'=1+1,"),
+    "a cell that would open as a formula has a ' before it, as in the server's CSV answer", lines[4]);
+  check(lines[5].includes(",410102/********0211,") && !downloaded.includes("196804120211"),
+    "a cell that is a number split by / is masked", lines[5]);
 
   // The download is the screening shown: changing the form afterwards changes nothing in it.
   await page.selectOption("#batch-scenario", { label: "乘坐飞机 / 高等级列车" });

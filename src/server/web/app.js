@@ -661,6 +661,11 @@ const isCheckX = (c) => c === "X" || c === "x" || c === "\uff38" || c === "\uff5
 // identifier parser drops (ID_SEPARATOR), and the full-width `－` it folds into `-` first.
 const isSeparator = (c) => c === "\uff0d" || ID_SEPARATOR.test(c);
 
+// Punctuation that may join the groups of a person's number (mask::punctuation): such groups
+// are one number only when they hold exactly 15 or 18 characters.
+const isPunctuation = (c) => c === "/" || c === "." || c === ",";
+const isLooseSeparator = (c) => isSeparator(c) || isPunctuation(c);
+
 /** Full-width digits and X as ASCII (trust::privacy::half_width); other characters as they are. */
 function halfWidth(c) {
   if (c >= "\uff10" && c <= "\uff19") return String.fromCharCode(c.charCodeAt(0) - 0xfee0);
@@ -716,7 +721,11 @@ function compactDate(chars) {
  *   digits, or a run of 14 or more, ends it; the short group belongs to it when the groups
  *   before hold 14 digits (a card's last digits), and an X right after its 17th digit too.
  *   So `110101 19900307 123X` and `6222 0212 3456 7890 12` are masked, and
- *   `2019-01-01 - 2020-12-31`, `123 456 789 012 345` and `20190101-20191231` are not.
+ *   `2019-01-01 - 2020-12-31`, `123 456 789 012 345` and `20190101-20191231` are not;
+ * - or the same groups read across `/`, `.` and `,` too, when punctuation joins them and
+ *   they hold exactly 15 characters or 18 (an X counted): `410102/196804120211` is masked,
+ *   `1,234,567.89`, `2026.11.30` and `2026/11/30` are not. The numbers found without the
+ *   punctuation inside such groups are masked as found when the groups are not masked whole.
  */
 function maskNumbers(text) {
   const s = text === null || text === undefined ? "" : String(text);
@@ -726,17 +735,44 @@ function maskNumbers(text) {
   if (whole !== null) return whole;
   // The numbers to mask, in order: [start, end, digits] over `chars` (an X counted).
   const spans = [];
-  // The number in groups being read: { start, end, digits, wide, dates }.
+  // While the groups read across punctuation (`loose`) are undecided, the numbers found in
+  // them without it.
+  let held = null;
+  const emit = (span) => (held ? held.push(span) : spans.push(span));
+  // With an X right after its 17th digit counted in: [end, digits].
+  const withCheckX = (g) => (g.digits === 17 && g.end < chars.length && isCheckX(chars[g.end])
+    ? [g.end + 1, 18] : [g.end, g.digits]);
+  // The number in groups being read: { start, end, digits, wide, dates }; and, when the text
+  // holds punctuation, the same read across it.
+  const punctuated = chars.some(isPunctuation);
   let grouped = null;
+  let loose = null;
   const finish = () => {
     const g = grouped;
     grouped = null;
     if (!g || g.digits < 14 || !g.wide || g.dates) return;
-    if (g.digits === 17 && g.end < chars.length && isCheckX(chars[g.end])) {
-      spans.push([g.start, g.end + 1, 18]);
+    const [end, digits] = withCheckX(g);
+    emit([g.start, end, digits]);
+  };
+  const finishLoose = () => {
+    const l = loose;
+    const inside = held || [];
+    loose = null;
+    held = null;
+    if (!l) return;
+    const [end, digits] = withCheckX(l);
+    if (chars.slice(l.start, l.end).some(isPunctuation) && (digits === 15 || digits === 18) &&
+        l.wide && !l.dates) {
+      spans.push([l.start, end, digits]);
     } else {
-      spans.push([g.start, g.end, g.digits]);
+      spans.push(...inside);
     }
+  };
+  const push = (g, end, len, date) => {
+    g.end = end;
+    g.digits += len;
+    g.wide ||= len >= 4;
+    g.dates &&= date;
   };
   let previous = -1; // where the previous run of digits ended
   for (let start = 0; start < chars.length;) {
@@ -747,11 +783,15 @@ function maskNumbers(text) {
     let end = start;
     while (end < chars.length && isDigit(chars[end])) end++;
     const len = end - start;
-    const joined = previous >= 0 && chars.slice(previous, start).every(isSeparator);
+    const between = previous >= 0 ? chars.slice(previous, start) : null;
+    const joined = between !== null && between.every(isSeparator);
+    const looselyJoined = punctuated && between !== null && between.every(isLooseSeparator);
     previous = end;
     if (!joined) finish();
+    if (!looselyJoined) finishLoose();
     if (len >= 14) {
       finish();
+      finishLoose();
       if (len === 17 && end < chars.length && isCheckX(chars[end])) {
         spans.push([start, end + 1, 18]);
       } else if (!(len === 17 && end < chars.length && /[A-Z]/.test(chars[end]) &&
@@ -764,20 +804,27 @@ function maskNumbers(text) {
         grouped.digits += len;
       }
       finish();
+      if (loose && loose.digits >= 14) {
+        loose.end = end;
+        loose.digits += len;
+      }
+      finishLoose();
     } else {
       const date = len === 8 && compactDate(chars.slice(start, end));
-      if (grouped) {
-        grouped.end = end;
-        grouped.digits += len;
-        grouped.wide ||= len >= 4;
-        grouped.dates &&= date;
-      } else {
-        grouped = { start, end, digits: len, wide: len >= 4, dates: date };
+      if (grouped) push(grouped, end, len, date);
+      else grouped = { start, end, digits: len, wide: len >= 4, dates: date };
+      if (punctuated) {
+        if (loose) push(loose, end, len, date);
+        else {
+          loose = { start, end, digits: len, wide: len >= 4, dates: date };
+          held = [];
+        }
       }
     }
     start = end;
   }
   finish();
+  finishLoose();
   if (!spans.length) return s;
   let out = "";
   let copied = 0;
@@ -785,7 +832,7 @@ function maskNumbers(text) {
     out += chars.slice(copied, start).join("");
     let i = 0;
     for (const c of chars.slice(start, end)) {
-      if (isSeparator(c)) {
+      if (isLooseSeparator(c)) {
         out += c;
       } else {
         out += i < 6 || i >= digits - 4 ? c : "*";
@@ -829,6 +876,16 @@ async function readCsv(file) {
 /** A CSV field quoted as the server quotes it: when it holds a comma, a quote, CR or LF. */
 function csvCell(text) {
   return /[",\r\n]/.test(text) ? '"' + text.replace(/"/g, '""') + '"' : text;
+}
+
+/**
+ * A cell of the download as the server writes a cell of its CSV answer
+ * (batch::render::csv_field): one a spreadsheet would take for a formula (its first character
+ * `=`, `+`, `-`, `@`, tab or CR) with a `'` before it, then quoted as csvCell quotes it. Not
+ * for what the page sends: the server reads the cells as they are.
+ */
+function csvOutCell(text) {
+  return csvCell(/^[=+\-@\t\r]/.test(text) ? "'" + text : text);
 }
 
 /**
@@ -1213,7 +1270,7 @@ function resultCells(r) {
     (r.lists || []).join(";"),
     (r.measures || []).join(";"),
     r.error ? maskNumbers(`${r.error.code}: ${r.error.message}`) : "",
-  ].map(csvCell).join(",");
+  ].map(csvOutCell).join(",");
 }
 
 /**
@@ -1267,12 +1324,12 @@ class Screening {
       const { names, idCol } = this.book;
       inputs = names.map((_, i) => (i === idCol ? inputCell(r) : maskNumbers(echoed[i < idCol ? i : i - 1]?.[1] ?? "")));
     }
-    this.lines.push(`${row},${inputs.map(csvCell).join(",")},${resultCells(r)}\n`);
+    this.lines.push(`${row},${inputs.map(csvOutCell).join(",")},${resultCells(r)}\n`);
   }
 
   headerLine() {
     const names = (this.layout || this.book || { names: ["id"] }).names;
-    return ["row", ...names.map((n) => maskNumbers(n)), ...RESULT_COLUMNS].map(csvCell).join(",") + "\n";
+    return ["row", ...names.map((n) => maskNumbers(n)), ...RESULT_COLUMNS].map(csvOutCell).join(",") + "\n";
   }
 
   /** The parameters in words, for the results' heading. */
