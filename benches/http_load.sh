@@ -20,6 +20,11 @@
 # curl, bc and python3 (apt-get install wrk redis-server curl bc python3). Prints req/s and p99 per round and the ratios credgate/hello and
 # credgate/redis (goals: ≥ 0.90 and ≥ 1.0) and their medians over the rounds, then the latency at a fixed rate of half of
 # credgate's median req/s (open loop, benches/support/rate_load.rs; goal p99 < 1 ms).
+# "hello" is hyper's server as hyper's examples write it (tokio's multi-threaded runtime), the
+# SPEC's yardstick. Each round also runs a second hello with credgate's connection layout
+# (HELLO_WORKERS: a single-threaded runtime per CPU, see src/server/workers.rs) and prints
+# credgate's ratio to it, cg/hello_w: what credgate's own work costs with the runtime layout
+# the same on both sides (for reference; not a goal of SPEC §9).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,14 +35,15 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DATA=${DATA:-target/bench-data}
-# PORT_BASE (18180): credgate, hello, Redis and the trusted credgate use it and the next
-# three ports; change it when another run holds them.
+# PORT_BASE (18180): credgate, hello, Redis, the trusted credgate and the second hello use it
+# and the next four ports; change it when another run holds them.
 PORT_BASE=${PORT_BASE:-18180}
 CG_ADDR=127.0.0.1:$PORT_BASE
 HELLO_ADDR=127.0.0.1:$((PORT_BASE + 1))
 REDIS_PORT=$((PORT_BASE + 2))
 TRUST_ADDR=127.0.0.1:$((PORT_BASE + 3))
-for port in "$PORT_BASE" $((PORT_BASE + 1)) $((PORT_BASE + 2)) $((PORT_BASE + 3)); do
+HELLO_W_ADDR=127.0.0.1:$((PORT_BASE + 4))
+for port in "$PORT_BASE" $((PORT_BASE + 1)) $((PORT_BASE + 2)) $((PORT_BASE + 3)) $((PORT_BASE + 4)); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "port $port is already in use (another run?); set PORT_BASE" >&2
     exit 1
@@ -84,6 +90,7 @@ if [[ -n "${TRUST:-}" ]]; then
     2>"$DATA/credgate-trust.log" & pids+=($!)
 fi
 "$BIN/examples/hello_server" "$HELLO_ADDR" 2>/dev/null & pids+=($!)
+HELLO_WORKERS=$(nproc) "$BIN/examples/hello_server" "$HELLO_W_ADDR" 2>/dev/null & pids+=($!)
 redis-server --port "$REDIS_PORT" --save '' --appendonly no --daemonize no >/dev/null & pids+=($!)
 
 # IDs: every subject id of the list files (hits), plus as many valid-looking misses.
@@ -107,7 +114,7 @@ for line in open(sys.argv[1]):
         print(body + CS[(31 - sum(CS.index(c) * k for c, k in zip(body, w)) % 31) % 31])
 PY
 wait_up() { for _ in $(seq 1 300); do curl -fs "http://$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "$1 did not come up" >&2; exit 1; }
-wait_up "$CG_ADDR/readyz"; wait_up "$HELLO_ADDR/"
+wait_up "$CG_ADDR/readyz"; wait_up "$HELLO_ADDR/"; wait_up "$HELLO_W_ADDR/"
 
 # Keep only ids credgate accepts in strict mode (the sources hold deliberately nonconforming
 # codes, which answer 422), screening them all in one /v1/screen call.
@@ -170,23 +177,27 @@ if [[ -n "${TRUST:-}" ]]; then
   exit 0
 fi
 
-printf '%-6s %14s %9s %7s %14s %9s %14s %8s %8s\n' round credgate_rps p99_ms errors hello_rps p99_ms redis_get_rps cg/hello cg/redis
+printf '%-6s %14s %9s %7s %14s %9s %14s %8s %8s %14s %10s\n' round credgate_rps p99_ms errors hello_rps p99_ms redis_get_rps cg/hello cg/redis hello_w_rps cg/hello_w
 all_cg=()
 hello_ratios=()
 redis_ratios=()
+hello_w_ratios=()
 for r in $(seq 1 "$ROUNDS"); do
   read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR")
   all_cg+=("$cg")
   read -r he hep99 _ < <(run_wrk "$HELLO_ADDR")
   rd=$(run_redis)
+  read -r hw _ _ < <(run_wrk "$HELLO_W_ADDR")
   hello_ratio=$(echo "$cg / $he" | bc -l)
   redis_ratio=$(echo "$cg / ${rd:-1}" | bc -l)
+  hello_w_ratio=$(echo "$cg / $hw" | bc -l)
   hello_ratios+=("$hello_ratio")
   redis_ratios+=("$redis_ratio")
-  printf '%-6s %14s %9s %7s %14s %9s %14s %8.3f %8.3f\n' "$r" "$cg" "$cgp99" "$cgerr" "$he" "$hep99" "$rd" \
-    "$hello_ratio" "$redis_ratio"
+  hello_w_ratios+=("$hello_w_ratio")
+  printf '%-6s %14s %9s %7s %14s %9s %14s %8.3f %8.3f %14s %10.3f\n' "$r" "$cg" "$cgp99" "$cgerr" "$he" "$hep99" "$rd" \
+    "$hello_ratio" "$redis_ratio" "$hw" "$hello_w_ratio"
 done
-echo "median over $ROUNDS rounds: cg/hello $(median "${hello_ratios[@]}") (goal >= 0.90), cg/redis $(median "${redis_ratios[@]}") (goal >= 1)"
+echo "median over $ROUNDS rounds: cg/hello $(median "${hello_ratios[@]}") (goal >= 0.90), cg/redis $(median "${redis_ratios[@]}") (goal >= 1); cg/hello_w $(median "${hello_w_ratios[@]}") (reference)"
 echo "errors: non-2xx answers or socket errors wrk saw from credgate (all ids are valid, so expect 0)"
 
 half=$(printf '%s\n' "${all_cg[@]}" | sort -g | awk '{ v[NR] = $1 } END { printf "%d", v[int((NR + 1) / 2)] / 2 }')

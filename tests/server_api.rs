@@ -225,6 +225,46 @@ fn snapshot_health_and_metrics() {
     }
 }
 
+/// `credgate_worker_connections` by worker, from `/metrics` asked on `conn`.
+fn worker_connections(conn: &mut common::http::Conn) -> Vec<u64> {
+    conn.get("/metrics")
+        .text()
+        .lines()
+        .filter(|l| l.starts_with("credgate_worker_connections{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn connections_are_spread_over_the_workers_and_counted_while_open() {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |c| c.workers = 3);
+    s.wait_ready(None);
+    // Four keep-alive connections, each answered once so it is surely on a worker.
+    let mut conns: Vec<_> = (0..4).map(|_| s.conn()).collect();
+    for c in &mut conns {
+        assert_eq!(c.get("/healthz").status, 200);
+    }
+    // The fifth asks: one worker has two of the five, the others one or two, by fewest-open.
+    let mut asking = s.conn();
+    let open = worker_connections(&mut asking);
+    assert_eq!(open.len(), 3, "one gauge per worker");
+    assert_eq!(open.iter().sum::<u64>(), 5, "{open:?}");
+    assert!(open.iter().all(|&n| (1..=2).contains(&n)), "{open:?}");
+    // Closed connections leave the count (polled: the server sees the close a moment later).
+    drop(conns);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let open = worker_connections(&mut asking);
+        if open.iter().sum::<u64>() == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still open: {open:?}");
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn readyz_is_503_without_a_snapshot() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,13 +3,21 @@
 //! gets a plain binary: `cargo build --release --example hello_server`, then
 //! `target/release/examples/hello_server [ADDR]` (default 127.0.0.1:8081).
 //!
-//! It is configured like credgate's server (multi-threaded runtime, one task per connection,
-//! HTTP/1.1 keep-alive, TCP_NODELAY) and answers every request with a fixed small JSON body,
-//! so the ratio measures what the decision, routing and serialisation cost. With
-//! `HELLO_BODY_BYTES=N` (at least 12) the body is N bytes of JSON instead, to see what a body
-//! the size of credgate's answers costs by itself.
+//! By default it is hyper's server as its own examples write it: tokio's multi-threaded
+//! runtime (`#[tokio::main]`), one task per connection, HTTP/1.1 keep-alive, TCP_NODELAY. It
+//! answers every request with a fixed small JSON body. With `HELLO_BODY_BYTES=N` (at least
+//! 12) the body is N bytes of JSON instead, to see what a body the size of credgate's answers
+//! costs by itself.
+//!
+//! With `HELLO_WORKERS=N` it lays its connections out as credgate does (`src/server/workers.rs`):
+//! N threads, each a single-threaded runtime; the accept loop hands each connection to the
+//! one with the fewest open, and the connection stays there. Against that form the ratio
+//! shows what credgate's own work costs, with the runtime layout the same on both sides.
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -38,23 +46,77 @@ async fn main() -> std::io::Result<()> {
         }
         _ => b"{\"hello\":\"world\"}",
     };
+    let workers = match std::env::var("HELLO_WORKERS")
+        .ok()
+        .map(|v| v.parse::<usize>())
+    {
+        None => None,
+        Some(Ok(n)) if n > 0 => Some(Workers::start(n)?),
+        Some(_) => panic!("HELLO_WORKERS must be a number of threads, at least 1"),
+    };
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     eprintln!("hello_server listening on {addr}");
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
-        tokio::spawn(async move {
-            let service = service_fn(move |_req: Request<hyper::body::Incoming>| async move {
-                let mut r = Response::new(Full::new(Bytes::from_static(body)));
-                r.headers_mut().insert(
-                    hyper::header::CONTENT_TYPE,
-                    hyper::header::HeaderValue::from_static("application/json"),
-                );
-                Ok::<_, Infallible>(r)
-            });
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+        match &workers {
+            None => {
+                tokio::spawn(serve(stream, body));
+            }
+            Some(w) => {
+                let stream = stream.into_std()?;
+                w.spawn(async move {
+                    if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
+                        serve(stream, body).await
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn serve(stream: tokio::net::TcpStream, body: &'static [u8]) {
+    let service = service_fn(move |_req: Request<hyper::body::Incoming>| async move {
+        let mut r = Response::new(Full::new(Bytes::from_static(body)));
+        r.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        Ok::<_, Infallible>(r)
+    });
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+}
+
+/// Threads with a single-threaded runtime each; a connection goes to the one with the
+/// fewest open.
+struct Workers(Vec<(tokio::runtime::Handle, Arc<AtomicUsize>)>);
+
+impl Workers {
+    fn start(n: usize) -> std::io::Result<Workers> {
+        let mut w = Vec::new();
+        for _ in 0..n {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            w.push((rt.handle().clone(), Arc::new(AtomicUsize::new(0))));
+            std::thread::spawn(move || rt.block_on(std::future::pending::<()>()));
+        }
+        Ok(Workers(w))
+    }
+
+    fn spawn(&self, connection: impl Future<Output = ()> + Send + 'static) {
+        let (handle, open) = self
+            .0
+            .iter()
+            .min_by_key(|(_, open)| open.load(Relaxed))
+            .expect("at least one worker");
+        let open = open.clone();
+        open.fetch_add(1, Relaxed);
+        handle.spawn(async move {
+            connection.await;
+            open.fetch_sub(1, Relaxed);
         });
     }
 }

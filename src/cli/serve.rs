@@ -177,7 +177,11 @@ pub fn run(args: Args) -> anyhow::Result<std::process::ExitCode> {
         Some(p) => Correlator::from_file(p).map_err(|e| anyhow::anyhow!("{e}"))?,
         None => Correlator::ephemeral().context("making a subject secret")?,
     };
+    // Connections are served on worker threads of their own (`server::workers`); this
+    // runtime accepts them and runs reloads, signals and the timeout sweeper.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("credgate-main")
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
@@ -295,7 +299,10 @@ async fn serve(
     stop.await;
     tracing::info!("shutting down: finishing requests in flight");
     let _ = stop_tx.send(true);
-    server.await.context("server task")?;
+    server
+        .await
+        .context("server task")?
+        .context("starting the connection workers")?;
     // Every request has been answered: write and sync what the trail still holds.
     if let Some(audit) = &state.audit {
         audit.close();

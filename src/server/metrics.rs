@@ -6,6 +6,7 @@
 
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use credgate_index::model::Scenario;
@@ -88,6 +89,8 @@ pub struct Metrics {
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     connections: AtomicU64,
+    /// Each connection worker's open connections (see `server::workers`), once serving.
+    workers: parking_lot::Mutex<Vec<Arc<AtomicU64>>>,
 }
 
 impl Default for Metrics {
@@ -107,6 +110,7 @@ impl Metrics {
             reloads_ok: AtomicU64::new(0),
             reloads_failed: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            workers: parking_lot::Mutex::new(Vec::new()),
         }
     }
 
@@ -153,6 +157,11 @@ impl Metrics {
 
     pub fn connection_opened(&self) {
         self.connections.fetch_add(1, Relaxed);
+    }
+
+    /// The open-connection counters of the connection workers, shown per worker.
+    pub fn set_workers(&self, counters: Vec<Arc<AtomicU64>>) {
+        *self.workers.lock() = counters;
     }
 
     /// The exposition text. `engine` is the snapshot being served, if any.
@@ -250,6 +259,14 @@ impl Metrics {
             "credgate_connections_total {}",
             self.connections.load(Relaxed)
         );
+        o.push_str("# HELP credgate_worker_connections Open connections on each connection worker thread.\n# TYPE credgate_worker_connections gauge\n");
+        for (i, c) in self.workers.lock().iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "credgate_worker_connections{{worker=\"{i}\"}} {}",
+                c.load(Relaxed)
+            );
+        }
         // Each family's HELP and TYPE lines come right before its samples, as the text
         // format requires. Without a snapshot the two snapshot families are declared with
         // no sample.

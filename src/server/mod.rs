@@ -1,7 +1,8 @@
 //! The HTTP server of SPEC §7 on hyper 1.x and tokio.
 //!
 //! [`run`] accepts connections until its `shutdown` future resolves, serving each on its own
-//! task with hyper's HTTP/1.1 connection driver. A semaphore caps open connections (the
+//! task with hyper's HTTP/1.1 connection driver, on one of the connection [`workers`] (a
+//! single-threaded runtime per thread; the connection stays on it). A semaphore caps open connections (the
 //! accept loop waits for a free permit rather than accepting and dropping). The head guard
 //! ([`heads`]) closes a connection that has waited longer than `header_read_timeout_ms` for a
 //! request head, which bounds both a slow head (slowloris) and an idle keep-alive connection,
@@ -33,6 +34,7 @@ pub mod split;
 pub mod tls;
 pub mod trail;
 pub mod web;
+pub mod workers;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -62,6 +64,7 @@ pub use body::Body;
 use heads::{HeadGuard, Idle, Stalls, Tracked};
 pub use metrics::Metrics;
 pub use reload::{Reloader, Trigger};
+use workers::Workers;
 
 /// Server settings: `--config FILE` (TOML, every key optional) over these defaults.
 #[derive(Clone, Debug, Deserialize)]
@@ -89,6 +92,8 @@ pub struct Config {
     pub poll_interval_ms: u64,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_grace_ms: u64,
+    /// Connection worker threads (see [`workers`]); 0: one for each CPU the process may use.
+    pub workers: usize,
     /// TESTING ONLY: decide as if today were this day (YYYY-MM-DD) instead of the day in
     /// China Standard Time. Also read from the `CREDGATE_TODAY` environment variable.
     pub today: Option<Day>,
@@ -107,6 +112,7 @@ impl Default for Config {
             screen_chunk_rows: 4096,
             poll_interval_ms: 2_000,
             shutdown_grace_ms: 30_000,
+            workers: 0,
             today: None,
         }
     }
@@ -157,10 +163,27 @@ impl State {
     pub fn today(&self) -> Day {
         self.config.today.unwrap_or_else(Day::today_cst)
     }
+
+    /// How many connection workers to start: `workers`, or one for each CPU.
+    pub fn worker_count(&self) -> usize {
+        match self.config.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
 }
 
 /// Serves `listener` until `shutdown` resolves, then lets in-flight requests finish.
-pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future<Output = ()>) {
+///
+/// Connections are served on worker threads of their own (see [`workers`]); if they cannot
+/// be started (the system refuses a thread), this returns the error before accepting.
+pub async fn run(
+    listener: TcpListener,
+    state: Arc<State>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let mut workers = Workers::start(state.worker_count())?;
+    state.metrics.set_workers(workers.counters());
     let limit = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let head_timeout = Duration::from_millis(state.config.header_read_timeout_ms.max(1));
@@ -192,6 +215,15 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        // The socket moves to the worker's reactor: taken off this runtime's here, put on
+        // the worker's by the connection's task.
+        let stream = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "could not hand a connection to a worker");
+                continue;
+            }
+        };
         state.metrics.connection_opened();
         let st = state.clone();
         let registration = heads.register();
@@ -199,7 +231,7 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
         let watch = registration.watch().clone();
         // Writes that stop moving (a client that takes nothing of its answer) are noted on
         // the connection's watch, and the connection closed after the timeout (see `heads`).
-        let stream = Stalls::new(stream, watch.clone());
+        let stalls = watch.clone();
         let service = service_fn(move |req| {
             let idle = Idle::new(watch.clone());
             // The hot path is answered here, in the call; the rest on the future (the
@@ -215,26 +247,40 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
                 Ok::<_, Infallible>(resp.map(|body| Tracked::new(body, idle)))
             }
         });
+        // The watcher is taken now, so a shutdown that comes before the task first runs still
+        // reaches the connection.
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
         let task = match &state.tls {
-            None => {
-                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-                tokio::spawn(async move {
-                    let _registration = registration;
-                    if let Err(e) = conn.await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+            None => workers.spawn(async move {
+                let _registration = registration;
+                let stream = match tokio::net::TcpStream::from_std(stream) {
+                    Ok(s) => Stalls::new(s, stalls),
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "a worker could not take a connection");
+                        return;
                     }
-                    drop(permit);
-                })
-            }
+                };
+                let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+                if let Err(e) = conn.await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an error");
+                }
+                drop(permit);
+            }),
             Some(acceptor) => {
                 // The handshake runs on the connection's own task so a slow client cannot
-                // stall the accept loop; the watcher is taken now so a shutdown that comes
-                // during the handshake still reaches the connection.
-                let handshake = acceptor.accept(stream);
-                let watcher = graceful.watcher();
-                let builder = builder.clone();
-                tokio::spawn(async move {
+                // stall the accept loop.
+                let acceptor = acceptor.clone();
+                workers.spawn(async move {
                     let _registration = registration;
+                    let stream = match tokio::net::TcpStream::from_std(stream) {
+                        Ok(s) => Stalls::new(s, stalls),
+                        Err(e) => {
+                            tracing::warn!(%peer, error = %e, "a worker could not take a connection");
+                            return;
+                        }
+                    };
+                    let handshake = acceptor.accept(stream);
                     match tokio::time::timeout(head_timeout, handshake).await {
                         Ok(Ok(tls)) => {
                             let conn =
@@ -261,4 +307,6 @@ pub async fn run(listener: TcpListener, state: Arc<State>, shutdown: impl Future
         _ = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period over; closing remaining connections"),
     }
     sweeper.abort();
+    workers.stop().await;
+    Ok(())
 }

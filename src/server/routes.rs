@@ -200,7 +200,7 @@ async fn dispatch(
         // bookmark's or a cache-buster's), as static files do; the API refuses one.
         Route::Page => web::serve(&req),
         Route::Subjects => subject(&req, state, &caller).await,
-        Route::Search => search(&req, state, &caller),
+        Route::Search => search(&req, state, &caller).await,
         _ => {
             no_query(&req)?;
             fixed(route, state)
@@ -655,7 +655,7 @@ struct SearchAnswer<'a> {
     snapshot: &'a str,
 }
 
-fn search(
+async fn search(
     req: &Request<Incoming>,
     state: &State,
     caller: &Caller,
@@ -677,22 +677,47 @@ fn search(
         },
     };
     let engine = engine(state)?;
+    let name = name.into_owned();
+    let today = state.today();
+    let full = caller.full_ids();
+    // A fuzzy search can take tens of milliseconds: off the connection's worker, whose
+    // other connections would wait for it (see `workers`).
+    tokio::task::spawn_blocking(move || find(&engine, &name, fuzzy, limit, today, full))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("the search did not finish: {e}"),
+            )
+        })?
+}
+
+/// Runs a name search and writes its answer.
+fn find(
+    engine: &Engine,
+    name: &str,
+    fuzzy: bool,
+    limit: usize,
+    today: Day,
+    full: bool,
+) -> Result<Response<Body>, ApiError> {
     let hits = engine
         .search(
-            &name,
+            name,
             fuzzy,
             limit,
-            state.today(),
+            today,
             Options {
-                full_personal_ids: caller.full_ids(),
+                full_personal_ids: full,
             },
         )
         .map_err(|e| ApiError::bad_parameter(format!("name: {e}")))?;
     // The query is echoed like the rest of a caller's text: a person's number in it masked.
-    let query = if caller.full_ids() {
-        Cow::Borrowed(name.as_ref())
+    let query = if full {
+        Cow::Borrowed(name)
     } else {
-        crate::trust::privacy::mask_numbers(&name)
+        crate::trust::privacy::mask_numbers(name)
     };
     let answer = SearchAnswer {
         query: &query,

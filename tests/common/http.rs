@@ -16,7 +16,7 @@ pub struct TestServer {
     pub root: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     rt: Option<tokio::runtime::Runtime>,
-    done: Option<tokio::task::JoinHandle<()>>,
+    done: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestServer {
@@ -150,7 +150,13 @@ impl TestServer {
             let _ = tx.send(());
         }
         if let (Some(rt), Some(done)) = (self.rt.take(), self.done.take()) {
-            let _ = rt.block_on(done);
+            let ended = rt.block_on(done);
+            // Not a second panic while a failed test unwinds.
+            if !std::thread::panicking() {
+                ended
+                    .expect("the server task ran to its end")
+                    .expect("the server started its connection workers");
+            }
             rt.shutdown_timeout(Duration::from_secs(5));
         }
     }

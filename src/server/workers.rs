@@ -1,0 +1,255 @@
+//! Connection workers: one single-threaded tokio runtime per thread, each serving the
+//! connections handed to it from start to end.
+//!
+//! The accept loop ([`super::run`]) takes a connection and gives it to the worker with the
+//! fewest open connections, which registers its socket with its own reactor and runs its
+//! task. A connection's reads, writes, wake-ups and timers then all happen on one thread.
+//!
+//! Why not tokio's multi-threaded scheduler, which moves tasks between its threads? A
+//! `/v1/check` is a few microseconds of work between a socket read and a socket write, so
+//! the scheduler's own costs make a visible share of it: its shared run queues, the atomic
+//! task-state transitions, and waking an idle thread to steal work. Measured with
+//! `benches/instructions.sh` (callgrind, the same requests): 14,796 instructions a check with
+//! the multi-threaded scheduler, 14,002 with a worker per thread; the bare hyper "hello"
+//! server went from 7,869 to 7,350 the same way (benches/RESULTS.md, "Session 19").
+//!
+//! What is given up is stealing. A worker busy with one connection's long computation
+//! delays its other connections, so work longer than a request's usual few microseconds
+//! leaves the worker: batch screening runs its chunks on the blocking pool (see
+//! [`super::screen`]), and so does name search, whose fuzzy look-ups can take tens of
+//! milliseconds. Connections are balanced by count, not by load; with keep-alive clients
+//! each carrying requests of the same kind, counts track load.
+//!
+//! Each worker's blocking pool is its own runtime's. Everything else (the accept loop, the
+//! head guard's sweeper, reloads, signals) runs on the runtime that called
+//! [`super::run`].
+
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use tokio::runtime::{Builder, Handle};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The worker threads and what the accept loop needs to share connections among them.
+pub struct Workers {
+    slots: Vec<Slot>,
+    /// Where the search for the least-loaded worker starts, so ties go round.
+    next: usize,
+}
+
+struct Slot {
+    handle: Handle,
+    /// Connections handed to this worker and not yet ended (shown by `/metrics`).
+    open: Arc<AtomicU64>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+/// How long a stopping worker waits for its blocking tasks (batch chunks, searches) before
+/// its thread ends without them.
+const BLOCKING_GRACE: Duration = Duration::from_secs(5);
+
+impl Workers {
+    /// Starts `n` workers (at least one), threads named `credgate-worker-N`.
+    pub fn start(n: usize) -> io::Result<Workers> {
+        let mut slots = Vec::with_capacity(n.max(1));
+        for i in 0..n.max(1) {
+            let runtime = Builder::new_current_thread()
+                .enable_all()
+                .thread_name(format!("credgate-worker-{i}-blocking"))
+                .build()?;
+            let handle = runtime.handle().clone();
+            let (stop, stopped) = oneshot::channel::<()>();
+            let thread = thread::Builder::new()
+                .name(format!("credgate-worker-{i}"))
+                .spawn(move || {
+                    // Runs the worker's tasks until told to stop (or the sender is dropped);
+                    // the connections still open then end with the runtime.
+                    let _ = runtime.block_on(stopped);
+                    runtime.shutdown_timeout(BLOCKING_GRACE);
+                })?;
+            slots.push(Slot {
+                handle,
+                open: Arc::new(AtomicU64::new(0)),
+                stop: Some(stop),
+                thread: Some(thread),
+            });
+        }
+        Ok(Workers { slots, next: 0 })
+    }
+
+    /// How many workers there are.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether there are none (never: [`Workers::start`] starts at least one).
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The open-connection counter of each worker, in order (for `/metrics`).
+    pub fn counters(&self) -> Vec<Arc<AtomicU64>> {
+        self.slots.iter().map(|s| s.open.clone()).collect()
+    }
+
+    /// Runs `connection` on the worker with the fewest open connections, counted as open
+    /// until it ends (or is aborted).
+    pub fn spawn<F>(&mut self, connection: F) -> JoinHandle<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let n = self.slots.len();
+        let mut best = self.next % n;
+        let mut least = u64::MAX;
+        for k in 0..n {
+            let i = (self.next + k) % n;
+            let open = self.slots[i].open.load(Relaxed);
+            if open < least {
+                least = open;
+                best = i;
+            }
+        }
+        self.next = (best + 1) % n;
+        let slot = &self.slots[best];
+        let open = Counted::new(slot.open.clone());
+        slot.handle.spawn(async move {
+            let _open = open;
+            connection.await
+        })
+    }
+
+    /// Stops every worker: the connections still open on them end, blocking tasks get
+    /// [`BLOCKING_GRACE`], and this returns when every worker thread has ended.
+    pub async fn stop(mut self) {
+        for s in &mut self.slots {
+            if let Some(stop) = s.stop.take() {
+                let _ = stop.send(());
+            }
+        }
+        let threads: Vec<_> = self
+            .slots
+            .iter_mut()
+            .filter_map(|s| s.thread.take())
+            .collect();
+        let joined = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        });
+        let _ = joined.await;
+    }
+}
+
+impl Drop for Workers {
+    /// Workers not stopped by [`Workers::stop`] (the accept loop's task aborted, say) are
+    /// told to stop; their threads end on their own.
+    fn drop(&mut self) {
+        for s in &mut self.slots {
+            if let Some(stop) = s.stop.take() {
+                let _ = stop.send(());
+            }
+        }
+    }
+}
+
+/// One open connection on a worker's counter, for as long as it lives.
+struct Counted(Arc<AtomicU64>);
+
+impl Counted {
+    fn new(counter: Arc<AtomicU64>) -> Counted {
+        counter.fetch_add(1, Relaxed);
+        Counted(counter)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    #[test]
+    fn connections_go_to_the_worker_with_the_fewest_and_are_counted_until_they_end() {
+        runtime().block_on(async {
+            let mut w = Workers::start(2).unwrap();
+            let counters = w.counters();
+            let (release, hold) = tokio::sync::watch::channel(false);
+            let mut names = Vec::new();
+            let mut tasks = Vec::new();
+            for _ in 0..4 {
+                let mut hold = hold.clone();
+                let (tx, rx) = oneshot::channel();
+                tasks.push(w.spawn(async move {
+                    let _ = tx.send(thread::current().name().map(str::to_owned));
+                    let _ = hold.wait_for(|r| *r).await;
+                }));
+                names.push(rx.await.unwrap().unwrap());
+            }
+            // Two each, alternating, each on its worker's own thread.
+            assert_eq!(
+                names,
+                [
+                    "credgate-worker-0",
+                    "credgate-worker-1",
+                    "credgate-worker-0",
+                    "credgate-worker-1"
+                ]
+            );
+            assert_eq!(counters[0].load(Relaxed), 2);
+            assert_eq!(counters[1].load(Relaxed), 2);
+            // One ends on worker 0: the next goes there, where fewer are open.
+            tasks.remove(0).abort();
+            while counters[0].load(Relaxed) != 1 {
+                tokio::task::yield_now().await;
+            }
+            let (tx, rx) = oneshot::channel();
+            w.spawn(async move {
+                let _ = tx.send(thread::current().name().map(str::to_owned));
+            });
+            assert_eq!(rx.await.unwrap().unwrap(), "credgate-worker-0");
+            let _ = release.send(true);
+            for t in tasks {
+                t.await.unwrap();
+            }
+            while counters.iter().any(|c| c.load(Relaxed) != 0) {
+                tokio::task::yield_now().await;
+            }
+            w.stop().await;
+        });
+    }
+
+    #[test]
+    fn stopping_ends_the_connections_still_open_and_every_worker_thread() {
+        runtime().block_on(async {
+            let mut w = Workers::start(3).unwrap();
+            let counters = w.counters();
+            let (tx, rx) = oneshot::channel::<()>();
+            let (started_tx, started) = oneshot::channel();
+            let task = w.spawn(async move {
+                let _keep = tx;
+                let _ = started_tx.send(());
+                std::future::pending::<()>().await
+            });
+            started.await.unwrap();
+            w.stop().await;
+            // The connection's future was dropped with its runtime: its sender went with it.
+            assert!(rx.await.is_err());
+            assert!(task.await.unwrap_err().is_cancelled());
+            assert!(counters.iter().all(|c| c.load(Relaxed) == 0));
+        });
+    }
+}
