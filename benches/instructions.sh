@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # User-space instructions per request: credgate's GET /v1/check against the bare hyper
-# "hello" server, counted by valgrind's callgrind (run by hand, not in CI).
+# "hello" server, counted by valgrind's callgrind (run by hand, not in CI). The last row,
+# hello_w, is the hello server laid out as credgate's connections are (HELLO_WORKERS).
 #
 #   benches/instructions.sh                 # credgate from target/release, 2,000 requests
 #   BINS="/tmp/a /tmp/b" benches/instructions.sh   # several credgate builds side by side
@@ -98,10 +99,14 @@ done
 port=$((port + 1))
 hello=$(measure hello "$port" "$OUT/check.paths" / "$BIN/examples/hello_server" "127.0.0.1:$port")
 hello_ir=$(awk '{ print $3 }' <<<"$hello")
+# The hello server with credgate's connection layout (a single-threaded runtime per CPU;
+# see benches/support/hello_server.rs), for reference.
+port=$((port + 1))
+hello_w=$(HELLO_WORKERS=$(nproc) measure hello_w "$port" "$OUT/check.paths" / "$BIN/examples/hello_server" "127.0.0.1:$port")
 echo
 echo "| server | requests | instructions / request | × hello |"
 echo "|---|---|---|---|"
-for r in "${rows[@]}" "$hello"; do
+for r in "${rows[@]}" "$hello" "$hello_w"; do
   read -r name sent ir file <<<"$r"
   awk -v n="$name" -v s="$sent" -v i="$ir" -v h="$hello_ir" 'BEGIN { printf "| %s | %d | %d | %.2f |\n", n, s, i, i / h }'
 done
