@@ -9,9 +9,10 @@
 //! `/v1/check` is a few microseconds of work between a socket read and a socket write, so
 //! the scheduler's own costs make a visible share of it: its shared run queues, the atomic
 //! task-state transitions, and waking an idle thread to steal work. Measured with
-//! `benches/instructions.sh` (callgrind, the same requests): 14,796 instructions a check with
-//! the multi-threaded scheduler, 14,002 with a worker per thread; the bare hyper "hello"
-//! server went from 7,869 to 7,350 the same way (benches/RESULTS.md, "Session 19").
+//! `benches/instructions.sh` (callgrind, the same requests): 14,822 instructions a check with
+//! the multi-threaded scheduler, 14,040 with workers; the bare hyper "hello" server laid out
+//! the same way went from 7,867 to 7,271. Under `wrk` the server spent 1–17 % less CPU a
+//! check (benches/RESULTS.md, "Session 19").
 //!
 //! What is given up is stealing. A worker busy with one connection's long computation
 //! delays its other connections, so work longer than a request's usual few microseconds
