@@ -25,6 +25,7 @@
 //! head guard's sweeper, reloads, signals) runs on the runtime that called
 //! [`super::run`].
 
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -51,6 +52,30 @@ struct Slot {
     thread: Option<thread::JoinHandle<()>>,
 }
 
+thread_local! {
+    /// The key of the worker this thread is (see [`home`]); 0 on any other thread.
+    static HOME: Cell<u64> = const { Cell::new(0) };
+    /// The runtime of the worker this thread is.
+    static HOME_RUNTIME: RefCell<Option<Handle>> = const { RefCell::new(None) };
+}
+
+/// Keys of workers, unique in the process (several servers may run in one, as in tests).
+static NEXT_HOME: AtomicU64 = AtomicU64::new(1);
+
+/// The worker the calling thread is, as a key unique in the process; 0 when it is not a
+/// worker thread. A task that waits for something another thread finishes (a receipt round,
+/// say) can note where it waits, so the finisher can wake all the waiters of one worker
+/// with a single hand-over instead of one cross-thread wake-up each: waking a task of a
+/// single-threaded runtime from another thread costs a system call to wake its reactor.
+pub fn home() -> u64 {
+    HOME.with(Cell::get)
+}
+
+/// The runtime of the worker the calling thread is, if it is one (see [`home`]).
+pub fn home_runtime() -> Option<Handle> {
+    HOME_RUNTIME.with(|h| h.borrow().clone())
+}
+
 /// How long a stopping worker waits for its blocking tasks (batch chunks, searches) before
 /// its thread ends without them.
 const BLOCKING_GRACE: Duration = Duration::from_secs(5);
@@ -66,9 +91,13 @@ impl Workers {
                 .build()?;
             let handle = runtime.handle().clone();
             let (stop, stopped) = oneshot::channel::<()>();
+            let home = NEXT_HOME.fetch_add(1, Relaxed);
+            let own = handle.clone();
             let thread = thread::Builder::new()
                 .name(format!("credgate-worker-{i}"))
                 .spawn(move || {
+                    HOME.with(|h| h.set(home));
+                    HOME_RUNTIME.with(|h| *h.borrow_mut() = Some(own));
                     // Runs the worker's tasks until told to stop (or the sender is dropped);
                     // the connections still open then end with the runtime.
                     let _ = runtime.block_on(stopped);

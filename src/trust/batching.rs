@@ -65,6 +65,16 @@
 //! Under that load the signer thread signed 42 % of the rounds
 //! (`credgate_receipt_rounds_signer_thread_total`), the checks the rest.
 //!
+//! Since connections run on worker threads of their own (`server::workers`, a
+//! single-threaded runtime each), a round's waiters are spread over the workers, and waking
+//! a task of a worker from another thread costs a system call (to wake that worker's
+//! reactor). Each waiter therefore notes its worker when it queues, and a round answers the
+//! waiters of its own thread's worker at once and those of each other worker through one
+//! task handed to that worker. Measured with `benches/trust_cost.sh` (three interleaved
+//! rounds, trusted servers only): 2.46–2.50 system calls a trusted check with a wake-up
+//! each, 2.04–2.15 with the hand-over; server CPU 17.5–19.3 µs a check against 17.7–20.5,
+//! lower in each round but within the noise (benches/RESULTS.md, "Session 19").
+//!
 //! A request that goes away after queueing its leaf strands nothing: queueing and, when
 //! due, signing happen in the synchronous part of [`BatchSigner::sign`], and pending leaves
 //! are signed by whoever starts the next round whether or not anyone waits for them. When
@@ -79,9 +89,11 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer as _, SigningKey};
 use parking_lot::{Condvar, Mutex};
+use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::merkle::{Hash, Tree};
+use crate::server::workers;
 
 /// Leaves signed by one signature at most, so audit paths stay short (≤ 12 hashes).
 pub const MAX_BATCH: usize = 4096;
@@ -229,10 +241,16 @@ impl std::fmt::Display for Unsigned {
 
 impl std::error::Error for Unsigned {}
 
+/// A request waiting for its proof, and the connection worker it waits on (see
+/// [`workers::home`]; 0: not a worker thread).
+type Waiter = (oneshot::Sender<Proof>, u64);
+
 #[derive(Default)]
 struct Queue {
     leaves: Vec<Hash>,
-    waiters: Vec<oneshot::Sender<Proof>>,
+    waiters: Vec<Waiter>,
+    /// The runtime of each connection worker a waiter has come from, by its key.
+    homes: Vec<(u64, Handle)>,
     /// When the last round started; the next may start `interval` later.
     last_start: Option<Instant>,
     /// A round is being signed (by the signer thread or by a request).
@@ -253,14 +271,65 @@ impl Queue {
 
     /// Starts a round: marks it running and takes the leaves pending (at most
     /// [`MAX_BATCH`]) and their waiters.
-    fn take(&mut self, now: Instant) -> (Vec<Hash>, Vec<oneshot::Sender<Proof>>) {
+    fn take(&mut self, now: Instant) -> Taken {
         self.signing = true;
         self.last_start = Some(now);
         let n = self.leaves.len().min(MAX_BATCH);
-        (
-            self.leaves.drain(..n).collect(),
-            self.waiters.drain(..n).collect(),
-        )
+        Taken {
+            leaves: self.leaves.drain(..n).collect(),
+            waiters: self.waiters.drain(..n).collect(),
+            homes: self.homes.clone(),
+        }
+    }
+}
+
+/// A round's leaves and waiters, and the runtimes its waiters' workers run.
+struct Taken {
+    leaves: Vec<Hash>,
+    waiters: Vec<Waiter>,
+    homes: Vec<(u64, Handle)>,
+}
+
+/// Answers a round's waiters. Those waiting on the calling thread's worker (or on no worker)
+/// are answered here; those of each other worker are answered by one task handed to that
+/// worker, which wakes them there: waking each from here would cost a system call apiece to
+/// wake that worker's reactor (a worker is a single-threaded runtime, `server::workers`).
+/// (See the module documentation for what it saves.)
+fn answer(round: &Arc<Round>, waiters: Vec<Waiter>, homes: &[(u64, Handle)]) {
+    let here = workers::home();
+    // By worker key: the waiters of that worker, with their indices in the round.
+    type Group = Vec<(usize, oneshot::Sender<Proof>)>;
+    let mut away: Vec<(u64, Group)> = Vec::new();
+    for (index, (w, home)) in waiters.into_iter().enumerate() {
+        if home == 0 || home == here {
+            // A waiter that has gone (its client hung up) needs nothing.
+            let _ = w.send(Proof {
+                index,
+                round: round.clone(),
+            });
+        } else {
+            match away.iter_mut().find(|(k, _)| *k == home) {
+                Some((_, group)) => group.push((index, w)),
+                None => away.push((home, vec![(index, w)])),
+            }
+        }
+    }
+    for (home, group) in away {
+        let round = round.clone();
+        let deliver = move || {
+            for (index, w) in group {
+                let _ = w.send(Proof {
+                    index,
+                    round: round.clone(),
+                });
+            }
+        };
+        match homes.iter().find(|(k, _)| *k == home) {
+            // A worker that has stopped drops the task, and with it the senders: its
+            // waiters were dropped with it.
+            Some((_, runtime)) => drop(runtime.spawn(async move { deliver() })),
+            None => deliver(),
+        }
     }
 }
 
@@ -279,24 +348,18 @@ impl Shared {
     /// Signs a round taken with [`Queue::take`], answers its waiters, and marks the signer
     /// free again, waking the signer thread if more leaves wait for the next round.
     /// `by_thread`: the caller is the signer thread (counted for `/metrics`).
-    fn sign_round(&self, leaves: Vec<Hash>, waiters: Vec<oneshot::Sender<Proof>>, by_thread: bool) {
+    fn sign_round(&self, taken: Taken, by_thread: bool) {
         // If signing panics, nothing could be answered any more: close instead of leaving
         // `signing` set and every later request waiting for ever.
         let guard = CloseOnPanic(self);
-        let n = leaves.len() as u64;
-        let round = Round::sign(&self.key, leaves);
+        let n = taken.leaves.len() as u64;
+        let round = Round::sign(&self.key, taken.leaves);
         self.rounds.fetch_add(1, Relaxed);
         self.leaves.fetch_add(n, Relaxed);
         if by_thread {
             self.by_thread.fetch_add(1, Relaxed);
         }
-        for (index, w) in waiters.into_iter().enumerate() {
-            // A waiter that has gone (its client hung up) needs nothing.
-            let _ = w.send(Proof {
-                index,
-                round: round.clone(),
-            });
-        }
+        answer(&round, taken.waiters, &taken.homes);
         std::mem::forget(guard);
         let mut q = self.queue.lock();
         q.signing = false;
@@ -359,13 +422,19 @@ impl BatchSigner {
         let mut q = shared.queue.lock();
         let queued = !q.closed;
         if queued {
+            let home = workers::home();
+            if home != 0 && !q.homes.iter().any(|(k, _)| *k == home) {
+                if let Some(runtime) = workers::home_runtime() {
+                    q.homes.push((home, runtime));
+                }
+            }
             q.leaves.push(leaf);
-            q.waiters.push(tx);
+            q.waiters.push((tx, home));
             let now = Instant::now();
             if q.due(now, shared.interval) {
-                let (leaves, waiters) = q.take(now);
+                let taken = q.take(now);
                 drop(q);
-                shared.sign_round(leaves, waiters, false);
+                shared.sign_round(taken, false);
             } else if std::mem::take(&mut q.idle) {
                 // The signer thread signs the round at its due time unless a later check
                 // does first.
@@ -473,9 +542,9 @@ fn run(shared: &Shared) {
                 _ => {}
             }
         }
-        let (leaves, waiters) = q.take(now);
+        let taken = q.take(now);
         drop(q);
-        shared.sign_round(leaves, waiters, true);
+        shared.sign_round(taken, true);
         q = shared.queue.lock();
     }
 }
@@ -652,6 +721,52 @@ mod tests {
     }
 
     /// Polls `f` once, without a runtime.
+    /// A round's waiters on other workers are answered through one task handed to each
+    /// worker, those on the answering thread's own worker (or on none) at once, and one
+    /// whose worker is unknown at once too; each gets its own index of the round.
+    #[test]
+    fn waiters_of_other_workers_are_answered_on_their_worker() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut w = workers::Workers::start(2).unwrap();
+            // Each worker's key and runtime, as `sign` notes them.
+            let mut homes = Vec::new();
+            for _ in 0..2 {
+                let (tx, rx) = oneshot::channel();
+                w.spawn(async move {
+                    let _ = tx.send((workers::home(), workers::home_runtime().unwrap()));
+                });
+                homes.push(rx.await.unwrap());
+            }
+            assert!(homes[0].0 != 0 && homes[0].0 != homes[1].0);
+            assert_eq!(workers::home(), 0, "the test's own thread is no worker");
+            let key = SigningKey::from_bytes(&[7; 32]);
+            let round = Round::sign(&key, (0..5).map(leaf).collect());
+            // Waiters on worker 0, worker 1, no worker, worker 1, and an unknown worker.
+            let at = [homes[0].0, homes[1].0, 0, homes[1].0, 999];
+            let (senders, receivers): (Vec<_>, Vec<_>) =
+                at.iter().map(|_| oneshot::channel::<Proof>()).unzip();
+            let waiters = senders.into_iter().zip(at).collect();
+            // Answered from worker 0: its own waiter directly, worker 1's by hand-over.
+            let (done_tx, done) = oneshot::channel();
+            let known = homes.clone();
+            w.spawn(async move {
+                answer(&round, waiters, &known);
+                let _ = done_tx.send(());
+            });
+            done.await.unwrap();
+            for (i, rx) in receivers.into_iter().enumerate() {
+                let proof = rx.await.unwrap();
+                assert_eq!(proof.index(), i as u64);
+                assert_eq!(proof.leaves(), 5);
+            }
+            w.stop().await;
+        });
+    }
+
     fn poll_once<F: Future + Unpin>(f: &mut F) -> std::task::Poll<F::Output> {
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         std::pin::Pin::new(f).poll(&mut cx)
