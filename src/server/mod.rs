@@ -254,12 +254,8 @@ pub async fn run(
         let task = match &state.tls {
             None => workers.spawn(async move {
                 let _registration = registration;
-                let stream = match tokio::net::TcpStream::from_std(stream) {
-                    Ok(s) => Stalls::new(s, stalls),
-                    Err(e) => {
-                        tracing::warn!(%peer, error = %e, "a worker could not take a connection");
-                        return;
-                    }
+                let Some(stream) = on_worker(stream, stalls, peer) else {
+                    return;
                 };
                 let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
                 if let Err(e) = conn.await {
@@ -273,12 +269,8 @@ pub async fn run(
                 let acceptor = acceptor.clone();
                 workers.spawn(async move {
                     let _registration = registration;
-                    let stream = match tokio::net::TcpStream::from_std(stream) {
-                        Ok(s) => Stalls::new(s, stalls),
-                        Err(e) => {
-                            tracing::warn!(%peer, error = %e, "a worker could not take a connection");
-                            return;
-                        }
+                    let Some(stream) = on_worker(stream, stalls, peer) else {
+                        return;
                     };
                     let handshake = acceptor.accept(stream);
                     match tokio::time::timeout(head_timeout, handshake).await {
@@ -309,4 +301,20 @@ pub async fn run(
     sweeper.abort();
     workers.stop().await;
     Ok(())
+}
+
+/// A connection's socket put on the reactor of the worker calling this, with its writes
+/// watched for stalls (see `heads`); `None`, logged, if the reactor refuses it.
+fn on_worker(
+    stream: std::net::TcpStream,
+    watch: Arc<heads::Watch>,
+    peer: SocketAddr,
+) -> Option<Stalls<tokio::net::TcpStream>> {
+    match tokio::net::TcpStream::from_std(stream) {
+        Ok(s) => Some(Stalls::new(s, watch)),
+        Err(e) => {
+            tracing::warn!(%peer, error = %e, "a worker could not take a connection");
+            None
+        }
+    }
 }
