@@ -2,8 +2,9 @@
 //!
 //! [`run`] accepts connections until its `shutdown` future resolves, serving each on its own
 //! task with hyper's HTTP/1.1 connection driver, on one of the connection [`workers`] (a
-//! single-threaded runtime per thread; the connection stays on it). A semaphore caps open connections (the
-//! accept loop waits for a free permit rather than accepting and dropping). The head guard
+//! single-threaded runtime per thread; the connection stays on it). A semaphore caps open
+//! connections (the accept loop waits for a free permit rather than accepting and
+//! dropping). The head guard
 //! ([`heads`]) closes a connection that has waited longer than `header_read_timeout_ms` for a
 //! request head, which bounds both a slow head (slowloris) and an idle keep-alive connection,
 //! with one sweeper instead of a timer per request; the same sweeper closes a connection whose
