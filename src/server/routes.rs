@@ -619,7 +619,6 @@ async fn subject(
     let opts = Options {
         full_personal_ids: caller.full_ids(),
     };
-    let profile = engine.profile(&id, as_of, today, opts);
     if tracing::enabled!(tracing::Level::DEBUG) {
         tracing::debug!(
             key = %caller.name,
@@ -628,7 +627,16 @@ async fn subject(
             "profile"
         );
     }
-    let body = serialize(&profile, 4096)?;
+    // A subject with a long history takes a while to gather and write: off the connection's
+    // worker, whose other connections would wait for it (see `workers`).
+    let body = {
+        let engine = engine.clone();
+        tokio::task::spawn_blocking(move || {
+            serialize(&engine.profile(&id, as_of, today, opts), 4096)
+        })
+        .await
+        .map_err(|e| unfinished("profile", e))??
+    };
     if state.audit.is_some() {
         let shown = if caller.full_ids() {
             id.as_str().to_string()
@@ -684,13 +692,17 @@ async fn search(
     // other connections would wait for it (see `workers`).
     tokio::task::spawn_blocking(move || find(&engine, &name, fuzzy, limit, today, full))
         .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                format!("the search did not finish: {e}"),
-            )
-        })?
+        .map_err(|e| unfinished("search", e))?
+}
+
+/// A task on the blocking pool that did not return (it panicked, or the runtime is
+/// stopping).
+fn unfinished(what: &str, e: tokio::task::JoinError) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        format!("the {what} did not finish: {e}"),
+    )
 }
 
 /// Runs a name search and writes its answer.
