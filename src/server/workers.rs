@@ -18,8 +18,9 @@
 //! delays its other connections, so work longer than a request's usual few microseconds
 //! leaves the worker: batch screening runs its chunks on the blocking pool (see
 //! [`super::screen`]), and so do name search, whose fuzzy look-ups can take tens of
-//! milliseconds, and a subject's profile, which gathers its whole history. Connections are balanced by count, not by load; with keep-alive clients
-//! each carrying requests of the same kind, counts track load.
+//! milliseconds, and a subject's profile, which gathers its whole history. Connections are
+//! balanced by count, not by load; with keep-alive clients each carrying requests of the
+//! same kind, counts track load.
 //!
 //! Each worker's blocking pool is its own runtime's. Everything else (the accept loop, the
 //! head guard's sweeper, reloads, signals) runs on the runtime that called
