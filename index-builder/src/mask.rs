@@ -867,25 +867,44 @@ mod props {
             prop::sample::select(vec!["", "X", "x", "Ｘ"]),
         )
             .prop_map(|(grouping, digits, seps, x)| {
-                let digits: Vec<char> = digits
-                    .concat()
-                    .chars()
-                    .chain(('0'..='9').cycle().take(19))
-                    .collect();
-                let mut out = String::new();
-                let mut at = 0;
-                for (i, &len) in grouping.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(seps[i - 1]);
-                    }
-                    out.extend(&digits[at..at + len]);
-                    at += len;
-                }
+                let (mut out, at) = lay_out(grouping, &digits, &seps, false);
                 if at == 17 {
                     out.push_str(x);
                 }
                 out
             })
+    }
+
+    /// Digits from `digits` (topped up to 19 with `0123…`) in groups of the lengths of
+    /// `grouping`, joined by `joints` in turn; and how many digits were laid out. With
+    /// `room_for_x`, a group that would bring the count to 18 loses a digit, for an X to
+    /// follow.
+    fn lay_out(
+        grouping: &[usize],
+        digits: &[String],
+        joints: &[&str],
+        room_for_x: bool,
+    ) -> (String, usize) {
+        let digits: Vec<char> = digits
+            .concat()
+            .chars()
+            .chain(('0'..='9').cycle().take(19))
+            .collect();
+        let mut out = String::new();
+        let mut at = 0;
+        for (i, &len) in grouping.iter().enumerate() {
+            if i > 0 {
+                out.push_str(joints[i - 1]);
+            }
+            let len = if room_for_x && at + len == 18 {
+                len - 1
+            } else {
+                len
+            };
+            out.extend(&digits[at..at + len]);
+            at += len;
+        }
+        (out, at)
     }
 
     /// A person's number, 15 digits or 17 and a check character, in one of the groupings
@@ -915,27 +934,9 @@ mod props {
                 {
                     joints[0] = "/";
                 }
-                let digits: Vec<char> = digits
-                    .concat()
-                    .chars()
-                    .chain(('0'..='9').cycle().take(19))
-                    .collect();
-                let mut out = String::new();
-                let mut at = 0;
-                for (i, &len) in grouping.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(joints[i - 1]);
-                    }
-                    // 18 characters end in a check digit or an X: the last group loses a
-                    // digit for the X.
-                    let len = if at + len == 18 && !x.is_empty() {
-                        len - 1
-                    } else {
-                        len
-                    };
-                    out.extend(&digits[at..at + len]);
-                    at += len;
-                }
+                // 18 characters end in a check digit or an X: the last group loses a
+                // digit for the X.
+                let (mut out, at) = lay_out(grouping, &digits, &joints, !x.is_empty());
                 if at == 17 {
                     out.push_str(if x.is_empty() { "7" } else { x });
                 }
