@@ -9,17 +9,16 @@
 //! 12) the body is N bytes of JSON instead, to see what a body the size of credgate's answers
 //! costs by itself.
 //!
-//! With `HELLO_WORKERS=N` it lays its connections out as credgate does (`src/server/workers.rs`):
-//! N threads, each a single-threaded runtime; the accept loop hands each connection to the
-//! one with the fewest open, and the connection stays there. Against that form the ratio
-//! shows what credgate's own work costs, with the runtime layout the same on both sides.
+//! With `HELLO_WORKERS=N` it lays its connections out as credgate does, on credgate's own
+//! connection workers (`src/server/workers.rs`): N threads, each a single-threaded runtime;
+//! the accept loop hands each connection to the one with the fewest open, and the
+//! connection stays there. Against that form the ratio shows what credgate's own work
+//! costs, with the runtime layout the same on both sides.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
 
 use bytes::Bytes;
+use credgate::server::workers::Workers;
 use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -46,7 +45,7 @@ async fn main() -> std::io::Result<()> {
         }
         _ => b"{\"hello\":\"world\"}",
     };
-    let workers = match std::env::var("HELLO_WORKERS")
+    let mut workers = match std::env::var("HELLO_WORKERS")
         .ok()
         .map(|v| v.parse::<usize>())
     {
@@ -59,17 +58,17 @@ async fn main() -> std::io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
-        match &workers {
+        match &mut workers {
             None => {
                 tokio::spawn(serve(stream, body));
             }
             Some(w) => {
                 let stream = stream.into_std()?;
-                w.spawn(async move {
+                drop(w.spawn(async move {
                     if let Ok(stream) = tokio::net::TcpStream::from_std(stream) {
                         serve(stream, body).await
                     }
-                });
+                }));
             }
         }
     }
@@ -87,36 +86,4 @@ async fn serve(stream: tokio::net::TcpStream, body: &'static [u8]) {
     let _ = http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)
         .await;
-}
-
-/// Threads with a single-threaded runtime each; a connection goes to the one with the
-/// fewest open.
-struct Workers(Vec<(tokio::runtime::Handle, Arc<AtomicUsize>)>);
-
-impl Workers {
-    fn start(n: usize) -> std::io::Result<Workers> {
-        let mut w = Vec::new();
-        for _ in 0..n {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            w.push((rt.handle().clone(), Arc::new(AtomicUsize::new(0))));
-            std::thread::spawn(move || rt.block_on(std::future::pending::<()>()));
-        }
-        Ok(Workers(w))
-    }
-
-    fn spawn(&self, connection: impl Future<Output = ()> + Send + 'static) {
-        let (handle, open) = self
-            .0
-            .iter()
-            .min_by_key(|(_, open)| open.load(Relaxed))
-            .expect("at least one worker");
-        let open = open.clone();
-        open.fetch_add(1, Relaxed);
-        handle.spawn(async move {
-            connection.await;
-            open.fetch_sub(1, Relaxed);
-        });
-    }
 }
