@@ -114,16 +114,6 @@ impl Workers {
         Ok(Workers { slots, next: 0 })
     }
 
-    /// How many workers there are.
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// Whether there are none (never: [`Workers::start`] starts at least one).
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
     /// The open-connection counter of each worker, in order (for `/metrics`).
     pub fn counters(&self) -> Vec<Arc<AtomicU64>> {
         self.slots.iter().map(|s| s.open.clone()).collect()

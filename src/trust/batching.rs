@@ -290,6 +290,15 @@ struct Taken {
     homes: Vec<(u64, Handle)>,
 }
 
+/// Hands a waiter its proof: leaf `index` of `round`. A waiter that has gone (its client
+/// hung up) needs nothing.
+fn send(waiter: oneshot::Sender<Proof>, index: usize, round: &Arc<Round>) {
+    let _ = waiter.send(Proof {
+        index,
+        round: round.clone(),
+    });
+}
+
 /// Answers a round's waiters. Those waiting on the calling thread's worker (or on no worker)
 /// are answered here; those of each other worker are answered by one task handed to that
 /// worker, which wakes them there: waking each from here would cost a system call apiece to
@@ -302,11 +311,7 @@ fn answer(round: &Arc<Round>, waiters: Vec<Waiter>, homes: &[(u64, Handle)]) {
     let mut away: Vec<(u64, Group)> = Vec::new();
     for (index, (w, home)) in waiters.into_iter().enumerate() {
         if home == 0 || home == here {
-            // A waiter that has gone (its client hung up) needs nothing.
-            let _ = w.send(Proof {
-                index,
-                round: round.clone(),
-            });
+            send(w, index, round);
         } else {
             match away.iter_mut().find(|(k, _)| *k == home) {
                 Some((_, group)) => group.push((index, w)),
@@ -318,10 +323,7 @@ fn answer(round: &Arc<Round>, waiters: Vec<Waiter>, homes: &[(u64, Handle)]) {
         let round = round.clone();
         let deliver = move || {
             for (index, w) in group {
-                let _ = w.send(Proof {
-                    index,
-                    round: round.clone(),
-                });
+                send(w, index, &round);
             }
         };
         match homes.iter().find(|(k, _)| *k == home) {
