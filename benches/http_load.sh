@@ -76,10 +76,6 @@ else
   [[ -f "$ROOT/CURRENT" ]] || "$BIN/index-builder" build --source "$SOURCE" --out "$ROOT"
   "$BIN/credgate" serve --index "$ROOT" --listen "$CG_ADDR" 2>"$DATA/credgate.log" & pids+=($!)
 fi
-# The median of the per-round ratios: each round's servers ran a minute apart at most, so a
-# round's ratio is the paired comparison, and its median the one figure to quote.
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }'; }
-trust_ratios=()
 
 if [[ -n "${TRUST:-}" ]]; then
   TRUST_DIR=$(mktemp -d "$DATA/trust.XXXXXX")
@@ -135,11 +131,6 @@ for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && bre
 awk '{ print "SET " $1 " deny" }' "$IDS" | redis-cli -p "$REDIS_PORT" >/dev/null
 
 LUA=benches/support/check.lua
-
-# The median of the per-round ratios: each round's servers ran a minute apart at most, so a
-# round's ratio is the paired comparison, and its median the one figure to quote.
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }'; }
-trust_ratios=()
 
 if [[ -n "${TRUST:-}" ]]; then
   wait_up "$TRUST_ADDR/readyz"
