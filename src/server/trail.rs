@@ -16,7 +16,7 @@ use credgate_index::date::Day;
 
 use super::errors::ApiError;
 use super::State;
-use crate::engine::json::{day, string};
+use crate::engine::json::{day, string, word};
 use crate::trust::receipt::now_rfc3339;
 
 #[derive(Serialize)]
@@ -92,14 +92,19 @@ impl Line<'_> {
             Some(v) => string(out, v),
             None => out.extend_from_slice(b"null"),
         };
+        // The endpoint, scenario and decision are words of the vocabulary: no escape.
+        let opt_word = |out: &mut Vec<u8>, v: Option<&'static str>| match v {
+            Some(v) => word(out, v),
+            None => out.extend_from_slice(b"null"),
+        };
         out.extend_from_slice(b"{\"time\":");
         string(out, &self.time);
         out.extend_from_slice(b",\"key\":");
         string(out, self.key);
         out.extend_from_slice(b",\"endpoint\":");
-        string(out, self.endpoint);
+        word(out, self.endpoint);
         out.extend_from_slice(b",\"scenario\":");
-        opt(out, self.scenario);
+        opt_word(out, self.scenario);
         out.extend_from_slice(b",\"as_of\":");
         match self.as_of {
             Some(d) => day(out, d),
@@ -110,7 +115,7 @@ impl Line<'_> {
         out.extend_from_slice(b",\"id\":");
         opt(out, self.id);
         out.extend_from_slice(b",\"decision\":");
-        opt(out, self.decision);
+        opt_word(out, self.decision);
         out.extend_from_slice(b",\"snapshot\":");
         string(out, self.snapshot);
         out.extend_from_slice(b",\"receipt\":");

@@ -9,13 +9,11 @@
 //! on every decision of the sample; a field added to the decision without being added here
 //! fails it.
 
-use std::io::Write;
-
 use serde_json::Value;
 
 use crate::engine::decision::{ActiveRecord, AppliedMeasure, Because, Decision, Via};
 // The same JSON primitives as the /v1/check writer: strings escaped exactly as serde_json does.
-use crate::engine::json::{boolean, day, string};
+use crate::engine::json::{boolean, day, decimal, string, word};
 
 /// Appends the canonical encoding of `v`.
 pub fn canonical(v: &Value, out: &mut Vec<u8>) {
@@ -122,115 +120,94 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
     }
 }
 
-/// Writes `"name":` (with a leading comma unless it is the first member).
-fn key(out: &mut Vec<u8>, first: bool, name: &str) {
-    if !first {
-        out.push(b',');
-    }
-    out.push(b'"');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\":");
-}
-
 /// Appends the canonical encoding of `d`: the same bytes as [`canonical`] of its
-/// serde_json value. Members are written in byte order of their names.
+/// serde_json value. Members are written in byte order of their names, each name with its
+/// punctuation as one literal, as [`Decision::write_json`] writes the response of an open
+/// server: the canonical form is the body of every signed check.
 pub fn write_decision(d: &Decision<'_>, out: &mut Vec<u8>) {
-    out.push(b'{');
-    key(out, true, "as_of");
+    out.extend_from_slice(b"{\"as_of\":");
     day(out, d.as_of);
-    key(out, false, "decision");
-    string(out, d.decision.as_str());
-    key(out, false, "heightened");
+    out.extend_from_slice(b",\"decision\":");
+    word(out, d.decision.as_str());
+    out.extend_from_slice(b",\"heightened\":");
     boolean(out, d.heightened);
-    key(out, false, "id");
-    string(out, d.id.as_str());
-    key(out, false, "id_type");
-    string(out, d.id_type);
-    key(out, false, "measures");
-    out.push(b'[');
+    out.extend_from_slice(b",\"id\":\"");
+    // Nothing in a display id needs escaping (see `DisplayId::as_bytes`).
+    out.extend_from_slice(d.id.as_bytes());
+    out.extend_from_slice(b"\",\"id_type\":");
+    word(out, d.id_type);
+    out.extend_from_slice(b",\"measures\":[");
     for (i, m) in d.measures.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         measure(out, m);
     }
-    out.push(b']');
-    key(out, false, "name");
+    out.extend_from_slice(b"],\"name\":");
     match &d.name {
         Some(n) => string(out, n.as_ref()),
         None => out.extend_from_slice(b"null"),
     }
-    key(out, false, "nonconforming");
+    out.extend_from_slice(b",\"nonconforming\":");
     boolean(out, d.nonconforming);
-    key(out, false, "records");
-    out.push(b'[');
+    out.extend_from_slice(b",\"records\":[");
     for (i, r) in d.records.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         record(out, r);
     }
-    out.push(b']');
-    key(out, false, "scenario");
-    string(out, d.scenario.as_str());
-    key(out, false, "snapshot");
+    out.extend_from_slice(b"],\"scenario\":");
+    word(out, d.scenario.as_str());
+    out.extend_from_slice(b",\"snapshot\":");
     string(out, d.snapshot);
     out.push(b'}');
 }
 
 fn measure(out: &mut Vec<u8>, m: &AppliedMeasure<'_>) {
-    out.push(b'{');
-    key(out, true, "basis");
-    out.push(b'{');
-    key(out, true, "national");
-    out.push(b'[');
+    out.extend_from_slice(b"{\"basis\":{\"national\":[");
     for (i, n) in m.basis.national.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         string(out, n);
     }
-    out.push(b']');
-    key(out, false, "seed");
+    out.extend_from_slice(b"],\"seed\":");
     string(out, m.basis.seed);
-    out.push(b'}');
-    key(out, false, "because");
-    out.push(b'[');
+    out.extend_from_slice(b"},\"because\":[");
     for (i, b) in m.because.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         because(out, b);
     }
-    out.push(b']');
-    key(out, false, "binding");
-    string(out, m.binding.as_str());
-    key(out, false, "effect");
-    string(out, m.effect.as_str());
-    key(out, false, "id");
+    out.extend_from_slice(b"],\"binding\":");
+    word(out, m.binding.as_str());
+    out.extend_from_slice(b",\"effect\":");
+    word(out, m.effect.as_str());
+    out.extend_from_slice(b",\"id\":");
     string(out, m.id);
-    key(out, false, "kind");
-    string(out, m.kind.as_str());
-    key(out, false, "name");
+    out.extend_from_slice(b",\"kind\":");
+    word(out, m.kind.as_str());
+    out.extend_from_slice(b",\"name\":");
     string(out, m.name);
     out.push(b'}');
 }
 
 fn because(out: &mut Vec<u8>, b: &Because<'_>) {
-    out.push(b'{');
     match b {
         Because::Record { record_id, via: v } => {
-            key(out, true, "record_id");
+            out.extend_from_slice(b"{\"record_id\":");
             string(out, record_id);
             if let Some(v) = v {
-                key(out, false, "via");
+                out.extend_from_slice(b",\"via\":");
                 via(out, v);
             }
         }
         Because::CleanHistory { clean_years, since } => {
-            key(out, true, "clean_years");
-            let _ = write!(out, "{clean_years}");
-            key(out, false, "since");
+            out.extend_from_slice(b"{\"clean_years\":");
+            decimal(out, u64::from(*clean_years));
+            out.extend_from_slice(b",\"since\":");
             day(out, *since);
         }
     }
@@ -238,47 +215,45 @@ fn because(out: &mut Vec<u8>, b: &Because<'_>) {
 }
 
 fn via(out: &mut Vec<u8>, v: &Via<'_>) {
-    out.push(b'{');
-    key(out, true, "org");
+    out.extend_from_slice(b"{\"org\":");
     string(out, v.org);
-    key(out, false, "org_name");
+    out.extend_from_slice(b",\"org_name\":");
     string(out, &v.org_name);
-    key(out, false, "role");
-    string(out, v.role.as_str());
+    out.extend_from_slice(b",\"role\":");
+    word(out, v.role.as_str());
     out.push(b'}');
 }
 
 fn record(out: &mut Vec<u8>, r: &ActiveRecord<'_>) {
-    out.push(b'{');
-    key(out, true, "authority");
+    out.extend_from_slice(b"{\"authority\":");
     string(out, &r.authority);
-    key(out, false, "class");
-    string(out, r.class.as_str());
-    key(out, false, "decided_on");
+    out.extend_from_slice(b",\"class\":");
+    word(out, r.class.as_str());
+    out.extend_from_slice(b",\"decided_on\":");
     day(out, r.decided_on);
-    key(out, false, "doc_no");
+    out.extend_from_slice(b",\"doc_no\":");
     string(out, &r.doc_no);
-    key(out, false, "domain");
+    out.extend_from_slice(b",\"domain\":");
     string(out, r.domain);
-    key(out, false, "effective_from");
+    out.extend_from_slice(b",\"effective_from\":");
     day(out, r.effective_from);
-    key(out, false, "effective_until");
+    out.extend_from_slice(b",\"effective_until\":");
     match r.effective_until {
         Some(d) => day(out, d),
         None => out.extend_from_slice(b"null"),
     }
-    key(out, false, "list_code");
+    out.extend_from_slice(b",\"list_code\":");
     string(out, r.list_code);
-    key(out, false, "list_name");
+    out.extend_from_slice(b",\"list_name\":");
     string(out, r.list_name);
-    key(out, false, "reason");
+    out.extend_from_slice(b",\"reason\":");
     string(out, &r.reason);
-    key(out, false, "record_id");
+    out.extend_from_slice(b",\"record_id\":");
     string(out, &r.record_id);
-    key(out, false, "under_objection");
+    out.extend_from_slice(b",\"under_objection\":");
     boolean(out, r.under_objection);
     if let Some(v) = &r.via {
-        key(out, false, "via");
+        out.extend_from_slice(b",\"via\":");
         via(out, v);
     }
     out.push(b'}');

@@ -389,7 +389,13 @@ impl ReceiptId {
 
     fn as_str(&self) -> &str {
         // Hex digits only.
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    /// The id's bytes (hex digits: nothing to check or escape where the leaf and the answer
+    /// take them).
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
@@ -434,7 +440,7 @@ impl Draft<'_> {
     fn leaf(&self) -> Hash {
         leaf_hash_parts(&[
             b"credgate-receipt-v2\n",
-            self.id.as_str().as_bytes(),
+            self.id.as_bytes(),
             b"\n",
             &self.checked_at,
             b"\n",
@@ -462,7 +468,7 @@ impl Draft<'_> {
         let digits = |n: u64| n.checked_ilog10().map_or(1, |l| l as usize + 1);
         let path = proof.path_len();
         FIXED
-            + self.id.as_str().len()
+            + self.id.len
             + self.checked_at.len()
             + self.snapshot.len()
             + self.digest.len()
@@ -486,9 +492,9 @@ impl Draft<'_> {
         if buf.len() > 1 {
             buf.push(b',');
         }
-        buf.extend_from_slice(b"\"receipt\":{\"version\":2,\"id\":");
-        string(buf, self.id.as_str());
-        buf.extend_from_slice(b",\"checked_at\":\"");
+        buf.extend_from_slice(b"\"receipt\":{\"version\":2,\"id\":\"");
+        buf.extend_from_slice(self.id.as_bytes());
+        buf.extend_from_slice(b"\",\"checked_at\":\"");
         buf.extend_from_slice(&self.checked_at);
         buf.extend_from_slice(b"\",\"snapshot\":");
         string(buf, self.snapshot);
