@@ -315,6 +315,9 @@ try {
     // number; amounts and dates written with the same marks left alone.
     ["法人410102/196804120211，", "法人410102/********0211，"],
     ["410102.19680412021X", "410102.********021X"],
+    // Groups that hold more: the part that holds a person's number is masked.
+    ["法人410102/196804120211,2019年列入", "法人410102/********0211,2019年列入"],
+    ["410102/196804120211,410103/196805010022", "410102/********0211,410103/********0022"],
     ["金额 1,234,567.89 元，2026.11.30 至 2026/11/30", "金额 1,234,567.89 元，2026.11.30 至 2026/11/30"],
   ];
   const masked = await page.evaluate((cases) => cases.map(([c]) => maskNumbers(c)), maskCases);
