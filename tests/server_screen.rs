@@ -180,6 +180,59 @@ fn numbers_split_by_punctuation_are_masked_in_echoes() {
     );
 }
 
+/// The full-width `／`, `．` and `，` join a person's number as `/`, `.` and `,` do, in an
+/// invalid identifier and in another cell, in NDJSON and CSV; amounts and dates written with
+/// them are echoed as they are. Such a number used to be echoed whole.
+#[test]
+fn numbers_split_by_full_width_punctuation_are_masked_in_echoes() {
+    let (_d, s) = server(4096);
+    let body = "id,备注,金额\n\
+                410102／19680412021X,法人 410102．196804120211，2019年,1，234，567．89\n\
+                914101027110665834,410102，1968，0412，0211,2026．11．30 2026／11／30\n";
+    let rows: Vec<serde_json::Value> = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["input"], "410102／********021X");
+    assert_eq!(rows[0]["error"]["code"], "invalid_id");
+    assert_eq!(
+        rows[0]["columns"],
+        serde_json::json!({"备注": "法人 410102．********0211，2019年", "金额": "1，234，567．89"})
+    );
+    assert_eq!(
+        rows[1]["columns"],
+        serde_json::json!({"备注": "410102，****，****，0211", "金额": "2026．11．30 2026／11／30"})
+    );
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    let text = r.text();
+    assert!(!text.contains("19680412"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].starts_with(
+            "1,410102／********021X,法人 410102．********0211，2019年,1，234，567．89,,"
+        ),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(
+            "2,914101027110665834,410102，****，****，0211,2026．11．30 2026／11／30,deny,"
+        ),
+        "{}",
+        lines[2]
+    );
+}
+
 /// Without a header, a first row whose identifier is mistyped is still row 1: it holds
 /// digits, and header names do not. (It used to be taken for a header and vanish, its raw
 /// number printed as a header cell.)

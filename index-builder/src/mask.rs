@@ -66,9 +66,13 @@ fn separator(c: char) -> bool {
 /// Punctuation that joins the groups of a number written as `410102/196804120211` or
 /// `410102.19680412.0211`, which the identifier parser does not drop: such groups are one
 /// number only when they hold exactly a person's number ([`mask_numbers`]), since the same
-/// marks join amounts (`1,234,567.89`) and dates (`2026.11.30`, `2026/11/30`).
+/// marks join amounts (`1,234,567.89`) and dates (`2026.11.30`, `2026/11/30`). The
+/// full-width forms `／`, `．` and `，` (U+FF0F, U+FF0E, U+FF0C), which Chinese input methods
+/// type, join as the ASCII ones do. The ideographic comma `、` and full stop `。` do not:
+/// they separate the items of a list and end sentences, so the digits on either side of one
+/// belong to different things, and no one writes the groups of a number with them.
 fn punctuation(c: char) -> bool {
-    matches!(c, '/' | '.' | ',')
+    matches!(c, '/' | '.' | ',' | '／' | '．' | '，')
 }
 
 /// A [`separator`] or [`punctuation`]: what may lie between the groups of a number.
@@ -140,16 +144,17 @@ pub fn most_digits_in_a_row(text: &str) -> usize {
 ///   `2019-01-01 - 2020-12-31`, a time `08 30 00`), an amount grouped in thousands
 ///   (`123 456 789 012 345`), a range of compact dates (`20190101-20191231`) and a phone
 ///   number (`0371-6512 3456`) are not.
-/// - **A number in groups joined by punctuation** as well: the same groups, read with `/`,
-///   `.` and `,` between them too (`410102/196804120211`, `410102.19680412.0211`,
-///   `410102,1968,0412,021X`), is masked the same way when it holds exactly 15 digits, or 18
-///   (17 and an `X`): a person's number, by the test a number in groups passes (no check
-///   character or birth date is verified, as none is for a run of digits). Those marks also
-///   join amounts and dates, so other lengths are left to the rules above, and so are amounts
-///   (`1,234,567.89`, `123,456,789,012,345`: no group of 4) and dates (`2026.11.30`,
-///   `2026/11/30`: a group of 2 ends the number). Groups that hold more than a person's
-///   number are read by their parts between the punctuation: from the first part on, the
-///   longest stretch of two or more parts that holds one, by the same test, is masked, and
+/// - **A number in groups joined by punctuation** as well: the same groups, read with `/`, `.`
+///   and `,` between them too, or their full-width forms `／`, `．` and `，`
+///   (`410102/196804120211`, `410102.19680412.0211`, `410102,1968,0412,021X`,
+///   `410102／196804120211`; not the ideographic `、` and `。`), is masked the same way when it
+///   holds exactly 15 digits, or 18 (17 and an `X`): a person's number, by the test a number in
+///   groups passes (no check character or birth date is verified, as none is for a run of
+///   digits). Those marks also join amounts and dates, so other lengths are left to the rules
+///   above, and so are amounts (`1,234,567.89`, `123,456,789,012,345`: no group of 4) and dates
+///   (`2026.11.30`, `2026/11/30`: a group of 2 ends the number). Groups that hold more than a
+///   person's number are read by their parts between the punctuation: from the first part on,
+///   the longest stretch of two or more parts that holds one, by the same test, is masked, and
 ///   the reading goes on after it, so `410102/196804120211,2019` is masked as
 ///   `410102/********0211,2019` and two such numbers side by side are both masked.
 ///
@@ -178,7 +183,7 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
     // The number in groups being read, and where the previous run ended. With punctuation
     // in the text, also the number in groups read across it (`loose`), which holds every
     // group of `grouped`: the numbers `grouped` finds in it are held until it is decided.
-    let punctuated = text.contains(['/', '.', ',']);
+    let punctuated = text.contains(punctuation);
     let mut grouped: Option<Grouped> = None;
     let mut loose: Option<Loose> = None;
     let mut previous: Option<usize> = None;
@@ -823,6 +828,61 @@ mod tests {
         );
     }
 
+    /// The full-width `／`, `．` and `，` join groups exactly as `/`, `.` and `,` do (they are
+    /// three bytes each in UTF-8); the ideographic `、` and `。` do not. Numbers split by the
+    /// full-width marks used to be shown whole.
+    #[test]
+    fn numbers_split_by_full_width_punctuation_are_masked() {
+        for (text, masked) in [
+            ("410102／196804120211", "410102／********0211"),
+            ("410102．19680412021X", "410102．********021X"),
+            ("410102，1968，0412，0211", "410102，****，****，0211"),
+            ("410102． 1968 0412／0211", "410102． **** ****／0211"),
+            ("410102／19680412.0211", "410102／********.0211"),
+            ("法人410102／196804120211，", "法人410102／********0211，"),
+            (
+                "法人410102／196804120211，2019年列入",
+                "法人410102／********0211，2019年列入",
+            ),
+            (
+                "身份证号：410102．680412．021。",
+                "身份证号：410102．*****2．021。",
+            ),
+            (
+                "４１０１０２／１９６８０４１２０２１１",
+                "４１０１０２／********０２１１",
+            ),
+            (
+                "２０１９．０１．０１，４１０１０２．１９６８０４１２．０２１１",
+                "２０１９．０１．０１，４１０１０２．********．０２１１",
+            ),
+        ] {
+            assert_eq!(mask_numbers(text), masked, "{text:?}");
+            assert_eq!(digit_runs(text).len(), 1, "{text:?}");
+        }
+        assert_eq!(most_digits_in_a_row("法人410102／196804"), 12);
+        assert_eq!(most_digits_in_a_row("2026．11．30"), 8);
+        assert_eq!(cut("号 410102．19680412．0211", 20), "号");
+        assert_eq!(cut("号 410102，19680412，0211", 12), "号");
+        for text in [
+            "金额 1，234，567．89 元",
+            "金额 123，456，789，012，345 元",
+            "于 2026．11．30 至 2026／11／30",
+            "有效期 2019．01．01－2020．12．31 止",
+            "编号 4101／0219／6804／1202",
+            // The ideographic comma and full stop separate items and sentences: the numbers
+            // on either side of one are not one number.
+            "410102、196804120211",
+            "编号 410102。196804120211。",
+        ] {
+            assert!(
+                matches!(mask_numbers(text), Cow::Borrowed(t) if t == text),
+                "{text:?} -> {:?}",
+                mask_numbers(text)
+            );
+        }
+    }
+
     /// A person's number joined by punctuation with more groups after or before it (a year,
     /// a day, another number) is masked as the part between punctuation that holds it. Such
     /// groups used to be read only as a whole, which was too long to be a person's number,
@@ -965,6 +1025,10 @@ mod props {
             "/",
             ",",
             ", ",
+            "．",
+            "／",
+            "、",
+            "。",
             "a",
             "91110000600037341L",
             "2019-01-01",
@@ -1045,8 +1109,8 @@ mod props {
     }
 
     /// A person's number, 15 digits or 17 and a check character, in one of the groupings
-    /// people write, its groups joined by punctuation (`/`, `.`, `,`), with a space or a
-    /// hyphen beside it at times, and at least once.
+    /// people write, its groups joined by punctuation (`/`, `.`, `,`, full-width `／`, `．`,
+    /// `，`), with a space or a hyphen beside it at times, and at least once.
     fn punctuated_number() -> impl Strategy<Value = String> {
         let groupings: [&[usize]; 7] = [
             &[6, 12],
@@ -1057,7 +1121,9 @@ mod props {
             &[6, 9],
             &[4, 4, 4, 4, 2],
         ];
-        let joints = ["/", ".", ",", ". ", " / ", ",-", " "];
+        let joints = [
+            "/", ".", ",", ". ", " / ", ",-", " ", "／", "．", "，", "， ", "－／",
+        ];
         (
             prop::sample::select(groupings.to_vec()),
             prop::collection::vec(group(), 5),

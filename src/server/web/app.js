@@ -662,8 +662,10 @@ const isCheckX = (c) => c === "X" || c === "x" || c === "\uff38" || c === "\uff5
 const isSeparator = (c) => c === "\uff0d" || ID_SEPARATOR.test(c);
 
 // Punctuation that may join the groups of a person's number (mask::punctuation): such groups
-// are one number only when they hold exactly 15 or 18 characters.
-const isPunctuation = (c) => c === "/" || c === "." || c === ",";
+// are one number only when they hold exactly 15 or 18 characters. The full-width `／`, `．`
+// and `，` join as `/`, `.` and `,` do; the ideographic `、` and `。` do not.
+const PUNCTUATION = new Set(["/", ".", ",", "\uff0f", "\uff0e", "\uff0c"]);
+const isPunctuation = (c) => PUNCTUATION.has(c);
 const isLooseSeparator = (c) => isSeparator(c) || isPunctuation(c);
 
 /** Full-width digits and X as ASCII (trust::privacy::half_width); other characters as they are. */
@@ -722,7 +724,7 @@ function compactDate(chars) {
  *   before hold 14 digits (a card's last digits), and an X right after its 17th digit too.
  *   So `110101 19900307 123X` and `6222 0212 3456 7890 12` are masked, and
  *   `2019-01-01 - 2020-12-31`, `123 456 789 012 345` and `20190101-20191231` are not;
- * - or the same groups read across `/`, `.` and `,` too, when punctuation joins them and
+ * - or the same groups read across `/`, `.` and `,` (or `／`, `．` and `，`) too, when punctuation joins them and
  *   they hold exactly 15 characters or 18 (an X counted): `410102/196804120211` is masked,
  *   `1,234,567.89`, `2026.11.30` and `2026/11/30` are not. Groups that hold more are read
  *   part by part (the parts between the punctuation): from the first on, the longest
