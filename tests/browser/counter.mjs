@@ -453,6 +453,10 @@ try {
     "a cell that is a number split by full-width dashes or written in groups is masked whole", downloaded);
   check(lines[4].includes(",'=1+1,"),
     "a cell that would open as a formula has a ' before it, as in the server's CSV answer", lines[4]);
+  const guarded = await page.evaluate(() =>
+    ["＝1＋1", "＋86", "－5", "＠SUM(1)", "＝1,2", "a＝1", "ｘ"].map((c) => csvOutCell(c)));
+  check(JSON.stringify(guarded) === JSON.stringify(["'＝1＋1", "'＋86", "'－5", "'＠SUM(1)", "\"'＝1,2\"", "a＝1", "ｘ"]),
+    "the full-width ＝ ＋ － ＠ are guarded as their ASCII forms (batch::render::formula_like)", JSON.stringify(guarded));
   check(lines[5].includes(",410102/********0211,") && !downloaded.includes("196804120211"),
     "a cell that is a number split by / is masked", lines[5]);
 

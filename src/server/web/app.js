@@ -920,11 +920,12 @@ function csvCell(text) {
 /**
  * A cell of the download as the server writes a cell of its CSV answer
  * (batch::render::csv_field): one a spreadsheet would take for a formula (its first character
- * `=`, `+`, `-`, `@`, tab or CR) with a `'` before it, then quoted as csvCell quotes it. Not
- * for what the page sends: the server reads the cells as they are.
+ * `=`, `+`, `-`, `@`, tab or CR, or the full-width `＝`, `＋`, `－` or `＠` that some
+ * spreadsheets read as those; batch::render::formula_like) with a `'` before it, then quoted
+ * as csvCell quotes it. Not for what the page sends: the server reads the cells as they are.
  */
 function csvOutCell(text) {
-  return csvCell(/^[=+\-@\t\r]/.test(text) ? "'" + text : text);
+  return csvCell(/^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/.test(text) ? "'" + text : text);
 }
 
 /**
