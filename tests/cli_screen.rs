@@ -417,6 +417,46 @@ fn csv_output_guards_cells_that_open_as_formulas() {
     assert_eq!(rows[1]["input"], "@SUM(1)");
 }
 
+/// The full-width `＝`, `＋`, `－` and `＠`, which some spreadsheet applications read as their
+/// ASCII forms, are guarded as those are; a full-width mark inside a cell is not. Such cells
+/// used to be written as they were.
+#[test]
+fn csv_output_guards_cells_that_open_as_full_width_formulas() {
+    let f = fixture();
+    let input = f.write(
+        "f.csv",
+        "id,＝名称,备注\n914101027110665834,＝1＋1,－5\n＠SUM(1),＋86,a＝1\n".as_bytes(),
+    );
+    let out = f.path("f.out.csv");
+    let o = f.procurement(
+        &input,
+        &[
+            "--format",
+            "csv",
+            "--out",
+            out.to_str().unwrap(),
+            "--as-of",
+            "2026-11-28",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "row,id,'＝名称,备注,decision,heightened,nonconforming,lists,measures,error"
+    );
+    assert_eq!(
+        lines[1],
+        "1,914101027110665834,'＝1＋1,'－5,deny,false,false,court_defaulter,procurement.black.restrict,"
+    );
+    assert!(
+        lines[2].starts_with("2,'＠SUM(1),'＋86,a＝1,,false,false,,,invalid_id: "),
+        "{}",
+        lines[2]
+    );
+}
+
 #[test]
 fn ndjson_rows_carry_the_result_and_the_other_columns() {
     let f = fixture();

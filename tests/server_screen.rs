@@ -128,6 +128,53 @@ fn csv_answers_guard_cells_that_open_as_formulas() {
     assert_eq!(rows[1]["input"], "@SUM(1+1)");
 }
 
+/// Cells starting with the full-width `＝`, `＋`, `－` or `＠`, which some spreadsheet
+/// applications read as their ASCII forms, come back in a CSV answer with a `'` before them,
+/// header names included; a full-width mark further in is no formula, and NDJSON echoes the
+/// cells as they were. They used to be echoed as sent.
+#[test]
+fn csv_answers_guard_cells_that_open_as_full_width_formulas() {
+    let (_d, s) = server(4096);
+    let body = "id,＝名称,备注\n\
+                914101027110665834,\"＝HYPERLINK(\"\"http://x\"\")\",－5\n\
+                ＠SUM(1＋1),＋86 371 6512 3456,a＝1\n";
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    let text = r.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "row,id,'＝名称,备注,decision,heightened,nonconforming,lists,measures,error"
+    );
+    assert_eq!(
+        lines[1],
+        "1,914101027110665834,\"'＝HYPERLINK(\"\"http://x\"\")\",'－5,deny,false,false,\
+         court_defaulter,procurement.black.restrict,"
+    );
+    assert!(
+        lines[2].starts_with("2,'＠SUM(1＋1),'＋86 371 6512 3456,a＝1,,false,false,,,invalid_id: "),
+        "{}",
+        lines[2]
+    );
+    let r = s.post(
+        "/v1/screen?scenario=procurement",
+        "text/csv",
+        body.as_bytes(),
+    );
+    let rows: Vec<serde_json::Value> = r
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["columns"]["＝名称"], "＝HYPERLINK(\"http://x\")");
+    assert_eq!(rows[0]["columns"]["备注"], "－5");
+    assert_eq!(rows[1]["input"], "＠SUM(1＋1)");
+}
+
 /// A person's number split by `/`, `.` or `,` is masked wherever it is echoed (an invalid
 /// identifier, another cell, in NDJSON and CSV), digit by digit with its punctuation kept;
 /// amounts and dates written with the same marks are echoed as they are. Such a number used
@@ -174,6 +221,59 @@ fn numbers_split_by_punctuation_are_masked_in_echoes() {
     assert!(
         lines[2].starts_with(
             "2,914101027110665834,\"410102,****,****,0211\",2026.11.30 2026/11/30,deny,"
+        ),
+        "{}",
+        lines[2]
+    );
+}
+
+/// The full-width `／`, `．` and `，` join a person's number as `/`, `.` and `,` do, in an
+/// invalid identifier and in another cell, in NDJSON and CSV; amounts and dates written with
+/// them are echoed as they are. Such a number used to be echoed whole.
+#[test]
+fn numbers_split_by_full_width_punctuation_are_masked_in_echoes() {
+    let (_d, s) = server(4096);
+    let body = "id,备注,金额\n\
+                410102／19680412021X,法人 410102．196804120211，2019年,1，234，567．89\n\
+                914101027110665834,410102，1968，0412，0211,2026．11．30 2026／11／30\n";
+    let rows: Vec<serde_json::Value> = s
+        .post(
+            "/v1/screen?scenario=procurement",
+            "text/csv",
+            body.as_bytes(),
+        )
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[0]["input"], "410102／********021X");
+    assert_eq!(rows[0]["error"]["code"], "invalid_id");
+    assert_eq!(
+        rows[0]["columns"],
+        serde_json::json!({"备注": "法人 410102．********0211，2019年", "金额": "1，234，567．89"})
+    );
+    assert_eq!(
+        rows[1]["columns"],
+        serde_json::json!({"备注": "410102，****，****，0211", "金额": "2026．11．30 2026／11／30"})
+    );
+    let r = s.post_with(
+        "/v1/screen?scenario=procurement",
+        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
+        body.as_bytes(),
+    );
+    let text = r.text();
+    assert!(!text.contains("19680412"), "{text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].starts_with(
+            "1,410102／********021X,法人 410102．********0211，2019年,1，234，567．89,,"
+        ),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(
+            "2,914101027110665834,410102，****，****，0211,2026．11．30 2026／11／30,deny,"
         ),
         "{}",
         lines[2]

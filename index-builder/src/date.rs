@@ -128,7 +128,8 @@ impl Day {
     /// Parses an `as_of` date: `YYYY-MM-DD` as [`Day::parse`] reads it, in one of the
     /// [`AS_OF_YEARS`]. The one parser of every entry point that takes a day to decide on
     /// (`/v1/check`, `/v1/screen`, `/v1/subjects/{id}`, and `credgate check`, `screen` and
-    /// `validate`).
+    /// `validate`), and of the days `index-builder build` takes (`--today`,
+    /// `--history-from`).
     pub fn parse_as_of(s: &str) -> Result<Day, DateError> {
         let day = Day::parse(s)?;
         if AS_OF_YEARS.contains(&day.ymd().0) {

@@ -47,7 +47,8 @@ enum Command {
         #[arg(long)]
         max_rejects: Option<u64>,
         /// The earliest day the data speaks for (default: the earliest effective_from of
-        /// an accepted record, one erased at build time included; rejected rows never).
+        /// an accepted record, one erased at build time included; rejected rows never):
+        /// YYYY-MM-DD from 1949-01-01 to 2199-12-31.
         #[arg(long)]
         history_from: Option<String>,
         /// Source encoding: auto (each file by its first non-ASCII bytes: UTF-8, else
@@ -62,6 +63,7 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         keep: usize,
         /// Build as of this day instead of today (CST): retention and birth dates use it.
+        /// YYYY-MM-DD from 1949-01-01 to 2199-12-31.
         #[arg(long)]
         today: Option<String>,
         /// Memory for the builder's working sets (the rows, subjects, records, names, the
@@ -182,8 +184,11 @@ fn parse_file_encodings(values: &[String]) -> anyhow::Result<BTreeMap<String, En
     Ok(map)
 }
 
+/// A day option of `build`, read as the server and `credgate` read `as_of`
+/// ([`Day::parse_as_of`]): a year outside 1949..=2199 is a typo, and retention or a
+/// manifest's `history_from` computed from it would be nonsense.
 fn parse_day(what: &str, s: &str) -> anyhow::Result<Day> {
-    Day::parse(s).map_err(|e| anyhow::anyhow!("--{what} {s:?}: {e}"))
+    Day::parse_as_of(s).map_err(|e| anyhow::anyhow!("--{what} {s:?}: {e}"))
 }
 
 #[allow(clippy::too_many_arguments)]

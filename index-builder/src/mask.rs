@@ -66,9 +66,13 @@ fn separator(c: char) -> bool {
 /// Punctuation that joins the groups of a number written as `410102/196804120211` or
 /// `410102.19680412.0211`, which the identifier parser does not drop: such groups are one
 /// number only when they hold exactly a person's number ([`mask_numbers`]), since the same
-/// marks join amounts (`1,234,567.89`) and dates (`2026.11.30`, `2026/11/30`).
+/// marks join amounts (`1,234,567.89`) and dates (`2026.11.30`, `2026/11/30`). The
+/// full-width forms `／`, `．` and `，` (U+FF0F, U+FF0E, U+FF0C), which Chinese input methods
+/// type, join as the ASCII ones do. The ideographic comma `、` and full stop `。` do not:
+/// they separate the items of a list and end sentences, so the digits on either side of one
+/// belong to different things, and no one writes the groups of a number with them.
 fn punctuation(c: char) -> bool {
-    matches!(c, '/' | '.' | ',')
+    matches!(c, '/' | '.' | ',' | '／' | '．' | '，')
 }
 
 /// A [`separator`] or [`punctuation`]: what may lie between the groups of a number.
@@ -140,14 +144,19 @@ pub fn most_digits_in_a_row(text: &str) -> usize {
 ///   `2019-01-01 - 2020-12-31`, a time `08 30 00`), an amount grouped in thousands
 ///   (`123 456 789 012 345`), a range of compact dates (`20190101-20191231`) and a phone
 ///   number (`0371-6512 3456`) are not.
-/// - **A number in groups joined by punctuation** as well: the same groups, read with `/`,
-///   `.` and `,` between them too (`410102/196804120211`, `410102.19680412.0211`,
-///   `410102,1968,0412,021X`), is masked the same way when it holds exactly 15 digits, or 18
-///   (17 and an `X`): a person's number, by the test a number in groups passes (no check
-///   character or birth date is verified, as none is for a run of digits). Those marks also
-///   join amounts and dates, so other lengths are left to the rules above, and so are amounts
-///   (`1,234,567.89`, `123,456,789,012,345`: no group of 4) and dates (`2026.11.30`,
-///   `2026/11/30`: a group of 2 ends the number).
+/// - **A number in groups joined by punctuation** as well: the same groups, read with `/`, `.`
+///   and `,` between them too, or their full-width forms `／`, `．` and `，`
+///   (`410102/196804120211`, `410102.19680412.0211`, `410102,1968,0412,021X`,
+///   `410102／196804120211`; not the ideographic `、` and `。`), is masked the same way when it
+///   holds exactly 15 digits, or 18 (17 and an `X`): a person's number, by the test a number in
+///   groups passes (no check character or birth date is verified, as none is for a run of
+///   digits). Those marks also join amounts and dates, so other lengths are left to the rules
+///   above, and so are amounts (`1,234,567.89`, `123,456,789,012,345`: no group of 4) and dates
+///   (`2026.11.30`, `2026/11/30`: a group of 2 ends the number). Groups that hold more than a
+///   person's number are read by their parts between the punctuation: from the first part on,
+///   the longest stretch of two or more parts that holds one, by the same test, is masked, and
+///   the reading goes on after it, so `410102/196804120211,2019` is masked as
+///   `410102/********0211,2019` and two such numbers side by side are both masked.
 ///
 /// The rule is wider than a person's number on purpose. A mistyped number (17 or 19 digits,
 /// one glued to a letter) still gives the person away, 14 digits of a number leave only its
@@ -174,9 +183,9 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
     // The number in groups being read, and where the previous run ended. With punctuation
     // in the text, also the number in groups read across it (`loose`), which holds every
     // group of `grouped`: the numbers `grouped` finds in it are held until it is decided.
-    let punctuated = text.contains(['/', '.', ',']);
+    let punctuated = text.contains(punctuation);
     let mut grouped: Option<Grouped> = None;
-    let mut loose: Option<Grouped> = None;
+    let mut loose: Option<Loose> = None;
     let mut previous: Option<usize> = None;
     for run in runs(text) {
         let same_stretch = previous.is_some_and(|end| joined(text, end, run.start));
@@ -190,7 +199,7 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
         }
         if !same_loose {
             if let Some(l) = loose.take() {
-                l.finish_loose(&mut out);
+                l.finish(&mut out);
             }
         }
         if run.len >= MIN_RUN {
@@ -198,7 +207,7 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
                 g.finish(&mut out);
             }
             if let Some(l) = loose.take() {
-                l.finish_loose(&mut out);
+                l.finish(&mut out);
             }
             let next = text[run.end..].chars().next();
             if run.len == 17
@@ -223,11 +232,8 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
                 g.finish(&mut out);
             }
             if let Some(mut l) = loose.take() {
-                if l.digits >= MIN_RUN {
-                    l.end = run.end;
-                    l.digits += run.len;
-                }
-                l.finish_loose(&mut out);
+                l.push_short(run);
+                l.finish(&mut out);
             }
         } else {
             match &mut grouped {
@@ -238,7 +244,7 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
                 match &mut loose {
                     Some(l) => l.push(run),
                     None => {
-                        loose = Some(Grouped::new(text, run));
+                        loose = Some(Loose::new(text, run));
                         out.held = Some(Vec::new());
                     }
                 }
@@ -249,7 +255,7 @@ pub fn mask_numbers(text: &str) -> Cow<'_, str> {
         g.finish(&mut out);
     }
     if let Some(l) = loose {
-        l.finish_loose(&mut out);
+        l.finish(&mut out);
     }
     out.finish()
 }
@@ -338,20 +344,112 @@ impl<'t> Grouped<'t> {
         let (end, len) = with_check_x(self.text, self.end, self.digits);
         out.mask_or_hold(self.start, end, len);
     }
+}
 
-    /// Decides a number read across punctuation: masked whole when punctuation joins its
-    /// groups and it holds a person's number, 15 characters or 18 (an `X` counted), else
-    /// the numbers found in it without punctuation are masked as they were found.
-    fn finish_loose(self, out: &mut Masked<'_>) {
-        let held = out.held.take().unwrap_or_default();
-        let (end, len) = with_check_x(self.text, self.end, self.digits);
-        let punctuated = self.text[self.start..self.end].contains(punctuation);
-        if punctuated && matches!(len, 15 | 18) && self.wide && !self.dates {
-            out.mask(self.start, end, len);
-        } else {
-            for (start, end, len) in held {
-                out.mask(start, end, len);
+/// Groups of digits read across punctuation ([`mask_numbers`]), as the parts between the
+/// punctuation: each part is the groups joined by separators only, read as [`Grouped`] reads
+/// them. The numbers those find are held in [`Masked::held`] until these are decided.
+struct Loose<'t> {
+    text: &'t str,
+    /// Never empty.
+    parts: Vec<Grouped<'t>>,
+}
+
+impl<'t> Loose<'t> {
+    fn new(text: &'t str, run: Run) -> Self {
+        Loose {
+            text,
+            parts: vec![Grouped::new(text, run)],
+        }
+    }
+
+    fn digits(&self) -> usize {
+        self.parts.iter().map(|p| p.digits).sum()
+    }
+
+    /// The part before `run`, which starts a new part after punctuation.
+    fn last(&mut self, run: Run) -> Option<&mut Grouped<'t>> {
+        let last = self.parts.last_mut()?;
+        (!self.text[last.end..run.start].contains(punctuation)).then_some(last)
+    }
+
+    /// Adds a group of 3 to 13 digits.
+    fn push(&mut self, run: Run) {
+        match self.last(run) {
+            Some(part) => part.push(run),
+            None => self.parts.push(Grouped::new(self.text, run)),
+        }
+    }
+
+    /// Adds a group of 1 or 2 digits, which ends the groups, when the groups before hold
+    /// [`MIN_RUN`] digits (as for [`Grouped`], a card's last digits).
+    fn push_short(&mut self, run: Run) {
+        if self.digits() < MIN_RUN {
+            return;
+        }
+        match self.last(run) {
+            Some(part) => {
+                part.end = run.end;
+                part.digits += run.len;
             }
+            // As for the groups before it, the short group changes neither whether a group
+            // holds 4 digits nor whether they are all dates.
+            None => self.parts.push(Grouped {
+                text: self.text,
+                start: run.start,
+                end: run.end,
+                digits: run.len,
+                wide: false,
+                dates: true,
+            }),
+        }
+    }
+
+    /// Decides the groups: from the first part on, the longest stretch of two or more parts
+    /// that holds a person's number, 15 characters or 18 (an `X` counted), is masked whole,
+    /// and the search goes on after it; the numbers found in the other parts without
+    /// punctuation are masked as they were found. (All the groups, when they hold a person's
+    /// number, are the longest stretch from the first part.)
+    fn finish(self, out: &mut Masked<'_>) {
+        let held = out.held.take().unwrap_or_default();
+        let parts = &self.parts;
+        let mut whole: Vec<(usize, usize, usize)> = Vec::new();
+        let mut i = 0;
+        while i < parts.len() {
+            let (mut digits, mut wide, mut dates) =
+                (parts[i].digits, parts[i].wide, parts[i].dates);
+            let mut found = None;
+            for (j, part) in parts.iter().enumerate().skip(i + 1) {
+                digits += part.digits;
+                if digits > 18 {
+                    break;
+                }
+                wide |= part.wide;
+                dates &= part.dates;
+                // Only the last part can have an `X` after it: punctuation follows the others.
+                let (end, len) = with_check_x(self.text, part.end, digits);
+                if matches!(len, 15 | 18) && wide && !dates {
+                    found = Some((j, end, len));
+                }
+            }
+            match found {
+                Some((j, end, len)) => {
+                    whole.push((parts[i].start, end, len));
+                    i = j + 1;
+                }
+                None => i += 1,
+            }
+        }
+        // A held number lies within one part: masked as found unless its part is masked.
+        let inside = |at: usize| whole.iter().any(|&(start, end, _)| start <= at && at < end);
+        let mut spans: Vec<_> = held
+            .into_iter()
+            .filter(|&(start, _, _)| !inside(start))
+            .collect();
+        spans.extend_from_slice(&whole);
+        spans.sort_unstable_by_key(|&(start, _, _)| start);
+        for (start, end, len) in spans {
+            out.mask(start, end, len);
         }
     }
 }
@@ -363,7 +461,8 @@ struct Masked<'t> {
     /// Bytes of `text` already copied into `out`.
     copied: usize,
     /// While a number read across punctuation is open, the numbers found inside it, to be
-    /// masked only if it is not masked whole ([`Grouped::finish_loose`]).
+    /// masked as found unless a person's number read across the punctuation holds them
+    /// ([`Loose::finish`]).
     held: Option<Vec<(usize, usize, usize)>>,
 }
 
@@ -729,6 +828,104 @@ mod tests {
         );
     }
 
+    /// The full-width `／`, `．` and `，` join groups exactly as `/`, `.` and `,` do (they are
+    /// three bytes each in UTF-8); the ideographic `、` and `。` do not. Numbers split by the
+    /// full-width marks used to be shown whole.
+    #[test]
+    fn numbers_split_by_full_width_punctuation_are_masked() {
+        for (text, masked) in [
+            ("410102／196804120211", "410102／********0211"),
+            ("410102．19680412021X", "410102．********021X"),
+            ("410102，1968，0412，0211", "410102，****，****，0211"),
+            ("410102． 1968 0412／0211", "410102． **** ****／0211"),
+            ("410102／19680412.0211", "410102／********.0211"),
+            ("法人410102／196804120211，", "法人410102／********0211，"),
+            (
+                "法人410102／196804120211，2019年列入",
+                "法人410102／********0211，2019年列入",
+            ),
+            (
+                "身份证号：410102．680412．021。",
+                "身份证号：410102．*****2．021。",
+            ),
+            (
+                "４１０１０２／１９６８０４１２０２１１",
+                "４１０１０２／********０２１１",
+            ),
+            (
+                "２０１９．０１．０１，４１０１０２．１９６８０４１２．０２１１",
+                "２０１９．０１．０１，４１０１０２．********．０２１１",
+            ),
+        ] {
+            assert_eq!(mask_numbers(text), masked, "{text:?}");
+            assert_eq!(digit_runs(text).len(), 1, "{text:?}");
+        }
+        assert_eq!(most_digits_in_a_row("法人410102／196804"), 12);
+        assert_eq!(most_digits_in_a_row("2026．11．30"), 8);
+        assert_eq!(cut("号 410102．19680412．0211", 20), "号");
+        assert_eq!(cut("号 410102，19680412，0211", 12), "号");
+        for text in [
+            "金额 1，234，567．89 元",
+            "金额 123，456，789，012，345 元",
+            "于 2026．11．30 至 2026／11／30",
+            "有效期 2019．01．01－2020．12．31 止",
+            "编号 4101／0219／6804／1202",
+            // The ideographic comma and full stop separate items and sentences: the numbers
+            // on either side of one are not one number.
+            "410102、196804120211",
+            "编号 410102。196804120211。",
+        ] {
+            assert!(
+                matches!(mask_numbers(text), Cow::Borrowed(t) if t == text),
+                "{text:?} -> {:?}",
+                mask_numbers(text)
+            );
+        }
+    }
+
+    /// A person's number joined by punctuation with more groups after or before it (a year,
+    /// a day, another number) is masked as the part between punctuation that holds it. Such
+    /// groups used to be read only as a whole, which was too long to be a person's number,
+    /// and the number was shown whole.
+    #[test]
+    fn a_person_s_number_among_more_punctuated_groups_is_masked() {
+        for (text, masked) in [
+            (
+                "法人410102/196804120211,2019年列入",
+                "法人410102/********0211,2019年列入",
+            ),
+            ("410102/196804120211,12月", "410102/********0211,12月"),
+            ("第123,410102/196804120211号", "第123,410102/********0211号"),
+            (
+                "410102/196804120211,410103/196805010022",
+                "410102/********0211,410103/********0022",
+            ),
+            // The longest reading from the first group: 18 rather than 15 characters.
+            ("410102.680412021/123", "410102.********1/123"),
+            // A number in groups inside keeps being masked as found.
+            (
+                "卡号 6222 0212 3456 7890, 410102/196804120211",
+                "卡号 6222 02** **** 7890, 410102/********0211",
+            ),
+            ("410102/19680412021X,2019", "410102/********021X,2019"),
+        ] {
+            assert_eq!(mask_numbers(text), masked, "{text:?}");
+        }
+        // Parts that are no person's number are left as they are.
+        for text in [
+            "金额 123,456,789,012,345.678 元",
+            "编号 4101/0219/6804/1202,2019",
+            "电话 0371-6512 3456, 0371-6512 3457",
+            "有效期 20190101/20191231,12 止",
+        ] {
+            assert!(
+                matches!(mask_numbers(text), Cow::Borrowed(t) if t == text),
+                "{text:?} -> {:?}",
+                mask_numbers(text)
+            );
+        }
+    }
+
     /// Dates, date ranges, times, amounts and short numbers in groups are left as they are,
     /// without allocating.
     #[test]
@@ -828,6 +1025,10 @@ mod props {
             "/",
             ",",
             ", ",
+            "．",
+            "／",
+            "、",
+            "。",
             "a",
             "91110000600037341L",
             "2019-01-01",
@@ -908,8 +1109,8 @@ mod props {
     }
 
     /// A person's number, 15 digits or 17 and a check character, in one of the groupings
-    /// people write, its groups joined by punctuation (`/`, `.`, `,`), with a space or a
-    /// hyphen beside it at times, and at least once.
+    /// people write, its groups joined by punctuation (`/`, `.`, `,`, full-width `／`, `．`,
+    /// `，`), with a space or a hyphen beside it at times, and at least once.
     fn punctuated_number() -> impl Strategy<Value = String> {
         let groupings: [&[usize]; 7] = [
             &[6, 12],
@@ -920,7 +1121,9 @@ mod props {
             &[6, 9],
             &[4, 4, 4, 4, 2],
         ];
-        let joints = ["/", ".", ",", ". ", " / ", ",-", " "];
+        let joints = [
+            "/", ".", ",", ". ", " / ", ",-", " ", "／", "．", "，", "， ", "－／",
+        ];
         (
             prop::sample::select(groupings.to_vec()),
             prop::collection::vec(group(), 5),

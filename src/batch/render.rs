@@ -285,15 +285,17 @@ pub fn csv_field(out: &mut Vec<u8>, f: &str) {
 
 /// Whether a spreadsheet opening the CSV would read a cell starting this way as a formula
 /// (CSV injection: `=HYPERLINK(…)`, `@SUM(…)`, `+cmd|…`): its first character is `=`, `+`, `-`,
-/// `@`, a tab or a carriage return, OWASP's list. Such a cell is written with a `'` before
-/// it, which Excel and LibreOffice take as "text" and do not show. A number such as `-5` or
-/// `+86 371 6512 3456` is guarded too: telling a harmless number from a formula
-/// (`-2+3+cmd|' /C calc'!A0`) is what the spreadsheet gets wrong, so the rule looks at the
-/// first character only, and such a cell reads `'-5` in a text editor.
+/// `@`, a tab or a carriage return, OWASP's list, or the full-width `＝`, `＋`, `－` or `＠`
+/// (U+FF1D, U+FF0B, U+FF0D, U+FF20), which some spreadsheet applications fold to the ASCII
+/// forms as they read a cell, Chinese input methods typing them readily. Such a cell is
+/// written with a `'` before it, which Excel and LibreOffice take as "text" and do not show.
+/// A number such as `-5` or `+86 371 6512 3456` is guarded too: telling a harmless number
+/// from a formula (`-2+3+cmd|' /C calc'!A0`) is what the spreadsheet gets wrong, so the rule
+/// looks at the first character only, and such a cell reads `'-5` in a text editor.
 pub fn formula_like(f: &str) -> bool {
     matches!(
-        f.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+        f.chars().next(),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '＝' | '＋' | '－' | '＠')
     )
 }
 
@@ -414,8 +416,8 @@ mod tests {
     }
 
     /// A cell a spreadsheet would read as a formula gets a `'` before it (OWASP's CSV
-    /// injection rule), inside the quotes when it is quoted; numbers that start with a sign
-    /// too, and nothing else.
+    /// injection rule, and the full-width forms of its marks), inside the quotes when it is
+    /// quoted; numbers that start with a sign too, and nothing else.
     #[test]
     fn cells_that_start_like_a_formula_are_guarded() {
         for (cell, written) in [
@@ -434,7 +436,16 @@ mod tests {
             ("a=1", "a=1"),
             (" =1", " =1"),
             ("'=1", "'=1"),
-            ("＝1", "＝1"),
+            // The full-width forms, which some spreadsheets read as the ASCII ones; another
+            // character of the same width, or one further in, is no formula.
+            ("＝1", "'＝1"),
+            ("＋86 371", "'＋86 371"),
+            ("－5", "'－5"),
+            ("＠SUM(A1)", "'＠SUM(A1)"),
+            ("＝1,2", "\"'＝1,2\""),
+            ("a＝1", "a＝1"),
+            ("＇＝1", "＇＝1"),
+            ("ｘ", "ｘ"),
             ("", ""),
         ] {
             let mut out = Vec::new();

@@ -285,6 +285,11 @@ mod tests {
         // `410102/********0211` must not be matched digit by digit across the `/`.
         assert_eq!(most_digits_in_a_row("法人410102/196804"), 12);
         assert_eq!(most_digits_in_a_row("2026.11.30"), 8);
+        // Their full-width forms too, though a query reaches the count with them folded to
+        // ASCII (`normalize_name`).
+        assert_eq!(most_digits_in_a_row("法人410102／196804"), 12);
+        assert_eq!(most_digits_in_a_row("410102，1968．04"), 12);
+        assert_eq!(most_digits_in_a_row("410102、196804"), 6);
     }
     use fst::{IntoStreamer, Map, Streamer};
 

@@ -315,6 +315,14 @@ try {
     // number; amounts and dates written with the same marks left alone.
     ["法人410102/196804120211，", "法人410102/********0211，"],
     ["410102.19680412021X", "410102.********021X"],
+    // Groups that hold more: the part that holds a person's number is masked.
+    ["法人410102/196804120211,2019年列入", "法人410102/********0211,2019年列入"],
+    ["410102/196804120211,410103/196805010022", "410102/********0211,410103/********0022"],
+    // The full-width marks join as the ASCII ones; the ideographic comma and full stop do not.
+    ["法人410102／196804120211，2019年列入", "法人410102／********0211，2019年列入"],
+    ["４１０１０２．１９６８０４１２．０２１Ｘ", "４１０１０２．********．０２１Ｘ"],
+    ["金额 1，234，567．89 元，2026．11．30", "金额 1，234，567．89 元，2026．11．30"],
+    ["410102、196804120211。", "410102、196804120211。"],
     ["金额 1,234,567.89 元，2026.11.30 至 2026/11/30", "金额 1,234,567.89 元，2026.11.30 至 2026/11/30"],
   ];
   const masked = await page.evaluate((cases) => cases.map(([c]) => maskNumbers(c)), maskCases);
@@ -445,6 +453,10 @@ try {
     "a cell that is a number split by full-width dashes or written in groups is masked whole", downloaded);
   check(lines[4].includes(",'=1+1,"),
     "a cell that would open as a formula has a ' before it, as in the server's CSV answer", lines[4]);
+  const guarded = await page.evaluate(() =>
+    ["＝1＋1", "＋86", "－5", "＠SUM(1)", "＝1,2", "a＝1", "ｘ"].map((c) => csvOutCell(c)));
+  check(JSON.stringify(guarded) === JSON.stringify(["'＝1＋1", "'＋86", "'－5", "'＠SUM(1)", "\"'＝1,2\"", "a＝1", "ｘ"]),
+    "the full-width ＝ ＋ － ＠ are guarded as their ASCII forms (batch::render::formula_like)", JSON.stringify(guarded));
   check(lines[5].includes(",410102/********0211,") && !downloaded.includes("196804120211"),
     "a cell that is a number split by / is masked", lines[5]);
 

@@ -2,11 +2,12 @@
 // trust::privacy::mask_numbers (counter.mjs): each string is one to seven pieces side by side,
 // a single piece being a whole field. The pieces are the cases the two rules tell apart:
 // people's and cards' numbers in groups (every common grouping, every separator, the
-// punctuation `/`, `.` and `,` too, an X after 17 digits, full-width digits), runs of digits of every length, dates and ranges of them in
-// several writings, times, amounts grouped in thousands, organisations' codes, letters and
-// punctuation. The generator is seeded, so every run compares the same strings.
-
-const SEPARATORS = [" ", "-", " - ", "－", "\u2010", "\u2012", "\u2015", "\u3000", "\u00a0", "\t", "\n", "  ", "\u200b", "\ufeff", "\u2060", "\u2212", "\u202f", "/", ".", ",", ". ", " / "];
+// punctuation `/`, `.` and `,` and its full-width forms `／`, `．` and `，`, the ideographic
+// `、` and `。` that join nothing, an X after 17 digits, full-width digits), runs of digits
+// of every length, dates and ranges of them in several writings, times, amounts grouped in
+// thousands, organisations' codes, letters and punctuation. The generator is seeded, so
+// every run compares the same strings.
+const SEPARATORS = [" ", "-", " - ", "－", "\u2010", "\u2012", "\u2015", "\u3000", "\u00a0", "\t", "\n", "  ", "\u200b", "\ufeff", "\u2060", "\u2212", "\u202f", "/", ".", ",", ". ", " / ", "\uff0f", "\uff0e", "\uff0c", "\uff0c ", "\u3001", "\u3002"];
 const GROUPINGS = [
   [6, 8, 4], [6, 4, 4, 4], [3, 3, 8, 4], [6, 8, 3, "X"], [6, 4, 4, 3, "X"], [6, 6, 3], [6, 9],
   [4, 4, 4, 4], [4, 4, 4, 4, 2], [4, 4, 4, 4, 3], [4, 4, 4, 4, 1, "X"], [6, 13], [13, 5], [8, 8],

@@ -662,8 +662,10 @@ const isCheckX = (c) => c === "X" || c === "x" || c === "\uff38" || c === "\uff5
 const isSeparator = (c) => c === "\uff0d" || ID_SEPARATOR.test(c);
 
 // Punctuation that may join the groups of a person's number (mask::punctuation): such groups
-// are one number only when they hold exactly 15 or 18 characters.
-const isPunctuation = (c) => c === "/" || c === "." || c === ",";
+// are one number only when they hold exactly 15 or 18 characters. The full-width `／`, `．`
+// and `，` join as `/`, `.` and `,` do; the ideographic `、` and `。` do not.
+const PUNCTUATION = new Set(["/", ".", ",", "\uff0f", "\uff0e", "\uff0c"]);
+const isPunctuation = (c) => PUNCTUATION.has(c);
 const isLooseSeparator = (c) => isSeparator(c) || isPunctuation(c);
 
 /** Full-width digits and X as ASCII (trust::privacy::half_width); other characters as they are. */
@@ -722,10 +724,13 @@ function compactDate(chars) {
  *   before hold 14 digits (a card's last digits), and an X right after its 17th digit too.
  *   So `110101 19900307 123X` and `6222 0212 3456 7890 12` are masked, and
  *   `2019-01-01 - 2020-12-31`, `123 456 789 012 345` and `20190101-20191231` are not;
- * - or the same groups read across `/`, `.` and `,` too, when punctuation joins them and
+ * - or the same groups read across `/`, `.` and `,` (or `／`, `．` and `，`) too, when punctuation joins them and
  *   they hold exactly 15 characters or 18 (an X counted): `410102/196804120211` is masked,
- *   `1,234,567.89`, `2026.11.30` and `2026/11/30` are not. The numbers found without the
- *   punctuation inside such groups are masked as found when the groups are not masked whole.
+ *   `1,234,567.89`, `2026.11.30` and `2026/11/30` are not. Groups that hold more are read
+ *   part by part (the parts between the punctuation): from the first on, the longest
+ *   stretch of parts that holds 15 or 18 is masked, so `410102/196804120211,2019` keeps
+ *   only its 2019. The numbers found without the punctuation in the other parts are masked
+ *   as found.
  */
 function maskNumbers(text) {
   const s = text === null || text === undefined ? "" : String(text);
@@ -754,19 +759,43 @@ function maskNumbers(text) {
     const [end, digits] = withCheckX(g);
     emit([g.start, end, digits]);
   };
+  // The groups read across punctuation are decided part by part (mask::Loose::finish): from
+  // the first part on, the longest stretch of two or more parts that holds 15 or 18
+  // characters, a group of 4 among them and not only dates, is masked whole, and the search
+  // goes on after it; the numbers found without punctuation in the other parts are masked as
+  // found.
   const finishLoose = () => {
-    const l = loose;
-    const inside = held || [];
+    const parts = loose ? loose.parts : [];
+    const found = held || [];
     loose = null;
     held = null;
-    if (!l) return;
-    const [end, digits] = withCheckX(l);
-    if (chars.slice(l.start, l.end).some(isPunctuation) && (digits === 15 || digits === 18) &&
-        l.wide && !l.dates) {
-      spans.push([l.start, end, digits]);
-    } else {
-      spans.push(...inside);
+    const whole = [];
+    for (let i = 0; i < parts.length;) {
+      let { digits, wide, dates } = parts[i];
+      let best = null;
+      for (let j = i + 1; j < parts.length; j++) {
+        digits += parts[j].digits;
+        if (digits > 18) break;
+        wide ||= parts[j].wide;
+        dates &&= parts[j].dates;
+        const [end, len] = withCheckX({ end: parts[j].end, digits });
+        if ((len === 15 || len === 18) && wide && !dates) best = [j, end, len];
+      }
+      if (best) {
+        whole.push([parts[i].start, best[1], best[2]]);
+        i = best[0] + 1;
+      } else {
+        i++;
+      }
     }
+    const inside = (at) => whole.some(([start, end]) => start <= at && at < end);
+    spans.push(...[...found.filter(([start]) => !inside(start)), ...whole].sort((a, b) => a[0] - b[0]));
+  };
+  const looseDigits = () => loose.parts.reduce((n, p) => n + p.digits, 0);
+  // The part a run after `previous` joins, or null when punctuation starts a new one.
+  const lastPart = (start) => {
+    const last = loose.parts[loose.parts.length - 1];
+    return chars.slice(last.end, start).some(isPunctuation) ? null : last;
   };
   const push = (g, end, len, date) => {
     g.end = end;
@@ -804,9 +833,15 @@ function maskNumbers(text) {
         grouped.digits += len;
       }
       finish();
-      if (loose && loose.digits >= 14) {
-        loose.end = end;
-        loose.digits += len;
+      if (loose && looseDigits() >= 14) {
+        const part = lastPart(start);
+        if (part) {
+          part.end = end;
+          part.digits += len;
+        } else {
+          // Neutral for "a group of 4" and "only dates", as in the part before.
+          loose.parts.push({ start, end, digits: len, wide: false, dates: true });
+        }
       }
       finishLoose();
     } else {
@@ -814,10 +849,14 @@ function maskNumbers(text) {
       if (grouped) push(grouped, end, len, date);
       else grouped = { start, end, digits: len, wide: len >= 4, dates: date };
       if (punctuated) {
-        if (loose) push(loose, end, len, date);
-        else {
-          loose = { start, end, digits: len, wide: len >= 4, dates: date };
+        const part = { start, end, digits: len, wide: len >= 4, dates: date };
+        if (!loose) {
+          loose = { parts: [part] };
           held = [];
+        } else {
+          const last = lastPart(start);
+          if (last) push(last, end, len, date);
+          else loose.parts.push(part);
         }
       }
     }
@@ -881,11 +920,12 @@ function csvCell(text) {
 /**
  * A cell of the download as the server writes a cell of its CSV answer
  * (batch::render::csv_field): one a spreadsheet would take for a formula (its first character
- * `=`, `+`, `-`, `@`, tab or CR) with a `'` before it, then quoted as csvCell quotes it. Not
- * for what the page sends: the server reads the cells as they are.
+ * `=`, `+`, `-`, `@`, tab or CR, or the full-width `＝`, `＋`, `－` or `＠` that some
+ * spreadsheets read as those; batch::render::formula_like) with a `'` before it, then quoted
+ * as csvCell quotes it. Not for what the page sends: the server reads the cells as they are.
  */
 function csvOutCell(text) {
-  return csvCell(/^[=+\-@\t\r]/.test(text) ? "'" + text : text);
+  return csvCell(/^[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]/.test(text) ? "'" + text : text);
 }
 
 /**
