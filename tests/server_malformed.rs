@@ -330,3 +330,72 @@ fn closed_by_server(c: &mut Conn) -> Vec<u8> {
         Err(e) => panic!("the server did not close the connection: {e}"),
     }
 }
+
+/// Answers that come before the body has been read reach a client that writes its whole
+/// request before it reads its answer, as simple clients and scripts do: a 413 on the
+/// declared length, a 413 part-way through a body of no declared length, a 415, a 404 and a
+/// 405, each to a 4 MiB body. The server reads what is left of the body and drops it, then
+/// closes the connection. It used to close it at once with the body unread, and the client
+/// got a broken pipe or a reset instead of the answer (often in a release build).
+#[test]
+fn answers_before_the_body_reach_clients_that_send_the_whole_body_first() {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(dir.path(), sample_today());
+    let s = TestServer::start(dir.path(), sample_today(), |c| {
+        c.screen_body_limit = 1024 * 1024
+    });
+    let body = vec![b' '; 4 << 20];
+    let chunked = {
+        let mut r = b"POST /v1/screen?scenario=procurement HTTP/1.1\r\nHost: t\r\n\
+                      Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+        for part in body.chunks(64 << 10) {
+            r.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+            r.extend_from_slice(part);
+            r.extend_from_slice(b"\r\n");
+        }
+        r.extend_from_slice(b"0\r\n\r\n");
+        r
+    };
+    for round in 0..3 {
+        let cases = [
+            (
+                "declared too long",
+                post("/v1/check", "application/json", &body),
+                413,
+                "body_too_large",
+            ),
+            (
+                "too long as it comes",
+                chunked.clone(),
+                413,
+                "body_too_large",
+            ),
+            (
+                "unsupported type",
+                post("/v1/check", "text/plain", &body),
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                "no such path",
+                post("/v1/nowhere", "application/json", &body),
+                404,
+                "not_found",
+            ),
+            (
+                "wrong method",
+                post("/healthz", "application/json", &body),
+                405,
+                "method_not_allowed",
+            ),
+        ];
+        for (what, raw, status, code) in cases {
+            let mut c = Conn::open(s.addr);
+            let r = c.send(&raw);
+            assert_eq!(r.status, status, "round {round}, {what}: {}", r.text());
+            assert_eq!(r.json()["error"]["code"], code, "round {round}, {what}");
+        }
+    }
+    assert_eq!(s.get("/healthz").status, 200);
+}

@@ -76,24 +76,33 @@ fn csv_without_header_and_csv_out() {
     assert_eq!(lines.len(), 3);
 }
 
+/// `body` (CSV) screened for procurement by a fresh server, answered as NDJSON (the rows)
+/// and as CSV (the text).
+fn screened_both_ways(body: &str) -> (Vec<serde_json::Value>, String) {
+    let (_d, s) = server(4096);
+    let path = "/v1/screen?scenario=procurement";
+    let rows = s
+        .post(path, "text/csv", body.as_bytes())
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let csv = [("Content-Type", "text/csv"), ("Accept", "text/csv")];
+    (rows, s.post_with(path, &csv, body.as_bytes()).text())
+}
+
 /// Caller cells a spreadsheet would open as formulas (`=`, `+`, `-`, `@`, tab, CR first) come
 /// back in a CSV answer with a `'` before them, header names and invalid identifiers
 /// included, and a number with a sign alike; NDJSON echoes them as they were. They used to
 /// be echoed as sent (CSV injection).
 #[test]
 fn csv_answers_guard_cells_that_open_as_formulas() {
-    let (_d, s) = server(4096);
-    let body = "id,=名称,备注\n\
-                914101027110665834,\"=HYPERLINK(\"\"http://x\"\",\"\"点此\"\")\",-5\n\
-                @SUM(1+1),+86 371 6512 3456,\"\tcmd\"\n\
-                91110000600037341L,5,a=1\n";
-    let r = s.post_with(
-        "/v1/screen?scenario=procurement",
-        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
-        body.as_bytes(),
+    let (rows, text) = screened_both_ways(
+        "id,=名称,备注\n\
+         914101027110665834,\"=HYPERLINK(\"\"http://x\"\",\"\"点此\"\")\",-5\n\
+         @SUM(1+1),+86 371 6512 3456,\"\tcmd\"\n\
+         91110000600037341L,5,a=1\n",
     );
-    assert_eq!(r.status, 200);
-    let text = r.text();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
@@ -110,16 +119,6 @@ fn csv_answers_guard_cells_that_open_as_formulas() {
         lines[2]
     );
     assert_eq!(lines[3], "3,91110000600037341L,5,a=1,clear,false,false,,,");
-    let r = s.post(
-        "/v1/screen?scenario=procurement",
-        "text/csv",
-        body.as_bytes(),
-    );
-    let rows: Vec<serde_json::Value> = r
-        .text()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(
         rows[0]["columns"]["=名称"],
         "=HYPERLINK(\"http://x\",\"点此\")"
@@ -134,17 +133,11 @@ fn csv_answers_guard_cells_that_open_as_formulas() {
 /// cells as they were. They used to be echoed as sent.
 #[test]
 fn csv_answers_guard_cells_that_open_as_full_width_formulas() {
-    let (_d, s) = server(4096);
-    let body = "id,＝名称,备注\n\
-                914101027110665834,\"＝HYPERLINK(\"\"http://x\"\")\",－5\n\
-                ＠SUM(1＋1),＋86 371 6512 3456,a＝1\n";
-    let r = s.post_with(
-        "/v1/screen?scenario=procurement",
-        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
-        body.as_bytes(),
+    let (rows, text) = screened_both_ways(
+        "id,＝名称,备注\n\
+         914101027110665834,\"＝HYPERLINK(\"\"http://x\"\")\",－5\n\
+         ＠SUM(1＋1),＋86 371 6512 3456,a＝1\n",
     );
-    assert_eq!(r.status, 200);
-    let text = r.text();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(
         lines[0],
@@ -160,16 +153,6 @@ fn csv_answers_guard_cells_that_open_as_full_width_formulas() {
         "{}",
         lines[2]
     );
-    let r = s.post(
-        "/v1/screen?scenario=procurement",
-        "text/csv",
-        body.as_bytes(),
-    );
-    let rows: Vec<serde_json::Value> = r
-        .text()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(rows[0]["columns"]["＝名称"], "＝HYPERLINK(\"http://x\")");
     assert_eq!(rows[0]["columns"]["备注"], "－5");
     assert_eq!(rows[1]["input"], "＠SUM(1＋1)");
@@ -181,20 +164,11 @@ fn csv_answers_guard_cells_that_open_as_full_width_formulas() {
 /// to be echoed whole.
 #[test]
 fn numbers_split_by_punctuation_are_masked_in_echoes() {
-    let (_d, s) = server(4096);
-    let body = "id,备注,金额\n\
-                410102.19680412021X,法人 410102/196804120211,\"1,234,567.89\"\n\
-                914101027110665834,\"410102,1968,0412,0211\",2026.11.30 2026/11/30\n";
-    let rows: Vec<serde_json::Value> = s
-        .post(
-            "/v1/screen?scenario=procurement",
-            "text/csv",
-            body.as_bytes(),
-        )
-        .text()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (rows, text) = screened_both_ways(
+        "id,备注,金额\n\
+         410102.19680412021X,法人 410102/196804120211,\"1,234,567.89\"\n\
+         914101027110665834,\"410102,1968,0412,0211\",2026.11.30 2026/11/30\n",
+    );
     assert_eq!(rows[0]["input"], "410102.********021X");
     assert_eq!(rows[0]["error"]["code"], "invalid_id");
     assert_eq!(
@@ -205,12 +179,6 @@ fn numbers_split_by_punctuation_are_masked_in_echoes() {
         rows[1]["columns"],
         serde_json::json!({"备注": "410102,****,****,0211", "金额": "2026.11.30 2026/11/30"})
     );
-    let r = s.post_with(
-        "/v1/screen?scenario=procurement",
-        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
-        body.as_bytes(),
-    );
-    let text = r.text();
     assert!(!text.contains("19680412"), "{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert!(
@@ -232,20 +200,11 @@ fn numbers_split_by_punctuation_are_masked_in_echoes() {
 /// them are echoed as they are. Such a number used to be echoed whole.
 #[test]
 fn numbers_split_by_full_width_punctuation_are_masked_in_echoes() {
-    let (_d, s) = server(4096);
-    let body = "id,备注,金额\n\
-                410102／19680412021X,法人 410102．196804120211，2019年,1，234，567．89\n\
-                914101027110665834,410102，1968，0412，0211,2026．11．30 2026／11／30\n";
-    let rows: Vec<serde_json::Value> = s
-        .post(
-            "/v1/screen?scenario=procurement",
-            "text/csv",
-            body.as_bytes(),
-        )
-        .text()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (rows, text) = screened_both_ways(
+        "id,备注,金额\n\
+         410102／19680412021X,法人 410102．196804120211，2019年,1，234，567．89\n\
+         914101027110665834,410102，1968，0412，0211,2026．11．30 2026／11／30\n",
+    );
     assert_eq!(rows[0]["input"], "410102／********021X");
     assert_eq!(rows[0]["error"]["code"], "invalid_id");
     assert_eq!(
@@ -256,12 +215,6 @@ fn numbers_split_by_full_width_punctuation_are_masked_in_echoes() {
         rows[1]["columns"],
         serde_json::json!({"备注": "410102，****，****，0211", "金额": "2026．11．30 2026／11／30"})
     );
-    let r = s.post_with(
-        "/v1/screen?scenario=procurement",
-        &[("Content-Type", "text/csv"), ("Accept", "text/csv")],
-        body.as_bytes(),
-    );
-    let text = r.text();
     assert!(!text.contains("19680412"), "{text}");
     let lines: Vec<&str> = text.lines().collect();
     assert!(

@@ -25,6 +25,7 @@ pub mod auth;
 pub mod body;
 pub mod errors;
 pub mod heads;
+pub mod incoming;
 pub mod metrics;
 pub mod query;
 pub mod reload;

@@ -21,8 +21,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::incoming::RequestBody;
 use bytes::Bytes;
-use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use hyper::{Request, Response};
 use sha2::{Digest, Sha256};
@@ -88,7 +88,7 @@ impl Batch {
 }
 
 pub async fn handle(
-    req: Request<Incoming>,
+    req: Request<RequestBody>,
     state: Arc<State>,
     caller: Caller,
 ) -> Result<Response<Body>, ApiError> {
@@ -263,7 +263,7 @@ fn start(
     batch: Batch,
     first: Vec<u8>,
     read: u64,
-    body: Option<Incoming>,
+    body: Option<RequestBody>,
     limit: u64,
     summary: bool,
 ) -> Response<Body> {
@@ -291,7 +291,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 /// Reads a whole workbook body (a zip archive cannot be streamed) within `limit` and gives
 /// its first worksheet as CSV.
 async fn read_workbook(
-    mut body: Incoming,
+    mut body: RequestBody,
     limit: u64,
     wait: Duration,
 ) -> Result<Vec<u8>, ApiError> {
@@ -363,7 +363,7 @@ async fn fail(tx: &mut Out, csv_out: bool, code: &str, message: String) {
 /// Reads the body and feeds it to the splitter; `Ok(false)` at the end of the body.
 struct Reader {
     /// `None` once the whole body was read before the pipeline started (a workbook).
-    body: Option<Incoming>,
+    body: Option<RequestBody>,
     splitter: Splitter,
     read: u64,
     limit: u64,
@@ -374,26 +374,17 @@ struct Reader {
     broken: bool,
 }
 
-/// How much of a body the server still reads, and drops, after a failure ended its batch.
-const DRAIN_LIMIT: u64 = 64 << 20;
-
 impl Reader {
-    /// Reads and drops what is left of the body (up to [`DRAIN_LIMIT`] more bytes, each
+    /// Reads and drops what is left of the body (up to [`super::incoming::DRAIN_LIMIT`] more bytes, each
     /// frame within the stall timeout), after a failure such as `body_too_large` has ended
     /// the batch. Closing the connection with request bytes unread makes the kernel reset
     /// it, and a reset can destroy the end of the answer still on its way to the client,
     /// the error line included; a client that is still sending its body has usually not
-    /// read it yet.
+    /// read it yet. (Here, before the answer's last line, rather than by dropping the body
+    /// (`incoming`), so that the line goes out once the body is in.)
     async fn drain(&mut self) {
-        let Some(body) = &mut self.body else { return };
-        let mut drained = 0u64;
-        while drained < DRAIN_LIMIT {
-            match next_frame(body, self.wait).await {
-                Ok(Some(Ok(frame))) => {
-                    drained += frame.data_ref().map_or(0, |d| d.len() as u64);
-                }
-                _ => return,
-            }
+        if let Some(body) = &mut self.body {
+            body.drain().await;
         }
     }
 
@@ -445,7 +436,7 @@ async fn pipeline(
     mut batch: Batch,
     first: Vec<u8>,
     read: u64,
-    body: Option<Incoming>,
+    body: Option<RequestBody>,
     limit: u64,
     chunk_rows: usize,
     summary: bool,

@@ -1,0 +1,104 @@
+//! A request's body as the handlers read it, read to its end even when they stop early.
+//!
+//! An answer often comes before the body has been read: a 413 on the declared length or
+//! part-way through it, a 415, a 401, a 404 or 405 to a request that carries a body. hyper
+//! reads no more of a body its handler has dropped; the connection is closed with request
+//! bytes still unread, and the kernel then resets it. A client still sending its body (one
+//! that writes the whole request before it reads, as most simple clients and scripts do)
+//! gets "broken pipe" or "connection reset" instead of the JSON error, and a reset can
+//! destroy the answer already on its way. So a [`RequestBody`] dropped before its end hands
+//! what is left of it to a task of its own, which reads and drops up to [`DRAIN_LIMIT`]
+//! more bytes, each frame within the server's body wait, while hyper sends the answer. The
+//! client's request then ends, it reads the answer, and the connection closes cleanly
+//! (every such error says `Connection: close`, `routes::handle`). A body larger than that,
+//! or one that stalls, is dropped, and the connection closes as before.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming, SizeHint};
+
+/// How much of a body the server still reads, and drops, after its answer no longer needs
+/// it.
+pub const DRAIN_LIMIT: u64 = 64 << 20;
+
+pub struct RequestBody {
+    /// `None` once drained or given up.
+    inner: Option<Incoming>,
+    /// How long a frame may take before draining gives up (the server's body wait).
+    wait: Duration,
+}
+
+impl RequestBody {
+    pub fn new(inner: Incoming, wait: Duration) -> RequestBody {
+        RequestBody {
+            inner: Some(inner),
+            wait,
+        }
+    }
+
+    /// Reads and drops the rest of the body: up to [`DRAIN_LIMIT`] bytes, each frame within
+    /// the wait. Afterwards the body is over, read to its end or given up.
+    pub async fn drain(&mut self) {
+        let mut drained = 0u64;
+        while let Some(body) = &mut self.inner {
+            if drained >= DRAIN_LIMIT || hyper::body::Body::is_end_stream(body) {
+                break;
+            }
+            match tokio::time::timeout(self.wait, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    drained += frame.data_ref().map_or(0, |d| d.len() as u64);
+                }
+                _ => break,
+            }
+        }
+        self.inner = None;
+    }
+}
+
+impl hyper::body::Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match &mut self.get_mut().inner {
+            Some(body) => Pin::new(body).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_none_or(hyper::body::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.inner {
+            Some(body) => hyper::body::Body::size_hint(body),
+            None => SizeHint::with_exact(0),
+        }
+    }
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        let Some(body) = self.inner.take() else {
+            return;
+        };
+        if hyper::body::Body::is_end_stream(&body) {
+            return;
+        }
+        // Outside a runtime (never in the server) the body is simply dropped.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let mut rest = RequestBody::new(body, self.wait);
+            drop(runtime.spawn(async move { rest.drain().await }));
+        }
+    }
+}
