@@ -43,19 +43,23 @@ impl RequestBody {
     /// Reads and drops the rest of the body: up to [`DRAIN_LIMIT`] bytes, each frame within
     /// the wait. Afterwards the body is over, read to its end or given up.
     pub async fn drain(&mut self) {
-        let mut drained = 0u64;
-        while let Some(body) = &mut self.inner {
-            if drained >= DRAIN_LIMIT || hyper::body::Body::is_end_stream(body) {
-                break;
-            }
-            match tokio::time::timeout(self.wait, body.frame()).await {
-                Ok(Some(Ok(frame))) => {
-                    drained += frame.data_ref().map_or(0, |d| d.len() as u64);
-                }
-                _ => break,
-            }
+        if let Some(mut body) = self.inner.take() {
+            drain(&mut body, self.wait).await;
         }
-        self.inner = None;
+    }
+}
+
+/// Reads and drops `body` to its end, or until [`DRAIN_LIMIT`] bytes or a frame slower than
+/// `wait`.
+async fn drain(body: &mut Incoming, wait: Duration) {
+    let mut drained = 0u64;
+    while drained < DRAIN_LIMIT && !hyper::body::Body::is_end_stream(body) {
+        match tokio::time::timeout(wait, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                drained += frame.data_ref().map_or(0, |d| d.len() as u64);
+            }
+            _ => break,
+        }
     }
 }
 
@@ -95,10 +99,13 @@ impl Drop for RequestBody {
         if hyper::body::Body::is_end_stream(&body) {
             return;
         }
-        // Outside a runtime (never in the server) the body is simply dropped.
+        // Outside a runtime (never in the server) the body is simply dropped, and so it is
+        // by a runtime shutting down, which drops the task unrun (the task holds the plain
+        // body, so that drop spawns nothing more).
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let mut rest = RequestBody::new(body, self.wait);
-            drop(runtime.spawn(async move { rest.drain().await }));
+            let wait = self.wait;
+            let mut body = body;
+            drop(runtime.spawn(async move { drain(&mut body, wait).await }));
         }
     }
 }
