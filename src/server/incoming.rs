@@ -20,6 +20,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::StatusCode;
+
+use super::errors::ApiError;
 
 /// How much of a body the server still reads, and drops, after its answer no longer needs
 /// it.
@@ -28,7 +31,8 @@ pub const DRAIN_LIMIT: u64 = 64 << 20;
 pub struct RequestBody {
     /// `None` once drained or given up.
     inner: Option<Incoming>,
-    /// How long a frame may take before draining gives up (the server's body wait).
+    /// How long a frame may take before reading or draining gives up (the server's body
+    /// wait).
     wait: Duration,
 }
 
@@ -38,6 +42,26 @@ impl RequestBody {
             inner: Some(inner),
             wait,
         }
+    }
+
+    /// The next frame of the body, or the error that ends the request when none has come
+    /// for the wait (the header read timeout). The head guard stops watching a connection
+    /// once its request is being answered, so without this a client that stops sending its
+    /// body mid-way would hold its connection, and a slot of the connection cap, for ever.
+    pub async fn next_frame(
+        &mut self,
+    ) -> Result<Option<Result<Frame<Bytes>, hyper::Error>>, ApiError> {
+        let wait = self.wait;
+        tokio::time::timeout(wait, self.frame()).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the request body stopped arriving: nothing for {} ms",
+                    wait.as_millis()
+                ),
+            )
+        })
     }
 
     /// Reads and drops the rest of the body: up to [`DRAIN_LIMIT`] bytes, each frame within

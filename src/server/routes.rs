@@ -3,11 +3,10 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
-use hyper::body::{Frame, Incoming};
+use hyper::body::Incoming;
 use hyper::header::{
     HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
     RETRY_AFTER, WWW_AUTHENTICATE,
@@ -474,7 +473,7 @@ async fn check_post(
     Query::new(req.uri().query())
         .none_instead("POST /v1/check takes all its parameters in the JSON body")?;
     require_content_type(&req, &["application/json"], "application/json")?;
-    let body = read_body(req, state.config.body_limit, state.body_wait()).await?;
+    let body = read_body(req, state.config.body_limit).await?;
     // A byte order mark, which some Windows tools write, is ignored as /v1/screen ignores
     // it (RFC 8259 lets a parser do so).
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&body[..]);
@@ -567,36 +566,12 @@ pub fn check_declared_length<B>(req: &Request<B>, limit: u64) -> Result<(), ApiE
     Ok(())
 }
 
-/// The next frame of a request body, or the error that ends the request when none has come
-/// for `wait` (the header read timeout). The head guard stops watching a connection once its
-/// request is being answered, so without this a client that stops sending its body mid-way
-/// would hold its connection, and a slot of the connection cap, for ever.
-pub async fn next_frame(
-    body: &mut RequestBody,
-    wait: Duration,
-) -> Result<Option<Result<Frame<Bytes>, hyper::Error>>, ApiError> {
-    tokio::time::timeout(wait, body.frame()).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
-            format!(
-                "the request body stopped arriving: nothing for {} ms",
-                wait.as_millis()
-            ),
-        )
-    })
-}
-
 /// Reads a whole (small) body, refusing it once it passes `limit`.
-async fn read_body(
-    req: Request<RequestBody>,
-    limit: u64,
-    wait: Duration,
-) -> Result<Bytes, ApiError> {
+async fn read_body(req: Request<RequestBody>, limit: u64) -> Result<Bytes, ApiError> {
     check_declared_length(&req, limit)?;
     let mut body = req.into_body();
     let mut buf: Vec<u8> = Vec::new();
-    while let Some(frame) = next_frame(&mut body, wait).await? {
+    while let Some(frame) = body.next_frame().await? {
         let frame = frame.map_err(|e| ApiError::bad_body(format!("reading the body: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if buf.len() as u64 + data.len() as u64 > limit {

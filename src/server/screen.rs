@@ -19,9 +19,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::incoming::RequestBody;
 use bytes::Bytes;
 use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use hyper::{Request, Response};
@@ -34,10 +32,9 @@ use credgate_index::model::Scenario;
 
 use super::body::Abort;
 use super::errors::ApiError;
+use super::incoming::RequestBody;
 use super::query::{self, Query};
-use super::routes::{
-    check_declared_length, media_type, mode, next_frame, parse_as_of, parse_scenario,
-};
+use super::routes::{check_declared_length, media_type, mode, parse_as_of, parse_scenario};
 use super::rows::{self, CsvLayout, Tally};
 use super::split::{InputFormat, Records, Splitter};
 use super::{trail, Body, Caller, State};
@@ -133,7 +130,7 @@ pub async fn handle(
         key: caller.name.clone(),
     };
     if xlsx {
-        let first = read_workbook(req.into_body(), limit, state.body_wait()).await?;
+        let first = read_workbook(req.into_body(), limit).await?;
         let read = first.len() as u64;
         return Ok(start(
             state, engine, batch, first, read, None, limit, summary,
@@ -155,7 +152,7 @@ pub async fn handle(
     // `first[..blank]` is white space.
     let mut blank = 0;
     loop {
-        match next_frame(&mut body, state.body_wait()).await? {
+        match body.next_frame().await? {
             // The start of a BOM and nothing more: data, not an empty body.
             None if !bom_done && !first.is_empty() => break,
             None => {
@@ -290,13 +287,9 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 
 /// Reads a whole workbook body (a zip archive cannot be streamed) within `limit` and gives
 /// its first worksheet as CSV.
-async fn read_workbook(
-    mut body: RequestBody,
-    limit: u64,
-    wait: Duration,
-) -> Result<Vec<u8>, ApiError> {
+async fn read_workbook(mut body: RequestBody, limit: u64) -> Result<Vec<u8>, ApiError> {
     let mut bytes = Vec::new();
-    while let Some(frame) = next_frame(&mut body, wait).await? {
+    while let Some(frame) = body.next_frame().await? {
         let frame = frame.map_err(|e| ApiError::bad_body(format!("reading the body: {e}")))?;
         if let Ok(data) = frame.into_data() {
             if bytes.len() as u64 + data.len() as u64 > limit {
@@ -367,16 +360,14 @@ struct Reader {
     splitter: Splitter,
     read: u64,
     limit: u64,
-    /// How long the body may send nothing before the batch ends with `body_timeout`.
-    wait: Duration,
     ended: bool,
     /// Reading the body failed: the connection broke (the client went away mid-body).
     broken: bool,
 }
 
 impl Reader {
-    /// Reads and drops what is left of the body (up to [`super::incoming::DRAIN_LIMIT`] more bytes, each
-    /// frame within the stall timeout), after a failure such as `body_too_large` has ended
+    /// Reads and drops what is left of the body (up to [`super::incoming::DRAIN_LIMIT`] more
+    /// bytes, each frame within the stall timeout), after a failure such as `body_too_large` has ended
     /// the batch. Closing the connection with request bytes unread makes the kernel reset
     /// it, and a reset can destroy the end of the answer still on its way to the client,
     /// the error line included; a client that is still sending its body has usually not
@@ -393,7 +384,8 @@ impl Reader {
     async fn next(&mut self, pending: &mut Records) -> Result<(), (&'static str, String)> {
         let structure = |e| ("bad_body", format!("{e}"));
         let frame = match &mut self.body {
-            Some(body) => next_frame(body, self.wait)
+            Some(body) => body
+                .next_frame()
                 .await
                 .map_err(|e| (e.code, format!("{} after {} bytes", e.message, self.read)))?,
             None => None,
@@ -453,7 +445,6 @@ async fn pipeline(
         splitter: Splitter::new(batch.input),
         read,
         limit,
-        wait: state.body_wait(),
         ended: false,
         broken: false,
     };
