@@ -31,20 +31,32 @@
 //! its own (tokio worker) thread, which under load is running anyway, so a round starts
 //! within one arrival gap of its due time. A check arriving after a quiet spell is thus
 //! signed at once. When no check arrives after the due time (the end of a burst, or every
-//! client waiting for this very round), a signer thread of its own, asleep on a condition
-//! variable until its deadline, signs it instead; its deadline is exact, not the
+//! client waiting for this very round), a signer thread of its own, asleep on an alarm
+//! ([`super::alarm`]) until its deadline, signs it instead; its deadline is exact, not the
 //! millisecond of tokio's timer wheel, and no request thread sleeps.
 //!
-//! The signer thread's deadline is the due time plus [`FALLBACK_DELAY`], and it keeps that
-//! deadline armed from one round to the next while rounds follow each other, so under load
-//! it wakes once a round (on its timer) and is not notified by the checks at all: a check
-//! notifies it only when it has gone idle after a quiet spell. The delay lets the checks
+//! The signer thread's deadline is the due time plus [`FALLBACK_DELAY`]. Each round, as it
+//! starts, sets the deadline for the next one (with the queue locked), and a leaf sets it
+//! only if the thread has woken since; under load the checks start every round before its
+//! deadline and each start moves the deadline on, so the thread sleeps through the rounds
+//! that checks start. On Linux the alarm is a `timerfd`, and moving it wakes nobody: from
+//! 2026-11-30 (session 21) the thread wakes mostly for rounds no check starts, where before
+//! it woke at every round's deadline to find the round already started (about 4,100
+//! wake-ups a second, 1.2 a round, session 20).
+//! `OPEN=0 ROUNDS=5 benches/trust_cost.sh <before> <after>` (2026-11-30 20:12): futex calls
+//! 0.074–0.097 a trusted check before, 0.001–0.002 after; context switches 0.241–0.274
+//! before, 0.165–0.181 after; server CPU a check, medians of 19.5 and 17.4 µs, lower in
+//! three rounds of five, but rounds of one build differ as much (benches/RESULTS.md,
+//! "Session 21"). Before that change, the thread's deadline stayed armed from
+//! round to round on a condition variable and a check notified it only after a quiet
+//! spell, where at first a check notified it at every round. The delay lets the checks
 //! that keep arriving start the round on their worker thread, where answering the waiters
 //! of that thread is a local wake-up, instead of the signer thread starting it at the due
 //! time and waking every waiting worker from outside. Measured on the 1M snapshot with wrk
 //! and 64 connections, the signer thread used to sign a large share of the rounds and
 //! spent half of its time in futex wake-ups and waits: two wake-ups a round (a
-//! notification from the first check of the round, then its deadline) against one now.
+//! notification from the first check of the round, then its deadline) against one with
+//! the deadline kept armed.
 //! With the audit trail's hand-over (one wake-up a window), futex calls per trusted check
 //! went from 0.17–0.24 to 0.09–0.12 and context switches from 0.26–0.37 to 0.20–0.26 (perf
 //! stat over interleaved wrk rounds, `benches/trust_cost.sh`; the open server: 0.02–0.03
@@ -88,10 +100,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use super::alarm::Alarm;
 use super::merkle::{Hash, Tree};
 use crate::server::workers;
 
@@ -104,9 +117,17 @@ pub const MIN_ROUND_INTERVAL: Duration = Duration::from_micros(250);
 
 /// How long after a round's due time the signer thread waits for a check to start the
 /// round before starting it itself (see the module documentation): a few arrival gaps at
-/// tens of thousands of checks a second, and a fifth of [`MIN_ROUND_INTERVAL`] added to
+/// tens of thousands of checks a second, and two fifths of [`MIN_ROUND_INTERVAL`] added to
 /// the wait of the checks of a round that no check after the due time starts.
-pub const FALLBACK_DELAY: Duration = Duration::from_micros(50);
+///
+/// It was 50 µs while the thread slept on a condition variable, whose timed waits the
+/// kernel lets end up to 50 µs late (the default timer slack of a thread), so the thread
+/// woke 50–100 µs after the due time. A `timerfd` rings on time: at 50 µs the thread
+/// signed 22–24 % of the rounds under `wrk -c64` instead of 13–17 %, waking both workers
+/// from outside for each; at 100 µs it signs 11–14 %, as before, and switches context
+/// 600–850 times a second instead of 4,200–4,500 (`/metrics` and the thread's
+/// `voluntary_ctxt_switches`, builds interleaved, 2026-11-30 20:03 and 20:14).
+pub const FALLBACK_DELAY: Duration = Duration::from_micros(100);
 
 /// The bytes the signature of a round covers.
 pub fn root_message(root: &Hash, leaves: u64) -> Vec<u8> {
@@ -255,9 +276,8 @@ struct Queue {
     last_start: Option<Instant>,
     /// A round is being signed (by the signer thread or by a request).
     signing: bool,
-    /// The signer thread is waiting without a deadline (no round recently, or one being
-    /// signed) and needs a notification.
-    idle: bool,
+    /// The deadline the alarm is set for, until the signer thread wakes.
+    alarm_at: Option<Instant>,
     /// No more leaves are taken: the signer is being dropped, or a round panicked.
     closed: bool,
 }
@@ -267,6 +287,12 @@ impl Queue {
     /// least `interval` ago.
     fn due(&self, now: Instant, interval: Duration) -> bool {
         !self.signing && self.last_start.is_none_or(|t| now >= t + interval)
+    }
+
+    /// When the signer thread should sign the leaves pending itself: when the next round
+    /// is due (or `now`, if that is past), plus [`FALLBACK_DELAY`] for a check to start it.
+    fn fallback_at(&self, now: Instant, interval: Duration) -> Instant {
+        self.last_start.map_or(now, |t| (t + interval).max(now)) + FALLBACK_DELAY
     }
 
     /// Starts a round: marks it running and takes the leaves pending (at most
@@ -339,7 +365,9 @@ struct Shared {
     key: SigningKey,
     interval: Duration,
     queue: Mutex<Queue>,
-    wake: Condvar,
+    /// When the signer thread next looks at the queue. It is set with the queue locked, so
+    /// its deadline always belongs to the leaves then pending.
+    alarm: Alarm,
     rounds: AtomicU64,
     leaves: AtomicU64,
     /// Rounds the signer thread signed.
@@ -348,7 +376,7 @@ struct Shared {
 
 impl Shared {
     /// Signs a round taken with [`Queue::take`], answers its waiters, and marks the signer
-    /// free again, waking the signer thread if more leaves wait for the next round.
+    /// free again. Leaves queued meanwhile set the alarm for their own round when they came.
     /// `by_thread`: the caller is the signer thread (counted for `/metrics`).
     fn sign_round(&self, taken: Taken, by_thread: bool) {
         // If signing panics, nothing could be answered any more: close instead of leaving
@@ -363,13 +391,21 @@ impl Shared {
         }
         answer(&round, taken.waiters, &taken.homes);
         std::mem::forget(guard);
-        let mut q = self.queue.lock();
-        q.signing = false;
-        // The signer thread waits without a deadline while a round runs; it is needed
-        // again if leaves are left for the next round, or to stop once closed.
-        if (!q.leaves.is_empty() || q.closed) && std::mem::take(&mut q.idle) {
-            self.wake.notify_one();
-        }
+        self.queue.lock().signing = false;
+    }
+
+    /// Sets the alarm for `at`.
+    fn arm(&self, q: &mut Queue, at: Instant) {
+        self.alarm.set(at.saturating_duration_since(Instant::now()));
+        q.alarm_at = Some(at);
+    }
+
+    /// Takes a round, and sets the alarm for the next: under load, that round's leaves then
+    /// find it set and leave it alone.
+    fn take(&self, q: &mut Queue, now: Instant) -> Taken {
+        let taken = q.take(now);
+        self.arm(q, q.fallback_at(now, self.interval));
+        taken
     }
 }
 
@@ -390,7 +426,7 @@ impl BatchSigner {
             key,
             interval,
             queue: Mutex::new(Queue::default()),
-            wake: Condvar::new(),
+            alarm: Alarm::new(),
             rounds: AtomicU64::new(0),
             leaves: AtomicU64::new(0),
             by_thread: AtomicU64::new(0),
@@ -434,13 +470,17 @@ impl BatchSigner {
             q.waiters.push((tx, home));
             let now = Instant::now();
             if q.due(now, shared.interval) {
-                let taken = q.take(now);
+                let taken = shared.take(&mut q, now);
                 drop(q);
                 shared.sign_round(taken, false);
-            } else if std::mem::take(&mut q.idle) {
-                // The signer thread signs the round at its due time unless a later check
-                // does first.
-                shared.wake.notify_one();
+            } else {
+                // The signer thread signs this leaf's round a little after its due time
+                // unless a check does first. The round that started last set the alarm for
+                // that already, unless the thread has woken since.
+                let at = q.fallback_at(now, shared.interval);
+                if q.alarm_at.is_none_or(|a| a > at) {
+                    shared.arm(&mut q, at);
+                }
             }
         }
         async move {
@@ -483,9 +523,8 @@ impl Drop for BatchSigner {
     fn drop(&mut self) {
         let mut q = self.shared.queue.lock();
         q.closed = true;
-        q.idle = false;
+        self.shared.arm(&mut q, Instant::now());
         drop(q);
-        self.shared.wake.notify_one();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -508,46 +547,41 @@ impl Drop for CloseOnPanic<'_> {
     }
 }
 
-/// The signer thread: signs the rounds that no check arrives to start. While rounds follow
-/// each other it sleeps until the due time of the next plus [`FALLBACK_DELAY`], and signs
-/// what is pending then unless a check has started the round meanwhile; after a quiet
-/// spell, or while a round is being signed, it waits to be notified. Once closed it signs
-/// what is pending and stops.
+/// The signer thread: signs the rounds that no check arrives to start. It sleeps on the
+/// alarm, which each round sets for the next round's due time plus [`FALLBACK_DELAY`] (and
+/// a leaf, if the thread has woken since); when it rings, the thread signs what is pending
+/// if a round may start, and otherwise sets the alarm again for when one may. Once closed
+/// it signs what is pending and stops.
 fn run(shared: &Shared) {
-    let mut q = shared.queue.lock();
+    let mut woken = false;
     loop {
-        if q.signing || (q.closed && q.leaves.is_empty()) {
-            if q.closed && !q.signing {
-                return;
-            }
-            // Woken when the round ends with leaves left over, or once closed.
-            q.idle = true;
-            shared.wake.wait(&mut q);
-            continue;
+        let mut q = shared.queue.lock();
+        if std::mem::take(&mut woken) {
+            q.alarm_at = None;
         }
         let now = Instant::now();
-        if !q.closed {
-            let deadline = q.last_start.map(|t| t + shared.interval + FALLBACK_DELAY);
-            match deadline {
-                // Rounds are following each other: stay armed for the next one without
-                // being notified by its checks.
-                Some(d) if now < d => {
-                    shared.wake.wait_until(&mut q, d);
-                    continue;
-                }
-                _ if q.leaves.is_empty() => {
-                    // A quiet spell: the next check notifies this thread.
-                    q.idle = true;
-                    shared.wake.wait(&mut q);
-                    continue;
-                }
-                _ => {}
+        if q.signing {
+            // A check is signing a round; look again after it (a round takes tens of µs).
+            if !q.leaves.is_empty() || q.closed {
+                shared.arm(&mut q, now + FALLBACK_DELAY);
             }
+        } else if q.leaves.is_empty() {
+            if q.closed {
+                return;
+            }
+            // Nothing pending: the next leaf sets the alarm.
+        } else if q.closed || q.due(now, shared.interval) {
+            let taken = shared.take(&mut q, now);
+            drop(q);
+            shared.sign_round(taken, true);
+            continue;
+        } else {
+            let at = q.fallback_at(now, shared.interval);
+            shared.arm(&mut q, at);
         }
-        let taken = q.take(now);
         drop(q);
-        shared.sign_round(taken, true);
-        q = shared.queue.lock();
+        shared.alarm.wait();
+        woken = true;
     }
 }
 
@@ -558,24 +592,27 @@ mod tests {
     use ed25519_dalek::{Signature, Verifier, VerifyingKey};
     use std::collections::BTreeMap;
 
-    /// Checks every proof against its leaf, its root and the signature, and that the rounds
-    /// they name account for exactly these leaves: every index of every round is used once.
+    /// Checks every proof against its leaf, its root and the signature (once a round: its
+    /// proofs share it), and that the rounds they name account for exactly these leaves:
+    /// every index of every round is used once.
     fn check_all(vk: &VerifyingKey, signed: &[(Hash, Proof)]) {
-        let mut rounds: BTreeMap<Hash, (u64, Vec<u64>)> = BTreeMap::new();
+        let mut rounds: BTreeMap<Hash, (u64, [u8; 64], Vec<u64>)> = BTreeMap::new();
         for (leaf, p) in signed {
             let path: Vec<Hash> = p.path().copied().collect();
             let root = root_from_path(*leaf, p.index(), p.leaves(), &path).unwrap();
             assert_eq!(root, p.root());
-            vk.verify(
-                &root_message(&root, p.leaves()),
-                &Signature::from_bytes(p.signature()),
-            )
-            .unwrap();
-            let r = rounds.entry(root).or_insert((p.leaves(), Vec::new()));
-            assert_eq!(r.0, p.leaves());
-            r.1.push(p.index());
+            let r = rounds.entry(root).or_insert_with(|| {
+                vk.verify(
+                    &root_message(&root, p.leaves()),
+                    &Signature::from_bytes(p.signature()),
+                )
+                .unwrap();
+                (p.leaves(), *p.signature(), Vec::new())
+            });
+            assert_eq!((r.0, &r.1), (p.leaves(), p.signature()));
+            r.2.push(p.index());
         }
-        for (leaves, mut indexes) in rounds.into_values() {
+        for (leaves, _, mut indexes) in rounds.into_values() {
             indexes.sort_unstable();
             assert_eq!(indexes, (0..leaves).collect::<Vec<_>>());
         }
@@ -626,6 +663,32 @@ mod tests {
         check_all(&vk, &signed);
         assert_eq!(signer.signed(), (2, 4));
         assert_eq!(signer.signed_by_thread(), 1);
+    }
+
+    /// More leaves than one round takes, queued with nothing after them: the signer thread
+    /// signs a full round at the due time, and the rest a round later.
+    #[test]
+    fn the_signer_thread_signs_what_a_full_round_leaves() {
+        let key = SigningKey::from_bytes(&[8; 32]);
+        let vk = key.verifying_key();
+        // Long enough for a debug build to queue them all before the next round is due.
+        let signer = BatchSigner::with_interval(key, Duration::from_millis(300));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let first = rt.block_on(signer.sign(leaf(0))).unwrap();
+        let n = MAX_BATCH as u32 + 10;
+        let pending: Vec<_> = (1..=n).map(|i| (leaf(i), signer.sign(leaf(i)))).collect();
+        let mut signed: Vec<(Hash, Proof)> = pending
+            .into_iter()
+            .map(|(l, f)| (l, rt.block_on(f).unwrap()))
+            .collect();
+        assert_eq!(signed[0].1.leaves(), MAX_BATCH as u64);
+        assert_eq!(signed[n as usize - 1].1.leaves(), 10);
+        signed.push((leaf(0), first));
+        check_all(&vk, &signed);
+        assert_eq!(signer.signed(), (3, n as u64 + 1));
+        assert_eq!(signer.signed_by_thread(), 2);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! These are the primitives; the HTTP glue that applies them per request is
 //! [`crate::server::auth`] and the handlers in [`crate::server::routes`].
 
+mod alarm;
 pub mod audit;
 pub mod batching;
 pub mod canonical;
