@@ -43,7 +43,7 @@
 //! 2026-11-30 (session 21) the thread wakes mostly for rounds no check starts, where before
 //! it woke at every round's deadline to find the round already started (about 4,100
 //! wake-ups a second, 1.2 a round, session 20).
-//! `OPEN=0 ROUNDS=5 benches/trust_cost.sh <before> <after>` (2026-11-30 20:12): futex calls
+//! `OPEN=0 ROUNDS=5 benches/trust_cost.sh <before> <after>` (2026-11-30 20:03): futex calls
 //! 0.074–0.097 a trusted check before, 0.001–0.002 after; context switches 0.241–0.274
 //! before, 0.165–0.181 after; server CPU a check, medians of 19.5 and 17.4 µs, lower in
 //! three rounds of five, but rounds of one build differ as much (benches/RESULTS.md,
@@ -126,7 +126,7 @@ pub const MIN_ROUND_INTERVAL: Duration = Duration::from_micros(250);
 /// signed 22–24 % of the rounds under `wrk -c64` instead of 13–17 %, waking both workers
 /// from outside for each; at 100 µs it signs 11–14 %, as before, and switches context
 /// 600–850 times a second instead of 4,200–4,500 (`/metrics` and the thread's
-/// `voluntary_ctxt_switches`, builds interleaved, 2026-11-30 20:03 and 20:14).
+/// `voluntary_ctxt_switches`, builds interleaved, 2026-11-30 19:59 and 20:04).
 pub const FALLBACK_DELAY: Duration = Duration::from_micros(100);
 
 /// The bytes the signature of a round covers.
