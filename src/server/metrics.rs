@@ -84,7 +84,8 @@ const NSCEN: usize = Scenario::ALL.len() + 1;
 /// from each other at every request; a scrape adds them up. With one copy, `perf annotate`
 /// put most of `Metrics::request` on its `lock add`s; with copies it cost 0.035–0.037 µs a
 /// request against 0.050–0.052 (open server, wrk with 64 connections, two interleaved
-/// pairs, 2026-11-30). A small saving on two cores, larger with more workers.
+/// pairs, 2026-11-30): a small saving on two cores. More workers than copies share them
+/// (by worker key, modulo the number of copies).
 const SHARDS: usize = 4;
 
 /// One copy of the per-request counters, on cache lines of its own.
