@@ -64,6 +64,22 @@ impl RequestBody {
         })
     }
 
+    /// The whole body, refused with a 413 once it passes `limit` bytes (a small body, or one
+    /// that cannot be streamed, such as a workbook).
+    pub async fn read_all(&mut self, limit: u64) -> Result<Vec<u8>, ApiError> {
+        let mut buf = Vec::new();
+        while let Some(frame) = self.next_frame().await? {
+            let frame = frame.map_err(|e| ApiError::bad_body(format!("reading the body: {e}")))?;
+            if let Ok(data) = frame.into_data() {
+                if buf.len() as u64 + data.len() as u64 > limit {
+                    return Err(ApiError::too_large(limit));
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(buf)
+    }
+
     /// Reads and drops the rest of the body: up to [`DRAIN_LIMIT`] bytes, each frame within
     /// the wait. Afterwards the body is over, read to its end or given up.
     pub async fn drain(&mut self) {

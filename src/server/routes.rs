@@ -569,18 +569,7 @@ pub fn check_declared_length<B>(req: &Request<B>, limit: u64) -> Result<(), ApiE
 /// Reads a whole (small) body, refusing it once it passes `limit`.
 async fn read_body(req: Request<RequestBody>, limit: u64) -> Result<Bytes, ApiError> {
     check_declared_length(&req, limit)?;
-    let mut body = req.into_body();
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(frame) = body.next_frame().await? {
-        let frame = frame.map_err(|e| ApiError::bad_body(format!("reading the body: {e}")))?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() as u64 + data.len() as u64 > limit {
-                return Err(ApiError::too_large(limit));
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(Bytes::from(buf))
+    Ok(Bytes::from(req.into_body().read_all(limit).await?))
 }
 
 async fn subject(

@@ -288,16 +288,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 /// Reads a whole workbook body (a zip archive cannot be streamed) within `limit` and gives
 /// its first worksheet as CSV.
 async fn read_workbook(mut body: RequestBody, limit: u64) -> Result<Vec<u8>, ApiError> {
-    let mut bytes = Vec::new();
-    while let Some(frame) = body.next_frame().await? {
-        let frame = frame.map_err(|e| ApiError::bad_body(format!("reading the body: {e}")))?;
-        if let Ok(data) = frame.into_data() {
-            if bytes.len() as u64 + data.len() as u64 > limit {
-                return Err(ApiError::too_large(limit));
-            }
-            bytes.extend_from_slice(&data);
-        }
-    }
+    let bytes = body.read_all(limit).await?;
     if bytes.is_empty() {
         return Err(ApiError::bad_body(
             "the body is empty; send an xlsx workbook with one identifier per row",
