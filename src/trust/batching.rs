@@ -394,9 +394,9 @@ impl Shared {
         self.queue.lock().signing = false;
     }
 
-    /// Sets the alarm for `at`.
-    fn arm(&self, q: &mut Queue, at: Instant) {
-        self.alarm.set(at.saturating_duration_since(Instant::now()));
+    /// Sets the alarm for `at` (`now` being the time the caller read).
+    fn arm(&self, q: &mut Queue, at: Instant, now: Instant) {
+        self.alarm.set(at.saturating_duration_since(now));
         q.alarm_at = Some(at);
     }
 
@@ -404,7 +404,7 @@ impl Shared {
     /// find it set and leave it alone.
     fn take(&self, q: &mut Queue, now: Instant) -> Taken {
         let taken = q.take(now);
-        self.arm(q, q.fallback_at(now, self.interval));
+        self.arm(q, q.fallback_at(now, self.interval), now);
         taken
     }
 }
@@ -479,7 +479,7 @@ impl BatchSigner {
                 // that already, unless the thread has woken since.
                 let at = q.fallback_at(now, shared.interval);
                 if q.alarm_at.is_none_or(|a| a > at) {
-                    shared.arm(&mut q, at);
+                    shared.arm(&mut q, at, now);
                 }
             }
         }
@@ -523,7 +523,8 @@ impl Drop for BatchSigner {
     fn drop(&mut self) {
         let mut q = self.shared.queue.lock();
         q.closed = true;
-        self.shared.arm(&mut q, Instant::now());
+        let now = Instant::now();
+        self.shared.arm(&mut q, now, now);
         drop(q);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -563,7 +564,7 @@ fn run(shared: &Shared) {
         if q.signing {
             // A check is signing a round; look again after it (a round takes tens of µs).
             if !q.leaves.is_empty() || q.closed {
-                shared.arm(&mut q, now + FALLBACK_DELAY);
+                shared.arm(&mut q, now + FALLBACK_DELAY, now);
             }
         } else if q.leaves.is_empty() {
             if q.closed {
@@ -577,7 +578,7 @@ fn run(shared: &Shared) {
             continue;
         } else {
             let at = q.fallback_at(now, shared.interval);
-            shared.arm(&mut q, at);
+            shared.arm(&mut q, at, now);
         }
         drop(q);
         shared.alarm.wait();
