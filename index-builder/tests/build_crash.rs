@@ -1,24 +1,19 @@
 //! A build that dies at any moment leaves `CURRENT` and the previous generation serving.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use credgate_index::format::reader::Snapshot;
-
-fn builder() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_index-builder"))
-}
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/sample")
 }
 
 fn build(source: &Path, root: &Path) -> Command {
-    let mut c = builder();
-    c.args(["build", "--today", "2026-11-28", "--source"])
-        .arg(source)
-        .arg("--out")
-        .arg(root);
+    let mut c = common::build_command(source, root);
+    c.args(["--today", "2026-11-28"]);
     c.stdout(Stdio::null()).stderr(Stdio::piped());
     c
 }

@@ -1,18 +1,16 @@
 //! `index-builder build --today` and `--history-from` take the days `as_of` takes everywhere
 //! else (`Day::parse_as_of`): a real day from 1949-01-01 to 2199-12-31.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const LIST: &str = "record_id,list_code,subject_type,subject_id,subject_name,authority,doc_no,reason,decided_on,effective_from,effective_until,act_ended_on\n\
     U1,court_defaulter,org,91110000600037341L,甲公司,法院,D1,,2024-01-01,2024-01-01,,\n";
 
 fn build(source: &Path, root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_index-builder"))
-        .args(["build", "--source"])
-        .arg(source)
-        .arg("--out")
-        .arg(root)
+    common::build_command(source, root)
         .args(args)
         .output()
         .unwrap()

@@ -2,8 +2,10 @@
 //! being declared so is named in the report and the manifest, and `--file-encoding` declares
 //! one file's encoding, refusing a path or an encoding it does not know.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use credgate_index::format::reader::Snapshot;
 use encoding_rs::GB18030;
@@ -23,11 +25,8 @@ fn source(dir: &Path) {
 }
 
 fn build(source: &Path, root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_index-builder"))
-        .args(["build", "--today", "2026-11-28", "--source"])
-        .arg(source)
-        .arg("--out")
-        .arg(root)
+    common::build_command(source, root)
+        .args(["--today", "2026-11-28"])
         .args(args)
         .output()
         .unwrap()
