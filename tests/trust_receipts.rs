@@ -356,6 +356,53 @@ fn simultaneous_checks_all_carry_valid_receipts() {
     }
 }
 
+/// A counter of `/metrics`, read over `conn`.
+fn counter(conn: &mut common::http::Conn, name: &str) -> u64 {
+    let text = conn.get("/metrics").text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+}
+
+/// One client sending checks one after another does not wait for the round interval: its
+/// connection is the only one open, so when its check waits nothing else can join the
+/// round, which starts at once. With a second connection open, even idle, the round waits
+/// for its due time.
+#[test]
+fn a_round_starts_at_once_when_every_open_connection_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    build_sample(&dir.path().join("index"), sample_today());
+    // Rounds at least 3 s apart: the checks below come far sooner than that.
+    let signer = Signer::with_round_interval([5; 32], std::time::Duration::from_secs(3)).unwrap();
+    let key = signer.verifying_key();
+    let s = TestServer::start_with(
+        &dir.path().join("index"),
+        sample_today(),
+        |_| {},
+        |st| st.signer = Some(signer),
+    );
+    let ids = sample_ids();
+    let check = |c: &mut common::http::Conn, id: &str| {
+        let r = c.get(&format!("/v1/check?id={id}&scenario=procurement&lenient=1"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        verify_check(&r.json(), &key).unwrap()
+    };
+    let mut a = s.conn();
+    for id in &ids[..4] {
+        // Each check is a round of its own: the first was due (no round before it), the
+        // other three started early.
+        assert_eq!(check(&mut a, id).leaves, Some(1));
+    }
+    assert_eq!(counter(&mut a, "credgate_receipt_rounds_total"), 4);
+    assert_eq!(counter(&mut a, "credgate_receipt_rounds_drained_total"), 3);
+    // A second connection, answered once so the server surely holds it, then idle.
+    let mut b = s.conn();
+    assert_eq!(b.get("/healthz").status, 200);
+    check(&mut a, &ids[4]);
+    assert_eq!(counter(&mut a, "credgate_receipt_rounds_total"), 5);
+    assert_eq!(counter(&mut a, "credgate_receipt_rounds_drained_total"), 3);
+}
+
 #[test]
 fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
     use credgate::trust::audit::{Audit, Durability, Limits};

@@ -186,6 +186,11 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let mut workers = Workers::start(state.worker_count())?;
     state.metrics.set_workers(workers.counters());
+    // A receipt round for which every open connection waits starts at once (see
+    // `trust::batching`).
+    if let Some(signer) = &state.signer {
+        signer.bound_by_connections(workers.counters());
+    }
     let limit = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let head_timeout = Duration::from_millis(state.config.header_read_timeout_ms.max(1));

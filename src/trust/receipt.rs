@@ -53,7 +53,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -64,7 +64,7 @@ use sha2::{Digest, Sha256};
 
 use credgate_index::date::Day;
 
-use super::batching::{root_message, BatchSigner, Proof, Unsigned};
+use super::batching::{root_message, BatchSigner, Proof, Unsigned, MIN_ROUND_INTERVAL};
 use super::canonical::write_decision;
 pub use super::canonical::{canonical, parse_strict};
 use super::merkle::{leaf_hash, leaf_hash_parts, root_from_path, Hash};
@@ -183,12 +183,18 @@ pub struct Signer {
 
 impl Signer {
     pub fn new(seed: [u8; 32]) -> std::io::Result<Signer> {
+        Signer::with_round_interval(seed, MIN_ROUND_INTERVAL)
+    }
+
+    /// A signer whose rounds start at least `interval` apart instead of
+    /// [`MIN_ROUND_INTERVAL`] (for tests that need rounds to wait).
+    pub fn with_round_interval(seed: [u8; 32], interval: Duration) -> std::io::Result<Signer> {
         let random: [u8; 8] = super::random()?;
         let mut prefix = [0u8; 16];
         super::hex_into(&random, &mut prefix);
         let key = SigningKey::from_bytes(&seed);
         Ok(Signer {
-            batch: BatchSigner::new(key.clone()),
+            batch: BatchSigner::with_interval(key.clone(), interval),
             key,
             prefix,
             counter: AtomicU64::new(0),
@@ -324,6 +330,11 @@ impl Signer {
             .collect()
     }
 
+    /// See [`BatchSigner::bound_by_connections`].
+    pub fn bound_by_connections(&self, open: Vec<Arc<AtomicU64>>) {
+        self.batch.bound_by_connections(open);
+    }
+
     /// Rounds signed by the signer thread and the receipts they covered, for `/metrics`.
     pub fn render_metrics(&self, out: &mut String) {
         use std::fmt::Write as _;
@@ -332,6 +343,8 @@ impl Signer {
         let _ = writeln!(out, "# HELP credgate_receipt_rounds_total Signatures made for rounds of check receipts.\n# TYPE credgate_receipt_rounds_total counter\ncredgate_receipt_rounds_total {rounds}");
         let _ = writeln!(out, "# HELP credgate_receipt_leaves_total Check receipts signed in rounds (divided by the rounds: the mean round size).\n# TYPE credgate_receipt_leaves_total counter\ncredgate_receipt_leaves_total {leaves}");
         let _ = writeln!(out, "# HELP credgate_receipt_rounds_signer_thread_total Rounds of check receipts signed by the signer thread because no check arrived after their due time to sign them.\n# TYPE credgate_receipt_rounds_signer_thread_total counter\ncredgate_receipt_rounds_signer_thread_total {by_thread}");
+        let drained = self.batch.drained();
+        let _ = writeln!(out, "# HELP credgate_receipt_rounds_drained_total Rounds of check receipts started before their due time because every open connection was waiting for one.\n# TYPE credgate_receipt_rounds_drained_total counter\ncredgate_receipt_rounds_drained_total {drained}");
     }
 
     /// The canonical decision and what its receipt holds before the round: id, time, digest.
