@@ -483,8 +483,8 @@ impl BatchSigner {
     /// ago) the round is signed here, on the caller's thread, before returning: under load
     /// the first check after the due time starts the round at once, on a thread that is
     /// running anyway, instead of waiting for the signer thread to be scheduled. So is a
-    /// round none is running for whose leaves are as many as the server's open connections
-    /// (see [`BatchSigner::bound_by_connections`]).
+    /// round before its due time, if none is running, once the leaves waiting for it are as
+    /// many as the server's open connections (see [`BatchSigner::bound_by_connections`]).
     pub fn sign(&self, leaf: Hash) -> impl Future<Output = Result<Proof, Unsigned>> + 'static {
         let (tx, rx) = oneshot::channel();
         let shared = &*self.shared;
