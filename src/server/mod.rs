@@ -184,12 +184,26 @@ pub async fn run(
     state: Arc<State>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let mut workers = Workers::start(state.worker_count())?;
+    // With receipts, a worker running out of tasks starts a receipt round that is due, and
+    // a round for which every open connection waits starts at once (see `trust::batching`).
+    let on_idle = state.signer.as_ref().map(|_| {
+        let st = state.clone();
+        Arc::new(move |every| {
+            if let Some(signer) = &st.signer {
+                // This runs in the worker's scheduler, outside any task: a panic here would
+                // end the worker and its connections. (Signing a round that panics closes
+                // the signer instead, see `trust::batching`.)
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    signer.worker_idle(every)
+                }));
+            }
+        }) as workers::OnIdle
+    });
+    let mut workers = Workers::start_with(state.worker_count(), on_idle)?;
     state.metrics.set_workers(workers.counters());
-    // A receipt round for which every open connection waits starts at once (see
-    // `trust::batching`).
     if let Some(signer) = &state.signer {
         signer.bound_by_connections(workers.counters());
+        signer.workers_report_idle();
     }
     let limit = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
     let graceful = GracefulShutdown::new();

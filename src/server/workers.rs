@@ -22,6 +22,11 @@
 //! balanced by count, not by load; with keep-alive clients each carrying requests of the
 //! same kind, counts track load.
 //!
+//! A worker can be given a hook it calls each time it runs out of tasks, just before it
+//! would sleep ([`Workers::start_with`]): with receipts, the server's hook lets the receipt
+//! signer start a round that is due on a thread with nothing else to do (see
+//! `trust::batching`).
+//!
 //! Each worker's blocking pool is its own runtime's. Everything else (the accept loop, the
 //! head guard's sweeper, reloads, signals) runs on the runtime that called
 //! [`super::run`].
@@ -29,7 +34,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -81,15 +86,38 @@ pub fn home_runtime() -> Option<Handle> {
 /// its thread ends without them.
 const BLOCKING_GRACE: Duration = Duration::from_secs(5);
 
+/// Called on a worker's thread each time it runs out of tasks, just before it sleeps, with
+/// `true` when every worker is then out of tasks (see [`Workers::start_with`]). Tasks it
+/// wakes on this worker run at once instead of the worker sleeping.
+pub type OnIdle = Arc<dyn Fn(bool) + Send + Sync>;
+
 impl Workers {
     /// Starts `n` workers (at least one), threads named `credgate-worker-N`.
     pub fn start(n: usize) -> io::Result<Workers> {
-        let mut slots = Vec::with_capacity(n.max(1));
-        for i in 0..n.max(1) {
-            let runtime = Builder::new_current_thread()
+        Workers::start_with(n, None)
+    }
+
+    /// Starts `n` workers (at least one), with `on_idle` called by each as it runs out of
+    /// tasks.
+    pub fn start_with(n: usize, on_idle: Option<OnIdle>) -> io::Result<Workers> {
+        let n = n.max(1);
+        // Workers out of tasks (between running out and being woken).
+        let idle = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut slots = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut builder = Builder::new_current_thread();
+            builder
                 .enable_all()
-                .thread_name(format!("credgate-worker-{i}-blocking"))
-                .build()?;
+                .thread_name(format!("credgate-worker-{i}-blocking"));
+            if let Some(on_idle) = &on_idle {
+                let (on_idle, parking, waking) = (on_idle.clone(), idle.clone(), idle.clone());
+                builder
+                    .on_thread_park(move || on_idle(parking.fetch_add(1, SeqCst) + 1 == n))
+                    .on_thread_unpark(move || {
+                        waking.fetch_sub(1, SeqCst);
+                    });
+            }
+            let runtime = builder.build()?;
             let handle = runtime.handle().clone();
             let (stop, stopped) = oneshot::channel::<()>();
             let home = NEXT_HOME.fetch_add(1, Relaxed);
@@ -249,6 +277,54 @@ mod tests {
             while counters.iter().any(|c| c.load(Relaxed) != 0) {
                 tokio::task::yield_now().await;
             }
+            w.stop().await;
+        });
+    }
+
+    /// Each worker calls the hook on its own thread as it runs out of tasks, saying whether
+    /// every worker has; a task the hook wakes there runs instead of the worker sleeping.
+    #[test]
+    fn workers_out_of_tasks_call_the_hook_on_their_own_thread() {
+        use std::sync::Mutex;
+        // (thread name, every) of each call, and a waker the hook fires once.
+        let calls: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+        let wake: Arc<Mutex<Option<oneshot::Sender<String>>>> = Arc::default();
+        let (c, wk) = (calls.clone(), wake.clone());
+        let hook: OnIdle = Arc::new(move |every| {
+            let name = thread::current().name().unwrap_or_default().to_owned();
+            c.lock().unwrap().push((name.clone(), every));
+            if let Some(tx) = wk.lock().unwrap().take() {
+                let _ = tx.send(name);
+            }
+        });
+        runtime().block_on(async {
+            let mut w = Workers::start_with(2, Some(hook)).unwrap();
+            // Both start with nothing to do: both run out, and the second to do so sees
+            // that every worker has.
+            while !calls.lock().unwrap().iter().any(|(_, every)| *every) {
+                tokio::task::yield_now().await;
+            }
+            // A connection on worker 0 waits for what the hook sends. Worker 0 runs it until
+            // it waits, runs out of tasks and calls the hook, which wakes the connection on
+            // the same thread; the connection then runs before the worker sleeps.
+            let (tx, rx) = oneshot::channel();
+            *wake.lock().unwrap() = Some(tx);
+            let (done_tx, done) = oneshot::channel();
+            w.spawn(async move {
+                let by = rx.await.unwrap();
+                let _ = done_tx.send((by, thread::current().name().map(str::to_owned)));
+            });
+            let (by, on) = tokio::time::timeout(Duration::from_secs(60), done)
+                .await
+                .expect("the hook woke the connection")
+                .unwrap();
+            assert_eq!(by, "credgate-worker-0");
+            assert_eq!(on.as_deref(), Some("credgate-worker-0"));
+            let calls = calls.lock().unwrap().clone();
+            assert!(
+                calls.iter().all(|(n, _)| n.starts_with("credgate-worker-")),
+                "{calls:?}"
+            );
             w.stop().await;
         });
     }

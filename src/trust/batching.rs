@@ -35,6 +35,25 @@
 //! ([`super::alarm`]) until its deadline, signs it instead; its deadline is exact, not the
 //! millisecond of tokio's timer wheel, and no request thread sleeps.
 //!
+//! In the server, a connection worker that runs out of tasks also starts a round that is
+//! due ([`BatchSigner::worker_idle`], called just before the worker would sleep): no check
+//! is coming to it, and it has nothing else to do. When every worker has run out of tasks
+//! with leaves pending, nothing will run until a request comes, so the last of them sets
+//! the signer thread's deadline to the due time plus [`FALLBACK_DELAY`]; otherwise the
+//! thread waits [`BUSY_FALLBACK_DELAY`] after the due time, a safety net for a worker that
+//! stays busy with other work and neither gets a check nor runs out of tasks. Under load
+//! the thread had signed about a fifth of the rounds 100 µs after their due time, mostly
+//! while the workers were runnable but not running (two cores shared with the load
+//! generator), and every such round cost the thread's wake-up and a hand-over to each
+//! worker. Measured on 2026-11-30 (session 22) with `wrk -c64` on the 1M snapshot over 6 s:
+//! the thread signed 3,671 of 17,779 rounds before and 1,006 of 17,791 after, and workers
+//! running out of tasks started 5,226. `OPEN=0 ROUNDS=8 benches/trust_cost.sh <before>
+//! <after>` (22:52–22:54): context switches 0.149–0.162 a trusted check before, 0.121–0.138
+//! after, fewer in every round; server CPU a check, medians 32.1 and 31.6 µs, lower in seven
+//! rounds of eight; req/s medians 33.5k and 34.1k, higher in six. One client sending checks
+//! one after another, with or without a second connection open and idle, was answered as
+//! fast as before (benches/RESULTS.md, "Session 22").
+//!
 //! A round also starts before its due time when every connection the server has open is
 //! waiting for it ([`BatchSigner::bound_by_connections`]): a connection carries one request
 //! at a time, so no other check can come to join the round, and waiting for the due time
@@ -48,7 +67,8 @@
 //! it. Under `wrk -c64` every connection is seldom waiting at once (1 round of 17,557 in
 //! 6 s), so the rounds there are as before (benches/RESULTS.md, "Session 22").
 //!
-//! The signer thread's deadline is the due time plus [`FALLBACK_DELAY`]. Each round, as it
+//! The signer thread's deadline is the due time plus [`FALLBACK_DELAY`] (or
+//! [`BUSY_FALLBACK_DELAY`], as above). Each round, as it
 //! starts, sets the deadline for the next one (with the queue locked), and a leaf sets it
 //! only if the thread has woken since; under load the checks start every round before its
 //! deadline and each start moves the deadline on, so the thread sleeps through the rounds
@@ -108,7 +128,7 @@
 //! waiting for ever.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -141,6 +161,13 @@ pub const MIN_ROUND_INTERVAL: Duration = Duration::from_micros(250);
 /// 600–850 times a second instead of 4,200–4,500 (`/metrics` and the thread's
 /// `voluntary_ctxt_switches`, builds interleaved, 2026-11-30 19:59 and 20:04).
 pub const FALLBACK_DELAY: Duration = Duration::from_micros(100);
+
+/// The signer thread's delay instead of [`FALLBACK_DELAY`] when the server's connection
+/// workers report running out of tasks ([`BatchSigner::worker_idle`]): a worker then starts
+/// a due round as it runs out of tasks, and when every worker has run out the thread signs
+/// at the due time itself, so this delay only covers a worker that stays busy without a
+/// check coming to it (see the module documentation).
+pub const BUSY_FALLBACK_DELAY: Duration = Duration::from_millis(1);
 
 /// The bytes the signature of a round covers.
 pub fn root_message(root: &Hash, leaves: u64) -> Vec<u8> {
@@ -303,9 +330,9 @@ impl Queue {
     }
 
     /// When the signer thread should sign the leaves pending itself: when the next round
-    /// is due (or `now`, if that is past), plus [`FALLBACK_DELAY`] for a check to start it.
-    fn fallback_at(&self, now: Instant, interval: Duration) -> Instant {
-        self.last_start.map_or(now, |t| (t + interval).max(now)) + FALLBACK_DELAY
+    /// is due (or `now`, if that is past), plus `delay` for a check to start it.
+    fn fallback_at(&self, now: Instant, interval: Duration, delay: Duration) -> Instant {
+        self.last_start.map_or(now, |t| (t + interval).max(now)) + delay
     }
 
     /// Starts a round: marks it running and takes the leaves pending (at most
@@ -390,6 +417,12 @@ struct Shared {
     /// The open-connection counters of the server's workers (see
     /// [`BatchSigner::bound_by_connections`]).
     connections: std::sync::OnceLock<Vec<Arc<AtomicU64>>>,
+    /// The connection workers call [`BatchSigner::worker_idle`] as they run out of tasks.
+    workers_report_idle: AtomicBool,
+    /// The signer thread's delay once they do ([`BUSY_FALLBACK_DELAY`]; tests set others).
+    busy_delay: Duration,
+    /// Rounds a worker started as it ran out of tasks.
+    at_idle: AtomicU64,
 }
 
 impl Shared {
@@ -418,6 +451,15 @@ impl Shared {
         q.alarm_at = Some(at);
     }
 
+    /// How long after a round's due time the signer thread signs it if nobody has.
+    fn delay(&self) -> Duration {
+        if self.workers_report_idle.load(Relaxed) {
+            self.busy_delay
+        } else {
+            FALLBACK_DELAY
+        }
+    }
+
     /// Whether `waiting` requests are all the server's open connections hold: each carries
     /// one request at a time, so no other request can come to join the round.
     fn everyone_waits(&self, waiting: usize) -> bool {
@@ -431,7 +473,7 @@ impl Shared {
     /// find it set and leave it alone.
     fn take(&self, q: &mut Queue, now: Instant) -> Taken {
         let taken = q.take(now);
-        self.arm(q, q.fallback_at(now, self.interval), now);
+        self.arm(q, q.fallback_at(now, self.interval, self.delay()), now);
         taken
     }
 }
@@ -449,6 +491,12 @@ impl BatchSigner {
 
     /// Starts the signer with rounds at least `interval` apart.
     pub fn with_interval(key: SigningKey, interval: Duration) -> Arc<BatchSigner> {
+        BatchSigner::with_delays(key, interval, BUSY_FALLBACK_DELAY)
+    }
+
+    /// Starts the signer with rounds at least `interval` apart and `busy_delay` for
+    /// [`BUSY_FALLBACK_DELAY`].
+    fn with_delays(key: SigningKey, interval: Duration, busy_delay: Duration) -> Arc<BatchSigner> {
         let shared = Arc::new(Shared {
             key,
             interval,
@@ -459,6 +507,9 @@ impl BatchSigner {
             by_thread: AtomicU64::new(0),
             drained: AtomicU64::new(0),
             connections: std::sync::OnceLock::new(),
+            workers_report_idle: AtomicBool::new(false),
+            busy_delay,
+            at_idle: AtomicU64::new(0),
         });
         let s = shared.clone();
         let thread = std::thread::Builder::new()
@@ -514,7 +565,7 @@ impl BatchSigner {
                 // The signer thread signs this leaf's round a little after its due time
                 // unless a check does first. The round that started last set the alarm for
                 // that already, unless the thread has woken since.
-                let at = q.fallback_at(now, shared.interval);
+                let at = q.fallback_at(now, shared.interval, shared.delay());
                 if q.alarm_at.is_none_or(|a| a > at) {
                     shared.arm(&mut q, at, now);
                 }
@@ -538,6 +589,45 @@ impl BatchSigner {
     /// Rounds started before their due time because every open connection was waiting.
     pub fn drained(&self) -> u64 {
         self.shared.drained.load(Relaxed)
+    }
+
+    /// From now on the connection workers call [`BatchSigner::worker_idle`] each time they
+    /// run out of tasks: the signer thread then waits [`BUSY_FALLBACK_DELAY`] after a
+    /// round's due time instead of [`FALLBACK_DELAY`].
+    pub fn workers_report_idle(&self) {
+        self.shared.workers_report_idle.store(true, Relaxed);
+    }
+
+    /// Called by a connection worker as it runs out of tasks, on its thread (see
+    /// [`crate::server::workers::Workers::start_with`]); `every`: every worker has.
+    ///
+    /// A round that is due is signed here: no check is coming to this worker to start it,
+    /// and the thread has nothing else to do. A round not yet due is left to the next check
+    /// or the next worker to run out of tasks, unless every worker has: then nothing runs
+    /// until a request comes, and the signer thread is set to sign it at its due time.
+    pub fn worker_idle(&self, every: bool) {
+        let shared = &*self.shared;
+        let mut q = shared.queue.lock();
+        if q.closed || q.signing || q.leaves.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        if q.due(now, shared.interval) {
+            shared.at_idle.fetch_add(1, Relaxed);
+            let taken = shared.take(&mut q, now);
+            drop(q);
+            shared.sign_round(taken, false);
+        } else if every {
+            let at = q.fallback_at(now, shared.interval, FALLBACK_DELAY);
+            if q.alarm_at.is_none_or(|a| a > at) {
+                shared.arm(&mut q, at, now);
+            }
+        }
+    }
+
+    /// Rounds a worker started as it ran out of tasks ([`BatchSigner::worker_idle`]).
+    pub fn started_at_idle(&self) -> u64 {
+        self.shared.at_idle.load(Relaxed)
     }
 
     /// Rounds signed and leaves they covered so far by [`BatchSigner::sign`] (for `/metrics`:
@@ -606,10 +696,11 @@ fn run(shared: &Shared) {
     let mut woken = false;
     loop {
         let mut q = shared.queue.lock();
-        if std::mem::take(&mut woken) {
+        let now = Instant::now();
+        // The deadline that rang is gone; one set since it rang (still ahead) stands.
+        if std::mem::take(&mut woken) && q.alarm_at.is_some_and(|a| a <= now) {
             q.alarm_at = None;
         }
-        let now = Instant::now();
         if q.signing {
             // A check is signing a round; look again after it (a round takes tens of µs).
             if !q.leaves.is_empty() || q.closed {
@@ -626,8 +717,12 @@ fn run(shared: &Shared) {
             shared.sign_round(taken, true);
             continue;
         } else {
-            let at = q.fallback_at(now, shared.interval);
-            shared.arm(&mut q, at, now);
+            // An earlier deadline set since the thread last woke stays (a worker out of
+            // tasks sets the due time itself).
+            let at = q.fallback_at(now, shared.interval, shared.delay());
+            if q.alarm_at.is_none_or(|a| a > at) {
+                shared.arm(&mut q, at, now);
+            }
         }
         drop(q);
         shared.alarm.wait();
@@ -778,6 +873,71 @@ mod tests {
         assert_eq!((signer.signed(), signer.drained()), ((3, 6), 2));
         check_all(&vk, &signed);
         assert_eq!(signer.signed_by_thread(), 0);
+    }
+
+    /// A worker running out of tasks starts a round that is due, and only one that is due.
+    #[test]
+    fn a_worker_running_out_of_tasks_starts_a_due_round() {
+        let key = SigningKey::from_bytes(&[10; 32]);
+        let vk = key.verifying_key();
+        let interval = Duration::from_millis(50);
+        // The signer thread would sign only after ten minutes: every round here is started
+        // by a leaf or by `worker_idle`.
+        let signer = BatchSigner::with_delays(key, interval, Duration::from_secs(600));
+        signer.workers_report_idle();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut signed = vec![(leaf(0), rt.block_on(signer.sign(leaf(0))).unwrap())];
+        let started = Instant::now();
+        let pending = signer.sign(leaf(1));
+        // Not due yet: nothing is signed, whether or not the other workers are out of tasks.
+        signer.worker_idle(false);
+        if started.elapsed() < interval {
+            assert_eq!(signer.signed(), (1, 1));
+        }
+        std::thread::sleep(interval);
+        signer.worker_idle(false);
+        assert_eq!((signer.signed(), signer.started_at_idle()), ((2, 2), 1));
+        signed.push((leaf(1), rt.block_on(pending).unwrap()));
+        // Nothing pending: running out of tasks signs nothing.
+        signer.worker_idle(true);
+        assert_eq!(signer.signed(), (2, 2));
+        check_all(&vk, &signed);
+        assert_eq!(signer.signed_by_thread(), 0);
+    }
+
+    /// When every worker has run out of tasks, a round not yet due is signed by the signer
+    /// thread soon after its due time, not after [`BUSY_FALLBACK_DELAY`].
+    #[test]
+    fn when_every_worker_is_out_of_tasks_the_thread_signs_at_the_due_time() {
+        let key = SigningKey::from_bytes(&[11; 32]);
+        let vk = key.verifying_key();
+        let signer =
+            BatchSigner::with_delays(key, Duration::from_millis(50), Duration::from_secs(600));
+        signer.workers_report_idle();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let mut signed = vec![(leaf(0), rt.block_on(signer.sign(leaf(0))).unwrap())];
+        let pending = signer.sign(leaf(1));
+        signer.worker_idle(true);
+        // Without the alarm moved to the due time this would wait ten minutes.
+        let proof = rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(60), pending).await })
+            .expect("signed after the due time")
+            .unwrap();
+        signed.push((leaf(1), proof));
+        check_all(&vk, &signed);
+        assert_eq!(
+            (
+                signer.signed(),
+                signer.signed_by_thread(),
+                signer.started_at_idle()
+            ),
+            ((2, 2), 1, 0)
+        );
     }
 
     #[test]

@@ -335,6 +335,16 @@ impl Signer {
         self.batch.bound_by_connections(open);
     }
 
+    /// See [`BatchSigner::workers_report_idle`].
+    pub fn workers_report_idle(&self) {
+        self.batch.workers_report_idle();
+    }
+
+    /// See [`BatchSigner::worker_idle`].
+    pub fn worker_idle(&self, every: bool) {
+        self.batch.worker_idle(every);
+    }
+
     /// Rounds signed by the signer thread and the receipts they covered, for `/metrics`.
     pub fn render_metrics(&self, out: &mut String) {
         use std::fmt::Write as _;
@@ -344,6 +354,8 @@ impl Signer {
         let _ = writeln!(out, "# HELP credgate_receipt_leaves_total Check receipts signed in rounds (divided by the rounds: the mean round size).\n# TYPE credgate_receipt_leaves_total counter\ncredgate_receipt_leaves_total {leaves}");
         let _ = writeln!(out, "# HELP credgate_receipt_rounds_signer_thread_total Rounds of check receipts signed by the signer thread because no check arrived after their due time to sign them.\n# TYPE credgate_receipt_rounds_signer_thread_total counter\ncredgate_receipt_rounds_signer_thread_total {by_thread}");
         let drained = self.batch.drained();
+        let at_idle = self.batch.started_at_idle();
+        let _ = writeln!(out, "# HELP credgate_receipt_rounds_idle_total Rounds of check receipts started by a connection worker as it ran out of other work.\n# TYPE credgate_receipt_rounds_idle_total counter\ncredgate_receipt_rounds_idle_total {at_idle}");
         let _ = writeln!(out, "# HELP credgate_receipt_rounds_drained_total Rounds of check receipts started before their due time because every open connection was waiting for one.\n# TYPE credgate_receipt_rounds_drained_total counter\ncredgate_receipt_rounds_drained_total {drained}");
     }
 
