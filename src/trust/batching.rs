@@ -875,23 +875,32 @@ mod tests {
         assert_eq!(signer.signed_by_thread(), 0);
     }
 
+    /// A signer whose workers report running out of tasks, with rounds `interval` apart and
+    /// the signer thread's safety net ten minutes away (so the thread signs only what
+    /// `worker_idle` sets it to), and its verifying key.
+    fn reporting_signer(seed: u8, interval: Duration) -> (VerifyingKey, Arc<BatchSigner>) {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        let vk = key.verifying_key();
+        let signer = BatchSigner::with_delays(key, interval, Duration::from_secs(600));
+        signer.workers_report_idle();
+        (vk, signer)
+    }
+
     /// A worker running out of tasks starts a round that is due, and only one that is due.
     #[test]
     fn a_worker_running_out_of_tasks_starts_a_due_round() {
-        let key = SigningKey::from_bytes(&[10; 32]);
-        let vk = key.verifying_key();
         let interval = Duration::from_millis(50);
-        // The signer thread would sign only after ten minutes: every round here is started
-        // by a leaf or by `worker_idle`.
-        let signer = BatchSigner::with_delays(key, interval, Duration::from_secs(600));
-        signer.workers_report_idle();
+        let (vk, signer) = reporting_signer(10, interval);
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let mut signed = vec![(leaf(0), rt.block_on(signer.sign(leaf(0))).unwrap())];
+        // Read before the first round starts, so the second is due no sooner than
+        // `interval` after this.
         let started = Instant::now();
+        let mut signed = vec![(leaf(0), rt.block_on(signer.sign(leaf(0))).unwrap())];
         let pending = signer.sign(leaf(1));
-        // Not due yet: nothing is signed, whether or not the other workers are out of tasks.
+        // Not due yet (unless this thread was held up): a worker running out of tasks
+        // while another is busy leaves it.
         signer.worker_idle(false);
         if started.elapsed() < interval {
             assert_eq!(signer.signed(), (1, 1));
@@ -911,11 +920,7 @@ mod tests {
     /// thread soon after its due time, not after [`BUSY_FALLBACK_DELAY`].
     #[test]
     fn when_every_worker_is_out_of_tasks_the_thread_signs_at_the_due_time() {
-        let key = SigningKey::from_bytes(&[11; 32]);
-        let vk = key.verifying_key();
-        let signer =
-            BatchSigner::with_delays(key, Duration::from_millis(50), Duration::from_secs(600));
-        signer.workers_report_idle();
+        let (vk, signer) = reporting_signer(11, Duration::from_millis(50));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
