@@ -767,6 +767,23 @@ mod tests {
         leaf_hash(&i.to_le_bytes())
     }
 
+    /// A signer over the key of `seed` with rounds at least `interval` apart, and its
+    /// verifying key.
+    fn keyed_signer(seed: u8, interval: Duration) -> (VerifyingKey, Arc<BatchSigner>) {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        (
+            key.verifying_key(),
+            BatchSigner::with_interval(key, interval),
+        )
+    }
+
+    /// A single-threaded runtime to await proofs on.
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn many_concurrent_leaves_all_get_valid_proofs() {
         let key = SigningKey::from_bytes(&[3; 32]);
@@ -790,12 +807,8 @@ mod tests {
     /// thread, and counted as such.
     #[test]
     fn rounds_no_check_starts_are_signed_by_the_signer_thread() {
-        let key = SigningKey::from_bytes(&[9; 32]);
-        let vk = key.verifying_key();
-        let signer = BatchSigner::with_interval(key, Duration::from_millis(200));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let (vk, signer) = keyed_signer(9, Duration::from_millis(200));
+        let rt = runtime();
         // The first leaf finds a round due and is signed by its caller; the next three
         // queue well before the next round is due, and nothing comes after them.
         let first = rt.block_on(signer.sign(leaf(0))).unwrap();
@@ -814,13 +827,9 @@ mod tests {
     /// signs a full round at the due time, and the rest a round later.
     #[test]
     fn the_signer_thread_signs_what_a_full_round_leaves() {
-        let key = SigningKey::from_bytes(&[8; 32]);
-        let vk = key.verifying_key();
         // Long enough for a debug build to queue them all before the next round is due.
-        let signer = BatchSigner::with_interval(key, Duration::from_millis(300));
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let (vk, signer) = keyed_signer(8, Duration::from_millis(300));
+        let rt = runtime();
         let first = rt.block_on(signer.sign(leaf(0))).unwrap();
         let n = MAX_BATCH as u32 + 10;
         let pending: Vec<_> = (1..=n).map(|i| (leaf(i), signer.sign(leaf(i)))).collect();
@@ -840,15 +849,11 @@ mod tests {
     /// leaves waiting as connections open, long before its due time; with fewer it waits.
     #[test]
     fn a_round_starts_at_once_when_every_connection_waits() {
-        let key = SigningKey::from_bytes(&[9; 32]);
-        let vk = key.verifying_key();
         // Far longer than the test: a round that waited for its due time would hang it.
-        let signer = BatchSigner::with_interval(key, Duration::from_secs(600));
+        let (vk, signer) = keyed_signer(9, Duration::from_secs(600));
         let (a, b) = (Arc::new(AtomicU64::new(2)), Arc::new(AtomicU64::new(1)));
         signer.bound_by_connections(vec![a.clone(), b.clone()]);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let rt = runtime();
         // The first leaf finds no round before it, so its round is due at once.
         let mut signed = vec![(leaf(0), rt.block_on(signer.sign(leaf(0))).unwrap())];
         // Two leaves, three connections open: the third could still send one.
@@ -891,9 +896,7 @@ mod tests {
     fn a_worker_running_out_of_tasks_starts_a_due_round() {
         let interval = Duration::from_millis(50);
         let (vk, signer) = reporting_signer(10, interval);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let rt = runtime();
         // Read before the first round starts, so the second is due no sooner than
         // `interval` after this.
         let started = Instant::now();
@@ -947,18 +950,14 @@ mod tests {
 
     #[test]
     fn signers_on_many_threads_share_rounds_that_all_verify() {
-        let key = SigningKey::from_bytes(&[4; 32]);
-        let vk = key.verifying_key();
         // No pause between rounds, so rounds and submissions interleave as much as they can.
-        let signer = BatchSigner::with_interval(key, Duration::ZERO);
+        let (vk, signer) = keyed_signer(4, Duration::ZERO);
         let signed: Vec<(Hash, Proof)> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..8u32)
                 .map(|t| {
                     let s = &signer;
                     scope.spawn(move || {
-                        let rt = tokio::runtime::Builder::new_current_thread()
-                            .build()
-                            .unwrap();
+                        let rt = runtime();
                         // Each thread queues a burst of leaves, then awaits them all.
                         let pending: Vec<_> = (0..100u32)
                             .map(|i| (leaf(t * 1000 + i), s.sign(leaf(t * 1000 + i))))
@@ -985,9 +984,7 @@ mod tests {
         let key = SigningKey::from_bytes(&[5; 32]);
         let vk = key.verifying_key();
         let signer = BatchSigner::new(key);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let rt = runtime();
         // Every other request hangs up before its round; its leaf is still signed, and the
         // requests queued after it are answered.
         let mut kept = Vec::new();
@@ -1029,9 +1026,7 @@ mod tests {
             .map(|i| (leaf(i), signer.sign(leaf(i))))
             .collect();
         drop(signer);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let signed: Vec<(Hash, Proof)> = pending
             .into_iter()
             .map(|(l, f)| (l, rt.block_on(f).unwrap()))
@@ -1093,10 +1088,8 @@ mod tests {
 
     #[test]
     fn a_due_round_is_signed_by_the_caller_and_the_next_waits_for_its_due_time() {
-        let key = SigningKey::from_bytes(&[8; 32]);
-        let vk = key.verifying_key();
         // Rounds an hour apart: the signer thread's deadline never comes during the test.
-        let signer = BatchSigner::with_interval(key, Duration::from_secs(3600));
+        let (vk, signer) = keyed_signer(8, Duration::from_secs(3600));
         // The first leaf finds a round due and is signed before `sign` returns.
         let mut first = Box::pin(signer.sign(leaf(1)));
         let std::task::Poll::Ready(Ok(p1)) = poll_once(&mut first) else {
@@ -1112,9 +1105,7 @@ mod tests {
         assert_eq!(signer.signed(), (1, 1));
         // Dropping the signer signs what is pending, as one round.
         drop(signer);
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let rt = runtime();
         let p2 = rt.block_on(second).unwrap();
         let p3 = rt.block_on(third).unwrap();
         assert_eq!((p2.index(), p3.index(), p3.leaves()), (0, 1, 2));
