@@ -202,8 +202,7 @@ pub async fn run(
     let mut workers = Workers::start_with(state.worker_count(), on_idle)?;
     state.metrics.set_workers(workers.counters());
     if let Some(signer) = &state.signer {
-        signer.bound_by_connections(workers.counters());
-        signer.workers_report_idle();
+        signer.serve_on_workers(workers.counters());
     }
     let limit = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
     let graceful = GracefulShutdown::new();

@@ -55,7 +55,7 @@
 //! fast as before (benches/RESULTS.md, "Session 22").
 //!
 //! A round also starts before its due time when every connection the server has open is
-//! waiting for it ([`BatchSigner::bound_by_connections`]): a connection carries one request
+//! waiting for it ([`BatchSigner::serve_on_workers`]): a connection carries one request
 //! at a time, so no other check can come to join the round, and waiting for the due time
 //! would only hold up its clients. One client sending checks one after another is the plain
 //! case: each check used to wait for the due time (250 µs after the last round) and then for
@@ -128,7 +128,7 @@
 //! waiting for ever.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -414,12 +414,11 @@ struct Shared {
     by_thread: AtomicU64,
     /// Rounds started before their due time because every open connection was waiting.
     drained: AtomicU64,
-    /// The open-connection counters of the server's workers (see
-    /// [`BatchSigner::bound_by_connections`]).
+    /// The open-connection counters of the server's workers, once it serves on them (see
+    /// [`BatchSigner::serve_on_workers`]).
     connections: std::sync::OnceLock<Vec<Arc<AtomicU64>>>,
-    /// The connection workers call [`BatchSigner::worker_idle`] as they run out of tasks.
-    workers_report_idle: AtomicBool,
-    /// The signer thread's delay once they do ([`BUSY_FALLBACK_DELAY`]; tests set others).
+    /// The signer thread's delay once the server serves on workers
+    /// ([`BUSY_FALLBACK_DELAY`]; tests set others).
     busy_delay: Duration,
     /// Rounds a worker started as it ran out of tasks.
     at_idle: AtomicU64,
@@ -453,7 +452,7 @@ impl Shared {
 
     /// How long after a round's due time the signer thread signs it if nobody has.
     fn delay(&self) -> Duration {
-        if self.workers_report_idle.load(Relaxed) {
+        if self.connections.get().is_some() {
             self.busy_delay
         } else {
             FALLBACK_DELAY
@@ -507,7 +506,6 @@ impl BatchSigner {
             by_thread: AtomicU64::new(0),
             drained: AtomicU64::new(0),
             connections: std::sync::OnceLock::new(),
-            workers_report_idle: AtomicBool::new(false),
             busy_delay,
             at_idle: AtomicU64::new(0),
         });
@@ -535,7 +533,7 @@ impl BatchSigner {
     /// the first check after the due time starts the round at once, on a thread that is
     /// running anyway, instead of waiting for the signer thread to be scheduled. So is a
     /// round before its due time, if none is running, once the leaves waiting for it are as
-    /// many as the server's open connections (see [`BatchSigner::bound_by_connections`]).
+    /// many as the server's open connections (see [`BatchSigner::serve_on_workers`]).
     pub fn sign(&self, leaf: Hash) -> impl Future<Output = Result<Proof, Unsigned>> + 'static {
         let (tx, rx) = oneshot::channel();
         let shared = &*self.shared;
@@ -579,23 +577,23 @@ impl BatchSigner {
         }
     }
 
-    /// Bounds the requests that can be waiting at once by the server's open connections
-    /// (`open`: each worker's count): when every one of them waits for the next round, the
-    /// round starts at once instead of at its due time. Set once; later calls are ignored.
-    pub fn bound_by_connections(&self, open: Vec<Arc<AtomicU64>>) {
+    /// The server serves on connection workers, `open` being each worker's count of open
+    /// connections, and each calls [`BatchSigner::worker_idle`] as it runs out of tasks. From
+    /// now on:
+    /// - the requests that can be waiting at once are bounded by the open connections: when
+    ///   every one of them waits for the next round, the round starts at once instead of at
+    ///   its due time;
+    /// - the signer thread waits [`BUSY_FALLBACK_DELAY`] after a round's due time instead of
+    ///   [`FALLBACK_DELAY`].
+    ///
+    /// Set once; later calls are ignored.
+    pub fn serve_on_workers(&self, open: Vec<Arc<AtomicU64>>) {
         let _ = self.shared.connections.set(open);
     }
 
     /// Rounds started before their due time because every open connection was waiting.
     pub fn drained(&self) -> u64 {
         self.shared.drained.load(Relaxed)
-    }
-
-    /// From now on the connection workers call [`BatchSigner::worker_idle`] each time they
-    /// run out of tasks: the signer thread then waits [`BUSY_FALLBACK_DELAY`] after a
-    /// round's due time instead of [`FALLBACK_DELAY`].
-    pub fn workers_report_idle(&self) {
-        self.shared.workers_report_idle.store(true, Relaxed);
     }
 
     /// Called by a connection worker as it runs out of tasks, on its thread (see
@@ -852,7 +850,7 @@ mod tests {
         // Far longer than the test: a round that waited for its due time would hang it.
         let (vk, signer) = keyed_signer(9, Duration::from_secs(600));
         let (a, b) = (Arc::new(AtomicU64::new(2)), Arc::new(AtomicU64::new(1)));
-        signer.bound_by_connections(vec![a.clone(), b.clone()]);
+        signer.serve_on_workers(vec![a.clone(), b.clone()]);
         let rt = runtime();
         // The first leaf finds no round before it, so its round is due at once.
         let mut signed = vec![(leaf(0), rt.block_on(signer.sign(leaf(0))).unwrap())];
@@ -887,7 +885,8 @@ mod tests {
         let key = SigningKey::from_bytes(&[seed; 32]);
         let vk = key.verifying_key();
         let signer = BatchSigner::with_delays(key, interval, Duration::from_secs(600));
-        signer.workers_report_idle();
+        // Workers with no connection open: no round starts for want of arrivals.
+        signer.serve_on_workers(Vec::new());
         (vk, signer)
     }
 

@@ -330,14 +330,9 @@ impl Signer {
             .collect()
     }
 
-    /// See [`BatchSigner::bound_by_connections`].
-    pub fn bound_by_connections(&self, open: Vec<Arc<AtomicU64>>) {
-        self.batch.bound_by_connections(open);
-    }
-
-    /// See [`BatchSigner::workers_report_idle`].
-    pub fn workers_report_idle(&self) {
-        self.batch.workers_report_idle();
+    /// See [`BatchSigner::serve_on_workers`].
+    pub fn serve_on_workers(&self, open: Vec<Arc<AtomicU64>>) {
+        self.batch.serve_on_workers(open);
     }
 
     /// See [`BatchSigner::worker_idle`].
