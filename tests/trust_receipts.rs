@@ -403,12 +403,17 @@ fn a_round_starts_at_once_when_every_open_connection_waits() {
     assert_eq!(counter(&mut a, "credgate_receipt_rounds_drained_total"), 3);
 }
 
+/// The audit line of a signed check names its receipt and time; and since a receipt signs
+/// the answer as sent, a masked number, the line's subject HMAC is what ties the receipt to
+/// the one full number that was checked.
 #[test]
 fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
     use credgate::trust::audit::{Audit, Durability, Limits};
+    use credgate::trust::privacy::Correlator;
     let dir = tempfile::tempdir().unwrap();
     build_sample(&dir.path().join("index"), sample_today());
     let signer = Signer::new([5; 32]).unwrap();
+    let public_key = signer.verifying_key();
     let audit_dir = dir.path().join("audit");
     let audit = Audit::open_dir(&audit_dir, Durability::Sync, Limits::default()).unwrap();
     let s = TestServer::start_with(
@@ -418,15 +423,21 @@ fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
         |st| {
             st.signer = Some(signer);
             st.audit = Some(audit);
+            st.correlator = Correlator::new(&[7; 32]);
         },
     );
     s.wait_ready(None);
+    let ids = ["914101027110665834", "410102196804120211"];
     let mut receipts = Vec::new();
-    for id in ["914101027110665834", "410102196804120211"] {
+    for id in ids {
         let r = s.get(&format!("/v1/check?id={id}&scenario=procurement"));
         assert_eq!(r.status, 200, "{}", r.text());
-        receipts.push(r.json()["receipt"].clone());
+        let v = r.json();
+        verify_check(&v, &public_key).unwrap();
+        receipts.push((v["id"].clone(), v["receipt"].clone()));
     }
+    // The person's number is signed masked, as it was sent.
+    assert_eq!(receipts[1].0, "410102********0211");
     // Sync durability: the lines are on disk once the answers are in.
     let mut lines = Vec::new();
     for e in std::fs::read_dir(&audit_dir).unwrap() {
@@ -437,16 +448,19 @@ fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
         );
     }
     assert_eq!(lines.len(), 2);
-    for (line, receipt) in lines.iter().zip(&receipts) {
+    let correlator = Correlator::new(&[7; 32]);
+    for ((line, (_, receipt)), id) in lines.iter().zip(&receipts).zip(ids) {
         assert_eq!(line["receipt"], receipt["id"], "{line}");
         assert_eq!(line["time"], receipt["checked_at"], "{line}");
         let subject = line["subject"].as_str().unwrap();
-        assert_eq!(subject.len(), 64, "{line}");
-        assert!(subject
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_eq!(subject, correlator.subject(id.as_bytes()), "{line}");
     }
     assert_eq!(lines[1]["id"], "410102********0211");
+    // Another number behind the same mask has another HMAC: the line names one number.
+    assert_ne!(
+        lines[1]["subject"].as_str().unwrap(),
+        correlator.subject(b"410102197001010211")
+    );
 }
 
 /// A subject key open to other users draws a warning; a signing key open to them is
