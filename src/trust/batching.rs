@@ -120,6 +120,17 @@
 //! each, 2.04–2.15 with the hand-over; server CPU 17.5–19.3 µs a check against 17.7–20.5,
 //! lower in each round but within the noise (benches/RESULTS.md, "Session 19").
 //!
+//! What a round costs beyond its signature (benches/RESULTS.md, "Session 23"): a build that
+//! signed nothing ran no faster than this one, and with the interval at zero (a round a
+//! check) the same build took 43–49 µs of server CPU a check against 23–27 at 250 µs, with
+//! three times the context switches. The waits, hand-overs and wake-ups of the rounds are
+//! most of what receipts cost, so rounds are kept few. Also measured and rejected then, for
+//! no change in throughput: starting a round whenever a worker runs out of tasks, due or
+//! not (half as many rounds again), and leaving the other worker's waiters in a mailbox it
+//! empties itself while it runs (wake-ups a check 0.098–0.124 against 0.105–0.121: most of
+//! them are the workers woken by the client's next requests, which arrive in bursts as the
+//! rounds' answers do).
+//!
 //! A request that goes away after queueing its leaf strands nothing: queueing and, when
 //! due, signing happen in the synchronous part of [`BatchSigner::sign`], and pending leaves
 //! are signed by whoever starts the next round whether or not anyone waits for them. When
