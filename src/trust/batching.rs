@@ -122,7 +122,7 @@
 //!
 //! What a round costs beyond its signature (benches/RESULTS.md, "Session 23"): a build that
 //! signed nothing was not measurably faster under `wrk -c64` (the signature is about 2–3 µs
-//! a check at 12–13 checks a round), and with the interval at zero (a round a check) the
+//! a check at about 12 checks a round), and with the interval at zero (a round a check) the
 //! same build took 43–49 µs of server CPU a check against 23–27 at 250 µs, with three times
 //! the context switches. Each round costs waits, hand-overs and wake-ups whatever it signs,
 //! so rounds are kept few. Also measured and rejected then, for
