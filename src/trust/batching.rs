@@ -462,6 +462,13 @@ impl Shared {
         q.alarm_at = Some(at);
     }
 
+    /// Sets the alarm for `at` unless it is set for earlier already.
+    fn arm_by(&self, q: &mut Queue, at: Instant, now: Instant) {
+        if q.alarm_at.is_none_or(|a| a > at) {
+            self.arm(q, at, now);
+        }
+    }
+
     /// How long after a round's due time the signer thread signs it if nobody has.
     fn delay(&self) -> Duration {
         if self.connections.get().is_some() {
@@ -576,9 +583,7 @@ impl BatchSigner {
                 // unless a check does first. The round that started last set the alarm for
                 // that already, unless the thread has woken since.
                 let at = q.fallback_at(now, shared.interval, shared.delay());
-                if q.alarm_at.is_none_or(|a| a > at) {
-                    shared.arm(&mut q, at, now);
-                }
+                shared.arm_by(&mut q, at, now);
             }
         }
         async move {
@@ -629,9 +634,7 @@ impl BatchSigner {
             shared.sign_round(taken, false);
         } else if every {
             let at = q.fallback_at(now, shared.interval, FALLBACK_DELAY);
-            if q.alarm_at.is_none_or(|a| a > at) {
-                shared.arm(&mut q, at, now);
-            }
+            shared.arm_by(&mut q, at, now);
         }
     }
 
@@ -730,9 +733,7 @@ fn run(shared: &Shared) {
             // An earlier deadline set since the thread last woke stays (a worker out of
             // tasks sets the due time itself).
             let at = q.fallback_at(now, shared.interval, shared.delay());
-            if q.alarm_at.is_none_or(|a| a > at) {
-                shared.arm(&mut q, at, now);
-            }
+            shared.arm_by(&mut q, at, now);
         }
         drop(q);
         shared.alarm.wait();
