@@ -156,9 +156,7 @@ fn load(addr: SocketAddr, per_thread: usize) -> u64 {
 }
 
 fn metric(addr: SocketAddr, name: &str) -> u64 {
-    let text = request(addr, "GET", "/metrics", &[], b"").text();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+    common::http::metric_value(&request(addr, "GET", "/metrics", &[], b"").text(), name)
         .unwrap_or(0)
 }
 

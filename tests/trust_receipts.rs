@@ -358,9 +358,7 @@ fn simultaneous_checks_all_carry_valid_receipts() {
 
 /// A counter of `/metrics`, read over `conn`.
 fn counter(conn: &mut common::http::Conn, name: &str) -> u64 {
-    let text = conn.get("/metrics").text();
-    text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+    common::http::metric_value(&conn.get("/metrics").text(), name)
         .unwrap_or_else(|| panic!("no {name} in /metrics"))
 }
 
@@ -414,6 +412,7 @@ fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
     build_sample(&dir.path().join("index"), sample_today());
     let signer = Signer::new([5; 32]).unwrap();
     let public_key = signer.verifying_key();
+    let subject_secret = [7; 32];
     let audit_dir = dir.path().join("audit");
     let audit = Audit::open_dir(&audit_dir, Durability::Sync, Limits::default()).unwrap();
     let s = TestServer::start_with(
@@ -423,7 +422,7 @@ fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
         |st| {
             st.signer = Some(signer);
             st.audit = Some(audit);
-            st.correlator = Correlator::new(&[7; 32]);
+            st.correlator = Correlator::new(&subject_secret);
         },
     );
     s.wait_ready(None);
@@ -448,7 +447,7 @@ fn the_audit_line_of_a_signed_check_names_its_receipt_at_its_time() {
         );
     }
     assert_eq!(lines.len(), 2);
-    let correlator = Correlator::new(&[7; 32]);
+    let correlator = Correlator::new(&subject_secret);
     for ((line, (_, receipt)), id) in lines.iter().zip(&receipts).zip(ids) {
         assert_eq!(line["receipt"], receipt["id"], "{line}");
         assert_eq!(line["time"], receipt["checked_at"], "{line}");

@@ -357,3 +357,9 @@ impl Conn {
         }
     }
 }
+
+/// The value of the sample `name` (labels included) in the text of `/metrics`.
+pub fn metric_value(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
