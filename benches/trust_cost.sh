@@ -6,7 +6,10 @@
 #
 #   req/s and p99 (wrk -t2 -c64, benches/support/check.lua),
 #   server CPU per request (utime + stime from /proc/PID/stat over the round),
-#   context switches, system calls, futex calls and wake-ups per request (perf stat).
+#   context switches, system calls, futex calls and wake-ups per request (perf stat),
+#   wrk's own CPU and context switches per request (perf stat over wrk: on two cores wrk
+#   takes as much CPU as the server, and a trusted server's answers cost it more each),
+#   and the share of the machine's CPU time left idle over the round (/proc/stat).
 #
 #   benches/trust_cost.sh /tmp/credgate-before target/release/credgate
 #
@@ -15,8 +18,8 @@
 # PORT_BASE (19030; a port for each server), OPEN (1: also the open servers, the default; 0:
 # trusted only), PARTS (0; 1: also a server with each part of trust alone, to show what each
 # costs: `keys` (--keys), `audit` (--audit-dir) and `receipts` (--signing-key), open otherwise),
-# DURABILITY (batch). Needs wrk, and perf for the per-request counts (without it they print
-# as -). Quote the load average printed with every figure.
+# DURABILITY (batch). Needs wrk, and perf for the per-request counts and wrk's own figures
+# (without it they print as -). Quote the load average printed with every figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,13 +76,23 @@ done
 
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-printf '%-34s %8s %8s %9s %7s %9s %7s %8s %6s\n' server req/s p99_ms cpu_us/req cs/req syscall/req futex/req wake/req load1
+printf '%-34s %8s %8s %9s %7s %9s %7s %8s %9s %9s %5s %6s\n' server req/s p99_ms cpu_us/req cs/req \
+  syscall/req futex/req wake/req wrk_us/req wrk_cs/req idle% load1
+# The machine's busy and idle ticks so far (every CPU; steal left out of both).
+cpu_times() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat; }
 for r in $(seq 1 "$ROUNDS"); do
   for i in "${!names[@]}"; do
     pid=${pids[$i]}; p=${ports[$i]}
     c0=$(cpu_ticks "$pid")
-    wrk -t2 -c64 -d"${DURATION}s" -s benches/support/check.lua "http://127.0.0.1:$p" -- "$IDS" "$TOKEN" \
-      >"$WORK/wrk.txt" & w=$!
+    read -r busy0 idle0 < <(cpu_times)
+    client=(wrk -t2 -c64 -d"${DURATION}s" -s benches/support/check.lua "http://127.0.0.1:$p" -- "$IDS" "$TOKEN")
+    if [[ -n $PERF ]]; then
+      "$PERF" stat -x, -e task-clock,context-switches -o "$WORK/wrk-perf.txt" -- "${client[@]}" \
+        >"$WORK/wrk.txt" & w=$!
+    else
+      : >"$WORK/wrk-perf.txt"
+      "${client[@]}" >"$WORK/wrk.txt" & w=$!
+    fi
     # perf covers at most all but the last second of the round (it starts with it); under
     # load it attaches late (measured: 1.1–2.2 s of 5 at load 6–8), so its counts are
     # divided by the requests of the time it says each counter ran (req/s × run time).
@@ -91,15 +104,21 @@ for r in $(seq 1 "$ROUNDS"); do
     fi
     wait "$w"
     c1=$(cpu_ticks "$pid")
+    read -r busy1 idle1 < <(cpu_times)
     read -r n rps p99 < <(awk '/^RESULT/ { print $2, $3, $5 }' "$WORK/wrk.txt")
     awk -F, -v n="$n" -v d="$DURATION" -v name="${names[$i]}" -v rps="$rps" -v p99="$p99" \
-      -v cpu="$(( (c1 - c0) * 1000000 / ticks ))" -v load="$(cut -d' ' -f1 /proc/loadavg)" '
+      -v cpu="$(( (c1 - c0) * 1000000 / ticks ))" -v load="$(cut -d' ' -f1 /proc/loadavg)" \
+      -v idle="$(( (idle1 - idle0) * 100 / (busy1 - busy0 + idle1 - idle0 + 1) ))" \
+      -v wrk_us="$(awk -F, '$3 == "task-clock" { print $1 * 1000 }' "$WORK/wrk-perf.txt")" \
+      -v wrk_cs="$(awk -F, '$3 == "context-switches" { print $1 }' "$WORK/wrk-perf.txt")" '
       $1 ~ /^[0-9]/ { v[$3] = $1; t[$3] = $4 / 1e9 }
       function per(e) { return (e in v && t[e] > 0) ? sprintf("%.3f", v[e] / (rps * t[e])) : "-" }
       END {
-        printf "%-34s %8s %8s %9.1f %7s %9s %7s %8s %6s\n", name, rps, p99, cpu / n,
+        printf "%-34s %8s %8s %9.1f %7s %9s %7s %8s %9s %9s %5s %6s\n", name, rps, p99, cpu / n,
           per("context-switches"), per("raw_syscalls:sys_enter"), per("syscalls:sys_enter_futex"),
-          per("sched:sched_wakeup"), load
+          per("sched:sched_wakeup"),
+          wrk_us == "" ? "-" : sprintf("%.1f", wrk_us / n), wrk_cs == "" ? "-" : sprintf("%.3f", wrk_cs / n),
+          idle, load
       }' "$WORK/perf.txt"
   done
 done

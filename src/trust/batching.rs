@@ -132,6 +132,15 @@
 //! them are the workers woken by the client's next requests, which arrive in bursts as the
 //! rounds' answers do).
 //!
+//! Rounds of each worker's own checks were measured and rejected too (2026-12-01, session
+//! 24): a queue a worker, so a round's waiters are all on the thread that signs it and no
+//! round hands anything to another worker. Signed as each worker ran out of tasks, a round
+//! held 6.3 checks under `wrk -c64` instead of 12.3 (twice the signatures), for the same
+//! throughput (req/s medians 37.3k against 35.1k as set, four interleaved rounds within the
+//! noise of each other); signed at the due time as now, but per worker, it was no better
+//! (32.2k). Intervals of 400 and 600 µs were no better than 250 either (benches/RESULTS.md,
+//! "Session 24").
+//!
 //! A request that goes away after queueing its leaf strands nothing: queueing and, when
 //! due, signing happen in the synchronous part of [`BatchSigner::sign`], and pending leaves
 //! are signed by whoever starts the next round whether or not anyone waits for them. When
