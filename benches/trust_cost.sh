@@ -8,7 +8,7 @@
 #   server CPU per request (utime + stime from /proc/PID/stat over the round),
 #   context switches, system calls, futex calls and wake-ups per request (perf stat),
 #   wrk's own CPU and context switches per request (perf stat over wrk: on two cores wrk
-#   takes as much CPU as the server, and a trusted server's answers cost it more each),
+#   takes as much CPU as the server, and can spend more on a trusted server's answers),
 #   and the share of the machine's CPU time left idle over the round (/proc/stat).
 #
 #   benches/trust_cost.sh /tmp/credgate-before target/release/credgate
