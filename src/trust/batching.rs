@@ -154,7 +154,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::{Signer as _, SigningKey};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
@@ -496,12 +496,15 @@ impl Shared {
         })
     }
 
-    /// Takes a round, and sets the alarm for the next: under load, that round's leaves then
-    /// find it set and leave it alone.
-    fn take(&self, q: &mut Queue, now: Instant) -> Taken {
+    /// Starts a round on the calling thread: takes its leaves, sets the alarm for the next
+    /// round (under load, that round's leaves then find it set and leave it alone), unlocks
+    /// the queue and signs. `by_thread`: the caller is the signer thread.
+    fn start_round(&self, mut q: MutexGuard<'_, Queue>, now: Instant, by_thread: bool) {
         let taken = q.take(now);
-        self.arm(q, q.fallback_at(now, self.interval, self.delay()), now);
-        taken
+        let next = q.fallback_at(now, self.interval, self.delay());
+        self.arm(&mut q, next, now);
+        drop(q);
+        self.sign_round(taken, by_thread);
     }
 }
 
@@ -584,9 +587,7 @@ impl BatchSigner {
                 if drained {
                     shared.drained.fetch_add(1, Relaxed);
                 }
-                let taken = shared.take(&mut q, now);
-                drop(q);
-                shared.sign_round(taken, false);
+                shared.start_round(q, now, false);
             } else {
                 // The signer thread signs this leaf's round a little after its due time
                 // unless a check does first. The round that started last set the alarm for
@@ -638,9 +639,7 @@ impl BatchSigner {
         let now = Instant::now();
         if q.due(now, shared.interval) {
             shared.at_idle.fetch_add(1, Relaxed);
-            let taken = shared.take(&mut q, now);
-            drop(q);
-            shared.sign_round(taken, false);
+            shared.start_round(q, now, false);
         } else if every {
             let at = q.fallback_at(now, shared.interval, FALLBACK_DELAY);
             shared.arm_by(&mut q, at, now);
@@ -734,9 +733,7 @@ fn run(shared: &Shared) {
             }
             // Nothing pending: the next leaf sets the alarm.
         } else if q.closed || q.due(now, shared.interval) {
-            let taken = shared.take(&mut q, now);
-            drop(q);
-            shared.sign_round(taken, true);
+            shared.start_round(q, now, true);
             continue;
         } else {
             // An earlier deadline set since the thread last woke stays (a worker out of
