@@ -34,7 +34,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -102,7 +102,7 @@ impl Workers {
     pub fn start_with(n: usize, on_idle: Option<OnIdle>) -> io::Result<Workers> {
         let n = n.max(1);
         // Workers out of tasks (between running out and being woken).
-        let idle = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let idle = Arc::new(AtomicUsize::new(0));
         let mut slots = Vec::with_capacity(n);
         for i in 0..n {
             let mut builder = Builder::new_current_thread();
