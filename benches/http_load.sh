@@ -11,6 +11,9 @@
 # /v1/check against both instead of the hello/Redis comparison, printing req/s, p99, the
 # ratio trusted/open (goal ≥ 0.85) and the 1-minute load average after each round, then the
 # median of the rounds' ratios.
+# Odd rounds run the servers in the order of the columns printed (credgate, hello, Redis,
+# hello_w; or open, trusted), even rounds in the reverse order, so that a host speeding up or
+# slowing down over a round favours neither side of a ratio.
 # NO_BUILD=1 skips the release build and uses target/release (or $CARGO_TARGET_DIR/release) as it is.
 # ROOT and SOURCE may point at an existing snapshot root and its source directory (read
 # only) instead of building one under DATA.
@@ -162,8 +165,13 @@ trust_ratios=()
 if [[ -n "${TRUST:-}" ]]; then
   printf '%-6s %12s %9s %7s %12s %9s %7s %8s %6s\n' round open_rps p99_ms errors trust_rps p99_ms errors trust/open load1
   for r in $(seq 1 "$ROUNDS"); do
-    read -r op opp99 operr < <(run_wrk "$CG_ADDR")
-    read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TOKEN")
+    if (( r % 2 )); then
+      read -r op opp99 operr < <(run_wrk "$CG_ADDR")
+      read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TOKEN")
+    else
+      read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TOKEN")
+      read -r op opp99 operr < <(run_wrk "$CG_ADDR")
+    fi
     ratio=$(echo "$tr / $op" | bc -l)
     trust_ratios+=("$ratio")
     printf '%-6s %12s %9s %7s %12s %9s %7s %8.3f %6s\n' "$r" "$op" "$opp99" "$operr" "$tr" "$trp99" "$trerr" \
@@ -181,11 +189,18 @@ hello_ratios=()
 redis_ratios=()
 hello_w_ratios=()
 for r in $(seq 1 "$ROUNDS"); do
-  read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR")
+  if (( r % 2 )); then
+    read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR")
+    read -r he hep99 _ < <(run_wrk "$HELLO_ADDR")
+    rd=$(run_redis)
+    read -r hw _ _ < <(run_wrk "$HELLO_W_ADDR")
+  else
+    read -r hw _ _ < <(run_wrk "$HELLO_W_ADDR")
+    rd=$(run_redis)
+    read -r he hep99 _ < <(run_wrk "$HELLO_ADDR")
+    read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR")
+  fi
   all_cg+=("$cg")
-  read -r he hep99 _ < <(run_wrk "$HELLO_ADDR")
-  rd=$(run_redis)
-  read -r hw _ _ < <(run_wrk "$HELLO_W_ADDR")
   hello_ratio=$(echo "$cg / $he" | bc -l)
   redis_ratio=$(echo "$cg / ${rd:-1}" | bc -l)
   hello_w_ratio=$(echo "$cg / $hw" | bc -l)
