@@ -157,24 +157,32 @@ run_redis() {
     | tr '\r' '\n' | awk '/GET:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) { rps = $i; break } } /p50=/ { } END { print rps }'
 }
 
+# in_order ROUND STEP...: runs the steps in the order given in odd rounds, reversed in even.
+in_order() {
+  local r=$1; shift
+  local steps=("$@") i
+  if (( r % 2 )); then
+    for ((i = 0; i < ${#steps[@]}; i++)); do "${steps[$i]}"; done
+  else
+    for ((i = ${#steps[@]} - 1; i >= 0; i--)); do "${steps[$i]}"; done
+  fi
+}
+
 # The median of the per-round ratios: each round's servers ran a minute apart at most, so a
 # round's ratio is the paired comparison, and its median the one figure to quote.
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f", m }'; }
 trust_ratios=()
 
+# One server's run of a round: the figures go to the variables the round prints.
+cg_round() { read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR"); }
+trusted_round() { read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TOKEN"); }
 if [[ -n "${TRUST:-}" ]]; then
   printf '%-6s %12s %9s %7s %12s %9s %7s %8s %6s\n' round open_rps p99_ms errors trust_rps p99_ms errors trust/open load1
   for r in $(seq 1 "$ROUNDS"); do
-    if (( r % 2 )); then
-      read -r op opp99 operr < <(run_wrk "$CG_ADDR")
-      read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TOKEN")
-    else
-      read -r tr trp99 trerr < <(run_wrk "$TRUST_ADDR" "$TOKEN")
-      read -r op opp99 operr < <(run_wrk "$CG_ADDR")
-    fi
-    ratio=$(echo "$tr / $op" | bc -l)
+    in_order "$r" cg_round trusted_round
+    ratio=$(echo "$tr / $cg" | bc -l)
     trust_ratios+=("$ratio")
-    printf '%-6s %12s %9s %7s %12s %9s %7s %8.3f %6s\n' "$r" "$op" "$opp99" "$operr" "$tr" "$trp99" "$trerr" \
+    printf '%-6s %12s %9s %7s %12s %9s %7s %8.3f %6s\n' "$r" "$cg" "$cgp99" "$cgerr" "$tr" "$trp99" "$trerr" \
       "$ratio" "$(cut -d' ' -f1 /proc/loadavg)"
   done
   echo "median over $ROUNDS rounds: trusted/open $(median "${trust_ratios[@]}") (goal >= 0.85)"
@@ -188,18 +196,11 @@ all_cg=()
 hello_ratios=()
 redis_ratios=()
 hello_w_ratios=()
+hello_round() { read -r he hep99 _ < <(run_wrk "$HELLO_ADDR"); }
+redis_round() { rd=$(run_redis); }
+hello_w_round() { read -r hw _ _ < <(run_wrk "$HELLO_W_ADDR"); }
 for r in $(seq 1 "$ROUNDS"); do
-  if (( r % 2 )); then
-    read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR")
-    read -r he hep99 _ < <(run_wrk "$HELLO_ADDR")
-    rd=$(run_redis)
-    read -r hw _ _ < <(run_wrk "$HELLO_W_ADDR")
-  else
-    read -r hw _ _ < <(run_wrk "$HELLO_W_ADDR")
-    rd=$(run_redis)
-    read -r he hep99 _ < <(run_wrk "$HELLO_ADDR")
-    read -r cg cgp99 cgerr < <(run_wrk "$CG_ADDR")
-  fi
+  in_order "$r" cg_round hello_round redis_round hello_w_round
   all_cg+=("$cg")
   hello_ratio=$(echo "$cg / $he" | bc -l)
   redis_ratio=$(echo "$cg / ${rd:-1}" | bc -l)
